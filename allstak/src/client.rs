@@ -1,0 +1,346 @@
+//! The process-wide client: one configuration, one session tracker, one transport.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, ThreadId};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{self, Config};
+use crate::diag::{self, Once};
+use crate::event::ErrorEvent;
+use crate::panic::PanicRecord;
+use crate::session::{EndedSession, SessionTracker};
+use crate::transport::Transport;
+use crate::{SDK_NAME, SDK_VERSION, SessionId, SessionStatus};
+
+/// The session of this process.
+static TRACKER: SessionTracker = SessionTracker::new();
+static CLIENT: OnceLock<Client> = OnceLock::new();
+/// A panic on the session's own thread, kept until we know whether it ended the process.
+static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
+
+struct Client {
+    config: Arc<Config>,
+    transport: Option<Transport>,
+    session_thread: ThreadId,
+}
+
+/// Sets the SDK up with `config`; starts the session unless tracking is off or this is a test
+/// run. Returns whether a session started. Only the first call in a process counts.
+pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
+    diag::enable(config.debug);
+    for problem in &config.problems {
+        diag::warning!("{problem}");
+    }
+    let test_run = !config.track_test_runs && config::is_test_run(cfg_test);
+    if test_run {
+        diag::debug!(
+            "this is a test run: nothing will be sent (ALLSTAK_TRACK_TEST_RUNS=1 to change that)"
+        );
+    }
+    let config = Arc::new(config);
+    let new_transport = match (&config.api_key, &config.host) {
+        (Some(key), Some(host)) if !test_run => {
+            warn_if_plain_http(host);
+            Transport::spawn(Arc::clone(&config), host.clone(), key.clone())
+        }
+        (None, _) => {
+            diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
+            None
+        }
+        _ => None,
+    };
+    let track = config.auto_session_tracking && !test_run;
+    let new_client = Client {
+        config,
+        transport: new_transport,
+        session_thread: thread::current().id(),
+    };
+    if CLIENT.set(new_client).is_err() {
+        diag::debug!("allstak was already set up in this process; this setup is ignored");
+        return false;
+    }
+    if !track {
+        return false;
+    }
+    let id = SessionId::random();
+    if !TRACKER.start(id, Instant::now()) {
+        return false;
+    }
+    diag::debug!("session {id} started");
+    if let Some(transport) = transport() {
+        transport.send_start(id);
+    }
+    crate::panic::install();
+    register_at_exit();
+    true
+}
+
+fn client() -> Option<&'static Client> {
+    CLIENT.get()
+}
+
+fn transport() -> Option<&'static Transport> {
+    client()?.transport.as_ref()
+}
+
+fn warn_if_plain_http(host: &str) {
+    let Some(rest) = host.strip_prefix("http://") else {
+        return;
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let name = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(name, _)| name);
+    let loopback = name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        diag::say_once(
+            Once::PlainHttp,
+            "warn",
+            format_args!("the API key goes over plain http:// to {name}; use https://"),
+        );
+    }
+}
+
+/// Whether a session is running: one relaxed atomic load.
+#[inline]
+pub(crate) fn session_active() -> bool {
+    TRACKER.is_active()
+}
+
+pub(crate) fn current_session_id() -> Option<SessionId> {
+    TRACKER.current_id()
+}
+
+pub(crate) fn session_status() -> SessionStatus {
+    TRACKER.status()
+}
+
+pub(crate) fn handled_error_count() -> u64 {
+    TRACKER.error_count()
+}
+
+pub(crate) fn dropped_events() -> u64 {
+    transport().map_or(0, Transport::dropped_events)
+}
+
+/// Records a handled error on the session and queues its event (never waits).
+pub(crate) fn capture(event: ErrorEvent) {
+    TRACKER.record_handled_error();
+    send_event(event);
+}
+
+fn send_event(mut event: ErrorEvent) {
+    if let Some(transport) = transport() {
+        event.session_id = TRACKER.current_id();
+        transport.send_event(event);
+    }
+}
+
+/// A handled error that is not sent (`#[allstak::track(report = false)]`).
+pub(crate) fn record_handled_error() {
+    TRACKER.record_handled_error();
+}
+
+pub(crate) fn record_crash() {
+    TRACKER.record_crash();
+}
+
+/// From the panic hook: a panic is a handled error until we learn it ended the process.
+pub(crate) fn record_panic(record: PanicRecord) {
+    if !TRACKER.record_handled_error() {
+        return;
+    }
+    let on_session_thread = client().is_some_and(|c| c.session_thread == thread::current().id());
+    if on_session_thread {
+        // `main`'s guard decides: a crash if it unwinds, a caught panic if main goes on.
+        if let Ok(mut slot) = SESSION_THREAD_PANIC.try_lock() {
+            *slot = Some(record);
+        }
+    } else {
+        send_event(record.into_event(false));
+    }
+}
+
+fn take_session_thread_panic() -> Option<PanicRecord> {
+    SESSION_THREAD_PANIC.try_lock().ok()?.take()
+}
+
+/// Ends the session with the status reached so far (or `final_status`), sending whatever is
+/// queued first; returns within the exit deadline whatever the server does.
+pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
+    // A panic on main's thread that main survived was caught: report it as handled.
+    if final_status != Some(SessionStatus::Crashed) && TRACKER.status() != SessionStatus::Crashed {
+        if let Some(record) = take_session_thread_panic() {
+            send_event(record.into_event(false));
+        }
+    }
+    let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
+        return false;
+    };
+    diag::debug!("session {} ended: {}", ended.id, ended.status);
+    send_end(ended)
+}
+
+fn send_end(ended: EndedSession) -> bool {
+    let (Some(client), Some(transport)) = (client(), transport()) else {
+        return true;
+    };
+    let deadline = Instant::now() + client.config.exit_deadline;
+    transport.send_end(ended, deadline)
+}
+
+/// The process is dying of a panic that unwound out of `main` (or the session's guard):
+/// crash, send the panic as a fatal event, end.
+pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
+    TRACKER.record_crash();
+    let event = error.or_else(|| take_session_thread_panic().map(|record| record.into_event(true)));
+    if let Some(mut event) = event {
+        event.level = crate::Level::Fatal;
+        event.handled = false;
+        send_event(event);
+    }
+    end(None)
+}
+
+/// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
+pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
+    if TRACKER.is_active() {
+        send_event(record.into_event(true));
+        end(None);
+    }
+}
+
+/// Waits until every queued event was sent, at most the exit deadline.
+pub(crate) fn flush() -> bool {
+    match (client(), transport()) {
+        (Some(client), Some(transport)) => {
+            transport.flush(Instant::now() + client.config.exit_deadline)
+        }
+        _ => true,
+    }
+}
+
+/// Ends the session when the process exits without returning from `main`
+/// (`std::process::exit`), keeping the status reached so far and the exit code.
+fn register_at_exit() {
+    unsafe extern "C" {
+        fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+    }
+    extern "C" fn end_at_exit() {
+        // Unwinding out of an `extern "C"` fn would abort the process.
+        let _ = std::panic::catch_unwind(|| end(None));
+    }
+    // SAFETY: `atexit` is the C standard library's; the callback is a plain `extern "C" fn`
+    // that never unwinds.
+    let registered = unsafe { atexit(end_at_exit) };
+    if registered != 0 {
+        diag::debug!(
+            "could not register the exit handler; std::process::exit will not end the session"
+        );
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionStart<'a> {
+    session_id: SessionId,
+    release: &'a str,
+    environment: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    sdk_name: &'a str,
+    sdk_version: &'a str,
+    platform: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionEnd {
+    session_id: SessionId,
+    duration_ms: u64,
+    status: SessionStatus,
+}
+
+/// The JSON body of `POST /ingest/v1/sessions/start`.
+pub(crate) fn start_payload(config: &Config, id: SessionId) -> Vec<u8> {
+    serde_json::to_vec(&SessionStart {
+        session_id: id,
+        release: config.release(),
+        environment: config.environment(),
+        user_id: config.user_id.as_deref(),
+        sdk_name: SDK_NAME,
+        sdk_version: SDK_VERSION,
+        platform: "rust",
+    })
+    .unwrap_or_default()
+}
+
+/// The JSON body of `POST /ingest/v1/sessions/end`.
+pub(crate) fn end_payload(ended: &EndedSession) -> Vec<u8> {
+    serde_json::to_vec(&SessionEnd {
+        session_id: ended.id,
+        duration_ms: u64::try_from(ended.duration.as_millis()).unwrap_or(u64::MAX),
+        status: ended.status,
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::time::Duration;
+
+    #[test]
+    fn the_start_payload_has_every_field_and_leaves_absent_ones_out() {
+        let id = SessionId::random();
+        let config = Config::builder()
+            .release("app@1")
+            .environment("dev")
+            .build();
+        let json: Value = serde_json::from_slice(&start_payload(&config, id)).expect("json");
+        assert_eq!(
+            json,
+            json!({
+                "sessionId": id.to_string(), "release": "app@1", "environment": "dev",
+                "sdkName": "allstak-rust", "sdkVersion": env!("CARGO_PKG_VERSION"),
+                "platform": "rust",
+            })
+        );
+        let config = Config::builder().release("app@1").user_id("u-7").build();
+        let json: Value = serde_json::from_slice(&start_payload(&config, id)).expect("json");
+        assert_eq!(json["userId"], "u-7");
+    }
+
+    #[test]
+    fn the_end_payload_has_id_duration_in_ms_and_lower_case_status() {
+        let id = SessionId::random();
+        let ended = EndedSession {
+            id,
+            duration: Duration::from_micros(1_500_700),
+            status: SessionStatus::Errored,
+        };
+        let json: Value = serde_json::from_slice(&end_payload(&ended)).expect("json");
+        assert_eq!(
+            json,
+            json!({"sessionId": id.to_string(), "durationMs": 1500, "status": "errored"})
+        );
+    }
+
+    #[test]
+    fn session_ids_are_lower_case_uuid_v4_with_dashes() {
+        let id = SessionId::random().to_string();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, id.to_lowercase());
+        assert_eq!(id.as_bytes()[14], b'4');
+        assert_eq!(id.matches('-').count(), 4);
+    }
+}

@@ -1,0 +1,622 @@
+//! What the SDK is told: builder values first, then `ALLSTAK_*` environment variables, then
+//! defaults. Bad values never fail the program: each is dropped with one diagnostic.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::time::Duration;
+
+/// The default AllStak ingest host.
+pub const DEFAULT_HOST: &str = "https://api.allstak.sa";
+/// The default environment name.
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+/// How long ending a session may hold the process, by default.
+pub const DEFAULT_EXIT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Longest value read from an environment variable; longer ones are ignored with a diagnostic.
+const MAX_ENV_VALUE: usize = 4096;
+/// Longest exit deadline accepted, so a typo cannot hold a process for hours.
+const MAX_EXIT_DEADLINE: Duration = Duration::from_secs(60);
+/// Commit identity set by hosting platforms, tried in this order after `ALLSTAK_RELEASE`.
+const PLATFORM_COMMIT_VARS: [&str; 3] = [
+    "VERCEL_GIT_COMMIT_SHA",
+    "RAILWAY_GIT_COMMIT_SHA",
+    "RENDER_GIT_COMMIT",
+];
+
+/// The resolved configuration of the SDK.
+///
+/// Build one with [`Config::builder`] or take everything from the environment with
+/// [`Config::from_env`]. Values given to the builder win over the environment.
+///
+/// | env var | builder method | default |
+/// |---|---|---|
+/// | `ALLSTAK_API_KEY` | [`api_key`](ConfigBuilder::api_key) | none: nothing is sent |
+/// | `ALLSTAK_HOST` | [`host`](ConfigBuilder::host) | `https://api.allstak.sa` |
+/// | `ALLSTAK_RELEASE` | [`release`](ConfigBuilder::release) | platform commit, then the crate's `name@version` |
+/// | `ALLSTAK_ENVIRONMENT` | [`environment`](ConfigBuilder::environment) | `production` |
+/// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
+/// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
+/// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
+/// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
+///
+/// ```
+/// let config = allstak::Config::builder()
+///     .release("my-app@1.2.3")
+///     .environment("staging")
+///     .build();
+/// assert_eq!(config.release(), "my-app@1.2.3");
+/// // The key never shows in Debug output.
+/// let shown = format!("{:?}", allstak::Config::builder().api_key("secret-key").build());
+/// assert!(!shown.contains("secret-key"));
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) api_key: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) release: String,
+    pub(crate) environment: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) auto_session_tracking: bool,
+    pub(crate) track_test_runs: bool,
+    pub(crate) exit_deadline: Duration,
+    pub(crate) debug: bool,
+    /// What was wrong with the input, said once the SDK starts (when debug is on).
+    pub(crate) problems: Vec<String>,
+}
+
+impl Config {
+    /// An empty builder: everything not set on it comes from the environment, then defaults.
+    #[must_use]
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The configuration from `ALLSTAK_*` environment variables and defaults alone.
+    ///
+    /// ```
+    /// let config = allstak::Config::from_env();
+    /// assert!(!config.release().is_empty());
+    /// ```
+    #[must_use]
+    pub fn from_env() -> Self {
+        Self::builder().build()
+    }
+
+    /// The release every session and event is reported under.
+    #[must_use]
+    pub fn release(&self) -> &str {
+        &self.release
+    }
+
+    /// The environment name (`production` unless told otherwise).
+    #[must_use]
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// The ingest base URL, without trailing slashes; `None` when the one given was unusable.
+    #[must_use]
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// Whether an API key is configured (the key itself is never handed out).
+    #[must_use]
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// How long ending a session may hold the process.
+    #[must_use]
+    pub fn exit_deadline(&self) -> Duration {
+        self.exit_deadline
+    }
+
+    /// Whether sessions are tracked at all.
+    #[must_use]
+    pub fn auto_session_tracking(&self) -> bool {
+        self.auto_session_tracking
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("host", &self.host)
+            .field("release", &self.release)
+            .field("environment", &self.environment)
+            .field("user_id", &self.user_id)
+            .field("auto_session_tracking", &self.auto_session_tracking)
+            .field("track_test_runs", &self.track_test_runs)
+            .field("exit_deadline", &self.exit_deadline)
+            .field("debug", &self.debug)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Config`]; see there for each setting's environment variable and default.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = allstak::Config::builder()
+///     .host("http://127.0.0.1:9000/")
+///     .exit_deadline(Duration::from_millis(500))
+///     .build();
+/// assert_eq!(config.host(), Some("http://127.0.0.1:9000"));
+/// assert_eq!(config.exit_deadline(), Duration::from_millis(500));
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct ConfigBuilder {
+    api_key: Option<String>,
+    host: Option<String>,
+    release: Option<String>,
+    default_release: Option<String>,
+    environment: Option<String>,
+    user_id: Option<String>,
+    auto_session_tracking: Option<bool>,
+    track_test_runs: Option<bool>,
+    exit_deadline: Option<Duration>,
+    debug: Option<bool>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("host", &self.host)
+            .field("release", &self.release)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// The project's API key. Prefer `ALLSTAK_API_KEY`: keys do not belong in source.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The ingest base URL, e.g. `https://api.allstak.sa`.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// The release, winning over `ALLSTAK_RELEASE` and platform commit variables.
+    pub fn release(mut self, release: impl Into<String>) -> Self {
+        self.release = Some(release.into());
+        self
+    }
+
+    /// The release used when neither the builder, `ALLSTAK_RELEASE` nor a platform commit
+    /// variable gives one; `#[allstak::main]` passes the crate's `name@version` here.
+    /// [`release_name!`](crate::release_name) gives the same for manual setups.
+    pub fn default_release(mut self, release: impl Into<String>) -> Self {
+        self.default_release = Some(release.into());
+        self
+    }
+
+    /// The environment name, winning over `ALLSTAK_ENVIRONMENT`.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// A user id sent with session starts.
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Turns session tracking on or off (`ALLSTAK_AUTO_SESSION_TRACKING`).
+    pub fn auto_session_tracking(mut self, on: bool) -> Self {
+        self.auto_session_tracking = Some(on);
+        self
+    }
+
+    /// Tracks sessions even in a test run (`ALLSTAK_TRACK_TEST_RUNS`), for tests that point
+    /// the SDK at a loopback collector on purpose.
+    pub fn track_test_runs(mut self, on: bool) -> Self {
+        self.track_test_runs = Some(on);
+        self
+    }
+
+    /// How long ending a session may hold the process (at most 60 s).
+    pub fn exit_deadline(mut self, deadline: Duration) -> Self {
+        self.exit_deadline = Some(deadline);
+        self
+    }
+
+    /// Prints the SDK's diagnostics on stderr (`ALLSTAK_DEBUG`).
+    pub fn debug(mut self, on: bool) -> Self {
+        self.debug = Some(on);
+        self
+    }
+
+    /// Resolves every setting: builder, then environment, then default.
+    #[must_use]
+    pub fn build(self) -> Config {
+        self.build_with(&mut |name| std::env::var_os(name))
+    }
+
+    pub(crate) fn build_with(self, env: &mut dyn FnMut(&str) -> Option<OsString>) -> Config {
+        let mut problems = Vec::new();
+        let mut var = |name: &str| read_env(env, name, &mut problems);
+
+        let api_key = self.api_key.or_else(|| var("ALLSTAK_API_KEY"));
+        let host = self.host.or_else(|| var("ALLSTAK_HOST"));
+        let release = self
+            .release
+            .or_else(|| var("ALLSTAK_RELEASE"))
+            .filter(|r| !r.trim().is_empty())
+            .or_else(|| {
+                PLATFORM_COMMIT_VARS
+                    .iter()
+                    .find_map(|name| var(name))
+                    .map(|sha| sha.chars().take(12).collect())
+            });
+        let environment = self.environment.or_else(|| var("ALLSTAK_ENVIRONMENT"));
+        let auto_session_tracking = self
+            .auto_session_tracking
+            .or_else(|| flag(var("ALLSTAK_AUTO_SESSION_TRACKING")));
+        let track_test_runs = self
+            .track_test_runs
+            .or_else(|| flag(var("ALLSTAK_TRACK_TEST_RUNS")));
+        let debug = self.debug.or_else(|| flag(var("ALLSTAK_DEBUG")));
+        let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
+
+        let exit_deadline = match (self.exit_deadline, deadline_ms) {
+            (Some(deadline), _) => Some(deadline),
+            (None, Some(ms)) => match ms.parse::<u64>() {
+                Ok(ms) => Some(Duration::from_millis(ms)),
+                Err(_) => {
+                    problems.push(format!(
+                        "ALLSTAK_EXIT_DEADLINE_MS is not a number of milliseconds: {ms:?}"
+                    ));
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let exit_deadline = exit_deadline
+            .unwrap_or(DEFAULT_EXIT_DEADLINE)
+            .min(MAX_EXIT_DEADLINE);
+
+        Config {
+            api_key: api_key.and_then(|key| valid_key(&key, &mut problems)),
+            host: valid_host(host.as_deref().unwrap_or(DEFAULT_HOST), &mut problems),
+            release: release
+                .or(self.default_release)
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(executable_name),
+            environment: environment
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
+            user_id: self.user_id.filter(|u| !u.is_empty()),
+            auto_session_tracking: auto_session_tracking.unwrap_or(true),
+            track_test_runs: track_test_runs.unwrap_or(false),
+            exit_deadline,
+            debug: debug.unwrap_or(false),
+            problems,
+        }
+    }
+}
+
+/// One environment variable: unset, empty, non-UTF-8 and oversized values all read as unset.
+fn read_env(
+    env: &mut dyn FnMut(&str) -> Option<OsString>,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    let raw = env(name)?;
+    if raw.len() > MAX_ENV_VALUE {
+        problems.push(format!(
+            "{name} is {} bytes long (the limit is {MAX_ENV_VALUE}); ignored",
+            raw.len()
+        ));
+        return None;
+    }
+    match raw.into_string() {
+        Ok(value) if value.trim().is_empty() => None,
+        Ok(value) => Some(value.trim().to_owned()),
+        Err(_) => {
+            problems.push(format!("{name} is not valid UTF-8; ignored"));
+            None
+        }
+    }
+}
+
+/// `1/true/on/yes` and `0/false/off/no`, any case; anything else is unset.
+fn flag(value: Option<String>) -> Option<bool> {
+    let value = value?.to_ascii_lowercase();
+    match value.as_str() {
+        "1" | "true" | "on" | "yes" => Some(true),
+        "0" | "false" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A key goes into an HTTP header: anything but visible ASCII would corrupt or inject headers.
+fn valid_key(key: &str, problems: &mut Vec<String>) -> Option<String> {
+    let key = key.trim();
+    if key.is_empty() {
+        return None;
+    }
+    if key.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(key.to_owned())
+    } else {
+        problems.push(
+            "the API key holds characters an HTTP header cannot carry (spaces, newlines or \
+             non-ASCII); nothing will be sent"
+                .to_owned(),
+        );
+        None
+    }
+}
+
+fn valid_host(host: &str, problems: &mut Vec<String>) -> Option<String> {
+    let trimmed = host.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    let usable = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && !rest
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            && trimmed.parse::<ureq::http::Uri>().is_ok()
+    });
+    if usable {
+        Some(trimmed.to_owned())
+    } else {
+        problems.push(format!(
+            "the host {:?} is not an http:// or https:// URL; nothing will be sent",
+            shorten(trimmed)
+        ));
+        None
+    }
+}
+
+fn shorten(value: &str) -> String {
+    const SHOWN: usize = 80;
+    if value.chars().count() > SHOWN {
+        format!("{}…", value.chars().take(SHOWN).collect::<String>())
+    } else {
+        value.to_owned()
+    }
+}
+
+/// Last resort for a release: the executable's name, so a session always has one.
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Whether this process is a test run, where no traffic is sent unless asked for.
+pub(crate) fn is_test_run(cfg_test: bool) -> bool {
+    cfg_test
+        || std::env::var_os("NEXTEST").is_some()
+        || std::env::var_os("NEXTEST_RUN_ID").is_some()
+        || std::env::current_exe().is_ok_and(|exe| is_libtest_binary(&exe))
+}
+
+/// `target/<profile>/deps/<name>-<16 hex digits>`: how cargo names test harness binaries.
+fn is_libtest_binary(exe: &std::path::Path) -> bool {
+    let in_deps = exe
+        .parent()
+        .and_then(|dir| dir.file_name())
+        .is_some_and(|dir| dir == "deps");
+    let hashed = exe
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .and_then(|stem| stem.rsplit_once('-'))
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    in_deps && hashed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn build(builder: ConfigBuilder, vars: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        builder.build_with(&mut |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = build(Config::builder().default_release("app@1.0.0"), &[]);
+        assert_eq!(config.api_key, None);
+        assert_eq!(config.host(), Some(DEFAULT_HOST));
+        assert_eq!(config.release(), "app@1.0.0");
+        assert_eq!(config.environment(), "production");
+        assert!(config.auto_session_tracking);
+        assert!(!config.track_test_runs);
+        assert!(!config.debug);
+        assert_eq!(config.exit_deadline(), Duration::from_secs(2));
+        assert!(config.problems.is_empty());
+    }
+
+    #[test]
+    fn environment_variables_fill_in_what_the_builder_left_out() {
+        let config = build(
+            Config::builder(),
+            &[
+                ("ALLSTAK_API_KEY", "ask_123"),
+                ("ALLSTAK_HOST", "http://127.0.0.1:8080//"),
+                ("ALLSTAK_RELEASE", "env@2"),
+                ("ALLSTAK_ENVIRONMENT", "staging"),
+                ("ALLSTAK_AUTO_SESSION_TRACKING", "off"),
+                ("ALLSTAK_TRACK_TEST_RUNS", "YES"),
+                ("ALLSTAK_EXIT_DEADLINE_MS", "750"),
+                ("ALLSTAK_DEBUG", "1"),
+            ],
+        );
+        assert_eq!(config.api_key.as_deref(), Some("ask_123"));
+        assert_eq!(config.host(), Some("http://127.0.0.1:8080"));
+        assert_eq!(config.release(), "env@2");
+        assert_eq!(config.environment(), "staging");
+        assert!(!config.auto_session_tracking);
+        assert!(config.track_test_runs);
+        assert!(config.debug);
+        assert_eq!(config.exit_deadline(), Duration::from_millis(750));
+    }
+
+    #[test]
+    fn builder_values_win_over_the_environment() {
+        let config = build(
+            Config::builder()
+                .release("explicit@1")
+                .environment("dev")
+                .host("https://example.com")
+                .exit_deadline(Duration::from_millis(10)),
+            &[
+                ("ALLSTAK_RELEASE", "env@2"),
+                ("ALLSTAK_ENVIRONMENT", "staging"),
+                ("ALLSTAK_HOST", "http://127.0.0.1:1"),
+                ("ALLSTAK_EXIT_DEADLINE_MS", "750"),
+            ],
+        );
+        assert_eq!(config.release(), "explicit@1");
+        assert_eq!(config.environment(), "dev");
+        assert_eq!(config.host(), Some("https://example.com"));
+        assert_eq!(config.exit_deadline(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn release_order_is_explicit_then_env_then_platform_commit_then_crate() {
+        let sha = "0123456789abcdef0123";
+        let crate_default = || Config::builder().default_release("app@1.0.0");
+        assert_eq!(build(crate_default(), &[]).release(), "app@1.0.0");
+        for var in PLATFORM_COMMIT_VARS {
+            assert_eq!(
+                build(crate_default(), &[(var, sha)]).release(),
+                "0123456789ab"
+            );
+        }
+        assert_eq!(
+            build(
+                crate_default(),
+                &[
+                    ("VERCEL_GIT_COMMIT_SHA", "vercel"),
+                    ("RENDER_GIT_COMMIT", "render")
+                ]
+            )
+            .release(),
+            "vercel"
+        );
+        let with_env = [("ALLSTAK_RELEASE", "env@2"), ("RENDER_GIT_COMMIT", sha)];
+        assert_eq!(build(crate_default(), &with_env).release(), "env@2");
+        assert_eq!(
+            build(crate_default().release("explicit@3"), &with_env).release(),
+            "explicit@3"
+        );
+    }
+
+    #[test]
+    fn a_missing_release_falls_back_to_the_executable_name() {
+        let config = build(Config::builder(), &[]);
+        assert!(!config.release().is_empty());
+    }
+
+    #[test]
+    fn an_empty_key_means_no_key() {
+        assert_eq!(
+            build(Config::builder(), &[("ALLSTAK_API_KEY", "  ")]).api_key,
+            None
+        );
+        assert_eq!(build(Config::builder().api_key(""), &[]).api_key, None);
+    }
+
+    #[test]
+    fn a_key_that_could_inject_headers_is_refused_with_one_problem() {
+        let config = build(Config::builder().api_key("abc\r\nX-Evil: 1"), &[]);
+        assert_eq!(config.api_key, None);
+        assert_eq!(config.problems.len(), 1);
+        assert!(!config.problems[0].contains("abc"));
+    }
+
+    #[test]
+    fn a_malformed_host_is_refused_with_one_problem() {
+        for host in [
+            "api.allstak.sa",
+            "ftp://x",
+            "http://",
+            "http://exa mple.com",
+            "https:///x",
+        ] {
+            let config = build(Config::builder().host(host), &[]);
+            assert_eq!(config.host(), None, "{host}");
+            assert_eq!(config.problems.len(), 1, "{host}");
+        }
+    }
+
+    #[test]
+    fn huge_and_non_utf8_values_are_ignored_with_a_problem_each() {
+        let huge = "x".repeat(1 << 20);
+        let mut calls = 0;
+        let config = Config::builder()
+            .default_release("app@1")
+            .build_with(&mut |name| {
+                calls += 1;
+                match name {
+                    "ALLSTAK_RELEASE" => Some(OsString::from(huge.clone())),
+                    #[cfg(unix)]
+                    "ALLSTAK_ENVIRONMENT" => {
+                        use std::os::unix::ffi::OsStringExt;
+                        Some(OsString::from_vec(vec![0x66, 0xff, 0x6f]))
+                    }
+                    _ => None,
+                }
+            });
+        assert!(calls > 0);
+        assert_eq!(config.release(), "app@1");
+        assert_eq!(config.environment(), "production");
+        assert_eq!(config.problems.len(), if cfg!(unix) { 2 } else { 1 });
+    }
+
+    #[test]
+    fn an_unparsable_deadline_keeps_the_default_and_huge_ones_are_capped() {
+        let config = build(Config::builder(), &[("ALLSTAK_EXIT_DEADLINE_MS", "soon")]);
+        assert_eq!(config.exit_deadline(), DEFAULT_EXIT_DEADLINE);
+        assert_eq!(config.problems.len(), 1);
+        let config = build(
+            Config::builder(),
+            &[("ALLSTAK_EXIT_DEADLINE_MS", "99999999")],
+        );
+        assert_eq!(config.exit_deadline(), MAX_EXIT_DEADLINE);
+    }
+
+    #[test]
+    fn debug_output_redacts_the_key() {
+        let config = build(Config::builder().api_key("super-secret"), &[]);
+        let shown = format!("{config:?} {:?}", Config::builder().api_key("super-secret"));
+        assert!(!shown.contains("super-secret"));
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn libtest_binaries_are_recognised_by_their_path() {
+        use std::path::Path;
+        assert!(is_libtest_binary(Path::new(
+            "/p/target/debug/deps/app-0123456789abcdef"
+        )));
+        assert!(!is_libtest_binary(Path::new("/p/target/debug/app")));
+        assert!(!is_libtest_binary(Path::new(
+            "/p/target/debug/deps/app-0123"
+        )));
+        assert!(!is_libtest_binary(Path::new(
+            "/usr/bin/app-0123456789abcdef"
+        )));
+    }
+}

@@ -1,0 +1,336 @@
+//! Error events: what a caller captures (cheap, owned, queued) and the `/ingest/v1/errors`
+//! payload the worker builds from it.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use crate::SessionId;
+use crate::config::Config;
+
+/// Longest message kept; longer ones are cut (on a character boundary) and marked with `…`.
+const MAX_MESSAGE: usize = 8 * 1024;
+/// Most `source()` causes kept per error.
+const MAX_CAUSES: usize = 16;
+
+/// How serious an error event is.
+///
+/// ```
+/// assert_eq!(allstak::Level::Fatal.as_str(), "fatal");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Diagnostic detail.
+    Debug,
+    /// Worth knowing.
+    Info,
+    /// Something unexpected that the program handled.
+    Warning,
+    /// An error the program handled (the default).
+    Error,
+    /// An error that ended the process.
+    Fatal,
+}
+
+impl Level {
+    /// The level as the wire contract spells it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Fatal => "fatal",
+        }
+    }
+}
+
+/// Where an error came from: a tracked function, or the place a panic happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) function: Option<Cow<'static, str>>,
+    pub(crate) file: Cow<'static, str>,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+}
+
+/// An error as captured on the caller's thread: only what cannot be had later.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorEvent {
+    pub(crate) exception_class: Cow<'static, str>,
+    pub(crate) type_name: &'static str,
+    pub(crate) message: String,
+    pub(crate) causes: Vec<String>,
+    pub(crate) level: Level,
+    pub(crate) handled: bool,
+    pub(crate) mechanism: &'static str,
+    pub(crate) location: Option<Location>,
+    pub(crate) session_id: Option<SessionId>,
+}
+
+impl ErrorEvent {
+    pub(crate) fn new(type_name: &'static str, message: String, mechanism: &'static str) -> Self {
+        Self {
+            exception_class: Cow::Owned(short_type_name(type_name)),
+            type_name,
+            message: truncate(message),
+            causes: Vec::new(),
+            level: Level::Error,
+            handled: true,
+            mechanism,
+            location: None,
+            session_id: None,
+        }
+    }
+
+    /// An event for an error value, with its `source()` chain.
+    pub(crate) fn from_error<E: std::error::Error + ?Sized>(
+        type_name: &'static str,
+        error: &E,
+        mechanism: &'static str,
+    ) -> Self {
+        let mut event = Self::new(type_name, render(&error), mechanism);
+        event.causes = std::iter::successors(error.source(), |e| e.source())
+            .take(MAX_CAUSES)
+            .map(|cause| truncate(render(&cause)))
+            .collect();
+        event
+    }
+
+    /// The JSON body of `POST /ingest/v1/errors`.
+    pub(crate) fn to_json(&self, config: &Config) -> Vec<u8> {
+        let frames: Vec<Frame<'_>> = self
+            .location
+            .iter()
+            .map(|at| Frame {
+                filename: &at.file,
+                function: at.function.as_deref(),
+                lineno: at.line,
+                colno: at.column,
+                in_app: true,
+                platform: "rust",
+            })
+            .collect();
+        let stack_trace: Vec<String> = self
+            .causes
+            .iter()
+            .map(|cause| format!("caused by: {cause}"))
+            .collect();
+        let payload = ErrorPayload {
+            exception_class: &self.exception_class,
+            message: &self.message,
+            stack_trace,
+            frames,
+            level: self.level,
+            environment: config.environment(),
+            release: config.release(),
+            session_id: self.session_id,
+            user: config.user_id.as_deref().map(|id| User { id }),
+            metadata: Metadata {
+                rust_type: self.type_name,
+            },
+            handled: self.handled,
+            mechanism: self.mechanism,
+            sdk_name: crate::SDK_NAME,
+            sdk_version: crate::SDK_VERSION,
+            platform: "rust",
+        };
+        serde_json::to_vec(&payload).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorPayload<'a> {
+    exception_class: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stack_trace: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    frames: Vec<Frame<'a>>,
+    level: Level,
+    environment: &'a str,
+    release: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<SessionId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User<'a>>,
+    metadata: Metadata<'a>,
+    handled: bool,
+    mechanism: &'a str,
+    sdk_name: &'a str,
+    sdk_version: &'a str,
+    platform: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Frame<'a> {
+    filename: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<&'a str>,
+    lineno: u32,
+    colno: u32,
+    in_app: bool,
+    platform: &'a str,
+}
+
+#[derive(Serialize)]
+struct User<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    #[serde(rename = "rust.type")]
+    rust_type: &'a str,
+}
+
+/// `alloc::boxed::Box<dyn core::error::Error>` → `Box<dyn Error>`: each path keeps its last
+/// segment, generics and punctuation stay.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            short.truncate(segment_start);
+        } else {
+            short.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                segment_start = short.len();
+            }
+        }
+    }
+    short
+}
+
+fn truncate(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// Renders a value with `Display` or `Debug` into a message, never panicking on a bad impl.
+pub(crate) fn render(value: &dyn fmt::Display) -> String {
+    let mut out = String::new();
+    if write!(out, "{value}").is_err() {
+        out.push_str("<the value's formatting failed>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("could not load settings")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn type_names_keep_the_last_segment_of_each_path() {
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
+            "Box<dyn Error + Send>"
+        );
+        assert_eq!(short_type_name("my_app::Error"), "Error");
+        assert_eq!(short_type_name("(u8, std::io::Error)"), "(u8, Error)");
+    }
+
+    #[test]
+    fn an_error_payload_carries_every_field_and_no_nulls() {
+        let config = Config::builder()
+            .release("app@1.2.3")
+            .environment("staging")
+            .user_id("u-1")
+            .build();
+        let error = Outer(std::io::Error::other("disk on fire"));
+        let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &error, "track");
+        event.location = Some(Location {
+            function: Some(Cow::Borrowed("app::load")),
+            file: Cow::Borrowed("src/main.rs"),
+            line: 12,
+            column: 5,
+        });
+        let id = SessionId::random();
+        event.session_id = Some(id);
+        let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("json");
+        assert_eq!(
+            json,
+            json!({
+                "exceptionClass": "Outer",
+                "message": "could not load settings",
+                "stackTrace": ["caused by: disk on fire"],
+                "frames": [{
+                    "filename": "src/main.rs", "function": "app::load", "lineno": 12,
+                    "colno": 5, "inApp": true, "platform": "rust"
+                }],
+                "level": "error",
+                "environment": "staging",
+                "release": "app@1.2.3",
+                "sessionId": id.to_string(),
+                "user": {"id": "u-1"},
+                "metadata": {"rust.type": std::any::type_name::<Outer>()},
+                "handled": true,
+                "mechanism": "track",
+                "sdkName": "allstak-rust",
+                "sdkVersion": env!("CARGO_PKG_VERSION"),
+                "platform": "rust",
+            })
+        );
+    }
+
+    #[test]
+    fn absent_fields_are_left_out() {
+        let config = Config::builder().release("app@1").build();
+        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("json");
+        for absent in ["stackTrace", "frames", "sessionId", "user"] {
+            assert!(json.get(absent).is_none(), "{absent}");
+        }
+        assert!(!event.to_json(&config).windows(4).any(|w| w == b"null"));
+    }
+
+    #[test]
+    fn huge_messages_are_cut_on_a_character_boundary() {
+        let event = ErrorEvent::new("T", "é".repeat(MAX_MESSAGE), "capture");
+        assert!(event.message.len() <= MAX_MESSAGE + '…'.len_utf8());
+        assert!(event.message.ends_with('…'));
+    }
+
+    #[test]
+    fn a_failing_display_impl_gives_a_placeholder_not_a_panic() {
+        struct Broken;
+        impl fmt::Display for Broken {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                Err(fmt::Error)
+            }
+        }
+        assert_eq!(render(&Broken), "<the value's formatting failed>");
+    }
+}

@@ -1,0 +1,222 @@
+//! AllStak release health for Rust.
+//!
+//! Two attributes turn a program into a tracked release-health session:
+//!
+//! ```no_run
+//! #[allstak::track]
+//! fn load(path: &str) -> std::io::Result<String> {
+//!     std::fs::read_to_string(path)
+//! }
+//!
+//! #[allstak::main]
+//! fn main() {
+//!     if let Err(error) = load("settings.toml") {
+//!         eprintln!("using defaults: {error}");
+//!     }
+//! }
+//! ```
+//!
+//! Every run is a session: `ok`, `errored` when a tracked function returned `Err`, `crashed`
+//! when the program panicked or `main` returned `Err`. Set `ALLSTAK_API_KEY` to send them;
+//! without it nothing is sent and nothing fails. See [`Config`] for every setting.
+//!
+//! Programs that prefer calls to attributes use [`init`] and keep the [`Guard`] alive.
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod diag;
+mod event;
+mod panic;
+#[allow(missing_docs)] // unstable, hidden; documented for the macros only
+mod private;
+mod session;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod transport;
+
+use std::error::Error;
+use std::fmt::{Debug, Display};
+
+pub use allstak_macros::{main, track};
+pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
+pub use event::Level;
+pub use session::{SessionId, SessionStatus};
+
+/// The name this SDK reports itself under.
+pub const SDK_NAME: &str = "allstak-rust";
+/// This SDK's version.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the attributes' generated code calls. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
+
+/// The calling crate's `name@version`, the release `#[allstak::main]` uses by default.
+///
+/// ```
+/// let config = allstak::Config::builder()
+///     .default_release(allstak::release_name!())
+///     .build();
+/// assert!(config.release().contains('@'));
+/// ```
+#[macro_export]
+macro_rules! release_name {
+    () => {
+        ::core::concat!(
+            ::core::env!("CARGO_PKG_NAME"),
+            "@",
+            ::core::env!("CARGO_PKG_VERSION")
+        )
+    };
+}
+
+/// Sets the SDK up and starts the process's session, for programs that do not use
+/// `#[allstak::main]`. Keep the guard alive for the life of the program: dropping it ends the
+/// session (within the exit deadline) with the status reached so far, or `crashed` if a panic
+/// is unwinding.
+///
+/// Only the first call in a process takes effect.
+///
+/// ```no_run
+/// fn main() {
+///     let _allstak = allstak::init(
+///         allstak::Config::builder()
+///             .default_release(allstak::release_name!())
+///             .build(),
+///     );
+///     // ... the program ...
+/// }
+/// ```
+#[must_use = "the session ends when the guard is dropped"]
+pub fn init(config: Config) -> Guard {
+    client::start(config, false);
+    Guard { _private: () }
+}
+
+/// Ends the session when dropped; returned by [`init`].
+#[derive(Debug)]
+pub struct Guard {
+    _private: (),
+}
+
+impl Guard {
+    /// Ends the session now with `status`, which wins over the status reached so far.
+    ///
+    /// ```
+    /// let guard = allstak::init(allstak::Config::builder().build());
+    /// guard.end_with(allstak::SessionStatus::Ok);
+    /// ```
+    pub fn end_with(self, status: SessionStatus) {
+        client::end(Some(status));
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| {
+            if std::thread::panicking() {
+                client::end_crashed(None)
+            } else {
+                client::end(None)
+            }
+        });
+    }
+}
+
+/// Reports an error: queues an error event (with its `source()` chain) and marks the session
+/// `errored`. Never waits and never does I/O on the calling thread.
+///
+/// ```
+/// let error = "x".parse::<u8>().unwrap_err();
+/// allstak::capture_error(&error);
+/// ```
+pub fn capture_error<E: Error + ?Sized>(error: &E) {
+    let event = event::ErrorEvent::from_error(std::any::type_name::<E>(), error, "capture");
+    client::capture(event);
+}
+
+/// Reports a value that is only `Display`: its text is the message, its type the class.
+///
+/// ```
+/// allstak::capture_display(&"the cache is cold");
+/// ```
+pub fn capture_display<T: Display + ?Sized>(value: &T) {
+    let message = event::render(&value);
+    client::capture(event::ErrorEvent::new(
+        std::any::type_name::<T>(),
+        message,
+        "capture",
+    ));
+}
+
+/// Reports a value that is only `Debug`: its `{:?}` is the message, its type the class.
+///
+/// ```
+/// #[derive(Debug)]
+/// enum Oops { Late(u32) }
+/// allstak::capture_debug(&Oops::Late(3));
+/// ```
+pub fn capture_debug<T: Debug + ?Sized>(value: &T) {
+    let message = event::render(&format_args!("{value:?}"));
+    client::capture(event::ErrorEvent::new(
+        std::any::type_name::<T>(),
+        message,
+        "capture",
+    ));
+}
+
+/// The id of the running session: `Some` only between its start and its end.
+///
+/// ```
+/// // No session in a doctest.
+/// assert_eq!(allstak::current_session_id(), None);
+/// ```
+#[must_use]
+pub fn current_session_id() -> Option<SessionId> {
+    client::current_session_id()
+}
+
+/// The status the session has reached (its final status once ended).
+///
+/// ```
+/// assert_eq!(allstak::session_status(), allstak::SessionStatus::Ok);
+/// ```
+#[must_use]
+pub fn session_status() -> SessionStatus {
+    client::session_status()
+}
+
+/// How many handled errors the session recorded.
+///
+/// ```
+/// assert_eq!(allstak::handled_error_count(), 0);
+/// ```
+#[must_use]
+pub fn handled_error_count() -> u64 {
+    client::handled_error_count()
+}
+
+/// How many error events were dropped because the queue was full (the server too slow or
+/// unreachable).
+///
+/// ```
+/// assert_eq!(allstak::dropped_events(), 0);
+/// ```
+#[must_use]
+pub fn dropped_events() -> u64 {
+    client::dropped_events()
+}
+
+/// Waits until every queued error event was sent, at most the exit deadline. Returns whether
+/// everything went out in time.
+///
+/// ```
+/// assert!(allstak::flush());
+/// ```
+pub fn flush() -> bool {
+    client::flush()
+}

@@ -1,0 +1,81 @@
+//! The panic hook: every panic the program survives is a handled error (`errored`); a panic
+//! that ends the process is a crash, reported by `main`'s session guard as it unwinds — or,
+//! under `panic = "abort"`, by the hook itself, since nothing runs after it.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::panic::PanicHookInfo;
+use std::sync::Once;
+
+use crate::event::{ErrorEvent, Location};
+
+thread_local! {
+    static SDK_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as the SDK's own: its panics are not the program's.
+pub(crate) fn mark_sdk_thread() {
+    SDK_THREAD.with(|flag| flag.set(true));
+}
+
+fn is_sdk_thread() -> bool {
+    SDK_THREAD.try_with(Cell::get).unwrap_or(false)
+}
+
+/// A panic as the hook saw it: the message and where it happened.
+#[derive(Clone, Debug)]
+pub(crate) struct PanicRecord {
+    message: String,
+    location: Option<Location>,
+}
+
+impl PanicRecord {
+    fn new(info: &PanicHookInfo<'_>) -> Self {
+        let message = info.payload_as_str().unwrap_or("Box<dyn Any>").to_owned();
+        let location = info.location().map(|at| Location {
+            function: None,
+            file: Cow::Owned(at.file().to_owned()),
+            line: at.line(),
+            column: at.column(),
+        });
+        Self { message, location }
+    }
+
+    /// The error event for this panic: `fatal` when it ended the process.
+    pub(crate) fn into_event(self, fatal: bool) -> ErrorEvent {
+        let mut event = ErrorEvent::new("panic", self.message, "panic");
+        event.location = self.location;
+        if fatal {
+            event.level = crate::Level::Fatal;
+            event.handled = false;
+        }
+        event
+    }
+}
+
+/// Installs the hook once per process, in front of whatever hook was there (which still runs).
+pub(crate) fn install() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if is_sdk_thread() {
+                // Our own bug: the program's stderr stays as it was.
+                if crate::diag::enabled() {
+                    previous(info);
+                }
+                return;
+            }
+            let record = PanicRecord::new(info);
+            if cfg!(panic = "abort") {
+                crate::client::record_crash();
+                previous(info);
+                crate::client::end_after_fatal_panic(record);
+            } else {
+                // Recorded before the previous hook runs, in case that hook exits the process.
+                crate::client::record_panic(record);
+                previous(info);
+            }
+        }));
+    });
+}

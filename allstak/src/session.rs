@@ -1,0 +1,431 @@
+//! The release-health session of this process: a lock-free state machine with no I/O.
+//!
+//! One word holds the phase (not started, active, ended) and the status reached so far, so every
+//! transition is a single compare-and-swap: a status only ever becomes more severe, an ended
+//! session never re-arms, and exactly one caller of [`SessionTracker::end`] gets the final status.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// The health of a session, as the AllStak dashboard counts it.
+///
+/// Statuses are ordered by severity: a session only moves from [`Ok`](Self::Ok) towards
+/// [`Crashed`](Self::Crashed), never back.
+///
+/// ```
+/// use allstak::SessionStatus;
+/// assert!(SessionStatus::Errored > SessionStatus::Ok);
+/// assert_eq!(SessionStatus::Crashed.as_str(), "crashed");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    /// Nothing went wrong.
+    Ok,
+    /// The program handled an error: an `Err` out of a tracked function, or a caught panic.
+    Errored,
+    /// The program died of a panic, or `main` returned an `Err`.
+    Crashed,
+    /// The process ended without ending its session (killed, out of memory, power loss).
+    Abnormal,
+}
+
+impl SessionStatus {
+    /// The status as the wire contract spells it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Errored => "errored",
+            Self::Crashed => "crashed",
+            Self::Abnormal => "abnormal",
+        }
+    }
+
+    const fn bits(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Errored => 1,
+            Self::Crashed => 2,
+            Self::Abnormal => 3,
+        }
+    }
+
+    const fn from_bits(bits: u8) -> Self {
+        match bits & 0b11 {
+            0 => Self::Ok,
+            1 => Self::Errored,
+            2 => Self::Crashed,
+            _ => Self::Abnormal,
+        }
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The id of a session: a random UUID v4, shown lower-case with dashes.
+///
+/// ```
+/// let id = allstak::SessionId::random();
+/// assert_eq!(id.to_string().len(), 36);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(uuid::Uuid);
+
+impl SessionId {
+    /// A new random id.
+    #[must_use]
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+const PHASE_MASK: u8 = 0b11;
+const NOT_STARTED: u8 = 0;
+const ACTIVE: u8 = 1;
+const ENDED: u8 = 2;
+const STATUS_SHIFT: u32 = 2;
+
+const fn pack(phase: u8, status: SessionStatus) -> u8 {
+    phase | (status.bits() << STATUS_SHIFT)
+}
+
+const fn unpack_status(word: u8) -> SessionStatus {
+    SessionStatus::from_bits(word >> STATUS_SHIFT)
+}
+
+/// What [`SessionTracker::end`] hands to the one caller that ended the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EndedSession {
+    pub(crate) id: SessionId,
+    pub(crate) duration: Duration,
+    pub(crate) status: SessionStatus,
+}
+
+#[derive(Debug)]
+struct Started {
+    id: SessionId,
+    at: Instant,
+}
+
+/// One session's state machine. The process-wide one lives in [`crate::client`].
+#[derive(Debug)]
+pub(crate) struct SessionTracker {
+    word: AtomicU8,
+    errors: AtomicU64,
+    started: OnceLock<Started>,
+}
+
+impl SessionTracker {
+    pub(crate) const fn new() -> Self {
+        Self {
+            word: AtomicU8::new(pack(NOT_STARTED, SessionStatus::Ok)),
+            errors: AtomicU64::new(0),
+            started: OnceLock::new(),
+        }
+    }
+
+    /// Starts the session; `false` if it was already started (or ended): a tracker never re-arms.
+    pub(crate) fn start(&self, id: SessionId, at: Instant) -> bool {
+        if self.started.set(Started { id, at }).is_err() {
+            return false;
+        }
+        self.word
+            .compare_exchange(
+                pack(NOT_STARTED, SessionStatus::Ok),
+                pack(ACTIVE, SessionStatus::Ok),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Whether the session is running: one relaxed load, the cost of the Err path without one.
+    #[inline]
+    pub(crate) fn is_active(&self) -> bool {
+        self.word.load(Ordering::Relaxed) & PHASE_MASK == ACTIVE
+    }
+
+    /// Records a handled error: `ok` becomes `errored`. Ignored unless the session is active.
+    pub(crate) fn record_handled_error(&self) -> bool {
+        let recorded = self.raise_to(SessionStatus::Errored);
+        if recorded {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        recorded
+    }
+
+    /// Records a crash. Ignored unless the session is active.
+    pub(crate) fn record_crash(&self) -> bool {
+        self.raise_to(SessionStatus::Crashed)
+    }
+
+    fn raise_to(&self, status: SessionStatus) -> bool {
+        let mut current = self.word.load(Ordering::Acquire);
+        loop {
+            if current & PHASE_MASK != ACTIVE {
+                return false;
+            }
+            if unpack_status(current) >= status {
+                return true;
+            }
+            match self.word.compare_exchange_weak(
+                current,
+                pack(ACTIVE, status),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Ends the session, once. `final_status`, when given, wins over the status reached so far.
+    /// Returns `None` to every caller but the one that ended it, and before the start.
+    pub(crate) fn end(
+        &self,
+        final_status: Option<SessionStatus>,
+        at: Instant,
+    ) -> Option<EndedSession> {
+        let mut current = self.word.load(Ordering::Acquire);
+        loop {
+            if current & PHASE_MASK != ACTIVE {
+                return None;
+            }
+            let status = final_status.unwrap_or_else(|| unpack_status(current));
+            match self.word.compare_exchange_weak(
+                current,
+                pack(ENDED, status),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    let started = self.started.get()?;
+                    return Some(EndedSession {
+                        id: started.id,
+                        duration: at.saturating_duration_since(started.at),
+                        status,
+                    });
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The id of the running session: `Some` only between start and end.
+    pub(crate) fn current_id(&self) -> Option<SessionId> {
+        if self.is_active() {
+            self.started.get().map(|started| started.id)
+        } else {
+            None
+        }
+    }
+
+    /// The status reached so far (the final one once ended).
+    pub(crate) fn status(&self) -> SessionStatus {
+        unpack_status(self.word.load(Ordering::Acquire))
+    }
+
+    /// How many handled errors were recorded while the session was active.
+    pub(crate) fn error_count(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    fn started() -> SessionTracker {
+        let tracker = SessionTracker::new();
+        assert!(tracker.start(SessionId::random(), Instant::now()));
+        tracker
+    }
+
+    #[test]
+    fn a_new_session_is_ok_and_active() {
+        let tracker = started();
+        assert!(tracker.is_active());
+        assert_eq!(tracker.status(), SessionStatus::Ok);
+        assert!(tracker.current_id().is_some());
+    }
+
+    #[test]
+    fn a_handled_error_turns_ok_into_errored_and_is_counted() {
+        let tracker = started();
+        assert!(tracker.record_handled_error());
+        assert!(tracker.record_handled_error());
+        assert_eq!(tracker.status(), SessionStatus::Errored);
+        assert_eq!(tracker.error_count(), 2);
+    }
+
+    #[test]
+    fn errored_becomes_crashed() {
+        let tracker = started();
+        tracker.record_handled_error();
+        assert!(tracker.record_crash());
+        assert_eq!(tracker.status(), SessionStatus::Crashed);
+    }
+
+    #[test]
+    fn a_handled_error_never_downgrades_a_crash() {
+        let tracker = started();
+        tracker.record_crash();
+        tracker.record_handled_error();
+        let ended = tracker.end(None, Instant::now()).map(|e| e.status);
+        assert_eq!(ended, Some(SessionStatus::Crashed));
+    }
+
+    #[test]
+    fn an_explicit_final_status_wins() {
+        let tracker = started();
+        tracker.record_handled_error();
+        let ended = tracker.end(Some(SessionStatus::Abnormal), Instant::now());
+        assert_eq!(ended.map(|e| e.status), Some(SessionStatus::Abnormal));
+        assert_eq!(tracker.status(), SessionStatus::Abnormal);
+    }
+
+    #[test]
+    fn records_after_the_end_are_ignored() {
+        let tracker = started();
+        assert!(tracker.end(None, Instant::now()).is_some());
+        assert!(!tracker.record_handled_error());
+        assert!(!tracker.record_crash());
+        assert_eq!(tracker.status(), SessionStatus::Ok);
+        assert_eq!(tracker.error_count(), 0);
+        assert_eq!(tracker.current_id(), None);
+    }
+
+    #[test]
+    fn records_before_the_start_are_ignored() {
+        let tracker = SessionTracker::new();
+        assert!(!tracker.record_handled_error());
+        assert!(!tracker.is_active());
+        assert!(tracker.start(SessionId::random(), Instant::now()));
+        assert_eq!(tracker.status(), SessionStatus::Ok);
+    }
+
+    #[test]
+    fn a_second_start_is_a_no_op() {
+        let tracker = SessionTracker::new();
+        let first = SessionId::random();
+        assert!(tracker.start(first, Instant::now()));
+        assert!(!tracker.start(SessionId::random(), Instant::now()));
+        assert_eq!(tracker.current_id(), Some(first));
+    }
+
+    #[test]
+    fn an_ended_session_never_re_arms() {
+        let tracker = started();
+        assert!(tracker.end(None, Instant::now()).is_some());
+        assert!(!tracker.start(SessionId::random(), Instant::now()));
+        assert!(!tracker.is_active());
+        assert!(tracker.end(None, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn an_end_before_the_start_is_a_no_op() {
+        let tracker = SessionTracker::new();
+        assert!(
+            tracker
+                .end(Some(SessionStatus::Crashed), Instant::now())
+                .is_none()
+        );
+        assert!(tracker.start(SessionId::random(), Instant::now()));
+        assert!(tracker.is_active());
+        assert_eq!(tracker.status(), SessionStatus::Ok);
+    }
+
+    #[test]
+    fn the_duration_runs_from_start_to_end() {
+        let tracker = SessionTracker::new();
+        let start = Instant::now();
+        tracker.start(SessionId::random(), start);
+        let ended = tracker.end(None, start + Duration::from_millis(1500));
+        assert_eq!(ended.map(|e| e.duration), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn many_threads_recording_while_another_ends_see_one_final_status() {
+        for _ in 0..50 {
+            let tracker = Arc::new(started());
+            let barrier = Arc::new(Barrier::new(9));
+            let recorders: Vec<_> = (0..8)
+                .map(|i| {
+                    let (tracker, barrier) = (Arc::clone(&tracker), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        let mut recorded = Vec::new();
+                        for n in 0..200 {
+                            let crash = i == 0 && n == 100;
+                            let ok = if crash {
+                                tracker.record_crash()
+                            } else {
+                                tracker.record_handled_error()
+                            };
+                            recorded.push((crash, ok));
+                        }
+                        recorded
+                    })
+                })
+                .collect();
+            let ender = {
+                let (tracker, barrier) = (Arc::clone(&tracker), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    tracker.end(None, Instant::now())
+                })
+            };
+            let results: Vec<_> = recorders
+                .into_iter()
+                .flat_map(|r| r.join().expect("recorder"))
+                .collect();
+            let ended = ender
+                .join()
+                .expect("ender")
+                .expect("the ender ends the session");
+            let crash_recorded = results.iter().any(|&(crash, ok)| crash && ok);
+            let errors_recorded = results.iter().filter(|&&(crash, ok)| !crash && ok).count();
+            // The final status is exactly what the records accepted before the end imply.
+            let expected = if crash_recorded {
+                SessionStatus::Crashed
+            } else if errors_recorded > 0 {
+                SessionStatus::Errored
+            } else {
+                SessionStatus::Ok
+            };
+            assert_eq!(ended.status, expected);
+            assert_eq!(tracker.status(), expected);
+            assert_eq!(tracker.error_count(), errors_recorded as u64);
+            assert!(tracker.end(None, Instant::now()).is_none());
+        }
+    }
+}

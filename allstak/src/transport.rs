@@ -1,0 +1,454 @@
+//! HTTP to the AllStak ingest API, on one thread the SDK owns.
+//!
+//! Callers hand jobs to the worker through a channel and never wait, except the one that ends
+//! the session, which waits for the end to be sent and never longer than the exit deadline.
+//! Jobs run in order, so a session's start always reaches the server before its end.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Config;
+use crate::diag::{self, Once};
+use crate::event::ErrorEvent;
+use crate::session::EndedSession;
+use crate::{SDK_NAME, SDK_VERSION, SessionId};
+
+/// Error events waiting to be sent; past this they are dropped and counted.
+const QUEUE_CAPACITY: usize = 256;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+const SESSIONS_START: &str = "/ingest/v1/sessions/start";
+const SESSIONS_END: &str = "/ingest/v1/sessions/end";
+const ERRORS: &str = "/ingest/v1/errors";
+
+enum Job {
+    Start(SessionId),
+    Event(Box<ErrorEvent>),
+    End(EndedSession, SyncSender<()>),
+    Flush(SyncSender<()>),
+}
+
+/// State shared between the handle and the worker.
+struct Shared {
+    queued: AtomicUsize,
+    dropped: AtomicU64,
+    unauthorized: AtomicBool,
+    /// Set once the process is ending: no request, wait or retry may run past it.
+    deadline: OnceLock<Instant>,
+}
+
+/// The handle to the worker thread.
+pub(crate) struct Transport {
+    jobs: Sender<Job>,
+    shared: Arc<Shared>,
+    worker: Thread,
+}
+
+impl Transport {
+    /// Spawns the worker; `None` (with a diagnostic) if the system refuses a thread.
+    pub(crate) fn spawn(config: Arc<Config>, host: String, key: String) -> Option<Self> {
+        let (jobs, inbox) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
+            unauthorized: AtomicBool::new(false),
+            deadline: OnceLock::new(),
+        });
+        let worker = Worker {
+            config,
+            host,
+            key,
+            shared: Arc::clone(&shared),
+            agent: None,
+            paused_until: None,
+        };
+        let spawned = thread::Builder::new()
+            .name("allstak-transport".to_owned())
+            .spawn(move || {
+                crate::panic::mark_sdk_thread();
+                // A bug of ours on this thread must not reach the program; the thread just ends.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    worker.run(&inbox);
+                }));
+            });
+        match spawned {
+            Ok(handle) => Some(Self {
+                jobs,
+                shared,
+                worker: handle.thread().clone(),
+            }),
+            Err(error) => {
+                diag::warning!(
+                    "could not start the transport thread ({error}); nothing will be sent"
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn send_start(&self, id: SessionId) {
+        let _ = self.jobs.send(Job::Start(id));
+    }
+
+    /// Queues an error event without waiting: when the queue is full it is dropped and counted.
+    pub(crate) fn send_event(&self, event: ErrorEvent) {
+        if self.shared.queued.fetch_add(1, Ordering::Relaxed) >= QUEUE_CAPACITY {
+            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+            let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            diag::say_once(
+                Once::QueueFull,
+                "warn",
+                format_args!(
+                    "the error queue is full; events are being dropped ({dropped} so far)"
+                ),
+            );
+            return;
+        }
+        if self.jobs.send(Job::Event(Box::new(event))).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends the session's end after everything queued before it, waiting until `deadline` at
+    /// most. Returns whether the worker got through it in time.
+    pub(crate) fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.finish(Job::End(ended, done), &wait, deadline)
+    }
+
+    /// Waits until everything queued so far was sent, or `deadline`.
+    pub(crate) fn flush(&self, deadline: Instant) -> bool {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.finish(Job::Flush(done), &wait, deadline)
+    }
+
+    fn finish(&self, job: Job, wait: &Receiver<()>, deadline: Instant) -> bool {
+        let _ = self.shared.deadline.set(deadline);
+        if self.jobs.send(job).is_err() {
+            return false;
+        }
+        // Wake the worker if it is waiting out a backoff: the deadline changes its plans.
+        self.worker.unpark();
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let done = wait.recv_timeout(timeout).is_ok();
+        if !done {
+            diag::debug!("the exit deadline passed before everything was sent");
+        }
+        done
+    }
+
+    /// How many error events were dropped because the queue was full.
+    pub(crate) fn dropped_events(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// What a response or failure means for the request that got it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    /// Not retried: the server refused this request for good.
+    Rejected(u16),
+    Unauthorized,
+    /// Retried after the server's `Retry-After`, or the backoff when it gave none.
+    RetryAfter(Option<Duration>),
+    /// Retried with backoff.
+    Failed,
+}
+
+fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
+    match status {
+        200..=299 => Outcome::Sent,
+        401 => Outcome::Unauthorized,
+        429 | 503 => Outcome::RetryAfter(
+            retry_after
+                .and_then(|value| parse_retry_after(value, SystemTime::now()))
+                .map(|wait| wait.min(MAX_RETRY_AFTER)),
+        ),
+        500..=599 => Outcome::Failed,
+        _ => Outcome::Rejected(status),
+    }
+}
+
+struct Worker {
+    config: Arc<Config>,
+    host: String,
+    key: String,
+    shared: Arc<Shared>,
+    agent: Option<ureq::Agent>,
+    paused_until: Option<Instant>,
+}
+
+impl Worker {
+    fn run(mut self, inbox: &Receiver<Job>) {
+        while let Ok(job) = inbox.recv() {
+            match job {
+                Job::Start(id) => {
+                    let body = crate::client::start_payload(&self.config, id);
+                    self.deliver(SESSIONS_START, &body);
+                }
+                Job::Event(event) => {
+                    self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                    self.deliver(ERRORS, &event.to_json(&self.config));
+                }
+                Job::End(ended, done) => {
+                    let body = crate::client::end_payload(&ended);
+                    self.deliver(SESSIONS_END, &body);
+                    let _ = done.try_send(());
+                }
+                Job::Flush(done) => {
+                    let _ = done.try_send(());
+                }
+            }
+        }
+    }
+
+    /// Sends one request, retrying as the contract says, never past the exit deadline.
+    fn deliver(&mut self, path: &str, body: &[u8]) {
+        for attempt in 0..MAX_ATTEMPTS {
+            if self.shared.unauthorized.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Some(until) = self.paused_until.take() {
+                if !self.wait_until(until) {
+                    self.paused_until = Some(until);
+                    return;
+                }
+            }
+            let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
+                return;
+            };
+            let backoff = match self.post(path, body, timeout) {
+                Outcome::Sent => return,
+                Outcome::Unauthorized => {
+                    self.shared.unauthorized.store(true, Ordering::Relaxed);
+                    diag::say_once(
+                        Once::Unauthorized,
+                        "warn",
+                        format_args!("the API key was refused (401); nothing more will be sent"),
+                    );
+                    return;
+                }
+                Outcome::Rejected(status) => {
+                    diag::debug!("{path} was rejected with {status}; not retried");
+                    return;
+                }
+                Outcome::RetryAfter(Some(wait)) => {
+                    self.paused_until = Some(Instant::now() + wait);
+                    continue;
+                }
+                Outcome::RetryAfter(None) | Outcome::Failed => backoff(attempt),
+            };
+            if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff) {
+                return;
+            }
+        }
+    }
+
+    /// The time a request may take: `limit`, or what is left before the deadline.
+    fn time_left(&self, limit: Duration) -> Option<Duration> {
+        match self.shared.deadline.get() {
+            None => Some(limit),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.min(limit))
+            }
+        }
+    }
+
+    /// Sleeps until `until`; `false` (at once) if the deadline comes first.
+    fn wait_until(&self, until: Instant) -> bool {
+        loop {
+            if self
+                .shared
+                .deadline
+                .get()
+                .is_some_and(|deadline| until > *deadline)
+            {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            // Parked, so that a session end (which unparks us) is seen at once.
+            thread::park_timeout(until - now);
+        }
+    }
+
+    fn post(&mut self, path: &str, body: &[u8], timeout: Duration) -> Outcome {
+        let agent = self.agent.get_or_insert_with(new_agent);
+        let url = format!("{}{path}", self.host);
+        let response = agent
+            .post(&url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .header("Content-Type", "application/json")
+            .header("X-AllStak-Key", &self.key)
+            .send(body);
+        match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|value| value.to_str().ok());
+                let outcome = classify(status, retry_after);
+                diag::debug!("POST {path} → {status}");
+                outcome
+            }
+            Err(error) => {
+                diag::debug!("POST {path} failed: {error}");
+                Outcome::Failed
+            }
+        }
+    }
+}
+
+fn new_agent() -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .user_agent(format!("{SDK_NAME}/{SDK_VERSION}"))
+        .max_redirects(0)
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
+/// 1 s, 2 s, 4 s, 8 s…, each shortened by up to a quarter at random so clients spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.min(8));
+    let jitter = base.mul_f64(0.25 * random_unit());
+    base - jitter
+}
+
+fn random_unit() -> f64 {
+    // The top 53 bits of a random UUID: plenty for spreading retries.
+    #[allow(clippy::cast_precision_loss)]
+    let bits = (uuid::Uuid::new_v4().as_u128() >> 75) as f64;
+    bits / (1u64 << 53) as f64
+}
+
+/// `Retry-After` as seconds or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    // IMF-fixdate, the only form HTTP/1.1 senders may produce.
+    let mut parts = value.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || year < 1970 || hour > 23 {
+        return None;
+    }
+    let days = days_since_epoch(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era).saturating_sub(719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_as_the_contract_says() {
+        assert_eq!(classify(202, None), Outcome::Sent);
+        assert_eq!(classify(401, None), Outcome::Unauthorized);
+        for permanent in [400, 403, 404, 422] {
+            assert_eq!(classify(permanent, None), Outcome::Rejected(permanent));
+        }
+        assert_eq!(classify(500, None), Outcome::Failed);
+        assert_eq!(classify(502, None), Outcome::Failed);
+        assert_eq!(
+            classify(429, Some("7")),
+            Outcome::RetryAfter(Some(Duration::from_secs(7)))
+        );
+        assert_eq!(
+            classify(503, Some("86400")),
+            Outcome::RetryAfter(Some(MAX_RETRY_AFTER))
+        );
+        assert_eq!(classify(503, Some("whenever")), Outcome::RetryAfter(None));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        // 1994-11-06T08:49:37Z is 784111777 s after the epoch.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49 GMT", now), None);
+        assert_eq!(parse_retry_after("tomorrow", now), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_at_most_a_quarter_of_jitter() {
+        for attempt in 0..4 {
+            let full = FIRST_BACKOFF * 2u32.pow(attempt);
+            for _ in 0..20 {
+                let wait = backoff(attempt);
+                assert!(wait <= full && wait >= full.mul_f64(0.75), "{wait:?}");
+            }
+        }
+    }
+}
