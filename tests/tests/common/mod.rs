@@ -1,0 +1,156 @@
+//! Running the test programs as real processes against a real loopback collector.
+#![allow(dead_code)] // each test file uses its own part of these helpers
+
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use allstak::testing::{Collector, Request};
+use serde_json::Value;
+
+pub const KEY: &str = "ask_test_0123456789";
+pub const START: &str = "/ingest/v1/sessions/start";
+pub const END: &str = "/ingest/v1/sessions/end";
+pub const ERRORS: &str = "/ingest/v1/errors";
+/// Generous: requests the program sends have all arrived once it has exited, so this only
+/// bounds how long a broken test takes to fail.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Runs `program` with `args`, with no `ALLSTAK_*` or `NEXTEST*` variable inherited, and `env`.
+pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
+    let mut command = Command::new(program);
+    command.args(args);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("ALLSTAK_") || name.starts_with("NEXTEST") {
+            command.env_remove(&*name);
+        }
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    let started = Instant::now();
+    let output = command.output().expect("the test program runs");
+    Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// What points a program at `host` on purpose (test-run guard off), plus `extra`.
+pub fn env_for(host: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let base = [
+        ("ALLSTAK_HOST", host),
+        ("ALLSTAK_API_KEY", KEY),
+        ("ALLSTAK_TRACK_TEST_RUNS", "1"),
+    ];
+    owned(&base).into_iter().chain(owned(extra)).collect()
+}
+
+pub fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+pub fn paths(requests: &[Request]) -> Vec<&str> {
+    requests.iter().map(|r| r.path.as_str()).collect()
+}
+
+/// Every request the SDK sends: a POST with the contract's headers and a JSON body free of nulls.
+pub fn assert_well_formed(request: &Request) {
+    assert_eq!(request.method, "POST", "{}", request.path);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("x-allstak-key"), Some(KEY));
+    assert_eq!(
+        request.header("user-agent"),
+        Some(format!("allstak-rust/{}", allstak::SDK_VERSION).as_str())
+    );
+    assert!(
+        request.json.is_object(),
+        "not a JSON object: {}",
+        request.body
+    );
+    assert_no_nulls(&request.json, &request.path);
+}
+
+fn assert_no_nulls(value: &Value, at: &str) {
+    match value {
+        Value::Null => panic!("null in {at}"),
+        Value::Array(items) => items.iter().for_each(|v| assert_no_nulls(v, at)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| assert_no_nulls(v, &format!("{at}.{k}"))),
+        _ => {}
+    }
+}
+
+/// A lower-case UUID v4 with dashes.
+pub fn assert_session_id(id: &str) {
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id, id.to_ascii_lowercase());
+    let groups: Vec<&str> = id.split('-').collect();
+    assert_eq!(
+        groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12]
+    );
+    assert!(groups[2].starts_with('4'), "not v4: {id}");
+    assert!(
+        matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+        "not RFC 4122: {id}"
+    );
+    assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+}
+
+/// The start's fields, exactly.
+pub fn assert_start(request: &Request, release: &str, environment: &str) {
+    assert_eq!(request.path, START);
+    assert_well_formed(request);
+    let id = request.session_id().expect("sessionId");
+    assert_session_id(id);
+    let expected = serde_json::json!({
+        "sessionId": id,
+        "release": release,
+        "environment": environment,
+        "sdkName": "allstak-rust",
+        "sdkVersion": allstak::SDK_VERSION,
+        "platform": "rust",
+    });
+    assert_eq!(request.json, expected);
+}
+
+/// The end's fields, exactly; returns its duration.
+pub fn assert_end(request: &Request, id: &str, status: &str) -> u64 {
+    assert_eq!(request.path, END);
+    assert_well_formed(request);
+    let fields: Vec<&str> = request
+        .json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, ["durationMs", "sessionId", "status"]);
+    assert_eq!(request.json["sessionId"], id);
+    assert_eq!(request.json["status"], status, "{}", request.body);
+    request.json["durationMs"]
+        .as_u64()
+        .expect("durationMs is a non-negative integer")
+}
+
+/// A fresh collector; every test has its own.
+pub fn collector() -> Collector {
+    Collector::start().expect("the collector listens on 127.0.0.1")
+}

@@ -1,0 +1,362 @@
+//! The runtime through the manual API (`allstak::init`), as a real process against a real
+//! collector: payloads, ordering, statuses, transport rules and the exit deadline.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use allstak::testing::Reply;
+use common::*;
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
+
+#[test]
+fn end_is_sent_after_start_even_when_the_program_ends_at_once() {
+    let collector = collector();
+    let run = run(PROGRAM, &["ok"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(run.stderr, "");
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_start(&requests[0], RELEASE, "production");
+    let id = requests[0].session_id().expect("sessionId");
+    assert_end(&requests[1], id, "ok");
+    assert!(requests[0].received_at <= requests[1].received_at);
+}
+
+#[test]
+fn release_and_environment_come_from_the_environment() {
+    let collector = collector();
+    let env = env_for(
+        collector.url(),
+        &[
+            ("ALLSTAK_RELEASE", "shop@9.9.9"),
+            ("ALLSTAK_ENVIRONMENT", "staging"),
+        ],
+    );
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_start(&requests[0], "shop@9.9.9", "staging");
+}
+
+#[test]
+fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() {
+    let collector = collector();
+    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stderr, "");
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let event = &requests[1];
+    assert_well_formed(event);
+    assert_eq!(
+        event.json,
+        serde_json::json!({
+            "exceptionClass": "SettingsError",
+            "message": "could not read the settings",
+            "stackTrace": ["caused by: no such file"],
+            "level": "error",
+            "environment": "production",
+            "release": RELEASE,
+            "sessionId": id,
+            "metadata": {"rust.type": "manual::SettingsError"},
+            "handled": true,
+            "mechanism": "capture",
+            "sdkName": "allstak-rust",
+            "sdkVersion": allstak::SDK_VERSION,
+            "platform": "rust",
+        })
+    );
+    assert_end(&requests[2], id, "errored");
+}
+
+#[test]
+fn without_a_key_nothing_is_sent_and_the_program_is_unchanged() {
+    let collector = collector();
+    let run = run(
+        PROGRAM,
+        &["capture"],
+        &owned(&[
+            ("ALLSTAK_HOST", collector.url()),
+            ("ALLSTAK_TRACK_TEST_RUNS", "1"),
+        ]),
+    );
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(run.stderr, "");
+    // The program has exited: anything it was going to send has arrived.
+    assert_eq!(collector.requests().len(), 0);
+}
+
+#[test]
+fn a_test_run_sends_nothing_unless_the_guard_is_switched_off() {
+    let collector = collector();
+    let guarded = [
+        ("ALLSTAK_HOST", collector.url()),
+        ("ALLSTAK_API_KEY", KEY),
+        ("NEXTEST", "1"),
+    ];
+    let run = run(PROGRAM, &["capture"], &owned(&guarded));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: false\ndone\n");
+    assert_eq!(collector.requests().len(), 0);
+
+    let switched_off = env_for(collector.url(), &[("NEXTEST", "1")]);
+    let run = common::run(PROGRAM, &["ok"], &switched_off);
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(paths(&collector.requests()), [START, END]);
+}
+
+#[test]
+fn turning_tracking_off_starts_no_session() {
+    let collector = collector();
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_AUTO_SESSION_TRACKING", "false")],
+    );
+    let run = run(PROGRAM, &["ok"], &env);
+    assert_eq!(run.stdout, "session active: false\ndone\n");
+    assert!(
+        paths(&collector.requests())
+            .iter()
+            .all(|p| *p != START && *p != END)
+    );
+}
+
+#[test]
+fn a_401_stops_all_sending_for_the_rest_of_the_process() {
+    let collector = collector();
+    collector.set_reply(Reply::status(401));
+    let run = run(PROGRAM, &["capture-three"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stderr, "");
+    assert_eq!(paths(&collector.requests()), [START]);
+}
+
+#[test]
+fn a_401_is_said_once_when_debugging() {
+    let collector = collector();
+    collector.set_reply(Reply::status(401));
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = run(PROGRAM, &["capture-three"], &env);
+    assert_eq!(
+        run.stderr.matches("refused (401)").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(KEY));
+}
+
+#[test]
+fn a_server_error_on_an_error_event_is_retried() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(500));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    assert_eq!(requests[1].json, requests[2].json);
+    // The retry waited for the backoff (1 s, less up to a quarter of jitter).
+    let waited = requests[2].received_at - requests[1].received_at;
+    assert!(waited >= Duration::from_millis(700), "{waited:?}");
+}
+
+#[test]
+fn a_rejected_error_event_is_not_retried() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(422));
+    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
+}
+
+#[test]
+fn a_joined_thread_that_panicked_makes_the_session_errored() {
+    let collector = collector();
+    let run = run(PROGRAM, &["thread-panic"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\nworker panicked: true\ndone\n"
+    );
+    assert_eq!(
+        run.stderr.matches("worker gave up").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let event = &requests[1].json;
+    assert_eq!(event["exceptionClass"], "panic");
+    assert_eq!(event["message"], "worker gave up");
+    assert_eq!(event["level"], "error");
+    assert_eq!(event["mechanism"], "panic");
+    assert_eq!(event["sessionId"], id);
+    assert!(
+        event["frames"][0]["filename"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("manual.rs"))
+    );
+    assert_end(&requests[2], id, "errored");
+}
+
+#[test]
+fn a_panic_unwinding_past_the_guard_is_a_crash_with_a_fatal_event() {
+    let collector = collector();
+    let run = run(PROGRAM, &["panic"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(101));
+    assert_eq!(
+        run.stderr.matches("main gave up").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let event = &requests[1].json;
+    assert_eq!(event["message"], "main gave up");
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["handled"], false);
+    assert_eq!(event["sessionId"], id);
+    assert_end(&requests[2], id, "crashed");
+}
+
+#[test]
+fn process_exit_still_ends_the_session_and_keeps_the_exit_code() {
+    let collector = collector();
+    let run = run(PROGRAM, &["exit"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(3));
+    assert_eq!(run.stdout, "session active: true\n");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_end(
+        &requests[2],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
+}
+
+#[test]
+fn an_explicit_final_status_wins() {
+    let collector = collector();
+    run(PROGRAM, &["end-with"], &env_for(collector.url(), &[]));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(
+        &requests[1],
+        requests[0].session_id().expect("id"),
+        "abnormal",
+    );
+}
+
+#[test]
+fn the_duration_is_measured_from_start_to_end() {
+    let collector = collector();
+    // The end waits for the slow start, so the session lasts at least that long.
+    collector.then_reply(Reply::accepted().after(Duration::from_millis(300)));
+    run(PROGRAM, &["ok"], &env_for(collector.url(), &[]));
+    let requests = collector.requests();
+    let duration = assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+    assert!(
+        duration < 300,
+        "the end is timed when main ends, not when it is sent: {duration}"
+    );
+}
+
+/// The program's output, exit code and timing are unchanged whatever the server does.
+fn assert_unaffected(run: &Run, bound: Duration) {
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
+    assert!(
+        run.elapsed < bound,
+        "took {:?}, bound {bound:?}",
+        run.elapsed
+    );
+}
+
+const DEADLINE_MS: &str = "1000";
+const DEADLINE_PLUS_MARGIN: Duration = Duration::from_millis(1000 + 1500);
+
+#[test]
+fn a_refused_port_costs_the_program_nothing() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let host = format!("http://127.0.0.1:{port}");
+    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
+}
+
+#[test]
+fn a_server_that_never_answers_holds_the_exit_no_longer_than_the_deadline() {
+    let collector = collector();
+    collector.set_reply(Reply::never());
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
+    assert!(
+        run.elapsed >= Duration::from_millis(900),
+        "the end was given its time: {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_slow_server_holds_the_exit_no_longer_than_the_deadline() {
+    let collector = collector();
+    collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
+}
+
+#[test]
+fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
+    let env = [
+        ("ALLSTAK_HOST", "not a url"),
+        ("ALLSTAK_API_KEY", KEY),
+        ("ALLSTAK_TRACK_TEST_RUNS", "1"),
+    ];
+    let run = run(PROGRAM, &["capture"], &owned(&env));
+    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
+
+    let debug: Vec<_> = env
+        .iter()
+        .copied()
+        .chain([("ALLSTAK_DEBUG", "1")])
+        .collect();
+    let run = common::run(PROGRAM, &["capture"], &owned(&debug));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(
+        run.stderr
+            .matches("is not an http:// or https:// URL")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
