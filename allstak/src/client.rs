@@ -177,10 +177,11 @@ fn take_session_thread_panic() -> Option<PanicRecord> {
 /// queued first; returns within the exit deadline whatever the server does.
 pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
     // A panic on main's thread that main survived was caught: report it as handled.
-    if final_status != Some(SessionStatus::Crashed) && TRACKER.status() != SessionStatus::Crashed {
-        if let Some(record) = take_session_thread_panic() {
-            send_event(record.into_event(false));
-        }
+    if final_status != Some(SessionStatus::Crashed)
+        && TRACKER.status() != SessionStatus::Crashed
+        && let Some(record) = take_session_thread_panic()
+    {
+        send_event(record.into_event(false));
     }
     let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
         return false;

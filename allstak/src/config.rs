@@ -66,7 +66,6 @@ pub struct Config {
 
 impl Config {
     /// An empty builder: everything not set on it comes from the environment, then defaults.
-    #[must_use]
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }

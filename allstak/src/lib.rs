@@ -81,14 +81,12 @@ macro_rules! release_name {
 /// Only the first call in a process takes effect.
 ///
 /// ```no_run
-/// fn main() {
-///     let _allstak = allstak::init(
-///         allstak::Config::builder()
-///             .default_release(allstak::release_name!())
-///             .build(),
-///     );
-///     // ... the program ...
-/// }
+/// let _allstak = allstak::init(
+///     allstak::Config::builder()
+///         .default_release(allstak::release_name!())
+///         .build(),
+/// );
+/// // ... the program, with `_allstak` alive until its end ...
 /// ```
 #[must_use = "the session ends when the guard is dropped"]
 pub fn init(config: Config) -> Guard {

@@ -31,7 +31,12 @@ pub(crate) struct PanicRecord {
 
 impl PanicRecord {
     fn new(info: &PanicHookInfo<'_>) -> Self {
-        let message = info.payload_as_str().unwrap_or("Box<dyn Any>").to_owned();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Box<dyn Any>".to_owned());
         let location = info.location().map(|at| Location {
             function: None,
             file: Cow::Owned(at.file().to_owned()),

@@ -26,7 +26,6 @@ pub struct MainArgs {
 }
 
 /// Starts the process's session from the attribute's arguments and the environment.
-#[must_use]
 pub fn main_start(args: MainArgs) -> MainSession {
     let mut builder = Config::builder().default_release(args.crate_release);
     if let Some(release) = args.release {

@@ -216,11 +216,11 @@ impl Worker {
             if self.shared.unauthorized.load(Ordering::Relaxed) {
                 return;
             }
-            if let Some(until) = self.paused_until.take() {
-                if !self.wait_until(until) {
-                    self.paused_until = Some(until);
-                    return;
-                }
+            if let Some(until) = self.paused_until.take()
+                && !self.wait_until(until)
+            {
+                self.paused_until = Some(until);
+                return;
             }
             let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
                 return;
