@@ -119,18 +119,19 @@ impl Transport {
     /// Sends the session's end after everything queued before it, waiting until `deadline` at
     /// most. Returns whether the worker got through it in time.
     pub(crate) fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
+        // The process is ending: from now on nothing may run past the deadline.
+        let _ = self.shared.deadline.set(deadline);
         let (done, wait) = mpsc::sync_channel(1);
         self.finish(Job::End(ended, done), &wait, deadline)
     }
 
-    /// Waits until everything queued so far was sent, or `deadline`.
+    /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
         let (done, wait) = mpsc::sync_channel(1);
         self.finish(Job::Flush(done), &wait, deadline)
     }
 
     fn finish(&self, job: Job, wait: &Receiver<()>, deadline: Instant) -> bool {
-        let _ = self.shared.deadline.set(deadline);
         if self.jobs.send(job).is_err() {
             return false;
         }

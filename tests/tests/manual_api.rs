@@ -360,3 +360,32 @@ fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
         run.stderr
     );
 }
+
+#[test]
+fn a_full_queue_drops_events_and_the_caller_never_waits() {
+    let collector = collector();
+    collector.set_reply(Reply::never());
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["flood"], &env);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\ndropped some: true\nslowest capture under 50 ms: true\ndone\n"
+    );
+    assert_eq!(run.stderr, "");
+    assert!(run.elapsed < DEADLINE_PLUS_MARGIN, "{:?}", run.elapsed);
+}
+
+#[test]
+fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
+    let collector = collector();
+    let run = run(PROGRAM, &["flush"], &env_for(collector.url(), &[]));
+    assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "before the flush");
+    assert_eq!(requests[2].json["message"], "after the flush");
+}

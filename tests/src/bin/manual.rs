@@ -49,6 +49,22 @@ fn main() {
             std::process::exit(3);
         }
         "panic" => panic!("main gave up"),
+        "flood" => {
+            // Far more events than the queue holds, against a server that never answers.
+            let mut slowest = std::time::Duration::ZERO;
+            for n in 0..5_000 {
+                let started = std::time::Instant::now();
+                allstak::capture_display(&n);
+                slowest = slowest.max(started.elapsed());
+            }
+            println!("dropped some: {}", allstak::dropped_events() > 0);
+            println!("slowest capture under 50 ms: {}", slowest.as_millis() < 50);
+        }
+        "flush" => {
+            allstak::capture_display(&"before the flush");
+            println!("flushed: {}", allstak::flush());
+            allstak::capture_display(&"after the flush");
+        }
         "end-with" => {
             guard.end_with(allstak::SessionStatus::Abnormal);
             println!("done");
