@@ -288,8 +288,25 @@ pub(crate) fn start_payload(config: &Config, id: SessionId) -> Vec<u8> {
 pub(crate) fn end_payload(ended: &EndedSession) -> Vec<u8> {
     serde_json::to_vec(&SessionEnd {
         session_id: ended.id,
-        duration_ms: u64::try_from(ended.duration.as_millis()).unwrap_or(u64::MAX),
+        duration_ms: crate::transport::millis(ended.duration),
         status: ended.status,
+    })
+    .unwrap_or_default()
+}
+
+/// The end of a session found in the state dir, whose process is gone.
+pub(crate) fn recovered_end_payload(recovered: &crate::state::Recovered) -> Vec<u8> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RecoveredEnd<'a> {
+        session_id: &'a str,
+        duration_ms: u64,
+        status: SessionStatus,
+    }
+    serde_json::to_vec(&RecoveredEnd {
+        session_id: &recovered.session_id,
+        duration_ms: recovered.duration_ms,
+        status: recovered.status,
     })
     .unwrap_or_default()
 }

@@ -37,6 +37,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
+/// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
 ///
 /// ```
@@ -60,6 +61,7 @@ pub struct Config {
     pub(crate) track_test_runs: bool,
     pub(crate) exit_deadline: Duration,
     pub(crate) debug: bool,
+    pub(crate) state_dir: Option<std::path::PathBuf>,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
 }
@@ -130,6 +132,7 @@ impl fmt::Debug for Config {
             .field("track_test_runs", &self.track_test_runs)
             .field("exit_deadline", &self.exit_deadline)
             .field("debug", &self.debug)
+            .field("state_dir", &self.state_dir)
             .finish_non_exhaustive()
     }
 }
@@ -158,6 +161,7 @@ pub struct ConfigBuilder {
     track_test_runs: Option<bool>,
     exit_deadline: Option<Duration>,
     debug: Option<bool>,
+    state_dir: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -228,6 +232,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Where open sessions are written for abnormal-session recovery (`ALLSTAK_STATE_DIR`;
+    /// default: the platform's state dir, e.g. `~/.local/state/allstak`).
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
     /// Prints the SDK's diagnostics on stderr (`ALLSTAK_DEBUG`).
     pub fn debug(mut self, on: bool) -> Self {
         self.debug = Some(on);
@@ -265,6 +276,9 @@ impl ConfigBuilder {
             .or_else(|| flag(var("ALLSTAK_TRACK_TEST_RUNS")));
         let debug = self.debug.or_else(|| flag(var("ALLSTAK_DEBUG")));
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
+        let state_dir = self
+            .state_dir
+            .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from));
 
         let exit_deadline = match (self.exit_deadline, deadline_ms) {
             (Some(deadline), _) => Some(deadline),
@@ -298,6 +312,7 @@ impl ConfigBuilder {
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
             debug: debug.unwrap_or(false),
+            state_dir,
             problems,
         }
     }

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The health of a session, as the AllStak dashboard counts it.
 ///
@@ -21,7 +21,7 @@ use serde::Serialize;
 /// assert!(SessionStatus::Errored > SessionStatus::Ok);
 /// assert_eq!(SessionStatus::Crashed.as_str(), "crashed");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     /// Nothing went wrong.

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::session::EndedSession;
+use crate::state::{Ended, SessionState, StateDir};
 use crate::{SDK_NAME, SDK_VERSION, SessionId};
 
 /// Error events waiting to be sent; past this they are dropped and counted.
@@ -23,6 +24,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How often an open session's state file is refreshed, bounding an abnormal session's duration.
+const HEARTBEAT: Duration = Duration::from_secs(30);
 
 const SESSIONS_START: &str = "/ingest/v1/sessions/start";
 const SESSIONS_END: &str = "/ingest/v1/sessions/end";
@@ -42,10 +45,20 @@ struct Shared {
     unauthorized: AtomicBool,
     /// Set once the process is ending: no request, wait or retry may run past it.
     deadline: OnceLock<Instant>,
+    state_dir: Option<StateDir>,
+    state: Mutex<StateSlot>,
+}
+
+/// This session's state file, shared by the worker (which writes it) and the ending thread.
+enum StateSlot {
+    NotWritten,
+    Open(SessionState),
+    Ended,
 }
 
 /// The handle to the worker thread.
 pub(crate) struct Transport {
+    config: Arc<Config>,
     jobs: Sender<Job>,
     shared: Arc<Shared>,
     worker: Thread,
@@ -55,14 +68,17 @@ impl Transport {
     /// Spawns the worker; `None` (with a diagnostic) if the system refuses a thread.
     pub(crate) fn spawn(config: Arc<Config>, host: String, key: String) -> Option<Self> {
         let (jobs, inbox) = mpsc::channel();
+        let state_dir = StateDir::locate(config.state_dir.clone(), &key, &host);
         let shared = Arc::new(Shared {
             queued: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             unauthorized: AtomicBool::new(false),
             deadline: OnceLock::new(),
+            state_dir: Some(state_dir),
+            state: Mutex::new(StateSlot::NotWritten),
         });
         let worker = Worker {
-            config,
+            config: Arc::clone(&config),
             host,
             key,
             shared: Arc::clone(&shared),
@@ -80,6 +96,7 @@ impl Transport {
             });
         match spawned {
             Ok(handle) => Some(Self {
+                config,
                 jobs,
                 shared,
                 worker: handle.thread().clone(),
@@ -121,6 +138,7 @@ impl Transport {
     pub(crate) fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
         // The process is ending: from now on nothing may run past the deadline.
         let _ = self.shared.deadline.set(deadline);
+        self.record_end_locally(&ended);
         let (done, wait) = mpsc::sync_channel(1);
         self.finish(Job::End(ended, done), &wait, deadline)
     }
@@ -143,6 +161,30 @@ impl Transport {
             diag::debug!("the exit deadline passed before everything was sent");
         }
         done
+    }
+
+    /// Writes the final status into the state file first: if the end cannot be sent before the
+    /// process exits, the next run sends it as it was, not as `abnormal`.
+    fn record_end_locally(&self, ended: &EndedSession) {
+        let Ok(mut slot) = self.shared.state.lock() else {
+            return;
+        };
+        let Some(dir) = &self.shared.state_dir else {
+            return;
+        };
+        let mut state = match std::mem::replace(&mut *slot, StateSlot::Ended) {
+            StateSlot::Open(state) => state,
+            // The worker has not got to the start yet: the end is written here instead.
+            StateSlot::NotWritten => {
+                dir.new_state(ended.id, self.config.release(), self.config.environment())
+            }
+            StateSlot::Ended => return,
+        };
+        state.ended = Some(Ended {
+            status: ended.status,
+            duration_ms: millis(ended.duration),
+        });
+        let _ = dir.write(&state);
     }
 
     /// How many error events were dropped because the queue was full.
@@ -189,9 +231,19 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, inbox: &Receiver<Job>) {
-        while let Ok(job) = inbox.recv() {
+        loop {
+            let job = match inbox.recv_timeout(HEARTBEAT) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.heartbeat();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
             match job {
                 Job::Start(id) => {
+                    self.recover_abnormal_sessions();
+                    self.open_state(id);
                     let body = crate::client::start_payload(&self.config, id);
                     self.deliver(SESSIONS_START, &body);
                 }
@@ -201,7 +253,11 @@ impl Worker {
                 }
                 Job::End(ended, done) => {
                     let body = crate::client::end_payload(&ended);
-                    self.deliver(SESSIONS_END, &body);
+                    if self.deliver(SESSIONS_END, &body)
+                        && let Some(dir) = &self.shared.state_dir
+                    {
+                        dir.remove(&ended.id.to_string());
+                    }
                     let _ = done.try_send(());
                 }
                 Job::Flush(done) => {
@@ -211,23 +267,68 @@ impl Worker {
         }
     }
 
+    /// Ends the sessions of programs that died without ending theirs, before our own start.
+    fn recover_abnormal_sessions(&mut self) {
+        let Some(dir) = self.shared.state_dir.clone() else {
+            return;
+        };
+        for recovered in dir.recover(SystemTime::now()) {
+            diag::debug!(
+                "ending session {} of a process that is gone: {}",
+                recovered.session_id,
+                recovered.status
+            );
+            let body = crate::client::recovered_end_payload(&recovered);
+            let sent = self.deliver(SESSIONS_END, &body);
+            recovered.settle(sent);
+        }
+    }
+
+    fn open_state(&self, id: SessionId) {
+        let (Some(dir), Ok(mut slot)) = (&self.shared.state_dir, self.shared.state.lock()) else {
+            return;
+        };
+        // An end that came first (a program done in a microsecond) leaves nothing open.
+        if matches!(*slot, StateSlot::NotWritten) {
+            let state = dir.new_state(id, self.config.release(), self.config.environment());
+            match dir.write(&state) {
+                Ok(()) => *slot = StateSlot::Open(state),
+                Err(error) => {
+                    diag::debug!("no state file, so no abnormal-session recovery: {error}")
+                }
+            }
+        }
+    }
+
+    /// Refreshes the open session's state file, so an abnormal end gets a fair duration.
+    fn heartbeat(&self) {
+        let (Some(dir), Ok(mut slot)) = (&self.shared.state_dir, self.shared.state.lock()) else {
+            return;
+        };
+        if let StateSlot::Open(state) = &mut *slot {
+            state.updated_at_ms = crate::state::unix_ms(SystemTime::now());
+            let _ = dir.write(state);
+        }
+    }
+
     /// Sends one request, retrying as the contract says, never past the exit deadline.
-    fn deliver(&mut self, path: &str, body: &[u8]) {
+    /// Returns whether the server took it.
+    fn deliver(&mut self, path: &str, body: &[u8]) -> bool {
         for attempt in 0..MAX_ATTEMPTS {
             if self.shared.unauthorized.load(Ordering::Relaxed) {
-                return;
+                return false;
             }
             if let Some(until) = self.paused_until.take()
                 && !self.wait_until(until)
             {
                 self.paused_until = Some(until);
-                return;
+                return false;
             }
             let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
-                return;
+                return false;
             };
             let backoff = match self.post(path, body, timeout) {
-                Outcome::Sent => return,
+                Outcome::Sent => return true,
                 Outcome::Unauthorized => {
                     self.shared.unauthorized.store(true, Ordering::Relaxed);
                     diag::say_once(
@@ -235,11 +336,11 @@ impl Worker {
                         "warn",
                         format_args!("the API key was refused (401); nothing more will be sent"),
                     );
-                    return;
+                    return false;
                 }
                 Outcome::Rejected(status) => {
                     diag::debug!("{path} was rejected with {status}; not retried");
-                    return;
+                    return false;
                 }
                 Outcome::RetryAfter(Some(wait)) => {
                     self.paused_until = Some(Instant::now() + wait);
@@ -248,9 +349,10 @@ impl Worker {
                 Outcome::RetryAfter(None) | Outcome::Failed => backoff(attempt),
             };
             if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff) {
-                return;
+                return false;
             }
         }
+        false
     }
 
     /// The time a request may take: `limit`, or what is left before the deadline.
@@ -312,6 +414,10 @@ impl Worker {
             }
         }
     }
+}
+
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn new_agent() -> ureq::Agent {

@@ -389,3 +389,65 @@ fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
     assert_eq!(requests[1].json["message"], "before the flush");
     assert_eq!(requests[2].json["message"], "after the flush");
 }
+
+#[test]
+fn a_killed_session_is_ended_abnormal_by_the_next_run() {
+    use std::process::{Command, Stdio};
+
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let mut command = Command::new(PROGRAM);
+    command
+        .arg("hang")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ALLSTAK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut killed = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .expect("spawned");
+    let started = collector
+        .wait_for_requests(1, WAIT)
+        .expect("the first start");
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("reaped");
+    let first = started[0].session_id().expect("id").to_owned();
+
+    let run = run(PROGRAM, &["ok"], &env);
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END, START, END]);
+    assert_end(&requests[1], &first, "abnormal");
+    let second = requests[2].session_id().expect("id").to_owned();
+    assert_ne!(second, first);
+    assert_end(&requests[3], &second, "ok");
+
+    // Recovered once: a third run sends only its own session.
+    common::run(PROGRAM, &["ok"], &env);
+    assert_eq!(paths(&collector.requests()[4..]), [START, END]);
+}
+
+#[test]
+fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
+    let collector = collector();
+    // The first run's end never gets an answer within its deadline.
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::never());
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "500")]);
+    run(PROGRAM, &["capture"], &env);
+    let first = collector
+        .wait_for_requests(3, WAIT)
+        .expect("start, event, end");
+    assert_eq!(paths(&first), [START, ERRORS, END]);
+    let id = first[0].session_id().expect("id").to_owned();
+
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[3..]), [END, START, END]);
+    assert_end(&requests[3], &id, "errored");
+}

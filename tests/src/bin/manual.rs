@@ -49,6 +49,10 @@ fn main() {
             std::process::exit(3);
         }
         "panic" => panic!("main gave up"),
+        "hang" => {
+            // Runs until its stdin closes, or it is killed.
+            let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
+        }
         "flood" => {
             // Far more events than the queue holds, against a server that never answers.
             let mut slowest = std::time::Duration::ZERO;

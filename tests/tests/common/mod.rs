@@ -50,13 +50,31 @@ pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
 }
 
 /// What points a program at `host` on purpose (test-run guard off), plus `extra`.
+///
+/// Each call has a state dir of its own, so no run recovers another's sessions.
 pub fn env_for(host: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let state_dir = fresh_state_dir();
     let base = [
         ("ALLSTAK_HOST", host),
         ("ALLSTAK_API_KEY", KEY),
         ("ALLSTAK_TRACK_TEST_RUNS", "1"),
+        (
+            "ALLSTAK_STATE_DIR",
+            state_dir.to_str().expect("a UTF-8 temp dir"),
+        ),
     ];
     owned(&base).into_iter().chain(owned(extra)).collect()
+}
+
+/// An empty directory under cargo's temp dir for this test target.
+pub fn fresh_state_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("state-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 pub fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -1,0 +1,415 @@
+//! Abnormal-session recovery: each open session is written to a small state file, so that the
+//! next start of a program with the same key and host can end the sessions of processes that
+//! died without ending theirs (killed, out of memory, power loss) as `abnormal`.
+//!
+//! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
+//! hash of key and host, which is also how a program finds its own. A state dir that cannot be
+//! read or written only turns recovery off.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{SessionId, SessionStatus};
+
+/// State older than this is dropped unsent.
+const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+const EXTENSION: &str = "session";
+
+/// The state of one session, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionState {
+    pub(crate) session_id: String,
+    pub(crate) release: String,
+    pub(crate) environment: String,
+    pub(crate) key_hash: String,
+    pub(crate) pid: u32,
+    /// When the process started, in the platform's own units; tells a reused pid apart.
+    pub(crate) process_start: Option<u64>,
+    pub(crate) started_at_ms: u64,
+    pub(crate) updated_at_ms: u64,
+    /// Set once the session ended here but its end may not have reached the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ended: Option<Ended>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Ended {
+    pub(crate) status: SessionStatus,
+    pub(crate) duration_ms: u64,
+}
+
+/// An end to send for a session found in the state dir.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    pub(crate) session_id: String,
+    pub(crate) status: SessionStatus,
+    pub(crate) duration_ms: u64,
+    /// The claimed file: removed once the end is sent, put back if it could not be.
+    pub(crate) claim: PathBuf,
+    pub(crate) original: PathBuf,
+}
+
+/// The state dir of this program's sessions.
+#[derive(Clone, Debug)]
+pub(crate) struct StateDir {
+    dir: PathBuf,
+    key_hash: String,
+}
+
+impl StateDir {
+    /// `ALLSTAK_STATE_DIR`, else the platform's state (or cache) dir, else the temp dir.
+    pub(crate) fn locate(explicit: Option<PathBuf>, key: &str, host: &str) -> Self {
+        let base = explicit.unwrap_or_else(|| platform_state_dir().join("allstak"));
+        Self {
+            dir: base.join("sessions"),
+            key_hash: key_hash(key, host),
+        }
+    }
+
+    fn file_for(&self, session_id: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}-{session_id}.{EXTENSION}", self.key_hash))
+    }
+
+    /// Writes (or rewrites) a session's state, atomically.
+    pub(crate) fn write(&self, state: &SessionState) -> std::io::Result<()> {
+        create_private_dir(&self.dir)?;
+        let target = self.file_for(&state.session_id);
+        let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
+        let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+        let mut file = private_file(&temporary)?;
+        // No fsync: the rename is atomic for crashes of the process, which is what we recover
+        // from; a torn file after a power loss is unreadable and simply dropped.
+        let written = file.write_all(&body);
+        drop(file);
+        match written.and_then(|()| fs::rename(&temporary, &target)) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let _ = fs::remove_file(&temporary);
+                Err(error)
+            }
+        }
+    }
+
+    pub(crate) fn remove(&self, session_id: &str) {
+        let _ = fs::remove_file(self.file_for(session_id));
+    }
+
+    /// A fresh state for `id`, started now by this process.
+    pub(crate) fn new_state(
+        &self,
+        id: SessionId,
+        release: &str,
+        environment: &str,
+    ) -> SessionState {
+        let now = unix_ms(SystemTime::now());
+        SessionState {
+            session_id: id.to_string(),
+            release: release.to_owned(),
+            environment: environment.to_owned(),
+            key_hash: self.key_hash.clone(),
+            pid: std::process::id(),
+            process_start: process_start(std::process::id()),
+            started_at_ms: now,
+            updated_at_ms: now,
+            ended: None,
+        }
+    }
+
+    /// Claims the sessions of this program whose process is gone, and drops stale ones.
+    /// A claim is a rename: when two programs start at once, only one gets each file.
+    pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}-", self.key_hash);
+        let mut recovered = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let mine = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|name| {
+                    name.starts_with(&prefix) && name.ends_with(&format!(".{EXTENSION}"))
+                });
+            if !mine {
+                continue;
+            }
+            let Some(state) = read_state(&path) else {
+                let _ = fs::remove_file(&path);
+                continue;
+            };
+            let age = now
+                .duration_since(SystemTime::UNIX_EPOCH + Duration::from_millis(state.updated_at_ms))
+                .unwrap_or_default();
+            if age > MAX_AGE {
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            if state.ended.is_none() && process_alive(state.pid, state.process_start) {
+                continue;
+            }
+            let claim = path.with_extension(format!("claimed-{}", std::process::id()));
+            if fs::rename(&path, &claim).is_err() {
+                continue; // another program claimed it first
+            }
+            let (status, duration_ms) = match state.ended {
+                Some(ended) => (ended.status, ended.duration_ms),
+                None => (
+                    SessionStatus::Abnormal,
+                    state.updated_at_ms.saturating_sub(state.started_at_ms),
+                ),
+            };
+            recovered.push(Recovered {
+                session_id: state.session_id,
+                status,
+                duration_ms,
+                claim,
+                original: path,
+            });
+        }
+        recovered
+    }
+}
+
+impl Recovered {
+    /// Removes the claimed file once its end was sent; puts it back for a later run if not.
+    pub(crate) fn settle(&self, sent: bool) {
+        if sent {
+            let _ = fs::remove_file(&self.claim);
+        } else {
+            let _ = fs::rename(&self.claim, &self.original);
+        }
+    }
+}
+
+fn read_state(path: &Path) -> Option<SessionState> {
+    let body = fs::read(path).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+pub(crate) fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// FNV-1a over key and host: enough to tell programs apart, useless for finding the key.
+fn key_hash(key: &str, host: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes().chain([0]).chain(host.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn platform_state_dir() -> PathBuf {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if cfg!(windows) {
+        return from_env("LOCALAPPDATA").unwrap_or_else(std::env::temp_dir);
+    }
+    if cfg!(target_os = "macos")
+        && let Some(home) = from_env("HOME")
+    {
+        return home.join("Library").join("Caches");
+    }
+    from_env("XDG_STATE_HOME")
+        .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// When process `pid` started (Linux: clock ticks since boot, from `/proc/<pid>/stat`).
+fn process_start(pid: u32) -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields resume after the last ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process that wrote a state is still running (the same process, not a reused pid).
+fn process_alive(pid: u32, started: Option<u64>) -> bool {
+    if cfg!(target_os = "linux") {
+        return match process_start(pid) {
+            None => false,
+            Some(now) => started.is_none_or(|then| then == now),
+        };
+    }
+    #[cfg(unix)]
+    {
+        unsafe extern "C" {
+            fn kill(pid: i32, signal: i32) -> i32;
+        }
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+        let result = unsafe { kill(pid, 0) };
+        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1) // EPERM
+    }
+    #[cfg(not(unix))]
+    {
+        // Without a cheap liveness check, assume alive: never report a live session abnormal.
+        let _ = (pid, started);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("allstak-state-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn dead_state(dir: &StateDir, id: SessionId) -> SessionState {
+        let mut state = dir.new_state(id, "app@1", "production");
+        state.pid = u32::MAX - 1; // no such process
+        state.started_at_ms -= 5_000;
+        state
+    }
+
+    #[test]
+    fn the_state_never_holds_the_key() {
+        let dir = StateDir::locate(Some(temp_dir("key")), "ask_secret_key", "https://h");
+        let state = dir.new_state(SessionId::random(), "app@1", "production");
+        dir.write(&state).expect("written");
+        let body = fs::read_to_string(dir.file_for(&state.session_id)).expect("read");
+        assert!(!body.contains("ask_secret_key"));
+        assert!(body.contains(&state.session_id));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn state_files_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = StateDir::locate(Some(temp_dir("mode")), "k", "h");
+        let state = dir.new_state(SessionId::random(), "app@1", "production");
+        dir.write(&state).expect("written");
+        let mode = fs::metadata(dir.file_for(&state.session_id))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_live_session_is_left_alone_and_a_dead_one_is_recovered_abnormal() {
+        let dir = StateDir::locate(Some(temp_dir("recover")), "k", "h");
+        let live = dir.new_state(SessionId::random(), "app@1", "production");
+        let dead = dead_state(&dir, SessionId::random());
+        dir.write(&live).expect("written");
+        dir.write(&dead).expect("written");
+
+        let recovered = dir.recover(SystemTime::now());
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].session_id, dead.session_id);
+        assert_eq!(recovered[0].status, SessionStatus::Abnormal);
+        assert_eq!(
+            recovered[0].duration_ms,
+            dead.updated_at_ms - dead.started_at_ms
+        );
+        // Claimed: a second look finds nothing more to send.
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        recovered[0].settle(true);
+        assert!(!recovered[0].claim.exists() && !recovered[0].original.exists());
+    }
+
+    #[test]
+    fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
+        let dir = StateDir::locate(Some(temp_dir("ended")), "k", "h");
+        let mut state = dir.new_state(SessionId::random(), "app@1", "production");
+        state.ended = Some(Ended {
+            status: SessionStatus::Crashed,
+            duration_ms: 42,
+        });
+        dir.write(&state).expect("written");
+        let recovered = dir.recover(SystemTime::now());
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(
+            (recovered[0].status, recovered[0].duration_ms),
+            (SessionStatus::Crashed, 42)
+        );
+    }
+
+    #[test]
+    fn an_unsent_recovery_is_put_back_for_the_next_run() {
+        let dir = StateDir::locate(Some(temp_dir("unsent")), "k", "h");
+        dir.write(&dead_state(&dir, SessionId::random()))
+            .expect("written");
+        let recovered = dir.recover(SystemTime::now());
+        recovered[0].settle(false);
+        assert_eq!(dir.recover(SystemTime::now()).len(), 1);
+    }
+
+    #[test]
+    fn other_programs_sessions_and_stale_state_are_not_sent() {
+        let base = temp_dir("others");
+        let mine = StateDir::locate(Some(base.clone()), "k", "h");
+        let theirs = StateDir::locate(Some(base), "other-key", "h");
+        theirs
+            .write(&dead_state(&theirs, SessionId::random()))
+            .expect("written");
+        let mut stale = dead_state(&mine, SessionId::random());
+        stale.updated_at_ms -= 8 * 24 * 3600 * 1000;
+        mine.write(&stale).expect("written");
+        assert!(mine.recover(SystemTime::now()).is_empty());
+        assert!(
+            !mine.file_for(&stale.session_id).exists(),
+            "stale state is dropped"
+        );
+        assert_eq!(theirs.recover(SystemTime::now()).len(), 1);
+    }
+
+    #[test]
+    fn an_unwritable_state_dir_is_not_an_error_for_recovery() {
+        let dir = StateDir::locate(Some(PathBuf::from("/proc/allstak-cannot-exist")), "k", "h");
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(
+            dir.write(&dir.new_state(SessionId::random(), "a", "b"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_reused_pid_is_not() {
+        let pid = std::process::id();
+        let started = process_start(pid);
+        assert!(process_alive(pid, started));
+        if let Some(started) = started {
+            assert!(!process_alive(pid, Some(started + 1)));
+        }
+        assert!(!process_alive(u32::MAX - 1, None) || cfg!(not(unix)));
+    }
+}
