@@ -129,6 +129,7 @@ impl StateDir {
             return Vec::new();
         };
         let prefix = format!("{}-", self.key_hash);
+        let me = (std::process::id(), process_start(std::process::id()));
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
@@ -152,7 +153,10 @@ impl StateDir {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            if state.ended.is_none() && process_alive(state.pid, state.process_start) {
+            // Our own session (ended before the worker got to its start) is sent by us, and a
+            // live process's session is still open.
+            let own = (state.pid, state.process_start) == me;
+            if own || (state.ended.is_none() && process_alive(state.pid, state.process_start)) {
                 continue;
             }
             let claim = path.with_extension(format!("claimed-{}", std::process::id()));
@@ -347,9 +351,21 @@ mod tests {
     }
 
     #[test]
+    fn this_processs_own_ended_session_is_not_recovered() {
+        let dir = StateDir::locate(Some(temp_dir("own")), "k", "h");
+        let mut state = dir.new_state(SessionId::random(), "app@1", "production");
+        state.ended = Some(Ended {
+            status: SessionStatus::Ok,
+            duration_ms: 1,
+        });
+        dir.write(&state).expect("written");
+        assert!(dir.recover(SystemTime::now()).is_empty());
+    }
+
+    #[test]
     fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
         let dir = StateDir::locate(Some(temp_dir("ended")), "k", "h");
-        let mut state = dir.new_state(SessionId::random(), "app@1", "production");
+        let mut state = dead_state(&dir, SessionId::random());
         state.ended = Some(Ended {
             status: SessionStatus::Crashed,
             duration_ms: 42,

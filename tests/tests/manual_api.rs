@@ -171,6 +171,26 @@ fn a_server_error_on_an_error_event_is_retried() {
 }
 
 #[test]
+fn retry_after_on_429_and_503_is_honoured() {
+    for status in [429, 503] {
+        let collector = collector();
+        collector.then_reply(Reply::accepted());
+        collector.then_reply(Reply::status(status).with_retry_after("2"));
+        let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
+        let run = run(PROGRAM, &["capture"], &env);
+        assert_eq!(run.code(), Some(0));
+        let requests = collector.requests();
+        assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END], "{status}");
+        // Two seconds as asked, not the one-second backoff.
+        let waited = requests[2].received_at - requests[1].received_at;
+        assert!(
+            waited >= Duration::from_millis(1900),
+            "{status}: {waited:?}"
+        );
+    }
+}
+
+#[test]
 fn a_rejected_error_event_is_not_retried() {
     let collector = collector();
     collector.then_reply(Reply::accepted());
