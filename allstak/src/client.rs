@@ -45,7 +45,7 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
             warn_if_plain_http(host);
             Transport::spawn(Arc::clone(&config), host.clone(), key.clone())
         }
-        (None, _) => {
+        (None, _) if !config.api_key_refused => {
             diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
             None
         }

@@ -53,6 +53,8 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 #[derive(Clone)]
 pub struct Config {
     pub(crate) api_key: Option<String>,
+    /// A key was given but could not be used (already reported in `problems`).
+    pub(crate) api_key_refused: bool,
     pub(crate) host: Option<String>,
     pub(crate) release: String,
     pub(crate) environment: String,
@@ -297,8 +299,13 @@ impl ConfigBuilder {
             .unwrap_or(DEFAULT_EXIT_DEADLINE)
             .min(MAX_EXIT_DEADLINE);
 
+        let valid_api_key = api_key
+            .as_deref()
+            .and_then(|key| valid_key(key, &mut problems));
         Config {
-            api_key: api_key.and_then(|key| valid_key(&key, &mut problems)),
+            api_key_refused: valid_api_key.is_none()
+                && api_key.is_some_and(|k| !k.trim().is_empty()),
+            api_key: valid_api_key,
             host: valid_host(host.as_deref().unwrap_or(DEFAULT_HOST), &mut problems),
             release: release
                 .or(self.default_release)

@@ -93,10 +93,13 @@ impl ErrorEvent {
         mechanism: &'static str,
     ) -> Self {
         let mut event = Self::new(type_name, render(&error), mechanism);
-        event.causes = std::iter::successors(error.source(), |e| e.source())
-            .take(MAX_CAUSES)
-            .map(|cause| truncate(render(&cause)))
-            .collect();
+        event.causes = crate::panic::quietly(|| {
+            std::iter::successors(error.source(), |e| e.source())
+                .take(MAX_CAUSES)
+                .map(|cause| truncate(render(&cause)))
+                .collect()
+        })
+        .unwrap_or_default();
         event
     }
 
@@ -221,13 +224,15 @@ fn truncate(mut message: String) -> String {
     message
 }
 
-/// Renders a value with `Display` or `Debug` into a message, never panicking on a bad impl.
+/// Renders a value with `Display` or `Debug` into a message: a failing or panicking impl gives
+/// a placeholder, never an error or a panic in the caller.
 pub(crate) fn render(value: &dyn fmt::Display) -> String {
-    let mut out = String::new();
-    if write!(out, "{value}").is_err() {
-        out.push_str("<the value's formatting failed>");
-    }
-    out
+    crate::panic::quietly(|| {
+        let mut out = String::new();
+        write!(out, "{value}").ok().map(|()| out)
+    })
+    .flatten()
+    .unwrap_or_else(|| "<the value's formatting failed>".to_owned())
 }
 
 #[cfg(test)]
@@ -332,5 +337,16 @@ mod tests {
             }
         }
         assert_eq!(render(&Broken), "<the value's formatting failed>");
+    }
+
+    #[test]
+    fn a_panicking_display_impl_is_contained() {
+        struct Panicky;
+        impl fmt::Display for Panicky {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("a bug in Display")
+            }
+        }
+        assert_eq!(render(&Panicky), "<the value's formatting failed>");
     }
 }

@@ -22,6 +22,17 @@ fn is_sdk_thread() -> bool {
     SDK_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Runs user code the SDK calls on the user's thread (a `Display` or `source()` impl) so that a
+/// panic in it stays inside the SDK: caught, and not printed by our hook. `None` if it panicked.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let was = SDK_THREAD
+        .try_with(|flag| flag.replace(true))
+        .unwrap_or(false);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    let _ = SDK_THREAD.try_with(|flag| flag.set(was));
+    result
+}
+
 /// A panic as the hook saw it: the message and where it happened.
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {

@@ -49,6 +49,15 @@ fn main() {
             std::process::exit(3);
         }
         "panic" => panic!("main gave up"),
+        "display-panics" => {
+            struct Panicky;
+            impl fmt::Display for Panicky {
+                fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    panic!("a bug in a Display impl")
+                }
+            }
+            allstak::capture_display(&Panicky);
+        }
         "hang" => {
             // Runs until its stdin closes, or it is killed.
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
