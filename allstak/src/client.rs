@@ -1,6 +1,6 @@
 //! The process-wide client: one configuration, one session tracker, one transport.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
@@ -19,6 +19,8 @@ static TRACKER: SessionTracker = SessionTracker::new();
 static CLIENT: OnceLock<Client> = OnceLock::new();
 /// A panic on the session's own thread, kept until we know whether it ended the process.
 static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
+/// Set once the thread that ended the session is done sending the end.
+static END_SENT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 
 struct Client {
     config: Arc<Config>,
@@ -69,11 +71,15 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         return false;
     }
     diag::debug!("session {id} started");
+    // Every way the session can end is in place before anything is sent.
+    crate::panic::install();
+    register_at_exit();
+    if client().is_some_and(|c| c.config.end_session_on_signals) {
+        crate::signals::install();
+    }
     if let Some(transport) = transport() {
         transport.send_start(id);
     }
-    crate::panic::install();
-    register_at_exit();
     true
 }
 
@@ -184,10 +190,32 @@ pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
         send_event(record.into_event(false));
     }
     let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
+        wait_for_the_end_in_flight();
         return false;
     };
     diag::debug!("session {} ended: {}", ended.id, ended.status);
-    send_end(ended)
+    let sent = send_end(ended);
+    let (done, sent_signal) = &END_SENT;
+    if let Ok(mut done) = done.lock() {
+        *done = true;
+    }
+    sent_signal.notify_all();
+    sent
+}
+
+/// Another thread is ending the session (main returning while a signal or `exit` arrives):
+/// the process must not die under it, so wait for it, never longer than the exit deadline.
+fn wait_for_the_end_in_flight() {
+    let Some(client) = client() else {
+        return;
+    };
+    if !TRACKER.has_ended() {
+        return;
+    }
+    let (done, sent) = &END_SENT;
+    if let Ok(done) = done.lock() {
+        let _ = sent.wait_timeout_while(done, client.config.exit_deadline, |done| !*done);
+    }
 }
 
 fn send_end(ended: EndedSession) -> bool {

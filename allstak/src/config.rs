@@ -37,6 +37,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
+/// | `ALLSTAK_END_ON_SIGNALS` | [`end_session_on_signals`](ConfigBuilder::end_session_on_signals) | off |
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
 ///
@@ -63,6 +64,7 @@ pub struct Config {
     pub(crate) track_test_runs: bool,
     pub(crate) exit_deadline: Duration,
     pub(crate) debug: bool,
+    pub(crate) end_session_on_signals: bool,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
@@ -134,6 +136,7 @@ impl fmt::Debug for Config {
             .field("track_test_runs", &self.track_test_runs)
             .field("exit_deadline", &self.exit_deadline)
             .field("debug", &self.debug)
+            .field("end_session_on_signals", &self.end_session_on_signals)
             .field("state_dir", &self.state_dir)
             .finish_non_exhaustive()
     }
@@ -163,6 +166,7 @@ pub struct ConfigBuilder {
     track_test_runs: Option<bool>,
     exit_deadline: Option<Duration>,
     debug: Option<bool>,
+    end_session_on_signals: Option<bool>,
     state_dir: Option<std::path::PathBuf>,
 }
 
@@ -234,6 +238,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Ends the session when SIGTERM or SIGINT arrives, then dies of that signal as before
+    /// (`ALLSTAK_END_ON_SIGNALS`; Unix only). Off by default: a program killed by a signal is
+    /// reported `abnormal` by its next run, unless it handles the signal itself.
+    pub fn end_session_on_signals(mut self, on: bool) -> Self {
+        self.end_session_on_signals = Some(on);
+        self
+    }
+
     /// Where open sessions are written for abnormal-session recovery (`ALLSTAK_STATE_DIR`;
     /// default: the platform's state dir, e.g. `~/.local/state/allstak`).
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -277,6 +289,9 @@ impl ConfigBuilder {
             .track_test_runs
             .or_else(|| flag(var("ALLSTAK_TRACK_TEST_RUNS")));
         let debug = self.debug.or_else(|| flag(var("ALLSTAK_DEBUG")));
+        let end_session_on_signals = self
+            .end_session_on_signals
+            .or_else(|| flag(var("ALLSTAK_END_ON_SIGNALS")));
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
         let state_dir = self
             .state_dir
@@ -319,6 +334,7 @@ impl ConfigBuilder {
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
             debug: debug.unwrap_or(false),
+            end_session_on_signals: end_session_on_signals.unwrap_or(false),
             state_dir,
             problems,
         }

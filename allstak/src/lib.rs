@@ -31,6 +31,7 @@ mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
 mod session;
+mod signals;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -19,6 +19,7 @@ pub struct MainArgs {
     pub environment: Option<&'static str>,
     pub host: Option<&'static str>,
     pub exit_deadline_ms: Option<u64>,
+    pub end_on_signals: Option<bool>,
     /// `CARGO_PKG_NAME@CARGO_PKG_VERSION` of the crate where the attribute expands.
     pub crate_release: &'static str,
     /// `cfg!(test)` where the attribute expands.
@@ -36,6 +37,9 @@ pub fn main_start(args: MainArgs) -> MainSession {
     }
     if let Some(host) = args.host {
         builder = builder.host(host);
+    }
+    if let Some(on) = args.end_on_signals {
+        builder = builder.end_session_on_signals(on);
     }
     if let Some(ms) = args.exit_deadline_ms {
         builder = builder.exit_deadline(std::time::Duration::from_millis(ms));

@@ -239,6 +239,11 @@ impl SessionTracker {
         }
     }
 
+    /// Whether the session was started and has ended.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.word.load(Ordering::Acquire) & PHASE_MASK == ENDED
+    }
+
     /// The id of the running session: `Some` only between start and end.
     pub(crate) fn current_id(&self) -> Option<SessionId> {
         if self.is_active() {
@@ -348,6 +353,7 @@ mod tests {
         assert!(tracker.end(None, Instant::now()).is_some());
         assert!(!tracker.start(SessionId::random(), Instant::now()));
         assert!(!tracker.is_active());
+        assert!(tracker.has_ended());
         assert!(tracker.end(None, Instant::now()).is_none());
     }
 

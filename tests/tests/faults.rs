@@ -108,6 +108,7 @@ fn a_key_over_plain_http_to_a_remote_host_is_warned_about_once_when_debugging() 
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn empty_huge_and_non_utf8_values_in_every_variable_are_survived() {
     use std::os::unix::ffi::OsStringExt;

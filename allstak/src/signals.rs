@@ -1,0 +1,89 @@
+//! Ending the session on SIGTERM and SIGINT (opt-in: `ALLSTAK_END_ON_SIGNALS`,
+//! [`ConfigBuilder::end_session_on_signals`](crate::ConfigBuilder::end_session_on_signals)).
+//!
+//! By default a signal that kills the program leaves its session open, and the next run reports
+//! it `abnormal`. A server stopped by its supervisor is not abnormal, so such programs opt in:
+//! the signal then ends the session with the status reached so far (within the exit deadline),
+//! and the process still dies of the same signal, as it would have without the SDK. Programs
+//! that handle these signals themselves (graceful shutdown) need none of this: their `main`
+//! returns and the session ends normally.
+
+#[cfg(unix)]
+mod unix {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    use crate::diag;
+
+    const SIGNALS: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
+    static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+    extern "C" fn on_signal(signal: libc::c_int) {
+        // Only async-signal-safe work here: one write to the pipe the SDK's thread waits on.
+        let fd = WAKE_FD.load(Ordering::Relaxed);
+        let byte = u8::try_from(signal).unwrap_or(0);
+        // SAFETY: `write` is async-signal-safe; `fd` is our pipe's write end, `byte` outlives it.
+        let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    }
+
+    pub(crate) fn install() {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            diag::debug!("no pipe for signal handling; sessions will not end on signals");
+            return;
+        }
+        let [read_fd, write_fd] = fds;
+        WAKE_FD.store(write_fd, Ordering::Relaxed);
+        let spawned = std::thread::Builder::new()
+            .name("allstak-signals".to_owned())
+            .spawn(move || {
+                crate::panic::mark_sdk_thread();
+                wait_for_signal(read_fd);
+            });
+        if spawned.is_err() {
+            return;
+        }
+        for signal in SIGNALS {
+            // SAFETY: a zeroed `sigaction` is a valid empty one; the handler is a plain
+            // `extern "C" fn(c_int)` that only calls `write`.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&raw mut action.sa_mask);
+                libc::sigaction(signal, &raw const action, std::ptr::null_mut());
+            }
+        }
+    }
+
+    fn wait_for_signal(read_fd: libc::c_int) {
+        let mut byte = 0u8;
+        loop {
+            // SAFETY: reads one byte into `byte`, which lives for the call.
+            let read = unsafe { libc::read(read_fd, (&raw mut byte).cast(), 1) };
+            if read == 1 {
+                break;
+            }
+            if read == 0
+                || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+            {
+                return;
+            }
+        }
+        let signal = libc::c_int::from(byte);
+        diag::debug!("signal {signal}: ending the session");
+        let _ = std::panic::catch_unwind(|| crate::client::end(None));
+        // Die of the same signal, as the program would have without us.
+        // SAFETY: restoring the default disposition and raising a signal are plain libc calls.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+}
+
+/// Installs the handlers (Unix only; elsewhere a no-op).
+pub(crate) fn install() {
+    #[cfg(unix)]
+    unix::install();
+}

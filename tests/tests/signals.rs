@@ -1,0 +1,82 @@
+//! SIGTERM and SIGINT: by default the session stays open (the next run reports it
+//! `abnormal`); with `ALLSTAK_END_ON_SIGNALS` it ends with the status reached so far, and the
+//! process still dies of the signal.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+
+use allstak::testing::Collector;
+use common::*;
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+
+/// Starts the `hang` scenario, waits for its session start, sends `signal`, returns its status.
+fn signalled(
+    collector: &Collector,
+    env: &[(String, String)],
+    signal: libc::c_int,
+) -> std::process::ExitStatus {
+    let mut command = Command::new(PROGRAM);
+    command
+        .arg("hang")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ALLSTAK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .expect("spawned");
+    // Held open until the child is gone: the program only ends by the signal.
+    let stdin = child.stdin.take();
+    collector
+        .wait_for_requests(1, WAIT)
+        .expect("the session started");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let output = child.wait_with_output().expect("reaped");
+    drop(stdin);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    output.status
+}
+
+#[test]
+fn by_default_a_terminated_program_leaves_its_session_to_the_next_run() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let status = signalled(&collector, &env, libc::SIGTERM);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START]);
+    let first = requests[0].session_id().expect("id").to_owned();
+
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END, START, END]);
+    assert_end(&requests[1], &first, "abnormal");
+}
+
+#[test]
+fn with_the_opt_in_sigterm_and_sigint_end_the_session_and_the_process_still_dies_of_them() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let collector = collector();
+        let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+        let status = signalled(&collector, &env, signal);
+        assert_eq!(status.signal(), Some(signal), "exit behaviour kept");
+        let requests = collector.requests();
+        assert_eq!(paths(&requests), [START, END], "signal {signal}");
+        assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+
+        // Nothing left over for the next run.
+        run(PROGRAM, &["ok"], &env);
+        assert_eq!(paths(&collector.requests()[2..]), [START, END]);
+    }
+}
