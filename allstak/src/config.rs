@@ -642,6 +642,37 @@ mod tests {
         assert!(shown.contains("[redacted]"));
     }
 
+    proptest::proptest! {
+        /// Any bytes in any variable: a config comes out, every problem said without a panic.
+        #[test]
+        fn any_environment_gives_a_config(
+            values in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 12),
+            key in ".{0,40}",
+        ) {
+            let names = [
+                "ALLSTAK_API_KEY", "ALLSTAK_HOST", "ALLSTAK_RELEASE", "ALLSTAK_ENVIRONMENT",
+                "ALLSTAK_AUTO_SESSION_TRACKING", "ALLSTAK_TRACK_TEST_RUNS", "ALLSTAK_DEBUG",
+                "ALLSTAK_EXIT_DEADLINE_MS", "ALLSTAK_STATE_DIR", "ALLSTAK_END_ON_SIGNALS",
+                "VERCEL_GIT_COMMIT_SHA", "RENDER_GIT_COMMIT",
+            ];
+            let config = Config::builder().api_key(key).build_with(&mut |name| {
+                let at = names.iter().position(|n| *n == name)?;
+                #[cfg(unix)]
+                { use std::os::unix::ffi::OsStringExt; Some(OsString::from_vec(values[at].clone())) }
+                #[cfg(not(unix))]
+                { Some(OsString::from(String::from_utf8_lossy(&values[at]).into_owned())) }
+            });
+            proptest::prop_assert!(!config.release().is_empty());
+            proptest::prop_assert!(config.exit_deadline() <= MAX_EXIT_DEADLINE);
+            if let Some(key) = &config.api_key {
+                proptest::prop_assert!(key.bytes().all(|b| b.is_ascii_graphic()));
+            }
+            if let Some(host) = config.host() {
+                proptest::prop_assert!(host.starts_with("http://") || host.starts_with("https://"));
+            }
+        }
+    }
+
     #[test]
     fn libtest_binaries_are_recognised_by_their_path() {
         use std::path::Path;

@@ -321,6 +321,32 @@ mod tests {
         assert!(!event.to_json(&config).windows(4).any(|w| w == b"null"));
     }
 
+    proptest::proptest! {
+        /// Any type name, message and causes: valid JSON, no null, the message kept (or cut).
+        #[test]
+        fn any_error_gives_a_valid_payload(
+            type_name in ".{0,80}", message in ".{0,200}", causes in proptest::collection::vec(".{0,40}", 0..4)
+        ) {
+            let type_name: &'static str = Box::leak(type_name.into_boxed_str());
+            let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
+            event.causes = causes;
+            let config = Config::builder().release("app@1").build();
+            let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("valid JSON");
+            proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
+            proptest::prop_assert!(json["exceptionClass"].is_string());
+            proptest::prop_assert!(!has_null(&json));
+        }
+    }
+
+    fn has_null(value: &Value) -> bool {
+        match value {
+            Value::Null => true,
+            Value::Array(items) => items.iter().any(has_null),
+            Value::Object(fields) => fields.values().any(has_null),
+            _ => false,
+        }
+    }
+
     #[test]
     fn huge_messages_are_cut_on_a_character_boundary() {
         let event = ErrorEvent::new("T", "é".repeat(MAX_MESSAGE), "capture");

@@ -379,12 +379,76 @@ mod tests {
         assert_eq!(ended.map(|e| e.duration), Some(Duration::from_millis(1500)));
     }
 
+    #[derive(Clone, Copy, Debug)]
+    enum Op {
+        Record,
+        Crash,
+        End(Option<SessionStatus>),
+    }
+
+    /// Every transition is one compare-and-swap on one word, so any concurrent run is
+    /// equivalent to some order of whole operations: checking every order of these operations
+    /// checks every interleaving.
+    #[test]
+    fn every_order_of_records_crashes_and_ends_keeps_the_rules() {
+        let ops = [
+            Op::Record,
+            Op::Crash,
+            Op::Record,
+            Op::End(None),
+            Op::End(Some(SessionStatus::Abnormal)),
+        ];
+        let mut orders = Vec::new();
+        permutations(&mut ops.to_vec(), 0, &mut orders);
+        assert_eq!(orders.len(), 120);
+        for order in orders {
+            let tracker = started();
+            let mut expected = SessionStatus::Ok;
+            let mut ends = Vec::new();
+            for op in &order {
+                match op {
+                    Op::Record => {
+                        if tracker.record_handled_error() {
+                            expected = expected.max(SessionStatus::Errored);
+                        }
+                    }
+                    Op::Crash => {
+                        if tracker.record_crash() {
+                            expected = SessionStatus::Crashed;
+                        }
+                    }
+                    Op::End(explicit) => {
+                        if let Some(ended) = tracker.end(*explicit, Instant::now()) {
+                            ends.push(ended.status);
+                            expected = explicit.unwrap_or(expected);
+                        }
+                    }
+                }
+            }
+            assert_eq!(ends.len(), 1, "exactly one end in {order:?}");
+            assert_eq!(ends[0], expected, "{order:?}");
+            assert_eq!(tracker.status(), expected, "{order:?}");
+        }
+    }
+
+    fn permutations(ops: &mut Vec<Op>, from: usize, out: &mut Vec<Vec<Op>>) {
+        if from == ops.len() {
+            out.push(ops.clone());
+            return;
+        }
+        for i in from..ops.len() {
+            ops.swap(from, i);
+            permutations(ops, from + 1, out);
+            ops.swap(from, i);
+        }
+    }
+
     #[test]
     fn many_threads_recording_while_another_ends_see_one_final_status() {
         for _ in 0..50 {
             let tracker = Arc::new(started());
-            let barrier = Arc::new(Barrier::new(9));
-            let recorders: Vec<_> = (0..8)
+            let barrier = Arc::new(Barrier::new(17));
+            let recorders: Vec<_> = (0..16)
                 .map(|i| {
                     let (tracker, barrier) = (Arc::clone(&tracker), Arc::clone(&barrier));
                     std::thread::spawn(move || {

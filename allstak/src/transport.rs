@@ -482,7 +482,8 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     let year: u64 = parts.next()?.parse().ok()?;
     let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || year < 1970 || hour > 23 {
+    let plausible = (1..=31).contains(&day) && (1970..=9999).contains(&year);
+    if parts.next()? != "GMT" || !plausible || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_since_epoch(year, month, day);
@@ -546,6 +547,20 @@ mod tests {
         );
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49 GMT", now), None);
         assert_eq!(parse_retry_after("tomorrow", now), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn retry_after_never_panics_on_any_header(value in ".{0,64}") {
+            let _ = parse_retry_after(&value, SystemTime::now());
+        }
+
+        #[test]
+        fn http_dates_never_panic_on_any_numbers(
+            day in 0u64..100, year in 0u64..u64::MAX, h in 0u64..100, m in 0u64..100, s in 0u64..100
+        ) {
+            let _ = parse_http_date(&format!("Sun, {day} Nov {year} {h}:{m}:{s} GMT"));
+        }
     }
 
     #[test]
