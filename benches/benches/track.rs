@@ -1,0 +1,121 @@
+//! In-process cost of `#[allstak::track]`: `cargo bench -p allstak-benches --bench track`.
+//!
+//! Each tracked fn has an unannotated twin with the same body, both `#[inline(never)]`, measured
+//! in the same run. The groups run in order: no session first, then with a session started
+//! against a loopback collector that answers at once.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+#[derive(Debug)]
+struct Invalid(u64);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is odd", self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+#[inline(never)]
+fn plain(x: u64) -> Result<u64, Invalid> {
+    if x % 2 == 0 {
+        Ok(x / 2)
+    } else {
+        Err(Invalid(x))
+    }
+}
+
+#[allstak::track]
+#[inline(never)]
+fn tracked(x: u64) -> Result<u64, Invalid> {
+    if x % 2 == 0 {
+        Ok(x / 2)
+    } else {
+        Err(Invalid(x))
+    }
+}
+
+fn ok_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ok_path");
+    group.bench_function("plain", |b| b.iter(|| plain(black_box(42))));
+    group.bench_function("tracked", |b| b.iter(|| tracked(black_box(42))));
+    group.finish();
+}
+
+fn err_path_without_session(c: &mut Criterion) {
+    assert!(allstak::current_session_id().is_none());
+    let mut group = c.benchmark_group("err_path_no_session");
+    group.bench_function("plain", |b| b.iter(|| plain(black_box(43))));
+    group.bench_function("tracked", |b| b.iter(|| tracked(black_box(43))));
+    group.finish();
+}
+
+/// Starts the process's session against a collector that answers `202` at once.
+fn start_session() -> allstak::testing::Collector {
+    let collector = allstak::testing::Collector::start().expect("collector");
+    let guard = allstak::init(
+        allstak::Config::builder()
+            .api_key("bench")
+            .host(collector.url())
+            .release("bench@1")
+            .track_test_runs(true)
+            .build(),
+    );
+    // The session lives for the rest of the bench process.
+    std::mem::forget(guard);
+    assert!(allstak::current_session_id().is_some());
+    collector
+}
+
+fn err_path_with_session(c: &mut Criterion) {
+    let _collector = start_session();
+    let mut group = c.benchmark_group("err_path_session");
+    group.bench_function("plain", |b| b.iter(|| plain(black_box(43))));
+    group.bench_function("tracked", |b| b.iter(|| tracked(black_box(43))));
+    group.finish();
+
+    // Per-error cost with 1 and with 8 threads hitting the Err path at once.
+    let mut group = c.benchmark_group("err_path_threads");
+    for threads in [1u32, 8] {
+        group.bench_function(format!("{threads}_threads"), |b| {
+            b.iter_custom(|iterations| per_error_time(threads, iterations))
+        });
+    }
+    group.finish();
+}
+
+/// Total time divided by the number of threads: the wall time of `iterations` errors per thread,
+/// so that equal per-error cost on every thread gives the same figure as one thread.
+fn per_error_time(threads: u32, iterations: u64) -> Duration {
+    let barrier = std::sync::Barrier::new(threads as usize);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let started = Instant::now();
+                    for _ in 0..iterations {
+                        let _ = black_box(tracked(black_box(43)));
+                    }
+                    started.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+criterion_group!(
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = ok_path, err_path_without_session, err_path_with_session
+);
+criterion_main!(benches);
