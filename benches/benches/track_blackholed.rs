@@ -21,7 +21,7 @@ impl std::error::Error for Invalid {}
 #[allstak::track]
 #[inline(never)]
 fn tracked(x: u64) -> Result<u64, Invalid> {
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(x / 2)
     } else {
         Err(Invalid(x))
