@@ -1,0 +1,302 @@
+//! The attributes' arguments: `key = literal`, comma-separated. Every problem is collected;
+//! the arguments that were fine are kept, so the item still expands with the rest defaulted.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
+use syn::parse::{ParseStream, Parser as _};
+use syn::{Ident, Lit, LitBool, LitInt, LitStr, Token};
+
+/// The arguments of `#[allstak::main(..)]`.
+#[derive(Default)]
+pub(crate) struct MainArgs {
+    pub(crate) release: Option<LitStr>,
+    pub(crate) environment: Option<LitStr>,
+    pub(crate) host: Option<LitStr>,
+    pub(crate) exit_deadline_ms: Option<LitInt>,
+    pub(crate) end_on_signals: Option<LitBool>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// The arguments of `#[allstak::track(..)]`.
+#[derive(Default)]
+pub(crate) struct TrackArgs {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) report: Option<LitBool>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
+                         `exit_deadline_ms = <integer>`, `end_on_signals = true`, `crate = \"…\"`";
+const TRACK_KEYS: &str = "`name = \"…\"`, `report = false`, `crate = \"…\"`";
+
+/// One `key = value` as written.
+struct Pair {
+    key: Ident,
+    value: Lit,
+}
+
+fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
+    let mut pairs = Vec::new();
+    while !input.is_empty() {
+        let key = Ident::parse_any(input)?;
+        input
+            .parse::<Token![=]>()
+            .map_err(|e| syn::Error::new(e.span(), format!("expected `{key} = <value>`")))?;
+        let value: Lit = input.parse()?;
+        pairs.push(Pair { key, value });
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(pairs)
+}
+
+/// Collects errors; `finish` hands back all of them at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn push_all(&mut self, other: Errors) {
+        if let Some(error) = other.0 {
+            self.push(error);
+        }
+    }
+
+    pub(crate) fn into_tokens(self) -> TokenStream {
+        self.0.map(|e| e.to_compile_error()).unwrap_or_default()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.at(key.span(), format!("`{key}` is given twice; keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn string(pair: &Pair, errors: &mut Errors) -> Option<LitStr> {
+    match &pair.value {
+        Lit::Str(value) => Some(value.clone()),
+        other => {
+            errors.at(
+                other.span(),
+                format!("`{}` takes a string: `{} = \"…\"`", pair.key, pair.key),
+            );
+            None
+        }
+    }
+}
+
+fn boolean(pair: &Pair, errors: &mut Errors) -> Option<LitBool> {
+    match &pair.value {
+        Lit::Bool(value) => Some(value.clone()),
+        other => {
+            errors.at(
+                other.span(),
+                format!("`{}` takes `true` or `false`", pair.key),
+            );
+            None
+        }
+    }
+}
+
+fn crate_path(pair: &Pair, errors: &mut Errors) -> Option<syn::Path> {
+    let value = string(pair, errors)?;
+    match value.parse::<syn::Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            errors.at(
+                value.span(),
+                "`crate` takes a path, e.g. `crate = \"my_allstak\"`",
+            );
+            None
+        }
+    }
+}
+
+fn parse_pairs(args: TokenStream, errors: &mut Errors) -> Vec<Pair> {
+    pairs.parse2(args).unwrap_or_else(|error| {
+        errors.push(error);
+        Vec::new()
+    })
+}
+
+pub(crate) fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
+    let mut parsed = MainArgs::default();
+    for pair in parse_pairs(args, errors) {
+        let key = &pair.key;
+        match key.to_string().as_str() {
+            "release" => {
+                if let Some(v) = string(&pair, errors) {
+                    set(&mut parsed.release, v, key, errors);
+                }
+            }
+            "environment" => {
+                if let Some(v) = string(&pair, errors) {
+                    set(&mut parsed.environment, v, key, errors);
+                }
+            }
+            "host" => {
+                if let Some(v) = string(&pair, errors) {
+                    set(&mut parsed.host, v, key, errors);
+                }
+            }
+            "exit_deadline_ms" => match &pair.value {
+                Lit::Int(v) if v.base10_parse::<u64>().is_ok() => {
+                    set(&mut parsed.exit_deadline_ms, v.clone(), key, errors);
+                }
+                other => errors.at(
+                    other.span(),
+                    "`exit_deadline_ms` takes a whole number of milliseconds, e.g. `exit_deadline_ms = 500`",
+                ),
+            },
+            "end_on_signals" => {
+                if let Some(v) = boolean(&pair, errors) {
+                    set(&mut parsed.end_on_signals, v, key, errors);
+                }
+            }
+            "crate" => {
+                if let Some(v) = crate_path(&pair, errors) {
+                    set(&mut parsed.krate, v, key, errors);
+                }
+            }
+            "api_key" | "key" => errors.at(
+                key.span(),
+                "the API key does not go in source: set `ALLSTAK_API_KEY` where the program runs",
+            ),
+            _ => errors.at(
+                key.span(),
+                format!("unknown argument `{key}`; `#[allstak::main]` takes {MAIN_KEYS}"),
+            ),
+        }
+    }
+    parsed
+}
+
+pub(crate) fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
+    let mut parsed = TrackArgs::default();
+    for pair in parse_pairs(args, errors) {
+        let key = &pair.key;
+        match key.to_string().as_str() {
+            "name" => {
+                if let Some(v) = string(&pair, errors) {
+                    set(&mut parsed.name, v, key, errors);
+                }
+            }
+            "report" => {
+                if let Some(v) = boolean(&pair, errors) {
+                    set(&mut parsed.report, v, key, errors);
+                }
+            }
+            "crate" => {
+                if let Some(v) = crate_path(&pair, errors) {
+                    set(&mut parsed.krate, v, key, errors);
+                }
+            }
+            _ => errors.at(
+                key.span(),
+                format!("unknown argument `{key}`; `#[allstak::track]` takes {TRACK_KEYS}"),
+            ),
+        }
+    }
+    parsed
+}
+
+/// The path generated code calls through: `::allstak`, or the `crate = ".."` given.
+pub(crate) fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) if path.leading_colon.is_some() => quote::quote!(#path),
+        Some(path) => {
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            if matches!(first.as_deref(), Some("crate" | "self" | "super")) {
+                quote::quote!(#path)
+            } else {
+                quote::quote!(:: #path)
+            }
+        }
+        None => quote::quote!(::allstak),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn main_errors(args: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        parse_main(args, &mut errors);
+        errors
+            .0
+            .map(|e| e.into_iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_main_argument_is_read() {
+        let mut errors = Errors::default();
+        let args = parse_main(
+            quote!(
+                release = "a@1",
+                environment = "dev",
+                host = "http://h",
+                exit_deadline_ms = 500,
+                end_on_signals = true,
+                crate = "my_allstak"
+            ),
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(args.release.map(|l| l.value()).as_deref(), Some("a@1"));
+        assert_eq!(args.environment.map(|l| l.value()).as_deref(), Some("dev"));
+        assert_eq!(args.host.map(|l| l.value()).as_deref(), Some("http://h"));
+        assert_eq!(
+            args.exit_deadline_ms.map(|l| l.to_string()).as_deref(),
+            Some("500")
+        );
+        assert!(args.end_on_signals.is_some_and(|b| b.value));
+        assert_eq!(
+            runtime_path(args.krate.as_ref()).to_string(),
+            ":: my_allstak"
+        );
+    }
+
+    #[test]
+    fn unknown_repeated_and_mistyped_arguments_are_each_one_error() {
+        assert_eq!(main_errors(quote!(relase = "x")).len(), 1);
+        assert!(main_errors(quote!(relase = "x"))[0].contains("`release = \"…\"`"));
+        assert_eq!(main_errors(quote!(release = "a", release = "b")).len(), 1);
+        assert_eq!(main_errors(quote!(exit_deadline_ms = "soon")).len(), 1);
+        assert_eq!(main_errors(quote!(release = 3, host = 4)).len(), 2);
+        assert!(main_errors(quote!(api_key = "k"))[0].contains("ALLSTAK_API_KEY"));
+    }
+
+    #[test]
+    fn track_arguments_are_read() {
+        let mut errors = Errors::default();
+        let args = parse_track(quote!(name = "db::load", report = false), &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(args.name.map(|l| l.value()).as_deref(), Some("db::load"));
+        assert!(args.report.is_some_and(|b| !b.value));
+        let mut errors = Errors::default();
+        parse_track(quote!(report = "no"), &mut errors);
+        assert!(!errors.is_empty());
+    }
+}

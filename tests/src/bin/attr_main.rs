@@ -1,0 +1,66 @@
+//! A program using both attributes, driven by its first argument.
+
+use std::fmt;
+
+#[derive(Debug)]
+struct AppError(String);
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+#[allstak::track]
+fn parse_port(text: &str) -> Result<u16, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[allstak::track(name = "settings::load", report = false)]
+fn load_quietly(path: &str) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
+#[allstak::main]
+fn main() -> Result<(), AppError> {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    println!(
+        "session active: {}",
+        allstak::current_session_id().is_some()
+    );
+    match scenario.as_str() {
+        "ok" => {
+            let port = parse_port("8080").map_err(|e| AppError(e.to_string()))?;
+            println!("port {port}");
+        }
+        "handled" => {
+            if parse_port("eighty").is_err() {
+                println!("using the default port");
+            }
+        }
+        "quiet" => {
+            if load_quietly("/nonexistent/settings.toml").is_err() {
+                println!("no settings");
+            }
+        }
+        "err" => return Err(AppError("the database is gone".to_owned())),
+        "panic" => panic!("main gave up"),
+        "exit" => {
+            let _ = parse_port("x");
+            std::process::exit(3);
+        }
+        "thread-panic" => {
+            let joined = std::thread::spawn(|| panic!("worker gave up")).join();
+            println!("worker panicked: {}", joined.is_err());
+        }
+        "caught-panic" => {
+            let caught = std::panic::catch_unwind(|| panic!("caught on main"));
+            println!("caught: {}", caught.is_err());
+        }
+        other => println!("unknown scenario {other:?}"),
+    }
+    println!("done");
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The attributes in real programs, run as processes against a real collector: statuses,
+//! exit codes, output, error events and the default release.
+
+mod common;
+
+use common::*;
+
+const MAIN: &str = env!("CARGO_BIN_EXE_attr_main");
+const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
+const TOKIO_BELOW: &str = env!("CARGO_BIN_EXE_attr_tokio_below");
+const TOKIO_ABOVE: &str = env!("CARGO_BIN_EXE_attr_tokio_above");
+/// The crate's own `name@version`, captured where `#[allstak::main]` expands.
+const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
+
+/// Runs `program` against a fresh collector; returns the run, every request, and the session id.
+fn session(program: &str, args: &[&str]) -> (Run, Vec<allstak::testing::Request>, String) {
+    let collector = collector();
+    let run = run(program, args, &env_for(collector.url(), &[]));
+    let requests = collector.requests();
+    assert!(
+        !requests.is_empty(),
+        "nothing was sent; stderr: {}",
+        run.stderr
+    );
+    assert_start(&requests[0], RELEASE, "production");
+    let id = requests[0].session_id().expect("sessionId").to_owned();
+    (run, requests, id)
+}
+
+#[test]
+fn an_ok_run_is_an_ok_session_with_the_crates_release() {
+    let (run, requests, id) = session(MAIN, &["ok"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\nport 8080\ndone\n");
+    assert_eq!(run.stderr, "");
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], &id, "ok");
+}
+
+#[test]
+fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
+    let (run, requests, id) = session(MAIN, &["handled"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\nusing the default port\ndone\n"
+    );
+    assert_eq!(run.stderr, "");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let event = &requests[1];
+    assert_well_formed(event);
+    let line = include_str!("../src/bin/attr_main.rs")
+        .lines()
+        .position(|l| l.starts_with("fn parse_port"))
+        .expect("parse_port is there")
+        + 1;
+    assert_eq!(
+        event.json,
+        serde_json::json!({
+            "exceptionClass": "ParseIntError",
+            "message": "invalid digit found in string",
+            "frames": [{
+                "filename": "tests/src/bin/attr_main.rs",
+                "function": "attr_main::parse_port",
+                "lineno": line,
+                "colno": 4,
+                "inApp": true,
+                "platform": "rust",
+            }],
+            "level": "error",
+            "environment": "production",
+            "release": RELEASE,
+            "sessionId": id,
+            "metadata": {"rust.type": "core::num::error::ParseIntError"},
+            "handled": true,
+            "mechanism": "track",
+            "sdkName": "allstak-rust",
+            "sdkVersion": allstak::SDK_VERSION,
+            "platform": "rust",
+        })
+    );
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn report_false_changes_the_status_and_sends_no_event() {
+    let (run, requests, id) = session(MAIN, &["quiet"]);
+    assert_eq!(run.stdout, "session active: true\nno settings\ndone\n");
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], &id, "errored");
+}
+
+#[test]
+fn an_err_from_main_is_a_crash_with_the_usual_output_and_exit_code_1() {
+    let (run, requests, id) = session(MAIN, &["err"]);
+    assert_eq!(run.code(), Some(1));
+    assert_eq!(run.stdout, "session active: true\n");
+    assert_eq!(run.stderr, "Error: AppError(\"the database is gone\")\n");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let event = &requests[1].json;
+    assert_eq!(event["exceptionClass"], "AppError");
+    assert_eq!(event["message"], "the database is gone");
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["handled"], false);
+    assert_eq!(event["mechanism"], "main");
+    assert_eq!(event["sessionId"], id.as_str());
+    assert_end(&requests[2], &id, "crashed");
+}
+
+#[test]
+fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_once() {
+    let (run, requests, id) = session(MAIN, &["panic"]);
+    assert_eq!(run.code(), Some(101));
+    assert_eq!(run.stdout, "session active: true\n");
+    assert_eq!(
+        run.stderr.matches("main gave up").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let event = &requests[1].json;
+    assert_eq!(event["message"], "main gave up");
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["frames"][0]["filename"], "tests/src/bin/attr_main.rs");
+    assert!(event["frames"][0]["lineno"].as_u64().is_some_and(|l| l > 0));
+    assert_end(&requests[2], &id, "crashed");
+}
+
+#[test]
+fn process_exit_ends_the_session_with_the_status_so_far_and_keeps_the_code() {
+    let (run, requests, id) = session(MAIN, &["exit"]);
+    assert_eq!(run.code(), Some(3));
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn a_panic_in_a_joined_thread_is_errored_not_crashed() {
+    let (run, requests, id) = session(MAIN, &["thread-panic"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\nworker panicked: true\ndone\n"
+    );
+    assert_eq!(requests.last().map(|r| r.path.as_str()), Some(END));
+    assert_end(requests.last().expect("end"), &id, "errored");
+}
+
+#[test]
+fn a_panic_caught_on_the_main_thread_is_errored_and_sent_as_handled() {
+    let (run, requests, id) = session(MAIN, &["caught-panic"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\ncaught: true\ndone\n");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "caught on main");
+    assert_eq!(requests[1].json["level"], "error");
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn an_exit_code_other_than_success_is_errored_and_kept() {
+    let (run, requests, id) = session(EXIT_CODE, &["2"]);
+    assert_eq!(run.code(), Some(2));
+    assert_end(&requests[1], &id, "errored");
+    let (run, requests, id) = session(EXIT_CODE, &["0"]);
+    assert_eq!(run.code(), Some(0));
+    assert_end(&requests[1], &id, "ok");
+}
+
+#[test]
+fn tokio_main_below_ours_is_tracked() {
+    let (run, requests, id) = session(TOKIO_BELOW, &["ok"]);
+    assert_eq!(run.stdout, "session active: true\nfetched: Some(7)\n");
+    assert_end(&requests[1], &id, "ok");
+    let (run, requests, id) = session(TOKIO_BELOW, &["err"]);
+    assert_eq!(run.stdout, "session active: true\nfetched: None\n");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "upstream timed out");
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn tokio_main_above_ours_is_tracked_and_a_panicking_task_is_errored() {
+    let (run, requests, id) = session(TOKIO_ABOVE, &["ok"]);
+    assert_eq!(run.stdout, "session active: true\nfetched: Some(7)\n");
+    assert_end(&requests[1], &id, "ok");
+    let (run, requests, id) = session(TOKIO_ABOVE, &["task-panic"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\nfetched: Some(7)\ntask panicked: true\n"
+    );
+    assert_end(requests.last().expect("end"), &id, "errored");
+}
