@@ -92,15 +92,67 @@ pub(crate) fn describe_imports(rt: &TokenStream) -> TokenStream {
     quote!(#[allow(unused_imports)] use #rt::__private::{#(#traits as _),*};)
 }
 
+/// `Pin<Box<dyn Future<Output = X> + …>>`, the shape `#[async_trait]` (which always expands
+/// before us, from the `impl`) gives an `async fn`: returns `X`.
+fn boxed_future_output(output: &ReturnType) -> Option<&Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let boxed = first_type_argument(ty, "Pin")?;
+    let Type::TraitObject(object) = first_type_argument(boxed, "Box")? else {
+        return None;
+    };
+    object.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let future = bound.path.segments.last().filter(|s| s.ident == "Future")?;
+        let syn::PathArguments::AngleBracketed(args) = &future.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+/// `T` in `…::Name<T>`.
+fn first_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last().filter(|s| s.ident == name)?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
 fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     let rt = args::runtime_path(args.krate.as_ref());
     let Function { vis, sig, .. } = function;
     let attrs = function.outer_attrs();
-    let call = call_body(function, &rt);
+    let boxed_output = boxed_future_output(&sig.output).filter(|_| sig.asyncness.is_none());
+    let call = match boxed_output {
+        Some(output) => {
+            let output = inferable_return_type(&ReturnType::Type(
+                Default::default(),
+                Box::new(output.clone()),
+            ));
+            let body = function.body_block();
+            quote!(#rt::__private::typed_future::<#output, _>(#body).await)
+        }
+        None => call_body(function, &rt),
+    };
     let ident = &sig.ident;
-    let ret_span = match &sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => ident.span(),
+    let ret_span = match (&sig.output, boxed_output) {
+        (_, Some(output)) => output.span(),
+        (ReturnType::Type(_, ty), None) => ty.span(),
+        (ReturnType::Default, None) => ident.span(),
     };
     let ret = local("__allstak_ret");
     // Located at the return type, so "not a `Result`" points there.
@@ -141,16 +193,24 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
         quote!(let _ = #err; #rt::__private::record_tracked_status();)
     };
 
+    let instrumented = quote! {
+        let #ret = #call;
+        if let ::core::option::Option::Some(#err) = #check {
+            if #rt::__private::session_active() {
+                #record
+            }
+        }
+        #ret
+    };
+    let body = if boxed_output.is_some() {
+        quote!(::std::boxed::Box::pin(async move { #instrumented }))
+    } else {
+        instrumented
+    };
     quote! {
         #attrs
         #vis #sig {
-            let #ret = #call;
-            if let ::core::option::Option::Some(#err) = #check {
-                if #rt::__private::session_active() {
-                    #record
-                }
-            }
-            #ret
+            #body
         }
     }
 }
