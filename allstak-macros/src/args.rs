@@ -68,6 +68,15 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
+    /// An error covering all of `tokens` (an attribute, a type), not only their first token.
+    pub(crate) fn spanned(
+        &mut self,
+        tokens: impl quote::ToTokens,
+        message: impl std::fmt::Display,
+    ) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
     pub(crate) fn push_all(&mut self, other: Errors) {
         if let Some(error) = other.0 {
             self.push(error);

@@ -26,10 +26,34 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     validate::main(&function, &mut item_errors);
     if !item_errors.is_empty() {
         item_errors.push_all(arg_errors);
+        if function.sig.ident == "main" {
+            return main_as_written(function, item_errors);
+        }
         return item_with_errors(item, item_errors);
     }
     let mut tokens = generate(&function, &args);
     tokens.extend(arg_errors.into_tokens());
+    tokens
+}
+
+/// A `main` we cannot expand: kept (so its body is still checked and the crate still builds)
+/// under another name, beside an empty `fn main`, so that only our error is reported, not
+/// rustc's own complaints about the same signature.
+fn main_as_written(mut function: Function, errors: Errors) -> TokenStream {
+    function.sig.ident = syn::Ident::new("__allstak_main_as_written", function.sig.ident.span());
+    function
+        .attrs
+        .retain(|attr| !validate::is_ours(attr, "main"));
+    let Function { vis, sig, .. } = &function;
+    let attrs = function.outer_attrs();
+    let body = function.body_block();
+    let mut tokens = quote! {
+        #[allow(dead_code)]
+        #attrs
+        #vis #sig #body
+        fn main() {}
+    };
+    tokens.extend(errors.into_tokens());
     tokens
 }
 
@@ -97,11 +121,11 @@ fn generate(function: &Function, args: &MainArgs) -> TokenStream {
             {
                 #imports
                 #[allow(unused_imports)]
-                use #rt::__private::{MainReturnOther as _, MainReturnResult as _};
-                let #error = (&&#rt::__private::MainReturn(&#value))
-                    .allstak_main_error()
+                use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
+                let #error = (&&#rt::__private::ReturnValue(&#value))
+                    .allstak_error()
                     .map(|__allstak_e| (&&&&&&#rt::__private::Describe(__allstak_e)).allstak_describe());
-                let #status = (&&#rt::__private::MainReturn(&#value)).allstak_main_status();
+                let #status = (&&#rt::__private::ReturnValue(&#value)).allstak_main_status();
                 #session.end(#rt::__private::MainOutcome::new(#status, #error));
             }
             #value

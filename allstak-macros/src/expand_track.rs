@@ -158,8 +158,7 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     // Located at the return type, so "not a `Result`" points there.
     let ret_at_type = Ident::new("__allstak_ret", Span::mixed_site().located_at(ret_span));
     let err = local("__allstak_err");
-    let check =
-        quote_spanned!(ret_span=> #rt::__private::TrackedResult::tracked_error(&#ret_at_type));
+    let assert_result = quote_spanned!(ret_span=> #rt::__private::assert_result(&#ret_at_type););
 
     let report = args.report.as_ref().is_none_or(|report| report.value);
     let record = if report {
@@ -195,7 +194,10 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
 
     let instrumented = quote! {
         let #ret = #call;
-        if let ::core::option::Option::Some(#err) = #check {
+        #assert_result
+        #[allow(unused_imports)]
+        use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
+        if let ::core::option::Option::Some(#err) = (&&#rt::__private::ReturnValue(&#ret)).allstak_error() {
             if #rt::__private::session_active() {
                 #record
             }

@@ -1,14 +1,13 @@
 //! Every misuse of an attribute, collected: one error each, at the offending tokens, saying
 //! what to write instead.
 
-use syn::spanned::Spanned as _;
 use syn::{Attribute, ReturnType, Type};
 
 use crate::args::Errors;
 use crate::item::{Body, Function};
 
 /// Whether `attr` is one of ours: `#[allstak::<name>]` or `#[<crate>::<name>]`.
-fn is_ours(attr: &Attribute, name: &str) -> bool {
+pub(crate) fn is_ours(attr: &Attribute, name: &str) -> bool {
     let segments: Vec<String> = attr
         .path()
         .segments
@@ -55,8 +54,8 @@ pub(crate) fn track(function: &Function, errors: &mut Errors) {
             ),
         ),
         ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(tuple) if tuple.elems.is_empty() => errors.at(
-                ty.span(),
+            Type::Tuple(tuple) if tuple.elems.is_empty() => errors.spanned(
+                tuple,
                 "`#[allstak::track]` records the `Err` a function returns, and this one returns \
                  `()`; return a `Result` or remove the attribute",
             ),
@@ -70,15 +69,15 @@ pub(crate) fn track(function: &Function, errors: &mut Errors) {
     }
     for attr in &function.attrs {
         if attr.path().is_ident("track_caller") {
-            errors.at(
-                attr.span(),
+            errors.spanned(
+                attr,
                 "`#[allstak::track]` cannot be combined with `#[track_caller]`: the wrapper would \
                  move the location callers see; keep one of them",
             );
         }
         if is_ours(attr, "track") {
-            errors.at(
-                attr.span(),
+            errors.spanned(
+                attr,
                 "`#[allstak::track]` is used twice on this function; keep one",
             );
         }
@@ -98,14 +97,14 @@ pub(crate) fn main(function: &Function, errors: &mut Errors) {
         );
     }
     if !sig.inputs.is_empty() {
-        errors.at(
-            sig.inputs.span(),
+        errors.spanned(
+            &sig.inputs,
             "`fn main` takes no arguments; read them with `std::env::args()`",
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(
-            sig.generics.span(),
+        errors.spanned(
+            &sig.generics,
             "`fn main` cannot be generic; remove the generics",
         );
     }
@@ -123,8 +122,8 @@ pub(crate) fn main(function: &Function, errors: &mut Errors) {
     }
     for attr in &function.attrs {
         if is_ours(attr, "main") {
-            errors.at(
-                attr.span(),
+            errors.spanned(
+                attr,
                 "`#[allstak::main]` is used twice on `fn main`; keep one",
             );
         }

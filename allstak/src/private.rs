@@ -94,7 +94,7 @@ impl Drop for MainSession {
     }
 }
 
-/// How `main`'s return value counts: see [`MainReturn`].
+/// How `main`'s return value counts: see [`ReturnValue`].
 #[derive(Debug, Default)]
 pub struct MainOutcome {
     status: Option<SessionStatus>,
@@ -108,23 +108,25 @@ impl MainOutcome {
     }
 }
 
-/// `main`'s return value, probed by autoref: `Err` is a crash, a failing `ExitCode` an error,
-/// anything else (`()`, `impl Termination`) leaves the status as reached.
-pub struct MainReturn<'a, T: ?Sized>(pub &'a T);
+/// A return value, probed by autoref (`(&&ReturnValue(&value)).allstak_error()`): the `Err` of
+/// a `Result`, `None` for anything else. For `main`'s value also its status: `Err` is a crash, a
+/// failing `ExitCode` an error, anything else (`()`, `impl Termination`) leaves it as reached.
+pub struct ReturnValue<'a, T: ?Sized>(pub &'a T);
 
 /// Stands in for the error of a `main` that returns no `Result`.
 #[derive(Debug)]
 pub enum NoError {}
 
-pub trait MainReturnResult {
+pub trait ReturnValueResult {
     type Error;
-    fn allstak_main_error(&self) -> Option<&Self::Error>;
+    fn allstak_error(&self) -> Option<&Self::Error>;
     fn allstak_main_status(&self) -> Option<SessionStatus>;
 }
 
-impl<T, E> MainReturnResult for &MainReturn<'_, Result<T, E>> {
+impl<T, E> ReturnValueResult for &ReturnValue<'_, Result<T, E>> {
     type Error = E;
-    fn allstak_main_error(&self) -> Option<&E> {
+    #[inline(always)]
+    fn allstak_error(&self) -> Option<&E> {
         self.0.as_ref().err()
     }
     fn allstak_main_status(&self) -> Option<SessionStatus> {
@@ -132,9 +134,9 @@ impl<T, E> MainReturnResult for &MainReturn<'_, Result<T, E>> {
     }
 }
 
-impl MainReturnResult for &MainReturn<'_, ExitCode> {
+impl ReturnValueResult for &ReturnValue<'_, ExitCode> {
     type Error = NoError;
-    fn allstak_main_error(&self) -> Option<&NoError> {
+    fn allstak_error(&self) -> Option<&NoError> {
         None
     }
     fn allstak_main_status(&self) -> Option<SessionStatus> {
@@ -142,13 +144,13 @@ impl MainReturnResult for &MainReturn<'_, ExitCode> {
     }
 }
 
-pub trait MainReturnOther {
-    fn allstak_main_error(&self) -> Option<&NoError>;
+pub trait ReturnValueOther {
+    fn allstak_error(&self) -> Option<&NoError>;
     fn allstak_main_status(&self) -> Option<SessionStatus>;
 }
 
-impl<T: ?Sized> MainReturnOther for MainReturn<'_, T> {
-    fn allstak_main_error(&self) -> Option<&NoError> {
+impl<T: ?Sized> ReturnValueOther for ReturnValue<'_, T> {
+    fn allstak_error(&self) -> Option<&NoError> {
         None
     }
     fn allstak_main_status(&self) -> Option<SessionStatus> {
@@ -280,18 +282,14 @@ pub fn typed_future<R, F: Future<Output = R>>(body: F) -> F {
     note = "`#[allstak::track]` records the `Err` values a function returns; remove it from \
             functions that cannot fail"
 )]
-pub trait TrackedResult {
-    type Error;
-    fn tracked_error(&self) -> Option<&Self::Error>;
-}
+pub trait TrackedResult {}
 
-impl<T, E> TrackedResult for Result<T, E> {
-    type Error = E;
-    #[inline(always)]
-    fn tracked_error(&self) -> Option<&E> {
-        self.as_ref().err()
-    }
-}
+impl<T, E> TrackedResult for Result<T, E> {}
+
+/// Checks that a tracked fn returns a `Result`: the one place "not a `Result`" is reported (the
+/// error itself is read through [`ReturnValue`], which never adds a second error).
+#[inline(always)]
+pub fn assert_result<R: TrackedResult>(_: &R) {}
 
 /// Where a tracked fn is, fixed at compile time.
 #[derive(Debug)]

@@ -1,0 +1,2 @@
+#[allstak::main]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[allstak::main]
+fn main<T: Default>() {
+    let _ = T::default();
+}

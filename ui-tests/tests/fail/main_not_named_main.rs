@@ -1,0 +1,6 @@
+#[allstak::main]
+fn run() {}
+
+fn main() {
+    run();
+}

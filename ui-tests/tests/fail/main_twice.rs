@@ -1,0 +1,3 @@
+#[allstak::main]
+#[allstak::main]
+fn main() {}

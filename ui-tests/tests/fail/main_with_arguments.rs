@@ -1,0 +1,4 @@
+#[allstak::main]
+fn main(args: Vec<String>) {
+    let _ = args;
+}

@@ -1,0 +1,7 @@
+#![deny(warnings)]
+#![deny(clippy::pedantic)]
+
+#[allstak::main]
+fn main() {
+    println!("plain main");
+}
