@@ -1,0 +1,79 @@
+//! `panic = "abort"`: `main`'s guard never runs, so the panic hook itself marks the session
+//! crashed and sends the crash and the end, within the exit deadline, before the abort.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+
+/// Builds `attr_main` with the `abort` profile into a target dir of its own (no lock shared with
+/// the running `cargo test`); cached after the first run.
+fn abort_build() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("abort-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "abort",
+            "-p",
+            "allstak-tests",
+            "--bin",
+            "attr_main",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the abort build failed");
+    target.join("abort").join("attr_main")
+}
+
+#[test]
+fn under_panic_abort_the_hook_sends_the_crash_and_the_end_before_the_abort() {
+    let program = abort_build();
+    let collector = collector();
+    let run = run(
+        program.to_str().expect("utf-8 path"),
+        &["panic"],
+        &env_for(collector.url(), &[]),
+    );
+    assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
+    assert_eq!(run.stdout, "session active: true\n");
+    assert_eq!(
+        run.stderr.matches("main gave up").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("id");
+    let event = &requests[1].json;
+    assert_eq!(event["message"], "main gave up");
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["handled"], false);
+    assert_eq!(event["sessionId"], id);
+    assert_end(&requests[2], id, "crashed");
+}
+
+#[test]
+fn under_panic_abort_a_blackholed_server_holds_the_abort_no_longer_than_the_deadline() {
+    let program = abort_build();
+    let collector = collector();
+    collector.set_reply(allstak::testing::Reply::never());
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "1000")]);
+    let run = run(program.to_str().expect("utf-8 path"), &["panic"], &env);
+    assert_eq!(run.status.signal(), Some(libc::SIGABRT));
+    assert!(
+        run.elapsed < std::time::Duration::from_millis(2500),
+        "{:?}",
+        run.elapsed
+    );
+}
