@@ -40,7 +40,75 @@ mod transport;
 use std::error::Error;
 use std::fmt::{Debug, Display};
 
-pub use allstak_macros::{main, track};
+/// Makes every run of the program an AllStak release-health session.
+///
+/// Goes on `fn main`. The session starts before the first line of `main` (no network round
+/// trip: the start is sent by the SDK's own thread) and ends when `main` is done:
+///
+/// | `main`… | session | the program |
+/// |---|---|---|
+/// | returns `()`, `Ok`, `ExitCode::SUCCESS` or any `impl Termination` | `ok`, or `errored` if errors were recorded | unchanged |
+/// | returns an `ExitCode` other than success | `errored` | unchanged |
+/// | returns `Err` | `crashed`, and the error is sent as a `fatal` event | prints `Error: …`, exits 1, as always |
+/// | panics | `crashed`, the panic sent as a `fatal` event with its `file:line` | message printed once, exit code 101 |
+/// | calls `std::process::exit` | ended with the status reached so far | same exit code |
+///
+/// ```no_run
+/// #[allstak::main]
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let config = std::fs::read_to_string("app.toml")?;
+///     println!("{} bytes", config.len());
+///     Ok(())
+/// }
+/// ```
+///
+/// Arguments (each also an environment variable, which the argument overrides):
+/// `release = "…"`, `environment = "…"`, `host = "…"`, `exit_deadline_ms = …`,
+/// `end_on_signals = true`, and `crate = "…"` when `allstak` is a renamed dependency. The API key
+/// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`.
+///
+/// With an async runtime, put its attribute below this one:
+///
+/// ```no_run
+/// #[allstak::main(environment = "staging")]
+/// #[tokio::main]
+/// async fn main() {
+///     // ...
+/// }
+/// ```
+pub use allstak_macros::main;
+
+/// Records the `Err` a function returns on the session: the session becomes `errored` and an
+/// error event is queued (never waiting, never on the network from the caller's thread).
+///
+/// Goes on any fn returning a `Result`, through any alias (`io::Result<T>`,
+/// `anyhow::Result<T>`, `fmt::Result`, your own): sync or `async`, methods, trait impls,
+/// `#[async_trait]` impls, generics. The function behaves exactly as without the attribute; its
+/// `Ok` path costs one branch.
+///
+/// ```
+/// #[allstak::track]
+/// fn port(text: &str) -> Result<u16, std::num::ParseIntError> {
+///     text.parse()
+/// }
+///
+/// assert_eq!(port("8080"), Ok(8080));
+/// assert!(port("eighty").is_err()); // recorded, when a session is running
+/// ```
+///
+/// The event's class is the error type's name, its message the error's `Display` (or `Debug`,
+/// or the type name), with its `source()` chain, and the function's path, file and line.
+/// Arguments: `name = "…"` (the name used in the event), `report = false` (change the status,
+/// send no event), `crate = "…"` (a renamed dependency).
+///
+/// ```
+/// #[allstak::track(name = "settings::load", report = false)]
+/// fn load(path: &str) -> std::io::Result<String> {
+///     std::fs::read_to_string(path)
+/// }
+/// # let _ = load("/nonexistent");
+/// ```
+pub use allstak_macros::track;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::Level;
 pub use session::{SessionId, SessionStatus};
