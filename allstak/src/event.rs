@@ -193,21 +193,38 @@ struct Metadata<'a> {
 }
 
 /// `alloc::boxed::Box<dyn core::error::Error>` → `Box<dyn Error>`: each path keeps its last
-/// segment, generics and punctuation stay.
+/// segment, generics and punctuation stay. A type called just `Error` keeps the module that
+/// says whose it is: `std::io::error::Error` → `io::Error`, `anyhow::Error` stays.
 pub(crate) fn short_type_name(full: &str) -> String {
+    const NOT_AN_OWNER: [&str; 4] = ["error", "core", "std", "alloc"];
     let mut short = String::with_capacity(full.len());
-    let mut segment_start = 0;
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            short.truncate(segment_start);
-        } else {
+    let mut path: Vec<&str> = Vec::new();
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        let ident_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if ident_len == 0 {
             short.push(c);
-            if !(c.is_alphanumeric() || c == '_') {
-                segment_start = short.len();
-            }
+            rest = &rest[c.len_utf8()..];
+            path.clear();
+            continue;
         }
+        let ident = &rest[..ident_len];
+        rest = &rest[ident_len..];
+        if let Some(after) = rest.strip_prefix("::") {
+            path.push(ident);
+            rest = after;
+            continue;
+        }
+        if ident == "Error"
+            && let Some(owner) = path.iter().rev().find(|s| !NOT_AN_OWNER.contains(s))
+        {
+            short.push_str(owner);
+            short.push_str("::");
+        }
+        short.push_str(ident);
+        path.clear();
     }
     short
 }
@@ -263,8 +280,20 @@ mod tests {
             short_type_name("alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
             "Box<dyn Error + Send>"
         );
-        assert_eq!(short_type_name("my_app::Error"), "Error");
-        assert_eq!(short_type_name("(u8, std::io::Error)"), "(u8, Error)");
+        assert_eq!(short_type_name("my_app::Error"), "my_app::Error");
+        assert_eq!(short_type_name("std::io::error::Error"), "io::Error");
+        assert_eq!(short_type_name("anyhow::Error"), "anyhow::Error");
+        assert_eq!(
+            short_type_name("serde_json::error::Error"),
+            "serde_json::Error"
+        );
+        assert_eq!(
+            short_type_name("(u8, std::io::error::Error)"),
+            "(u8, io::Error)"
+        );
+        assert_eq!(short_type_name("dyn core::error::Error"), "dyn Error");
+        assert_eq!(short_type_name("panic"), "panic");
+        assert_eq!(short_type_name("&mut [u8]"), "&mut [u8]");
     }
 
     #[test]
