@@ -42,7 +42,10 @@ pub(crate) fn say(level: &str, message: std::fmt::Arguments<'_>) {
 
 /// Like [`say`], but only the first time `kind` is said in this process.
 pub(crate) fn say_once(kind: Once, level: &str, message: std::fmt::Arguments<'_>) {
-    if SAID.fetch_or(kind.bit(), Ordering::Relaxed) & kind.bit() == 0 {
+    // A load first: once said, saying it again costs no write to a shared line.
+    if SAID.load(Ordering::Relaxed) & kind.bit() == 0
+        && SAID.fetch_or(kind.bit(), Ordering::Relaxed) & kind.bit() == 0
+    {
         say(level, message);
     }
 }

@@ -25,6 +25,7 @@
 
 mod client;
 mod config;
+mod counter;
 mod diag;
 mod event;
 mod panic;

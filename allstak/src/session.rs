@@ -6,10 +6,12 @@
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::counter::ShardedCounter;
 
 /// The health of a session, as the AllStak dashboard counts it.
 ///
@@ -138,7 +140,7 @@ struct Started {
 #[derive(Debug)]
 pub(crate) struct SessionTracker {
     word: AtomicU8,
-    errors: AtomicU64,
+    errors: ShardedCounter,
     started: OnceLock<Started>,
 }
 
@@ -146,7 +148,7 @@ impl SessionTracker {
     pub(crate) const fn new() -> Self {
         Self {
             word: AtomicU8::new(pack(NOT_STARTED, SessionStatus::Ok)),
-            errors: AtomicU64::new(0),
+            errors: ShardedCounter::new(),
             started: OnceLock::new(),
         }
     }
@@ -176,7 +178,7 @@ impl SessionTracker {
     pub(crate) fn record_handled_error(&self) -> bool {
         let recorded = self.raise_to(SessionStatus::Errored);
         if recorded {
-            self.errors.fetch_add(1, Ordering::Relaxed);
+            self.errors.add(1);
         }
         recorded
     }
@@ -260,7 +262,7 @@ impl SessionTracker {
 
     /// How many handled errors were recorded while the session was active.
     pub(crate) fn error_count(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+        self.errors.sum()
     }
 }
 

@@ -4,13 +4,14 @@
 //! the session, which waits for the end to be sent and never longer than the exit deadline.
 //! Jobs run in order, so a session's start always reaches the server before its end.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
+use crate::counter::ShardedCounter;
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::session::EndedSession;
@@ -40,13 +41,24 @@ enum Job {
 
 /// State shared between the handle and the worker.
 struct Shared {
-    queued: AtomicUsize,
-    dropped: AtomicU64,
+    queued: CacheLine<AtomicUsize>,
+    dropped: ShardedCounter,
     unauthorized: AtomicBool,
     /// Set once the process is ending: no request, wait or retry may run past it.
     deadline: OnceLock<Instant>,
     state_dir: Option<StateDir>,
     state: Mutex<StateSlot>,
+}
+
+/// Keeps a hot counter off the cache line of its neighbours (no false sharing between threads).
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// This session's state file, shared by the worker (which writes it) and the ending thread.
@@ -70,8 +82,8 @@ impl Transport {
         let (jobs, inbox) = mpsc::channel();
         let state_dir = StateDir::locate(config.state_dir.clone(), &key, &host);
         let shared = Arc::new(Shared {
-            queued: AtomicUsize::new(0),
-            dropped: AtomicU64::new(0),
+            queued: CacheLine(AtomicUsize::new(0)),
+            dropped: ShardedCounter::new(),
             unauthorized: AtomicBool::new(false),
             deadline: OnceLock::new(),
             state_dir: Some(state_dir),
@@ -116,15 +128,22 @@ impl Transport {
 
     /// Queues an error event without waiting: when the queue is full it is dropped and counted.
     pub(crate) fn send_event(&self, event: ErrorEvent) {
-        if self.shared.queued.fetch_add(1, Ordering::Relaxed) >= QUEUE_CAPACITY {
-            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
-            let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        // A plain load first: while the queue is full, callers on many threads share the line
+        // read-only instead of fighting over it.
+        let queued = &self.shared.queued;
+        let full = queued.load(Ordering::Relaxed) >= QUEUE_CAPACITY || {
+            let claimed = queued.fetch_add(1, Ordering::Relaxed) < QUEUE_CAPACITY;
+            if !claimed {
+                queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            !claimed
+        };
+        if full {
+            self.shared.dropped.add(1);
             diag::say_once(
                 Once::QueueFull,
                 "warn",
-                format_args!(
-                    "the error queue is full; events are being dropped ({dropped} so far)"
-                ),
+                format_args!("the error queue is full; events are being dropped and counted"),
             );
             return;
         }
@@ -189,7 +208,7 @@ impl Transport {
 
     /// How many error events were dropped because the queue was full.
     pub(crate) fn dropped_events(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.sum()
     }
 }
 

@@ -88,9 +88,17 @@ fn err_path_with_session(c: &mut Criterion) {
     group.finish();
 }
 
-/// Total time divided by the number of threads: the wall time of `iterations` errors per thread,
-/// so that equal per-error cost on every thread gives the same figure as one thread.
+/// The cost of one error when `threads` threads each hit the Err path `iterations` times at
+/// once: the wall time, times the cores the threads could use, over the errors per thread. With
+/// no contention this equals the one-thread figure, whatever the number of cores.
 fn per_error_time(threads: u32, iterations: u64) -> Duration {
+    let cores =
+        std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1));
+    let wall = wall_time(threads, iterations);
+    wall * threads.min(cores) / threads
+}
+
+fn wall_time(threads: u32, iterations: u64) -> Duration {
     let barrier = std::sync::Barrier::new(threads as usize);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
