@@ -221,8 +221,11 @@ enum Outcome {
     Unauthorized,
     /// Retried after the server's `Retry-After`, or the backoff when it gave none.
     RetryAfter(Option<Duration>),
-    /// Retried with backoff.
+    /// A 5xx: retried with backoff.
     Failed,
+    /// No answer at all (refused, unresolvable, TLS failure, timeout): retried with backoff
+    /// while the program runs, not once it is ending — waiting would only delay its exit.
+    Unreachable,
 }
 
 fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
@@ -365,7 +368,10 @@ impl Worker {
                     self.paused_until = Some(Instant::now() + wait);
                     continue;
                 }
-                Outcome::RetryAfter(None) | Outcome::Failed => backoff(attempt),
+                Outcome::Unreachable if self.shared.deadline.get().is_some() => return false,
+                Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => {
+                    backoff(attempt)
+                }
             };
             if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff) {
                 return false;
@@ -429,7 +435,7 @@ impl Worker {
             }
             Err(error) => {
                 diag::debug!("POST {path} failed: {error}");
-                Outcome::Failed
+                Outcome::Unreachable
             }
         }
     }

@@ -177,3 +177,21 @@ fn a_panicking_display_impl_is_contained_and_silent() {
         "<the value's formatting failed>"
     );
 }
+
+#[test]
+fn a_server_that_is_not_there_does_not_hold_the_exit_for_retries() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let host = format!("http://127.0.0.1:{port}");
+    // A long deadline: only giving up at once on an unreachable server keeps this fast.
+    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.stdout, OUTPUT);
+    assert!(
+        run.elapsed < Duration::from_millis(1500),
+        "took {:?}",
+        run.elapsed
+    );
+}
