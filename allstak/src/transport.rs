@@ -341,7 +341,7 @@ impl Worker {
                 return false;
             }
             if let Some(until) = self.paused_until.take()
-                && !self.wait_until(until)
+                && !self.wait_until(until, false)
             {
                 self.paused_until = Some(until);
                 return false;
@@ -349,7 +349,8 @@ impl Worker {
             let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
                 return false;
             };
-            let backoff = match self.post(path, body, timeout) {
+            let outcome = self.post(path, body, timeout);
+            let backoff = match outcome {
                 Outcome::Sent => return true,
                 Outcome::Unauthorized => {
                     self.shared.unauthorized.store(true, Ordering::Relaxed);
@@ -373,7 +374,9 @@ impl Worker {
                     backoff(attempt)
                 }
             };
-            if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff) {
+            let unreachable = outcome == Outcome::Unreachable;
+            if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff, unreachable)
+            {
                 return false;
             }
         }
@@ -391,16 +394,14 @@ impl Worker {
         }
     }
 
-    /// Sleeps until `until`; `false` (at once) if the deadline comes first.
-    fn wait_until(&self, until: Instant) -> bool {
+    /// Sleeps until `until`; `false` (at once) if the deadline comes first, or, for a retry of
+    /// an unreachable server (`unreachable`), as soon as the program starts ending.
+    fn wait_until(&self, until: Instant, unreachable: bool) -> bool {
         loop {
-            if self
-                .shared
-                .deadline
-                .get()
-                .is_some_and(|deadline| until > *deadline)
-            {
-                return false;
+            match self.shared.deadline.get() {
+                Some(_) if unreachable => return false,
+                Some(deadline) if until > *deadline => return false,
+                _ => {}
             }
             let now = Instant::now();
             if now >= until {
