@@ -39,9 +39,10 @@ fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
     let mut pairs = Vec::new();
     while !input.is_empty() {
         let key = Ident::parse_any(input)?;
+        // At the key: after the last argument, syn's own error points at the whole attribute.
         input
             .parse::<Token![=]>()
-            .map_err(|e| syn::Error::new(e.span(), format!("expected `{key} = <value>`")))?;
+            .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = <value>`")))?;
         let value: Lit = input.parse()?;
         pairs.push(Pair { key, value });
         if input.is_empty() {

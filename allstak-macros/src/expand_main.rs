@@ -7,9 +7,9 @@ use quote::quote;
 use syn::{LitStr, ReturnType, Type};
 
 use crate::args::{self, Errors, MainArgs};
-use crate::expand_track::{call_body, describe_imports, first_span, local};
+use crate::expand_track::{call_body, describe_imports, local};
 use crate::fallback::item_with_errors;
-use crate::item::Function;
+use crate::item::{Function, not_a_function};
 use crate::validate;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -17,10 +17,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = args::parse_main(args, &mut arg_errors);
     let mut item_errors = Errors::default();
     let Ok(function) = syn::parse2::<Function>(item.clone()) else {
-        item_errors.at(
-            first_span(&item),
-            "`#[allstak::main]` goes on `fn main() { … }`",
-        );
+        item_errors.push(not_a_function(&item, "main", "`fn main`"));
+        item_errors.push_all(arg_errors);
         return item_with_errors(item, item_errors);
     };
     validate::main(&function, &mut item_errors);

@@ -1,15 +1,19 @@
 //! `#[allstak::track]`: the body runs as before (a closure forced to `FnOnce`, or an `async`
 //! block, typed with the fn's return type); an `Err` takes one branch into a cold path.
+//!
+//! A fn that returns a future by hand (`impl Future<Output = Result<..>>`, or the
+//! `Pin<Box<dyn Future<Output = Result<..>>>>` that `#[async_trait]` writes) has its future's
+//! output tracked: the body builds the future as before, and a wrapper awaits it.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned as _;
+use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
-use syn::{Ident, ReturnType, Type};
+use syn::{GenericArgument, Ident, PathArguments, ReturnType, Token, Type, TypeParamBound};
 
 use crate::args::{self, Errors, TrackArgs};
 use crate::fallback::item_with_errors;
-use crate::item::Function;
+use crate::item::{Function, not_a_function};
 use crate::validate;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -17,10 +21,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = args::parse_track(args, &mut arg_errors);
     let mut item_errors = Errors::default();
     let Ok(function) = syn::parse2::<Function>(item.clone()) else {
-        item_errors.at(
-            first_span(&item),
-            "`#[allstak::track]` goes on a function with a body (`fn … -> Result<…> { … }`)",
-        );
+        item_errors.push(not_a_function(
+            &item,
+            "track",
+            "a function that returns a `Result`",
+        ));
+        item_errors.push_all(arg_errors);
         return item_with_errors(item, item_errors);
     };
     validate::track(&function, &mut item_errors);
@@ -31,13 +37,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut tokens = generate(&function, &args);
     tokens.extend(arg_errors.into_tokens());
     tokens
-}
-
-pub(crate) fn first_span(item: &TokenStream) -> Span {
-    item.clone()
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |token| token.span())
 }
 
 /// The return type as a closure or turbofish may name it: each `impl Trait` becomes `_`.
@@ -71,13 +70,24 @@ pub(crate) fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
-/// The body, called in place with the fn's return type as its expected type.
+/// The body, called in place with the fn's return type as its expected type, so `?`,
+/// `return` and coercions in the tail mean what they meant in the fn.
 pub(crate) fn call_body(function: &Function, rt: &TokenStream) -> TokenStream {
     let ret = inferable_return_type(&function.sig.output);
-    let body = function.body_block();
     if function.sig.asyncness.is_some() {
-        quote!(#rt::__private::typed_future::<#ret, _>(async move #body).await)
+        // An async block has no declared output type and its tail is no coercion site until
+        // one is known: a first `return` of the type (never taken) fixes it before the body
+        // is checked, as in an `async fn`.
+        let out = local("__allstak_out");
+        let body = function.body_block_with(quote! {
+            if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
+                #[allow(unreachable_code)]
+                return #out;
+            }
+        });
+        quote!(async move #body.await)
     } else {
+        let body = function.body_block();
         quote!(#rt::__private::call_once::<#ret, _>(move || #body))
     }
 }
@@ -92,73 +102,137 @@ pub(crate) fn describe_imports(rt: &TokenStream) -> TokenStream {
     quote!(#[allow(unused_imports)] use #rt::__private::{#(#traits as _),*};)
 }
 
-/// `Pin<Box<dyn Future<Output = X> + …>>`, the shape `#[async_trait]` (which always expands
-/// before us, from the `impl`) gives an `async fn`: returns `X`.
-fn boxed_future_output(output: &ReturnType) -> Option<&Type> {
-    let ReturnType::Type(_, ty) = output else {
+/// A fn returning a future by hand: what its future resolves to, and how it is returned.
+enum ReturnedFuture<'a> {
+    /// `impl Future<Output = T> (+ Send …)`.
+    Impl { output: &'a Type },
+    /// `Pin<Box<dyn Future<Output = T> (+ Send …)>>`, the shape `#[async_trait]` (which always
+    /// expands before us, from the `impl`) gives an `async fn`.
+    Boxed { ty: &'a Type, output: &'a Type },
+}
+
+fn returned_future(function: &Function) -> Option<ReturnedFuture<'_>> {
+    let ReturnType::Type(_, ty) = &function.sig.output else {
         return None;
     };
-    let boxed = first_type_argument(ty, "Pin")?;
-    let Type::TraitObject(object) = first_type_argument(boxed, "Box")? else {
+    if function.sig.asyncness.is_some() {
+        return None;
+    }
+    if let Type::ImplTrait(impl_trait) = &**ty {
+        let output = future_output(&impl_trait.bounds)?;
+        return Some(ReturnedFuture::Impl { output });
+    }
+    let boxed = single_type_argument(single_type_argument(ty, "Pin")?, "Box")?;
+    let Type::TraitObject(object) = boxed else {
         return None;
     };
-    object.bounds.iter().find_map(|bound| {
-        let syn::TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let future = bound.path.segments.last().filter(|s| s.ident == "Future")?;
-        let syn::PathArguments::AngleBracketed(args) = &future.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|arg| match arg {
-            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
-            _ => None,
-        })
-    })
+    let output = future_output(&object.bounds)?;
+    Some(ReturnedFuture::Boxed { ty, output })
+}
+
+/// `T` in bounds `Future<Output = T> + …` where every other bound is `Send`, `Sync` or a
+/// lifetime: the `async` block that wraps the future keeps those, not e.g. `Unpin`.
+fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<&Type> {
+    let mut output = None;
+    for bound in bounds {
+        match bound {
+            TypeParamBound::Trait(bound) => {
+                let segment = bound.path.segments.last()?;
+                if segment.ident == "Future" {
+                    let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                        return None;
+                    };
+                    output = args.args.iter().find_map(|arg| match arg {
+                        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                            Some(&assoc.ty)
+                        }
+                        _ => None,
+                    });
+                } else if segment.ident != "Send" && segment.ident != "Sync" {
+                    return None;
+                }
+            }
+            TypeParamBound::Lifetime(_) | TypeParamBound::PreciseCapture(_) => {}
+            _ => return None,
+        }
+    }
+    output
 }
 
 /// `T` in `…::Name<T>`.
-fn first_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let Type::Path(path) = ty else {
         return None;
     };
     let last = path.path.segments.last().filter(|s| s.ident == name)?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    args.args.iter().find_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => Some(ty),
+    match (args.args.len(), args.args.first()) {
+        (1, Some(GenericArgument::Type(ty))) => Some(ty),
         _ => None,
-    })
+    }
+}
+
+/// `assert_result(&value)`, reported over all of `ty`: its first token starts the call and
+/// its last ends it (`Span::join` is not stable), so when `ty` is no `Result` the one error
+/// covers it, with `TrackedResult`'s `on_unimplemented` message.
+fn assert_result(
+    rt: &TokenStream,
+    user_path: bool,
+    value: &Ident,
+    ty: impl ToTokens,
+) -> TokenStream {
+    let mut spans = ty.into_token_stream().into_iter().map(|token| token.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    let last = spans.last().unwrap_or(first);
+    // One hygiene context for every token, so rustc can join their spans into one range.
+    let first = Span::mixed_site().located_at(first);
+    let last = Span::mixed_site().located_at(last);
+    let mut call = if user_path {
+        // A `crate = ".."` path keeps its span: if it does not resolve, the error is there.
+        let mut call = rt.clone();
+        call.extend(respan(quote!(::__private::), first));
+        call
+    } else {
+        respan(quote!(#rt::__private::), first)
+    };
+    call.extend([TokenTree::Ident(Ident::new("assert_result", last))]);
+    let mut reference = Punct::new('&', Spacing::Alone);
+    reference.set_span(first);
+    let value = Ident::new(&value.to_string(), last);
+    let mut argument = Group::new(Delimiter::Parenthesis, quote!(#reference #value));
+    argument.set_span(last);
+    call.extend([TokenTree::Group(argument)]);
+    call.extend(respan(quote!(;), last));
+    call
+}
+
+/// `tokens` with every span replaced by `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut token => {
+                token.set_span(span);
+                token
+            }
+        })
+        .collect()
 }
 
 fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     let rt = args::runtime_path(args.krate.as_ref());
     let Function { vis, sig, .. } = function;
     let attrs = function.outer_attrs();
-    let boxed_output = boxed_future_output(&sig.output).filter(|_| sig.asyncness.is_none());
-    let call = match boxed_output {
-        Some(output) => {
-            let output = inferable_return_type(&ReturnType::Type(
-                Default::default(),
-                Box::new(output.clone()),
-            ));
-            let body = function.body_block();
-            quote!(#rt::__private::typed_future::<#output, _>(#body).await)
-        }
-        None => call_body(function, &rt),
-    };
     let ident = &sig.ident;
-    let ret_span = match (&sig.output, boxed_output) {
-        (_, Some(output)) => output.span(),
-        (ReturnType::Type(_, ty), None) => ty.span(),
-        (ReturnType::Default, None) => ident.span(),
-    };
     let ret = local("__allstak_ret");
-    // Located at the return type, so "not a `Result`" points there.
-    let ret_at_type = Ident::new("__allstak_ret", Span::mixed_site().located_at(ret_span));
     let err = local("__allstak_err");
-    let assert_result = quote_spanned!(ret_span=> #rt::__private::assert_result(&#ret_at_type););
 
     let report = args.report.as_ref().is_none_or(|report| report.value);
     let record = if report {
@@ -191,28 +265,127 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     } else {
         quote!(let _ = #err; #rt::__private::record_tracked_status();)
     };
+    let check = |tracked_type: &dyn ToTokens| {
+        let assert_result = assert_result(&rt, args.krate.is_some(), &ret, tracked_type);
+        quote! {
+            #assert_result
+            #[allow(unused_imports)]
+            use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
+            if let ::core::option::Option::Some(#err) = (&&#rt::__private::ReturnValue(&#ret)).allstak_error() {
+                if #rt::__private::session_active() {
+                    #record
+                }
+            }
+            #ret
+        }
+    };
 
-    let instrumented = quote! {
-        let #ret = #call;
-        #assert_result
-        #[allow(unused_imports)]
-        use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
-        if let ::core::option::Option::Some(#err) = (&&#rt::__private::ReturnValue(&#ret)).allstak_error() {
-            if #rt::__private::session_active() {
-                #record
+    let body = match returned_future(function) {
+        // The body builds the future when the fn is called, as before; the wrapper awaits it.
+        Some(future) => {
+            let future_local = local("__allstak_future");
+            let build = function.body_block_at_call_site();
+            match future {
+                ReturnedFuture::Impl { output } => {
+                    let check = check(output);
+                    quote! {
+                        let #future_local = #build;
+                        async move {
+                            let #ret = #future_local.await;
+                            #check
+                        }
+                    }
+                }
+                ReturnedFuture::Boxed { ty, output } => {
+                    let check = check(output);
+                    quote! {
+                        let #future_local: #ty = #build;
+                        ::std::boxed::Box::pin(async move {
+                            let #ret = #future_local.await;
+                            #check
+                        })
+                    }
+                }
             }
         }
-        #ret
+        None => {
+            let call = call_body(function, &rt);
+            let check = match &sig.output {
+                ReturnType::Type(_, ty) => check(ty),
+                ReturnType::Default => check(ident),
+            };
+            quote! {
+                let #ret = #call;
+                #check
+            }
+        }
     };
-    let body = if boxed_output.is_some() {
-        quote!(::std::boxed::Box::pin(async move { #instrumented }))
-    } else {
-        instrumented
-    };
+    let body = function.outer_block(body);
     quote! {
         #attrs
-        #vis #sig {
-            #body
-        }
+        #vis #sig #body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output_of(item: TokenStream) -> Option<String> {
+        let function: Function = syn::parse2(item).expect("a fn");
+        returned_future(&function).map(|future| match future {
+            ReturnedFuture::Impl { output } => format!("impl {}", output.to_token_stream()),
+            ReturnedFuture::Boxed { output, .. } => format!("boxed {}", output.to_token_stream()),
+        })
+    }
+
+    #[test]
+    fn a_future_returned_by_hand_has_its_output_tracked() {
+        assert_eq!(
+            output_of(quote!(
+                fn f() -> impl Future<Output = Result<u8, E>> + Send + 'static {}
+            )),
+            Some("impl Result < u8 , E >".to_owned())
+        );
+        assert_eq!(
+            output_of(quote!(
+                fn f<'a>(
+                    &'a self,
+                ) -> ::core::pin::Pin<
+                    Box<dyn ::core::future::Future<Output = io::Result<()>> + Send + 'a>,
+                > {
+                }
+            )),
+            Some("boxed io :: Result < () >".to_owned())
+        );
+    }
+
+    #[test]
+    fn other_returns_are_tracked_as_they_are() {
+        assert_eq!(
+            output_of(quote!(
+                fn f() -> Result<u8, E> {}
+            )),
+            None
+        );
+        assert_eq!(
+            output_of(quote!(
+                async fn f() -> Pin<Box<dyn Future<Output = u8>>> {}
+            )),
+            None
+        );
+        // A wrapping `async` block is not `Unpin`: such a future is left alone.
+        assert_eq!(
+            output_of(quote!(
+                fn f() -> impl Future<Output = Result<u8, E>> + Unpin {}
+            )),
+            None
+        );
+        assert_eq!(
+            output_of(quote!(
+                fn f() -> Box<dyn Future<Output = Result<u8, E>>> {}
+            )),
+            None
+        );
     }
 }

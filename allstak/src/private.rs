@@ -268,13 +268,6 @@ pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }
 
-/// Gives an `async` block its expected output type, so `?` and coercions in the body infer as
-/// they would in the fn itself.
-#[inline(always)]
-pub fn typed_future<R, F: Future<Output = R>>(body: F) -> F {
-    body
-}
-
 /// The return type of a `#[allstak::track]` fn.
 #[diagnostic::on_unimplemented(
     message = "`#[allstak::track]` needs a function that returns a `Result`, not `{Self}`",

@@ -1,0 +1,4 @@
+#[allstak::main]
+fn main() -> i32 {
+    0
+}

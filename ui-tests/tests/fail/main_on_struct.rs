@@ -1,0 +1,6 @@
+#[allstak::main]
+struct Main;
+
+fn main() {
+    let _ = Main;
+}
