@@ -128,6 +128,27 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
 }
 
 #[test]
+fn the_programs_own_panic_hook_still_runs_and_the_crash_is_still_reported() {
+    let (run, requests, id) = session(MAIN, &["user-hook"]);
+    assert_eq!(run.code(), Some(101));
+    assert_eq!(
+        run.stderr.matches("user hook ran").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("main gave up").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "main gave up");
+    assert_end(&requests[2], &id, "crashed");
+}
+
+#[test]
 fn process_exit_ends_the_session_with_the_status_so_far_and_keeps_the_code() {
     let (run, requests, id) = session(MAIN, &["exit"]);
     assert_eq!(run.code(), Some(3));

@@ -47,6 +47,15 @@ fn main() -> Result<(), AppError> {
         }
         "err" => return Err(AppError("the database is gone".to_owned())),
         "panic" => panic!("main gave up"),
+        "user-hook" => {
+            // A program's own hook, installed the usual way (keeping the one before it).
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                eprintln!("user hook ran");
+                previous(info);
+            }));
+            panic!("main gave up");
+        }
         "exit" => {
             let _ = parse_port("x");
             std::process::exit(3);
