@@ -55,15 +55,14 @@ report "hello world" "$base" "$base"
 report "hello world + allstak" "$base" "$(build hello_allstak)"
 
 if [[ "${1:-}" == "--compare" ]]; then
-  post='fn main() {\n    let _ = PLACEHOLDER;\n}'
-  new_crate http_ureq_webpki 'ureq = { version = "3", default-features = false, features = ["rustls"] }' \
-    "${post/PLACEHOLDER/ureq::post(\"https://example.invalid\").send(\"{}\")}"
-  new_crate http_ureq_platform 'ureq = { version = "3", default-features = false, features = ["rustls", "platform-verifier"] }' \
-    "${post/PLACEHOLDER/ureq::post(\"https://example.invalid\").send(\"{}\")}"
+  # Each posts once, so the HTTP and TLS code is linked in, not optimised away.
+  ureq_main='fn main() {\n    let _ = ureq::post("https://example.invalid").send("{}");\n}'
+  new_crate http_ureq_webpki 'ureq = { version = "3", default-features = false, features = ["rustls"] }' "$ureq_main"
+  new_crate http_ureq_platform 'ureq = { version = "3", default-features = false, features = ["rustls", "platform-verifier"] }' "$ureq_main"
   new_crate http_reqwest_rustls 'reqwest = { version = "0.13", default-features = false, features = ["rustls"] }\ntokio = { version = "1", features = ["rt"] }' \
-    "${post/PLACEHOLDER/tokio::runtime::Builder::new_current_thread().enable_all().build().map(|rt| rt.block_on(reqwest::Client::new().post(\"https://example.invalid\").body(\"{}\").send()))}"
+    'fn main() {\n    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();\n    let _ = rt.map(|rt| rt.block_on(reqwest::Client::new().post("https://example.invalid").body("{}").send()));\n}'
   new_crate http_reqwest_blocking 'reqwest = { version = "0.13", default-features = false, features = ["rustls", "blocking"] }' \
-    "${post/PLACEHOLDER/reqwest::blocking::Client::new().post(\"https://example.invalid\").body(\"{}\").send()}"
+    'fn main() {\n    let _ = reqwest::blocking::Client::new().post("https://example.invalid").body("{}").send();\n}'
   for variant in http_ureq_webpki http_ureq_platform http_reqwest_rustls http_reqwest_blocking; do
     report "$variant" "$base" "$(build "$variant")"
   done

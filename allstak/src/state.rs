@@ -17,6 +17,8 @@ use crate::{SessionId, SessionStatus};
 
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Sessions recovered per start at most: a long outage must not hold this run's own start back.
+const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
 
 /// The state of one session, as stored.
@@ -132,6 +134,9 @@ impl StateDir {
         let me = (std::process::id(), process_start(std::process::id()));
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
+            if recovered.len() >= MAX_RECOVERED_PER_START {
+                break;
+            }
             let path = entry.path();
             let mine = path
                 .file_name()
