@@ -52,15 +52,7 @@ fn under_panic_abort_the_hook_sends_the_crash_and_the_end_before_the_abort() {
         run.stderr
     );
 
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
-    let id = requests[0].session_id().expect("id");
-    let event = &requests[1].json;
-    assert_eq!(event["message"], "main gave up");
-    assert_eq!(event["level"], "fatal");
-    assert_eq!(event["handled"], false);
-    assert_eq!(event["sessionId"], id);
-    assert_end(&requests[2], id, "crashed");
+    assert_crash_reported(&collector.requests(), "main gave up");
 }
 
 #[test]

@@ -118,13 +118,11 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
         "{}",
         run.stderr
     );
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
-    let event = &requests[1].json;
-    assert_eq!(event["message"], "main gave up");
-    assert_eq!(event["level"], "fatal");
-    assert_eq!(event["frames"][0]["filename"], "tests/src/bin/attr_main.rs");
-    assert!(event["frames"][0]["lineno"].as_u64().is_some_and(|l| l > 0));
-    assert_end(&requests[2], &id, "crashed");
+    assert_crash_reported(&requests, "main gave up");
+    let frame = &requests[1].json["frames"][0];
+    assert_eq!(frame["filename"], "tests/src/bin/attr_main.rs");
+    assert!(frame["lineno"].as_u64().is_some_and(|l| l > 0));
+    assert_eq!(requests[0].session_id(), Some(id.as_str()));
 }
 
 #[test]
@@ -143,9 +141,8 @@ fn the_programs_own_panic_hook_still_runs_and_the_crash_is_still_reported() {
         "{}",
         run.stderr
     );
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
-    assert_eq!(requests[1].json["message"], "main gave up");
-    assert_end(&requests[2], &id, "crashed");
+    assert_crash_reported(&requests, "main gave up");
+    assert_eq!(requests[0].session_id(), Some(id.as_str()));
 }
 
 #[test]

@@ -245,15 +245,7 @@ fn a_panic_unwinding_past_the_guard_is_a_crash_with_a_fatal_event() {
         run.stderr
     );
 
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
-    let id = requests[0].session_id().expect("sessionId");
-    let event = &requests[1].json;
-    assert_eq!(event["message"], "main gave up");
-    assert_eq!(event["level"], "fatal");
-    assert_eq!(event["handled"], false);
-    assert_eq!(event["sessionId"], id);
-    assert_end(&requests[2], id, "crashed");
+    assert_crash_reported(&collector.requests(), "main gave up");
 }
 
 #[test]
@@ -412,22 +404,13 @@ fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
 
 #[test]
 fn a_killed_session_is_ended_abnormal_by_the_next_run() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let collector = collector();
     let env = env_for(collector.url(), &[]);
-    let mut command = Command::new(PROGRAM);
-    command
-        .arg("hang")
+    let mut killed = command(PROGRAM, &["hang"], &env)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ALLSTAK_") {
-            command.env_remove(name);
-        }
-    }
-    let mut killed = command
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
         .spawn()
         .expect("spawned");
     let started = collector

@@ -6,7 +6,7 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use allstak::testing::Collector;
 use common::*;
@@ -19,19 +19,10 @@ fn signalled(
     env: &[(String, String)],
     signal: libc::c_int,
 ) -> std::process::ExitStatus {
-    let mut command = Command::new(PROGRAM);
-    command
-        .arg("hang")
+    let mut child = command(PROGRAM, &["hang"], env)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ALLSTAK_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawned");
     // Held open until the child is gone: the program only ends by the signal.

@@ -28,8 +28,8 @@ impl Run {
     }
 }
 
-/// Runs `program` with `args`, with no `ALLSTAK_*` or `NEXTEST*` variable inherited, and `env`.
-pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
+/// `program` with `args` and `env`, inheriting no `ALLSTAK_*` or `NEXTEST*` variable.
+pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Command {
     let mut command = Command::new(program);
     command.args(args);
     for (name, _) in std::env::vars_os() {
@@ -39,6 +39,12 @@ pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
         }
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+/// Runs [`command`] to its end.
+pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
+    let mut command = command(program, args, env);
     let started = Instant::now();
     let output = command.output().expect("the test program runs");
     Run {
@@ -166,6 +172,19 @@ pub fn assert_end(request: &Request, id: &str, status: &str) -> u64 {
     request.json["durationMs"]
         .as_u64()
         .expect("durationMs is a non-negative integer")
+}
+
+/// A crash as the contract wants it: start, a `fatal` unhandled event with `message` and the
+/// session's id, and the end `crashed`.
+pub fn assert_crash_reported(requests: &[Request], message: &str) {
+    assert_eq!(paths(requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let event = &requests[1].json;
+    assert_eq!(event["message"], message);
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["handled"], false);
+    assert_eq!(event["sessionId"], id);
+    assert_end(&requests[2], id, "crashed");
 }
 
 /// A fresh collector; every test has its own.
