@@ -7,37 +7,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use allstak_benches::{plain, tracked};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-#[derive(Debug)]
-struct Invalid(u64);
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is odd", self.0)
-    }
-}
-
-impl std::error::Error for Invalid {}
-
-#[inline(never)]
-fn plain(x: u64) -> Result<u64, Invalid> {
-    if x.is_multiple_of(2) {
-        Ok(x / 2)
-    } else {
-        Err(Invalid(x))
-    }
-}
-
-#[allstak::track]
-#[inline(never)]
-fn tracked(x: u64) -> Result<u64, Invalid> {
-    if x.is_multiple_of(2) {
-        Ok(x / 2)
-    } else {
-        Err(Invalid(x))
-    }
-}
 
 fn ok_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("ok_path");

@@ -5,28 +5,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use allstak::testing::{Collector, Reply};
+use allstak_benches::tracked;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-#[derive(Debug)]
-struct Invalid(u64);
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is odd", self.0)
-    }
-}
-
-impl std::error::Error for Invalid {}
-
-#[allstak::track]
-#[inline(never)]
-fn tracked(x: u64) -> Result<u64, Invalid> {
-    if x.is_multiple_of(2) {
-        Ok(x / 2)
-    } else {
-        Err(Invalid(x))
-    }
-}
 
 fn blackholed(c: &mut Criterion) {
     let collector = Collector::start().expect("collector");
