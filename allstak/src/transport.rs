@@ -415,10 +415,17 @@ impl Worker {
     fn post(&mut self, path: &str, body: &[u8], timeout: Duration) -> Outcome {
         let agent = self.agent.get_or_insert_with(new_agent);
         let url = format!("{}{path}", self.host);
+        // Each phase is bounded rather than the whole call: a whole-call timeout makes ureq
+        // resolve the host on a thread of its own per request. DNS is then bounded by the
+        // system resolver, and the process's exit by the deadline, whatever this thread does.
         let response = agent
             .post(&url)
             .config()
-            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
+            .timeout_send_request(Some(timeout))
+            .timeout_send_body(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
             .build()
             .header("Content-Type", "application/json")
             .header("X-AllStak-Key", &self.key)
@@ -452,8 +459,6 @@ fn new_agent() -> ureq::Agent {
         .build();
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_global(Some(REQUEST_TIMEOUT))
         .user_agent(format!("{SDK_NAME}/{SDK_VERSION}"))
         .max_redirects(0)
         .tls_config(tls)
