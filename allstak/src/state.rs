@@ -151,8 +151,10 @@ impl StateDir {
                 let _ = fs::remove_file(&path);
                 continue;
             };
-            let age = now
-                .duration_since(SystemTime::UNIX_EPOCH + Duration::from_millis(state.updated_at_ms))
+            // The file may be corrupt or written by anything: no arithmetic on it may panic.
+            let age = SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_millis(state.updated_at_ms))
+                .and_then(|updated| now.duration_since(updated).ok())
                 .unwrap_or_default();
             if age > MAX_AGE {
                 let _ = fs::remove_file(&path);
