@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use allstak_benches::{plain, tracked};
+use allstak_benches::{plain, start_session, tracked};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn ok_path(c: &mut Criterion) {
@@ -25,25 +25,8 @@ fn err_path_without_session(c: &mut Criterion) {
     group.finish();
 }
 
-/// Starts the process's session against a collector that answers `202` at once.
-fn start_session() -> allstak::testing::Collector {
-    let collector = allstak::testing::Collector::start().expect("collector");
-    let guard = allstak::init(
-        allstak::Config::builder()
-            .api_key("bench")
-            .host(collector.url())
-            .release("bench@1")
-            .track_test_runs(true)
-            .build(),
-    );
-    // The session lives for the rest of the bench process.
-    std::mem::forget(guard);
-    assert!(allstak::current_session_id().is_some());
-    collector
-}
-
 fn err_path_with_session(c: &mut Criterion) {
-    let _collector = start_session();
+    let _collector = start_session(allstak::testing::Reply::accepted());
     let mut group = c.benchmark_group("err_path_session");
     group.bench_function("plain", |b| b.iter(|| plain(black_box(43))));
     group.bench_function("tracked", |b| b.iter(|| tracked(black_box(43))));

@@ -4,23 +4,12 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use allstak::testing::{Collector, Reply};
-use allstak_benches::tracked;
+use allstak::testing::Reply;
+use allstak_benches::{start_session, tracked};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn blackholed(c: &mut Criterion) {
-    let collector = Collector::start().expect("collector");
-    collector.set_reply(Reply::never());
-    let guard = allstak::init(
-        allstak::Config::builder()
-            .api_key("bench")
-            .host(collector.url())
-            .release("bench@1")
-            .track_test_runs(true)
-            .exit_deadline(Duration::from_millis(100))
-            .build(),
-    );
-    std::mem::forget(guard);
+    let _collector = start_session(Reply::never());
     // Fill the queue first: from then on every error is dropped and counted.
     for n in 0..10_000 {
         let _ = tracked(2 * n + 1);

@@ -39,3 +39,27 @@ pub fn tracked(x: u64) -> Result<u64, Invalid> {
         Err(Invalid(x))
     }
 }
+
+/// Starts the process's session against a loopback collector answering with `reply`, for the
+/// rest of the bench process; returns the collector (keep it alive).
+///
+/// # Panics
+/// When no collector can be started: the benchmark cannot run.
+#[must_use]
+pub fn start_session(reply: allstak::testing::Reply) -> allstak::testing::Collector {
+    let collector = allstak::testing::Collector::start().expect("collector");
+    collector.set_reply(reply);
+    let guard = allstak::init(
+        allstak::Config::builder()
+            .api_key("bench")
+            .host(collector.url())
+            .release("bench@1")
+            .track_test_runs(true)
+            .exit_deadline(std::time::Duration::from_millis(100))
+            .build(),
+    );
+    // The session lives for the rest of the bench process.
+    std::mem::forget(guard);
+    assert!(allstak::current_session_id().is_some());
+    collector
+}
