@@ -138,9 +138,14 @@ pub(crate) fn dropped_events() -> u64 {
 }
 
 /// Records a handled error on the session and queues its event (never waits).
-pub(crate) fn capture(event: ErrorEvent) {
+///
+/// The event is only built (the user's `Display` or `Debug` run) when there is a transport to
+/// send it: without a key, in a test run, it would be thrown away.
+pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     TRACKER.record_handled_error();
-    send_event(event);
+    if transport().is_some() {
+        send_event(build());
+    }
 }
 
 fn send_event(mut event: ErrorEvent) {

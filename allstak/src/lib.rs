@@ -204,8 +204,7 @@ impl Drop for Guard {
 /// allstak::capture_error(&error);
 /// ```
 pub fn capture_error<E: Error + ?Sized>(error: &E) {
-    let event = event::ErrorEvent::from_error(std::any::type_name::<E>(), error, "capture");
-    client::capture(event);
+    client::capture(|| event::ErrorEvent::from_error(std::any::type_name::<E>(), error, "capture"));
 }
 
 /// Reports a value that is only `Display`: its text is the message, its type the class.
@@ -214,12 +213,9 @@ pub fn capture_error<E: Error + ?Sized>(error: &E) {
 /// allstak::capture_display(&"the cache is cold");
 /// ```
 pub fn capture_display<T: Display + ?Sized>(value: &T) {
-    let message = event::render(&value);
-    client::capture(event::ErrorEvent::new(
-        std::any::type_name::<T>(),
-        message,
-        "capture",
-    ));
+    client::capture(|| {
+        event::ErrorEvent::new(std::any::type_name::<T>(), event::render(&value), "capture")
+    });
 }
 
 /// Reports a value that is only `Debug`: its `{:?}` is the message, its type the class.
@@ -230,12 +226,10 @@ pub fn capture_display<T: Display + ?Sized>(value: &T) {
 /// allstak::capture_debug(&Oops::Late(3));
 /// ```
 pub fn capture_debug<T: Debug + ?Sized>(value: &T) {
-    let message = event::render(&format_args!("{value:?}"));
-    client::capture(event::ErrorEvent::new(
-        std::any::type_name::<T>(),
-        message,
-        "capture",
-    ));
+    client::capture(|| {
+        let message = event::render(&format_args!("{value:?}"));
+        event::ErrorEvent::new(std::any::type_name::<T>(), message, "capture")
+    });
 }
 
 /// The id of the running session: `Some` only between its start and its end.

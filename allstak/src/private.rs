@@ -312,7 +312,7 @@ pub fn record_tracked_error(site: &'static TrackSite, captured: Captured) {
         line: site.line,
         column: site.column,
     });
-    client::capture(event);
+    client::capture(|| event);
 }
 
 /// The Err path of `#[allstak::track(report = false)]`: status only, no event.
