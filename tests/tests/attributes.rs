@@ -112,12 +112,7 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
     let (run, requests, id) = session(MAIN, &["panic"]);
     assert_eq!(run.code(), Some(101));
     assert_eq!(run.stdout, "session active: true\n");
-    assert_eq!(
-        run.stderr.matches("main gave up").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "main gave up");
     assert_crash_reported(&requests, "main gave up");
     let frame = &requests[1].json["frames"][0];
     assert_eq!(frame["filename"], "tests/src/bin/attr_main.rs");
@@ -129,18 +124,8 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
 fn the_programs_own_panic_hook_still_runs_and_the_crash_is_still_reported() {
     let (run, requests, id) = session(MAIN, &["user-hook"]);
     assert_eq!(run.code(), Some(101));
-    assert_eq!(
-        run.stderr.matches("user hook ran").count(),
-        1,
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        run.stderr.matches("main gave up").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "user hook ran");
+    assert_printed_once(&run.stderr, "main gave up");
     assert_crash_reported(&requests, "main gave up");
     assert_eq!(requests[0].session_id(), Some(id.as_str()));
 }

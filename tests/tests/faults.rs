@@ -92,12 +92,7 @@ fn a_key_over_plain_http_to_a_remote_host_is_warned_about_once_when_debugging() 
         &[("ALLSTAK_DEBUG", "1"), ("ALLSTAK_EXIT_DEADLINE_MS", "300")],
     );
     let run = run(PROGRAM, &["capture"], &env);
-    assert_eq!(
-        run.stderr.matches("plain http://").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "plain http://");
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
     let run = common::run(PROGRAM, &["ok"], &env);

@@ -145,12 +145,7 @@ fn a_401_is_said_once_when_debugging() {
     collector.set_reply(Reply::status(401));
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
     let run = run(PROGRAM, &["capture-three"], &env);
-    assert_eq!(
-        run.stderr.matches("refused (401)").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "refused (401)");
     assert!(!run.stderr.contains(KEY));
 }
 
@@ -209,12 +204,7 @@ fn a_joined_thread_that_panicked_makes_the_session_errored() {
         run.stdout,
         "session active: true\nworker panicked: true\ndone\n"
     );
-    assert_eq!(
-        run.stderr.matches("worker gave up").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "worker gave up");
 
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, END]);
@@ -238,12 +228,7 @@ fn a_panic_unwinding_past_the_guard_is_a_crash_with_a_fatal_event() {
     let collector = collector();
     let run = run(PROGRAM, &["panic"], &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(101));
-    assert_eq!(
-        run.stderr.matches("main gave up").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_printed_once(&run.stderr, "main gave up");
 
     assert_crash_reported(&collector.requests(), "main gave up");
 }

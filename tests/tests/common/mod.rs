@@ -187,6 +187,11 @@ pub fn assert_crash_reported(requests: &[Request], message: &str) {
     assert_end(&requests[2], id, "crashed");
 }
 
+/// `text` appears exactly once in `output` (a panic message printed once, not twice).
+pub fn assert_printed_once(output: &str, text: &str) {
+    assert_eq!(output.matches(text).count(), 1, "{output}");
+}
+
 /// A fresh collector; every test has its own.
 pub fn collector() -> Collector {
     Collector::start().expect("the collector listens on 127.0.0.1")
