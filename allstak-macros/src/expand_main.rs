@@ -7,7 +7,7 @@ use quote::quote;
 use syn::{LitStr, ReturnType, Type};
 
 use crate::args::{self, Errors, MainArgs};
-use crate::expand_track::{call_body, describe_imports, local};
+use crate::expand_track::{call_body, local};
 use crate::fallback::item_with_errors;
 use crate::item::{Function, not_a_function};
 use crate::validate;
@@ -106,24 +106,22 @@ fn generate(function: &Function, args: &MainArgs) -> TokenStream {
         };
     }
 
-    let call = call_body(function, &rt);
     let value = local("__allstak_value");
     let error = local("__allstak_error");
     let status = local("__allstak_status");
-    let imports = describe_imports(&rt);
+    let returned = local("__allstak_returned");
+    let call = call_body(function, &rt);
     quote! {
         #attrs
         #vis #sig {
             #start
             let #value = #call;
             {
-                #imports
-                #[allow(unused_imports)]
-                use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
-                let #error = (&&#rt::__private::ReturnValue(&#value))
+                let #returned = #rt::__private::ReturnValue::new(&#value);
+                let #error = #returned
                     .allstak_error()
-                    .map(|__allstak_e| (&&&&&&#rt::__private::Describe(__allstak_e)).allstak_describe());
-                let #status = (&&#rt::__private::ReturnValue(&#value)).allstak_main_status();
+                    .map(|__allstak_e| #rt::__private::Describe::new(__allstak_e).allstak_describe());
+                let #status = #returned.allstak_main_status();
                 #session.end(#rt::__private::MainOutcome::new(#status, #error));
             }
             #value

@@ -5,8 +5,9 @@
 //! `Pin<Box<dyn Future<Output = Result<..>>>>` that `#[async_trait]` writes) has its future's
 //! output tracked: the body builds the future as before, and a wrapper awaits it.
 
-use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 use syn::{GenericArgument, Ident, PathArguments, ReturnType, Token, Type, TypeParamBound};
@@ -92,16 +93,6 @@ pub(crate) fn call_body(function: &Function, rt: &TokenStream) -> TokenStream {
     }
 }
 
-pub(crate) const DESCRIBE_TRAITS: &str = "DescribeError DescribeSendSyncDynError DescribeDynError \
-                                          DescribeDisplay DescribeDebug DescribeAny";
-
-pub(crate) fn describe_imports(rt: &TokenStream) -> TokenStream {
-    let traits = DESCRIBE_TRAITS
-        .split_whitespace()
-        .map(|name| Ident::new(name, Span::call_site()));
-    quote!(#[allow(unused_imports)] use #rt::__private::{#(#traits as _),*};)
-}
-
 /// A fn returning a future by hand: what its future resolves to, and how it is returned.
 enum ReturnedFuture<'a> {
     /// `impl Future<Output = T> (+ Send …)`.
@@ -174,10 +165,10 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// `assert_result(&value)`, reported over all of `ty`: its first token starts the call and
+/// `tracked_error(&value)`, reported over all of `ty`: its first token starts the call and
 /// its last ends it (`Span::join` is not stable), so when `ty` is no `Result` the one error
 /// covers it, with `TrackedResult`'s `on_unimplemented` message.
-fn assert_result(
+fn tracked_error(
     rt: &TokenStream,
     user_path: bool,
     value: &Ident,
@@ -189,22 +180,27 @@ fn assert_result(
     // One hygiene context for every token, so rustc can join their spans into one range.
     let first = Span::mixed_site().located_at(first);
     let last = Span::mixed_site().located_at(last);
+    let callee = Ident::new("tracked_error", last);
     let mut call = if user_path {
-        // A `crate = ".."` path keeps its span: if it does not resolve, the error is there.
-        let mut call = rt.clone();
-        call.extend(respan(quote!(::__private::), first));
-        call
+        // A `crate = ".."` path keeps its span: if it does not resolve, the error is there. The
+        // call is spanned by its parentheses, so that the error is still one range over `ty`.
+        let mut path = rt.clone();
+        path.extend(respan(quote!(::__private::), first));
+        path.extend([TokenTree::Ident(callee)]);
+        let mut parenthesized = Group::new(Delimiter::Parenthesis, path);
+        parenthesized.set_span(first);
+        TokenStream::from(TokenTree::Group(parenthesized))
     } else {
-        respan(quote!(#rt::__private::), first)
+        let mut path = respan(quote!(#rt::__private::), first);
+        path.extend([TokenTree::Ident(callee)]);
+        path
     };
-    call.extend([TokenTree::Ident(Ident::new("assert_result", last))]);
     let mut reference = Punct::new('&', Spacing::Alone);
     reference.set_span(first);
     let value = Ident::new(&value.to_string(), last);
     let mut argument = Group::new(Delimiter::Parenthesis, quote!(#reference #value));
     argument.set_span(last);
     call.extend([TokenTree::Group(argument)]);
-    call.extend(respan(quote!(;), last));
     call
 }
 
@@ -235,47 +231,35 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     let err = local("__allstak_err");
 
     let report = args.report.as_ref().is_none_or(|report| report.value);
-    let record = if report {
-        let function_name = match &args.name {
-            Some(name) => quote!(#name),
-            None => quote!(::core::concat!(
-                ::core::module_path!(),
-                "::",
-                ::core::stringify!(#ident)
-            )),
-        };
-        let line = quote_spanned!(ident.span()=> ::core::line!());
-        let column = quote_spanned!(ident.span()=> ::core::column!());
-        let imports = describe_imports(&rt);
-        quote! {
-            #imports
-            #rt::__private::record_tracked_error(
-                {
-                    static __ALLSTAK_SITE: #rt::__private::TrackSite = #rt::__private::TrackSite {
-                        function: #function_name,
-                        file: ::core::file!(),
-                        line: #line,
-                        column: #column,
-                    };
-                    &__ALLSTAK_SITE
-                },
-                (&&&&&&#rt::__private::Describe(#err)).allstak_describe(),
-            );
-        }
-    } else {
-        quote!(let _ = #err; #rt::__private::record_tracked_status();)
-    };
     let check = |tracked_type: &dyn ToTokens| {
-        let assert_result = assert_result(&rt, args.krate.is_some(), &ret, tracked_type);
-        quote! {
-            #assert_result
-            #[allow(unused_imports)]
-            use #rt::__private::{ReturnValueOther as _, ReturnValueResult as _};
-            if let ::core::option::Option::Some(#err) = (&&#rt::__private::ReturnValue(&#ret)).allstak_error() {
-                if #rt::__private::session_active() {
-                    #record
+        let tracked_error = tracked_error(&rt, args.krate.is_some(), &ret, tracked_type);
+        let record = if report {
+            // One string literal: `module::name\nfile\nline\ncolumn` (`track_site` reads it).
+            let function_name = match &args.name {
+                Some(name) => quote!(#name, "\n"),
+                None => {
+                    let suffix = Literal::string(&format!("::{}\n", ident.unraw()));
+                    quote!(::core::module_path!(), #suffix)
+                }
+            };
+            let line = quote_spanned!(ident.span()=> ::core::line!());
+            let column = quote_spanned!(ident.span()=> ::core::column!());
+            quote! {
+                if let ::core::option::Option::Some(#err) = #tracked_error {
+                    #rt::__private::Describe::new(#err).allstak_record(::core::concat!(
+                        #function_name, ::core::file!(), "\n", #line, "\n", #column
+                    ));
                 }
             }
+        } else {
+            quote! {
+                if #tracked_error.is_some() {
+                    #rt::__private::record_tracked_status();
+                }
+            }
+        };
+        quote! {
+            #record
             #ret
         }
     };

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::error::Error;
 use std::fmt::{Debug, Display};
+use std::ops::Deref;
 use std::process::ExitCode;
 
 use crate::SessionStatus;
@@ -108,52 +109,59 @@ impl MainOutcome {
     }
 }
 
-/// A return value, probed by autoref (`(&&ReturnValue(&value)).allstak_error()`): the `Err` of
-/// a `Result`, `None` for anything else. For `main`'s value also its status: `Err` is a crash, a
-/// failing `ExitCode` an error, anything else (`()`, `impl Termination`) leaves it as reached.
-pub struct ReturnValue<'a, T: ?Sized>(pub &'a T);
+/// `main`'s return value, probed by method resolution: `ReturnValue(&value).allstak_error()`
+/// finds the inherent method for a `Result` or an `ExitCode` if there is one, and otherwise
+/// derefs to [`OtherReturnValue`]. The `Err` of a `Result` is a crash, a failing `ExitCode` an
+/// error; anything else (`()`, `impl Termination`) leaves the status as reached.
+///
+/// Inherent methods and `Deref` need no trait in scope, so the expansion has no `use`.
+pub struct ReturnValue<'a, T: ?Sized>(pub OtherReturnValue<'a, T>);
+
+/// The fallback of [`ReturnValue`]: no error, no status.
+pub struct OtherReturnValue<'a, T: ?Sized>(pub &'a T);
 
 /// Stands in for the error of a `main` that returns no `Result`.
 #[derive(Debug)]
 pub enum NoError {}
 
-pub trait ReturnValueResult {
-    type Error;
-    fn allstak_error(&self) -> Option<&Self::Error>;
-    fn allstak_main_status(&self) -> Option<SessionStatus>;
-}
-
-impl<T, E> ReturnValueResult for &ReturnValue<'_, Result<T, E>> {
-    type Error = E;
-    #[inline(always)]
-    fn allstak_error(&self) -> Option<&E> {
-        self.0.as_ref().err()
-    }
-    fn allstak_main_status(&self) -> Option<SessionStatus> {
-        self.0.is_err().then_some(SessionStatus::Crashed)
+impl<'a, T: ?Sized> ReturnValue<'a, T> {
+    #[inline]
+    pub fn new(value: &'a T) -> Self {
+        Self(OtherReturnValue(value))
     }
 }
 
-impl ReturnValueResult for &ReturnValue<'_, ExitCode> {
-    type Error = NoError;
-    fn allstak_error(&self) -> Option<&NoError> {
+impl<'a, T: ?Sized> Deref for ReturnValue<'a, T> {
+    type Target = OtherReturnValue<'a, T>;
+    #[inline]
+    fn deref(&self) -> &OtherReturnValue<'a, T> {
+        &self.0
+    }
+}
+
+impl<T, E> ReturnValue<'_, Result<T, E>> {
+    pub fn allstak_error(&self) -> Option<&E> {
+        self.0.0.as_ref().err()
+    }
+    pub fn allstak_main_status(&self) -> Option<SessionStatus> {
+        self.0.0.is_err().then_some(SessionStatus::Crashed)
+    }
+}
+
+impl ReturnValue<'_, ExitCode> {
+    pub fn allstak_error(&self) -> Option<&NoError> {
         None
     }
-    fn allstak_main_status(&self) -> Option<SessionStatus> {
-        (*self.0 != ExitCode::SUCCESS).then_some(SessionStatus::Errored)
+    pub fn allstak_main_status(&self) -> Option<SessionStatus> {
+        (*self.0.0 != ExitCode::SUCCESS).then_some(SessionStatus::Errored)
     }
 }
 
-pub trait ReturnValueOther {
-    fn allstak_error(&self) -> Option<&NoError>;
-    fn allstak_main_status(&self) -> Option<SessionStatus>;
-}
-
-impl<T: ?Sized> ReturnValueOther for ReturnValue<'_, T> {
-    fn allstak_error(&self) -> Option<&NoError> {
+impl<T: ?Sized> OtherReturnValue<'_, T> {
+    pub fn allstak_error(&self) -> Option<&NoError> {
         None
     }
-    fn allstak_main_status(&self) -> Option<SessionStatus> {
+    pub fn allstak_main_status(&self) -> Option<SessionStatus> {
         None
     }
 }
@@ -162,87 +170,102 @@ impl<T: ?Sized> ReturnValueOther for ReturnValue<'_, T> {
 #[derive(Debug)]
 pub struct Captured(pub(crate) ErrorEvent);
 
-/// An error value, described by autoref through the richest trait it implements:
-/// call `(&&&&&&Describe(e)).allstak_describe()`.
-pub struct Describe<'a, T: ?Sized>(pub &'a T);
+/// An error value, described through the richest trait its type implements:
+/// `Describe::new(&error).allstak_describe()`, or `.allstak_record(site)` to queue it.
+///
+/// Method resolution does the choosing, with no trait in scope: each level has inherent methods
+/// whose `impl` requires one trait, and derefs to the next level. A level whose requirement does
+/// not hold is skipped, so the first that holds is called, in this order: `Error`;
+/// `AsRef<dyn Error + Send + Sync>` (`anyhow::Error`, `Box<dyn Error + Send + Sync>`);
+/// `AsRef<dyn Error>` (`Box<dyn Error>`); `Display`; `Debug`; anything (its type name).
+pub struct Describe<'a, T: ?Sized>(DescribeSendSyncDynError<'a, T>);
+pub struct DescribeSendSyncDynError<'a, T: ?Sized>(DescribeDynError<'a, T>);
+pub struct DescribeDynError<'a, T: ?Sized>(DescribeDisplay<'a, T>);
+pub struct DescribeDisplay<'a, T: ?Sized>(DescribeDebug<'a, T>);
+pub struct DescribeDebug<'a, T: ?Sized>(DescribeAny<'a, T>);
+pub struct DescribeAny<'a, T: ?Sized>(&'a T);
 
-pub trait DescribeError {
-    fn allstak_describe(&self) -> Captured;
+impl<'a, T: ?Sized> Describe<'a, T> {
+    #[inline]
+    pub fn new(error: &'a T) -> Self {
+        Self(DescribeSendSyncDynError(DescribeDynError(DescribeDisplay(
+            DescribeDebug(DescribeAny(error)),
+        ))))
+    }
 }
-impl<T: Error + ?Sized> DescribeError for &&&&&Describe<'_, T> {
-    #[cold]
-    #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
-        Captured(ErrorEvent::from_error(
+
+impl<'a, T: ?Sized> DescribeAny<'a, T> {
+    fn error(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// Each level: its `Deref` to the next, and its two methods for the types that meet `bounds`.
+macro_rules! describe_levels {
+    ($(
+        $level:ident [$($bounds:tt)*] => $next:ident,
+        |$error:ident: $t:ident| $describe:expr;
+    )*) => {$(
+        impl<'a, T: ?Sized> Deref for $level<'a, T> {
+            type Target = $next<'a, T>;
+            #[inline]
+            fn deref(&self) -> &$next<'a, T> {
+                &self.0
+            }
+        }
+
+        impl<'a, T: ?Sized> $level<'a, T> {
+            fn error(&self) -> &'a T {
+                self.0.error()
+            }
+        }
+
+        impl<$t: $($bounds)* + ?Sized> $level<'_, $t> {
+            #[cold]
+            #[inline(never)]
+            pub fn allstak_describe(&self) -> Captured {
+                let $error = self.error();
+                Captured($describe)
+            }
+
+            #[cold]
+            #[inline(never)]
+            pub fn allstak_record(&self, site: &'static str) {
+                record_tracked_error(site, self.allstak_describe());
+            }
+        }
+    )*};
+}
+
+describe_levels! {
+    Describe [Error] => DescribeSendSyncDynError,
+        |error: T| ErrorEvent::from_error(std::any::type_name::<T>(), error, "track");
+    DescribeSendSyncDynError [AsRef<dyn Error + Send + Sync>] => DescribeDynError,
+        |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
+    DescribeDynError [AsRef<dyn Error>] => DescribeDisplay,
+        |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
+    DescribeDisplay [Display] => DescribeDebug,
+        |error: T| ErrorEvent::new(std::any::type_name::<T>(), render(&error), "track");
+    DescribeDebug [Debug] => DescribeAny,
+        |error: T| ErrorEvent::new(
             std::any::type_name::<T>(),
-            self.0,
+            render(&format_args!("{error:?}")),
             "track",
-        ))
-    }
+        );
 }
 
-pub trait DescribeSendSyncDynError {
-    fn allstak_describe(&self) -> Captured;
-}
-impl<T: AsRef<dyn Error + Send + Sync> + ?Sized> DescribeSendSyncDynError for &&&&Describe<'_, T> {
+impl<T: ?Sized> DescribeAny<'_, T> {
     #[cold]
     #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
-        Captured(dyn_error_event(std::any::type_name::<T>(), self.0.as_ref()))
-    }
-}
-
-pub trait DescribeDynError {
-    fn allstak_describe(&self) -> Captured;
-}
-impl<T: AsRef<dyn Error> + ?Sized> DescribeDynError for &&&Describe<'_, T> {
-    #[cold]
-    #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
-        Captured(dyn_error_event(std::any::type_name::<T>(), self.0.as_ref()))
-    }
-}
-
-pub trait DescribeDisplay {
-    fn allstak_describe(&self) -> Captured;
-}
-impl<T: Display + ?Sized> DescribeDisplay for &&Describe<'_, T> {
-    #[cold]
-    #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
-        Captured(ErrorEvent::new(
-            std::any::type_name::<T>(),
-            render(&self.0),
-            "track",
-        ))
-    }
-}
-
-pub trait DescribeDebug {
-    fn allstak_describe(&self) -> Captured;
-}
-impl<T: Debug + ?Sized> DescribeDebug for &Describe<'_, T> {
-    #[cold]
-    #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
-        let message = render(&format_args!("{:?}", self.0));
-        Captured(ErrorEvent::new(
-            std::any::type_name::<T>(),
-            message,
-            "track",
-        ))
-    }
-}
-
-pub trait DescribeAny {
-    fn allstak_describe(&self) -> Captured;
-}
-impl<T: ?Sized> DescribeAny for Describe<'_, T> {
-    #[cold]
-    #[inline(never)]
-    fn allstak_describe(&self) -> Captured {
+    pub fn allstak_describe(&self) -> Captured {
         let type_name = std::any::type_name::<T>();
         Captured(ErrorEvent::new(type_name, type_name.to_owned(), "track"))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn allstak_record(&self, site: &'static str) {
+        record_tracked_error(site, self.allstak_describe());
     }
 }
 
@@ -263,7 +286,7 @@ fn dyn_error_event<E: Error + ?Sized>(type_name: &'static str, error: &E) -> Err
 
 /// Forces a closure to `FnOnce` (so it may move out of and return borrows of its captures)
 /// and calls it.
-#[inline(always)]
+#[inline]
 pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }
@@ -275,43 +298,68 @@ pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
     note = "`#[allstak::track]` records the `Err` values a function returns; remove it from \
             functions that cannot fail"
 )]
-pub trait TrackedResult {}
+pub trait TrackedResult {
+    type Error;
+    fn allstak_error(&self) -> Option<&Self::Error>;
+}
 
-impl<T, E> TrackedResult for Result<T, E> {}
+impl<T, E> TrackedResult for Result<T, E> {
+    type Error = E;
+    #[inline]
+    fn allstak_error(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+}
 
-/// Checks that a tracked fn returns a `Result`: the one place "not a `Result`" is reported (the
-/// error itself is read through [`ReturnValue`], which never adds a second error).
-#[inline(always)]
-pub fn assert_result<R: TrackedResult>(_: &R) {}
-
-/// Where a tracked fn is, fixed at compile time.
-#[derive(Debug)]
-pub struct TrackSite {
-    /// `module::path::fn_name`, or the `name = ".."` argument.
-    pub function: &'static str,
-    pub file: &'static str,
-    pub line: u32,
-    pub column: u32,
+/// What a tracked fn returned, if it is an `Err` to record: only while a session runs. The one
+/// place "not a `Result`" is reported.
+#[inline]
+pub fn tracked_error<R: TrackedResult>(value: &R) -> Option<&R::Error> {
+    match value.allstak_error() {
+        Some(error) if session_active() => Some(error),
+        _ => None,
+    }
 }
 
 /// Whether a session is running: one relaxed atomic load.
-#[inline(always)]
+#[inline]
 #[must_use]
 pub fn session_active() -> bool {
     client::session_active()
 }
 
+/// Where a tracked fn is, as the expansion writes it: one string literal (the cheapest constant
+/// for the compiler), `concat!(module_path!(), "::name\n", file!(), "\n", line!(), "\n",
+/// column!())`. The function is `name = ".."` in place of the module path and name.
+fn track_site(site: &'static str) -> Location {
+    let mut parts = site.rsplitn(4, '\n');
+    let column = parts.next().and_then(|n| n.parse().ok());
+    let line = parts.next().and_then(|n| n.parse().ok());
+    let file = parts.next();
+    let function = parts.next();
+    match (function, file, line, column) {
+        (Some(function), Some(file), Some(line), Some(column)) => Location {
+            function: Some(Cow::Borrowed(function)),
+            file: Cow::Borrowed(file),
+            line,
+            column,
+        },
+        // Not written by our expansion: keep all of it as the function's name.
+        _ => Location {
+            function: Some(Cow::Borrowed(site)),
+            file: Cow::Borrowed(""),
+            line: 0,
+            column: 0,
+        },
+    }
+}
+
 /// The Err path of a tracked fn: the session becomes `errored` and the event is queued.
 #[cold]
 #[inline(never)]
-pub fn record_tracked_error(site: &'static TrackSite, captured: Captured) {
+fn record_tracked_error(site: &'static str, captured: Captured) {
     let mut event = captured.0;
-    event.location = Some(Location {
-        function: Some(Cow::Borrowed(site.function)),
-        file: Cow::Borrowed(site.file),
-        line: site.line,
-        column: site.column,
-    });
+    event.location = Some(track_site(site));
     client::capture(|| event);
 }
 
@@ -320,4 +368,74 @@ pub fn record_tracked_error(site: &'static TrackSite, captured: Captured) {
 #[inline(never)]
 pub fn record_tracked_status() {
     client::record_handled_error();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn described(captured: Captured) -> (String, String) {
+        (captured.0.exception_class.into_owned(), captured.0.message)
+    }
+
+    #[test]
+    fn an_error_is_described_through_the_richest_trait_it_implements() {
+        #[derive(Debug)]
+        struct OnlyDebug;
+        struct Opaque;
+        let boxed: Box<dyn Error + Send + Sync> = "sync boom".into();
+        let local: Box<dyn Error> = "local boom".into();
+        let io = std::io::Error::other("disk");
+        let described_as = |class: &str, message: &str| (class.to_owned(), message.to_owned());
+        assert_eq!(
+            described(Describe::new(&io).allstak_describe()),
+            described_as("io::Error", "disk")
+        );
+        assert_eq!(
+            described(Describe::new(&boxed).allstak_describe()),
+            described_as("Box<dyn Error + Send + Sync>", "sync boom")
+        );
+        assert_eq!(
+            described(Describe::new(&local).allstak_describe()),
+            described_as("Box<dyn Error>", "local boom")
+        );
+        assert_eq!(
+            described(Describe::new(&String::from("text")).allstak_describe()),
+            described_as("String", "text")
+        );
+        assert_eq!(
+            described(Describe::new(&OnlyDebug).allstak_describe()),
+            described_as("OnlyDebug", "OnlyDebug")
+        );
+        let (class, message) = described(Describe::new(&Opaque).allstak_describe());
+        assert_eq!(class, "Opaque");
+        assert!(message.ends_with("::Opaque"), "{message}");
+    }
+
+    #[test]
+    fn in_generic_code_the_bounds_in_scope_decide() {
+        fn describe_debug<E: Debug>(error: &E) -> (String, String) {
+            described(Describe::new(error).allstak_describe())
+        }
+        // `io::Error` is an `Error`, but here only `Debug` is known.
+        let (class, message) = describe_debug(&std::io::Error::other("disk"));
+        assert_eq!(class, "io::Error");
+        assert!(message.starts_with("Custom {"), "{message}");
+    }
+
+    #[test]
+    fn the_site_string_the_expansion_writes_is_read_back() {
+        let site = track_site("app::db::load\nsrc/db.rs\n12\n8");
+        assert_eq!(site.function.as_deref(), Some("app::db::load"));
+        assert_eq!(site.file, "src/db.rs");
+        assert_eq!((site.line, site.column), (12, 8));
+        // A `name = ".."` with a line break in it keeps it.
+        let site = track_site("two\nlines\nsrc/main.rs\n3\n1");
+        assert_eq!(site.function.as_deref(), Some("two\nlines"));
+        assert_eq!(site.file, "src/main.rs");
+        // Anything else is kept whole, as the function's name.
+        let site = track_site("odd");
+        assert_eq!(site.function.as_deref(), Some("odd"));
+        assert_eq!((site.file.as_ref(), site.line), ("", 0));
+    }
 }
