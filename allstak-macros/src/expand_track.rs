@@ -234,7 +234,8 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     let check = |tracked_type: &dyn ToTokens| {
         let tracked_error = tracked_error(&rt, args.krate.is_some(), &ret, tracked_type);
         let record = if report {
-            // One string literal: `module::name\nfile\nline\ncolumn` (`track_site` reads it).
+            // One string literal, `module::name\nfile\nline\ncolumn`: the runtime's
+            // `Location::TrackSite` reads it.
             let function_name = match &args.name {
                 Some(name) => quote!(#name, "\n"),
                 None => {

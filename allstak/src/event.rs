@@ -48,13 +48,51 @@ impl Level {
     }
 }
 
-/// Where an error came from: a tracked function, or the place a panic happened.
+/// Where an error came from: the place a panic happened, or a tracked function.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Location {
-    pub(crate) function: Option<Cow<'static, str>>,
-    pub(crate) file: Cow<'static, str>,
-    pub(crate) line: u32,
-    pub(crate) column: u32,
+pub(crate) enum Location {
+    /// A panic's file, line and column (the hook does not know the function).
+    Panic {
+        file: String,
+        line: u32,
+        column: u32,
+    },
+    /// A tracked fn's site, as its expansion writes it: one string literal,
+    /// `module::name\nfile\nline\ncolumn` (the function is `name = ".."` in place of the module
+    /// path and name). Read into parts when the payload is built, on the transport thread.
+    TrackSite(&'static str),
+}
+
+impl Location {
+    fn frame(&self) -> Frame<'_> {
+        let (function, filename, lineno, colno) = match self {
+            Self::Panic { file, line, column } => (None, file.as_str(), *line, *column),
+            Self::TrackSite(site) => read_track_site(site),
+        };
+        Frame {
+            filename,
+            function,
+            lineno,
+            colno,
+            in_app: true,
+            platform: "rust",
+        }
+    }
+}
+
+/// `(function, file, line, column)` from a site string; one not written by our expansion is
+/// kept whole, as the function's name.
+fn read_track_site(site: &str) -> (Option<&str>, &str, u32, u32) {
+    let mut parts = site.rsplitn(4, '\n');
+    let column = parts.next().and_then(|n| n.parse().ok());
+    let line = parts.next().and_then(|n| n.parse().ok());
+    let file = parts.next();
+    match (parts.next(), file, line, column) {
+        (Some(function), Some(file), Some(line), Some(column)) => {
+            (Some(function), file, line, column)
+        }
+        _ => (Some(site), "", 0, 0),
+    }
 }
 
 /// An error as captured on the caller's thread: only what cannot be had later.
@@ -105,18 +143,7 @@ impl ErrorEvent {
 
     /// The JSON body of `POST /ingest/v1/errors`.
     pub(crate) fn to_json(&self, config: &Config) -> Vec<u8> {
-        let frames: Vec<Frame<'_>> = self
-            .location
-            .iter()
-            .map(|at| Frame {
-                filename: &at.file,
-                function: at.function.as_deref(),
-                lineno: at.line,
-                colno: at.column,
-                in_app: true,
-                platform: "rust",
-            })
-            .collect();
+        let frames: Vec<Frame<'_>> = self.location.iter().map(Location::frame).collect();
         let stack_trace: Vec<String> = self
             .causes
             .iter()
@@ -305,12 +332,7 @@ mod tests {
             .build();
         let error = Outer(std::io::Error::other("disk on fire"));
         let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &error, "track");
-        event.location = Some(Location {
-            function: Some(Cow::Borrowed("app::load")),
-            file: Cow::Borrowed("src/main.rs"),
-            line: 12,
-            column: 5,
-        });
+        event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
         let id = SessionId::random();
         event.session_id = Some(id);
         let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("json");
@@ -403,5 +425,24 @@ mod tests {
             }
         }
         assert_eq!(render(&Panicky), "<the value's formatting failed>");
+    }
+
+    #[test]
+    fn the_site_string_the_expansion_writes_is_read_back() {
+        assert_eq!(
+            read_track_site("app::db::load\nsrc/db.rs\n12\n8"),
+            (Some("app::db::load"), "src/db.rs", 12, 8)
+        );
+        // A `name = ".."` with a line break in it keeps it.
+        assert_eq!(
+            read_track_site("two\nlines\nsrc/main.rs\n3\n1"),
+            (Some("two\nlines"), "src/main.rs", 3, 1)
+        );
+        // Anything else is kept whole, as the function's name.
+        assert_eq!(read_track_site("odd"), (Some("odd"), "", 0, 0));
+        assert_eq!(
+            read_track_site("a\nb\nc\nd"),
+            (Some("a\nb\nc\nd"), "", 0, 0)
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! that ends the process is a crash, reported by `main`'s session guard as it unwinds — or,
 //! under `panic = "abort"`, by the hook itself, since nothing runs after it.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::panic::PanicHookInfo;
 use std::sync::Once;
@@ -48,9 +47,8 @@ impl PanicRecord {
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "Box<dyn Any>".to_owned());
-        let location = info.location().map(|at| Location {
-            function: None,
-            file: Cow::Owned(at.file().to_owned()),
+        let location = info.location().map(|at| Location::Panic {
+            file: at.file().to_owned(),
             line: at.line(),
             column: at.column(),
         });

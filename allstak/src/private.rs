@@ -328,38 +328,12 @@ pub fn session_active() -> bool {
     client::session_active()
 }
 
-/// Where a tracked fn is, as the expansion writes it: one string literal (the cheapest constant
-/// for the compiler), `concat!(module_path!(), "::name\n", file!(), "\n", line!(), "\n",
-/// column!())`. The function is `name = ".."` in place of the module path and name.
-fn track_site(site: &'static str) -> Location {
-    let mut parts = site.rsplitn(4, '\n');
-    let column = parts.next().and_then(|n| n.parse().ok());
-    let line = parts.next().and_then(|n| n.parse().ok());
-    let file = parts.next();
-    let function = parts.next();
-    match (function, file, line, column) {
-        (Some(function), Some(file), Some(line), Some(column)) => Location {
-            function: Some(Cow::Borrowed(function)),
-            file: Cow::Borrowed(file),
-            line,
-            column,
-        },
-        // Not written by our expansion: keep all of it as the function's name.
-        _ => Location {
-            function: Some(Cow::Borrowed(site)),
-            file: Cow::Borrowed(""),
-            line: 0,
-            column: 0,
-        },
-    }
-}
-
 /// The Err path of a tracked fn: the session becomes `errored` and the event is queued.
 #[cold]
 #[inline(never)]
 fn record_tracked_error(site: &'static str, captured: Captured) {
     let mut event = captured.0;
-    event.location = Some(track_site(site));
+    event.location = Some(Location::TrackSite(site));
     client::capture(|| event);
 }
 
@@ -421,21 +395,5 @@ mod tests {
         let (class, message) = describe_debug(&std::io::Error::other("disk"));
         assert_eq!(class, "io::Error");
         assert!(message.starts_with("Custom {"), "{message}");
-    }
-
-    #[test]
-    fn the_site_string_the_expansion_writes_is_read_back() {
-        let site = track_site("app::db::load\nsrc/db.rs\n12\n8");
-        assert_eq!(site.function.as_deref(), Some("app::db::load"));
-        assert_eq!(site.file, "src/db.rs");
-        assert_eq!((site.line, site.column), (12, 8));
-        // A `name = ".."` with a line break in it keeps it.
-        let site = track_site("two\nlines\nsrc/main.rs\n3\n1");
-        assert_eq!(site.function.as_deref(), Some("two\nlines"));
-        assert_eq!(site.file, "src/main.rs");
-        // Anything else is kept whole, as the function's name.
-        let site = track_site("odd");
-        assert_eq!(site.function.as_deref(), Some("odd"));
-        assert_eq!((site.file.as_ref(), site.line), ("", 0));
     }
 }
