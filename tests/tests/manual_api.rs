@@ -420,6 +420,29 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
 }
 
 #[test]
+fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
+    let collector = collector();
+    // The first run's end gets a 503, and the deadline leaves no time for a retry.
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(503));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "300")]);
+    let first_run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(first_run.code(), Some(0));
+    let first = collector.requests();
+    assert_eq!(paths(&first), [START, ERRORS, END]);
+    let id = first[0].session_id().expect("id").to_owned();
+
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[3..]), [END, START, END]);
+    assert_end(&requests[3], &id, "errored");
+    // Sent once: the next run sends only its own session.
+    run(PROGRAM, &["ok"], &env);
+    assert_eq!(paths(&collector.requests()[6..]), [START, END]);
+}
+
+#[test]
 fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
     let collector = collector();
     // The first run's end never gets an answer within its deadline.

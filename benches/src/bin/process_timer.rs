@@ -20,19 +20,22 @@ struct Timing {
 }
 
 fn run_once(program: &Path, host: &str) -> Option<Timing> {
+    // An empty state dir for every run: each run is timed alone, not with the ends earlier
+    // runs could not send (which it would find and send first).
+    let state_dir =
+        std::env::temp_dir().join(format!("allstak-bench-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state_dir);
     let spawned_at = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
     let started = Instant::now();
     let output = Command::new(program)
         .env("ALLSTAK_API_KEY", "bench")
         .env("ALLSTAK_HOST", host)
         .env("ALLSTAK_TRACK_TEST_RUNS", "1")
-        .env(
-            "ALLSTAK_STATE_DIR",
-            std::env::temp_dir().join("allstak-bench-state"),
-        )
+        .env("ALLSTAK_STATE_DIR", &state_dir)
         .output()
         .ok()?;
     let wall = started.elapsed();
+    let _ = std::fs::remove_dir_all(&state_dir);
     let first_line: u128 = String::from_utf8_lossy(&output.stdout)
         .trim()
         .parse()
@@ -50,18 +53,27 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
-fn measure(program: &Path, host: &str) -> (Duration, Duration) {
-    let runs: Vec<Timing> = (0..RUNS).filter_map(|_| run_once(program, host)).collect();
-    assert_eq!(
-        runs.len(),
-        RUNS,
-        "every run of {} printed its time",
-        program.display()
-    );
-    (
-        median(runs.iter().map(|t| t.wall).collect()),
-        median(runs.iter().map(|t| t.to_first_line).collect()),
-    )
+/// Medians of (wall, to first line) for each program, their runs interleaved so that both see
+/// the same machine.
+fn measure(programs: [&Path; 2], host: &str) -> [(Duration, Duration); 2] {
+    let mut runs: [Vec<Timing>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..RUNS {
+        for (program, timings) in programs.iter().zip(&mut runs) {
+            timings.extend(run_once(program, host));
+        }
+    }
+    [0, 1].map(|i| {
+        assert_eq!(
+            runs[i].len(),
+            RUNS,
+            "every run of {} printed its time",
+            programs[i].display()
+        );
+        (
+            median(runs[i].iter().map(|t| t.wall).collect()),
+            median(runs[i].iter().map(|t| t.to_first_line).collect()),
+        )
+    })
 }
 
 fn sibling(name: &str) -> PathBuf {
@@ -94,8 +106,8 @@ fn main() {
         ("refused port", refused.as_str()),
         ("never answers", silent.url()),
     ] {
-        let (plain_wall, plain_main) = measure(&plain, host);
-        let (tracked_wall, tracked_main) = measure(&tracked, host);
+        let [(plain_wall, plain_main), (tracked_wall, tracked_main)] =
+            measure([&plain, &tracked], host);
         println!(
             "| {label} | {:.2} ms | {:.2} ms | {:+.2} ms | {:.3} ms | {:.3} ms | {:+.3} ms |",
             ms(plain_wall),
