@@ -118,9 +118,7 @@ fn generate(function: &Function, args: &MainArgs) -> TokenStream {
             let #value = #call;
             {
                 let #returned = #rt::__private::ReturnValue::new(&#value);
-                let #error = #returned
-                    .allstak_error()
-                    .map(|__allstak_e| #rt::__private::Describe::new(__allstak_e).allstak_describe());
+                let #error = #rt::__private::Describe::new(#returned.allstak_error()).allstak_describe();
                 let #status = #returned.allstak_main_status();
                 #session.end(#rt::__private::MainOutcome::new(#status, #error));
             }

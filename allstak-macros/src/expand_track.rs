@@ -228,7 +228,6 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
     let attrs = function.outer_attrs();
     let ident = &sig.ident;
     let ret = local("__allstak_ret");
-    let err = local("__allstak_err");
 
     let report = args.report.as_ref().is_none_or(|report| report.value);
     let check = |tracked_type: &dyn ToTokens| {
@@ -246,18 +245,12 @@ fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
             let line = quote_spanned!(ident.span()=> ::core::line!());
             let column = quote_spanned!(ident.span()=> ::core::column!());
             quote! {
-                if let ::core::option::Option::Some(#err) = #tracked_error {
-                    #rt::__private::Describe::new(#err).allstak_record(::core::concat!(
-                        #function_name, ::core::file!(), "\n", #line, "\n", #column
-                    ));
-                }
+                #tracked_error.allstak_record(::core::concat!(
+                    #function_name, ::core::file!(), "\n", #line, "\n", #column
+                ));
             }
         } else {
-            quote! {
-                if #tracked_error.is_some() {
-                    #rt::__private::record_tracked_status();
-                }
-            }
+            quote!(#tracked_error.allstak_record_status();)
         };
         quote! {
             #record

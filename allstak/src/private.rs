@@ -170,8 +170,8 @@ impl<T: ?Sized> OtherReturnValue<'_, T> {
 #[derive(Debug)]
 pub struct Captured(pub(crate) ErrorEvent);
 
-/// An error value, described through the richest trait its type implements:
-/// `Describe::new(&error).allstak_describe()`, or `.allstak_record(site)` to queue it.
+/// An error, if there is one, described through the richest trait its type implements:
+/// `Describe::new(error).allstak_describe()`, or `.allstak_record(site)` to queue it.
 ///
 /// Method resolution does the choosing, with no trait in scope: each level has inherent methods
 /// whose `impl` requires one trait, and derefs to the next level. A level whose requirement does
@@ -183,29 +183,34 @@ pub struct DescribeSendSyncDynError<'a, T: ?Sized>(DescribeDynError<'a, T>);
 pub struct DescribeDynError<'a, T: ?Sized>(DescribeDisplay<'a, T>);
 pub struct DescribeDisplay<'a, T: ?Sized>(DescribeDebug<'a, T>);
 pub struct DescribeDebug<'a, T: ?Sized>(DescribeAny<'a, T>);
-pub struct DescribeAny<'a, T: ?Sized>(&'a T);
+pub struct DescribeAny<'a, T: ?Sized>(Option<&'a T>);
 
 impl<'a, T: ?Sized> Describe<'a, T> {
     #[inline]
-    pub fn new(error: &'a T) -> Self {
+    pub fn new(error: Option<&'a T>) -> Self {
         Self(DescribeSendSyncDynError(DescribeDynError(DescribeDisplay(
             DescribeDebug(DescribeAny(error)),
         ))))
     }
+
+    /// `#[allstak::track(report = false)]`: the session's status only, no event.
+    #[inline]
+    pub fn allstak_record_status(&self) {
+        if self.error().is_some() {
+            record_tracked_status();
+        }
+    }
 }
 
 impl<'a, T: ?Sized> DescribeAny<'a, T> {
-    fn error(&self) -> &'a T {
+    fn error(&self) -> Option<&'a T> {
         self.0
     }
 }
 
-/// Each level: its `Deref` to the next, and its two methods for the types that meet `bounds`.
+/// Each level derefs to the next.
 macro_rules! describe_levels {
-    ($(
-        $level:ident [$($bounds:tt)*] => $next:ident,
-        |$error:ident: $t:ident| $describe:expr;
-    )*) => {$(
+    ($($level:ident => $next:ident,)*) => {$(
         impl<'a, T: ?Sized> Deref for $level<'a, T> {
             type Target = $next<'a, T>;
             #[inline]
@@ -215,58 +220,68 @@ macro_rules! describe_levels {
         }
 
         impl<'a, T: ?Sized> $level<'a, T> {
-            fn error(&self) -> &'a T {
+            fn error(&self) -> Option<&'a T> {
                 self.0.error()
-            }
-        }
-
-        impl<$t: $($bounds)* + ?Sized> $level<'_, $t> {
-            #[cold]
-            #[inline(never)]
-            pub fn allstak_describe(&self) -> Captured {
-                let $error = self.error();
-                Captured($describe)
-            }
-
-            #[cold]
-            #[inline(never)]
-            pub fn allstak_record(&self, site: &'static str) {
-                record_tracked_error(site, self.allstak_describe());
             }
         }
     )*};
 }
 
 describe_levels! {
-    Describe [Error] => DescribeSendSyncDynError,
+    Describe => DescribeSendSyncDynError,
+    DescribeSendSyncDynError => DescribeDynError,
+    DescribeDynError => DescribeDisplay,
+    DescribeDisplay => DescribeDebug,
+    DescribeDebug => DescribeAny,
+}
+
+/// Each level's methods, for the error types that meet its bounds.
+macro_rules! describe_with {
+    ($($level:ident [$($bounds:tt)*] |$error:ident: $t:ident| $describe:expr;)*) => {$(
+        impl<$t: $($bounds)* ?Sized> $level<'_, $t> {
+            /// The error as an event ready to queue.
+            pub fn allstak_describe(&self) -> Option<Captured> {
+                self.error().map(|$error| Captured($describe))
+            }
+
+            /// The Err path of a tracked fn: one branch here, the rest in a cold fn.
+            #[inline]
+            pub fn allstak_record(&self, site: &'static str) {
+                if let Some(error) = self.error() {
+                    Self::record(error, site);
+                }
+            }
+
+            #[cold]
+            #[inline(never)]
+            fn record($error: &$t, site: &'static str) {
+                record_tracked_error(site, Captured($describe));
+            }
+        }
+    )*};
+}
+
+describe_with! {
+    Describe [Error +]
         |error: T| ErrorEvent::from_error(std::any::type_name::<T>(), error, "track");
-    DescribeSendSyncDynError [AsRef<dyn Error + Send + Sync>] => DescribeDynError,
+    DescribeSendSyncDynError [AsRef<dyn Error + Send + Sync> +]
         |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
-    DescribeDynError [AsRef<dyn Error>] => DescribeDisplay,
+    DescribeDynError [AsRef<dyn Error> +]
         |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
-    DescribeDisplay [Display] => DescribeDebug,
+    DescribeDisplay [Display +]
         |error: T| ErrorEvent::new(std::any::type_name::<T>(), render(&error), "track");
-    DescribeDebug [Debug] => DescribeAny,
+    DescribeDebug [Debug +]
         |error: T| ErrorEvent::new(
             std::any::type_name::<T>(),
             render(&format_args!("{error:?}")),
             "track",
         );
-}
-
-impl<T: ?Sized> DescribeAny<'_, T> {
-    #[cold]
-    #[inline(never)]
-    pub fn allstak_describe(&self) -> Captured {
-        let type_name = std::any::type_name::<T>();
-        Captured(ErrorEvent::new(type_name, type_name.to_owned(), "track"))
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub fn allstak_record(&self, site: &'static str) {
-        record_tracked_error(site, self.allstak_describe());
-    }
+    DescribeAny []
+        |_error: T| ErrorEvent::new(
+            std::any::type_name::<T>(),
+            std::any::type_name::<T>().to_owned(),
+            "track",
+        );
 }
 
 /// A type-erased error (`anyhow::Error`, `Box<dyn Error>`): its static type says nothing, so the
@@ -311,14 +326,11 @@ impl<T, E> TrackedResult for Result<T, E> {
     }
 }
 
-/// What a tracked fn returned, if it is an `Err` to record: only while a session runs. The one
-/// place "not a `Result`" is reported.
+/// What a tracked fn returned, as an error to record if it is an `Err` and a session runs.
+/// The one place "not a `Result`" is reported.
 #[inline]
-pub fn tracked_error<R: TrackedResult>(value: &R) -> Option<&R::Error> {
-    match value.allstak_error() {
-        Some(error) if session_active() => Some(error),
-        _ => None,
-    }
+pub fn tracked_error<R: TrackedResult>(value: &R) -> Describe<'_, R::Error> {
+    Describe::new(value.allstak_error().filter(|_| session_active()))
 }
 
 /// Whether a session is running: one relaxed atomic load.
@@ -340,7 +352,7 @@ fn record_tracked_error(site: &'static str, captured: Captured) {
 /// The Err path of `#[allstak::track(report = false)]`: status only, no event.
 #[cold]
 #[inline(never)]
-pub fn record_tracked_status() {
+fn record_tracked_status() {
     client::record_handled_error();
 }
 
@@ -348,8 +360,9 @@ pub fn record_tracked_status() {
 mod tests {
     use super::*;
 
-    fn described(captured: Captured) -> (String, String) {
-        (captured.0.exception_class.into_owned(), captured.0.message)
+    fn described(captured: Option<Captured>) -> (String, String) {
+        let event = captured.expect("an error to describe").0;
+        (event.exception_class.into_owned(), event.message)
     }
 
     #[test]
@@ -362,26 +375,31 @@ mod tests {
         let io = std::io::Error::other("disk");
         let described_as = |class: &str, message: &str| (class.to_owned(), message.to_owned());
         assert_eq!(
-            described(Describe::new(&io).allstak_describe()),
+            described(Describe::new(Some(&io)).allstak_describe()),
             described_as("io::Error", "disk")
         );
         assert_eq!(
-            described(Describe::new(&boxed).allstak_describe()),
+            described(Describe::new(Some(&boxed)).allstak_describe()),
             described_as("Box<dyn Error + Send + Sync>", "sync boom")
         );
         assert_eq!(
-            described(Describe::new(&local).allstak_describe()),
+            described(Describe::new(Some(&local)).allstak_describe()),
             described_as("Box<dyn Error>", "local boom")
         );
         assert_eq!(
-            described(Describe::new(&String::from("text")).allstak_describe()),
+            described(Describe::new(Some(&String::from("text"))).allstak_describe()),
             described_as("String", "text")
         );
         assert_eq!(
-            described(Describe::new(&OnlyDebug).allstak_describe()),
+            described(Describe::new(Some(&OnlyDebug)).allstak_describe()),
             described_as("OnlyDebug", "OnlyDebug")
         );
-        let (class, message) = described(Describe::new(&Opaque).allstak_describe());
+        let (class, message) = described(Describe::new(Some(&Opaque)).allstak_describe());
+        assert!(
+            Describe::new(None::<&std::io::Error>)
+                .allstak_describe()
+                .is_none()
+        );
         assert_eq!(class, "Opaque");
         assert!(message.ends_with("::Opaque"), "{message}");
     }
@@ -389,7 +407,7 @@ mod tests {
     #[test]
     fn in_generic_code_the_bounds_in_scope_decide() {
         fn describe_debug<E: Debug>(error: &E) -> (String, String) {
-            described(Describe::new(error).allstak_describe())
+            described(Describe::new(Some(error)).allstak_describe())
         }
         // `io::Error` is an `Error`, but here only `Debug` is known.
         let (class, message) = describe_debug(&std::io::Error::other("disk"));
