@@ -16,7 +16,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut arg_errors = Errors::default();
     let args = args::parse_main(args, &mut arg_errors);
     let mut item_errors = Errors::default();
-    let Ok(function) = syn::parse2::<Function>(item.clone()) else {
+    let Ok(function) = Function::parse(item.clone()) else {
         item_errors.push(not_a_function(&item, "main", "`fn main`"));
         item_errors.push_all(arg_errors);
         return item_with_errors(item, item_errors);

@@ -21,7 +21,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut arg_errors = Errors::default();
     let args = args::parse_track(args, &mut arg_errors);
     let mut item_errors = Errors::default();
-    let Ok(function) = syn::parse2::<Function>(item.clone()) else {
+    let Ok(function) = Function::parse(item.clone()) else {
         item_errors.push(not_a_function(
             &item,
             "track",
@@ -310,7 +310,7 @@ mod tests {
     use super::*;
 
     fn output_of(item: TokenStream) -> Option<String> {
-        let function: Function = syn::parse2(item).expect("a fn");
+        let function = Function::parse(item).expect("a fn");
         returned_future(&function).map(|future| match future {
             ReturnedFuture::Impl { output } => format!("impl {}", output.to_token_stream()),
             ReturnedFuture::Boxed { output, .. } => format!("boxed {}", output.to_token_stream()),

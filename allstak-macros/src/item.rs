@@ -3,8 +3,8 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::parse::{Parse, ParseStream, Parser as _};
-use syn::{AttrStyle, Attribute, Signature, Token, Visibility, braced, token};
+use syn::parse::{ParseStream, Parser as _};
+use syn::{AttrStyle, Attribute, Signature, Token, Visibility};
 
 pub(crate) struct Function {
     pub(crate) attrs: Vec<Attribute>,
@@ -15,37 +15,70 @@ pub(crate) struct Function {
 
 pub(crate) enum Body {
     Block {
-        brace: token::Brace,
+        /// The body as written, braces included.
+        group: Group,
         /// `#![..]` at the top of the body: they move to the fn, where they mean the same.
         inner_attrs: Vec<Attribute>,
+        /// What follows them.
         statements: TokenStream,
     },
     /// `fn f();` — a trait method without a default body.
     Missing(Token![;]),
 }
 
-impl Parse for Function {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
-        let vis = input.parse()?;
-        let sig = input.parse()?;
-        let body = if input.peek(Token![;]) {
-            Body::Missing(input.parse()?)
-        } else {
-            let content;
-            let brace = braced!(content in input);
-            let inner_attrs = content.call(Attribute::parse_inner)?;
-            Body::Block {
-                brace,
-                inner_attrs,
-                statements: content.parse()?,
+impl Function {
+    /// Splits the item at its body first: only the attributes, visibility and signature go
+    /// through `syn` (the body, most of the tokens, is never copied or buffered).
+    pub(crate) fn parse(item: TokenStream) -> syn::Result<Self> {
+        let mut head: Vec<TokenTree> = item.into_iter().collect();
+        let body = match head.pop() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
+                Body::block(group)?
+            }
+            Some(TokenTree::Punct(semi)) if semi.as_char() == ';' => {
+                Body::Missing(Token![;](semi.span()))
+            }
+            last => {
+                let span = last.map_or_else(Span::call_site, |token| token.span());
+                return Err(syn::Error::new(span, "expected a function body"));
             }
         };
+        let head = (|input: ParseStream<'_>| {
+            Ok((
+                input.call(Attribute::parse_outer)?,
+                input.parse::<Visibility>()?,
+                input.parse::<Signature>()?,
+            ))
+        })
+        .parse2(head.into_iter().collect());
+        let (attrs, vis, sig) = head?;
         Ok(Self {
             attrs,
             vis,
             sig,
             body,
+        })
+    }
+}
+
+impl Body {
+    fn block(group: Group) -> syn::Result<Self> {
+        let mut tokens = group.stream().into_iter();
+        let inner_attribute = matches!(
+            (tokens.next(), tokens.next()),
+            (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)))
+                if hash.as_char() == '#' && bang.as_char() == '!'
+        );
+        let (inner_attrs, statements) = if inner_attribute {
+            (|input: ParseStream<'_>| Ok((input.call(Attribute::parse_inner)?, input.parse()?)))
+                .parse2(group.stream())?
+        } else {
+            (Vec::new(), group.stream())
+        };
+        Ok(Self::Block {
+            group,
+            inner_attrs,
+            statements,
         })
     }
 }
@@ -69,7 +102,12 @@ impl Function {
 
     /// The body as a block with the user's own braces (spans kept), minus inner attributes.
     pub(crate) fn body_block(&self) -> TokenStream {
-        self.body_block_with(TokenStream::new())
+        match &self.body {
+            Body::Block {
+                group, inner_attrs, ..
+            } if inner_attrs.is_empty() => TokenTree::Group(group.clone()).into(),
+            _ => self.body_block_with(TokenStream::new()),
+        }
     }
 
     /// The body's statements after `prefix`, in the user's own braces.
@@ -99,8 +137,8 @@ impl Function {
 
     fn braces(&self, inside: TokenStream) -> TokenStream {
         let mut group = Group::new(Delimiter::Brace, inside);
-        if let Body::Block { brace, .. } = &self.body {
-            group.set_span(brace.span.join());
+        if let Body::Block { group: body, .. } = &self.body {
+            group.set_span(body.span());
         }
         group.into_token_stream()
     }
