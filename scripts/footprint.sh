@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Footprint and expansion cost, printed in the shape of BENCHMARKS.md:
-#   scripts/footprint.sh            # allstak vs a plain hello world, and the 500-fn expansion cost
-#   scripts/footprint.sh --compare  # also the HTTP/TLS stacks considered (slow: builds reqwest)
+#   scripts/footprint.sh              # allstak vs a plain hello world, and the expansion cost
+#   scripts/footprint.sh --compare    # also the HTTP/TLS stacks considered (slow: builds reqwest)
+#   scripts/footprint.sh --expansion  # the expansion cost only
 # Each build is a clean `cargo build --release` in its own target dir under target/footprint,
 # so every figure includes compiling every dependency, as a user's first build does.
 set -euo pipefail
@@ -47,12 +48,14 @@ new_crate hello_plain "" "$hello"
 new_crate hello_allstak "allstak = { path = \"$root/allstak\" }" "#[allstak::main]\n$hello"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(rustc --version)"
+if [[ "${1:-}" != "--expansion" ]]; then
 echo
 echo "| program | clean release build | binary | crates |"
 echo "|---|---|---|---|"
 base=$(build hello_plain)
 report "hello world" "$base" "$base"
 report "hello world + allstak" "$base" "$(build hello_allstak)"
+fi
 
 if [[ "${1:-}" == "--compare" ]]; then
   # Each posts once, so the HTTP and TLS code is linked in, not optimised away.
@@ -68,31 +71,100 @@ if [[ "${1:-}" == "--compare" ]]; then
   done
 fi
 
-# Expansion cost: 500 tracked fns against the same 500 fns unannotated, dependencies prebuilt,
-# timing only the crate itself (`touch` then rebuild), best of 3.
-gen_fns() { # ATTRIBUTE
+# Expansion cost: crates of 500 fns, the same fns with and without `#[allstak::track]`, each
+# its own crate in one workspace (dependencies built once), timing the crate alone, best of 5:
+#   first build: no incremental cache (as `cargo build --timings` shows a crate's first build)
+#   rebuild:     `touch` then build (the incremental cache reused)
+# Bodies: one line (no `?`: the worst case, the wrapper is most of the fn) and twelve lines with
+# `?` and early returns. "closure only" is the wrapper MACROS.md requires (a closure called once,
+# forced to `FnOnce`) with nothing of ours in it: the floor of any attribute built that way.
+expansion="$work/expansion"
+mkdir -p "$expansion"
+members=""
+one_line() { # ATTRIBUTE WRAP
   for i in $(seq 1 500); do
-    printf '%s\nfn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { u8::try_from(x + %d).map(u32::from) }\n' "$1" "$i" "$i"
+    if [[ "$2" == closure ]]; then
+      printf 'fn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { ::allstak::__private::call_once::<Result<u32, std::num::TryFromIntError>, _>(move || { u8::try_from(x + %d).map(u32::from) }) }\n' "$i" "$i"
+    else
+      printf '%s\nfn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { u8::try_from(x + %d).map(u32::from) }\n' "$1" "$i" "$i"
+    fi
   done
   printf '#[allstak::main]\nfn main() {\n'
   for i in $(seq 1 500); do printf '    let _ = f%d(1);\n' "$i"; done
   printf '}\n'
 }
-for variant in plain tracked; do
-  attribute=""; [[ $variant == tracked ]] && attribute="#[allstak::track]"
-  new_crate "expand_$variant" "allstak = { path = \"$root/allstak\" }" "$(gen_fns "$attribute")"
-  (cd "$work/expand_$variant" && cargo build -q)
-done
-echo
-echo "| crate with 500 fns | rebuild of the crate alone (debug, best of 3) |"
-echo "|---|---|"
-for variant in plain tracked; do
-  best=""
-  for _ in 1 2 3; do
-    touch "$work/expand_$variant/src/main.rs"
-    start=$(seconds); (cd "$work/expand_$variant" && cargo build -q); end=$(seconds)
+twelve_lines() { # ATTRIBUTE
+  cat <<'RUST'
+#[derive(Debug)]
+pub enum ParseError { MissingEquals, EmptyKey, Number(std::num::ParseIntError), TooBig { value: u32, limit: u32 } }
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+}
+impl std::error::Error for ParseError {}
+RUST
+  for i in $(seq 1 500); do
+    cat <<RUST
+$1
+fn f$i(line: &str) -> Result<(String, u32), ParseError> {
+    let (key, value) = line.split_once('=').ok_or(ParseError::MissingEquals)?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('#') {
+        return Err(ParseError::EmptyKey);
+    }
+    let value: u32 = value.trim().parse().map_err(ParseError::Number)?;
+    let limit = $i * 10;
+    if value > limit {
+        return Err(ParseError::TooBig { value, limit });
+    }
+    Ok((key.to_owned(), value))
+}
+RUST
+  done
+  printf '#[allstak::main]\nfn main() {\n'
+  for i in $(seq 1 500); do printf '    let _ = f%d("a=1");\n' "$i"; done
+  printf '}\n'
+}
+expansion_crate() { # NAME SOURCE
+  mkdir -p "$expansion/$1/src"
+  printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\n\n[dependencies]\nallstak = { path = "%s/allstak" }\n' \
+    "$1" "$root" > "$expansion/$1/Cargo.toml"
+  printf '%s\n' "$2" > "$expansion/$1/src/main.rs"
+  members="$members\"$1\", "
+}
+expansion_crate one_line_plain "$(one_line "" "")"
+expansion_crate one_line_closure_only "$(one_line "" closure)"
+expansion_crate one_line_tracked "$(one_line "#[allstak::track]" "")"
+expansion_crate one_line_tracked_no_report "$(one_line "#[allstak::track(report = false)]" "")"
+expansion_crate twelve_lines_plain "$(twelve_lines "")"
+expansion_crate twelve_lines_tracked "$(twelve_lines "#[allstak::track]")"
+printf '[workspace]\nresolver = "3"\nmembers = [%s]\n' "$members" > "$expansion/Cargo.toml"
+cp "$root/Cargo.lock" "$expansion/Cargo.lock" 2>/dev/null || true
+(cd "$expansion" && cargo build -q)
+
+# time_build NAME first|rebuild -> seconds, best of 5
+time_build() {
+  local best="" start end t
+  for _ in 1 2 3 4 5; do
+    [[ "$2" == first ]] && rm -rf "$expansion/target/debug/incremental/$1-"*
+    touch "$expansion/$1/src/main.rs"
+    start=$(seconds); (cd "$expansion" && cargo build -q -p "$1"); end=$(seconds)
     t=$(calc "$end - $start")
     if [[ -z "$best" ]] || [[ $(calc "$t < $best") == "1.000" ]]; then best=$t; fi
   done
-  printf '| %s | %.2f s |\n' "$variant" "$best"
+  echo "$best"
+}
+echo
+echo "| crate of 500 fns | first build | | rebuild | |"
+echo "|---|---|---|---|---|"
+for body in one_line twelve_lines; do
+  base_first=$(time_build "${body}_plain" first)
+  base_re=$(time_build "${body}_plain" rebuild)
+  printf '| %s, plain | %.2f s | | %.2f s | |\n' "$body" "$base_first" "$base_re"
+  for variant in closure_only tracked tracked_no_report; do
+    [[ -d "$expansion/${body}_$variant" ]] || continue
+    first=$(time_build "${body}_$variant" first)
+    re=$(time_build "${body}_$variant" rebuild)
+    printf '| %s, %s | %.2f s | %.2fx | %.2f s | %.2fx |\n' "$body" "${variant//_/ }" \
+      "$first" "$(calc "$first / $base_first")" "$re" "$(calc "$re / $base_re")"
+  done
 done
