@@ -109,16 +109,17 @@ impl MainOutcome {
     }
 }
 
-/// `main`'s return value, probed by method resolution: `ReturnValue(&value).allstak_error()`
-/// finds the inherent method for a `Result` or an `ExitCode` if there is one, and otherwise
-/// derefs to [`OtherReturnValue`]. The `Err` of a `Result` is a crash, a failing `ExitCode` an
-/// error; anything else (`()`, `impl Termination`) leaves the status as reached.
+/// `main`'s return value, probed by method resolution:
+/// `ReturnValue::new(&value).allstak_error()` finds the inherent method for a `Result` or an
+/// `ExitCode` if there is one, and otherwise derefs to [`OtherReturnValue`]. The `Err` of a
+/// `Result` is a crash, a failing `ExitCode` an error; anything else (`()`,
+/// `impl Termination`) leaves the status as reached.
 ///
 /// Inherent methods and `Deref` need no trait in scope, so the expansion has no `use`.
-pub struct ReturnValue<'a, T: ?Sized>(pub OtherReturnValue<'a, T>);
+pub struct ReturnValue<'a, T: ?Sized>(OtherReturnValue<'a, T>);
 
 /// The fallback of [`ReturnValue`]: no error, no status.
-pub struct OtherReturnValue<'a, T: ?Sized>(pub &'a T);
+pub struct OtherReturnValue<'a, T: ?Sized>(&'a T);
 
 /// Stands in for the error of a `main` that returns no `Result`.
 #[derive(Debug)]
@@ -330,14 +331,7 @@ impl<T, E> TrackedResult for Result<T, E> {
 /// The one place "not a `Result`" is reported.
 #[inline]
 pub fn tracked_error<R: TrackedResult>(value: &R) -> Describe<'_, R::Error> {
-    Describe::new(value.allstak_error().filter(|_| session_active()))
-}
-
-/// Whether a session is running: one relaxed atomic load.
-#[inline]
-#[must_use]
-pub fn session_active() -> bool {
-    client::session_active()
+    Describe::new(value.allstak_error().filter(|_| client::session_active()))
 }
 
 /// The Err path of a tracked fn: the session becomes `errored` and the event is queued.
