@@ -77,7 +77,8 @@ fi
 #   rebuild:     `touch` then build (the incremental cache reused)
 # Bodies: one line (no `?`: the worst case, the wrapper is most of the fn) and twelve lines with
 # `?` and early returns. "closure only" is the wrapper MACROS.md requires (a closure called once,
-# forced to `FnOnce`) with nothing of ours in it: the floor of any attribute built that way.
+# forced to `FnOnce`), written out by hand; "syn closure attribute" is the least attribute that
+# writes it (parse with syn, wrap, nothing else): the floor of any attribute built that way.
 expansion="$work/expansion"
 mkdir -p "$expansion"
 members=""
@@ -126,13 +127,50 @@ RUST
 }
 expansion_crate() { # NAME SOURCE
   mkdir -p "$expansion/$1/src"
-  printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\n\n[dependencies]\nallstak = { path = "%s/allstak" }\n' \
+  printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\n\n[dependencies]\nallstak = { path = "%s/allstak" }\nfloor = { path = "../floor" }\n' \
     "$1" "$root" > "$expansion/$1/Cargo.toml"
   printf '%s\n' "$2" > "$expansion/$1/src/main.rs"
   members="$members\"$1\", "
 }
+# The floor of an attribute built as MACROS.md says: `#[floor::closure]` parses the fn with
+# syn and wraps its body in the closure, nothing else (no Err check, no site).
+mkdir -p "$expansion/floor/src"
+cat > "$expansion/floor/Cargo.toml" <<'TOML'
+[package]
+name = "floor"
+version = "0.1.0"
+edition = "2024"
+
+[lib]
+proc-macro = true
+
+[dependencies]
+quote = "1"
+syn = { version = "3", features = ["full"] }
+TOML
+cat > "$expansion/floor/src/lib.rs" <<'RUST'
+use proc_macro::TokenStream;
+
+#[proc_macro_attribute]
+pub fn closure(_: TokenStream, item: TokenStream) -> TokenStream {
+    let syn::ItemFn { attrs, vis, sig, block, .. } = match syn::parse(item) {
+        Ok(function) => function,
+        Err(error) => return error.to_compile_error().into(),
+    };
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, ty) => quote::quote!(#ty),
+        syn::ReturnType::Default => quote::quote!(()),
+    };
+    quote::quote!(
+        #(#attrs)* #vis #sig { ::allstak::__private::call_once::<#ret, _>(move || #block) }
+    )
+    .into()
+}
+RUST
+members="\"floor\", "
 expansion_crate one_line_plain "$(one_line "" "")"
 expansion_crate one_line_closure_only "$(one_line "" closure)"
+expansion_crate one_line_syn_closure_attribute "$(one_line "#[floor::closure]" "")"
 expansion_crate one_line_tracked "$(one_line "#[allstak::track]" "")"
 expansion_crate one_line_tracked_no_report "$(one_line "#[allstak::track(report = false)]" "")"
 expansion_crate twelve_lines_plain "$(twelve_lines "")"
@@ -160,7 +198,7 @@ for body in one_line twelve_lines; do
   base_first=$(time_build "${body}_plain" first)
   base_re=$(time_build "${body}_plain" rebuild)
   printf '| %s, plain | %.2f s | | %.2f s | |\n' "$body" "$base_first" "$base_re"
-  for variant in closure_only tracked tracked_no_report; do
+  for variant in closure_only syn_closure_attribute tracked tracked_no_report; do
     [[ -d "$expansion/${body}_$variant" ]] || continue
     first=$(time_build "${body}_$variant" first)
     re=$(time_build "${body}_$variant" rebuild)
