@@ -160,8 +160,8 @@ impl StateDir {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            // Our own session (ended before the worker got to its start) is sent by us, and a
-            // live process's session is still open.
+            // Our own session (its end kept here while we still try to send it) is sent by us,
+            // and a live process's session is still open.
             let own = (state.pid, state.process_start) == me;
             if own || (state.ended.is_none() && process_alive(state.pid, state.process_start)) {
                 continue;

@@ -25,6 +25,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How long an ending program waits for its end to be sent before it also writes the end into
+/// the state file (so that a kill during a long wait does not make it `abnormal`).
+const KEEP_END_AFTER: Duration = Duration::from_millis(10);
 /// How often an open session's state file is refreshed, bounding an abnormal session's duration.
 const HEARTBEAT: Duration = Duration::from_secs(30);
 
@@ -194,33 +197,34 @@ impl Transport {
         // The process is ending: from now on nothing may run past the deadline.
         let _ = self.shared.deadline.set(deadline);
         let (done, wait) = mpsc::sync_channel(1);
-        let settled = self.finish(Job::End(ended, done), &wait, deadline);
-        if !settled {
-            // The worker is still at it (a server that does not answer): if the process exits
-            // first, the next run sends this end as it was, not as `abnormal`.
+        if !self.queue_final(Job::End(ended, done)) {
             self.shared.settle_end(&ended, false, &self.config);
+            return false;
         }
-        settled
+        // A server that answers at once leaves nothing to write.
+        if signalled_by(&wait, deadline.min(Instant::now() + KEEP_END_AFTER)) {
+            return true;
+        }
+        // Not yet: if the process dies or exits before the worker is done, the next run sends
+        // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
+        self.shared.settle_end(&ended, false, &self.config);
+        done_by_deadline(&wait, deadline)
     }
 
     /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
         let (done, wait) = mpsc::sync_channel(1);
-        self.finish(Job::Flush(done), &wait, deadline)
+        self.queue_final(Job::Flush(done)) && done_by_deadline(&wait, deadline)
     }
 
-    fn finish(&self, job: Job, wait: &Receiver<()>, deadline: Instant) -> bool {
+    /// Queues a job that someone waits for, and wakes the worker if it is waiting out a
+    /// backoff: the deadline changes its plans.
+    fn queue_final(&self, job: Job) -> bool {
         if self.jobs.send(job).is_err() {
             return false;
         }
-        // Wake the worker if it is waiting out a backoff: the deadline changes its plans.
         self.worker.unpark();
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        let done = wait.recv_timeout(timeout).is_ok();
-        if !done {
-            diag::debug!("the exit deadline passed before everything was sent");
-        }
-        done
+        true
     }
 
     /// How many error events were dropped because the queue was full.
@@ -462,6 +466,21 @@ impl Worker {
             }
         }
     }
+}
+
+/// Whether the worker signalled `wait` before `until`.
+fn signalled_by(wait: &Receiver<()>, until: Instant) -> bool {
+    wait.recv_timeout(until.saturating_duration_since(Instant::now()))
+        .is_ok()
+}
+
+/// Whether the worker signalled `wait` before the exit deadline.
+fn done_by_deadline(wait: &Receiver<()>, deadline: Instant) -> bool {
+    let done = signalled_by(wait, deadline);
+    if !done {
+        diag::debug!("the exit deadline passed before everything was sent");
+    }
+    done
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

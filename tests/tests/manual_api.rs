@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use allstak::testing::Reply;
 use common::*;
@@ -417,6 +417,61 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
     // Recovered once: a third run sends only its own session.
     common::run(PROGRAM, &["ok"], &env);
     assert_eq!(paths(&collector.requests()[4..]), [START, END]);
+}
+
+#[test]
+fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
+    use std::process::Stdio;
+
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::accepted());
+    // The end is answered only after the program is killed.
+    collector.then_reply(Reply::accepted().after(Duration::from_secs(10)));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "20000")]);
+    let state_dir = env
+        .iter()
+        .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
+        .map(|(_, dir)| std::path::PathBuf::from(dir).join("sessions"))
+        .expect("a state dir");
+    let mut killed = command(PROGRAM, &["capture"], &env)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawned");
+    collector
+        .wait_for_requests(3, WAIT)
+        .expect("start, event, end");
+    // The ending program keeps its end on disk while it waits for the answer.
+    let kept = Instant::now();
+    while !state_files(&state_dir)
+        .iter()
+        .any(|body| body.contains("\"ended\""))
+    {
+        assert!(
+            kept.elapsed() < WAIT,
+            "no end was kept in {}",
+            state_dir.display()
+        );
+        std::thread::yield_now();
+    }
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("reaped");
+    let id = collector.requests()[0].session_id().expect("id").to_owned();
+
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[3..]), [END, START, END]);
+    assert_end(&requests[3], &id, "errored");
+}
+
+/// The contents of the state files in `dir`.
+fn state_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .collect()
 }
 
 #[test]
