@@ -78,7 +78,8 @@ fi
 # Bodies: one line (no `?`: the worst case, the wrapper is most of the fn) and twelve lines with
 # `?` and early returns. "closure only" is the wrapper MACROS.md requires (a closure called once,
 # forced to `FnOnce`), written out by hand; "syn closure attribute" is the least attribute that
-# writes it (parse with syn, wrap, nothing else): the floor of any attribute built that way.
+# writes it as MACROS.md says (the signature parsed with syn, the body kept as tokens, wrapped,
+# nothing else): the floor of any attribute built that way.
 expansion="$work/expansion"
 mkdir -p "$expansion"
 members=""
@@ -132,8 +133,9 @@ expansion_crate() { # NAME SOURCE
   printf '%s\n' "$2" > "$expansion/$1/src/main.rs"
   members="$members\"$1\", "
 }
-# The floor of an attribute built as MACROS.md says: `#[floor::closure]` parses the fn with
-# syn and wraps its body in the closure, nothing else (no Err check, no site).
+# The floor of an attribute built as MACROS.md says: `#[floor::closure]` parses the signature
+# with syn, keeps the body as tokens, and wraps it in the closure; nothing else (no Err check,
+# no site, no validation).
 mkdir -p "$expansion/floor/src"
 cat > "$expansion/floor/Cargo.toml" <<'TOML'
 [package]
@@ -145,16 +147,27 @@ edition = "2024"
 proc-macro = true
 
 [dependencies]
+proc-macro2 = "1"
 quote = "1"
 syn = { version = "3", features = ["full"] }
 TOML
 cat > "$expansion/floor/src/lib.rs" <<'RUST'
 use proc_macro::TokenStream;
+use syn::parse::{ParseStream, Parser as _};
 
 #[proc_macro_attribute]
 pub fn closure(_: TokenStream, item: TokenStream) -> TokenStream {
-    let syn::ItemFn { attrs, vis, sig, block, .. } = match syn::parse(item) {
-        Ok(function) => function,
+    let mut head: Vec<proc_macro2::TokenTree> = proc_macro2::TokenStream::from(item).into_iter().collect();
+    let body = head.pop();
+    let parsed = (|input: ParseStream<'_>| {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis: syn::Visibility = input.parse()?;
+        let sig: syn::Signature = input.parse()?;
+        Ok((attrs, vis, sig))
+    })
+    .parse2(head.into_iter().collect());
+    let (attrs, vis, sig) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) => return error.to_compile_error().into(),
     };
     let ret = match &sig.output {
@@ -162,7 +175,7 @@ pub fn closure(_: TokenStream, item: TokenStream) -> TokenStream {
         syn::ReturnType::Default => quote::quote!(()),
     };
     quote::quote!(
-        #(#attrs)* #vis #sig { ::allstak::__private::call_once::<#ret, _>(move || #block) }
+        #(#attrs)* #vis #sig { ::allstak::__private::call_once::<#ret, _>(move || #body) }
     )
     .into()
 }

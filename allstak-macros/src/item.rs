@@ -31,7 +31,7 @@ impl Function {
     /// through `syn` (the body, most of the tokens, is never copied or buffered).
     pub(crate) fn parse(item: TokenStream) -> syn::Result<Self> {
         let mut head: Vec<TokenTree> = item.into_iter().collect();
-        let body = match head.pop() {
+        let body = match head.pop().map(without_invisible_group) {
             Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
                 Body::block(group)?
             }
@@ -58,6 +58,21 @@ impl Function {
             sig,
             body,
         })
+    }
+}
+
+/// A token a `macro_rules!` macro passed on as a fragment (`$body:block`) comes wrapped in an
+/// invisible group: the token inside it.
+fn without_invisible_group(token: TokenTree) -> TokenTree {
+    match token {
+        TokenTree::Group(group) if group.delimiter() == Delimiter::None => {
+            let mut inside = group.stream().into_iter();
+            match (inside.next(), inside.next()) {
+                (Some(only), None) => without_invisible_group(only),
+                _ => TokenTree::Group(group),
+            }
+        }
+        token => token,
     }
 }
 

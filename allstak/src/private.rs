@@ -256,7 +256,7 @@ macro_rules! describe_with {
             #[cold]
             #[inline(never)]
             fn record($error: &$t, site: &'static str) {
-                record_tracked_error(site, Captured($describe));
+                record_tracked_error(site, || $describe);
             }
         }
     )*};
@@ -334,13 +334,14 @@ pub fn tracked_error<R: TrackedResult>(value: &R) -> Describe<'_, R::Error> {
     Describe::new(value.allstak_error().filter(|_| client::session_active()))
 }
 
-/// The Err path of a tracked fn: the session becomes `errored` and the event is queued.
-#[cold]
-#[inline(never)]
-fn record_tracked_error(site: &'static str, captured: Captured) {
-    let mut event = captured.0;
-    event.location = Some(Location::TrackSite(site));
-    client::capture(|| event);
+/// The Err path of a tracked fn: the session becomes `errored`, and the event is built (only
+/// when there is a transport to send it) and queued.
+fn record_tracked_error(site: &'static str, describe: impl FnOnce() -> ErrorEvent) {
+    client::capture(|| {
+        let mut event = describe();
+        event.location = Some(Location::TrackSite(site));
+        event
+    });
 }
 
 /// The Err path of `#[allstak::track(report = false)]`: status only, no event.

@@ -160,10 +160,10 @@ impl StateDir {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            // Our own session (its end kept here while we still try to send it) is sent by us,
-            // and a live process's session is still open.
+            // Our own session is sent by us, and a live process's is its own to send: open, or
+            // ended and kept here while that process still tries to send the end.
             let own = (state.pid, state.process_start) == me;
-            if own || (state.ended.is_none() && process_alive(state.pid, state.process_start)) {
+            if own || process_alive(state.pid, state.process_start) {
                 continue;
             }
             let claim = path.with_extension(format!("claimed-{}", std::process::id()));
@@ -364,6 +364,22 @@ mod tests {
         state.ended = Some(Ended {
             status: SessionStatus::Ok,
             duration_ms: 1,
+        });
+        dir.write(&state).expect("written");
+        assert!(dir.recover(SystemTime::now()).is_empty());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_end_another_live_process_is_still_sending_is_left_to_it() {
+        let dir = StateDir::locate(Some(temp_dir("sending")), "k", "h");
+        let mut state = dir.new_state(SessionId::random(), "app@1", "production");
+        // Our parent: alive, and not us.
+        state.pid = std::os::unix::process::parent_id();
+        state.process_start = process_start(state.pid);
+        state.ended = Some(Ended {
+            status: SessionStatus::Errored,
+            duration_ms: 3,
         });
         dir.write(&state).expect("written");
         assert!(dir.recover(SystemTime::now()).is_empty());

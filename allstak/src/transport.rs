@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -72,36 +72,57 @@ enum StateSlot {
     Open(SessionState),
     /// The end is on disk, with its real status, for the next run to send.
     Kept,
-    /// The end was sent: nothing on disk.
-    Sent,
+    /// The end was sent, or refused for good: nothing on disk.
+    Done,
 }
 
 impl Shared {
-    /// Settles the state file once the end was sent (removed) or could not be (the end is
-    /// written into it, for the next run). Whichever thread comes second finds it settled.
-    fn settle_end(&self, ended: &EndedSession, sent: bool, config: &Config) {
-        let (Some(dir), Ok(mut slot)) = (&self.state_dir, self.state.lock()) else {
+    /// Settles the state file once the worker is done with the end: removed when it was sent
+    /// or refused for good, or, to `keep` it for the next run, written with its real status.
+    /// Either thread may come second: it finds the file settled.
+    fn settle_end(&self, ended: &EndedSession, keep: bool, config: &Config) {
+        let (Some(dir), Ok(slot)) = (&self.state_dir, self.state.lock()) else {
             return;
         };
-        let settled = if sent {
-            StateSlot::Sent
-        } else {
-            StateSlot::Kept
+        Self::settle_end_in(dir, slot, ended, keep, config);
+    }
+
+    /// [`Self::settle_end`] from the ending thread, which must not wait on the worker's file
+    /// I/O (a hung disk would hold the process past its deadline): if the worker holds the
+    /// state, it is settling it.
+    fn keep_end_unless_busy(&self, ended: &EndedSession, config: &Config) {
+        let (Some(dir), Ok(slot)) = (&self.state_dir, self.state.try_lock()) else {
+            return;
         };
-        let keep = |mut state: SessionState| {
+        Self::settle_end_in(dir, slot, ended, true, config);
+    }
+
+    fn settle_end_in(
+        dir: &StateDir,
+        mut slot: MutexGuard<'_, StateSlot>,
+        ended: &EndedSession,
+        keep: bool,
+        config: &Config,
+    ) {
+        let settled = if keep {
+            StateSlot::Kept
+        } else {
+            StateSlot::Done
+        };
+        let write_end = |mut state: SessionState| {
             state.ended = Some(Ended {
                 status: ended.status,
                 duration_ms: millis(ended.duration),
             });
             let _ = dir.write(&state);
         };
-        match (std::mem::replace(&mut *slot, settled), sent) {
-            (StateSlot::Sent, _) => *slot = StateSlot::Sent,
-            (StateSlot::NotWritten, true) | (StateSlot::Kept, false) => {}
-            (StateSlot::Open(_) | StateSlot::Kept, true) => dir.remove(&ended.id.to_string()),
-            (StateSlot::Open(state), false) => keep(state),
-            (StateSlot::NotWritten, false) => {
-                keep(dir.new_state(ended.id, config.release(), config.environment()));
+        match (std::mem::replace(&mut *slot, settled), keep) {
+            (StateSlot::Done, _) => *slot = StateSlot::Done,
+            (StateSlot::NotWritten, false) | (StateSlot::Kept, true) => {}
+            (StateSlot::Open(_) | StateSlot::Kept, false) => dir.remove(&ended.id.to_string()),
+            (StateSlot::Open(state), true) => write_end(state),
+            (StateSlot::NotWritten, true) => {
+                write_end(dir.new_state(ended.id, config.release(), config.environment()));
             }
         }
     }
@@ -198,7 +219,7 @@ impl Transport {
         let _ = self.shared.deadline.set(deadline);
         let (done, wait) = mpsc::sync_channel(1);
         if !self.queue_final(Job::End(ended, done)) {
-            self.shared.settle_end(&ended, false, &self.config);
+            self.shared.keep_end_unless_busy(&ended, &self.config);
             return false;
         }
         // A server that answers at once leaves nothing to write.
@@ -207,7 +228,7 @@ impl Transport {
         }
         // Not yet: if the process dies or exits before the worker is done, the next run sends
         // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
-        self.shared.settle_end(&ended, false, &self.config);
+        self.shared.keep_end_unless_busy(&ended, &self.config);
         done_by_deadline(&wait, deadline)
     }
 
@@ -247,6 +268,16 @@ enum Outcome {
     /// No answer at all (refused, unresolvable, TLS failure, timeout): retried with backoff
     /// while the program runs, not once it is ending — waiting would only delay its exit.
     Unreachable,
+}
+
+/// What became of a request once [`Worker::deliver`] is done with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    Sent,
+    /// Refused for good (a 4xx, or the key was refused): never sent again, by any run.
+    Refused,
+    /// Not sent yet (no answer, 5xx, the deadline): worth another try by the next run.
+    NotYet,
 }
 
 fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
@@ -296,8 +327,8 @@ impl Worker {
                 }
                 Job::End(ended, done) => {
                     let body = crate::client::end_payload(&ended);
-                    let sent = self.deliver(SESSIONS_END, &body);
-                    self.shared.settle_end(&ended, sent, &self.config);
+                    let keep = self.deliver(SESSIONS_END, &body) == Delivery::NotYet;
+                    self.shared.settle_end(&ended, keep, &self.config);
                     let _ = done.try_send(());
                 }
                 Job::Flush(done) => {
@@ -319,8 +350,8 @@ impl Worker {
                 recovered.status
             );
             let body = crate::client::recovered_end_payload(&recovered);
-            let sent = self.deliver(SESSIONS_END, &body);
-            recovered.settle(sent);
+            let delivery = self.deliver(SESSIONS_END, &body);
+            recovered.settle(delivery != Delivery::NotYet);
         }
     }
 
@@ -353,24 +384,23 @@ impl Worker {
     }
 
     /// Sends one request, retrying as the contract says, never past the exit deadline.
-    /// Returns whether the server took it.
-    fn deliver(&mut self, path: &str, body: &[u8]) -> bool {
+    fn deliver(&mut self, path: &str, body: &[u8]) -> Delivery {
         for attempt in 0..MAX_ATTEMPTS {
             if self.shared.unauthorized.load(Ordering::Relaxed) {
-                return false;
+                return Delivery::Refused;
             }
             if let Some(until) = self.paused_until.take()
                 && !self.wait_until(until, false)
             {
                 self.paused_until = Some(until);
-                return false;
+                return Delivery::NotYet;
             }
             let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
-                return false;
+                return Delivery::NotYet;
             };
             let outcome = self.post(path, body, timeout);
             let backoff = match outcome {
-                Outcome::Sent => return true,
+                Outcome::Sent => return Delivery::Sent,
                 Outcome::Unauthorized => {
                     self.shared.unauthorized.store(true, Ordering::Relaxed);
                     diag::say_once(
@@ -378,17 +408,19 @@ impl Worker {
                         "warn",
                         format_args!("the API key was refused (401); nothing more will be sent"),
                     );
-                    return false;
+                    return Delivery::Refused;
                 }
                 Outcome::Rejected(status) => {
                     diag::debug!("{path} was rejected with {status}; not retried");
-                    return false;
+                    return Delivery::Refused;
                 }
                 Outcome::RetryAfter(Some(wait)) => {
                     self.paused_until = Some(Instant::now() + wait);
                     continue;
                 }
-                Outcome::Unreachable if self.shared.deadline.get().is_some() => return false,
+                Outcome::Unreachable if self.shared.deadline.get().is_some() => {
+                    return Delivery::NotYet;
+                }
                 Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => {
                     backoff(attempt)
                 }
@@ -396,10 +428,10 @@ impl Worker {
             let unreachable = outcome == Outcome::Unreachable;
             if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff, unreachable)
             {
-                return false;
+                return Delivery::NotYet;
             }
         }
-        false
+        Delivery::NotYet
     }
 
     /// The time a request may take: `limit`, or what is left before the deadline.

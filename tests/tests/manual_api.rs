@@ -498,6 +498,19 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
 }
 
 #[test]
+fn an_end_the_server_refused_for_good_is_not_sent_again() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(422));
+    let env = env_for(collector.url(), &[]);
+    run(PROGRAM, &["ok"], &env);
+    assert_eq!(paths(&collector.requests()), [START, END]);
+
+    run(PROGRAM, &["ok"], &env);
+    assert_eq!(paths(&collector.requests()[2..]), [START, END]);
+}
+
+#[test]
 fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
     let collector = collector();
     // The first run's end never gets an answer within its deadline.

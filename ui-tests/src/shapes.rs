@@ -290,6 +290,24 @@ pub fn boxed_dyn_error() -> std::result::Result<(), Box<dyn std::error::Error + 
     Err("boxed".into())
 }
 
+/// A tracked fn written by a `macro_rules!` macro: its fragments (`$body:block`, `$ret:ty`)
+/// reach the attribute wrapped in invisible groups.
+macro_rules! tracked_by_a_macro {
+    ($(#[$attr:meta])* $name:ident -> $ret:ty $body:block) => {
+        $(#[$attr])*
+        #[allstak::track]
+        pub fn $name() -> $ret $body
+    };
+}
+
+tracked_by_a_macro! {
+    /// Written by `tracked_by_a_macro!`.
+    ///
+    /// # Errors
+    /// Never.
+    written_by_a_macro -> Result<u8> { Ok(7) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +365,6 @@ mod tests {
         assert!(with_arguments().is_err());
         assert_eq!(only_debug_error(), Err(vec![1, 2]));
         assert!(boxed_dyn_error().is_err());
+        assert_eq!(written_by_a_macro().ok(), Some(7));
     }
 }
