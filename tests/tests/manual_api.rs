@@ -458,10 +458,21 @@ fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     killed.wait().expect("reaped");
     let id = collector.requests()[0].session_id().expect("id").to_owned();
 
-    run(PROGRAM, &["ok"], &env);
+    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
+}
+
+/// The next run of the program sends session `id`'s end, with `status`, before its own session.
+fn assert_the_next_run_sends_the_end_first(
+    collector: &allstak::testing::Collector,
+    env: &[(String, String)],
+    id: &str,
+    status: &str,
+) {
+    let before = collector.requests().len();
+    run(PROGRAM, &["ok"], env);
     let requests = collector.requests();
-    assert_eq!(paths(&requests[3..]), [END, START, END]);
-    assert_end(&requests[3], &id, "errored");
+    assert_eq!(paths(&requests[before..]), [END, START, END]);
+    assert_end(&requests[before], id, status);
 }
 
 /// The contents of the state files in `dir`.
@@ -488,10 +499,7 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
     assert_eq!(paths(&first), [START, ERRORS, END]);
     let id = first[0].session_id().expect("id").to_owned();
 
-    run(PROGRAM, &["ok"], &env);
-    let requests = collector.requests();
-    assert_eq!(paths(&requests[3..]), [END, START, END]);
-    assert_end(&requests[3], &id, "errored");
+    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
     // Sent once: the next run sends only its own session.
     run(PROGRAM, &["ok"], &env);
     assert_eq!(paths(&collector.requests()[6..]), [START, END]);
@@ -525,8 +533,5 @@ fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
     assert_eq!(paths(&first), [START, ERRORS, END]);
     let id = first[0].session_id().expect("id").to_owned();
 
-    run(PROGRAM, &["ok"], &env);
-    let requests = collector.requests();
-    assert_eq!(paths(&requests[3..]), [END, START, END]);
-    assert_end(&requests[3], &id, "errored");
+    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
 }
