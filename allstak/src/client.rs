@@ -1,18 +1,19 @@
 //! The process-wide client: one configuration, one session tracker, one transport.
 
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, ThreadId};
-use std::time::Instant;
-
-use serde::Serialize;
+use std::time::{Duration, Instant};
 
 use crate::config::{self, Config};
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::panic::PanicRecord;
 use crate::session::{EndedSession, SessionTracker};
-use crate::transport::Transport;
-use crate::{SDK_NAME, SDK_VERSION, SessionId, SessionStatus};
+use crate::state::{SessionFile, StateDir};
+use crate::transport::{self, Delivery, Endpoint, Transport};
+use crate::wire;
+use crate::{SessionId, SessionStatus};
 
 /// The session of this process.
 static TRACKER: SessionTracker = SessionTracker::new();
@@ -21,11 +22,47 @@ static CLIENT: OnceLock<Client> = OnceLock::new();
 static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
 /// Set once the thread that ended the session is done sending the end.
 static END_SENT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+/// How long an ending program waits for its end to be sent before it also writes the end into
+/// the state file (so that a kill during a long wait does not make it `abnormal`).
+const KEEP_END_AFTER: Duration = Duration::from_millis(10);
 
 struct Client {
     config: Arc<Config>,
-    transport: Option<Transport>,
+    outbox: Option<Outbox>,
     session_thread: ThreadId,
+}
+
+/// What sends: the transport, and the session's state file it keeps up to date.
+struct Outbox {
+    transport: Transport,
+    file: Arc<SessionFile>,
+}
+
+impl Outbox {
+    fn spawn(config: &Config, host: &str, key: &str) -> Option<Self> {
+        let dir = StateDir::locate(config.state_dir.clone(), key, host);
+        let file = Arc::new(SessionFile::new(
+            dir,
+            config.release(),
+            config.environment(),
+        ));
+        let endpoint = Endpoint {
+            host: host.to_owned(),
+            key: key.to_owned(),
+            proxy: config.proxy_url().map(str::to_owned),
+        };
+        diag::debug!(
+            "sending to {host} with {} and {}{}",
+            transport::BACKEND,
+            transport::TLS,
+            config
+                .proxy_url()
+                .map_or(String::new(), |_| " through a proxy".to_owned())
+        );
+        let heartbeat = Arc::clone(&file);
+        let transport = Transport::spawn(endpoint, Box::new(move || heartbeat.heartbeat()))?;
+        Some(Self { transport, file })
+    }
 }
 
 /// Sets the SDK up with `config`; starts the session unless tracking is off or this is a test
@@ -42,10 +79,10 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         );
     }
     let config = Arc::new(config);
-    let new_transport = match (&config.api_key, &config.host) {
+    let new_outbox = match (&config.api_key, &config.host) {
         (Some(key), Some(host)) if !test_run => {
             warn_if_plain_http(host);
-            Transport::spawn(Arc::clone(&config), host.clone(), key.clone())
+            Outbox::spawn(&config, host, key)
         }
         (None, _) if !config.api_key_refused => {
             diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
@@ -56,7 +93,7 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     let track = config.auto_session_tracking && !test_run;
     let new_client = Client {
         config,
-        transport: new_transport,
+        outbox: new_outbox,
         session_thread: thread::current().id(),
     };
     if CLIENT.set(new_client).is_err() {
@@ -77,8 +114,19 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     if client().is_some_and(|c| c.config.end_session_on_signals) {
         crate::signals::install();
     }
-    if let Some(transport) = transport() {
-        transport.send_start(id);
+    if let (Some(client), Some(outbox)) = (client(), outbox()) {
+        let config = Arc::clone(&client.config);
+        let file = Arc::clone(&outbox.file);
+        outbox.transport.run(Box::new(move |worker| {
+            // Before our own start: the ends of sessions whose processes died.
+            file.recover_abnormal_sessions(|end| worker.deliver(end) != Delivery::NotYet);
+            // A program already ending (done in a microsecond) has nothing to leave open: its
+            // end is next in line, and is written only if it cannot be sent.
+            if !worker.is_ending() {
+                file.open(id);
+            }
+            worker.deliver(&wire::session_start(id, &config));
+        }));
     }
     true
 }
@@ -87,8 +135,12 @@ fn client() -> Option<&'static Client> {
     CLIENT.get()
 }
 
+fn outbox() -> Option<&'static Outbox> {
+    client()?.outbox.as_ref()
+}
+
 fn transport() -> Option<&'static Transport> {
-    client()?.transport.as_ref()
+    outbox().map(|outbox| &outbox.transport)
 }
 
 fn warn_if_plain_http(host: &str) {
@@ -149,9 +201,10 @@ pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
 }
 
 fn send_event(mut event: ErrorEvent) {
-    if let Some(transport) = transport() {
+    if let (Some(client), Some(transport)) = (client(), transport()) {
         event.session_id = TRACKER.current_id();
-        transport.send_event(event);
+        let config = Arc::clone(&client.config);
+        transport.send_event(move || wire::error(&event, &config));
     }
 }
 
@@ -223,12 +276,35 @@ fn wait_for_the_end_in_flight() {
     }
 }
 
+/// Sends the session's end after everything queued before it, waiting until the exit deadline
+/// at most. Returns whether the worker got through it in time.
 fn send_end(ended: EndedSession) -> bool {
-    let (Some(client), Some(transport)) = (client(), transport()) else {
+    let (Some(client), Some(outbox)) = (client(), outbox()) else {
         return true;
     };
     let deadline = Instant::now() + client.config.exit_deadline;
-    transport.send_end(ended, deadline)
+    let transport = &outbox.transport;
+    transport.set_deadline(deadline);
+    let end = wire::session_end(
+        &ended.id.to_string(),
+        wire::millis(ended.duration),
+        ended.status,
+    );
+    let (done, wait) = mpsc::sync_channel(1);
+    let file = Arc::clone(&outbox.file);
+    let queued = transport.run_final(Box::new(move |worker| {
+        let settled = worker.deliver(&end) != Delivery::NotYet;
+        file.settle_end(&ended, settled);
+        let _ = done.try_send(());
+    }));
+    // A server that answers at once leaves nothing to write.
+    if queued && transport::signalled_by(&wait, deadline.min(Instant::now() + KEEP_END_AFTER)) {
+        return true;
+    }
+    // Not yet: if the process dies or exits before the worker is done, the next run sends
+    // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
+    outbox.file.keep_end_unless_busy(&ended);
+    queued && transport::done_by_deadline(&wait, deadline)
 }
 
 /// The process is dying of a panic that unwound out of `main` (or the session's guard):
@@ -279,119 +355,5 @@ fn register_at_exit() {
         diag::debug!(
             "could not register the exit handler; std::process::exit will not end the session"
         );
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionStart<'a> {
-    session_id: SessionId,
-    release: &'a str,
-    environment: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    sdk_name: &'a str,
-    sdk_version: &'a str,
-    platform: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionEnd {
-    session_id: SessionId,
-    duration_ms: u64,
-    status: SessionStatus,
-}
-
-/// The JSON body of `POST /ingest/v1/sessions/start`.
-pub(crate) fn start_payload(config: &Config, id: SessionId) -> Vec<u8> {
-    serde_json::to_vec(&SessionStart {
-        session_id: id,
-        release: config.release(),
-        environment: config.environment(),
-        user_id: config.user_id.as_deref(),
-        sdk_name: SDK_NAME,
-        sdk_version: SDK_VERSION,
-        platform: "rust",
-    })
-    .unwrap_or_default()
-}
-
-/// The JSON body of `POST /ingest/v1/sessions/end`.
-pub(crate) fn end_payload(ended: &EndedSession) -> Vec<u8> {
-    serde_json::to_vec(&SessionEnd {
-        session_id: ended.id,
-        duration_ms: crate::transport::millis(ended.duration),
-        status: ended.status,
-    })
-    .unwrap_or_default()
-}
-
-/// The end of a session found in the state dir, whose process is gone.
-pub(crate) fn recovered_end_payload(recovered: &crate::state::Recovered) -> Vec<u8> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct RecoveredEnd<'a> {
-        session_id: &'a str,
-        duration_ms: u64,
-        status: SessionStatus,
-    }
-    serde_json::to_vec(&RecoveredEnd {
-        session_id: &recovered.session_id,
-        duration_ms: recovered.duration_ms,
-        status: recovered.status,
-    })
-    .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-    use std::time::Duration;
-
-    #[test]
-    fn the_start_payload_has_every_field_and_leaves_absent_ones_out() {
-        let id = SessionId::random();
-        let config = Config::builder()
-            .release("app@1")
-            .environment("dev")
-            .build();
-        let json: Value = serde_json::from_slice(&start_payload(&config, id)).expect("json");
-        assert_eq!(
-            json,
-            json!({
-                "sessionId": id.to_string(), "release": "app@1", "environment": "dev",
-                "sdkName": "allstak-rust", "sdkVersion": env!("CARGO_PKG_VERSION"),
-                "platform": "rust",
-            })
-        );
-        let config = Config::builder().release("app@1").user_id("u-7").build();
-        let json: Value = serde_json::from_slice(&start_payload(&config, id)).expect("json");
-        assert_eq!(json["userId"], "u-7");
-    }
-
-    #[test]
-    fn the_end_payload_has_id_duration_in_ms_and_lower_case_status() {
-        let id = SessionId::random();
-        let ended = EndedSession {
-            id,
-            duration: Duration::from_micros(1_500_700),
-            status: SessionStatus::Errored,
-        };
-        let json: Value = serde_json::from_slice(&end_payload(&ended)).expect("json");
-        assert_eq!(
-            json,
-            json!({"sessionId": id.to_string(), "durationMs": 1500, "status": "errored"})
-        );
-    }
-
-    #[test]
-    fn session_ids_are_lower_case_uuid_v4_with_dashes() {
-        let id = SessionId::random().to_string();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id, id.to_lowercase());
-        assert_eq!(id.as_bytes()[14], b'4');
-        assert_eq!(id.matches('-').count(), 4);
     }
 }

@@ -122,6 +122,11 @@ impl Config {
     pub fn auto_session_tracking(&self) -> bool {
         self.auto_session_tracking
     }
+
+    /// The proxy's URL, if requests go through one.
+    pub(crate) fn proxy_url(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl fmt::Debug for Config {
@@ -404,7 +409,7 @@ fn valid_host(host: &str, problems: &mut Vec<String>) -> Option<String> {
             && !rest
                 .bytes()
                 .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-            && trimmed.parse::<ureq::http::Uri>().is_ok()
+            && trimmed.parse::<http::Uri>().is_ok()
     });
     if usable {
         Some(trimmed.to_owned())

@@ -1,5 +1,5 @@
-//! Error events: what a caller captures (cheap, owned, queued) and the `/ingest/v1/errors`
-//! payload the worker builds from it.
+//! Error events as a caller captures them: cheap, owned, queued. The transport thread turns
+//! them into the `/ingest/v1/errors` payload ([`crate::wire::error`]).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
@@ -7,7 +7,7 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 
 use crate::SessionId;
-use crate::config::Config;
+use crate::sdk_thread::quietly;
 
 /// Longest message kept; longer ones are cut (on a character boundary) and marked with `…`.
 const MAX_MESSAGE: usize = 8 * 1024;
@@ -64,18 +64,11 @@ pub(crate) enum Location {
 }
 
 impl Location {
-    fn frame(&self) -> Frame<'_> {
-        let (function, filename, lineno, colno) = match self {
+    /// `(function, file, line, column)`, as a frame has them.
+    pub(crate) fn parts(&self) -> (Option<&str>, &str, u32, u32) {
+        match self {
             Self::Panic { file, line, column } => (None, file.as_str(), *line, *column),
             Self::TrackSite(site) => read_track_site(site),
-        };
-        Frame {
-            filename,
-            function,
-            lineno,
-            colno,
-            in_app: true,
-            platform: "rust",
         }
     }
 }
@@ -131,7 +124,7 @@ impl ErrorEvent {
         mechanism: &'static str,
     ) -> Self {
         let mut event = Self::new(type_name, render(&error), mechanism);
-        event.causes = crate::panic::quietly(|| {
+        event.causes = quietly(|| {
             std::iter::successors(error.source(), |e| e.source())
                 .take(MAX_CAUSES)
                 .map(|cause| truncate(render(&cause)))
@@ -140,83 +133,6 @@ impl ErrorEvent {
         .unwrap_or_default();
         event
     }
-
-    /// The JSON body of `POST /ingest/v1/errors`.
-    pub(crate) fn to_json(&self, config: &Config) -> Vec<u8> {
-        let frames: Vec<Frame<'_>> = self.location.iter().map(Location::frame).collect();
-        let stack_trace: Vec<String> = self
-            .causes
-            .iter()
-            .map(|cause| format!("caused by: {cause}"))
-            .collect();
-        let payload = ErrorPayload {
-            exception_class: &self.exception_class,
-            message: &self.message,
-            stack_trace,
-            frames,
-            level: self.level,
-            environment: config.environment(),
-            release: config.release(),
-            session_id: self.session_id,
-            user: config.user_id.as_deref().map(|id| User { id }),
-            metadata: Metadata {
-                rust_type: self.type_name,
-            },
-            handled: self.handled,
-            mechanism: self.mechanism,
-            sdk_name: crate::SDK_NAME,
-            sdk_version: crate::SDK_VERSION,
-            platform: "rust",
-        };
-        serde_json::to_vec(&payload).unwrap_or_default()
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorPayload<'a> {
-    exception_class: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    stack_trace: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    frames: Vec<Frame<'a>>,
-    level: Level,
-    environment: &'a str,
-    release: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<SessionId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<User<'a>>,
-    metadata: Metadata<'a>,
-    handled: bool,
-    mechanism: &'a str,
-    sdk_name: &'a str,
-    sdk_version: &'a str,
-    platform: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Frame<'a> {
-    filename: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    function: Option<&'a str>,
-    lineno: u32,
-    colno: u32,
-    in_app: bool,
-    platform: &'a str,
-}
-
-#[derive(Serialize)]
-struct User<'a> {
-    id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    #[serde(rename = "rust.type")]
-    rust_type: &'a str,
 }
 
 /// `alloc::boxed::Box<dyn core::error::Error>` → `Box<dyn Error>`: each path keeps its last
@@ -271,7 +187,7 @@ fn truncate(mut message: String) -> String {
 /// Renders a value with `Display` or `Debug` into a message: a failing or panicking impl gives
 /// a placeholder, never an error or a panic in the caller.
 pub(crate) fn render(value: &dyn fmt::Display) -> String {
-    crate::panic::quietly(|| {
+    quietly(|| {
         let mut out = String::new();
         write!(out, "{value}").ok().map(|()| out)
     })
@@ -282,20 +198,6 @@ pub(crate) fn render(value: &dyn fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
-
-    #[derive(Debug)]
-    struct Outer(std::io::Error);
-    impl fmt::Display for Outer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("could not load settings")
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
 
     #[test]
     fn type_names_keep_the_last_segment_of_each_path() {
@@ -321,81 +223,6 @@ mod tests {
         assert_eq!(short_type_name("dyn core::error::Error"), "dyn Error");
         assert_eq!(short_type_name("panic"), "panic");
         assert_eq!(short_type_name("&mut [u8]"), "&mut [u8]");
-    }
-
-    #[test]
-    fn an_error_payload_carries_every_field_and_no_nulls() {
-        let config = Config::builder()
-            .release("app@1.2.3")
-            .environment("staging")
-            .user_id("u-1")
-            .build();
-        let error = Outer(std::io::Error::other("disk on fire"));
-        let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &error, "track");
-        event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
-        let id = SessionId::random();
-        event.session_id = Some(id);
-        let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("json");
-        assert_eq!(
-            json,
-            json!({
-                "exceptionClass": "Outer",
-                "message": "could not load settings",
-                "stackTrace": ["caused by: disk on fire"],
-                "frames": [{
-                    "filename": "src/main.rs", "function": "app::load", "lineno": 12,
-                    "colno": 5, "inApp": true, "platform": "rust"
-                }],
-                "level": "error",
-                "environment": "staging",
-                "release": "app@1.2.3",
-                "sessionId": id.to_string(),
-                "user": {"id": "u-1"},
-                "metadata": {"rust.type": std::any::type_name::<Outer>()},
-                "handled": true,
-                "mechanism": "track",
-                "sdkName": "allstak-rust",
-                "sdkVersion": env!("CARGO_PKG_VERSION"),
-                "platform": "rust",
-            })
-        );
-    }
-
-    #[test]
-    fn absent_fields_are_left_out() {
-        let config = Config::builder().release("app@1").build();
-        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("json");
-        for absent in ["stackTrace", "frames", "sessionId", "user"] {
-            assert!(json.get(absent).is_none(), "{absent}");
-        }
-        assert!(!event.to_json(&config).windows(4).any(|w| w == b"null"));
-    }
-
-    proptest::proptest! {
-        /// Any type name, message and causes: valid JSON, no null, the message kept (or cut).
-        #[test]
-        fn any_error_gives_a_valid_payload(
-            type_name in ".{0,80}", message in ".{0,200}", causes in proptest::collection::vec(".{0,40}", 0..4)
-        ) {
-            let type_name: &'static str = Box::leak(type_name.into_boxed_str());
-            let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
-            event.causes = causes;
-            let config = Config::builder().release("app@1").build();
-            let json: Value = serde_json::from_slice(&event.to_json(&config)).expect("valid JSON");
-            proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
-            proptest::prop_assert!(json["exceptionClass"].is_string());
-            proptest::prop_assert!(!has_null(&json));
-        }
-    }
-
-    fn has_null(value: &Value) -> bool {
-        match value {
-            Value::Null => true,
-            Value::Array(items) => items.iter().any(has_null),
-            Value::Object(fields) => fields.values().any(has_null),
-            _ => false,
-        }
     }
 
     #[test]

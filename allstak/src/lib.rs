@@ -31,12 +31,14 @@ mod event;
 mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
+mod sdk_thread;
 mod session;
 mod signals;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
+mod wire;
 
 use std::error::Error;
 use std::fmt::{Debug, Display};
@@ -113,11 +115,7 @@ pub use allstak_macros::track;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::Level;
 pub use session::{SessionId, SessionStatus};
-
-/// The name this SDK reports itself under.
-pub const SDK_NAME: &str = "allstak-rust";
-/// This SDK's version.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use wire::{SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -2,35 +2,11 @@
 //! that ends the process is a crash, reported by `main`'s session guard as it unwinds — or,
 //! under `panic = "abort"`, by the hook itself, since nothing runs after it.
 
-use std::cell::Cell;
 use std::panic::PanicHookInfo;
 use std::sync::Once;
 
 use crate::event::{ErrorEvent, Location};
-
-thread_local! {
-    static SDK_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the current thread as the SDK's own: its panics are not the program's.
-pub(crate) fn mark_sdk_thread() {
-    SDK_THREAD.with(|flag| flag.set(true));
-}
-
-fn is_sdk_thread() -> bool {
-    SDK_THREAD.try_with(Cell::get).unwrap_or(false)
-}
-
-/// Runs user code the SDK calls on the user's thread (a `Display` or `source()` impl) so that a
-/// panic in it stays inside the SDK: caught, and not printed by our hook. `None` if it panicked.
-pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
-    let was = SDK_THREAD
-        .try_with(|flag| flag.replace(true))
-        .unwrap_or(false);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
-    let _ = SDK_THREAD.try_with(|flag| flag.set(was));
-    result
-}
+use crate::sdk_thread;
 
 /// A panic as the hook saw it: the message and where it happened.
 #[derive(Clone, Debug)]
@@ -73,7 +49,7 @@ pub(crate) fn install() {
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if is_sdk_thread() {
+            if sdk_thread::is_current() {
                 // Our own bug: the program's stderr stays as it was.
                 if crate::diag::enabled() {
                     previous(info);

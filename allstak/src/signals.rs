@@ -37,7 +37,7 @@ mod unix {
         let spawned = std::thread::Builder::new()
             .name("allstak-signals".to_owned())
             .spawn(move || {
-                crate::panic::mark_sdk_thread();
+                crate::sdk_thread::mark();
                 wait_for_signal(read_fd);
             });
         if spawned.is_err() {

@@ -6,14 +6,21 @@
 //! hash of key and host, which is also how a program finds its own. A state dir that cannot be
 //! read or written only turns recovery off.
 
+mod slot;
+
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag;
+use crate::session::EndedSession;
+use crate::wire::{self, Request};
 use crate::{SessionId, SessionStatus};
+use slot::{FileOp, Slot, SlotEvent};
 
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -110,9 +117,13 @@ impl StateDir {
         release: &str,
         environment: &str,
     ) -> SessionState {
+        self.new_state_for(id.to_string(), release, environment)
+    }
+
+    fn new_state_for(&self, session_id: String, release: &str, environment: &str) -> SessionState {
         let now = unix_ms(SystemTime::now());
         SessionState {
-            session_id: id.to_string(),
+            session_id,
             release: release.to_owned(),
             environment: environment.to_owned(),
             key_hash: self.key_hash.clone(),
@@ -197,6 +208,116 @@ impl Recovered {
         } else {
             let _ = fs::rename(&self.claim, &self.original);
         }
+    }
+}
+
+/// This process's session file: the slot's transitions ([`slot::transition`]) performed on disk.
+pub(crate) struct SessionFile {
+    dir: StateDir,
+    release: String,
+    environment: String,
+    slot: Mutex<Slot>,
+}
+
+impl SessionFile {
+    pub(crate) fn new(dir: StateDir, release: &str, environment: &str) -> Self {
+        Self {
+            dir,
+            release: release.to_owned(),
+            environment: environment.to_owned(),
+            slot: Mutex::new(Slot::NotWritten),
+        }
+    }
+
+    /// Ends the sessions of this program's processes that died without ending theirs:
+    /// `deliver` sends each end and says whether it is settled (sent, or refused for good).
+    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> bool) {
+        for recovered in self.dir.recover(SystemTime::now()) {
+            diag::debug!(
+                "ending session {} of a process that is gone: {}",
+                recovered.session_id,
+                recovered.status
+            );
+            let end = wire::session_end(
+                &recovered.session_id,
+                recovered.duration_ms,
+                recovered.status,
+            );
+            recovered.settle(deliver(&end));
+        }
+    }
+
+    /// The session started: on disk, so that if the process dies the next run ends it.
+    pub(crate) fn open(&self, id: SessionId) {
+        let state = self.dir.new_state(id, &self.release, &self.environment);
+        if let Ok(slot) = self.slot.lock() {
+            self.apply(slot, SlotEvent::Opened(state));
+        }
+    }
+
+    /// Refreshes the open session's file, so an abnormal end gets a fair duration.
+    pub(crate) fn heartbeat(&self) {
+        if let Ok(slot) = self.slot.lock() {
+            self.apply(slot, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
+        }
+    }
+
+    /// Once the end was delivered (`settled`) or given up on: the file goes, or keeps the end.
+    pub(crate) fn settle_end(&self, ended: &EndedSession, settled: bool) {
+        if let Ok(slot) = self.slot.lock() {
+            self.apply(slot, end_event(ended, settled));
+        }
+    }
+
+    /// From the thread ending the session, which must not wait on the worker's file I/O (a
+    /// hung disk would hold the process past its deadline): if the worker holds the file, it
+    /// is settling it.
+    pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession) {
+        if let Ok(slot) = self.slot.try_lock() {
+            self.apply(slot, end_event(ended, false));
+        }
+    }
+
+    /// Moves the slot and performs the file operation; a write that fails leaves the slot
+    /// where it was.
+    fn apply(&self, mut slot: MutexGuard<'_, Slot>, event: SlotEvent) {
+        let before = slot.clone();
+        let opening = matches!(event, SlotEvent::Opened(_));
+        let (after, op) = slot::transition(before.clone(), event);
+        *slot = after;
+        let written = match op {
+            FileOp::Nothing => Ok(()),
+            FileOp::Write(state) => self.dir.write(&state),
+            FileOp::WriteNew(id, ended) => {
+                let mut state = self.dir.new_state_for(id, &self.release, &self.environment);
+                state.ended = Some(ended);
+                self.dir.write(&state)
+            }
+            FileOp::Remove(id) => {
+                self.dir.remove(&id);
+                Ok(())
+            }
+        };
+        if let Err(error) = written {
+            *slot = before;
+            if opening {
+                diag::debug!("no state file, so no abnormal-session recovery: {error}");
+            }
+        }
+    }
+}
+
+fn end_event(ended: &EndedSession, settled: bool) -> SlotEvent {
+    if settled {
+        SlotEvent::EndSettled
+    } else {
+        SlotEvent::EndPending(
+            ended.id.to_string(),
+            Ended {
+                status: ended.status,
+                duration_ms: wire::millis(ended.duration),
+            },
+        )
     }
 }
 

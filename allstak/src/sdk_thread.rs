@@ -1,0 +1,43 @@
+//! Which threads are the SDK's own: the transport and signal threads, and the SDK's calls into
+//! user code (a `Display` or `source()` impl) on any thread. A panic there is ours, not the
+//! program's: the panic hook neither records nor prints it.
+
+use std::cell::Cell;
+
+thread_local! {
+    static SDK_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as the SDK's own for the rest of its life.
+pub(crate) fn mark() {
+    SDK_THREAD.with(|flag| flag.set(true));
+}
+
+/// Whether the current thread is running SDK code (a marked thread, or inside [`quietly`]).
+pub(crate) fn is_current() -> bool {
+    SDK_THREAD.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs user code the SDK calls on the user's thread so that a panic in it stays inside the
+/// SDK: caught, and not printed by our hook. `None` if it panicked.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let was = SDK_THREAD
+        .try_with(|flag| flag.replace(true))
+        .unwrap_or(false);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    let _ = SDK_THREAD.try_with(|flag| flag.set(was));
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quietly_contains_a_panic_and_restores_the_mark() {
+        assert!(!is_current());
+        assert_eq!(quietly(|| panic!("a bug in Display")), None::<()>);
+        assert!(!is_current());
+        assert_eq!(quietly(is_current), Some(true));
+    }
+}

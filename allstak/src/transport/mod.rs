@@ -1,0 +1,185 @@
+//! Sending to the AllStak ingest API, on one thread the SDK owns.
+//!
+//! The transport knows requests (a path and a body, [`crate::wire::Request`]), not sessions or
+//! events. Callers hand it jobs through a channel and never wait, except the one that ends the
+//! session, which waits for its job and never longer than the exit deadline. Jobs run in order,
+//! so a session's start always reaches the server before its end.
+//!
+//! One concern per file: the handle and queue (here), the worker loop ([`worker`]), the retry
+//! policy ([`retry`]), and the HTTP backends behind one seam ([`http`]).
+
+mod http;
+#[cfg(feature = "reqwest")]
+mod reqwest;
+mod retry;
+#[cfg(feature = "ureq")]
+mod ureq;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use crate::counter::ShardedCounter;
+use crate::diag::{self, Once};
+use crate::sdk_thread;
+use crate::wire::Request;
+
+pub(crate) use http::{BACKEND, Endpoint, TLS};
+pub(crate) use worker::{Delivery, Worker};
+
+/// Error events waiting to be sent; past this they are dropped and counted.
+const QUEUE_CAPACITY: usize = 256;
+
+/// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
+pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
+
+enum Job {
+    /// An error event, serialized on the worker so that the caller never pays for it.
+    Event(Box<dyn FnOnce() -> Request + Send>),
+    Task(Task),
+    Flush(SyncSender<()>),
+}
+
+/// State shared between the handle and the worker.
+struct Shared {
+    queued: CacheLine<AtomicUsize>,
+    dropped: ShardedCounter,
+    unauthorized: AtomicBool,
+    /// Set once the process is ending: no request, wait or retry may run past it.
+    deadline: OnceLock<Instant>,
+}
+
+/// Keeps a hot counter off the cache line of its neighbours (no false sharing between threads).
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The handle to the worker thread.
+pub(crate) struct Transport {
+    jobs: Sender<Job>,
+    shared: Arc<Shared>,
+    worker: Thread,
+}
+
+impl Transport {
+    /// Spawns the worker, which calls `on_idle` whenever nothing happened for a while; `None`
+    /// (with a diagnostic) if the system refuses a thread.
+    pub(crate) fn spawn(endpoint: Endpoint, on_idle: Box<dyn FnMut() + Send>) -> Option<Self> {
+        let (jobs, inbox) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            queued: CacheLine(AtomicUsize::new(0)),
+            dropped: ShardedCounter::new(),
+            unauthorized: AtomicBool::new(false),
+            deadline: OnceLock::new(),
+        });
+        let worker = Worker::new(endpoint, Arc::clone(&shared));
+        let spawned = thread::Builder::new()
+            .name("allstak-transport".to_owned())
+            .spawn(move || {
+                sdk_thread::mark();
+                // A bug of ours on this thread must not reach the program; the thread just ends.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    worker.run(&inbox, on_idle);
+                }));
+            });
+        match spawned {
+            Ok(handle) => Some(Self {
+                jobs,
+                shared,
+                worker: handle.thread().clone(),
+            }),
+            Err(error) => {
+                diag::warning!(
+                    "could not start the transport thread ({error}); nothing will be sent"
+                );
+                None
+            }
+        }
+    }
+
+    /// Queues `task` behind everything queued so far, without waiting.
+    pub(crate) fn run(&self, task: Task) {
+        let _ = self.jobs.send(Job::Task(task));
+    }
+
+    /// Queues an error event, built on the worker by `request`, without waiting: when the queue
+    /// is full it is dropped and counted.
+    pub(crate) fn send_event(&self, request: impl FnOnce() -> Request + Send + 'static) {
+        // A plain load first: while the queue is full, callers on many threads share the line
+        // read-only instead of fighting over it.
+        let queued = &self.shared.queued;
+        let full = queued.load(Ordering::Relaxed) >= QUEUE_CAPACITY || {
+            let claimed = queued.fetch_add(1, Ordering::Relaxed) < QUEUE_CAPACITY;
+            if !claimed {
+                queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            !claimed
+        };
+        if full {
+            self.shared.dropped.add(1);
+            diag::say_once(
+                Once::QueueFull,
+                "warn",
+                format_args!("the error queue is full; events are being dropped and counted"),
+            );
+            return;
+        }
+        if self.jobs.send(Job::Event(Box::new(request))).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The process is ending: from now on no request, wait or retry may run past `deadline`.
+    pub(crate) fn set_deadline(&self, deadline: Instant) {
+        let _ = self.shared.deadline.set(deadline);
+    }
+
+    /// Queues a task that someone waits for, and wakes the worker if it is waiting out a
+    /// backoff: the deadline changes its plans. `false` if the worker is gone.
+    pub(crate) fn run_final(&self, task: Task) -> bool {
+        self.queue_final(Job::Task(task))
+    }
+
+    /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
+    pub(crate) fn flush(&self, deadline: Instant) -> bool {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.queue_final(Job::Flush(done)) && done_by_deadline(&wait, deadline)
+    }
+
+    fn queue_final(&self, job: Job) -> bool {
+        if self.jobs.send(job).is_err() {
+            return false;
+        }
+        self.worker.unpark();
+        true
+    }
+
+    /// How many error events were dropped because the queue was full.
+    pub(crate) fn dropped_events(&self) -> u64 {
+        self.shared.dropped.sum()
+    }
+}
+
+/// Whether the worker signalled `wait` before `until`.
+pub(crate) fn signalled_by(wait: &Receiver<()>, until: Instant) -> bool {
+    wait.recv_timeout(until.saturating_duration_since(Instant::now()))
+        .is_ok()
+}
+
+/// Whether the worker signalled `wait` before the exit deadline.
+pub(crate) fn done_by_deadline(wait: &Receiver<()>, deadline: Instant) -> bool {
+    let done = signalled_by(wait, deadline);
+    if !done {
+        diag::debug!("the exit deadline passed before everything was sent");
+    }
+    done
+}

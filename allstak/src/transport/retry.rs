@@ -1,0 +1,181 @@
+//! The retry policy, apart from any I/O: what an answer means for its request (classify), how
+//! long to wait before the next attempt (backoff with jitter, `Retry-After` as seconds or an
+//! HTTP date, capped). The worker applies it; the contract's rules are tested here.
+
+use std::time::{Duration, SystemTime};
+
+/// Attempts per request at most (the other AllStak SDKs: 5).
+pub(super) const MAX_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// What a response or failure means for the request that got it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Sent,
+    /// Not retried: the server refused this request for good.
+    Rejected(u16),
+    Unauthorized,
+    /// Retried after the server's `Retry-After`, or the backoff when it gave none.
+    RetryAfter(Option<Duration>),
+    /// A 5xx: retried with backoff.
+    Failed,
+    /// No answer at all (refused, unresolvable, TLS failure, timeout): retried with backoff
+    /// while the program runs, not once it is ending — waiting would only delay its exit.
+    Unreachable,
+}
+
+/// The outcome of an answer with HTTP `status` and, if any, its `Retry-After` header.
+pub(super) fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
+    match status {
+        200..=299 => Outcome::Sent,
+        401 => Outcome::Unauthorized,
+        429 | 503 => Outcome::RetryAfter(
+            retry_after
+                .and_then(|value| parse_retry_after(value, SystemTime::now()))
+                .map(|wait| wait.min(MAX_RETRY_AFTER)),
+        ),
+        500..=599 => Outcome::Failed,
+        _ => Outcome::Rejected(status),
+    }
+}
+
+/// 1 s, 2 s, 4 s, 8 s…, each shortened by up to a quarter at random so clients spread out.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.min(8));
+    let jitter = base.mul_f64(0.25 * random_unit());
+    base - jitter
+}
+
+fn random_unit() -> f64 {
+    // The top 53 bits of a random UUID: plenty for spreading retries.
+    #[allow(clippy::cast_precision_loss)]
+    let bits = (uuid::Uuid::new_v4().as_u128() >> 75) as f64;
+    bits / (1u64 << 53) as f64
+}
+
+/// `Retry-After` as seconds or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    // IMF-fixdate, the only form HTTP/1.1 senders may produce.
+    let mut parts = value.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    let plausible = (1..=31).contains(&day) && (1970..=9999).contains(&year);
+    if parts.next()? != "GMT" || !plausible || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_since_epoch(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era).saturating_sub(719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_as_the_contract_says() {
+        assert_eq!(classify(202, None), Outcome::Sent);
+        assert_eq!(classify(401, None), Outcome::Unauthorized);
+        for permanent in [400, 403, 404, 422] {
+            assert_eq!(classify(permanent, None), Outcome::Rejected(permanent));
+        }
+        assert_eq!(classify(500, None), Outcome::Failed);
+        assert_eq!(classify(502, None), Outcome::Failed);
+        assert_eq!(
+            classify(429, Some("7")),
+            Outcome::RetryAfter(Some(Duration::from_secs(7)))
+        );
+        assert_eq!(
+            classify(503, Some("86400")),
+            Outcome::RetryAfter(Some(MAX_RETRY_AFTER))
+        );
+        assert_eq!(classify(503, Some("whenever")), Outcome::RetryAfter(None));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770);
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        // 1994-11-06T08:49:37Z is 784111777 s after the epoch.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49 GMT", now), None);
+        assert_eq!(parse_retry_after("tomorrow", now), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn retry_after_never_panics_on_any_header(value in ".{0,64}") {
+            let _ = parse_retry_after(&value, SystemTime::now());
+        }
+
+        #[test]
+        fn http_dates_never_panic_on_any_numbers(
+            day in 0u64..100, year in 0u64..u64::MAX, h in 0u64..100, m in 0u64..100, s in 0u64..100
+        ) {
+            let _ = parse_http_date(&format!("Sun, {day} Nov {year} {h}:{m}:{s} GMT"));
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_at_most_a_quarter_of_jitter() {
+        for attempt in 0..4 {
+            let full = FIRST_BACKOFF * 2u32.pow(attempt);
+            for _ in 0..20 {
+                let wait = backoff(attempt);
+                assert!(wait <= full && wait >= full.mul_f64(0.75), "{wait:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The worker loop: runs jobs in order, and delivers each request as the retry policy says,
+//! never past the exit deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::http::{self, Answer, Backend, Endpoint};
+use super::retry::{self, MAX_ATTEMPTS, Outcome};
+use super::{Job, Shared};
+use crate::diag::{self, Once};
+use crate::wire::Request;
+
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the worker calls its idle hook when nothing happens (the state file's heartbeat).
+const IDLE: Duration = Duration::from_secs(30);
+
+/// What became of a request once [`Worker::deliver`] is done with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Sent,
+    /// Refused for good (a 4xx, or the key was refused): never sent again, by any run.
+    Refused,
+    /// Not sent yet (no answer, 5xx, the deadline): worth another try by the next run.
+    NotYet,
+}
+
+/// The transport thread's state; tasks get it to deliver their requests.
+pub(crate) struct Worker {
+    endpoint: Endpoint,
+    shared: Arc<Shared>,
+    /// Made on first use, so that a program that sends nothing never sets up HTTP or TLS.
+    backend: Option<Box<dyn Backend>>,
+    paused_until: Option<Instant>,
+}
+
+impl Worker {
+    pub(super) fn new(endpoint: Endpoint, shared: Arc<Shared>) -> Self {
+        Self {
+            endpoint,
+            shared,
+            backend: None,
+            paused_until: None,
+        }
+    }
+
+    pub(super) fn run(mut self, inbox: &Receiver<Job>, mut on_idle: Box<dyn FnMut() + Send>) {
+        loop {
+            let job = match inbox.recv_timeout(IDLE) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    on_idle();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            match job {
+                Job::Event(request) => {
+                    self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                    self.deliver(&request());
+                }
+                Job::Task(task) => task(&mut self),
+                Job::Flush(done) => {
+                    let _ = done.try_send(());
+                }
+            }
+        }
+    }
+
+    /// Whether the process is ending (its deadline is set).
+    pub(crate) fn is_ending(&self) -> bool {
+        self.shared.deadline.get().is_some()
+    }
+
+    /// Sends one request, retrying as the contract says, never past the exit deadline.
+    pub(crate) fn deliver(&mut self, request: &Request) -> Delivery {
+        let path = request.path;
+        for attempt in 0..MAX_ATTEMPTS {
+            if self.shared.unauthorized.load(Ordering::Relaxed) {
+                return Delivery::Refused;
+            }
+            if let Some(until) = self.paused_until.take()
+                && !self.wait_until(until, false)
+            {
+                self.paused_until = Some(until);
+                return Delivery::NotYet;
+            }
+            let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
+                return Delivery::NotYet;
+            };
+            let outcome = self.post(request, timeout);
+            let backoff = match outcome {
+                Outcome::Sent => return Delivery::Sent,
+                Outcome::Unauthorized => {
+                    self.shared.unauthorized.store(true, Ordering::Relaxed);
+                    diag::say_once(
+                        Once::Unauthorized,
+                        "warn",
+                        format_args!("the API key was refused (401); nothing more will be sent"),
+                    );
+                    return Delivery::Refused;
+                }
+                Outcome::Rejected(status) => {
+                    diag::debug!("{path} was rejected with {status}; not retried");
+                    return Delivery::Refused;
+                }
+                Outcome::RetryAfter(Some(wait)) => {
+                    self.paused_until = Some(Instant::now() + wait);
+                    continue;
+                }
+                Outcome::Unreachable if self.is_ending() => return Delivery::NotYet,
+                Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => {
+                    retry::backoff(attempt)
+                }
+            };
+            let unreachable = outcome == Outcome::Unreachable;
+            if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff, unreachable)
+            {
+                return Delivery::NotYet;
+            }
+        }
+        Delivery::NotYet
+    }
+
+    /// The time a request may take: `limit`, or what is left before the deadline.
+    fn time_left(&self, limit: Duration) -> Option<Duration> {
+        match self.shared.deadline.get() {
+            None => Some(limit),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.min(limit))
+            }
+        }
+    }
+
+    /// Sleeps until `until`; `false` (at once) if the deadline comes first, or, for a retry of
+    /// an unreachable server (`unreachable`), as soon as the program starts ending.
+    fn wait_until(&self, until: Instant, unreachable: bool) -> bool {
+        loop {
+            match self.shared.deadline.get() {
+                Some(_) if unreachable => return false,
+                Some(deadline) if until > *deadline => return false,
+                _ => {}
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            // Parked, so that a session end (which unparks us) is seen at once.
+            thread::park_timeout(until - now);
+        }
+    }
+
+    fn post(&mut self, request: &Request, timeout: Duration) -> Outcome {
+        let backend = self
+            .backend
+            .get_or_insert_with(|| http::backend(&self.endpoint));
+        let path = request.path;
+        match backend.post(&self.endpoint, request, timeout) {
+            Answer::Status {
+                status,
+                retry_after,
+            } => {
+                diag::debug!("POST {path} → {status}");
+                retry::classify(status, retry_after.as_deref())
+            }
+            Answer::Unreachable(error) => {
+                diag::debug!("POST {path} failed: {error}");
+                Outcome::Unreachable
+            }
+        }
+    }
+}

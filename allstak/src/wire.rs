@@ -1,0 +1,329 @@
+//! The wire format: every request the SDK sends, as the path and JSON body the transport posts
+//! (`../shared/CONTRACT.md`). The SDK's identity fields are written here and nowhere else.
+//!
+//! Bodies are built on the transport thread from what callers captured, so the caller's thread
+//! never pays for serialization.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::event::{ErrorEvent, Level};
+use crate::{SessionId, SessionStatus};
+
+/// The name this SDK reports itself under.
+pub const SDK_NAME: &str = "allstak-rust";
+/// This SDK's version.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The `platform` of every payload and frame.
+const PLATFORM: &str = "rust";
+/// The `User-Agent` of every request.
+pub(crate) const USER_AGENT: &str = concat!("allstak-rust/", env!("CARGO_PKG_VERSION"));
+
+pub(crate) const SESSIONS_START: &str = "/ingest/v1/sessions/start";
+pub(crate) const SESSIONS_END: &str = "/ingest/v1/sessions/end";
+pub(crate) const ERRORS: &str = "/ingest/v1/errors";
+
+/// One `POST` to the ingest API: the path under the host, and the JSON body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) path: &'static str,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Request {
+    fn json(path: &'static str, payload: &impl Serialize) -> Self {
+        // Our payloads are plain structs of strings and numbers: serializing them cannot fail.
+        let body = serde_json::to_vec(payload).unwrap_or_default();
+        Self { path, body }
+    }
+}
+
+/// `POST /ingest/v1/sessions/start`.
+pub(crate) fn session_start(id: SessionId, config: &Config) -> Request {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SessionStart<'a> {
+        session_id: SessionId,
+        release: &'a str,
+        environment: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<&'a str>,
+        sdk_name: &'a str,
+        sdk_version: &'a str,
+        platform: &'a str,
+    }
+    let payload = SessionStart {
+        session_id: id,
+        release: config.release(),
+        environment: config.environment(),
+        user_id: config.user_id.as_deref(),
+        sdk_name: SDK_NAME,
+        sdk_version: SDK_VERSION,
+        platform: PLATFORM,
+    };
+    Request::json(SESSIONS_START, &payload)
+}
+
+/// `POST /ingest/v1/sessions/end`, for this process's session or one recovered from the state
+/// dir (whose id is only known as text).
+pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionStatus) -> Request {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SessionEnd<'a> {
+        session_id: &'a str,
+        duration_ms: u64,
+        status: SessionStatus,
+    }
+    let payload = SessionEnd {
+        session_id,
+        duration_ms,
+        status,
+    };
+    Request::json(SESSIONS_END, &payload)
+}
+
+/// `POST /ingest/v1/errors`.
+pub(crate) fn error(event: &ErrorEvent, config: &Config) -> Request {
+    let frames: Vec<Frame<'_>> = event
+        .location
+        .iter()
+        .map(|location| {
+            let (function, filename, lineno, colno) = location.parts();
+            Frame {
+                filename,
+                function,
+                lineno,
+                colno,
+                in_app: true,
+                platform: PLATFORM,
+            }
+        })
+        .collect();
+    let stack_trace: Vec<String> = event
+        .causes
+        .iter()
+        .map(|cause| format!("caused by: {cause}"))
+        .collect();
+    let payload = ErrorPayload {
+        exception_class: &event.exception_class,
+        message: &event.message,
+        stack_trace,
+        frames,
+        level: event.level,
+        environment: config.environment(),
+        release: config.release(),
+        session_id: event.session_id,
+        user: config.user_id.as_deref().map(|id| User { id }),
+        metadata: Metadata {
+            rust_type: event.type_name,
+        },
+        handled: event.handled,
+        mechanism: event.mechanism,
+        sdk_name: SDK_NAME,
+        sdk_version: SDK_VERSION,
+        platform: PLATFORM,
+    };
+    Request::json(ERRORS, &payload)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorPayload<'a> {
+    exception_class: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stack_trace: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    frames: Vec<Frame<'a>>,
+    level: Level,
+    environment: &'a str,
+    release: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<SessionId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User<'a>>,
+    metadata: Metadata<'a>,
+    handled: bool,
+    mechanism: &'a str,
+    sdk_name: &'a str,
+    sdk_version: &'a str,
+    platform: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Frame<'a> {
+    filename: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<&'a str>,
+    lineno: u32,
+    colno: u32,
+    in_app: bool,
+    platform: &'a str,
+}
+
+#[derive(Serialize)]
+struct User<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    #[serde(rename = "rust.type")]
+    rust_type: &'a str,
+}
+
+/// A duration as the wire's whole milliseconds.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Location;
+    use serde_json::{Value, json};
+    use std::fmt;
+
+    fn json_of(request: &Request) -> Value {
+        serde_json::from_slice(&request.body).expect("json")
+    }
+
+    #[test]
+    fn the_start_payload_has_every_field_and_leaves_absent_ones_out() {
+        let id = SessionId::random();
+        let config = Config::builder()
+            .release("app@1")
+            .environment("dev")
+            .build();
+        let request = session_start(id, &config);
+        assert_eq!(request.path, "/ingest/v1/sessions/start");
+        assert_eq!(
+            json_of(&request),
+            json!({
+                "sessionId": id.to_string(), "release": "app@1", "environment": "dev",
+                "sdkName": "allstak-rust", "sdkVersion": env!("CARGO_PKG_VERSION"),
+                "platform": "rust",
+            })
+        );
+        let config = Config::builder().release("app@1").user_id("u-7").build();
+        assert_eq!(json_of(&session_start(id, &config))["userId"], "u-7");
+    }
+
+    #[test]
+    fn the_end_payload_has_id_duration_in_ms_and_lower_case_status() {
+        let id = SessionId::random().to_string();
+        let duration = millis(Duration::from_micros(1_500_700));
+        let request = session_end(&id, duration, SessionStatus::Errored);
+        assert_eq!(request.path, "/ingest/v1/sessions/end");
+        assert_eq!(
+            json_of(&request),
+            json!({"sessionId": id, "durationMs": 1500, "status": "errored"})
+        );
+    }
+
+    #[test]
+    fn session_ids_are_lower_case_uuid_v4_with_dashes() {
+        let id = SessionId::random().to_string();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, id.to_lowercase());
+        assert_eq!(id.as_bytes()[14], b'4');
+        assert_eq!(id.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn the_user_agent_names_the_sdk_and_its_version() {
+        assert_eq!(USER_AGENT, format!("{SDK_NAME}/{SDK_VERSION}"));
+    }
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("could not load settings")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_payload_carries_every_field_and_no_nulls() {
+        let config = Config::builder()
+            .release("app@1.2.3")
+            .environment("staging")
+            .user_id("u-1")
+            .build();
+        let outer = Outer(std::io::Error::other("disk on fire"));
+        let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &outer, "track");
+        event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
+        let id = SessionId::random();
+        event.session_id = Some(id);
+        let request = error(&event, &config);
+        assert_eq!(request.path, "/ingest/v1/errors");
+        assert_eq!(
+            json_of(&request),
+            json!({
+                "exceptionClass": "Outer",
+                "message": "could not load settings",
+                "stackTrace": ["caused by: disk on fire"],
+                "frames": [{
+                    "filename": "src/main.rs", "function": "app::load", "lineno": 12,
+                    "colno": 5, "inApp": true, "platform": "rust"
+                }],
+                "level": "error",
+                "environment": "staging",
+                "release": "app@1.2.3",
+                "sessionId": id.to_string(),
+                "user": {"id": "u-1"},
+                "metadata": {"rust.type": std::any::type_name::<Outer>()},
+                "handled": true,
+                "mechanism": "track",
+                "sdkName": "allstak-rust",
+                "sdkVersion": env!("CARGO_PKG_VERSION"),
+                "platform": "rust",
+            })
+        );
+    }
+
+    #[test]
+    fn absent_fields_are_left_out() {
+        let config = Config::builder().release("app@1").build();
+        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        let json = json_of(&error(&event, &config));
+        for absent in ["stackTrace", "frames", "sessionId", "user"] {
+            assert!(json.get(absent).is_none(), "{absent}");
+        }
+        assert!(!has_null(&json));
+    }
+
+    proptest::proptest! {
+        /// Any type name, message and causes: valid JSON, no null, the message kept (or cut).
+        #[test]
+        fn any_error_gives_a_valid_payload(
+            type_name in ".{0,80}", message in ".{0,200}", causes in proptest::collection::vec(".{0,40}", 0..4)
+        ) {
+            let type_name: &'static str = Box::leak(type_name.into_boxed_str());
+            let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
+            event.causes = causes;
+            let config = Config::builder().release("app@1").build();
+            let json: Value = serde_json::from_slice(&error(&event, &config).body).expect("valid JSON");
+            proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
+            proptest::prop_assert!(json["exceptionClass"].is_string());
+            proptest::prop_assert!(!has_null(&json));
+        }
+    }
+
+    fn has_null(value: &Value) -> bool {
+        match value {
+            Value::Null => true,
+            Value::Array(items) => items.iter().any(has_null),
+            Value::Object(fields) => fields.values().any(has_null),
+            _ => false,
+        }
+    }
+}
