@@ -31,6 +31,7 @@ mod event;
 mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
+mod proxy;
 mod sdk_thread;
 mod session;
 mod signals;

@@ -3,7 +3,8 @@
 //!
 //! It records every request it receives, lets a test wait for what it expects instead of
 //! sleeping, and answers as told: `202` like the AllStak backend by default, or any status,
-//! late, or never.
+//! late, or never. It doubles as an HTTP proxy, so a program can be pointed at it as its proxy
+//! (see [`Collector`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -17,8 +18,9 @@
 //! assert!(collector.wait_for_requests(1, Duration::from_millis(10)).is_err());
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -30,7 +32,8 @@ use serde_json::Value;
 pub struct Request {
     /// The method, e.g. `POST`.
     pub method: String,
-    /// The path, e.g. `/ingest/v1/sessions/start`.
+    /// The path, e.g. `/ingest/v1/sessions/start`, also when the request came through the
+    /// collector as a proxy; for a `CONNECT`, the `host:port` it asked for.
     pub path: String,
     /// Every header, names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
@@ -40,6 +43,7 @@ pub struct Request {
     pub json: Value,
     /// When it arrived.
     pub received_at: Instant,
+    proxied_for: Option<String>,
 }
 
 impl Request {
@@ -56,6 +60,37 @@ impl Request {
     #[must_use]
     pub fn session_id(&self) -> Option<&str> {
         self.json.get("sessionId").and_then(Value::as_str)
+    }
+
+    /// When the request came through the collector as a proxy, the `host:port` the client asked
+    /// the proxy for (`allstak-via-proxy.invalid:80`), the port always written out; `None` for
+    /// a request sent to the collector directly.
+    ///
+    /// Set on the `CONNECT` that opens a tunnel, on every request sent through that tunnel, and
+    /// on a request in absolute form (`POST http://host/path`, the path recorded without the
+    /// `http://host`).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use allstak::testing::Collector;
+    ///
+    /// let collector = Collector::start()?;
+    /// let address = collector.url().trim_start_matches("http://");
+    /// let mut client = std::net::TcpStream::connect(address)?;
+    /// // What a client configured with the collector as its proxy sends for an http:// URL:
+    /// client.write_all(
+    ///     b"POST http://allstak-via-proxy.invalid/ingest/v1/errors HTTP/1.1\r\n\
+    ///       Host: allstak-via-proxy.invalid\r\nContent-Length: 2\r\n\r\n{}",
+    /// )?;
+    /// let received = collector.wait_for_requests(1, Duration::from_secs(5))?;
+    /// assert_eq!(received[0].path, "/ingest/v1/errors");
+    /// assert_eq!(received[0].proxied_for(), Some("allstak-via-proxy.invalid:80"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn proxied_for(&self) -> Option<&str> {
+        self.proxied_for.as_deref()
     }
 }
 
@@ -144,6 +179,9 @@ impl fmt::Display for Timeout {
                 "\n  {} {} {}",
                 request.method, request.path, request.body
             )?;
+            if let Some(authority) = request.proxied_for() {
+                write!(f, " (proxied for {authority})")?;
+            }
         }
         Ok(())
     }
@@ -158,6 +196,11 @@ struct State {
     default_reply: Option<Reply>,
     /// Requests that are never answered, kept so their connections stay open.
     unanswered: Vec<tiny_http::Request>,
+    /// The authority each tunnel's client asked for, by the client's address: the requests
+    /// sent through a tunnel arrive on the connection that sent its `CONNECT`. (An address is
+    /// not reused while its connection is open, and the kernel goes through its ephemeral ports
+    /// before reusing one.)
+    tunnels: HashMap<SocketAddr, String>,
 }
 
 struct Shared {
@@ -174,6 +217,19 @@ impl Shared {
 }
 
 /// A loopback HTTP collector on an ephemeral port; stops when dropped.
+///
+/// It doubles as an HTTP proxy: give its [`url`](Self::url) to a program as its proxy, and its
+/// host as a name that does not resolve (`http://allstak-via-proxy.invalid`). Requests arrive
+/// as usual, with [`Request::proxied_for`] telling they came through the proxy and for which
+/// host. Both ways clients use a proxy work:
+///
+/// - a request in absolute form (`POST http://host/path`, what reqwest sends for an `http://`
+///   URL) is recorded with its path only;
+/// - a `CONNECT host:port` tunnel (what ureq sends for every URL, and every client for
+///   `https://`) is answered `200` and recorded once as a `CONNECT` request; the requests sent
+///   through it are then served and recorded as usual. A TLS handshake through the tunnel
+///   (an `https://` host) cannot succeed: the collector only speaks plain HTTP, and the
+///   client's handshake times out.
 pub struct Collector {
     server: Arc<tiny_http::Server>,
     shared: Arc<Shared>,
@@ -304,21 +360,26 @@ impl Drop for Collector {
 }
 
 fn serve(shared: &Shared, mut request: tiny_http::Request) {
+    if *request.method() == tiny_http::Method::Connect {
+        open_tunnel(shared, request);
+        return;
+    }
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
+    let (path, proxied_for) = match absolute_form(request.url()) {
+        Some((authority, path)) => (path, Some(authority)),
+        None => (
+            request.url().to_owned(),
+            request
+                .remote_addr()
+                .and_then(|client| shared.lock().tunnels.get(client).cloned()),
+        ),
+    };
     let recorded = Request {
         method: request.method().to_string(),
-        path: request.url().to_owned(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_ascii_lowercase(),
-                    h.value.to_string(),
-                )
-            })
-            .collect(),
+        path,
+        proxied_for,
+        headers: headers_of(&request),
         json: serde_json::from_str(&body).unwrap_or(Value::Null),
         body,
         received_at: Instant::now(),
@@ -358,5 +419,309 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
         respond();
     } else {
         let _ = thread::Builder::new().spawn(respond);
+    }
+}
+
+fn headers_of(request: &tiny_http::Request) -> Vec<(String, String)> {
+    request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Answers a `CONNECT` with `200` and leaves the connection to tiny_http, which then reads the
+/// tunnelled requests from it as it would a client's next requests; they are served by
+/// [`serve`] like any other, and attributed to the tunnel by the client's address.
+///
+/// tiny_http's `Request::upgrade` cannot carry the tunnel instead: without a `Connection:
+/// upgrade` header (which no proxy client sends) it hands back an empty reader, and it keeps
+/// parsing the connection as HTTP anyway.
+fn open_tunnel(shared: &Shared, request: tiny_http::Request) {
+    let authority = request.url().to_owned();
+    {
+        let mut state = shared.lock();
+        // Recorded before the 200 is sent, so the tunnel is known when its first request comes.
+        if let Some(client) = request.remote_addr() {
+            state.tunnels.insert(*client, authority.clone());
+        }
+        state.requests.push(Request {
+            method: request.method().to_string(),
+            path: authority.clone(),
+            proxied_for: Some(authority),
+            headers: headers_of(&request),
+            body: String::new(),
+            json: Value::Null,
+            received_at: Instant::now(),
+        });
+        shared.arrived.notify_all();
+    }
+    // tiny_http adds `Content-Length: 0`, which clients ignore on a 2xx to a CONNECT (RFC 9110).
+    let _ = request.respond(tiny_http::Response::empty(200));
+}
+
+/// `http://host[:port]/path` → (`host:port`, `/path`), the port defaulted by the scheme: a
+/// request in absolute form is one sent to a proxy.
+fn absolute_form(target: &str) -> Option<(String, String)> {
+    let (rest, default_port) =
+        strip_scheme(target, "http://", 80).or_else(|| strip_scheme(target, "https://", 443))?;
+    let (authority, path) = rest
+        .find(['/', '?'])
+        .map_or((rest, "/"), |at| rest.split_at(at));
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host_port)| host_port);
+    // A port follows the last `:`, unless that `:` is inside an IPv6 address's brackets.
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.contains(']'));
+    let authority = if has_port {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{default_port}")
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
+    Some((authority, path))
+}
+
+fn strip_scheme<'a>(target: &'a str, scheme: &str, default_port: u16) -> Option<(&'a str, u16)> {
+    let head = target.get(..scheme.len())?;
+    if head.eq_ignore_ascii_case(scheme) {
+        Some((target.get(scheme.len()..)?, default_port))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn connect(collector: &Collector) -> TcpStream {
+        let client = TcpStream::connect(collector.url().trim_start_matches("http://")).unwrap();
+        client.set_read_timeout(Some(WAIT)).unwrap();
+        client
+    }
+
+    /// Reads one response's status line and headers; the status line.
+    fn read_head(reader: &mut impl BufRead) -> String {
+        read_response(reader, false)
+    }
+
+    /// Reads one response, its body too when `with_body` (by its `Content-Length`); the status
+    /// line.
+    fn read_response(reader: &mut impl BufRead, with_body: bool) -> String {
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        if with_body {
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+        }
+        status.trim_end().to_owned()
+    }
+
+    fn proxied_agent(collector: &Collector) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .proxy(Some(ureq::Proxy::new(collector.url()).unwrap()))
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(2)))
+            .build()
+            .new_agent()
+    }
+
+    #[test]
+    fn a_request_in_absolute_form_is_recorded_with_its_path_and_proxied_authority() {
+        let collector = Collector::start().unwrap();
+        let mut client = connect(&collector);
+        client
+            .write_all(
+                b"POST http://allstak-via-proxy.invalid/ingest/v1/errors?x=1 HTTP/1.1\r\n\
+                  Host: allstak-via-proxy.invalid\r\nContent-Length: 2\r\n\r\n{}",
+            )
+            .unwrap();
+        assert_eq!(
+            read_head(&mut BufReader::new(&client)),
+            "HTTP/1.1 202 Accepted"
+        );
+        let received = collector.wait_for_requests(1, WAIT).unwrap();
+        assert_eq!(received[0].method, "POST");
+        assert_eq!(received[0].path, "/ingest/v1/errors?x=1");
+        assert_eq!(
+            received[0].proxied_for(),
+            Some("allstak-via-proxy.invalid:80")
+        );
+        assert_eq!(received[0].json, serde_json::json!({}));
+    }
+
+    #[test]
+    fn a_connect_is_answered_200_and_the_tunnel_s_requests_are_served_and_recorded() {
+        let collector = Collector::start().unwrap();
+        collector.then_reply(Reply::status(503));
+        let mut client = connect(&collector);
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        client
+            .write_all(
+                b"CONNECT allstak-via-proxy.invalid:80 HTTP/1.1\r\n\
+                  Host: allstak-via-proxy.invalid:80\r\n\r\n",
+            )
+            .unwrap();
+        assert_eq!(read_head(&mut reader), "HTTP/1.1 200 OK");
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            client
+                .write_all(
+                    b"POST /ingest/v1/sessions/start HTTP/1.1\r\n\
+                      Host: allstak-via-proxy.invalid\r\nContent-Length: 2\r\n\r\n{}",
+                )
+                .unwrap();
+            statuses.push(read_response(&mut reader, true));
+        }
+        assert_eq!(
+            statuses,
+            ["HTTP/1.1 503 Service Unavailable", "HTTP/1.1 202 Accepted"]
+        );
+
+        let received = collector.wait_for_requests(3, WAIT).unwrap();
+        let shown: Vec<_> = received
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str(), r.proxied_for()))
+            .collect();
+        let via = Some("allstak-via-proxy.invalid:80");
+        assert_eq!(
+            shown,
+            [
+                ("CONNECT", "allstak-via-proxy.invalid:80", via),
+                ("POST", "/ingest/v1/sessions/start", via),
+                ("POST", "/ingest/v1/sessions/start", via),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_connect_does_not_use_up_a_queued_reply() {
+        let collector = Collector::start().unwrap();
+        collector.then_reply(Reply::status(503));
+        let response = proxied_agent(&collector)
+            .post("http://allstak-via-proxy.invalid/x")
+            .send("{}")
+            .unwrap();
+        assert_eq!(response.status(), 503);
+    }
+
+    #[test]
+    fn ureq_with_the_collector_as_its_proxy_is_recorded_as_proxied() {
+        let collector = Collector::start().unwrap();
+        let response = proxied_agent(&collector)
+            .post("http://allstak-via-proxy.invalid/x")
+            .send(r#"{"sessionId":"s1"}"#)
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let received = collector
+            .wait_for(WAIT, |r| r.iter().any(|r| r.method == "POST"))
+            .unwrap();
+        let post = received.iter().find(|r| r.method == "POST").unwrap();
+        assert_eq!(post.path, "/x");
+        assert_eq!(post.session_id(), Some("s1"));
+        assert_eq!(post.proxied_for(), Some("allstak-via-proxy.invalid:80"));
+        assert_eq!(post.header("host"), Some("allstak-via-proxy.invalid"));
+        let connect = received.iter().find(|r| r.method == "CONNECT").unwrap();
+        assert_eq!(connect.proxied_for(), Some("allstak-via-proxy.invalid:80"));
+    }
+
+    #[test]
+    fn proxy_credentials_arrive_on_the_connect() {
+        let collector = Collector::start().unwrap();
+        let proxy = collector.url().replace("http://", "http://alice:secret@");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(Some(ureq::Proxy::new(&proxy).unwrap()))
+            .build()
+            .into();
+        agent
+            .post("http://allstak-via-proxy.invalid/x")
+            .send("{}")
+            .unwrap();
+        let received = collector.wait_for_requests(2, WAIT).unwrap();
+        // "alice:secret" in base64.
+        assert_eq!(
+            received[0].header("proxy-authorization"),
+            Some("Basic YWxpY2U6c2VjcmV0")
+        );
+        assert_eq!(received[1].header("proxy-authorization"), None);
+    }
+
+    #[test]
+    fn an_https_tunnel_fails_on_the_client_but_its_connect_is_recorded() {
+        let collector = Collector::start().unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(Some(ureq::Proxy::new(collector.url()).unwrap()))
+            .timeout_global(Some(Duration::from_millis(500)))
+            .build()
+            .into();
+        // The collector cannot answer the client's TLS handshake: it times out.
+        let outcome = agent.post("https://allstak-via-proxy.invalid/x").send("{}");
+        assert!(
+            matches!(outcome, Err(ureq::Error::Timeout(_))),
+            "{outcome:?}"
+        );
+        let received = collector.requests();
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert_eq!(received[0].method, "CONNECT");
+        assert_eq!(
+            received[0].proxied_for(),
+            Some("allstak-via-proxy.invalid:443")
+        );
+    }
+
+    #[test]
+    fn direct_requests_are_recorded_as_before_and_not_proxied() {
+        let collector = Collector::start().unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
+        agent
+            .post(format!("{}/ingest/v1/errors", collector.url()))
+            .send("{}")
+            .unwrap();
+        let received = collector.wait_for_requests(1, WAIT).unwrap();
+        assert_eq!(received[0].path, "/ingest/v1/errors");
+        assert_eq!(received[0].proxied_for(), None);
+    }
+
+    #[test]
+    fn absolute_form_targets_give_a_host_port_and_a_path() {
+        let split = |target| absolute_form(target);
+        let pair = |authority: &str, path: &str| Some((authority.to_owned(), path.to_owned()));
+        assert_eq!(split("http://h/x/y"), pair("h:80", "/x/y"));
+        assert_eq!(split("HTTPS://h"), pair("h:443", "/"));
+        assert_eq!(split("http://h:8080?q"), pair("h:8080", "/?q"));
+        assert_eq!(split("http://u:p@h:1/x"), pair("h:1", "/x"));
+        assert_eq!(split("http://[::1]/x"), pair("[::1]:80", "/x"));
+        assert_eq!(split("http://[::1]:9/x"), pair("[::1]:9", "/x"));
+        assert_eq!(split("/x"), None);
+        assert_eq!(split("h:80"), None);
     }
 }
