@@ -56,8 +56,9 @@ impl Outbox {
             transport::BACKEND,
             transport::TLS,
             config
-                .proxy_url()
-                .map_or(String::new(), |_| " through a proxy".to_owned())
+                .proxy
+                .as_ref()
+                .map_or(String::new(), |proxy| format!(" through the proxy {proxy}"))
         );
         let heartbeat = Arc::clone(&file);
         let transport = Transport::spawn(endpoint, Box::new(move || heartbeat.heartbeat()))?;

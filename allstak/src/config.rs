@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
+use crate::proxy::{self, Proxy};
+
 /// The default AllStak ingest host.
 pub const DEFAULT_HOST: &str = "https://api.allstak.sa";
 /// The default environment name.
@@ -39,6 +41,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
 /// | `ALLSTAK_END_ON_SIGNALS` | [`end_session_on_signals`](ConfigBuilder::end_session_on_signals) | off |
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
+/// | `ALLSTAK_PROXY` | [`proxy`](ConfigBuilder::proxy) | `https_proxy`, `http_proxy`, `all_proxy` as curl reads them |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
 ///
 /// ```
@@ -66,6 +69,7 @@ pub struct Config {
     pub(crate) debug: bool,
     pub(crate) end_session_on_signals: bool,
     pub(crate) state_dir: Option<std::path::PathBuf>,
+    pub(crate) proxy: Option<Proxy>,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
 }
@@ -125,7 +129,7 @@ impl Config {
 
     /// The proxy's URL, if requests go through one.
     pub(crate) fn proxy_url(&self) -> Option<&str> {
-        None
+        self.proxy.as_ref().map(Proxy::url)
     }
 }
 
@@ -143,6 +147,7 @@ impl fmt::Debug for Config {
             .field("debug", &self.debug)
             .field("end_session_on_signals", &self.end_session_on_signals)
             .field("state_dir", &self.state_dir)
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +178,7 @@ pub struct ConfigBuilder {
     debug: Option<bool>,
     end_session_on_signals: Option<bool>,
     state_dir: Option<std::path::PathBuf>,
+    proxy: Option<String>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -251,6 +257,23 @@ impl ConfigBuilder {
         self
     }
 
+    /// The proxy to send through (`ALLSTAK_PROXY`): `http://host:port` or `https://host:port`,
+    /// with `user:password@` if it needs them. Wins over the environment's proxy variables
+    /// (`https_proxy`, `http_proxy`, `all_proxy`, read as curl reads them, with `no_proxy`);
+    /// an empty value sends directly whatever they say. A value that cannot be used (a
+    /// `socks5://` proxy, a malformed URL) is one diagnostic, and requests go directly.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .proxy("http://proxy.corp.example:3128")
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
     /// Where open sessions are written for abnormal-session recovery (`ALLSTAK_STATE_DIR`;
     /// default: the platform's state dir, e.g. `~/.local/state/allstak`).
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -301,6 +324,7 @@ impl ConfigBuilder {
         let state_dir = self
             .state_dir
             .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from));
+        let proxy_setting = self.proxy.or_else(|| var("ALLSTAK_PROXY"));
 
         let exit_deadline = match (self.exit_deadline, deadline_ms) {
             (Some(deadline), _) => Some(deadline),
@@ -322,11 +346,23 @@ impl ConfigBuilder {
         let valid_api_key = api_key
             .as_deref()
             .and_then(|key| valid_key(key, &mut problems));
+        let host = valid_host(host.as_deref().unwrap_or(DEFAULT_HOST), &mut problems);
+        let proxy = host.as_deref().and_then(|host| {
+            let mut env_problems = Vec::new();
+            let proxy = proxy::resolve(
+                proxy_setting.as_deref(),
+                host,
+                &mut |name| read_env(env, name, &mut env_problems),
+                &mut problems,
+            );
+            problems.append(&mut env_problems);
+            proxy
+        });
         Config {
             api_key_refused: valid_api_key.is_none()
                 && api_key.is_some_and(|k| !k.trim().is_empty()),
             api_key: valid_api_key,
-            host: valid_host(host.as_deref().unwrap_or(DEFAULT_HOST), &mut problems),
+            host,
             release: release
                 .or(self.default_release)
                 .filter(|r| !r.trim().is_empty())
@@ -341,6 +377,7 @@ impl ConfigBuilder {
             debug: debug.unwrap_or(false),
             end_session_on_signals: end_session_on_signals.unwrap_or(false),
             state_dir,
+            proxy,
             problems,
         }
     }
@@ -473,6 +510,53 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
             .collect();
         builder.build_with(&mut |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_proxy_comes_from_the_builder_then_allstak_proxy_then_curls_variables() {
+        let env = [
+            ("ALLSTAK_HOST", "https://ingest.example"),
+            ("https_proxy", "http://env-proxy:3128"),
+        ];
+        assert_eq!(
+            build(Config::builder(), &env).proxy_url(),
+            Some("http://env-proxy:3128")
+        );
+        let with_ours = [env[0], env[1], ("ALLSTAK_PROXY", "http://ours:8080")];
+        assert_eq!(
+            build(Config::builder(), &with_ours).proxy_url(),
+            Some("http://ours:8080")
+        );
+        let builder = Config::builder().proxy("http://builder:1");
+        assert_eq!(
+            build(builder, &with_ours).proxy_url(),
+            Some("http://builder:1")
+        );
+        assert_eq!(
+            build(Config::builder().proxy(""), &with_ours).proxy_url(),
+            None
+        );
+        let excluded = [env[0], env[1], ("NO_PROXY", "example")];
+        assert_eq!(build(Config::builder(), &excluded).proxy_url(), None);
+    }
+
+    #[test]
+    fn an_unsupported_proxy_is_one_problem_and_a_direct_connection() {
+        let config = build(
+            Config::builder(),
+            &[("ALLSTAK_PROXY", "socks5://user:pw@s:1080")],
+        );
+        assert_eq!(config.proxy_url(), None);
+        assert_eq!(config.problems.len(), 1, "{:?}", config.problems);
+        assert!(
+            config.problems[0].contains("socks5"),
+            "{}",
+            config.problems[0]
+        );
+        assert!(
+            !config.problems[0].contains("pw"),
+            "no credentials in diagnostics"
+        );
     }
 
     #[test]

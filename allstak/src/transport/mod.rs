@@ -13,6 +13,7 @@ mod http;
 mod reqwest;
 mod retry;
 #[cfg(feature = "ureq")]
+#[cfg_attr(feature = "reqwest", allow(dead_code))] // compiled and linted, but reqwest is used
 mod ureq;
 mod worker;
 

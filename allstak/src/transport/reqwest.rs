@@ -61,10 +61,10 @@ impl Backend for Reqwest {
             .timeout(timeout)
             .header("Content-Type", "application/json")
             .header("X-AllStak-Key", &endpoint.key)
-            .body(request.body.clone())
-            .send();
+            .body(request.body.clone());
+        // Inside the runtime: the request's timeout is a timer of this runtime.
         self.runtime.block_on(async {
-            let response = match sent.await {
+            let response = match sent.send().await {
                 Ok(response) => response,
                 Err(error) => return Answer::Unreachable(error.to_string()),
             };

@@ -28,7 +28,19 @@ impl Run {
     }
 }
 
-/// `program` with `args` and `env`, inheriting no `ALLSTAK_*` or `NEXTEST*` variable.
+/// The proxy variables a program may read; none is inherited from the machine running tests.
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// `program` with `args` and `env`, inheriting no `ALLSTAK_*`, `NEXTEST*` or proxy variable.
 pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Command {
     let mut command = Command::new(program);
     command.args(args);
@@ -37,6 +49,9 @@ pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Comman
         if name.starts_with("ALLSTAK_") || name.starts_with("NEXTEST") {
             command.env_remove(&*name);
         }
+    }
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
     command
@@ -191,6 +206,19 @@ pub fn assert_crash_reported(requests: &[Request], message: &str) {
 pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
 }
+
+/// A port on 127.0.0.1 that nothing listens on: connections to it are refused.
+pub fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Which HTTP backend the test programs were built with.
+pub const BACKEND: &str = if cfg!(feature = "reqwest") {
+    "reqwest"
+} else {
+    "ureq"
+};
 
 /// A fresh collector; every test has its own.
 pub fn collector() -> Collector {
