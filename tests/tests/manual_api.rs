@@ -1,9 +1,9 @@
 //! The runtime through the manual API (`allstak::init`), as a real process against a real
-//! collector: payloads, ordering, statuses, transport rules and the exit deadline.
+//! collector: payloads, ordering, statuses and abnormal-session recovery (the transport rules
+//! and the exit deadline are in `transport.rs`).
 
 mod common;
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use allstak::testing::Reply;
@@ -130,72 +130,6 @@ fn turning_tracking_off_starts_no_session() {
 }
 
 #[test]
-fn a_401_stops_all_sending_for_the_rest_of_the_process() {
-    let collector = collector();
-    collector.set_reply(Reply::status(401));
-    let run = run(PROGRAM, &["capture-three"], &env_for(collector.url(), &[]));
-    assert_eq!(run.code(), Some(0));
-    assert_eq!(run.stderr, "");
-    assert_eq!(paths(&collector.requests()), [START]);
-}
-
-#[test]
-fn a_401_is_said_once_when_debugging() {
-    let collector = collector();
-    collector.set_reply(Reply::status(401));
-    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = run(PROGRAM, &["capture-three"], &env);
-    assert_printed_once(&run.stderr, "refused (401)");
-    assert!(!run.stderr.contains(KEY));
-}
-
-#[test]
-fn a_server_error_on_an_error_event_is_retried() {
-    let collector = collector();
-    collector.then_reply(Reply::accepted());
-    collector.then_reply(Reply::status(500));
-    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
-    let run = run(PROGRAM, &["capture"], &env);
-    assert_eq!(run.code(), Some(0));
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
-    assert_eq!(requests[1].json, requests[2].json);
-    // The retry waited for the backoff (1 s, less up to a quarter of jitter).
-    let waited = requests[2].received_at - requests[1].received_at;
-    assert!(waited >= Duration::from_millis(700), "{waited:?}");
-}
-
-#[test]
-fn retry_after_on_429_and_503_is_honoured() {
-    for status in [429, 503] {
-        let collector = collector();
-        collector.then_reply(Reply::accepted());
-        collector.then_reply(Reply::status(status).with_retry_after("2"));
-        let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
-        let run = run(PROGRAM, &["capture"], &env);
-        assert_eq!(run.code(), Some(0));
-        let requests = collector.requests();
-        assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END], "{status}");
-        // Two seconds as asked, not the one-second backoff.
-        let waited = requests[2].received_at - requests[1].received_at;
-        assert!(
-            waited >= Duration::from_millis(1900),
-            "{status}: {waited:?}"
-        );
-    }
-}
-
-#[test]
-fn a_rejected_error_event_is_not_retried() {
-    let collector = collector();
-    collector.then_reply(Reply::accepted());
-    collector.then_reply(Reply::status(422));
-    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
-    assert_eq!(run.code(), Some(0));
-    assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
-}
-
-#[test]
 fn a_joined_thread_that_panicked_makes_the_session_errored() {
     let collector = collector();
     let run = run(PROGRAM, &["thread-panic"], &env_for(collector.url(), &[]));
@@ -273,118 +207,6 @@ fn the_duration_is_measured_from_start_to_end() {
         duration < 300,
         "the end is timed when main ends, not when it is sent: {duration}"
     );
-}
-
-/// The program's output, exit code and timing are unchanged whatever the server does.
-fn assert_unaffected(run: &Run, bound: Duration) {
-    assert_eq!(run.code(), Some(0));
-    assert_eq!(run.stdout, "session active: true\ndone\n");
-    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
-    assert!(
-        run.elapsed < bound,
-        "took {:?}, bound {bound:?}",
-        run.elapsed
-    );
-}
-
-const DEADLINE_MS: &str = "1000";
-const DEADLINE_PLUS_MARGIN: Duration = Duration::from_millis(1000 + 1500);
-
-#[test]
-fn a_refused_port_costs_the_program_nothing() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
-    let host = format!("http://127.0.0.1:{port}");
-    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]);
-    let run = run(PROGRAM, &["capture"], &env);
-    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
-}
-
-#[test]
-fn a_server_that_never_answers_holds_the_exit_no_longer_than_the_deadline() {
-    let collector = collector();
-    collector.set_reply(Reply::never());
-    let env = env_for(
-        collector.url(),
-        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
-    );
-    let run = run(PROGRAM, &["capture"], &env);
-    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
-    assert!(
-        run.elapsed >= Duration::from_millis(900),
-        "the end was given its time: {:?}",
-        run.elapsed
-    );
-}
-
-#[test]
-fn a_slow_server_holds_the_exit_no_longer_than_the_deadline() {
-    let collector = collector();
-    collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
-    let env = env_for(
-        collector.url(),
-        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
-    );
-    let run = run(PROGRAM, &["capture"], &env);
-    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
-}
-
-#[test]
-fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
-    let env = [
-        ("ALLSTAK_HOST", "not a url"),
-        ("ALLSTAK_API_KEY", KEY),
-        ("ALLSTAK_TRACK_TEST_RUNS", "1"),
-    ];
-    let run = run(PROGRAM, &["capture"], &owned(&env));
-    assert_unaffected(&run, DEADLINE_PLUS_MARGIN);
-
-    let debug: Vec<_> = env
-        .iter()
-        .copied()
-        .chain([("ALLSTAK_DEBUG", "1")])
-        .collect();
-    let run = common::run(PROGRAM, &["capture"], &owned(&debug));
-    assert_eq!(run.stdout, "session active: true\ndone\n");
-    assert_eq!(
-        run.stderr
-            .matches("is not an http:// or https:// URL")
-            .count(),
-        1,
-        "{}",
-        run.stderr
-    );
-}
-
-#[test]
-fn a_full_queue_drops_events_and_the_caller_never_waits() {
-    let collector = collector();
-    collector.set_reply(Reply::never());
-    let env = env_for(
-        collector.url(),
-        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
-    );
-    let run = run(PROGRAM, &["flood"], &env);
-    assert_eq!(run.code(), Some(0));
-    assert_eq!(
-        run.stdout,
-        "session active: true\ndropped some: true\nslowest capture under 50 ms: true\ndone\n"
-    );
-    assert_eq!(run.stderr, "");
-    assert!(run.elapsed < DEADLINE_PLUS_MARGIN, "{:?}", run.elapsed);
-}
-
-#[test]
-fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
-    let collector = collector();
-    let run = run(PROGRAM, &["flush"], &env_for(collector.url(), &[]));
-    assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
-    assert_eq!(requests[1].json["message"], "before the flush");
-    assert_eq!(requests[2].json["message"], "after the flush");
 }
 
 #[test]

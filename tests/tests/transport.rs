@@ -1,0 +1,356 @@
+//! The transport suite and fault matrix: the contract's transport rules (401, 4xx, 5xx,
+//! `Retry-After`, the queue, flush) and, whatever the server, the network or the environment
+//! does, the program's output and exit code are unchanged, it exits within the deadline plus a
+//! margin, and the SDK says nothing unless `ALLSTAK_DEBUG` asks it to.
+//!
+//! One suite, two runs: `.ci/run` runs it with the default build (ureq) and with every feature
+//! (reqwest, native TLS); `the_suite_runs_against_the_backend_it_was_built_with` checks which.
+
+mod common;
+
+use std::time::Duration;
+
+use allstak::testing::Reply;
+use common::*;
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const DEADLINE_MS: &str = "1000";
+const BOUND: Duration = Duration::from_millis(1000 + 1500);
+const OUTPUT: &str = "session active: true\ndone\n";
+
+fn assert_unaffected(run: &Run) {
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, OUTPUT);
+    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
+    assert!(run.elapsed < BOUND, "took {:?}", run.elapsed);
+}
+
+fn against_host(host: &str) -> Run {
+    run(
+        PROGRAM,
+        &["capture"],
+        &env_for(host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]),
+    )
+}
+
+#[test]
+fn a_200_whose_body_is_not_json_is_taken_as_sent() {
+    let collector = collector();
+    collector.set_reply(Reply::status(200).with_body("<html>not json</html>"));
+    assert_unaffected(&against_host(collector.url()));
+    assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
+}
+
+#[test]
+fn every_5xx_is_survived() {
+    let collector = collector();
+    collector.set_reply(Reply::status(500));
+    assert_unaffected(&against_host(collector.url()));
+    assert!(!collector.requests().is_empty());
+}
+
+#[test]
+fn tls_to_a_plain_http_port_is_survived() {
+    let collector = collector();
+    let https = collector.url().replace("http://", "https://");
+    assert_unaffected(&against_host(&https));
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_is_survived() {
+    assert_unaffected(&against_host("https://allstak-does-not-exist.invalid"));
+}
+
+#[test]
+fn a_key_with_a_newline_is_refused_so_no_header_can_be_injected() {
+    let collector = collector();
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_API_KEY", "ask_1\r\nX-Injected: yes")],
+    );
+    assert_unaffected(&run(PROGRAM, &["capture"], &env));
+    assert!(collector.requests().is_empty());
+
+    let env = env_for(
+        collector.url(),
+        &[
+            ("ALLSTAK_API_KEY", "ask_1\r\nX-Injected: yes"),
+            ("ALLSTAK_DEBUG", "1"),
+        ],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.stdout, OUTPUT);
+    assert_eq!(
+        run.stderr.lines().filter(|l| l.contains("API key")).count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ask_1"), "the key is never printed");
+}
+
+#[test]
+fn a_key_over_plain_http_to_a_remote_host_is_warned_about_once_when_debugging() {
+    let env = env_for(
+        "http://allstak-does-not-exist.invalid",
+        &[("ALLSTAK_DEBUG", "1"), ("ALLSTAK_EXIT_DEADLINE_MS", "300")],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_printed_once(&run.stderr, "plain http://");
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = common::run(PROGRAM, &["ok"], &env);
+    assert!(
+        !run.stderr.contains("plain http://"),
+        "loopback is fine: {}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn empty_huge_and_non_utf8_values_in_every_variable_are_survived() {
+    use std::os::unix::ffi::OsStringExt;
+
+    let collector = collector();
+    // Linux refuses any single environment string over 128 KiB (MAX_ARG_STRLEN), so this is
+    // the largest a process can be given; the config's unit tests feed 1 MiB directly.
+    let huge = "x".repeat(127 * 1024);
+    let non_utf8 = std::ffi::OsString::from_vec(vec![b'a', 0xff, 0xfe, b'z']);
+    let variables = [
+        "ALLSTAK_API_KEY",
+        "ALLSTAK_HOST",
+        "ALLSTAK_RELEASE",
+        "ALLSTAK_ENVIRONMENT",
+        "ALLSTAK_AUTO_SESSION_TRACKING",
+        "ALLSTAK_TRACK_TEST_RUNS",
+        "ALLSTAK_EXIT_DEADLINE_MS",
+        "ALLSTAK_STATE_DIR",
+        "ALLSTAK_DEBUG",
+    ];
+    for variable in variables {
+        for value in [
+            std::ffi::OsString::new(),
+            huge.clone().into(),
+            non_utf8.clone(),
+        ] {
+            let env = env_for(
+                collector.url(),
+                &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+            );
+            let mut command = command(PROGRAM, &["capture"], &env);
+            command.env(variable, &value);
+            let started = std::time::Instant::now();
+            let output = command.output().expect("runs");
+            let shown = format!("{variable} = {} bytes", value.len());
+            assert_eq!(output.status.code(), Some(0), "{shown}");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(stdout.ends_with("done\n"), "{shown}: {stdout}");
+            assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{shown}");
+            assert!(
+                started.elapsed() < BOUND,
+                "{shown}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_panicking_display_impl_is_contained_and_silent() {
+    let collector = collector();
+    let run = run(PROGRAM, &["display-panics"], &env_for(collector.url(), &[]));
+    assert_unaffected(&run);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(
+        requests[1].json["message"],
+        "<the value's formatting failed>"
+    );
+}
+
+#[test]
+fn a_server_that_is_not_there_does_not_hold_the_exit_for_retries() {
+    let host = format!("http://127.0.0.1:{}", refused_port());
+    // A long deadline: only giving up at once on an unreachable server keeps this fast.
+    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.stdout, OUTPUT);
+    assert!(
+        run.elapsed < Duration::from_millis(1500),
+        "took {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_401_stops_all_sending_for_the_rest_of_the_process() {
+    let collector = collector();
+    collector.set_reply(Reply::status(401));
+    let run = run(PROGRAM, &["capture-three"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stderr, "");
+    assert_eq!(paths(&collector.requests()), [START]);
+}
+
+#[test]
+fn a_401_is_said_once_when_debugging() {
+    let collector = collector();
+    collector.set_reply(Reply::status(401));
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = run(PROGRAM, &["capture-three"], &env);
+    assert_printed_once(&run.stderr, "refused (401)");
+    assert!(!run.stderr.contains(KEY));
+}
+
+#[test]
+fn a_server_error_on_an_error_event_is_retried() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(500));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    assert_eq!(requests[1].json, requests[2].json);
+    // The retry waited for the backoff (1 s, less up to a quarter of jitter).
+    let waited = requests[2].received_at - requests[1].received_at;
+    assert!(waited >= Duration::from_millis(700), "{waited:?}");
+}
+
+#[test]
+fn retry_after_on_429_and_503_is_honoured() {
+    for status in [429, 503] {
+        let collector = collector();
+        collector.then_reply(Reply::accepted());
+        collector.then_reply(Reply::status(status).with_retry_after("2"));
+        let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
+        let run = run(PROGRAM, &["capture"], &env);
+        assert_eq!(run.code(), Some(0));
+        let requests = collector.requests();
+        assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END], "{status}");
+        // Two seconds as asked, not the one-second backoff.
+        let waited = requests[2].received_at - requests[1].received_at;
+        assert!(
+            waited >= Duration::from_millis(1900),
+            "{status}: {waited:?}"
+        );
+    }
+}
+
+#[test]
+fn a_rejected_error_event_is_not_retried() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(422));
+    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
+}
+
+#[test]
+fn a_refused_port_costs_the_program_nothing() {
+    let host = format!("http://127.0.0.1:{}", refused_port());
+    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run);
+}
+
+#[test]
+fn a_server_that_never_answers_holds_the_exit_no_longer_than_the_deadline() {
+    let collector = collector();
+    collector.set_reply(Reply::never());
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run);
+    assert!(
+        run.elapsed >= Duration::from_millis(900),
+        "the end was given its time: {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_slow_server_holds_the_exit_no_longer_than_the_deadline() {
+    let collector = collector();
+    collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_unaffected(&run);
+}
+
+#[test]
+fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
+    let env = [
+        ("ALLSTAK_HOST", "not a url"),
+        ("ALLSTAK_API_KEY", KEY),
+        ("ALLSTAK_TRACK_TEST_RUNS", "1"),
+    ];
+    let run = run(PROGRAM, &["capture"], &owned(&env));
+    assert_unaffected(&run);
+
+    let debug: Vec<_> = env
+        .iter()
+        .copied()
+        .chain([("ALLSTAK_DEBUG", "1")])
+        .collect();
+    let run = common::run(PROGRAM, &["capture"], &owned(&debug));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    assert_eq!(
+        run.stderr
+            .matches("is not an http:// or https:// URL")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_full_queue_drops_events_and_the_caller_never_waits() {
+    let collector = collector();
+    collector.set_reply(Reply::never());
+    let env = env_for(
+        collector.url(),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
+    );
+    let run = run(PROGRAM, &["flood"], &env);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(
+        run.stdout,
+        "session active: true\ndropped some: true\nslowest capture under 50 ms: true\ndone\n"
+    );
+    assert_eq!(run.stderr, "");
+    assert!(run.elapsed < BOUND, "{:?}", run.elapsed);
+}
+
+#[test]
+fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
+    let collector = collector();
+    let run = run(PROGRAM, &["flush"], &env_for(collector.url(), &[]));
+    assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "before the flush");
+    assert_eq!(requests[2].json["message"], "after the flush");
+}
+
+#[test]
+fn the_suite_runs_against_the_backend_it_was_built_with() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    let tls = if cfg!(feature = "native-tls") {
+        "native-tls"
+    } else {
+        "rustls"
+    };
+    assert_printed_once(&run.stderr, &format!("with {BACKEND} and {tls}\n"));
+}
