@@ -60,6 +60,12 @@ impl Outbox {
                 .as_ref()
                 .map_or(String::new(), |proxy| format!(" through the proxy {proxy}"))
         );
+        if transport::TLS == "none" && host.starts_with("https://") {
+            diag::warning!(
+                "this build has no TLS (the `rustls` or `native-tls` feature of allstak): \
+                 nothing can reach {host}"
+            );
+        }
         let heartbeat = Arc::clone(&file);
         let transport = Transport::spawn(endpoint, Box::new(move || heartbeat.heartbeat()))?;
         Some(Self { transport, file })

@@ -24,15 +24,7 @@ impl Ureq {
                     None
                 }
             });
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(if cfg!(feature = "native-tls") {
-                ureq::tls::TlsProvider::NativeTls
-            } else {
-                ureq::tls::TlsProvider::Rustls
-            })
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
             .max_redirects(0)
@@ -40,11 +32,22 @@ impl Ureq {
             // Our requests and their answers are small: ureq's 128 KiB default buffers cost
             // two fresh zeroed allocations per connection, ~100 µs on loopback.
             .input_buffer_size(16 * 1024)
-            .output_buffer_size(16 * 1024)
-            .tls_config(tls)
-            .build()
-            .new_agent();
-        Self { agent }
+            .output_buffer_size(16 * 1024);
+        // Without a TLS feature, only `http://` hosts can be reached.
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        let config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(if cfg!(feature = "native-tls") {
+                    ureq::tls::TlsProvider::NativeTls
+                } else {
+                    ureq::tls::TlsProvider::Rustls
+                })
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        );
+        Self {
+            agent: config.build().new_agent(),
+        }
     }
 }
 
