@@ -73,7 +73,7 @@ impl Outbox {
 }
 
 /// Sets the SDK up with `config`; starts the session unless tracking is off or this is a test
-/// run. Returns whether a session started. Only the first call in a process counts.
+/// run. Returns whether this setup took effect: only the first in a process does.
 pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     diag::enable(config.debug);
     for problem in &config.problems {
@@ -108,17 +108,17 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         return false;
     }
     if !track {
-        return false;
+        return true;
     }
     let id = SessionId::random();
     if !TRACKER.start(id, Instant::now()) {
-        return false;
+        return true;
     }
     diag::debug!("session {id} started");
     // Every way the session can end is in place before anything is sent.
     crate::panic::install();
     register_at_exit();
-    if client().is_some_and(|c| c.config.end_session_on_signals) {
+    if client().is_some_and(|c| c.config.end_on_signals) {
         crate::signals::install();
     }
     if let (Some(client), Some(outbox)) = (client(), outbox()) {
@@ -192,8 +192,8 @@ pub(crate) fn handled_error_count() -> u64 {
     TRACKER.error_count()
 }
 
-pub(crate) fn dropped_events() -> u64 {
-    transport().map_or(0, Transport::dropped_events)
+pub(crate) fn dropped_event_count() -> u64 {
+    transport().map_or(0, Transport::dropped_event_count)
 }
 
 /// Records a handled error on the session and queues its event (never waits).
@@ -320,7 +320,7 @@ pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
     TRACKER.record_crash();
     let event = error.or_else(|| take_session_thread_panic().map(|record| record.into_event(true)));
     if let Some(mut event) = event {
-        event.level = crate::Level::Fatal;
+        event.level = crate::event::Level::Fatal;
         event.handled = false;
         send_event(event);
     }

@@ -39,7 +39,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
-/// | `ALLSTAK_END_ON_SIGNALS` | [`end_session_on_signals`](ConfigBuilder::end_session_on_signals) | off |
+/// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | off |
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_PROXY` | [`proxy`](ConfigBuilder::proxy) | `https_proxy`, `http_proxy`, `all_proxy` as curl reads them |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
@@ -67,7 +67,7 @@ pub struct Config {
     pub(crate) track_test_runs: bool,
     pub(crate) exit_deadline: Duration,
     pub(crate) debug: bool,
-    pub(crate) end_session_on_signals: bool,
+    pub(crate) end_on_signals: bool,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) proxy: Option<Proxy>,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
@@ -145,7 +145,7 @@ impl fmt::Debug for Config {
             .field("track_test_runs", &self.track_test_runs)
             .field("exit_deadline", &self.exit_deadline)
             .field("debug", &self.debug)
-            .field("end_session_on_signals", &self.end_session_on_signals)
+            .field("end_on_signals", &self.end_on_signals)
             .field("state_dir", &self.state_dir)
             .field("proxy", &self.proxy)
             .finish_non_exhaustive()
@@ -176,7 +176,7 @@ pub struct ConfigBuilder {
     track_test_runs: Option<bool>,
     exit_deadline: Option<Duration>,
     debug: Option<bool>,
-    end_session_on_signals: Option<bool>,
+    end_on_signals: Option<bool>,
     state_dir: Option<std::path::PathBuf>,
     proxy: Option<String>,
 }
@@ -238,6 +238,18 @@ impl ConfigBuilder {
 
     /// Tracks sessions even in a test run (`ALLSTAK_TRACK_TEST_RUNS`), for tests that point
     /// the SDK at a loopback collector on purpose.
+    ///
+    /// A doctest is a test run too: this one, with a key and a host, starts no session.
+    ///
+    /// ```
+    /// let _guard = allstak::init(
+    ///     allstak::Config::builder()
+    ///         .api_key("ask_doc")
+    ///         .host("http://127.0.0.1:9")
+    ///         .build(),
+    /// );
+    /// assert_eq!(allstak::current_session_id(), None);
+    /// ```
     pub fn track_test_runs(mut self, on: bool) -> Self {
         self.track_test_runs = Some(on);
         self
@@ -252,8 +264,8 @@ impl ConfigBuilder {
     /// Ends the session when SIGTERM or SIGINT arrives, then dies of that signal as before
     /// (`ALLSTAK_END_ON_SIGNALS`; Unix only). Off by default: a program killed by a signal is
     /// reported `abnormal` by its next run, unless it handles the signal itself.
-    pub fn end_session_on_signals(mut self, on: bool) -> Self {
-        self.end_session_on_signals = Some(on);
+    pub fn end_on_signals(mut self, on: bool) -> Self {
+        self.end_on_signals = Some(on);
         self
     }
 
@@ -317,8 +329,8 @@ impl ConfigBuilder {
             .track_test_runs
             .or_else(|| flag(var("ALLSTAK_TRACK_TEST_RUNS")));
         let debug = self.debug.or_else(|| flag(var("ALLSTAK_DEBUG")));
-        let end_session_on_signals = self
-            .end_session_on_signals
+        let end_on_signals = self
+            .end_on_signals
             .or_else(|| flag(var("ALLSTAK_END_ON_SIGNALS")));
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
         let state_dir = self
@@ -375,7 +387,7 @@ impl ConfigBuilder {
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
             debug: debug.unwrap_or(false),
-            end_session_on_signals: end_session_on_signals.unwrap_or(false),
+            end_on_signals: end_on_signals.unwrap_or(false),
             state_dir,
             proxy,
             problems,
@@ -482,7 +494,19 @@ pub(crate) fn is_test_run(cfg_test: bool) -> bool {
     cfg_test
         || std::env::var_os("NEXTEST").is_some()
         || std::env::var_os("NEXTEST_RUN_ID").is_some()
-        || std::env::current_exe().is_ok_and(|exe| is_libtest_binary(&exe))
+        || std::env::var_os("RUSTDOC_DOCTEST_RUN_NB_TEST").is_some()
+        || std::env::current_exe().is_ok_and(|exe| is_libtest_binary(&exe) || is_doctest(&exe))
+}
+
+/// rustdoc builds each doctest as `rust_out` in a temporary `rustdoctest*` directory (edition
+/// 2021's doctests carry no other mark).
+fn is_doctest(exe: &std::path::Path) -> bool {
+    exe.file_stem().is_some_and(|stem| stem == "rust_out")
+        && exe.ancestors().skip(1).any(|dir| {
+            dir.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("rustdoctest"))
+        })
 }
 
 /// `target/<profile>/deps/<name>-<16 hex digits>`: how cargo names test harness binaries.
@@ -760,6 +784,18 @@ mod tests {
                 proptest::prop_assert!(host.starts_with("http://") || host.starts_with("https://"));
             }
         }
+    }
+
+    #[test]
+    fn doctest_binaries_are_recognised_by_their_path() {
+        use std::path::Path;
+        assert!(is_doctest(Path::new("/tmp/rustdoctestAbC123/rust_out")));
+        assert!(is_doctest(Path::new(r"C:\Temp\rustdoctest9x\rust_out.exe")) || !cfg!(windows));
+        assert!(is_doctest(Path::new(
+            "/tmp/rustdoctestAbC123/doctest_bundle_2024/rust_out"
+        )));
+        assert!(!is_doctest(Path::new("/home/me/rust_out")));
+        assert!(!is_doctest(Path::new("/tmp/rustdoctestAbC123/my_app")));
     }
 
     #[test]

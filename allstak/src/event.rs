@@ -14,38 +14,15 @@ const MAX_MESSAGE: usize = 8 * 1024;
 /// Most `source()` causes kept per error.
 const MAX_CAUSES: usize = 16;
 
-/// How serious an error event is.
-///
-/// ```
-/// assert_eq!(allstak::Level::Fatal.as_str(), "fatal");
-/// ```
+/// How serious an error event is, as the wire spells it (`debug`, `info` and `warning` are
+/// the contract's too; nothing sends them yet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Diagnostic detail.
-    Debug,
-    /// Worth knowing.
-    Info,
-    /// Something unexpected that the program handled.
-    Warning,
+pub(crate) enum Level {
     /// An error the program handled (the default).
     Error,
     /// An error that ended the process.
     Fatal,
-}
-
-impl Level {
-    /// The level as the wire contract spells it.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Fatal => "fatal",
-        }
-    }
 }
 
 /// Where an error came from: the place a panic happened, or a tracked function.

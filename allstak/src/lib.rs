@@ -117,8 +117,7 @@ pub use allstak_macros::main;
 /// ```
 pub use allstak_macros::track;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
-pub use event::Level;
-pub use session::{SessionId, SessionStatus};
+pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
@@ -151,7 +150,7 @@ macro_rules! release_name {
 /// session (within the exit deadline) with the status reached so far, or `crashed` if a panic
 /// is unwinding.
 ///
-/// Only the first call in a process takes effect.
+/// Only the first call in a process takes effect; the guard of a later one ends nothing.
 ///
 /// ```no_run
 /// let _allstak = allstak::init(
@@ -163,14 +162,16 @@ macro_rules! release_name {
 /// ```
 #[must_use = "the session ends when the guard is dropped"]
 pub fn init(config: Config) -> Guard {
-    client::start(config, false);
-    Guard { _private: () }
+    Guard {
+        took_effect: client::start(config, false),
+    }
 }
 
 /// Ends the session when dropped; returned by [`init`].
 #[derive(Debug)]
 pub struct Guard {
-    _private: (),
+    /// Whether the `init` that made it set the SDK up: only that guard ends the session.
+    took_effect: bool,
 }
 
 impl Guard {
@@ -181,13 +182,18 @@ impl Guard {
     /// guard.end_with(allstak::SessionStatus::Ok);
     /// ```
     pub fn end_with(self, status: SessionStatus) {
-        client::end(Some(status));
+        if self.took_effect {
+            client::end(Some(status));
+        }
         std::mem::forget(self);
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if !self.took_effect {
+            return;
+        }
         let _ = std::panic::catch_unwind(|| {
             if std::thread::panicking() {
                 client::end_crashed(None)
@@ -196,6 +202,18 @@ impl Drop for Guard {
             }
         });
     }
+}
+
+/// Ends the session now with `status`, which wins over the status reached so far: for
+/// `#[allstak::main]` programs what [`Guard::end_with`] is for [`init`]. Whatever happens
+/// after is not tracked; `main`'s end is then a no-op. Waits at most the exit deadline.
+///
+/// ```
+/// // Say a supervisor asked us to stop: this run was fine, whatever it logged.
+/// allstak::end_session(allstak::SessionStatus::Ok);
+/// ```
+pub fn end_session(status: SessionStatus) {
+    client::end(Some(status));
 }
 
 /// Reports an error: queues an error event (with its `source()` chain) and marks the session
@@ -269,11 +287,11 @@ pub fn handled_error_count() -> u64 {
 /// unreachable).
 ///
 /// ```
-/// assert_eq!(allstak::dropped_events(), 0);
+/// assert_eq!(allstak::dropped_event_count(), 0);
 /// ```
 #[must_use]
-pub fn dropped_events() -> u64 {
-    client::dropped_events()
+pub fn dropped_event_count() -> u64 {
+    client::dropped_event_count()
 }
 
 /// Waits until every queued error event was sent, at most the exit deadline. Returns whether

@@ -36,7 +36,7 @@ impl PanicRecord {
         let mut event = ErrorEvent::new("panic", self.message, "panic");
         event.location = self.location;
         if fatal {
-            event.level = crate::Level::Fatal;
+            event.level = crate::event::Level::Fatal;
             event.handled = false;
         }
         event

@@ -40,7 +40,7 @@ pub fn main_start(args: MainArgs) -> MainSession {
         builder = builder.host(host);
     }
     if let Some(on) = args.end_on_signals {
-        builder = builder.end_session_on_signals(on);
+        builder = builder.end_on_signals(on);
     }
     if let Some(ms) = args.exit_deadline_ms {
         builder = builder.exit_deadline(std::time::Duration::from_millis(ms));

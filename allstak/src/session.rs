@@ -15,16 +15,20 @@ use crate::counter::ShardedCounter;
 
 /// The health of a session, as the AllStak dashboard counts it.
 ///
-/// Statuses are ordered by severity: a session only moves from [`Ok`](Self::Ok) towards
-/// [`Crashed`](Self::Crashed), never back.
+/// Statuses are ordered by severity, `Ok < Errored < Abnormal < Crashed`: while it runs, a
+/// session only moves from [`Ok`](Self::Ok) towards [`Crashed`](Self::Crashed), never back. (A
+/// final status given explicitly, as to [`Guard::end_with`](crate::Guard::end_with), wins
+/// whatever its severity.)
 ///
 /// ```
 /// use allstak::SessionStatus;
 /// assert!(SessionStatus::Errored > SessionStatus::Ok);
+/// assert!(SessionStatus::Crashed > SessionStatus::Abnormal);
 /// assert_eq!(SessionStatus::Crashed.as_str(), "crashed");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum SessionStatus {
     /// Nothing went wrong.
     Ok,
@@ -48,6 +52,16 @@ impl SessionStatus {
         }
     }
 
+    /// How bad it is: the order of [`Ord`], and the direction a running session moves in.
+    const fn severity(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Errored => 1,
+            Self::Abnormal => 2,
+            Self::Crashed => 3,
+        }
+    }
+
     const fn bits(self) -> u8 {
         match self {
             Self::Ok => 0,
@@ -64,6 +78,18 @@ impl SessionStatus {
             2 => Self::Crashed,
             _ => Self::Abnormal,
         }
+    }
+}
+
+impl Ord for SessionStatus {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.severity().cmp(&other.severity())
+    }
+}
+
+impl PartialOrd for SessionStatus {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -95,6 +121,47 @@ impl fmt::Display for SessionId {
         fmt::Display::fmt(&self.0.hyphenated(), f)
     }
 }
+
+impl From<uuid::Uuid> for SessionId {
+    fn from(uuid: uuid::Uuid) -> Self {
+        Self(uuid)
+    }
+}
+
+impl From<SessionId> for uuid::Uuid {
+    fn from(id: SessionId) -> Self {
+        id.0
+    }
+}
+
+/// Reads an id as [`Display`](fmt::Display) writes it (any case, with or without dashes).
+///
+/// ```
+/// let id = allstak::SessionId::random();
+/// assert_eq!(id.to_string().parse::<allstak::SessionId>(), Ok(id));
+/// assert!("not-an-id".parse::<allstak::SessionId>().is_err());
+/// ```
+impl std::str::FromStr for SessionId {
+    type Err = ParseSessionIdError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::try_parse(text)
+            .map(Self)
+            .map_err(|_| ParseSessionIdError(()))
+    }
+}
+
+/// The text given to [`SessionId`]'s `FromStr` is not a UUID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseSessionIdError(());
+
+impl fmt::Display for ParseSessionIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a session id (a UUID such as 3b241101-e2bb-4255-8caf-4136c566a962)")
+    }
+}
+
+impl std::error::Error for ParseSessionIdError {}
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -318,6 +385,26 @@ mod tests {
         let ended = tracker.end(Some(SessionStatus::Abnormal), Instant::now());
         assert_eq!(ended.map(|e| e.status), Some(SessionStatus::Abnormal));
         assert_eq!(tracker.status(), SessionStatus::Abnormal);
+    }
+
+    #[test]
+    fn an_explicit_final_status_below_the_reached_one_wins() {
+        let tracker = started();
+        tracker.record_handled_error();
+        let ended = tracker.end(Some(SessionStatus::Ok), Instant::now());
+        assert_eq!(ended.map(|e| e.status), Some(SessionStatus::Ok));
+        let tracker = started();
+        tracker.record_crash();
+        let ended = tracker.end(Some(SessionStatus::Errored), Instant::now());
+        assert_eq!(ended.map(|e| e.status), Some(SessionStatus::Errored));
+    }
+
+    #[test]
+    fn severity_orders_crashed_above_abnormal() {
+        use SessionStatus::{Abnormal, Crashed, Errored, Ok};
+        let mut statuses = [Crashed, Ok, Abnormal, Errored];
+        statuses.sort();
+        assert_eq!(statuses, [Ok, Errored, Abnormal, Crashed]);
     }
 
     #[test]

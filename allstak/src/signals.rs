@@ -1,5 +1,5 @@
 //! Ending the session on SIGTERM and SIGINT (opt-in: `ALLSTAK_END_ON_SIGNALS`,
-//! [`ConfigBuilder::end_session_on_signals`](crate::ConfigBuilder::end_session_on_signals)).
+//! [`ConfigBuilder::end_on_signals`](crate::ConfigBuilder::end_on_signals)).
 //!
 //! By default a signal that kills the program leaves its session open, and the next run reports
 //! it `abnormal`. A server stopped by its supervisor is not abnormal, so such programs opt in:
@@ -7,15 +7,22 @@
 //! and the process still dies of the same signal, as it would have without the SDK. Programs
 //! that handle these signals themselves (graceful shutdown) need none of this: their `main`
 //! returns and the session ends normally.
+//!
+//! What was there before is kept: a signal the program ignores (`SIG_IGN`) stays ignored, and a
+//! handler installed before the SDK's runs after the session ended, as if the SDK were not
+//! there.
 
 #[cfg(unix)]
 mod unix {
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicI32, Ordering};
 
     use crate::diag;
 
     const SIGNALS: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
     static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+    /// The action each signal had before ours, restored (and run) once the session ended.
+    static PREVIOUS: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
 
     extern "C" fn on_signal(signal: libc::c_int) {
         // Only async-signal-safe work here: one write to the pipe the SDK's thread waits on.
@@ -43,17 +50,29 @@ mod unix {
         if spawned.is_err() {
             return;
         }
+        let mut previous = Vec::with_capacity(SIGNALS.len());
         for signal in SIGNALS {
-            // SAFETY: a zeroed `sigaction` is a valid empty one; the handler is a plain
-            // `extern "C" fn(c_int)` that only calls `write`.
+            // SAFETY: a zeroed `sigaction` is a valid empty one, which `sigaction` fills with
+            // the current action.
+            let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: reads the action only (the new action is null).
+            let read = unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut current) };
+            if read != 0 || current.sa_sigaction == libc::SIG_IGN {
+                continue; // ignored on purpose (`nohup`, a daemon): it stays ignored
+            }
+            // SAFETY: as above; the handler is a plain `extern "C" fn(c_int)` that only calls
+            // `write`.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
                 action.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&raw mut action.sa_mask);
-                libc::sigaction(signal, &raw const action, std::ptr::null_mut());
+                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) == 0 {
+                    previous.push((signal, current));
+                }
             }
         }
+        let _ = PREVIOUS.set(previous);
     }
 
     fn wait_for_signal(read_fd: libc::c_int) {
@@ -73,10 +92,22 @@ mod unix {
         let signal = libc::c_int::from(byte);
         diag::debug!("signal {signal}: ending the session");
         let _ = std::panic::catch_unwind(|| crate::client::end(None));
-        // Die of the same signal, as the program would have without us.
-        // SAFETY: restoring the default disposition and raising a signal are plain libc calls.
+        // Do what the program did before us: die of the signal (the default), or run the
+        // handler it had installed.
+        let previous = PREVIOUS
+            .get()
+            .and_then(|all| all.iter().find(|(s, _)| *s == signal));
+        // SAFETY: restoring an action `sigaction` gave us (or the default disposition) and
+        // raising a signal are plain libc calls.
         unsafe {
-            libc::signal(signal, libc::SIG_DFL);
+            match previous {
+                Some((_, action)) => {
+                    libc::sigaction(signal, action, std::ptr::null_mut());
+                }
+                None => {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+            }
             libc::raise(signal);
         }
     }

@@ -14,7 +14,7 @@ fn blackholed(c: &mut Criterion) {
     for n in 0..10_000 {
         let _ = tracked(2 * n + 1);
     }
-    assert!(allstak::dropped_events() > 0, "the queue is full");
+    assert!(allstak::dropped_event_count() > 0, "the queue is full");
     c.bench_function("err_path_blackholed_queue_full", |b| {
         b.iter(|| tracked(black_box(43)))
     });

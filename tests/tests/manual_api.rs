@@ -196,6 +196,36 @@ fn an_explicit_final_status_wins() {
 }
 
 #[test]
+fn an_explicit_final_status_below_the_reached_one_wins_and_nothing_after_is_sent() {
+    let collector = collector();
+    let run = run(
+        PROGRAM,
+        &["end-with-ok-after-an-error"],
+        &env_for(collector.url(), &[]),
+    );
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "a handled error");
+    assert_end(&requests[2], requests[0].session_id().expect("id"), "ok");
+}
+
+#[test]
+fn a_second_init_is_ignored_and_its_guard_does_not_end_the_session() {
+    let collector = collector();
+    let run = run(PROGRAM, &["second-init"], &env_for(collector.url(), &[]));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "after a second init");
+    assert_end(
+        &requests[2],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
+}
+
+#[test]
 fn the_duration_is_measured_from_start_to_end() {
     let collector = collector();
     // The end waits for the slow start, so the session lasts at least that long.

@@ -71,3 +71,42 @@ fn with_the_opt_in_sigterm_and_sigint_end_the_session_and_the_process_still_dies
         assert_eq!(paths(&collector.requests()[2..]), [START, END]);
     }
 }
+
+#[test]
+fn a_signal_the_program_ignores_stays_ignored() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let run = run(PROGRAM, &["sigterm-ignored"], &env);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "session active: true\nstill ignored: true\nsurvived\ndone\n"
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+}
+
+#[test]
+fn the_programs_own_handler_runs_after_the_session_ended() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let mut child = command(PROGRAM, &["sigterm-own-handler"], &env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    // Held open: the program only ends through its handler.
+    let stdin = child.stdin.take();
+    let output = child.wait_with_output().expect("reaped");
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(42), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "session active: true\nown handler ran\n"
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+}

@@ -165,7 +165,7 @@ impl Transport {
     }
 
     /// How many error events were dropped because the queue was full.
-    pub(crate) fn dropped_events(&self) -> u64 {
+    pub(crate) fn dropped_event_count(&self) -> u64 {
         self.shared.dropped.sum()
     }
 }

@@ -18,8 +18,49 @@ impl std::error::Error for SettingsError {
     }
 }
 
+/// What the program does with SIGTERM before the SDK starts, for the signal scenarios.
+#[cfg(unix)]
+fn set_up_sigterm(scenario: &str) {
+    extern "C" fn own_handler(_: libc::c_int) {
+        const SAID: &[u8] = b"own handler ran\n";
+        // SAFETY: async-signal-safe calls only.
+        unsafe {
+            libc::write(1, SAID.as_ptr().cast(), SAID.len());
+            libc::_exit(42);
+        }
+    }
+    // SAFETY: plain libc calls, before any thread of ours runs.
+    unsafe {
+        match scenario {
+            "sigterm-ignored" => {
+                libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            }
+            "sigterm-own-handler" => {
+                libc::signal(
+                    libc::SIGTERM,
+                    own_handler as *const () as libc::sighandler_t,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether SIGTERM is still ignored.
+#[cfg(unix)]
+fn sigterm_ignored() -> bool {
+    // SAFETY: reads the current action into a zeroed struct.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGTERM, std::ptr::null(), &raw mut action);
+        action.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
+    #[cfg(unix)]
+    set_up_sigterm(&scenario);
     let guard = allstak::init(
         allstak::Config::builder()
             .default_release(allstak::release_name!())
@@ -70,13 +111,37 @@ fn main() {
                 allstak::capture_display(&n);
                 slowest = slowest.max(started.elapsed());
             }
-            println!("dropped some: {}", allstak::dropped_events() > 0);
+            println!("dropped some: {}", allstak::dropped_event_count() > 0);
             println!("slowest capture under 50 ms: {}", slowest.as_millis() < 50);
         }
         "flush" => {
             allstak::capture_display(&"before the flush");
             println!("flushed: {}", allstak::flush());
             allstak::capture_display(&"after the flush");
+        }
+        #[cfg(unix)]
+        "sigterm-ignored" => {
+            println!("still ignored: {}", sigterm_ignored());
+            // SAFETY: raising a signal at ourselves.
+            unsafe { libc::raise(libc::SIGTERM) };
+            println!("survived");
+        }
+        #[cfg(unix)]
+        "sigterm-own-handler" => {
+            // SAFETY: raising a signal at ourselves.
+            unsafe { libc::raise(libc::SIGTERM) };
+            // Only the program's own handler ends it (exit code 42), once the SDK is done.
+            let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
+        }
+        "second-init" => {
+            // Ignored, and its guard ends nothing.
+            drop(allstak::init(allstak::Config::builder().build()));
+            allstak::capture_display(&"after a second init");
+        }
+        "end-with-ok-after-an-error" => {
+            allstak::capture_display(&"a handled error");
+            allstak::end_session(allstak::SessionStatus::Ok);
+            allstak::capture_display(&"after the end");
         }
         "end-with" => {
             guard.end_with(allstak::SessionStatus::Abnormal);
