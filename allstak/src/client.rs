@@ -5,6 +5,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
+use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
@@ -17,6 +18,8 @@ use crate::{SessionId, SessionStatus};
 
 /// The session of this process.
 static TRACKER: SessionTracker = SessionTracker::new();
+/// The breadcrumbs of this process.
+static TRAIL: Trail = Trail::new();
 static CLIENT: OnceLock<Client> = OnceLock::new();
 /// A panic on the session's own thread, kept until we know whether it ended the process.
 static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
@@ -103,10 +106,12 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         outbox: new_outbox,
         session_thread: thread::current().id(),
     };
+    let max_breadcrumbs = new_client.config.max_breadcrumbs;
     if CLIENT.set(new_client).is_err() {
         diag::debug!("allstak was already set up in this process; this setup is ignored");
         return false;
     }
+    TRAIL.set_capacity(max_breadcrumbs);
     if !track {
         return true;
     }
@@ -210,8 +215,17 @@ pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
 fn send_event(mut event: ErrorEvent) {
     if let (Some(client), Some(transport)) = (client(), transport()) {
         event.session_id = TRACKER.current_id();
+        let mark = TRAIL.mark();
         let config = Arc::clone(&client.config);
-        transport.send_event(move || wire::error(&event, &config));
+        // The trail is read on the transport thread: the caller only took the mark.
+        transport.send_event(move || wire::error(&event, &TRAIL.before(mark), &config));
+    }
+}
+
+/// Adds a breadcrumb to the trail later error events carry; nothing without a transport.
+pub(crate) fn add_breadcrumb(build: impl FnOnce() -> Breadcrumb) {
+    if transport().is_some() {
+        TRAIL.add(build());
     }
 }
 

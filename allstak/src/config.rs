@@ -70,6 +70,7 @@ pub struct Config {
     pub(crate) end_on_signals: bool,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) proxy: Option<Proxy>,
+    pub(crate) max_breadcrumbs: usize,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
 }
@@ -148,6 +149,7 @@ impl fmt::Debug for Config {
             .field("end_on_signals", &self.end_on_signals)
             .field("state_dir", &self.state_dir)
             .field("proxy", &self.proxy)
+            .field("max_breadcrumbs", &self.max_breadcrumbs)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +181,7 @@ pub struct ConfigBuilder {
     end_on_signals: Option<bool>,
     state_dir: Option<std::path::PathBuf>,
     proxy: Option<String>,
+    max_breadcrumbs: Option<usize>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -286,6 +289,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// How many breadcrumbs the trail keeps for error events (default 100; 0 keeps none).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().max_breadcrumbs(20).build();
+    /// # let _ = config;
+    /// ```
+    pub fn max_breadcrumbs(mut self, max: usize) -> Self {
+        self.max_breadcrumbs = Some(max);
+        self
+    }
+
     /// Where open sessions are written for abnormal-session recovery (`ALLSTAK_STATE_DIR`;
     /// default: the platform's state dir, e.g. `~/.local/state/allstak`).
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -390,6 +404,9 @@ impl ConfigBuilder {
             end_on_signals: end_on_signals.unwrap_or(false),
             state_dir,
             proxy,
+            max_breadcrumbs: self
+                .max_breadcrumbs
+                .unwrap_or(crate::breadcrumbs::DEFAULT_MAX_BREADCRUMBS),
             problems,
         }
     }

@@ -14,15 +14,39 @@ const MAX_MESSAGE: usize = 8 * 1024;
 /// Most `source()` causes kept per error.
 const MAX_CAUSES: usize = 16;
 
-/// How serious an error event is, as the wire spells it (`debug`, `info` and `warning` are
-/// the contract's too; nothing sends them yet).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+/// How serious an event or a breadcrumb is.
+///
+/// ```
+/// assert_eq!(allstak::Level::Warning.as_str(), "warning");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Level {
-    /// An error the program handled (the default).
+#[non_exhaustive]
+pub enum Level {
+    /// Diagnostic detail.
+    Debug,
+    /// Worth knowing (the default for a breadcrumb).
+    Info,
+    /// Something unexpected that the program handled.
+    Warning,
+    /// An error the program handled (the default for an event).
     Error,
     /// An error that ended the process.
     Fatal,
+}
+
+impl Level {
+    /// The level as the wire contract spells it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Fatal => "fatal",
+        }
+    }
 }
 
 /// Where an error came from: the place a panic happened, or a tracked function.
@@ -77,6 +101,8 @@ pub(crate) struct ErrorEvent {
     pub(crate) mechanism: &'static str,
     pub(crate) location: Option<Location>,
     pub(crate) session_id: Option<SessionId>,
+    /// Extra fields for `metadata` (a tracing event's fields and spans).
+    pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ErrorEvent {
@@ -91,6 +117,7 @@ impl ErrorEvent {
             mechanism,
             location: None,
             session_id: None,
+            metadata: serde_json::Map::new(),
         }
     }
 

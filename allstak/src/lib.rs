@@ -26,6 +26,7 @@
 // side of the SDK is then unused, on purpose.
 #![cfg_attr(not(any(feature = "ureq", feature = "reqwest")), allow(dead_code))]
 
+mod breadcrumbs;
 mod client;
 mod config;
 mod counter;
@@ -117,6 +118,8 @@ pub use allstak_macros::main;
 /// ```
 pub use allstak_macros::track;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
+pub use breadcrumbs::Breadcrumb;
+pub use event::Level;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};
 
@@ -214,6 +217,16 @@ impl Drop for Guard {
 /// ```
 pub fn end_session(status: SessionStatus) {
     client::end(Some(status));
+}
+
+/// Adds a breadcrumb to the trail that every later error event carries (the newest 100, or
+/// [`ConfigBuilder::max_breadcrumbs`]). Costs one short lock; nothing without a key.
+///
+/// ```
+/// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").category("startup"));
+/// ```
+pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
+    client::add_breadcrumb(|| breadcrumb);
 }
 
 /// Reports an error: queues an error event (with its `source()` chain) and marks the session

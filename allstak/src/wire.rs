@@ -4,10 +4,13 @@
 //! Bodies are built on the transport thread from what callers captured, so the caller's thread
 //! never pays for serialization.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
+use crate::breadcrumbs::Breadcrumb;
 use crate::config::Config;
 use crate::event::{ErrorEvent, Level};
 use crate::{SessionId, SessionStatus};
@@ -84,8 +87,8 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
     Request::json(SESSIONS_END, &payload)
 }
 
-/// `POST /ingest/v1/errors`.
-pub(crate) fn error(event: &ErrorEvent, config: &Config) -> Request {
+/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event.
+pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Arc<Breadcrumb>], config: &Config) -> Request {
     let frames: Vec<Frame<'_>> = event
         .location
         .iter()
@@ -118,7 +121,12 @@ pub(crate) fn error(event: &ErrorEvent, config: &Config) -> Request {
         user: config.user_id.as_deref().map(|id| User { id }),
         metadata: Metadata {
             rust_type: event.type_name,
+            fields: &event.metadata,
         },
+        breadcrumbs: breadcrumbs
+            .iter()
+            .map(|breadcrumb| BreadcrumbPayload::from(breadcrumb.as_ref()))
+            .collect(),
         handled: event.handled,
         mechanism: event.mechanism,
         sdk_name: SDK_NAME,
@@ -145,6 +153,8 @@ struct ErrorPayload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<User<'a>>,
     metadata: Metadata<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    breadcrumbs: Vec<BreadcrumbPayload<'a>>,
     handled: bool,
     mechanism: &'a str,
     sdk_name: &'a str,
@@ -173,6 +183,71 @@ struct User<'a> {
 struct Metadata<'a> {
     #[serde(rename = "rust.type")]
     rust_type: &'a str,
+    #[serde(flatten)]
+    fields: &'a Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct BreadcrumbPayload<'a> {
+    timestamp: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    level: Level,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    data: &'a Map<String, Value>,
+}
+
+impl<'a> From<&'a Breadcrumb> for BreadcrumbPayload<'a> {
+    fn from(breadcrumb: &'a Breadcrumb) -> Self {
+        Self {
+            timestamp: rfc3339(breadcrumb.timestamp),
+            kind: &breadcrumb.kind,
+            category: breadcrumb.category.as_deref(),
+            message: breadcrumb.message.as_deref(),
+            level: breadcrumb.level,
+            data: &breadcrumb.data,
+        }
+    }
+}
+
+/// `2026-11-27T10:39:26.123Z`: RFC 3339, UTC, milliseconds.
+pub(crate) fn rfc3339(at: SystemTime) -> String {
+    let since_epoch = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = since_epoch.as_secs();
+    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let in_day = seconds % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3600,
+        in_day / 60 % 60,
+        in_day % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A duration as the wire's whole milliseconds.
@@ -263,7 +338,7 @@ mod tests {
         event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
         let id = SessionId::random();
         event.session_id = Some(id);
-        let request = error(&event, &config);
+        let request = error(&event, &[], &config);
         assert_eq!(request.path, "/ingest/v1/errors");
         assert_eq!(
             json_of(&request),
@@ -294,8 +369,8 @@ mod tests {
     fn absent_fields_are_left_out() {
         let config = Config::builder().release("app@1").build();
         let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let json = json_of(&error(&event, &config));
-        for absent in ["stackTrace", "frames", "sessionId", "user"] {
+        let json = json_of(&error(&event, &[], &config));
+        for absent in ["stackTrace", "frames", "sessionId", "user", "breadcrumbs"] {
             assert!(json.get(absent).is_none(), "{absent}");
         }
         assert!(!has_null(&json));
@@ -311,11 +386,48 @@ mod tests {
             let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
             event.causes = causes;
             let config = Config::builder().release("app@1").build();
-            let json: Value = serde_json::from_slice(&error(&event, &config).body).expect("valid JSON");
+            let json: Value = serde_json::from_slice(&error(&event, &[], &config).body).expect("valid JSON");
             proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
             proptest::prop_assert!(json["exceptionClass"].is_string());
             proptest::prop_assert!(!has_null(&json));
         }
+    }
+
+    #[test]
+    fn breadcrumbs_and_metadata_fields_have_the_contracts_shape() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
+        event.metadata.insert("span.request".to_owned(), json!({"id": 7}));
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(784_111_777_042);
+        let mut crumb = Breadcrumb::new("cache miss")
+            .category("cache")
+            .level(Level::Warning)
+            .data("key", "user:42");
+        crumb.timestamp = at;
+        let bare = Breadcrumb::new("bare");
+        let json = json_of(&error(&event, &[Arc::new(crumb), Arc::new(bare)], &config));
+        assert_eq!(json["metadata"], json!({"rust.type": "x::Y", "span.request": {"id": 7}}));
+        assert_eq!(
+            json["breadcrumbs"][0],
+            json!({
+                "timestamp": "1994-11-06T08:49:37.042Z", "type": "default", "category": "cache",
+                "message": "cache miss", "level": "warning", "data": {"key": "user:42"}
+            })
+        );
+        let bare = json["breadcrumbs"][1].as_object().expect("object");
+        assert_eq!(
+            bare.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["level", "message", "timestamp", "type"]
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap_day = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_661);
+        assert_eq!(rfc3339(leap_day), "2000-02-29T01:01:01.000Z");
+        let end_of_year = SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_599_999);
+        assert_eq!(rfc3339(end_of_year), "2025-12-31T23:59:59.999Z");
     }
 
     fn has_null(value: &Value) -> bool {

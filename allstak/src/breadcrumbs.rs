@@ -1,0 +1,190 @@
+//! The trail of what happened before an error: a bounded ring of breadcrumbs that any thread
+//! adds to, and that every error event carries.
+//!
+//! Adding costs one short lock and no I/O. An event only takes a mark on the caller's thread
+//! (one atomic load); the transport thread reads the trail up to that mark when it builds the
+//! payload, so a capture never copies the trail.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+
+use crate::Level;
+
+/// How many breadcrumbs the trail keeps by default (`ConfigBuilder::max_breadcrumbs`).
+pub(crate) const DEFAULT_MAX_BREADCRUMBS: usize = 100;
+
+/// Something that happened, kept so that a later error event shows what led to it.
+///
+/// ```
+/// allstak::add_breadcrumb(
+///     allstak::Breadcrumb::new("cache miss")
+///         .category("cache")
+///         .level(allstak::Level::Warning)
+///         .data("key", "user:42"),
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breadcrumb {
+    pub(crate) timestamp: SystemTime,
+    pub(crate) kind: Cow<'static, str>,
+    pub(crate) category: Option<Cow<'static, str>>,
+    pub(crate) message: Option<String>,
+    pub(crate) level: Level,
+    pub(crate) data: Map<String, Value>,
+}
+
+impl Breadcrumb {
+    /// A breadcrumb of type `default`, level `info`, timestamped now.
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            timestamp: SystemTime::now(),
+            kind: Cow::Borrowed("default"),
+            category: None,
+            message: Some(message.into()),
+            level: Level::Info,
+            data: Map::new(),
+        }
+    }
+
+    /// Its type on the wire: `default`, `log`, `http`, `navigation`…
+    #[must_use]
+    pub fn kind(mut self, kind: impl Into<Cow<'static, str>>) -> Self {
+        self.kind = kind.into();
+        self
+    }
+
+    /// What part of the program it comes from (`db`, `http`, a module path…).
+    #[must_use]
+    pub fn category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
+        self.category = Some(category.into());
+        self
+    }
+
+    /// How serious it was (`info` by default).
+    #[must_use]
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// One more field of its `data` object.
+    #[must_use]
+    pub fn data(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// The process's trail: the newest breadcrumbs, each numbered in the order added.
+pub(crate) struct Trail {
+    ring: Mutex<VecDeque<(u64, Arc<Breadcrumb>)>>,
+    /// The number the next breadcrumb gets.
+    next: AtomicU64,
+    capacity: AtomicUsize,
+}
+
+impl Trail {
+    pub(crate) const fn new() -> Self {
+        Self {
+            ring: Mutex::new(VecDeque::new()),
+            next: AtomicU64::new(0),
+            capacity: AtomicUsize::new(DEFAULT_MAX_BREADCRUMBS),
+        }
+    }
+
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity, Ordering::Relaxed);
+    }
+
+    /// Adds `breadcrumb`, dropping the oldest once the trail is full.
+    pub(crate) fn add(&self, breadcrumb: Breadcrumb) {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        if capacity == 0 {
+            return;
+        }
+        let breadcrumb = Arc::new(breadcrumb);
+        let Ok(mut ring) = self.ring.lock() else {
+            return;
+        };
+        // Numbered under the lock, so numbers grow along the ring.
+        let number = self.next.fetch_add(1, Ordering::Relaxed);
+        ring.push_back((number, breadcrumb));
+        while ring.len() > capacity {
+            ring.pop_front();
+        }
+    }
+
+    /// A mark for an event captured now: the trail before it is what it carries.
+    pub(crate) fn mark(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    /// The breadcrumbs added before `mark` that are still kept, oldest first.
+    pub(crate) fn before(&self, mark: u64) -> Vec<Arc<Breadcrumb>> {
+        let Ok(ring) = self.ring.lock() else {
+            return Vec::new();
+        };
+        ring.iter()
+            .take_while(|(number, _)| *number < mark)
+            .map(|(_, breadcrumb)| Arc::clone(breadcrumb))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(trail: &[Arc<Breadcrumb>]) -> Vec<String> {
+        trail.iter().filter_map(|b| b.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_full_trail_keeps_the_newest() {
+        let trail = Trail::new();
+        for n in 0..150 {
+            trail.add(Breadcrumb::new(n.to_string()));
+        }
+        let kept = trail.before(trail.mark());
+        assert_eq!(kept.len(), DEFAULT_MAX_BREADCRUMBS);
+        assert_eq!(kept[0].message.as_deref(), Some("50"));
+        assert_eq!(kept[99].message.as_deref(), Some("149"));
+    }
+
+    #[test]
+    fn an_event_carries_only_what_came_before_it() {
+        let trail = Trail::new();
+        trail.add(Breadcrumb::new("before"));
+        let mark = trail.mark();
+        trail.add(Breadcrumb::new("after"));
+        assert_eq!(messages(&trail.before(mark)), ["before"]);
+    }
+
+    #[test]
+    fn a_capacity_of_zero_keeps_nothing() {
+        let trail = Trail::new();
+        trail.set_capacity(0);
+        trail.add(Breadcrumb::new("dropped"));
+        assert!(trail.before(trail.mark()).is_empty());
+    }
+
+    #[test]
+    fn breadcrumbs_from_many_threads_are_all_numbered_in_order() {
+        let trail = Trail::new();
+        trail.set_capacity(10_000);
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let trail = &trail;
+                scope.spawn(move || (0..500).for_each(|n| trail.add(Breadcrumb::new(format!("{t}-{n}")))));
+            }
+        });
+        let kept = trail.before(trail.mark());
+        assert_eq!(kept.len(), 4000);
+    }
+}
