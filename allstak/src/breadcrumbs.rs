@@ -181,7 +181,9 @@ mod tests {
         std::thread::scope(|scope| {
             for t in 0..8 {
                 let trail = &trail;
-                scope.spawn(move || (0..500).for_each(|n| trail.add(Breadcrumb::new(format!("{t}-{n}")))));
+                scope.spawn(move || {
+                    (0..500).for_each(|n| trail.add(Breadcrumb::new(format!("{t}-{n}"))))
+                });
             }
         });
         let kept = trail.before(trail.mark());

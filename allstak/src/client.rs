@@ -1,5 +1,6 @@
 //! The process-wide client: one configuration, one session tracker, one transport.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, ThreadId};
@@ -208,7 +209,71 @@ pub(crate) fn dropped_event_count() -> u64 {
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     TRACKER.record_handled_error();
     if transport().is_some() {
+        let event = build();
+        if !TRACING_LAYER.load(Ordering::Relaxed)
+            || reported_once::first(Reporter::Call, &event.message)
+        {
+            send_event(event);
+        }
+    }
+}
+
+/// Whether a `tracing` layer of ours exists: only then can an error be reported twice.
+static TRACING_LAYER: AtomicBool = AtomicBool::new(false);
+
+#[cfg(feature = "tracing")]
+pub(crate) fn note_tracing_layer() {
+    TRACING_LAYER.store(true, Ordering::Relaxed);
+}
+
+/// [`capture`] for an error-level `tracing` event, identified by `fingerprint` (its error's
+/// text, or its message): skipped when a call on this thread just reported the same error.
+#[cfg(feature = "tracing")]
+pub(crate) fn capture_from_tracing(fingerprint: &str, build: impl FnOnce() -> ErrorEvent) {
+    TRACKER.record_handled_error();
+    if transport().is_some() && reported_once::first(Reporter::Tracing, fingerprint) {
         send_event(build());
+    }
+}
+
+/// Who reports an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reporter {
+    /// `#[allstak::track]` or `capture_*`.
+    Call,
+    /// An error-level `tracing` event.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    Tracing,
+}
+
+/// One error, one event: a fn with both `#[tracing::instrument(err)]` and `#[allstak::track]`
+/// reports its `Err` through both, one right after the other on the same thread, in the order
+/// of the attributes. The second report of the same text by the other reporter is dropped.
+mod reported_once {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+    use super::Reporter;
+
+    thread_local! {
+        static LAST: Cell<Option<(Reporter, u64)>> = const { Cell::new(None) };
+    }
+
+    /// Whether this report is the first of its error: `false` if the other reporter just
+    /// reported the same text on this thread (that report is then consumed).
+    pub(super) fn first(reporter: Reporter, text: &str) -> bool {
+        let fingerprint = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        LAST.try_with(|last| match last.get() {
+            Some((other, seen)) if other != reporter && seen == fingerprint => {
+                last.set(None);
+                false
+            }
+            _ => {
+                last.set(Some((reporter, fingerprint)));
+                true
+            }
+        })
+        .unwrap_or(true)
     }
 }
 

@@ -62,6 +62,13 @@ pub(crate) enum Location {
     /// `module::name\nfile\nline\ncolumn` (the function is `name = ".."` in place of the module
     /// path and name). Read into parts when the payload is built, on the transport thread.
     TrackSite(&'static str),
+    /// A `tracing` event's or `log` record's callsite.
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    Callsite {
+        module: Option<&'static str>,
+        file: Option<&'static str>,
+        line: Option<u32>,
+    },
 }
 
 impl Location {
@@ -70,6 +77,12 @@ impl Location {
         match self {
             Self::Panic { file, line, column } => (None, file.as_str(), *line, *column),
             Self::TrackSite(site) => read_track_site(site),
+            Self::Callsite { module, file, line } => (
+                *module,
+                file.unwrap_or_default(),
+                line.unwrap_or_default(),
+                0,
+            ),
         }
     }
 }
@@ -128,15 +141,61 @@ impl ErrorEvent {
         mechanism: &'static str,
     ) -> Self {
         let mut event = Self::new(type_name, render(&error), mechanism);
-        event.causes = quietly(|| {
-            std::iter::successors(error.source(), |e| e.source())
-                .take(MAX_CAUSES)
-                .map(|cause| truncate(render(&cause)))
-                .collect()
-        })
-        .unwrap_or_default();
+        event.causes = causes(error);
         event
     }
+}
+
+/// The texts of `error`'s `source()` chain (at most 16).
+pub(crate) fn causes<E: std::error::Error + ?Sized>(error: &E) -> Vec<String> {
+    quietly(|| {
+        std::iter::successors(error.source(), |e| e.source())
+            .take(MAX_CAUSES)
+            .map(|cause| truncate(render(&cause)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The class of an error known only as `dyn Error`: the standard library's types by downcast,
+/// else the type its `Debug` names (`ParseError { .. }` → `ParseError`), else `dyn Error`.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn class_of_dyn_error(error: &(dyn std::error::Error + 'static)) -> String {
+    macro_rules! known {
+        ($($type:ty => $name:literal),* $(,)?) => {
+            $(if error.is::<$type>() {
+                return $name.to_owned();
+            })*
+        };
+    }
+    known!(
+        std::io::Error => "io::Error",
+        std::num::ParseIntError => "ParseIntError",
+        std::num::ParseFloatError => "ParseFloatError",
+        std::num::TryFromIntError => "TryFromIntError",
+        std::str::ParseBoolError => "ParseBoolError",
+        std::str::Utf8Error => "Utf8Error",
+        std::string::FromUtf8Error => "FromUtf8Error",
+        std::net::AddrParseError => "AddrParseError",
+        std::env::VarError => "env::VarError",
+        std::fmt::Error => "fmt::Error",
+    );
+    let debug = render(&format_args!("{error:?}"));
+    class_named_by_debug(&debug)
+        .unwrap_or("dyn Error")
+        .to_owned()
+}
+
+/// The type a derived `Debug` starts with (`Name`, `Name(..)`, `Name { .. }`), if it does.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn class_named_by_debug(debug: &str) -> Option<&str> {
+    let end = debug
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(debug.len());
+    let (name, rest) = debug.split_at(end);
+    let is_type = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && (rest.is_empty() || rest.starts_with([' ', '(', '{']));
+    is_type.then_some(name)
 }
 
 /// `alloc::boxed::Box<dyn core::error::Error>` → `Box<dyn Error>`: each path keeps its last
@@ -176,7 +235,7 @@ pub(crate) fn short_type_name(full: &str) -> String {
     short
 }
 
-fn truncate(mut message: String) -> String {
+pub(crate) fn truncate(mut message: String) -> String {
     if message.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE;
         while !message.is_char_boundary(cut) {
@@ -202,6 +261,32 @@ pub(crate) fn render(value: &dyn fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dyn_errors_class_is_a_type() {
+        let io = std::io::Error::other("disk");
+        assert_eq!(class_of_dyn_error(&io), "io::Error");
+        let parse = "x".parse::<u8>().expect_err("not a number");
+        assert_eq!(class_of_dyn_error(&parse), "ParseIntError");
+        #[derive(Debug)]
+        struct ConfigMissing {
+            _key: &'static str,
+        }
+        impl fmt::Display for ConfigMissing {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("missing")
+            }
+        }
+        impl std::error::Error for ConfigMissing {}
+        assert_eq!(
+            class_of_dyn_error(&ConfigMissing { _key: "port" }),
+            "ConfigMissing"
+        );
+        assert_eq!(class_named_by_debug("\"just text\""), None);
+        assert_eq!(class_named_by_debug("lower { x: 1 }"), None);
+        assert_eq!(class_named_by_debug("Timeout"), Some("Timeout"));
+        assert_eq!(class_named_by_debug("Wrapped(7)"), Some("Wrapped"));
+    }
 
     #[test]
     fn type_names_keep_the_last_segment_of_each_path() {

@@ -32,6 +32,8 @@ mod config;
 mod counter;
 mod diag;
 mod event;
+#[cfg(feature = "log")]
+pub mod log;
 mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
@@ -42,6 +44,8 @@ mod signals;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 mod transport;
 mod wire;
 
@@ -117,8 +121,8 @@ pub use allstak_macros::main;
 /// # let _ = load("/nonexistent");
 /// ```
 pub use allstak_macros::track;
-pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use breadcrumbs::Breadcrumb;
+pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::Level;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};
@@ -127,6 +131,19 @@ pub use wire::{SDK_NAME, SDK_VERSION};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::private::*;
+}
+
+/// What an integration makes of a `tracing` event or a `log` record: see
+/// `allstak::tracing::AllstakLayer::event_filter` and `allstak::log::Logger::filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventFilter {
+    /// An error event, and the session becomes `errored`.
+    Event,
+    /// A breadcrumb that later error events carry.
+    Breadcrumb,
+    /// Nothing.
+    Ignore,
 }
 
 /// The calling crate's `name@version`, the release `#[allstak::main]` uses by default.

@@ -88,7 +88,11 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
 }
 
 /// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event.
-pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Arc<Breadcrumb>], config: &Config) -> Request {
+pub(crate) fn error(
+    event: &ErrorEvent,
+    breadcrumbs: &[Arc<Breadcrumb>],
+    config: &Config,
+) -> Request {
     let frames: Vec<Frame<'_>> = event
         .location
         .iter()
@@ -397,7 +401,9 @@ mod tests {
     fn breadcrumbs_and_metadata_fields_have_the_contracts_shape() {
         let config = Config::builder().release("app@1").build();
         let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        event.metadata.insert("span.request".to_owned(), json!({"id": 7}));
+        event
+            .metadata
+            .insert("span.request".to_owned(), json!({"id": 7}));
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(784_111_777_042);
         let mut crumb = Breadcrumb::new("cache miss")
             .category("cache")
@@ -406,7 +412,10 @@ mod tests {
         crumb.timestamp = at;
         let bare = Breadcrumb::new("bare");
         let json = json_of(&error(&event, &[Arc::new(crumb), Arc::new(bare)], &config));
-        assert_eq!(json["metadata"], json!({"rust.type": "x::Y", "span.request": {"id": 7}}));
+        assert_eq!(
+            json["metadata"],
+            json!({"rust.type": "x::Y", "span.request": {"id": 7}})
+        );
         assert_eq!(
             json["breadcrumbs"][0],
             json!({

@@ -1,0 +1,351 @@
+//! `tracing` integration (feature `tracing`): a [`Layer`](tracing_subscriber::Layer) that turns
+//! error-level events into error events (the session becomes `errored`) and info and warn
+//! events into breadcrumbs.
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! tracing_subscriber::registry().with(allstak::tracing::layer()).init();
+//! ```
+//!
+//! An error event's message is the event's message. A field holding a
+//! `&(dyn Error + 'static)` (conventionally `error`, as in `tracing::error!(error = &e as &dyn
+//! Error, "…")`) gives the exception class and the `source()` chain, and is never dropped; an
+//! `error` field given by `Display` (`error = %e`, what `#[instrument(err)]` writes) is kept the
+//! same way. Every other field, and the names and fields of the enclosing spans, go to the
+//! event's `metadata`; its frame is the event's callsite. An `Err` that both
+//! `#[tracing::instrument(err)]` and `#[allstak::track]` see is reported once, in either order.
+//! Events on the SDK's own threads are ignored.
+
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Interest, Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+pub use crate::EventFilter;
+use crate::breadcrumbs::Breadcrumb;
+use crate::event::{self, ErrorEvent, Location};
+use crate::{Level, client, sdk_thread};
+
+/// The default: `ERROR` → event, `WARN` and `INFO` → breadcrumb, `DEBUG` and `TRACE` → ignored.
+///
+/// ```
+/// use allstak::tracing::{EventFilter, default_event_filter};
+/// # let _ = default_event_filter;
+/// ```
+#[must_use]
+pub fn default_event_filter(metadata: &Metadata<'_>) -> EventFilter {
+    let level = *metadata.level();
+    if level == tracing_core::Level::ERROR {
+        EventFilter::Event
+    } else if level <= tracing_core::Level::INFO {
+        // `Level`s order by verbosity: INFO and WARN are at or below INFO.
+        EventFilter::Breadcrumb
+    } else {
+        EventFilter::Ignore
+    }
+}
+
+type Filter = dyn Fn(&Metadata<'_>) -> EventFilter + Send + Sync;
+
+/// The AllStak layer; made by [`layer()`].
+#[derive(Clone)]
+pub struct AllstakLayer {
+    filter: Arc<Filter>,
+}
+
+impl fmt::Debug for AllstakLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllstakLayer").finish_non_exhaustive()
+    }
+}
+
+/// The AllStak layer for any subscriber built on [`tracing_subscriber::Registry`].
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let subscriber = tracing_subscriber::registry().with(allstak::tracing::layer());
+/// # let _ = subscriber;
+/// ```
+#[must_use]
+pub fn layer() -> AllstakLayer {
+    client::note_tracing_layer();
+    AllstakLayer {
+        filter: Arc::new(default_event_filter),
+    }
+}
+
+impl AllstakLayer {
+    /// Decides per callsite what an event becomes, in place of [`default_event_filter`].
+    ///
+    /// ```
+    /// use allstak::tracing::{EventFilter, default_event_filter};
+    /// let layer = allstak::tracing::layer().event_filter(|metadata| {
+    ///     if metadata.target().starts_with("hyper") {
+    ///         EventFilter::Ignore
+    ///     } else {
+    ///         default_event_filter(metadata)
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn event_filter(
+        mut self,
+        filter: impl Fn(&Metadata<'_>) -> EventFilter + Send + Sync + 'static,
+    ) -> Self {
+        self.filter = Arc::new(filter);
+        self
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for AllstakLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        // An ignored callsite costs nothing from then on (unless another layer wants it).
+        if metadata.is_event() && (self.filter)(metadata) == EventFilter::Ignore {
+            Interest::never()
+        } else {
+            Interest::always()
+        }
+    }
+
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
+        if let Some(span) = context.span(id) {
+            let mut fields = SpanFields::default();
+            attributes.record(&mut fields);
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, context: Context<'_, S>) {
+        if let Some(span) = context.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
+        {
+            values.record(fields);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
+        if sdk_thread::is_current() {
+            return; // the SDK's own diagnostics never feed back into it
+        }
+        match (self.filter)(event.metadata()) {
+            EventFilter::Event => {
+                let _ = sdk_thread::quietly(|| capture(event, &context));
+            }
+            EventFilter::Breadcrumb => {
+                client::add_breadcrumb(|| breadcrumb(event));
+            }
+            EventFilter::Ignore => {}
+        }
+    }
+}
+
+fn capture<S>(event: &Event<'_>, context: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut fields = EventFields::default();
+    event.record(&mut fields);
+    let metadata = event.metadata();
+    // What identifies the error for the once-only rule: its text, as `#[track]` reports it.
+    let fingerprint = fields
+        .error
+        .as_ref()
+        .map(|error| error.text.clone())
+        .or_else(|| fields.message.clone())
+        .unwrap_or_default();
+    client::capture_from_tracing(&fingerprint, || {
+        let error = fields.error.take();
+        let message = fields
+            .message
+            .take()
+            .or_else(|| error.as_ref().map(|error| error.text.clone()))
+            .unwrap_or_else(|| metadata.name().to_owned());
+        let mut captured = ErrorEvent::new(metadata.target(), message, "tracing");
+        // Without an error's type, the class is where it was logged: the full module path.
+        captured.exception_class = metadata.target().into();
+        if let Some(error) = error {
+            if let Some(class) = error.class {
+                captured.exception_class = class.into();
+            }
+            captured.causes = std::iter::once(error.text).chain(error.causes).collect();
+        }
+        captured.location = Some(Location::Callsite {
+            module: metadata.module_path(),
+            file: metadata.file(),
+            line: metadata.line(),
+        });
+        captured.metadata = fields.others;
+        let spans = spans(event, context);
+        if !spans.is_empty() {
+            captured
+                .metadata
+                .insert("spans".to_owned(), Value::Array(spans));
+        }
+        captured
+    });
+}
+
+/// The enclosing spans, outermost first: `[{name, fields}]`.
+fn spans<S>(event: &Event<'_>, context: &Context<'_, S>) -> Vec<Value>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(scope) = context.event_scope(event) else {
+        return Vec::new();
+    };
+    scope
+        .from_root()
+        .map(|span| {
+            let mut entry = Map::new();
+            entry.insert("name".to_owned(), Value::from(span.name()));
+            if let Some(fields) = span.extensions().get::<SpanFields>()
+                && !fields.0.is_empty()
+            {
+                entry.insert("fields".to_owned(), Value::Object(fields.0.clone()));
+            }
+            Value::Object(entry)
+        })
+        .collect()
+}
+
+fn breadcrumb(event: &Event<'_>) -> Breadcrumb {
+    let mut fields = EventFields::default();
+    event.record(&mut fields);
+    let metadata = event.metadata();
+    let mut breadcrumb = Breadcrumb::new(fields.message.unwrap_or_default())
+        .kind("log")
+        .category(metadata.target().to_owned())
+        .level(level(*metadata.level()));
+    breadcrumb.data = fields.others;
+    if let Some(error) = fields.error {
+        breadcrumb = breadcrumb.data("error", error.text);
+    }
+    breadcrumb
+}
+
+fn level(level: tracing_core::Level) -> Level {
+    match level {
+        tracing_core::Level::ERROR => Level::Error,
+        tracing_core::Level::WARN => Level::Warning,
+        tracing_core::Level::INFO => Level::Info,
+        _ => Level::Debug,
+    }
+}
+
+/// An error given as a field.
+struct ErrorField {
+    /// `None` when only its text is known (`error = %e`).
+    class: Option<String>,
+    text: String,
+    causes: Vec<String>,
+}
+
+/// An event's fields: its message, its error, and the rest as JSON.
+#[derive(Default)]
+struct EventFields {
+    message: Option<String>,
+    error: Option<ErrorField>,
+    others: Map<String, Value>,
+}
+
+impl Visit for EventFields {
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        if self.error.is_none() {
+            self.error = Some(ErrorField {
+                class: Some(event::class_of_dyn_error(value)),
+                text: event::truncate(event::render(&value)),
+                causes: event::causes(value),
+            });
+        } else {
+            self.others
+                .insert(field.name().to_owned(), Value::from(event::render(&value)));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_text(field, value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_text(field, event::render(&format_args!("{value:?}")));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.others
+            .insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.others
+            .insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.others
+            .insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.others
+            .insert(field.name().to_owned(), Value::from(value));
+    }
+}
+
+impl EventFields {
+    fn record_text(&mut self, field: &Field, text: String) {
+        match field.name() {
+            "message" if self.message.is_none() => self.message = Some(text),
+            // `error = %e`, as `#[instrument(err)]` writes it: the error, by its text.
+            "error" if self.error.is_none() => {
+                self.error = Some(ErrorField {
+                    class: None,
+                    text,
+                    causes: Vec::new(),
+                });
+            }
+            name => {
+                self.others.insert(name.to_owned(), Value::from(text));
+            }
+        }
+    }
+}
+
+/// A span's fields, kept in its extensions for the events inside it.
+#[derive(Default)]
+struct SpanFields(Map<String, Value>);
+
+impl Visit for SpanFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(
+            field.name().to_owned(),
+            Value::from(event::render(&format_args!("{value:?}"))),
+        );
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), Value::from(value));
+    }
+}
