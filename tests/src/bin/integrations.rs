@@ -1,0 +1,88 @@
+//! A program reporting through `tracing` and `log`, driven by its first argument.
+
+use std::error::Error;
+use std::fmt;
+
+use tracing_subscriber::prelude::*;
+
+#[derive(Debug)]
+struct SettingsError(std::io::Error);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("could not read the settings")
+    }
+}
+
+impl Error for SettingsError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn settings_error() -> SettingsError {
+    SettingsError(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "no such file",
+    ))
+}
+
+#[tracing::instrument(err)]
+#[allstak::track]
+fn instrument_above_track() -> Result<(), SettingsError> {
+    Err(settings_error())
+}
+
+#[allstak::track]
+#[tracing::instrument(err)]
+fn track_above_instrument(port: u16) -> Result<u16, std::num::ParseIntError> {
+    "eighty".parse::<u16>().map(|p| p + port)
+}
+
+#[allstak::main]
+fn main() {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    if scenario.starts_with("log") {
+        let inner = env_logger::Builder::new()
+            .filter_level(log::LevelFilter::Info)
+            .build();
+        log::set_boxed_logger(Box::new(allstak::log::Logger::new(inner))).expect("the only logger");
+        log::set_max_level(log::LevelFilter::Info);
+    } else {
+        tracing_subscriber::registry()
+            .with(allstak::tracing::layer())
+            .init();
+    }
+    match scenario.as_str() {
+        "tracing-error" => {
+            tracing::info!("starting");
+            tracing::warn!(retries = 3, "slow disk");
+            tracing::debug!("not kept");
+            let span = tracing::info_span!("request", id = 7);
+            let _entered = span.enter();
+            let error = settings_error();
+            tracing::error!(
+                error = &error as &dyn Error,
+                user = "u-1",
+                "could not load settings"
+            );
+        }
+        "instrument-and-track" => {
+            let _ = instrument_above_track();
+            let _ = track_above_instrument(1);
+        }
+        "full-trail" => {
+            for n in 0..150 {
+                tracing::info!("crumb {n}");
+            }
+            tracing::error!("after the crumbs");
+        }
+        "log-error" => {
+            log::info!("starting");
+            log::debug!("not kept");
+            log::error!("the database is gone");
+        }
+        other => println!("unknown scenario {other:?}"),
+    }
+    println!("done");
+}
