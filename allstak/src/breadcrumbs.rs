@@ -2,13 +2,13 @@
 //! adds to, and that every error event carries.
 //!
 //! Adding costs one short lock and no I/O. An event only takes a mark on the caller's thread
-//! (one atomic load); the transport thread reads the trail up to that mark when it builds the
+//! (one atomic load); the transport thread copies the trail up to that mark when it builds the
 //! payload, so a capture never copies the trail.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -83,7 +83,7 @@ impl Breadcrumb {
 
 /// The process's trail: the newest breadcrumbs, each numbered in the order added.
 pub(crate) struct Trail {
-    ring: Mutex<VecDeque<(u64, Arc<Breadcrumb>)>>,
+    ring: Mutex<VecDeque<(u64, Breadcrumb)>>,
     /// The number the next breadcrumb gets.
     next: AtomicU64,
     capacity: AtomicUsize,
@@ -108,16 +108,23 @@ impl Trail {
         if capacity == 0 {
             return;
         }
-        let breadcrumb = Arc::new(breadcrumb);
         let Ok(mut ring) = self.ring.lock() else {
             return;
         };
         // Numbered under the lock, so numbers grow along the ring.
         let number = self.next.fetch_add(1, Ordering::Relaxed);
+        let evicted = if ring.len() >= capacity {
+            ring.pop_front()
+        } else {
+            None
+        };
         ring.push_back((number, breadcrumb));
         while ring.len() > capacity {
             ring.pop_front();
         }
+        drop(ring);
+        // Freed outside the lock.
+        drop(evicted);
     }
 
     /// A mark for an event captured now: the trail before it is what it carries.
@@ -125,14 +132,14 @@ impl Trail {
         self.next.load(Ordering::Relaxed)
     }
 
-    /// The breadcrumbs added before `mark` that are still kept, oldest first.
-    pub(crate) fn before(&self, mark: u64) -> Vec<Arc<Breadcrumb>> {
+    /// Copies of the breadcrumbs added before `mark` that are still kept, oldest first.
+    pub(crate) fn before(&self, mark: u64) -> Vec<Breadcrumb> {
         let Ok(ring) = self.ring.lock() else {
             return Vec::new();
         };
         ring.iter()
             .take_while(|(number, _)| *number < mark)
-            .map(|(_, breadcrumb)| Arc::clone(breadcrumb))
+            .map(|(_, breadcrumb)| breadcrumb.clone())
             .collect()
     }
 }
@@ -141,7 +148,7 @@ impl Trail {
 mod tests {
     use super::*;
 
-    fn messages(trail: &[Arc<Breadcrumb>]) -> Vec<String> {
+    fn messages(trail: &[Breadcrumb]) -> Vec<String> {
         trail.iter().filter_map(|b| b.message.clone()).collect()
     }
 

@@ -211,7 +211,7 @@ pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     if transport().is_some() {
         let event = build();
         if !TRACING_LAYER.load(Ordering::Relaxed)
-            || reported_once::first(Reporter::Call, &event.message)
+            || reported_once::first(Reporter::Call, fingerprint(&event.message))
         {
             send_event(event);
         }
@@ -229,11 +229,17 @@ pub(crate) fn note_tracing_layer() {
 /// [`capture`] for an error-level `tracing` event, identified by `fingerprint` (its error's
 /// text, or its message): skipped when a call on this thread just reported the same error.
 #[cfg(feature = "tracing")]
-pub(crate) fn capture_from_tracing(fingerprint: &str, build: impl FnOnce() -> ErrorEvent) {
+pub(crate) fn capture_from_tracing(fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
     TRACKER.record_handled_error();
     if transport().is_some() && reported_once::first(Reporter::Tracing, fingerprint) {
         send_event(build());
     }
+}
+
+/// What tells one error from another for [`reported_once`]: its text, hashed.
+pub(crate) fn fingerprint(text: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
 }
 
 /// Who reports an error.
@@ -251,7 +257,6 @@ enum Reporter {
 /// of the attributes. The second report of the same text by the other reporter is dropped.
 mod reported_once {
     use std::cell::Cell;
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
     use super::Reporter;
 
@@ -260,9 +265,8 @@ mod reported_once {
     }
 
     /// Whether this report is the first of its error: `false` if the other reporter just
-    /// reported the same text on this thread (that report is then consumed).
-    pub(super) fn first(reporter: Reporter, text: &str) -> bool {
-        let fingerprint = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+    /// reported the same fingerprint on this thread (that report is then consumed).
+    pub(super) fn first(reporter: Reporter, fingerprint: u64) -> bool {
         LAST.try_with(|last| match last.get() {
             Some((other, seen)) if other != reporter && seen == fingerprint => {
                 last.set(None);

@@ -120,8 +120,23 @@ pub(crate) struct ErrorEvent {
 
 impl ErrorEvent {
     pub(crate) fn new(type_name: &'static str, message: String, mechanism: &'static str) -> Self {
+        Self::with_class(
+            Cow::Owned(short_type_name(type_name)),
+            type_name,
+            message,
+            mechanism,
+        )
+    }
+
+    /// [`Self::new`] with the class already known.
+    pub(crate) fn with_class(
+        exception_class: Cow<'static, str>,
+        type_name: &'static str,
+        message: String,
+        mechanism: &'static str,
+    ) -> Self {
         Self {
-            exception_class: Cow::Owned(short_type_name(type_name)),
+            exception_class,
             type_name,
             message: truncate(message),
             causes: Vec::new(),

@@ -128,9 +128,9 @@ impl<L: ::log::Log> ::log::Log for Logger<L> {
 }
 
 fn event(record: &::log::Record<'_>) -> ErrorEvent {
-    let mut event = ErrorEvent::new("log::Record", render(record.args()), "log");
     // No error type to name: the class is where it was logged.
-    event.exception_class = record.target().to_owned().into();
+    let class = record.target().to_owned().into();
+    let mut event = ErrorEvent::with_class(class, "log::Record", render(record.args()), "log");
     event.location = Some(Location::Callsite {
         module: record.module_path_static(),
         file: record.file_static(),

@@ -158,34 +158,45 @@ where
     event.record(&mut fields);
     let metadata = event.metadata();
     // What identifies the error for the once-only rule: its text, as `#[track]` reports it.
-    let fingerprint = fields
-        .error
-        .as_ref()
-        .map(|error| error.text.clone())
-        .or_else(|| fields.message.clone())
-        .unwrap_or_default();
-    client::capture_from_tracing(&fingerprint, || {
-        let error = fields.error.take();
-        let message = fields
-            .message
-            .take()
-            .or_else(|| error.as_ref().map(|error| error.text.clone()))
-            .unwrap_or_else(|| metadata.name().to_owned());
-        let mut captured = ErrorEvent::new(metadata.target(), message, "tracing");
-        // Without an error's type, the class is where it was logged: the full module path.
-        captured.exception_class = metadata.target().into();
-        if let Some(error) = error {
-            if let Some(class) = error.class {
-                captured.exception_class = class.into();
+    let fingerprint = client::fingerprint(match &fields.error {
+        Some(error) => &error.text,
+        None => fields.message.as_deref().unwrap_or_default(),
+    });
+    client::capture_from_tracing(fingerprint, move || {
+        let EventFields {
+            message,
+            error,
+            others,
+        } = fields;
+        let (class, causes, message) = match error {
+            Some(ErrorField {
+                class,
+                text,
+                causes,
+            }) => {
+                let message = message.unwrap_or_else(|| text.clone());
+                (
+                    class,
+                    std::iter::once(text).chain(causes).collect(),
+                    message,
+                )
             }
-            captured.causes = std::iter::once(error.text).chain(error.causes).collect();
-        }
+            None => (
+                None,
+                Vec::new(),
+                message.unwrap_or_else(|| metadata.name().to_owned()),
+            ),
+        };
+        // Without an error's type, the class is where it was logged: the full module path.
+        let class = class.map_or_else(|| metadata.target().into(), Into::into);
+        let mut captured = ErrorEvent::with_class(class, metadata.target(), message, "tracing");
+        captured.causes = causes;
         captured.location = Some(Location::Callsite {
             module: metadata.module_path(),
             file: metadata.file(),
             line: metadata.line(),
         });
-        captured.metadata = fields.others;
+        captured.metadata = others;
         let spans = spans(event, context);
         if !spans.is_empty() {
             captured

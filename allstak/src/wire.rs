@@ -4,7 +4,6 @@
 //! Bodies are built on the transport thread from what callers captured, so the caller's thread
 //! never pays for serialization.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -88,11 +87,7 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
 }
 
 /// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event.
-pub(crate) fn error(
-    event: &ErrorEvent,
-    breadcrumbs: &[Arc<Breadcrumb>],
-    config: &Config,
-) -> Request {
+pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
     let frames: Vec<Frame<'_>> = event
         .location
         .iter()
@@ -127,10 +122,7 @@ pub(crate) fn error(
             rust_type: event.type_name,
             fields: &event.metadata,
         },
-        breadcrumbs: breadcrumbs
-            .iter()
-            .map(|breadcrumb| BreadcrumbPayload::from(breadcrumb.as_ref()))
-            .collect(),
+        breadcrumbs: breadcrumbs.iter().map(BreadcrumbPayload::from).collect(),
         handled: event.handled,
         mechanism: event.mechanism,
         sdk_name: SDK_NAME,
@@ -411,7 +403,7 @@ mod tests {
             .data("key", "user:42");
         crumb.timestamp = at;
         let bare = Breadcrumb::new("bare");
-        let json = json_of(&error(&event, &[Arc::new(crumb), Arc::new(bare)], &config));
+        let json = json_of(&error(&event, &[crumb, bare], &config));
         assert_eq!(
             json["metadata"],
             json!({"rust.type": "x::Y", "span.request": {"id": 7}})
