@@ -235,13 +235,19 @@ impl RuntimePath {
         matches!(self, Self::Given(_))
     }
 
-    /// Whether `path` names our attribute `name`: `allstak::<name>`.
+    /// Whether `path` names our attribute `name`: `allstak::<name>`, or `<given path>::<name>`.
     pub(crate) fn names_attribute(&self, path: &syn::Path, name: &str) -> bool {
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         let Some((last, prefix)) = segments.split_last() else {
             return false;
         };
-        last == name && !prefix.is_empty() && prefix[0] == "allstak"
+        if last != name || prefix.is_empty() {
+            return false;
+        }
+        prefix[0] == "allstak"
+            || matches!(self, Self::Given(given)
+                if given.segments.len() == prefix.len()
+                    && given.segments.iter().zip(prefix).all(|(s, p)| s.ident == p))
     }
 }
 
@@ -320,5 +326,15 @@ mod tests {
         let mut errors = Errors::default();
         parse_track(quote!(report = "no"), &mut errors);
         assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn our_attributes_are_recognized_under_the_given_crate_path_too() {
+        let given = RuntimePath::new(Some(syn::parse_quote!(renamed)));
+        assert!(given.names_attribute(&syn::parse_quote!(renamed::main), "main"));
+        assert!(given.names_attribute(&syn::parse_quote!(allstak::main), "main"));
+        assert!(!given.names_attribute(&syn::parse_quote!(tokio::main), "main"));
+        assert!(!given.names_attribute(&syn::parse_quote!(renamed::track), "main"));
+        assert!(!RuntimePath::Allstak.names_attribute(&syn::parse_quote!(renamed::main), "main"));
     }
 }
