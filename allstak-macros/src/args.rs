@@ -1,10 +1,38 @@
 //! The attributes' arguments: `key = literal`, comma-separated. Every problem is collected;
 //! the arguments that were fine are kept, so the item still expands with the rest defaulted.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Ident, Lit, LitBool, LitInt, LitStr, Token};
+
+use crate::errors::Errors;
+use crate::expand::Attribute;
+
+/// The arguments of either attribute.
+pub(crate) enum Args {
+    Main(MainArgs),
+    Track(TrackArgs),
+}
+
+impl Args {
+    /// Every problem goes to `errors`; what was fine is kept, the rest defaulted.
+    pub(crate) fn parse(attribute: Attribute, args: TokenStream, errors: &mut Errors) -> Self {
+        match attribute {
+            Attribute::Main => Self::Main(parse_main(args, errors)),
+            Attribute::Track => Self::Track(parse_track(args, errors)),
+        }
+    }
+
+    pub(crate) fn runtime(&self) -> RuntimePath {
+        let krate = match self {
+            Self::Main(args) => &args.krate,
+            Self::Track(args) => &args.krate,
+        };
+        RuntimePath::new(krate.clone())
+    }
+}
 
 /// The arguments of `#[allstak::main(..)]`.
 #[derive(Default)]
@@ -51,46 +79,6 @@ fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
         input.parse::<Token![,]>()?;
     }
     Ok(pairs)
-}
-
-/// Collects errors; `finish` hands back all of them at once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    /// An error covering all of `tokens` (an attribute, a type), not only their first token.
-    pub(crate) fn spanned(
-        &mut self,
-        tokens: impl quote::ToTokens,
-        message: impl std::fmt::Display,
-    ) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    pub(crate) fn push_all(&mut self, other: Errors) {
-        if let Some(error) = other.0 {
-            self.push(error);
-        }
-    }
-
-    pub(crate) fn into_tokens(self) -> TokenStream {
-        self.0.map(|e| e.to_compile_error()).unwrap_or_default()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
@@ -148,7 +136,7 @@ fn parse_pairs(args: TokenStream, errors: &mut Errors) -> Vec<Pair> {
     })
 }
 
-pub(crate) fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
+fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
     let mut parsed = MainArgs::default();
     for pair in parse_pairs(args, errors) {
         let key = &pair.key;
@@ -200,7 +188,7 @@ pub(crate) fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
     parsed
 }
 
-pub(crate) fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
+fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
     let mut parsed = TrackArgs::default();
     for pair in parse_pairs(args, errors) {
         let key = &pair.key;
@@ -229,34 +217,64 @@ pub(crate) fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
     parsed
 }
 
-/// The path generated code calls through: `::allstak`, or the `crate = ".."` given.
-pub(crate) fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
-    match krate {
-        Some(path) if path.leading_colon.is_some() => quote::quote!(#path),
-        Some(path) => {
-            let first = path.segments.first().map(|s| s.ident.to_string());
-            if matches!(first.as_deref(), Some("crate" | "self" | "super")) {
-                quote::quote!(#path)
-            } else {
-                quote::quote!(:: #path)
+/// The runtime crate, as generated code names it: `::allstak`, or the path given as
+/// `crate = ".."` (for `extern crate allstak as renamed;` or a re-export).
+pub(crate) enum RuntimePath {
+    Allstak,
+    Given(syn::Path),
+}
+
+impl RuntimePath {
+    pub(crate) fn new(krate: Option<syn::Path>) -> Self {
+        krate.map_or(Self::Allstak, Self::Given)
+    }
+
+    /// Whether the user wrote the path: then it keeps its span, so that if it does not
+    /// resolve, the error is there.
+    pub(crate) fn is_given(&self) -> bool {
+        matches!(self, Self::Given(_))
+    }
+
+    /// Whether `path` names our attribute `name`: `allstak::<name>`, or `<given path>::<name>`.
+    pub(crate) fn names_attribute(&self, path: &syn::Path, name: &str) -> bool {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let Some((last, prefix)) = segments.split_last() else {
+            return false;
+        };
+        if last != name || prefix.is_empty() {
+            return false;
+        }
+        prefix[0] == "allstak"
+            || matches!(self, Self::Given(given)
+                if given.segments.len() == prefix.len()
+                    && given.segments.iter().zip(prefix).all(|(s, p)| s.ident == p))
+    }
+}
+
+impl ToTokens for RuntimePath {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Self::Allstak => tokens.extend(quote!(::allstak)),
+            Self::Given(path) => {
+                let first = path.segments.first().map(|s| s.ident.to_string());
+                let relative = matches!(first.as_deref(), Some("crate" | "self" | "super"));
+                if path.leading_colon.is_none() && !relative {
+                    tokens.extend(quote!(::));
+                }
+                path.to_tokens(tokens);
             }
         }
-        None => quote::quote!(::allstak),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quote::quote;
 
     fn main_errors(args: TokenStream) -> Vec<String> {
         let mut errors = Errors::default();
         parse_main(args, &mut errors);
-        errors
-            .0
-            .map(|e| e.into_iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default()
+        errors.messages()
     }
 
     #[test]
@@ -283,7 +301,7 @@ mod tests {
         );
         assert!(args.end_on_signals.is_some_and(|b| b.value));
         assert_eq!(
-            runtime_path(args.krate.as_ref()).to_string(),
+            RuntimePath::new(args.krate).into_token_stream().to_string(),
             ":: my_allstak"
         );
     }
@@ -308,5 +326,15 @@ mod tests {
         let mut errors = Errors::default();
         parse_track(quote!(report = "no"), &mut errors);
         assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn our_attributes_are_recognized_under_the_given_crate_path_too() {
+        let given = RuntimePath::new(Some(syn::parse_quote!(renamed)));
+        assert!(given.names_attribute(&syn::parse_quote!(renamed::main), "main"));
+        assert!(given.names_attribute(&syn::parse_quote!(allstak::main), "main"));
+        assert!(!given.names_attribute(&syn::parse_quote!(tokio::main), "main"));
+        assert!(!given.names_attribute(&syn::parse_quote!(renamed::track), "main"));
+        assert!(!RuntimePath::Allstak.names_attribute(&syn::parse_quote!(renamed::main), "main"));
     }
 }

@@ -9,89 +9,11 @@ use proc_macro2::{Delimiter, Group, Literal, Punct, Spacing, Span, TokenStream, 
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::punctuated::Punctuated;
-use syn::visit_mut::VisitMut;
 use syn::{GenericArgument, Ident, PathArguments, ReturnType, Token, Type, TypeParamBound};
 
-use crate::args::{self, Errors, TrackArgs};
-use crate::fallback::item_with_errors;
-use crate::item::{Function, not_a_function};
-use crate::validate;
-
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut arg_errors = Errors::default();
-    let args = args::parse_track(args, &mut arg_errors);
-    let mut item_errors = Errors::default();
-    let Ok(function) = Function::parse(item.clone()) else {
-        item_errors.push(not_a_function(
-            &item,
-            "track",
-            "a function that returns a `Result`",
-        ));
-        item_errors.push_all(arg_errors);
-        return item_with_errors(item, item_errors);
-    };
-    validate::track(&function, &mut item_errors);
-    if !item_errors.is_empty() {
-        item_errors.push_all(arg_errors);
-        return item_with_errors(item, item_errors);
-    }
-    let mut tokens = generate(&function, &args);
-    tokens.extend(arg_errors.into_tokens());
-    tokens
-}
-
-/// The return type as a closure or turbofish may name it: each `impl Trait` becomes `_`.
-pub(crate) fn inferable_return_type(output: &ReturnType) -> TokenStream {
-    struct ImplToInfer;
-    impl VisitMut for ImplToInfer {
-        fn visit_type_mut(&mut self, ty: &mut Type) {
-            if let Type::ImplTrait(impl_trait) = ty {
-                let underscore = syn::token::Underscore(impl_trait.impl_token.span);
-                *ty = Type::Infer(syn::TypeInfer {
-                    attrs: Vec::new(),
-                    underscore_token: underscore,
-                });
-            } else {
-                syn::visit_mut::visit_type_mut(self, ty);
-            }
-        }
-    }
-    match output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => {
-            let mut ty = (**ty).clone();
-            ImplToInfer.visit_type_mut(&mut ty);
-            quote!(#ty)
-        }
-    }
-}
-
-/// A generated local: invisible to the user's code, and theirs to ours.
-pub(crate) fn local(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
-/// The body, called in place with the fn's return type as its expected type, so `?`,
-/// `return` and coercions in the tail mean what they meant in the fn.
-pub(crate) fn call_body(function: &Function, rt: &TokenStream) -> TokenStream {
-    let ret = inferable_return_type(&function.sig.output);
-    if function.sig.asyncness.is_some() {
-        // An async block has no declared output type and its tail is no coercion site until
-        // one is known: a first `return` of the type (never taken) fixes it before the body
-        // is checked, as in an `async fn`.
-        let out = local("__allstak_out");
-        let body = function.body_block_with(quote! {
-            if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
-                #[allow(unreachable_code)]
-                return #out;
-            }
-        });
-        quote!(async move #body.await)
-    } else {
-        let body = function.body_block();
-        quote!(#rt::__private::call_once::<#ret, _>(move || #body))
-    }
-}
+use crate::args::{RuntimePath, TrackArgs};
+use crate::body::{call_body, inferable_type, local};
+use crate::item::Function;
 
 /// A fn returning a future by hand: what its future resolves to, and how it is returned.
 enum ReturnedFuture<'a> {
@@ -165,33 +87,53 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// `tracked_error(&value)`, reported over all of `ty`: its first token starts the call and
+/// `value`, its `Err` recorded: `describe_tracked(&value).allstak_check(site, value)`. The probe
+/// runs here, where the error type is known; when `ty` is no `Result`, `describe_tracked`'s
+/// bound is the one error, with `TrackedResult`'s `on_unimplemented` message.
+fn check(
+    runtime: &RuntimePath,
+    ty: &Type,
+    value: &TokenStream,
+    site: Option<&TokenStream>,
+) -> TokenStream {
+    match site {
+        Some(site) => {
+            let tracked_value = local("__allstak_value");
+            let describe = describe_tracked(runtime, &tracked_value, ty);
+            quote!({
+                let #tracked_value = #value;
+                #describe.allstak_check(#site, #tracked_value)
+            })
+        }
+        None => {
+            let ty = inferable_type(ty).0;
+            quote!(<#ty as #runtime::__private::TrackedResult>::allstak_check_status(#value))
+        }
+    }
+}
+
+/// `describe_tracked(&value)`, reported over all of `ty`: its first token starts the call and
 /// its last ends it (`Span::join` is not stable), so when `ty` is no `Result` the one error
 /// covers it, with `TrackedResult`'s `on_unimplemented` message.
-fn tracked_error(
-    rt: &TokenStream,
-    user_path: bool,
-    value: &Ident,
-    ty: impl ToTokens,
-) -> TokenStream {
+fn describe_tracked(runtime: &RuntimePath, value: &Ident, ty: impl ToTokens) -> TokenStream {
     let mut spans = ty.into_token_stream().into_iter().map(|token| token.span());
     let first = spans.next().unwrap_or_else(Span::call_site);
     let last = spans.last().unwrap_or(first);
     // One hygiene context for every token, so rustc can join their spans into one range.
     let first = Span::mixed_site().located_at(first);
     let last = Span::mixed_site().located_at(last);
-    let callee = Ident::new("tracked_error", last);
-    let mut call = if user_path {
+    let callee = Ident::new("describe_tracked", last);
+    let mut call = if runtime.is_given() {
         // A `crate = ".."` path keeps its span: if it does not resolve, the error is there. The
         // call is spanned by its parentheses, so that the error is still one range over `ty`.
-        let mut path = rt.clone();
+        let mut path = runtime.to_token_stream();
         path.extend(respan(quote!(::__private::), first));
         path.extend([TokenTree::Ident(callee)]);
         let mut parenthesized = Group::new(Delimiter::Parenthesis, path);
         parenthesized.set_span(first);
         TokenStream::from(TokenTree::Group(parenthesized))
     } else {
-        let mut path = respan(quote!(#rt::__private::), first);
+        let mut path = respan(quote!(#runtime::__private::), first);
         path.extend([TokenTree::Ident(callee)]);
         path
     };
@@ -222,79 +164,62 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-fn generate(function: &Function, args: &TrackArgs) -> TokenStream {
-    let rt = args::runtime_path(args.krate.as_ref());
-    let Function { vis, sig, .. } = function;
-    let attrs = function.outer_attrs();
-    let ident = &sig.ident;
-    let ret = local("__allstak_ret");
-
-    let report = args.report.as_ref().is_none_or(|report| report.value);
-    let check = |tracked_type: &dyn ToTokens| {
-        let tracked_error = tracked_error(&rt, args.krate.is_some(), &ret, tracked_type);
-        let record = if report {
-            // One string literal, `module::name\nfile\nline\ncolumn`: the runtime's
-            // `Location::TrackSite` reads it.
-            let function_name = match &args.name {
-                Some(name) => quote!(#name, "\n"),
-                None => {
-                    let suffix = Literal::string(&format!("::{}\n", ident.unraw()));
-                    quote!(::core::module_path!(), #suffix)
-                }
-            };
-            let line = quote_spanned!(ident.span()=> ::core::line!());
-            let column = quote_spanned!(ident.span()=> ::core::column!());
-            quote! {
-                #tracked_error.allstak_record(::core::concat!(
-                    #function_name, ::core::file!(), "\n", #line, "\n", #column
-                ));
-            }
-        } else {
-            quote!(#tracked_error.allstak_record_status();)
-        };
-        quote! {
-            #record
-            #ret
+/// One string literal, `module::name\nfile\nline\ncolumn`: the runtime's
+/// `Location::TrackSite` reads it.
+fn site(function: &Function, args: &TrackArgs) -> TokenStream {
+    let ident = &function.sig.ident;
+    let function_name = match &args.name {
+        Some(name) => quote!(#name, "\n"),
+        None => {
+            let suffix = Literal::string(&format!("::{}\n", ident.unraw()));
+            quote!(::core::module_path!(), #suffix)
         }
     };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let column = quote_spanned!(ident.span()=> ::core::column!());
+    quote!(::core::concat!(#function_name, ::core::file!(), "\n", #line, "\n", #column))
+}
+
+pub(crate) fn generate(
+    function: &Function,
+    args: &TrackArgs,
+    runtime: &RuntimePath,
+) -> TokenStream {
+    let Function { vis, sig, .. } = function;
+    let attrs = function.outer_attrs();
+    let report = args.report.as_ref().is_none_or(|report| report.value);
+    let site = report.then(|| site(function, args));
+    let site = site.as_ref();
 
     let body = match returned_future(function) {
         // The body builds the future when the fn is called, as before; the wrapper awaits it.
         Some(future) => {
             let future_local = local("__allstak_future");
             let build = function.body_block_at_call_site();
+            let awaited = quote!(#future_local.await);
             match future {
                 ReturnedFuture::Impl { output } => {
-                    let check = check(output);
+                    let check = check(runtime, output, &awaited, site);
                     quote! {
                         let #future_local = #build;
-                        async move {
-                            let #ret = #future_local.await;
-                            #check
-                        }
+                        async move { #check }
                     }
                 }
                 ReturnedFuture::Boxed { ty, output } => {
-                    let check = check(output);
+                    let check = check(runtime, output, &awaited, site);
                     quote! {
                         let #future_local: #ty = #build;
-                        ::std::boxed::Box::pin(async move {
-                            let #ret = #future_local.await;
-                            #check
-                        })
+                        ::std::boxed::Box::pin(async move { #check })
                     }
                 }
             }
         }
         None => {
-            let call = call_body(function, &rt);
-            let check = match &sig.output {
-                ReturnType::Type(_, ty) => check(ty),
-                ReturnType::Default => check(ident),
-            };
-            quote! {
-                let #ret = #call;
-                #check
+            let call = call_body(function, runtime);
+            match &sig.output {
+                ReturnType::Type(_, ty) => check(runtime, ty, &call, site),
+                // Rejected by `validate`.
+                ReturnType::Default => call,
             }
         }
     };

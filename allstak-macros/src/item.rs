@@ -158,30 +158,3 @@ impl Function {
         group.into_token_stream()
     }
 }
-
-/// The error for an attribute on something that is not a `fn`, at the item's keyword.
-pub(crate) fn not_a_function(item: &TokenStream, attribute: &str, expected: &str) -> syn::Error {
-    let keyword = (|input: ParseStream<'_>| {
-        input.call(Attribute::parse_outer)?;
-        input.parse::<Visibility>()?;
-        let rest: TokenStream = input.parse()?;
-        Ok(rest.into_iter().next())
-    })
-    .parse2(item.clone())
-    .ok()
-    .flatten();
-    let (span, what) = match &keyword {
-        Some(TokenTree::Ident(ident)) => (ident.span(), format!("this `{ident}`")),
-        Some(token) => (token.span(), "this item".to_owned()),
-        None => (Span::call_site(), "this item".to_owned()),
-    };
-    let hint = if matches!(&keyword, Some(TokenTree::Ident(i)) if i == "impl" || i == "trait") {
-        "; put it on the methods inside"
-    } else {
-        ""
-    };
-    syn::Error::new(
-        span,
-        format!("`#[allstak::{attribute}]` goes on {expected}, not on {what}{hint}"),
-    )
-}

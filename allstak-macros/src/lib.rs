@@ -2,12 +2,16 @@
 //! `#[allstak::track]`: this crate is an implementation detail, and what the attributes expand to
 //! calls `allstak`'s unstable `__private` module.
 //!
-//! One pass per file: [`args`] parses the attribute's arguments, [`item`] the annotated item (the
-//! signature only: the body stays tokens), [`validate`] collects every misuse, the `expand_*`
-//! files generate code from a validated item, and [`fallback`] re-emits the item untouched beside
-//! the errors, so the rest of the crate still compiles.
+//! One pass per file, both attributes through one driver ([`expand`]): [`args`] parses the
+//! attribute's arguments, [`item`] the annotated item (the signature only: the body stays
+//! tokens), [`validate`] collects every misuse into [`errors`], [`body`] runs the body inside the
+//! generated fn, the `expand_*` files generate each attribute's code from a validated item, and
+//! [`fallback`] keeps the item beside the errors, so the rest of the crate still compiles.
 
 mod args;
+mod body;
+mod errors;
+mod expand;
 mod expand_main;
 mod expand_track;
 mod fallback;
@@ -16,12 +20,14 @@ mod validate;
 
 use proc_macro::TokenStream;
 
+use crate::expand::Attribute;
+
 /// Tracks the process as an AllStak release-health session.
 ///
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand_main::expand(args.into(), item.into()).into()
+    expand::expand(Attribute::Main, args.into(), item.into()).into()
 }
 
 /// Records the `Err` values a function returns on the session.
@@ -29,5 +35,5 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand_track::expand(args.into(), item.into()).into()
+    expand::expand(Attribute::Track, args.into(), item.into()).into()
 }

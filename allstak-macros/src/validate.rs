@@ -1,35 +1,46 @@
 //! Every misuse of an attribute, collected: one error each, at the offending tokens, saying
 //! what to write instead.
 
-use syn::{Attribute, ReturnType, Type};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser as _};
+use syn::{Attribute, ReturnType, Type, Visibility};
 
-use crate::args::Errors;
+use crate::args::RuntimePath;
+use crate::errors::Errors;
+use crate::expand;
 use crate::item::{Body, Function};
 
-/// Whether `attr` is one of ours: `#[allstak::<name>]` or `#[<crate>::<name>]`.
-pub(crate) fn is_ours(attr: &Attribute, name: &str) -> bool {
-    let segments: Vec<String> = attr
-        .path()
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    segments.len() >= 2
-        && segments.last().is_some_and(|last| last == name)
-        && segments[0] == "allstak"
+/// Whether `attr` is one of ours: `#[allstak::<name>]` or `#[<crate>::<name>]`, with the
+/// `crate = ".."` path given.
+pub(crate) fn is_ours(attr: &Attribute, name: &str, runtime: &RuntimePath) -> bool {
+    runtime.names_attribute(attr.path(), name)
 }
 
 /// An async runtime's entry attribute below ours: `#[tokio::main]`, `#[async_std::main]`…
-pub(crate) fn runtime_attribute(function: &Function) -> Option<&Attribute> {
+fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Option<&'a Attribute> {
     function.attrs.iter().find(|attr| {
         let segments = &attr.path().segments;
         segments.len() >= 2
             && segments.last().is_some_and(|s| s.ident == "main")
-            && !is_ours(attr, "main")
+            && !is_ours(attr, "main", runtime)
     })
 }
 
-pub(crate) fn track(function: &Function, errors: &mut Errors) {
+/// Every misuse of `attribute` on `function`, or `Ok` if it can expand.
+pub(crate) fn function(
+    attribute: expand::Attribute,
+    runtime: &RuntimePath,
+    function: &Function,
+) -> Result<(), Errors> {
+    let mut errors = Errors::default();
+    match attribute {
+        expand::Attribute::Main => main(function, runtime, &mut errors),
+        expand::Attribute::Track => track(function, runtime, &mut errors),
+    }
+    errors.check()
+}
+
+fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         errors.at(
@@ -75,7 +86,7 @@ pub(crate) fn track(function: &Function, errors: &mut Errors) {
                  move the location callers see; keep one of them",
             );
         }
-        if is_ours(attr, "track") {
+        if is_ours(attr, "track", runtime) {
             errors.spanned(
                 attr,
                 "`#[allstak::track]` is used twice on this function; keep one",
@@ -84,7 +95,7 @@ pub(crate) fn track(function: &Function, errors: &mut Errors) {
     }
 }
 
-pub(crate) fn main(function: &Function, errors: &mut Errors) {
+fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
     let sig = &function.sig;
     if sig.ident != "main" {
         errors.at(
@@ -109,7 +120,7 @@ pub(crate) fn main(function: &Function, errors: &mut Errors) {
         );
     }
     if let Some(asyncness) = &sig.asyncness
-        && runtime_attribute(function).is_none()
+        && runtime_attribute(function, runtime).is_none()
     {
         errors.at(
             asyncness.span,
@@ -121,11 +132,47 @@ pub(crate) fn main(function: &Function, errors: &mut Errors) {
         errors.at(semi.span, "`fn main` needs a body");
     }
     for attr in &function.attrs {
-        if is_ours(attr, "main") {
+        if is_ours(attr, "main", runtime) {
             errors.spanned(
                 attr,
                 "`#[allstak::main]` is used twice on `fn main`; keep one",
             );
         }
     }
+}
+
+/// The error for an attribute on something that is not a `fn`, at the item's keyword.
+pub(crate) fn not_a_function(attribute: expand::Attribute, item: &TokenStream) -> Errors {
+    let keyword = (|input: ParseStream<'_>| {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let rest: TokenStream = input.parse()?;
+        Ok(rest.into_iter().next())
+    })
+    .parse2(item.clone())
+    .ok()
+    .flatten();
+    let (span, what) = match &keyword {
+        Some(TokenTree::Ident(ident)) => (ident.span(), format!("this `{ident}`")),
+        Some(token) => (token.span(), "this item".to_owned()),
+        None => (Span::call_site(), "this item".to_owned()),
+    };
+    let hint = if matches!(&keyword, Some(TokenTree::Ident(i)) if i == "impl" || i == "trait") {
+        "; put it on the methods inside"
+    } else {
+        ""
+    };
+    let expected = match attribute {
+        expand::Attribute::Main => "`fn main`",
+        expand::Attribute::Track => "a function that returns a `Result`",
+    };
+    let mut errors = Errors::default();
+    errors.at(
+        span,
+        format!(
+            "`#[allstak::{}]` goes on {expected}, not on {what}{hint}",
+            attribute.name()
+        ),
+    );
+    errors
 }

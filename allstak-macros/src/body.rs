@@ -1,0 +1,86 @@
+//! The body inside the generated fn, run in place with the fn's return type as its expected
+//! type: a sync body as a closure called once, an async body as an `async move` block awaited.
+//! Both attributes call it here.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::visit_mut::VisitMut;
+use syn::{Ident, ReturnType, Type};
+
+use crate::args::RuntimePath;
+use crate::item::Function;
+
+/// The return type as a closure or turbofish may name it: each `impl Trait` becomes `_`.
+pub(crate) fn inferable_return_type(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => inferable_type(ty).0,
+    }
+}
+
+/// `ty` as a closure or turbofish may name it: each `impl Trait` becomes `_`; and whether there
+/// was one.
+pub(crate) fn inferable_type(ty: &Type) -> (TokenStream, bool) {
+    struct ImplToInfer {
+        replaced: bool,
+    }
+    impl VisitMut for ImplToInfer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                let underscore = syn::token::Underscore(impl_trait.impl_token.span);
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: underscore,
+                });
+                self.replaced = true;
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    let mut visitor = ImplToInfer { replaced: false };
+    visitor.visit_type_mut(&mut ty);
+    (quote!(#ty), visitor.replaced)
+}
+
+/// A generated local: invisible to the user's code, and theirs to ours.
+pub(crate) fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The body, called in place with the fn's return type as its expected type, so `?`,
+/// `return` and coercions in the tail mean what they meant in the fn.
+pub(crate) fn call_body(function: &Function, runtime: &RuntimePath) -> TokenStream {
+    let ret = inferable_return_type(&function.sig.output);
+    if function.sig.asyncness.is_some() {
+        // An async block has no declared output type and its tail is no coercion site until
+        // one is known: a first `return` of the type (never taken) fixes it before the body
+        // is checked, as in an `async fn`.
+        let out = local("__allstak_out");
+        let body = function.body_block_with(quote! {
+            if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
+                #[allow(unreachable_code)]
+                return #out;
+            }
+        });
+        quote!(async move #body.await)
+    } else {
+        // A closure called in place, typed with the fn's return type. Moving `Once` in makes it
+        // `FnOnce`, so it may move out of and return borrows of its captures (a closure
+        // inferred `Fn` cannot return `&mut self.field`), with no generic helper to instantiate
+        // for each fn.
+        let once = local("__allstak_once");
+        let moved = local("__allstak_moved");
+        // The body stays a block of its own, so its items are still at its start; in braces
+        // of ours, which rustc's `unused_braces` does not take for the user's.
+        let body = function.body_block_at_call_site();
+        quote!({
+            let #once = #runtime::__private::Once;
+            (move || -> #ret {
+                let #moved = #once;
+                #body
+            })()
+        })
+    }
+}
