@@ -196,7 +196,7 @@ fn an_explicit_final_status_wins() {
 }
 
 #[test]
-fn an_explicit_final_status_below_the_reached_one_wins_and_nothing_after_is_sent() {
+fn an_explicit_final_status_below_the_reached_one_wins_and_later_events_are_not_the_sessions() {
     let collector = collector();
     let run = run(
         PROGRAM,
@@ -204,10 +204,16 @@ fn an_explicit_final_status_below_the_reached_one_wins_and_nothing_after_is_sent
         &env_for(collector.url(), &[]),
     );
     assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
     let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    // One end (main's is a no-op), and the event captured after it carries no session.
+    assert_eq!(paths(&requests), [START, ERRORS, END, ERRORS]);
+    let id = requests[0].session_id().expect("id");
     assert_eq!(requests[1].json["message"], "a handled error");
-    assert_end(&requests[2], requests[0].session_id().expect("id"), "ok");
+    assert_eq!(requests[1].session_id(), Some(id));
+    assert_end(&requests[2], id, "ok");
+    assert_eq!(requests[3].json["message"], "after the end");
+    assert_eq!(requests[3].session_id(), None);
 }
 
 #[test]

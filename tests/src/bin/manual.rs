@@ -143,6 +143,8 @@ fn main() {
             allstak::capture_display(&"a handled error");
             allstak::end_session(allstak::SessionStatus::Ok);
             allstak::capture_display(&"after the end");
+            // Sent for sure, so that a test can see it is not the session's.
+            println!("flushed: {}", allstak::flush());
         }
         "end-with" => {
             guard.end_with(allstak::SessionStatus::Abnormal);
