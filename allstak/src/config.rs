@@ -693,7 +693,16 @@ mod tests {
     #[test]
     fn a_missing_release_falls_back_to_the_executable_name() {
         let config = build(Config::builder(), &[]);
-        assert!(!config.release().is_empty());
+        // This test runs in cargo's harness binary, `target/<profile>/deps/allstak-<16 hex>`.
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let stem = exe
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a UTF-8 name");
+        assert_eq!(config.release(), stem);
+        let hash = stem.strip_prefix("allstak-").expect("allstak-<hash>");
+        assert_eq!(hash.len(), 16, "{stem}");
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{stem}");
     }
 
     #[test]
@@ -731,11 +740,11 @@ mod tests {
     #[test]
     fn huge_and_non_utf8_values_are_ignored_with_a_problem_each() {
         let huge = "x".repeat(1 << 20);
-        let mut calls = 0;
+        let mut read = Vec::new();
         let config = Config::builder()
             .default_release("app@1")
             .build_with(&mut |name| {
-                calls += 1;
+                read.push(name.to_owned());
                 match name {
                     "ALLSTAK_RELEASE" => Some(OsString::from(huge.clone())),
                     #[cfg(unix)]
@@ -746,7 +755,13 @@ mod tests {
                     _ => None,
                 }
             });
-        assert!(calls > 0);
+        // Each variable read once: the eleven `ALLSTAK_*` ones, the three platform commits (no
+        // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
+        assert_eq!(read.len(), 18, "{read:?}");
+        let mut distinct = read.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), read.len(), "{read:?}");
         assert_eq!(config.release(), "app@1");
         assert_eq!(config.environment(), "production");
         assert_eq!(config.problems.len(), if cfg!(unix) { 2 } else { 1 });

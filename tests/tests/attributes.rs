@@ -3,12 +3,15 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 const MAIN: &str = env!("CARGO_BIN_EXE_attr_main");
 const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
 const TOKIO_BELOW: &str = env!("CARGO_BIN_EXE_attr_tokio_below");
 const TOKIO_ABOVE: &str = env!("CARGO_BIN_EXE_attr_tokio_above");
+const ARGS: &str = env!("CARGO_BIN_EXE_attr_args");
 /// The crate's own `name@version`, captured where `#[allstak::main]` expands.
 const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
@@ -146,8 +149,59 @@ fn a_panic_in_a_joined_thread_is_errored_not_crashed() {
         run.stdout,
         "session active: true\nworker panicked: true\ndone\n"
     );
-    assert_eq!(requests.last().map(|r| r.path.as_str()), Some(END));
-    assert_end(requests.last().expect("end"), &id, "errored");
+    assert_printed_once(&run.stderr, "worker gave up");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_handled_panic(
+        &requests[1],
+        &id,
+        "worker gave up",
+        "tests/src/bin/attr_main.rs",
+        include_str!("../src/bin/attr_main.rs"),
+    );
+    assert_end(&requests[2], &id, "errored");
+}
+
+/// A panic that something caught, as the contract wants its event: `handled`, level `error`,
+/// the session's id, and one frame at the `panic!` that says `message` in `source` (the program
+/// at `file`).
+fn assert_handled_panic(
+    event: &allstak::testing::Request,
+    id: &str,
+    message: &str,
+    file: &str,
+    source: &str,
+) {
+    assert_well_formed(event);
+    let site = format!("panic!({message:?})");
+    let (line, column) = source
+        .lines()
+        .enumerate()
+        .find_map(|(n, text)| text.find(&site).map(|at| (n + 1, at + 1)))
+        .expect("the panic is in the program's source");
+    assert_eq!(
+        event.json,
+        serde_json::json!({
+            "exceptionClass": "panic",
+            "message": message,
+            "frames": [{
+                "filename": file,
+                "lineno": line,
+                "colno": column,
+                "inApp": true,
+                "platform": "rust",
+            }],
+            "level": "error",
+            "environment": "production",
+            "release": RELEASE,
+            "sessionId": id,
+            "metadata": {"rust.type": "panic"},
+            "handled": true,
+            "mechanism": "panic",
+            "sdkName": "allstak-rust",
+            "sdkVersion": allstak::SDK_VERSION,
+            "platform": "rust",
+        })
+    );
 }
 
 #[test]
@@ -194,5 +248,60 @@ fn tokio_main_above_ours_is_tracked_and_a_panicking_task_is_errored() {
         run.stdout,
         "session active: true\nfetched: Some(7)\ntask panicked: true\n"
     );
-    assert_end(requests.last().expect("end"), &id, "errored");
+    assert_printed_once(&run.stderr, "task gave up");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_handled_panic(
+        &requests[1],
+        &id,
+        "task gave up",
+        "tests/src/bin/attr_tokio_above.rs",
+        include_str!("../src/bin/attr_tokio_above.rs"),
+    );
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn a_tracked_error_whose_display_panics_is_sent_with_a_placeholder_and_nothing_printed() {
+    let (run, requests, id) = session(MAIN, &["display-panics"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\nconnected: false\ndone\n");
+    assert_eq!(run.stderr, "");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let event = &requests[1];
+    assert_well_formed(event);
+    assert_eq!(event.json["message"], "<the value's formatting failed>");
+    assert_eq!(event.json["exceptionClass"], "PanickyDisplay");
+    assert_eq!(event.json["handled"], true);
+    assert_eq!(event.json["mechanism"], "track");
+    assert_eq!(event.json["sessionId"], id.as_str());
+    assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn attribute_arguments_win_over_the_environment() {
+    let collector = collector();
+    // The end is never answered: the exit is held for the deadline the attribute gives.
+    collector.then_reply(allstak::testing::Reply::accepted());
+    collector.set_reply(allstak::testing::Reply::never());
+    let env = env_for(
+        collector.url(),
+        &[
+            ("ALLSTAK_RELEASE", "env-release@9.9.9"),
+            ("ALLSTAK_ENVIRONMENT", "env-environment"),
+            ("ALLSTAK_EXIT_DEADLINE_MS", "10000"),
+        ],
+    );
+    let run = run(ARGS, &[], &env);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\n");
+    assert_eq!(run.stderr, "");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_start(&requests[0], "attr-release@1.2.3", "attr-environment");
+    // 400 ms from the attribute, not the variable's 10 s (nor the default 2 s).
+    assert!(
+        run.elapsed >= Duration::from_millis(350) && run.elapsed < Duration::from_millis(1500),
+        "{:?}",
+        run.elapsed
+    );
 }

@@ -196,7 +196,7 @@ fn an_explicit_final_status_wins() {
 }
 
 #[test]
-fn an_explicit_final_status_below_the_reached_one_wins_and_nothing_after_is_sent() {
+fn an_explicit_final_status_below_the_reached_one_wins_and_later_events_are_not_the_sessions() {
     let collector = collector();
     let run = run(
         PROGRAM,
@@ -204,10 +204,16 @@ fn an_explicit_final_status_below_the_reached_one_wins_and_nothing_after_is_sent
         &env_for(collector.url(), &[]),
     );
     assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
     let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    // One end (main's is a no-op), and the event captured after it carries no session.
+    assert_eq!(paths(&requests), [START, ERRORS, END, ERRORS]);
+    let id = requests[0].session_id().expect("id");
     assert_eq!(requests[1].json["message"], "a handled error");
-    assert_end(&requests[2], requests[0].session_id().expect("id"), "ok");
+    assert_eq!(requests[1].session_id(), Some(id));
+    assert_end(&requests[2], id, "ok");
+    assert_eq!(requests[3].json["message"], "after the end");
+    assert_eq!(requests[3].session_id(), None);
 }
 
 #[test]
@@ -228,14 +234,22 @@ fn a_second_init_is_ignored_and_its_guard_does_not_end_the_session() {
 #[test]
 fn the_duration_is_measured_from_start_to_end() {
     let collector = collector();
-    // The end waits for the slow start, so the session lasts at least that long.
-    collector.then_reply(Reply::accepted().after(Duration::from_millis(300)));
-    run(PROGRAM, &["ok"], &env_for(collector.url(), &[]));
+    // The program's session lasts 200 ms; its start is answered only after 1.5 s, and the end
+    // waits for it, but the end is timed when the program ends, not when it is sent.
+    collector.then_reply(Reply::accepted().after(Duration::from_millis(1500)));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
+    let run = run(PROGRAM, &["ok-after-200ms"], &env);
+    assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
     let duration = assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
     assert!(
-        duration < 300,
-        "the end is timed when main ends, not when it is sent: {duration}"
+        (200..1000).contains(&duration),
+        "200 ms of session, not the 1.5 s the start took: {duration}"
+    );
+    assert!(
+        requests[1].received_at - requests[0].received_at >= Duration::from_millis(1500),
+        "the end was sent after the slow start was answered"
     );
 }
 

@@ -42,18 +42,42 @@ fn a_200_whose_body_is_not_json_is_taken_as_sent() {
 }
 
 #[test]
-fn every_5xx_is_survived() {
+fn every_5xx_is_retried_after_a_backoff_and_the_program_is_unaffected() {
+    // Each status in a program of its own, all at once: the backoff is a second each.
+    std::thread::scope(|scope| {
+        for status in [500, 501, 502, 503, 504, 599] {
+            scope.spawn(move || assert_a_5xx_on_the_start_is_retried(status));
+        }
+    });
+}
+
+/// The start gets `status` (no `Retry-After`), then everything is accepted.
+fn assert_a_5xx_on_the_start_is_retried(status: u16) {
     let collector = collector();
-    collector.set_reply(Reply::status(500));
-    assert_unaffected(&against_host(collector.url()));
-    assert!(!collector.requests().is_empty());
+    collector.then_reply(Reply::status(status));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
+    let run = run(PROGRAM, &["capture"], &env);
+    assert_eq!(run.code(), Some(0), "{status}");
+    assert_eq!(run.stdout, OUTPUT, "{status}");
+    assert_eq!(run.stderr, "", "{status}");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, START, ERRORS, END], "{status}");
+    assert_eq!(requests[0].json, requests[1].json, "{status}");
+    // The first backoff: 1 s, less up to a quarter of jitter (the second would be 1.5–2 s).
+    let waited = requests[1].received_at - requests[0].received_at;
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_millis(1500),
+        "{status}: {waited:?}"
+    );
 }
 
 #[test]
-fn tls_to_a_plain_http_port_is_survived() {
+fn tls_to_a_plain_http_port_sends_nothing_and_is_survived() {
     let collector = collector();
     let https = collector.url().replace("http://", "https://");
     assert_unaffected(&against_host(&https));
+    // The port's server never read a request: nothing went out in the clear.
+    assert_eq!(paths(&collector.requests()), [] as [&str; 0]);
 }
 
 #[test]
@@ -323,10 +347,13 @@ fn a_full_queue_drops_events_and_the_caller_never_waits() {
     );
     let run = run(PROGRAM, &["flood"], &env);
     assert_eq!(run.code(), Some(0));
+    // The worker is held by the start, which is never answered, so no event leaves the queue:
+    // it takes exactly its 256, and the other 4744 are dropped and counted.
     assert_eq!(
         run.stdout,
-        "session active: true\ndropped some: true\nslowest capture under 50 ms: true\ndone\n"
+        "session active: true\ndropped 4744 of 5000\nslowest capture under 50 ms: true\ndone\n"
     );
+    assert_eq!(paths(&collector.requests()), [START]);
     assert_eq!(run.stderr, "");
     assert!(run.elapsed < BOUND, "{:?}", run.elapsed);
 }

@@ -13,6 +13,18 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// An error whose `Display` is a bug: it panics.
+#[derive(Debug)]
+struct PanickyDisplay;
+
+impl fmt::Display for PanickyDisplay {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        panic!("a bug in a Display impl")
+    }
+}
+
+impl std::error::Error for PanickyDisplay {}
+
 #[allstak::track]
 fn parse_port(text: &str) -> Result<u16, std::num::ParseIntError> {
     text.parse()
@@ -21,6 +33,11 @@ fn parse_port(text: &str) -> Result<u16, std::num::ParseIntError> {
 #[allstak::track(name = "settings::load", report = false)]
 fn load_quietly(path: &str) -> std::io::Result<String> {
     std::fs::read_to_string(path)
+}
+
+#[allstak::track]
+fn connect() -> Result<(), PanickyDisplay> {
+    Err(PanickyDisplay)
 }
 
 #[allstak::main]
@@ -63,6 +80,9 @@ fn main() -> Result<(), AppError> {
         "thread-panic" => {
             let joined = std::thread::spawn(|| panic!("worker gave up")).join();
             println!("worker panicked: {}", joined.is_err());
+        }
+        "display-panics" => {
+            println!("connected: {}", connect().is_ok());
         }
         "caught-panic" => {
             let caught = std::panic::catch_unwind(|| panic!("caught on main"));
