@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use allstak::testing::Reply;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
 #[test]
@@ -65,7 +65,7 @@ fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() 
             "environment": "production",
             "release": RELEASE,
             "sessionId": id,
-            "metadata": {"rust.type": "manual::SettingsError"},
+            "metadata": {"rust.type": "manual_program::SettingsError"},
             "handled": true,
             "mechanism": "capture",
             "sdkName": "allstak-rust",
@@ -152,7 +152,7 @@ fn a_joined_thread_that_panicked_makes_the_session_errored() {
     assert!(
         event["frames"][0]["filename"]
             .as_str()
-            .is_some_and(|f| f.ends_with("manual.rs"))
+            .is_some_and(|f| f.ends_with("manual_program.rs"))
     );
     assert_end(&requests[2], id, "errored");
 }

@@ -7,7 +7,7 @@ mod common;
 use allstak::testing::Request;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const VIA: &str = "http://allstak-via-proxy.invalid";
 const VIA_AUTHORITY: &str = "allstak-via-proxy.invalid:80";
 

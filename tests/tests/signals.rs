@@ -11,7 +11,7 @@ use std::process::Stdio;
 use allstak::testing::Collector;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 
 /// Starts the `hang` scenario, waits for its session start, sends `signal`, returns its status.
 fn signalled(

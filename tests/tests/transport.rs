@@ -13,7 +13,7 @@ use std::time::Duration;
 use allstak::testing::Reply;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual");
+const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const DEADLINE_MS: &str = "1000";
 const BOUND: Duration = Duration::from_millis(1000 + 1500);
 const OUTPUT: &str = "session active: true\ndone\n";
