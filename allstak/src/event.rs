@@ -149,13 +149,19 @@ impl ErrorEvent {
         }
     }
 
-    /// An event for an error value, with its `source()` chain.
+    /// An event for an error value, with its `source()` chain; a type-erased error gets the
+    /// class of what it holds ([`erased_class`]).
     pub(crate) fn from_error<E: std::error::Error + ?Sized>(
         type_name: &'static str,
         error: &E,
         mechanism: &'static str,
     ) -> Self {
-        let mut event = Self::new(type_name, render(&error), mechanism);
+        let class = if is_erased(type_name) {
+            erased_class(type_name, error)
+        } else {
+            Cow::Owned(short_type_name(type_name))
+        };
+        let mut event = Self::with_class(class, type_name, render(&error), mechanism);
         event.causes = causes(error);
         event
     }
@@ -172,9 +178,43 @@ pub(crate) fn causes<E: std::error::Error + ?Sized>(error: &E) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// The class of a type-erased error (`dyn Error`, `Box<dyn Error>`, `anyhow::Error`), whose
+/// static type names nothing: the innermost cause's type where it can be named (by downcast or
+/// by its `Debug`), else the static type's name. A class is always a type.
+pub(crate) fn erased_class<E: std::error::Error + ?Sized>(
+    type_name: &'static str,
+    error: &E,
+) -> Cow<'static, str> {
+    let named = quietly(
+        || match std::iter::successors(error.source(), |e| e.source()).last() {
+            Some(innermost) => Some(class_of_dyn_error(innermost)).filter(|c| c != "dyn Error"),
+            None => {
+                let debug = render(&format_args!("{error:?}"));
+                // `io::Error`'s Debug names its representation, not its type.
+                let io = ["Os { code: ", "Custom { kind: ", "Kind(", "Error { kind: "];
+                if io.iter().any(|shape| debug.starts_with(shape)) {
+                    Some("io::Error".to_owned())
+                } else {
+                    class_named_by_debug(&debug).map(str::to_owned)
+                }
+            }
+        },
+    );
+    match named.flatten() {
+        Some(class) => Cow::Owned(class),
+        None => Cow::Owned(short_type_name(type_name)),
+    }
+}
+
+/// Whether a type name is type-erased: its class must come from the value ([`erased_class`]).
+pub(crate) fn is_erased(type_name: &str) -> bool {
+    type_name.starts_with("dyn ")
+        || type_name.contains("<dyn ")
+        || ["anyhow::Error", "eyre::Report"].contains(&type_name)
+}
+
 /// The class of an error known only as `dyn Error`: the standard library's types by downcast,
 /// else the type its `Debug` names (`ParseError { .. }` → `ParseError`), else `dyn Error`.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn class_of_dyn_error(error: &(dyn std::error::Error + 'static)) -> String {
     macro_rules! known {
         ($($type:ty => $name:literal),* $(,)?) => {
@@ -202,7 +242,6 @@ pub(crate) fn class_of_dyn_error(error: &(dyn std::error::Error + 'static)) -> S
 }
 
 /// The type a derived `Debug` starts with (`Name`, `Name(..)`, `Name { .. }`), if it does.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn class_named_by_debug(debug: &str) -> Option<&str> {
     let end = debug
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
@@ -301,6 +340,45 @@ mod tests {
         assert_eq!(class_named_by_debug("lower { x: 1 }"), None);
         assert_eq!(class_named_by_debug("Timeout"), Some("Timeout"));
         assert_eq!(class_named_by_debug("Wrapped(7)"), Some("Wrapped"));
+    }
+
+    #[test]
+    fn a_type_erased_errors_class_is_the_innermost_named_type_else_the_static_type() {
+        #[derive(Debug)]
+        struct Loading(std::io::Error);
+        impl fmt::Display for Loading {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("loading the config")
+            }
+        }
+        impl std::error::Error for Loading {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let wrapped = Loading(std::io::Error::other("disk"));
+        let erased: &dyn std::error::Error = &wrapped;
+        let class = |error: &dyn std::error::Error| {
+            ErrorEvent::from_error(
+                std::any::type_name::<dyn std::error::Error>(),
+                error,
+                "capture",
+            )
+            .exception_class
+            .into_owned()
+        };
+        assert_eq!(class(erased), "io::Error");
+        assert_eq!(class(&Loading(std::io::Error::other("x")).0), "io::Error");
+        let text: Box<dyn std::error::Error> = "just text".into();
+        assert_eq!(class(text.as_ref()), "dyn Error");
+        // A concrete type names itself, whatever it holds.
+        let concrete = ErrorEvent::from_error(std::any::type_name::<Loading>(), &wrapped, "track");
+        assert_eq!(concrete.exception_class, "Loading");
+        assert!(is_erased(
+            "alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"
+        ));
+        assert!(is_erased("anyhow::Error"));
+        assert!(!is_erased("my_app::Error"));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //!
 //! Not a public API: it changes with the macros, in any release.
 
-use std::borrow::Cow;
 use std::error::Error;
 use std::fmt::{Debug, Display};
 use std::marker::PhantomData;
@@ -297,17 +296,10 @@ pub fn describe_tracked<R: TrackedResult>(_value: &R) -> Describe<R::Error> {
 }
 
 /// A type-erased error (`anyhow::Error`, `Box<dyn Error>`): its static type says nothing, so the
-/// class comes from the leading type name of the inner error's `Debug`, when it shows one.
+/// class is the innermost cause's type where it can be named, else the static type.
 fn dyn_error_event<E: Error + ?Sized>(type_name: &'static str, error: &E) -> ErrorEvent {
     let mut event = ErrorEvent::from_error(type_name, error, "track");
-    let debug = render(&format_args!("{error:?}"));
-    let leading: String = debug
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    if leading.starts_with(|c: char| c.is_ascii_uppercase()) {
-        event.exception_class = Cow::Owned(leading);
-    }
+    event.exception_class = crate::event::erased_class(type_name, error);
     event
 }
 
@@ -431,6 +423,18 @@ mod tests {
         assert!(describe!(None::<&std::io::Error>).is_none());
         assert_eq!(class, "Opaque");
         assert!(message.ends_with("::Opaque"), "{message}");
+    }
+
+    #[test]
+    fn an_anyhow_error_with_context_is_classed_by_its_innermost_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let with_context = anyhow::Error::new(io).context("loading the config");
+        assert_eq!(
+            described(describe!(Some(&with_context))),
+            ("io::Error".to_owned(), "loading the config".to_owned())
+        );
+        let plain = anyhow::anyhow!("the cache is cold");
+        assert_eq!(described(describe!(Some(&plain))).0, "anyhow::Error");
     }
 
     #[test]
