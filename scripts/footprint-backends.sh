@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Footprint of each HTTP backend and TLS choice, printed in the shape of BENCHMARKS.md:
+#   scripts/footprint-backends.sh hello     [RUNS]  # hello world under #[allstak::main], per backend/TLS
+#   scripts/footprint-backends.sh reqwest   [RUNS]  # a program that already has reqwest (+ tokio), then + allstak
+#   scripts/footprint-backends.sh cli       [RUNS]  # a typical CLI stack, plain vs + allstak (and feature variants)
+#   scripts/footprint-backends.sh blocking  [RUNS]  # reqwest blocking vs async on a current-thread runtime
+#   scripts/footprint-backends.sh all       [RUNS]
+# RUNS (default 1): each clean build is repeated that many times; times and sizes are printed
+# as ranges. Every build is a clean `cargo build --release` in the case's own target dir under
+# target/footprint-backends, so every figure includes compiling every dependency, as a user's
+# first build does. Sizes: the binary as built, and `strip`ped (`strip -o`). Crates: distinct
+# packages in `cargo tree -e normal,build`, the program itself included.
+# ALLSTAK_DIR overrides the allstak crate used (default: this checkout's).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+allstak=${ALLSTAK_DIR:-$root/allstak}
+work="$root/target/footprint-backends"
+what=${1:-all}
+runs=${2:-1}
+mkdir -p "$work"
+
+# new_crate NAME DEPENDENCIES MAIN_RS: a scratch binary crate NAME (its own workspace).
+new_crate() {
+  rm -rf "${work:?}/$1"
+  mkdir -p "$work/$1/src"
+  printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\n\n[dependencies]\n%b\n\n[workspace]\n' \
+    "$1" "$2" > "$work/$1/Cargo.toml"
+  printf '%b\n' "$3" > "$work/$1/src/main.rs"
+  cp "$root/Cargo.lock" "$work/$1/Cargo.lock" 2>/dev/null || true
+}
+
+seconds() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+mb() { calc "$1 / 1000000"; }
+
+# tree NAME -> the distinct packages of its tree ("name vX.Y.Z"), one a line, sorted
+tree() {
+  (cd "$work/$1" && cargo tree -q -e normal,build --prefix none) | sed 's/ (\*)//; s/ (proc-macro)//; s/ (\/.*)//' \
+    | awk '{print $1, $2}' | sort -u
+}
+
+# build_all NAME…: RUNS clean builds of each, interleaved (run 1 of every case, then run 2…),
+# so that each run's cases see the same moment of a noisy machine. Appends
+# "seconds raw_bytes stripped_bytes crates" per run to $work/NAME.results.
+build_all() {
+  local name dir start end bin raw stripped crates
+  for name in "$@"; do
+    (cd "$work/$name" && cargo fetch -q)
+    tree "$name" > "$work/$name.crates"
+    : > "$work/$name.results"
+  done
+  for _ in $(seq 1 "$runs"); do
+    for name in "$@"; do
+      dir="$work/$name"
+      rm -rf "$dir/target"
+      start=$(seconds)
+      (cd "$dir" && cargo build -q --release)
+      end=$(seconds)
+      bin=$(cat "$work/$name.bin" 2>/dev/null || echo "$name")
+      raw=$(stat -c %s "$dir/target/release/$bin")
+      strip -o "$dir/target/release/$bin.stripped" "$dir/target/release/$bin"
+      stripped=$(stat -c %s "$dir/target/release/$bin.stripped")
+      crates=$(wc -l < "$work/$name.crates")
+      echo "$(calc "$end - $start") $raw $stripped $crates" >> "$work/$name.results"
+    done
+  done
+}
+
+# span FILE FIELD SCALE DECIMALS UNIT -> "lo–hi UNIT" (or one figure) of that field over the runs
+span() {
+  awk -v f="$2" -v k="$3" -v d="$4" -v u="$5" 'NR==1{lo=$f;hi=$f} {if($f<lo)lo=$f; if($f>hi)hi=$f}
+    END{a=sprintf("%.*f",d,lo*k); b=sprintf("%.*f",d,hi*k); print (a==b ? a : a "–" b) u}' "$1"
+}
+# report LABEL BASE NAME: one table row; the deltas pair each run of NAME with the same run of BASE
+report() {
+  local label=$1 base=$2 name=$3 c bc
+  c=$(head -1 "$work/$name.results" | awk '{print $4}')
+  if [[ "$name" == "$base" ]]; then
+    printf '| %s | %s | %s | %s | %d |\n' "$label" "$(span "$work/$name.results" 1 1 1 " s")" \
+      "$(span "$work/$name.results" 2 1e-6 2 " MB")" "$(span "$work/$name.results" 3 1e-6 2 " MB")" "$c"
+    return
+  fi
+  bc=$(head -1 "$work/$base.results" | awk '{print $4}')
+  paste -d' ' "$work/$name.results" "$work/$base.results" | awk '{print $1-$5, $2-$6, $3-$7}' > "$work/$name.delta"
+  printf '| %s | %s (+%s) | %s (+%s) | %s (**+%s**) | %d (+%d) |\n' "$label" \
+    "$(span "$work/$name.results" 1 1 1 " s")" "$(span "$work/$name.delta" 1 1 1 " s")" \
+    "$(span "$work/$name.results" 2 1e-6 2 " MB")" "$(span "$work/$name.delta" 2 1e-6 2 " MB")" \
+    "$(span "$work/$name.results" 3 1e-6 2 " MB")" "$(span "$work/$name.delta" 3 1e-6 2 " MB")" \
+    "$c" "$((c - bc))"
+}
+header() {
+  echo
+  echo "| $1 | clean release build | binary | stripped | crates |"
+  echo "|---|---|---|---|---|"
+}
+# added BASE NAME: the packages NAME has that BASE does not
+added() { comm -13 "$work/$1.crates" "$work/$2.crates" | grep -v "^$2 " | awk '{print $1}' | paste -sd' '; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(rustc --version); $runs run(s) per figure"
+
+hello='fn main() {\n    println!("hello");\n}'
+if [[ "$what" == hello || "$what" == all ]]; then
+  new_crate hello_plain "" "$hello"
+  new_crate hello_ureq_rustls "allstak = { path = \"$allstak\" }" "#[allstak::main]\n$hello"
+  new_crate hello_ureq_native "allstak = { path = \"$allstak\", default-features = false, features = [\"ureq\", \"native-tls\"] }" "#[allstak::main]\n$hello"
+  new_crate hello_reqwest_rustls "allstak = { path = \"$allstak\", default-features = false, features = [\"reqwest\", \"rustls\"] }" "#[allstak::main]\n$hello"
+  new_crate hello_reqwest_native "allstak = { path = \"$allstak\", default-features = false, features = [\"reqwest\", \"native-tls\"] }" "#[allstak::main]\n$hello"
+  build_all hello_plain hello_ureq_rustls hello_ureq_native hello_reqwest_rustls hello_reqwest_native
+  header "hello world"
+  report "plain" hello_plain hello_plain
+  report "+ \`allstak\` (default: ureq + rustls)" hello_plain hello_ureq_rustls
+  report "+ \`allstak\`, ureq + native-tls" hello_plain hello_ureq_native
+  report "+ \`allstak\`, reqwest + rustls" hello_plain hello_reqwest_rustls
+  report "+ \`allstak\`, reqwest + native-tls" hello_plain hello_reqwest_native
+fi
+
+# A program that already has reqwest (each TLS choice) and tokio, requesting in main; then the
+# same program with allstak on the same backend and TLS.
+if [[ "$what" == reqwest || "$what" == all ]]; then
+  tokio_dep='tokio = { version = "1", features = ["macros", "rt-multi-thread"] }'
+  rq_main='async fn main() {\n    let answer = reqwest::Client::new().post("https://example.invalid/").body("{}").send().await;\n    println!("{}", answer.is_ok());\n}'
+  for tls in rustls native; do
+    if [[ $tls == rustls ]]; then rq='reqwest = "0.13"'; feature=rustls
+    else rq='reqwest = { version = "0.13", default-features = false, features = ["native-tls"] }'; feature=native-tls; fi
+    new_crate "app_reqwest_$tls" "$rq\n$tokio_dep" "#[tokio::main]\n$rq_main"
+    new_crate "app_reqwest_${tls}_allstak" \
+      "$rq\n$tokio_dep\nallstak = { path = \"$allstak\", default-features = false, features = [\"reqwest\", \"$feature\"] }" \
+      "#[allstak::main]\n#[tokio::main]\n$rq_main"
+  done
+  build_all app_reqwest_rustls app_reqwest_rustls_allstak app_reqwest_native app_reqwest_native_allstak
+  header "program using reqwest 0.13 + tokio"
+  report "reqwest (default features: rustls)" app_reqwest_rustls app_reqwest_rustls
+  report "+ \`allstak\` (reqwest + rustls)" app_reqwest_rustls app_reqwest_rustls_allstak
+  report "reqwest, native-tls only" app_reqwest_native app_reqwest_native
+  report "+ \`allstak\` (reqwest + native-tls)" app_reqwest_native app_reqwest_native_allstak
+  echo
+  echo "crates allstak adds (rustls): $(added app_reqwest_rustls app_reqwest_rustls_allstak)"
+  echo "crates allstak adds (native-tls): $(added app_reqwest_native app_reqwest_native_allstak)"
+fi
+
+# A real CLI: `just` (lib + bin, ~28k lines in src/), built from its published source with its
+# own Cargo.lock, as released and with `#[allstak::main]` on its `main` (allstak's default features).
+if [[ "$what" == cli || "$what" == all ]]; then
+  just_version=1.59.0
+  mkdir -p "$work/fetch_just/src"
+  printf '[package]\nname = "fetch_just"\nversion = "0.1.0"\nedition = "2024"\n\n[dependencies]\njust = "=%s"\n\n[workspace]\n' \
+    "$just_version" > "$work/fetch_just/Cargo.toml"
+  echo 'fn main() {}' > "$work/fetch_just/src/main.rs"
+  (cd "$work/fetch_just" && cargo fetch -q)
+  src=$(cd "$work/fetch_just" && cargo metadata -q --format-version 1 \
+    | python3 -c "import json,sys; print(next(p['manifest_path'] for p in json.load(sys.stdin)['packages'] if p['name']=='just'))")
+  src=$(dirname "$src")
+  for variant in cli_just cli_just_allstak; do
+    rm -rf "${work:?}/$variant"
+    mkdir -p "$work/$variant"
+    cp -r "$src/." "$work/$variant/"
+    chmod -R u+w "$work/$variant"
+    # the package renamed (its first `name`), so that the two trees tell apart; lib and bin stay `just`
+    sed -i "0,/^name = \"just\"$/s//name = \"$variant\"/" "$work/$variant/Cargo.toml"
+    printf '\n[workspace]\n' >> "$work/$variant/Cargo.toml"
+    echo just > "$work/$variant.bin"
+  done
+  printf '\n[dependencies.allstak]\npath = "%s"\n' "$allstak" >> "$work/cli_just_allstak/Cargo.toml"
+  sed -i 's/^fn main() {$/#[allstak::main]\nfn main() {/' "$work/cli_just_allstak/src/main.rs"
+  grep -q '#\[allstak::main\]' "$work/cli_just_allstak/src/main.rs"
+  build_all cli_just cli_just_allstak
+  header "\`just\` $just_version ($(cat "$src"/src/*.rs | wc -l) lines)"
+  report "as released" cli_just cli_just
+  report "+ \`allstak\` (default: ureq + rustls)" cli_just cli_just_allstak
+  echo
+  echo "crates allstak adds: $(added cli_just cli_just_allstak)"
+fi
+
+# reqwest's blocking client vs its async client on a current-thread runtime (each on a plain
+# thread, as the SDK's transport thread is): size and crates of a program that posts once, then
+# a loopback benchmark: tiny_http in-process answering 202, POSTs of 200 bytes.
+if [[ "$what" == blocking || "$what" == all ]]; then
+  rq_features='default-features = false, features = ["rustls"'
+  new_crate post_reqwest_async "reqwest = { version = \"0.13\", $rq_features] }\ntokio = { version = \"1\", features = [\"rt\"] }" \
+    'fn main() {\n    std::thread::spawn(|| {\n        let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().unwrap();\n        let client = reqwest::Client::new();\n        let _ = rt.block_on(client.post("https://example.invalid/").body("{}").send());\n    }).join().unwrap();\n}'
+  new_crate post_reqwest_blocking "reqwest = { version = \"0.13\", $rq_features, \"blocking\"] }" \
+    'fn main() {\n    std::thread::spawn(|| {\n        let client = reqwest::blocking::Client::new();\n        let _ = client.post("https://example.invalid/").body("{}").send();\n    }).join().unwrap();\n}'
+  new_crate bench_reqwest "reqwest = { version = \"0.13\", $rq_features, \"blocking\"] }\ntokio = { version = \"1\", features = [\"rt\"] }\ntiny_http = \"0.12\"" "$(cat <<'RUST'
+//! bench_reqwest blocking|async [N] [HOST]: N sequential POSTs of 200 bytes to a tiny_http
+//! server on another thread of this process (answers 202), from a client on a plain thread.
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// The process's threads: (tid, name).
+fn threads() -> Vec<(String, String)> {
+    let mut all: Vec<_> = std::fs::read_dir("/proc/self/task").unwrap()
+        .map(|e| {
+            let tid = e.unwrap().file_name().into_string().unwrap();
+            let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+            (tid, comm.trim().to_owned())
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn main() {
+    let mode = std::env::args().nth(1).expect("blocking|async");
+    let n: usize = std::env::args().nth(2).map_or(1000, |n| n.parse().unwrap());
+    let host = std::env::args().nth(3).unwrap_or_else(|| "127.0.0.1".to_owned());
+    // The server's threads (and those tiny_http spawns later) are named `srv`.
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("srv".into()).spawn(move || {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        port_tx.send(server.server_addr().to_ip().unwrap().port()).unwrap();
+        for mut request in server.incoming_requests() {
+            let mut body = Vec::new();
+            let _ = request.as_reader().read_to_end(&mut body);
+            let _ = request.respond(tiny_http::Response::empty(202));
+        }
+    }).unwrap();
+    let url = format!("http://{host}:{}/api/ingest", port_rx.recv().unwrap());
+    let payload = format!("{{\"session\":\"{}\",\"status\":\"ok\",\"pad\":\"{}\"}}", "0".repeat(36), "x".repeat(140));
+    let client_thread = std::thread::Builder::new().name("client".into()).spawn(move || {
+        let before = threads();
+        let start = Instant::now();
+        let mut times = Vec::with_capacity(n);
+        let first;
+        let after;
+        if mode == "blocking" {
+            let client = reqwest::blocking::Client::new();
+            let post = |client: &reqwest::blocking::Client| {
+                let answer = client.post(&url).body(payload.clone()).send().unwrap();
+                assert_eq!(answer.status().as_u16(), 202);
+                answer.bytes().unwrap();
+            };
+            post(&client);
+            first = start.elapsed();
+            after = threads();
+            for _ in 0..n {
+                let t = Instant::now();
+                post(&client);
+                times.push(t.elapsed());
+            }
+        } else {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().unwrap();
+            let client = reqwest::Client::new();
+            let post = |client: &reqwest::Client| {
+                rt.block_on(async {
+                    let answer = client.post(&url).body(payload.clone()).send().await.unwrap();
+                    assert_eq!(answer.status().as_u16(), 202);
+                    answer.bytes().await.unwrap();
+                })
+            };
+            post(&client);
+            first = start.elapsed();
+            after = threads();
+            for _ in 0..n {
+                let t = Instant::now();
+                post(&client);
+                times.push(t.elapsed());
+            }
+        }
+        (before, after, first, times)
+    }).unwrap();
+    let (before, after, first, mut times) = client_thread.join().unwrap();
+    let created: Vec<_> = after.iter().filter(|t| !before.contains(t) && t.1 != "srv").map(|t| t.1.clone()).collect();
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!("{} {} {:.0} {:.1} {:.1} {:.1} {}", std::env::args().nth(1).unwrap(), created.len(), us(first), us(mean), us(times[times.len() / 2]), us(times[times.len() * 99 / 100]), created.join(","));
+}
+RUST
+)"
+  build_all post_reqwest_async post_reqwest_blocking
+  header "reqwest 0.13 + rustls, a program that posts once on a plain thread"
+  report "async \`Client\`, current-thread runtime (\`tokio\` \`rt\`)" post_reqwest_async post_reqwest_async
+  report "\`blocking::Client\`" post_reqwest_async post_reqwest_blocking
+  echo
+  echo "crates blocking adds over async: $(added post_reqwest_async post_reqwest_blocking)"
+  echo "crates async has that blocking does not: $(added post_reqwest_blocking post_reqwest_async)"
+  (cd "$work/bench_reqwest" && cargo build -q --release)
+  rm -f "$work/bench.blocking" "$work/bench.async"
+  echo
+  echo "| client (on a plain thread) | threads it creates | first POST, client setup included | per POST: mean | median | p99 |"
+  echo "|---|---|---|---|---|---|"
+  # five processes of each, interleaved; 1000 POSTs each
+  for _ in 1 2 3 4 5; do
+    for mode in blocking async; do "$work/bench_reqwest/target/release/bench_reqwest" "$mode" 1000 >> "$work/bench.$mode"; done
+  done
+  for mode in blocking async; do
+    awk -v m="$mode" '
+      function r(lo, hi, d) { a = sprintf("%.*f", d, lo); b = sprintf("%.*f", d, hi); return a == b ? a : a "–" b }
+      NR == 1 { for (i = 2; i <= 6; i++) { lo[i] = $i; hi[i] = $i }; names = $7 }
+      { for (i = 2; i <= 6; i++) { if ($i < lo[i]) lo[i] = $i; if ($i > hi[i]) hi[i] = $i } }
+      END { printf "| %s | %s (%s) | %s µs | %s µs | %s µs | %s µs |\n", m == "async" ? "async `Client` + current-thread runtime" : "`blocking::Client`",
+            r(lo[2], hi[2], 0), names, r(lo[3], hi[3], 0), r(lo[4], hi[4], 1), r(lo[5], hi[5], 1), r(lo[6], hi[6], 1) }' "$work/bench.$mode"
+  done
+fi
+
+# Feature changes to allstak, measured on the hello world: a copy of allstak whose Cargo.toml
+# has one change (the crate's own sources are used as they are, by path).
+# variant NAME SED_EXPRESSION: $work/allstak_NAME, allstak's Cargo.toml with the change
+variant() {
+  local dir="$work/allstak_$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  sed -e 's/^version.workspace = true/version = "0.1.0"/; s/^edition.workspace = true/edition = "2024"/' \
+      -e '/^rust-version.workspace/d; /^license.workspace/d; /^repository.workspace/d' \
+      -e "s|^allstak-macros = { workspace = true }|allstak-macros = { path = \"$(dirname "$allstak")/allstak-macros\" }|" \
+      -e "$2" "$allstak/Cargo.toml" > "$dir/Cargo.toml"
+  printf '\n[lib]\npath = "%s/src/lib.rs"\n' "$allstak" >> "$dir/Cargo.toml"
+  sed -e "$2" "$allstak/Cargo.toml" | cmp -s - "$allstak/Cargo.toml" && { echo "variant $1: the change matched nothing" >&2; exit 1; }
+  new_crate "hello_$1" "allstak = { path = \"$dir\" }" "#[allstak::main]\n$hello"
+}
+if [[ "$what" == variants || "$what" == all ]]; then
+  [[ -f "$work/hello_plain.results" ]] || { new_crate hello_plain "" "$hello"; build_all hello_plain; }
+  # ureq's `rustls` feature also turns on `rustls-webpki-roots` (Mozilla's roots, compiled in),
+  # which the platform verifier never reads.
+  variant no_webpki_roots 's|^rustls = \["ureq?/rustls", |rustls = ["ureq?/rustls-no-provider", "ureq?/_ring", |'
+  new_crate hello_default_again "allstak = { path = \"$allstak\" }" "#[allstak::main]\n$hello"
+  build_all hello_default_again hello_no_webpki_roots
+  header "hello world, allstak's default features changed"
+  report "+ \`allstak\` as it is (ureq + rustls)" hello_plain hello_default_again
+  report "+ \`allstak\`, ureq without \`rustls-webpki-roots\`" hello_plain hello_no_webpki_roots
+  echo
+  echo "crates dropped: $(added hello_no_webpki_roots hello_default_again)"
+fi
