@@ -41,27 +41,31 @@ tree() {
 
 # build_all NAME…: RUNS clean builds of each, interleaved (run 1 of every case, then run 2…),
 # so that each run's cases see the same moment of a noisy machine. Appends
-# "seconds raw_bytes stripped_bytes crates" per run to $work/NAME.results.
+# "wall_s raw_bytes stripped_bytes crates cpu_s" per run to $work/NAME.results (cpu: user + sys
+# of cargo and every rustc and linker it ran, which a busy machine disturbs less than the wall time).
 build_all() {
-  local name dir start end bin raw stripped crates
+  local name dir bin raw stripped crates times wall user sys TIMEFORMAT target n=$runs
+  [[ -n "${shared:-}" ]] && n=1
   for name in "$@"; do
     (cd "$work/$name" && cargo fetch -q)
     tree "$name" > "$work/$name.crates"
     : > "$work/$name.results"
+    if [[ -n "${shared:-}" ]]; then touch "$work/$name.shared"; else rm -f "$work/$name.shared"; fi
   done
-  for _ in $(seq 1 "$runs"); do
+  for _ in $(seq 1 "$n"); do
     for name in "$@"; do
       dir="$work/$name"
-      rm -rf "$dir/target"
-      start=$(seconds)
-      (cd "$dir" && cargo build -q --release)
-      end=$(seconds)
+      target="$dir/target"
+      [[ -n "${shared:-}" ]] && target="$work/shared-target" || rm -rf "$target"
+      TIMEFORMAT='%R %U %S'
+      times=$( { time (cd "$dir" && CARGO_TARGET_DIR="$target" cargo build -q --release --timings 2>>"$work/$name.log"); } 2>&1 )
       bin=$(cat "$work/$name.bin" 2>/dev/null || echo "$name")
-      raw=$(stat -c %s "$dir/target/release/$bin")
-      strip -o "$dir/target/release/$bin.stripped" "$dir/target/release/$bin"
-      stripped=$(stat -c %s "$dir/target/release/$bin.stripped")
+      raw=$(stat -c %s "$target/release/$bin")
+      strip -o "$target/release/$bin.stripped" "$target/release/$bin"
+      stripped=$(stat -c %s "$target/release/$bin.stripped")
       crates=$(wc -l < "$work/$name.crates")
-      echo "$(calc "$end - $start") $raw $stripped $crates" >> "$work/$name.results"
+      read -r wall user sys <<<"$times"
+      echo "$wall $raw $stripped $crates $(calc "$user + $sys")" >> "$work/$name.results"
     done
   done
 }
@@ -74,24 +78,39 @@ span() {
 # report LABEL BASE NAME: one table row; the deltas pair each run of NAME with the same run of BASE
 report() {
   local label=$1 base=$2 name=$3 c bc
+  if [[ -f "$work/$name.shared" ]]; then report_size "$@"; return; fi
   c=$(head -1 "$work/$name.results" | awk '{print $4}')
   if [[ "$name" == "$base" ]]; then
-    printf '| %s | %s | %s | %s | %d |\n' "$label" "$(span "$work/$name.results" 1 1 1 " s")" \
+    printf '| %s | %s | %s | %s | %s | %d |\n' "$label" "$(span "$work/$name.results" 1 1 1 " s")" \
+      "$(span "$work/$name.results" 5 1 1 " s")" \
       "$(span "$work/$name.results" 2 1e-6 2 " MB")" "$(span "$work/$name.results" 3 1e-6 2 " MB")" "$c"
     return
   fi
   bc=$(head -1 "$work/$base.results" | awk '{print $4}')
-  paste -d' ' "$work/$name.results" "$work/$base.results" | awk '{print $1-$5, $2-$6, $3-$7}' > "$work/$name.delta"
-  printf '| %s | %s (+%s) | %s (+%s) | %s (**+%s**) | %d (+%d) |\n' "$label" \
+  paste -d' ' "$work/$name.results" "$work/$base.results" | awk '{print $1-$6, $2-$7, $3-$8, 0, $5-$10}' > "$work/$name.delta"
+  printf '| %s | %s (+%s) | %s (+%s) | %s (+%s) | %s (**+%s**) | %d (+%d) |\n' "$label" \
     "$(span "$work/$name.results" 1 1 1 " s")" "$(span "$work/$name.delta" 1 1 1 " s")" \
+    "$(span "$work/$name.results" 5 1 1 " s")" "$(span "$work/$name.delta" 5 1 1 " s")" \
     "$(span "$work/$name.results" 2 1e-6 2 " MB")" "$(span "$work/$name.delta" 2 1e-6 2 " MB")" \
     "$(span "$work/$name.results" 3 1e-6 2 " MB")" "$(span "$work/$name.delta" 3 1e-6 2 " MB")" \
-    "$c" "$((c - bc))"
+    "$c" "$((c - bc))" | sed 's/+-/−/g; s/–-/–−/g'
+}
+# report_size LABEL BASE NAME: for builds in the shared target dir (not clean: no build time)
+report_size() {
+  local label=$1 base=$2 name=$3 c bc
+  c=$(head -1 "$work/$name.results" | awk '{print $4}'); bc=$(head -1 "$work/$base.results" | awk '{print $4}')
+  local r s br bs; read -r _ r s _ <<<"$(head -1 "$work/$name.results")"; read -r _ br bs _ <<<"$(head -1 "$work/$base.results")"
+  if [[ "$name" == "$base" ]]; then
+    printf '| %s | — | — | %.2f MB | %.2f MB | %d |\n' "$label" "$(mb "$r")" "$(mb "$s")" "$c"
+  else
+    printf '| %s | — | — | %.2f MB (+%.2f MB) | %.2f MB (**+%.2f MB**) | %d (+%d) |\n' "$label" "$(mb "$r")" "$(mb "$((r - br))")" \
+      "$(mb "$s")" "$(mb "$((s - bs))")" "$c" "$((c - bc))" | sed 's/+-/−/g'
+  fi
 }
 header() {
   echo
-  echo "| $1 | clean release build | binary | stripped | crates |"
-  echo "|---|---|---|---|---|"
+  echo "| $1 | clean release build (wall) | (CPU: user + sys) | binary | stripped | crates |"
+  echo "|---|---|---|---|---|---|"
 }
 # added BASE NAME: the packages NAME has that BASE does not
 added() { comm -13 "$work/$1.crates" "$work/$2.crates" | grep -v "^$2 " | awk '{print $1}' | paste -sd' '; }
@@ -127,7 +146,8 @@ if [[ "$what" == reqwest || "$what" == all ]]; then
       "$rq\n$tokio_dep\nallstak = { path = \"$allstak\", default-features = false, features = [\"reqwest\", \"$feature\"] }" \
       "#[allstak::main]\n#[tokio::main]\n$rq_main"
   done
-  build_all app_reqwest_rustls app_reqwest_rustls_allstak app_reqwest_native app_reqwest_native_allstak
+  # sizes and crates only: built in one target dir shared with `blocking` and `variants`
+  shared=1 build_all app_reqwest_rustls app_reqwest_rustls_allstak app_reqwest_native app_reqwest_native_allstak
   header "program using reqwest 0.13 + tokio"
   report "reqwest (default features: rustls)" app_reqwest_rustls app_reqwest_rustls
   report "+ \`allstak\` (reqwest + rustls)" app_reqwest_rustls app_reqwest_rustls_allstak
@@ -267,21 +287,21 @@ fn main() {
 }
 RUST
 )"
-  build_all post_reqwest_async post_reqwest_blocking
+  shared=1 build_all post_reqwest_async post_reqwest_blocking
   header "reqwest 0.13 + rustls, a program that posts once on a plain thread"
   report "async \`Client\`, current-thread runtime (\`tokio\` \`rt\`)" post_reqwest_async post_reqwest_async
   report "\`blocking::Client\`" post_reqwest_async post_reqwest_blocking
   echo
   echo "crates blocking adds over async: $(added post_reqwest_async post_reqwest_blocking)"
   echo "crates async has that blocking does not: $(added post_reqwest_blocking post_reqwest_async)"
-  (cd "$work/bench_reqwest" && cargo build -q --release)
+  (cd "$work/bench_reqwest" && CARGO_TARGET_DIR="$work/shared-target" cargo build -q --release)
   rm -f "$work/bench.blocking" "$work/bench.async"
   echo
   echo "| client (on a plain thread) | threads it creates | first POST, client setup included | per POST: mean | median | p99 |"
   echo "|---|---|---|---|---|---|"
   # five processes of each, interleaved; 1000 POSTs each
   for _ in 1 2 3 4 5; do
-    for mode in blocking async; do "$work/bench_reqwest/target/release/bench_reqwest" "$mode" 1000 >> "$work/bench.$mode"; done
+    for mode in blocking async; do "$work/shared-target/release/bench_reqwest" "$mode" 1000 >> "$work/bench.$mode"; done
   done
   for mode in blocking async; do
     awk -v m="$mode" '
@@ -308,15 +328,16 @@ variant() {
   new_crate "hello_$1" "allstak = { path = \"$dir\" }" "#[allstak::main]\n$hello"
 }
 if [[ "$what" == variants || "$what" == all ]]; then
-  [[ -f "$work/hello_plain.results" ]] || { new_crate hello_plain "" "$hello"; build_all hello_plain; }
+  # sizes and crates only, in the shared target dir: allstak as it is, and each variant
+  new_crate hello_plain "" "$hello"
+  new_crate hello_default_shared "allstak = { path = \"$allstak\" }" "#[allstak::main]\n$hello"
   # ureq's `rustls` feature also turns on `rustls-webpki-roots` (Mozilla's roots, compiled in),
   # which the platform verifier never reads.
   variant no_webpki_roots 's|^rustls = \["ureq?/rustls", |rustls = ["ureq?/rustls-no-provider", "ureq?/_ring", |'
-  new_crate hello_default_again "allstak = { path = \"$allstak\" }" "#[allstak::main]\n$hello"
-  build_all hello_default_again hello_no_webpki_roots
+  shared=1 build_all hello_plain hello_default_shared hello_no_webpki_roots
   header "hello world, allstak's default features changed"
-  report "+ \`allstak\` as it is (ureq + rustls)" hello_plain hello_default_again
+  report "+ \`allstak\` as it is (ureq + rustls)" hello_plain hello_default_shared
   report "+ \`allstak\`, ureq without \`rustls-webpki-roots\`" hello_plain hello_no_webpki_roots
   echo
-  echo "crates dropped: $(added hello_no_webpki_roots hello_default_again)"
+  echo "crates dropped: $(added hello_no_webpki_roots hello_default_shared)"
 fi
