@@ -203,7 +203,6 @@ if [[ "$what" == blocking || "$what" == all ]]; then
   new_crate bench_reqwest "reqwest = { version = \"0.13\", $rq_features, \"blocking\"] }\ntokio = { version = \"1\", features = [\"rt\"] }\ntiny_http = \"0.12\"" "$(cat <<'RUST'
 //! bench_reqwest blocking|async [N] [HOST]: N sequential POSTs of 200 bytes to a tiny_http
 //! server on another thread of this process (answers 202), from a client on a plain thread.
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// The process's threads: (tid, name).
@@ -242,8 +241,10 @@ fn main() {
         let mut times = Vec::with_capacity(n);
         let first;
         let after;
+        let setup;
         if mode == "blocking" {
             let client = reqwest::blocking::Client::new();
+            setup = start.elapsed();
             let post = |client: &reqwest::blocking::Client| {
                 let answer = client.post(&url).body(payload.clone()).send().unwrap();
                 assert_eq!(answer.status().as_u16(), 202);
@@ -260,6 +261,7 @@ fn main() {
         } else {
             let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().unwrap();
             let client = reqwest::Client::new();
+            setup = start.elapsed();
             let post = |client: &reqwest::Client| {
                 rt.block_on(async {
                     let answer = client.post(&url).body(payload.clone()).send().await.unwrap();
@@ -276,14 +278,14 @@ fn main() {
                 times.push(t.elapsed());
             }
         }
-        (before, after, first, times)
+        (before, after, setup, first, times)
     }).unwrap();
-    let (before, after, first, mut times) = client_thread.join().unwrap();
+    let (before, after, setup, first, mut times) = client_thread.join().unwrap();
     let created: Vec<_> = after.iter().filter(|t| !before.contains(t) && t.1 != "srv").map(|t| t.1.clone()).collect();
     times.sort();
     let mean = times.iter().sum::<Duration>() / times.len() as u32;
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("{} {} {:.0} {:.1} {:.1} {:.1} {}", std::env::args().nth(1).unwrap(), created.len(), us(first), us(mean), us(times[times.len() / 2]), us(times[times.len() * 99 / 100]), created.join(","));
+    println!("{} {} {:.0} {:.0} {:.1} {:.1} {:.1} {}", std::env::args().nth(1).unwrap(), created.len(), us(setup), us(first), us(mean), us(times[times.len() / 2]), us(times[times.len() * 99 / 100]), created.join(","));
 }
 RUST
 )"
@@ -297,20 +299,30 @@ RUST
   (cd "$work/bench_reqwest" && CARGO_TARGET_DIR="$work/shared-target" cargo build -q --release)
   rm -f "$work/bench.blocking" "$work/bench.async"
   echo
-  echo "| client (on a plain thread) | threads it creates | first POST, client setup included | per POST: mean | median | p99 |"
-  echo "|---|---|---|---|---|---|"
-  # five processes of each, interleaved; 1000 POSTs each
-  for _ in 1 2 3 4 5; do
+  echo "| client (on a plain thread) | threads it creates (URL host 127.0.0.1 / localhost) | client setup | first POST, setup included | per POST: mean | median | p99 |"
+  echo "|---|---|---|---|---|---|---|"
+  # seven processes of each, interleaved, 1000 POSTs each; then one with a host name to resolve
+  for _ in 1 2 3 4 5 6 7; do
     for mode in blocking async; do "$work/shared-target/release/bench_reqwest" "$mode" 1000 >> "$work/bench.$mode"; done
   done
   for mode in blocking async; do
-    awk -v m="$mode" '
-      function r(lo, hi, d) { a = sprintf("%.*f", d, lo); b = sprintf("%.*f", d, hi); return a == b ? a : a "–" b }
-      NR == 1 { for (i = 2; i <= 6; i++) { lo[i] = $i; hi[i] = $i }; names = $7 }
-      { for (i = 2; i <= 6; i++) { if ($i < lo[i]) lo[i] = $i; if ($i > hi[i]) hi[i] = $i } }
-      END { printf "| %s | %s (%s) | %s µs | %s µs | %s µs | %s µs |\n", m == "async" ? "async `Client` + current-thread runtime" : "`blocking::Client`",
-            r(lo[2], hi[2], 0), names, r(lo[3], hi[3], 0), r(lo[4], hi[4], 1), r(lo[5], hi[5], 1), r(lo[6], hi[6], 1) }' "$work/bench.$mode"
+    "$work/shared-target/release/bench_reqwest" "$mode" 100 localhost > "$work/bench.$mode.localhost"
+    # medians over the processes, with their range
+    python3 - "$mode" "$work/bench.$mode" "$work/bench.$mode.localhost" <<'PY'
+import statistics, sys
+mode, path, local = sys.argv[1:]
+rows = [l.split() for l in open(path)]
+loc = open(local).read().split()
+col = lambda i: [float(r[i]) for r in rows]
+def f(i, d=0):
+    v = col(i); return f"{statistics.median(v):.{d}f} ({min(v):.{d}f}–{max(v):.{d}f})"
+names = lambda r: r[8] if len(r) > 8 else "none"
+print(f"| {'async `Client` + current-thread runtime' if mode == 'async' else '`blocking::Client`'} | {rows[0][1]} ({names(rows[0])}) / {loc[1]} ({names(loc)}) "
+      f"| {f(2)} µs | {f(3)} µs | {f(4, 1)} µs | {f(5, 1)} µs | {f(6, 1)} µs |")
+PY
   done
+  echo
+  echo "(median of 7 processes, range in brackets)"
 fi
 
 # Feature changes to allstak, measured on the hello world: a copy of allstak whose Cargo.toml
