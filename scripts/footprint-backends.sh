@@ -316,7 +316,7 @@ loc = open(local).read().split()
 col = lambda i: [float(r[i]) for r in rows]
 def f(i, d=0):
     v = col(i); return f"{statistics.median(v):.{d}f} ({min(v):.{d}f}–{max(v):.{d}f})"
-names = lambda r: r[8] if len(r) > 8 else "none"
+names = lambda r: r[7] if len(r) > 7 else "none"
 print(f"| {'async `Client` + current-thread runtime' if mode == 'async' else '`blocking::Client`'} | {rows[0][1]} ({names(rows[0])}) / {loc[1]} ({names(loc)}) "
       f"| {f(2)} µs | {f(3)} µs | {f(4, 1)} µs | {f(5, 1)} µs | {f(6, 1)} µs |")
 PY
@@ -331,7 +331,8 @@ fi
 variant() {
   local dir="$work/allstak_$1"
   rm -rf "$dir"; mkdir -p "$dir"
-  sed -e 's/^version.workspace = true/version = "0.1.0"/; s/^edition.workspace = true/edition = "2024"/' \
+  local version; version=$(grep -m1 '^version = ' "$(dirname "$allstak")/Cargo.toml")
+  sed -e "s/^version.workspace = true/$version/; s/^edition.workspace = true/edition = \"2024\"/" \
       -e '/^rust-version.workspace/d; /^license.workspace/d; /^repository.workspace/d' \
       -e "s|^allstak-macros = { workspace = true }|allstak-macros = { path = \"$(dirname "$allstak")/allstak-macros\" }|" \
       -e "$2" "$allstak/Cargo.toml" > "$dir/Cargo.toml"
