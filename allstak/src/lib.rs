@@ -41,6 +41,7 @@ mod proxy;
 mod sdk_thread;
 mod session;
 mod signals;
+mod stack;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -114,8 +114,13 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
     assert_eq!(run.stdout, "session active: true\n");
     assert_printed_once(&run.stderr, "main gave up");
     assert_crash_reported(&requests, "main gave up");
-    let frame = &requests[1].json["frames"][0];
+    // The panicking frame is the innermost, the last one (tests/tests/stack_trace.rs has the rest).
+    let frame = requests[1].json["frames"]
+        .as_array()
+        .and_then(|frames| frames.last())
+        .expect("frames");
     assert_eq!(frame["filename"], "tests/src/bin/attr_main.rs");
+    assert_eq!(frame["function"], "attr_main::main");
     assert!(frame["lineno"].as_u64().is_some_and(|l| l > 0));
     assert_eq!(requests[0].session_id(), Some(id.as_str()));
 }
