@@ -53,18 +53,28 @@ fn release() -> PathBuf {
     static STRIPPED: OnceLock<PathBuf> = OnceLock::new();
     STRIPPED
         .get_or_init(|| {
-            let lines = release_with_line_tables();
-            let stripped = lines.with_file_name("stack_trace-no-debug-info");
-            let status = Command::new("objcopy")
-                .arg("--strip-debug")
-                .arg(&lines)
-                .arg(&stripped)
-                .status()
-                .expect("objcopy runs");
-            assert!(status.success(), "objcopy --strip-debug failed");
-            stripped
+            stripped(
+                &release_with_line_tables(),
+                "--strip-debug",
+                "no-debug-info",
+            )
         })
         .clone()
+}
+
+/// `program` through `objcopy <how>`, beside it with `-<suffix>`.
+fn stripped(program: &std::path::Path, how: &str, suffix: &str) -> PathBuf {
+    let mut name = program.file_name().expect("a file").to_owned();
+    name.push(format!("-{suffix}"));
+    let stripped = program.with_file_name(name);
+    let status = Command::new("objcopy")
+        .arg(how)
+        .arg(program)
+        .arg(&stripped)
+        .status()
+        .expect("objcopy runs");
+    assert!(status.success(), "objcopy {how} failed");
+    stripped
 }
 
 /// Runs `program scenario` against a fresh collector and returns its one error event.
@@ -236,6 +246,25 @@ fn release_without_debug_info_names_every_frame_from_the_symbol_table() {
         frames(&event)
             .iter()
             .all(|f| f.get("lineno").is_none() || f["inApp"] == false)
+    );
+}
+
+#[test]
+fn a_binary_without_symbols_sends_the_panics_place_as_its_one_frame() {
+    static STRIPPED: OnceLock<PathBuf> = OnceLock::new();
+    let program = STRIPPED.get_or_init(|| stripped(&release(), "--strip-all", "no-symbols"));
+    let (run, event) = error_event(program.to_str().expect("a UTF-8 path"), "panic", &[]);
+    assert_eq!(run.code(), Some(101));
+    assert_fatal_panic(&event);
+    assert_eq!(
+        event["frames"],
+        serde_json::json!([{
+            "filename": FILE,
+            "lineno": line_of("// the panicking line"),
+            "colno": 9,
+            "inApp": true,
+            "platform": "rust",
+        }])
     );
 }
 
