@@ -208,7 +208,8 @@ fn workspace_root(raw: &[RawFrame], anchor: Option<Anchor<'_>>) -> Option<String
     let from_anchor = anchor.filter(|a| !is_absolute(a.file)).and_then(|anchor| {
         raw.iter().find_map(|frame| {
             let path = frame.path.as_deref()?;
-            same_file(path, anchor.file).then(|| path[..path.len() - anchor.file.len()].to_owned())
+            let root = path.get(..path.len().checked_sub(anchor.file.len())?)?;
+            same_file(path, anchor.file).then(|| root.to_owned())
         })
     });
     from_anchor.or_else(|| {
