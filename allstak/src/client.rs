@@ -12,6 +12,7 @@ use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::panic::PanicRecord;
 use crate::session::{EndedSession, SessionTracker};
+use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
 use crate::transport::{self, Delivery, Endpoint, Transport};
 use crate::wire;
@@ -209,7 +210,10 @@ pub(crate) fn dropped_event_count() -> u64 {
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     TRACKER.record_handled_error();
     if transport().is_some() {
-        let event = build();
+        let mut event = build();
+        if client().is_some_and(|c| c.config.attach_stacktrace) {
+            event.stack = Some(Stack::capture());
+        }
         if !TRACING_LAYER.load(Ordering::Relaxed)
             || reported_once::first(Reporter::Call, fingerprint(&event.message))
         {

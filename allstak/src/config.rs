@@ -40,6 +40,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
 /// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | off |
+/// | `ALLSTAK_ATTACH_STACKTRACE` | [`attach_stacktrace`](ConfigBuilder::attach_stacktrace) | off: errors carry their site, panics their stack |
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_PROXY` | [`proxy`](ConfigBuilder::proxy) | `https_proxy`, `http_proxy`, `all_proxy` as curl reads them |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
@@ -68,6 +69,7 @@ pub struct Config {
     pub(crate) exit_deadline: Duration,
     pub(crate) debug: bool,
     pub(crate) end_on_signals: bool,
+    pub(crate) attach_stacktrace: bool,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) proxy: Option<Proxy>,
     pub(crate) max_breadcrumbs: usize,
@@ -147,6 +149,7 @@ impl fmt::Debug for Config {
             .field("exit_deadline", &self.exit_deadline)
             .field("debug", &self.debug)
             .field("end_on_signals", &self.end_on_signals)
+            .field("attach_stacktrace", &self.attach_stacktrace)
             .field("state_dir", &self.state_dir)
             .field("proxy", &self.proxy)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
@@ -179,6 +182,7 @@ pub struct ConfigBuilder {
     exit_deadline: Option<Duration>,
     debug: Option<bool>,
     end_on_signals: Option<bool>,
+    attach_stacktrace: Option<bool>,
     state_dir: Option<std::path::PathBuf>,
     proxy: Option<String>,
     max_breadcrumbs: Option<usize>,
@@ -272,6 +276,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sends the whole stack with every tracked error and `capture_*` call
+    /// (`ALLSTAK_ATTACH_STACKTRACE`), not only the tracked fn's site. The stack is captured on
+    /// the reporting thread (a few µs) and symbolized on the SDK's. Panics always carry theirs.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().attach_stacktrace(true).build();
+    /// # let _ = config;
+    /// ```
+    pub fn attach_stacktrace(mut self, on: bool) -> Self {
+        self.attach_stacktrace = Some(on);
+        self
+    }
+
     /// The proxy to send through (`ALLSTAK_PROXY`): `http://host:port` or `https://host:port`,
     /// with `user:password@` if it needs them. Wins over the environment's proxy variables
     /// (`https_proxy`, `http_proxy`, `all_proxy`, read as curl reads them, with `no_proxy`);
@@ -346,6 +363,9 @@ impl ConfigBuilder {
         let end_on_signals = self
             .end_on_signals
             .or_else(|| flag(var("ALLSTAK_END_ON_SIGNALS")));
+        let attach_stacktrace = self
+            .attach_stacktrace
+            .or_else(|| flag(var("ALLSTAK_ATTACH_STACKTRACE")));
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
         let state_dir = self
             .state_dir
@@ -402,6 +422,7 @@ impl ConfigBuilder {
             exit_deadline,
             debug: debug.unwrap_or(false),
             end_on_signals: end_on_signals.unwrap_or(false),
+            attach_stacktrace: attach_stacktrace.unwrap_or(false),
             state_dir,
             proxy,
             max_breadcrumbs: self
@@ -755,9 +776,9 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the eleven `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the twelve `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 18, "{read:?}");
+        assert_eq!(read.len(), 19, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();
@@ -828,6 +849,15 @@ mod tests {
         )));
         assert!(!is_doctest(Path::new("/home/me/rust_out")));
         assert!(!is_doctest(Path::new("/tmp/rustdoctestAbC123/my_app")));
+    }
+
+    #[test]
+    fn attach_stacktrace_comes_from_the_builder_then_the_environment_and_is_off_by_default() {
+        assert!(!build(Config::builder(), &[]).attach_stacktrace);
+        let on = [("ALLSTAK_ATTACH_STACKTRACE", "1")];
+        assert!(build(Config::builder(), &on).attach_stacktrace);
+        assert!(!build(Config::builder().attach_stacktrace(false), &on).attach_stacktrace);
+        assert!(build(Config::builder().attach_stacktrace(true), &[]).attach_stacktrace);
     }
 
     #[test]

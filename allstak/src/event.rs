@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::SessionId;
 use crate::sdk_thread::quietly;
+use crate::stack::{Anchor, Stack};
 
 /// Longest message kept; longer ones are cut (on a character boundary) and marked with `…`.
 const MAX_MESSAGE: usize = 8 * 1024;
@@ -72,6 +73,24 @@ pub(crate) enum Location {
 }
 
 impl Location {
+    /// What a stack needs from the location to find the frame it names; see [`Anchor`].
+    pub(crate) fn anchor(&self) -> Anchor<'_> {
+        match self {
+            Self::Panic { file, line, column } => Anchor {
+                file,
+                line_column: Some((*line, *column)),
+            },
+            Self::TrackSite(site) => Anchor {
+                file: read_track_site(site).1,
+                line_column: None,
+            },
+            Self::Callsite { file, .. } => Anchor {
+                file: file.unwrap_or_default(),
+                line_column: None,
+            },
+        }
+    }
+
     /// `(function, file, line, column)`, as a frame has them.
     pub(crate) fn parts(&self) -> (Option<&str>, &str, u32, u32) {
         match self {
@@ -113,6 +132,8 @@ pub(crate) struct ErrorEvent {
     pub(crate) handled: bool,
     pub(crate) mechanism: &'static str,
     pub(crate) location: Option<Location>,
+    /// The whole stack, unresolved: panics always, errors with `attach_stacktrace`.
+    pub(crate) stack: Option<Stack>,
     pub(crate) session_id: Option<SessionId>,
     /// Extra fields for `metadata` (a tracing event's fields and spans).
     pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
@@ -144,6 +165,7 @@ impl ErrorEvent {
             handled: true,
             mechanism,
             location: None,
+            stack: None,
             session_id: None,
             metadata: serde_json::Map::new(),
         }

@@ -7,12 +7,15 @@ use std::sync::Once;
 
 use crate::event::{ErrorEvent, Location};
 use crate::sdk_thread;
+use crate::stack::Stack;
 
-/// A panic as the hook saw it: the message and where it happened.
+/// A panic as the hook saw it: the message, where it happened, and the panicking thread's stack
+/// (unresolved: it is symbolized on the transport thread).
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
     message: String,
     location: Option<Location>,
+    stack: Option<Stack>,
 }
 
 impl PanicRecord {
@@ -28,13 +31,20 @@ impl PanicRecord {
             line: at.line(),
             column: at.column(),
         });
-        Self { message, location }
+        // Only a running session sends the panic: without one, the stack is not worth its µs.
+        let stack = crate::client::session_active().then(Stack::capture);
+        Self {
+            message,
+            location,
+            stack,
+        }
     }
 
     /// The error event for this panic: `fatal` when it ended the process.
     pub(crate) fn into_event(self, fatal: bool) -> ErrorEvent {
         let mut event = ErrorEvent::new("panic", self.message, "panic");
         event.location = self.location;
+        event.stack = self.stack;
         if fatal {
             event.level = crate::event::Level::Fatal;
             event.handled = false;

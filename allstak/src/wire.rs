@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::breadcrumbs::Breadcrumb;
 use crate::config::Config;
-use crate::event::{ErrorEvent, Level};
+use crate::event::{ErrorEvent, Level, Location};
+use crate::stack;
 use crate::{SessionId, SessionStatus};
 
 /// The name this SDK reports itself under.
@@ -88,21 +89,18 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
 
 /// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event.
 pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
-    let frames: Vec<Frame<'_>> = event
-        .location
-        .iter()
-        .map(|location| {
-            let (function, filename, lineno, colno) = location.parts();
-            Frame {
-                filename,
-                function,
-                lineno,
-                colno,
-                in_app: true,
-                platform: PLATFORM,
-            }
-        })
-        .collect();
+    // Symbolized here, on the transport thread; a stack that yields nothing (a stripped binary)
+    // leaves the location's one frame.
+    let stack = event
+        .stack
+        .as_ref()
+        .map(|stack| stack.frames(event.location.as_ref().map(Location::anchor)))
+        .unwrap_or_default();
+    let frames: Vec<Frame<'_>> = if stack.is_empty() {
+        event.location.iter().map(Frame::of_location).collect()
+    } else {
+        stack.iter().map(Frame::of_stack).collect()
+    };
     let stack_trace: Vec<String> = event
         .causes
         .iter()
@@ -161,13 +159,46 @@ struct ErrorPayload<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Frame<'a> {
-    filename: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filename: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abs_path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     function: Option<&'a str>,
-    lineno: u32,
-    colno: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lineno: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    colno: Option<u32>,
     in_app: bool,
     platform: &'a str,
+}
+
+impl<'a> Frame<'a> {
+    /// The one frame a location gives: a panic's `file:line:col`, a tracked fn's site.
+    fn of_location(location: &'a Location) -> Self {
+        let (function, filename, lineno, colno) = location.parts();
+        Self {
+            filename: Some(filename),
+            abs_path: None,
+            function,
+            lineno: Some(lineno),
+            colno: Some(colno),
+            in_app: true,
+            platform: PLATFORM,
+        }
+    }
+
+    fn of_stack(frame: &'a stack::Frame) -> Self {
+        Self {
+            filename: frame.filename.as_deref(),
+            abs_path: frame.abs_path.as_deref(),
+            function: frame.function.as_deref(),
+            lineno: frame.lineno,
+            colno: frame.colno,
+            in_app: frame.in_app,
+            platform: PLATFORM,
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -47,10 +47,22 @@ pub fn tracked(x: u64) -> Result<u64, Invalid> {
 /// When no collector can be started: the benchmark cannot run.
 #[must_use]
 pub fn start_session(reply: allstak::testing::Reply) -> allstak::testing::Collector {
+    start_session_with(reply, |config| config)
+}
+
+/// [`start_session`] with more settings on the config.
+///
+/// # Panics
+/// When no collector can be started: the benchmark cannot run.
+#[must_use]
+pub fn start_session_with(
+    reply: allstak::testing::Reply,
+    configure: impl FnOnce(allstak::ConfigBuilder) -> allstak::ConfigBuilder,
+) -> allstak::testing::Collector {
     let collector = allstak::testing::Collector::start().expect("collector");
     collector.set_reply(reply);
     let guard = allstak::init(
-        allstak::Config::builder()
+        configure(allstak::Config::builder())
             .api_key("bench")
             .host(collector.url())
             .release("bench@1")

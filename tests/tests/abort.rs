@@ -5,33 +5,11 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::Command;
 
 use common::*;
 
-/// Builds `attr_main` with the `abort` profile into a target dir of its own (no lock shared with
-/// the running `cargo test`); cached after the first run.
-fn abort_build() -> PathBuf {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("abort-target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--profile",
-            "abort",
-            "-p",
-            "allstak-tests",
-            "--bin",
-            "attr_main",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the abort build failed");
-    target.join("abort").join("attr_main")
+fn abort_build() -> std::path::PathBuf {
+    built_with_profile("abort", "attr_main")
 }
 
 #[test]

@@ -117,8 +117,13 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
     assert_eq!(run.stdout, "session active: true\n");
     assert_printed_once(&run.stderr, "main gave up");
     assert_crash_reported(&requests, "main gave up");
-    let frame = &requests[1].json["frames"][0];
+    // The panicking frame is the innermost, the last one (tests/tests/stack_trace.rs has the rest).
+    let frame = requests[1].json["frames"]
+        .as_array()
+        .and_then(|frames| frames.last())
+        .expect("frames");
     assert_eq!(frame["filename"], "tests/src/bin/attr_main.rs");
+    assert_eq!(frame["function"], "attr_main::main");
     assert!(frame["lineno"].as_u64().is_some_and(|l| l > 0));
     assert_eq!(requests[0].session_id(), Some(id.as_str()));
 }
@@ -162,8 +167,8 @@ fn a_panic_in_a_joined_thread_is_errored_not_crashed() {
 }
 
 /// A panic that something caught, as the contract wants its event: `handled`, level `error`,
-/// the session's id, and one frame at the `panic!` that says `message` in `source` (the program
-/// at `file`).
+/// the session's id, and its innermost frame at the `panic!` that says `message` in `source`
+/// (the program at `file`).
 fn assert_handled_panic(
     event: &allstak::testing::Request,
     id: &str,
@@ -178,18 +183,33 @@ fn assert_handled_panic(
         .enumerate()
         .find_map(|(n, text)| text.find(&site).map(|at| (n + 1, at + 1)))
         .expect("the panic is in the program's source");
+    // The panicking frame is the innermost, the last one, in the program's own code; the frames
+    // outside it (std's, the runtime's) are tests/tests/stack_trace.rs's business.
+    let mut json = event.json.clone();
+    let frames = json
+        .as_object_mut()
+        .and_then(|event| event.remove("frames"))
+        .expect("frames");
+    let innermost = frames.as_array().and_then(|f| f.last()).expect("a frame");
+    assert_eq!(innermost["filename"], file);
+    assert_eq!(innermost["lineno"], line);
+    assert_eq!(innermost["colno"], column);
+    assert_eq!(innermost["inApp"], true);
+    assert_eq!(innermost["platform"], "rust");
+    let program = file
+        .trim_start_matches("tests/src/bin/")
+        .trim_end_matches(".rs");
+    assert!(
+        innermost["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with(&format!("{program}::main"))),
+        "{innermost}"
+    );
     assert_eq!(
-        event.json,
+        json,
         serde_json::json!({
             "exceptionClass": "panic",
             "message": message,
-            "frames": [{
-                "filename": file,
-                "lineno": line,
-                "colno": column,
-                "inApp": true,
-                "platform": "rust",
-            }],
             "level": "error",
             "environment": "production",
             "release": RELEASE,

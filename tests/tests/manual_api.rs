@@ -149,10 +149,12 @@ fn a_joined_thread_that_panicked_makes_the_session_errored() {
     assert_eq!(event["level"], "error");
     assert_eq!(event["mechanism"], "panic");
     assert_eq!(event["sessionId"], id);
+    let innermost = event["frames"].as_array().and_then(|f| f.last());
     assert!(
-        event["frames"][0]["filename"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("manual_program.rs"))
+        innermost
+            .and_then(|frame| frame["filename"].as_str())
+            .is_some_and(|f| f.ends_with("manual_program.rs")),
+        "{innermost:?}"
     );
     assert_end(&requests[2], id, "errored");
 }

@@ -220,6 +220,30 @@ pub const BACKEND: &str = if cfg!(feature = "reqwest") {
     "ureq"
 };
 
+/// `program` built with cargo profile `profile` (`abort`, `release-lines`) into a target dir of
+/// its own (no lock shared with the running `cargo test`), shared by every profile and program:
+/// dependencies are built once per profile, and later calls find the program up to date.
+pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
+    let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("profiles");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            "allstak-tests",
+        ])
+        .args(["--bin", program])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the {profile} build failed");
+    target.join(profile).join(program)
+}
+
 /// A fresh collector; every test has its own.
 pub fn collector() -> Collector {
     Collector::start().expect("the collector listens on 127.0.0.1")

@@ -1,0 +1,539 @@
+//! Stack traces: captured unresolved on the caller's thread (a few µs), turned into the event's
+//! `frames` on the transport thread, where std symbolizes them.
+//!
+//! std's own `Backtrace` is used: its symbolizer is already linked into every Rust program (the
+//! panic hook's `RUST_BACKTRACE` output), so the SDK adds no crate and no code for it.
+//! BENCHMARKS.md has the figures behind that choice.
+
+mod in_app;
+mod parse;
+
+use std::backtrace::Backtrace;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parse::RawFrame;
+
+/// Most frames sent; the innermost are kept (deep recursion would make events huge).
+const MAX_FRAMES: usize = 100;
+
+/// A stack as captured: unresolved, cheap to move between threads.
+#[derive(Clone, Debug)]
+pub(crate) struct Stack(Arc<Backtrace>);
+
+impl Stack {
+    /// The current thread's stack, not yet symbolized.
+    pub(crate) fn capture() -> Self {
+        Self(Arc::new(Backtrace::force_capture()))
+    }
+
+    /// Symbolizes the stack (slow the first time in a process: std reads the debug info) and
+    /// returns its frames, innermost last; see [`frames`].
+    pub(crate) fn frames(&self, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+        let started = Instant::now();
+        let text = format!("{:#}", self.0);
+        let raw = parse::frames(&text);
+        crate::diag::debug!(
+            "symbolized a stack of {} frames in {:.1} ms",
+            raw.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        frames(raw, anchor)
+    }
+}
+
+/// What the event already knows of where it happened: the panic's `file:line`, or a tracked
+/// fn's file. Its file is as rustc was given it (relative to the workspace), which tells which
+/// part of the absolute paths is the workspace, and its line finds the panicking frame.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Anchor<'a> {
+    pub(crate) file: &'a str,
+    /// A panic's line and column.
+    pub(crate) line_column: Option<(u32, u32)>,
+}
+
+/// One frame as the wire sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) function: Option<String>,
+    /// The path relative to the workspace (or the crate, for a dependency) where known.
+    pub(crate) filename: Option<String>,
+    pub(crate) abs_path: Option<String>,
+    pub(crate) lineno: Option<u32>,
+    pub(crate) colno: Option<u32>,
+    pub(crate) in_app: bool,
+}
+
+/// Frames as std printed them (innermost first) → the event's frames (innermost last):
+/// - everything above the code that panicked or reported is cut: the capture, the SDK, the
+///   panic machinery (up to the frame at the panic's `file:line` when debug info has it);
+/// - the SDK's generated code is folded away: `f::{{closure}}` called by
+///   `allstak::…::call_once` called by `f` is one frame, `f`, at the closure's line;
+/// - a panicking frame without debug info gets the panic's `file:line:col`;
+/// - each frame gets its in-app flag.
+fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+    cut_above_the_caller(&mut raw, anchor);
+    fold_generated_code(&mut raw);
+    raw.truncate(MAX_FRAMES);
+    if let (Some(innermost), Some(anchor)) = (raw.first_mut(), anchor)
+        && let Some((line, column)) = anchor.line_column
+        && innermost.path.is_none()
+    {
+        innermost.path = Some(anchor.file.to_owned());
+        innermost.line = Some(line);
+        innermost.column = Some(column);
+    }
+    // A frame that names nothing (`<unknown>`, no file) tells a reader nothing.
+    raw.retain(|frame| frame.function.is_some() || frame.path.is_some());
+    let root = workspace_root(&raw, anchor);
+    raw.into_iter()
+        .rev()
+        .map(|frame| {
+            let in_app = in_app::is_in_app(frame.function.as_deref(), frame.path.as_deref());
+            let (filename, abs_path) = match frame.path {
+                Some(path) => {
+                    let short = short_path(&path, root.as_deref());
+                    let absolute = is_absolute(&path).then_some(path);
+                    (Some(short), absolute)
+                }
+                None => (None, None),
+            };
+            Frame {
+                function: frame.function,
+                filename,
+                abs_path,
+                lineno: frame.line,
+                colno: frame.column,
+                in_app,
+            }
+        })
+        .collect()
+}
+
+/// Cuts the frames above the one that panicked or reported. With debug info, that is the first
+/// frame at the anchor's `file:line`; otherwise the first frame that is not std's, the panic
+/// machinery's or the SDK's.
+fn cut_above_the_caller(raw: &mut Vec<RawFrame>, anchor: Option<Anchor<'_>>) {
+    let at_anchor = anchor.and_then(|anchor| {
+        let (line, _) = anchor.line_column?;
+        raw.iter().position(|frame| {
+            frame.line == Some(line)
+                && frame
+                    .path
+                    .as_deref()
+                    .is_some_and(|path| same_file(path, anchor.file))
+        })
+    });
+    let first_own = at_anchor.or_else(|| {
+        raw.iter().position(|frame| {
+            matches!(
+                owner(frame),
+                in_app::Owner::Program | in_app::Owner::ThirdParty
+            )
+        })
+    });
+    raw.drain(..first_own.unwrap_or(raw.len()));
+}
+
+/// Folds the body closure `#[allstak::main]` and `#[allstak::track]` wrap a fn's body in into
+/// the fn, and drops the SDK's remaining frames: they only say how the SDK is plumbed.
+fn fold_generated_code(raw: &mut Vec<RawFrame>) {
+    let mut folded: Vec<RawFrame> = Vec::with_capacity(raw.len());
+    let mut frames = std::mem::take(raw).into_iter().peekable();
+    while let Some(mut frame) = frames.next() {
+        if is_sdk(&frame) {
+            continue;
+        }
+        let closure = frame.function.as_deref().and_then(closure_owner);
+        if let Some(closure_of) = closure {
+            let closure_of = closure_of.map(str::to_owned);
+            // The attributes' body closure, called through the SDK's `call_once` or in place.
+            let through_sdk = frames.peek().is_some_and(is_call_once);
+            while frames.peek().is_some_and(is_sdk) {
+                frames.next();
+            }
+            // The fn the body was in (a line-tables-only build names the closure just
+            // `{closure#0}`: then the call through the SDK, or the same file, says whose it is).
+            let outer = frames.peek().and_then(|f| f.function.clone());
+            let owned = match &closure_of {
+                Some(owner) => outer.as_ref() == Some(owner),
+                None => {
+                    through_sdk
+                        || frames
+                            .peek()
+                            .is_some_and(|f| f.path.is_some() && f.path == frame.path)
+                }
+            };
+            if outer.is_some() && owned {
+                frames.next();
+                frame.function = outer;
+            }
+        }
+        folded.push(frame);
+    }
+    *raw = folded;
+}
+
+fn owner(frame: &RawFrame) -> in_app::Owner {
+    in_app::owner(frame.function.as_deref(), frame.path.as_deref())
+}
+
+fn is_sdk(frame: &RawFrame) -> bool {
+    owner(frame) == in_app::Owner::Sdk
+}
+
+fn is_call_once(frame: &RawFrame) -> bool {
+    is_sdk(frame)
+        && frame
+            .function
+            .as_deref()
+            .is_some_and(|f| f.contains("call_once"))
+}
+
+/// For a closure's name, the fn it is in if the name says (`app::main` for
+/// `app::main::{{closure}}`, legacy mangling, or `app::main::{closure#0}`, v0), or `Some(None)`
+/// for a bare `{closure#0}` (line-tables-only); `None` for anything else.
+fn closure_owner(function: &str) -> Option<Option<&str>> {
+    let (owner, last) = match function.rsplit_once("::") {
+        Some((owner, last)) => (Some(owner), last),
+        None => (None, function),
+    };
+    let closure = last == "{{closure}}" || (last.starts_with("{closure#") && last.ends_with('}'));
+    closure.then_some(owner)
+}
+
+/// Whether `path` (absolute, as debug info has it) is `file` (as rustc was given it).
+fn same_file(path: &str, file: &str) -> bool {
+    let path = path.replace('\\', "/");
+    let file = file.replace('\\', "/");
+    !file.is_empty()
+        && (path == file
+            || path
+                .strip_suffix(file.as_str())
+                .is_some_and(|p| p.ends_with('/')))
+}
+
+/// The directory the anchor's relative file is relative to (the workspace), else the current
+/// directory.
+fn workspace_root(raw: &[RawFrame], anchor: Option<Anchor<'_>>) -> Option<String> {
+    let from_anchor = anchor.filter(|a| !is_absolute(a.file)).and_then(|anchor| {
+        raw.iter().find_map(|frame| {
+            let path = frame.path.as_deref()?;
+            let root = path.get(..path.len().checked_sub(anchor.file.len())?)?;
+            same_file(path, anchor.file).then(|| root.to_owned())
+        })
+    });
+    from_anchor.or_else(|| {
+        let mut dir = std::env::current_dir().ok()?.to_str()?.to_owned();
+        if !dir.ends_with(std::path::MAIN_SEPARATOR) {
+            dir.push(std::path::MAIN_SEPARATOR);
+        }
+        Some(dir)
+    })
+}
+
+/// The path as a reader wants it: relative to the workspace; a dependency's from its crate
+/// directory (`serde-1.0.0/src/de.rs`); std's from the sysroot (`library/std/src/rt.rs`).
+fn short_path(path: &str, root: Option<&str>) -> String {
+    if let Some(relative) = root.and_then(|root| path.strip_prefix(root)) {
+        return relative.to_owned();
+    }
+    let normalized = path.replace('\\', "/");
+    let after = |marker: &str, skip: usize| {
+        let start = normalized.find(marker)? + marker.len();
+        let mut rest = &normalized[start..];
+        for _ in 0..skip {
+            rest = rest.split_once('/')?.1;
+        }
+        Some(rest.to_owned())
+    };
+    match in_app::origin(path) {
+        in_app::Origin::Registry => after("/registry/src/", 1),
+        in_app::Origin::GitCheckout => after("/git/checkouts/", 0),
+        in_app::Origin::Sysroot => after("/rustc/", 1).or_else(|| after("/rust/", 0)),
+        in_app::Origin::Sdk | in_app::Origin::Local => None,
+    }
+    .unwrap_or_else(|| path.to_owned())
+}
+
+fn is_absolute(path: &str) -> bool {
+    path.starts_with('/') || std::path::Path::new(path).is_absolute()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(function: &str, path: Option<&str>, line: u32) -> RawFrame {
+        RawFrame {
+            function: Some(function.to_owned()),
+            path: path.map(str::to_owned),
+            line: path.map(|_| line),
+            column: path.map(|_| 5),
+        }
+    }
+
+    const STD: &str =
+        "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/std/src/panicking.rs";
+    const PRIVATE: &str = "/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/allstak-0.1.0/src/private.rs";
+    const MAIN: &str = "/home/me/shop/src/main.rs";
+
+    /// The stack of a panic three calls deep under `#[allstak::main]`, debug build.
+    fn panic_stack() -> Vec<RawFrame> {
+        vec![
+            raw("<std::backtrace::Backtrace>::force_capture", Some(STD), 312),
+            raw("allstak::panic::install::{{closure}}", Some(PRIVATE), 60),
+            raw("std::panicking::panic_with_hook", Some(STD), 833),
+            raw("__rustc::rust_begin_unwind", Some(STD), 689),
+            raw("core::panicking::panic_fmt", Some(STD), 80),
+            raw("shop::three", Some(MAIN), 10),
+            raw("shop::two", Some(MAIN), 12),
+            raw("shop::one", Some(MAIN), 14),
+            raw("shop::main::{{closure}}", Some(MAIN), 20),
+            raw("allstak::private::call_once", Some(PRIVATE), 356),
+            raw("shop::main", Some(MAIN), 18),
+            raw("core::ops::function::FnOnce::call_once", Some(STD), 250),
+            raw("std::rt::lang_start_internal", Some(STD), 171),
+            raw("main", None, 0),
+        ]
+    }
+
+    fn names(frames: &[Frame]) -> Vec<&str> {
+        frames
+            .iter()
+            .map(|f| f.function.as_deref().unwrap_or("?"))
+            .collect()
+    }
+
+    #[test]
+    fn a_panic_starts_at_the_panicking_frame_and_ends_innermost_last() {
+        let anchor = Anchor {
+            file: "src/main.rs",
+            line_column: Some((10, 5)),
+        };
+        let frames = frames(panic_stack(), Some(anchor));
+        assert_eq!(
+            names(&frames),
+            [
+                "main",
+                "std::rt::lang_start_internal",
+                "core::ops::function::FnOnce::call_once",
+                "shop::main",
+                "shop::one",
+                "shop::two",
+                "shop::three",
+            ]
+        );
+        let crash = frames.last().expect("a frame");
+        assert_eq!(crash.filename.as_deref(), Some("src/main.rs"));
+        assert_eq!(crash.abs_path.as_deref(), Some(MAIN));
+        assert_eq!((crash.lineno, crash.colno), (Some(10), Some(5)));
+        assert_eq!(
+            frames.iter().map(|f| f.in_app).collect::<Vec<_>>(),
+            [false, false, false, true, true, true, true]
+        );
+        // The body closure is folded into `main`, at the body's line.
+        assert_eq!(frames[3].lineno, Some(20));
+        assert_eq!(
+            frames[1].filename.as_deref(),
+            Some("library/std/src/panicking.rs")
+        );
+    }
+
+    #[test]
+    fn without_debug_info_the_cut_is_at_the_first_frame_that_is_not_runtime_or_sdk() {
+        let stack: Vec<RawFrame> = panic_stack()
+            .into_iter()
+            .filter(|f| f.function.as_deref() != Some("shop::main::{{closure}}"))
+            .map(|f| RawFrame {
+                path: None,
+                line: None,
+                column: None,
+                ..f
+            })
+            .collect();
+        let anchor = Anchor {
+            file: "src/main.rs",
+            line_column: Some((10, 5)),
+        };
+        let mut frames = frames(stack, Some(anchor));
+        assert_eq!(
+            names(&frames)[3..],
+            ["shop::main", "shop::one", "shop::two", "shop::three"]
+        );
+        // The panicking frame has the panic's place, from the panic itself.
+        let innermost = frames.pop().expect("a frame");
+        assert_eq!(innermost.filename.as_deref(), Some("src/main.rs"));
+        assert_eq!(innermost.abs_path, None);
+        assert_eq!((innermost.lineno, innermost.colno), (Some(10), Some(5)));
+        assert!(
+            frames
+                .iter()
+                .all(|f| f.filename.is_none() && f.lineno.is_none())
+        );
+    }
+
+    #[test]
+    fn a_panic_in_a_dependency_starts_there() {
+        let dependency = "/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.0/src/de.rs";
+        let mut stack = panic_stack();
+        stack.insert(5, raw("serde_json::de::from_str", Some(dependency), 40));
+        let anchor = Anchor {
+            file: dependency,
+            line_column: Some((40, 5)),
+        };
+        let frames = frames(stack, Some(anchor));
+        let crash = frames.last().expect("a frame");
+        assert_eq!(crash.function.as_deref(), Some("serde_json::de::from_str"));
+        assert_eq!(
+            crash.filename.as_deref(),
+            Some("serde_json-1.0.0/src/de.rs")
+        );
+        assert!(!crash.in_app);
+    }
+
+    #[test]
+    fn a_tracked_error_starts_at_the_tracked_fn() {
+        let stack = vec![
+            raw("allstak::client::capture", Some(PRIVATE), 200),
+            raw(
+                "<allstak::private::Describe<T>>::record",
+                Some(PRIVATE),
+                250,
+            ),
+            raw("shop::parse_port", Some(MAIN), 3),
+            raw("shop::load", Some(MAIN), 8),
+            raw("shop::main::{closure#0}", Some(MAIN), 20),
+            raw("allstak::private::call_once::<(), _>", Some(PRIVATE), 356),
+            raw("shop::main", Some(MAIN), 18),
+        ];
+        let frames = frames(
+            stack,
+            Some(Anchor {
+                file: "src/main.rs",
+                line_column: None,
+            }),
+        );
+        assert_eq!(
+            names(&frames),
+            ["shop::main", "shop::load", "shop::parse_port"]
+        );
+        assert!(frames.iter().all(|f| f.in_app));
+    }
+
+    #[test]
+    fn line_tables_only_bare_names_are_folded_and_placed_by_their_path() {
+        let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/src/private.rs");
+        let stack = vec![
+            raw("<std::backtrace::Backtrace>::force_capture", Some(STD), 312),
+            raw("{closure#0}", Some(sdk), 60),
+            raw("panic_with_hook", Some(STD), 833),
+            raw("third", Some(MAIN), 22),
+            raw("first", Some(MAIN), 11),
+            raw("{closure#0}", Some(MAIN), 41),
+            raw("call_once<(), shop::main::{closure_env#0}>", Some(sdk), 307),
+            raw("main", Some(MAIN), 38),
+            raw("call_once<fn(), ()>", Some(STD), 250),
+            raw("main", None, 0),
+        ];
+        let frames = frames(
+            stack,
+            Some(Anchor {
+                file: "src/main.rs",
+                line_column: Some((22, 5)),
+            }),
+        );
+        assert_eq!(
+            names(&frames),
+            ["main", "call_once<fn(), ()>", "main", "first", "third"]
+        );
+        assert_eq!(
+            frames.iter().map(|f| f.in_app).collect::<Vec<_>>(),
+            [false, false, true, true, true]
+        );
+        assert_eq!(frames[2].lineno, Some(41));
+    }
+
+    #[test]
+    fn a_closure_of_the_users_own_is_kept() {
+        let stack = vec![
+            raw("shop::run::{{closure}}", Some(MAIN), 4),
+            raw("core::option::Option<T>::map", Some(STD), 1),
+            raw("shop::run", Some(MAIN), 4),
+        ];
+        assert_eq!(
+            names(&frames(stack, None)),
+            [
+                "shop::run",
+                "core::option::Option<T>::map",
+                "shop::run::{{closure}}"
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_but_runtime_frames_gives_no_frames() {
+        let stack = vec![
+            raw("std::rt::lang_start", Some(STD), 1),
+            raw("main", None, 0),
+        ];
+        assert!(frames(stack, None).is_empty());
+    }
+
+    #[test]
+    fn paths_are_shortened_to_what_a_reader_needs() {
+        assert_eq!(short_path(MAIN, Some("/home/me/shop/")), "src/main.rs");
+        assert_eq!(
+            short_path(PRIVATE, Some("/home/me/shop/")),
+            "allstak-0.1.0/src/private.rs"
+        );
+        assert_eq!(short_path(STD, None), "library/std/src/panicking.rs");
+        assert_eq!(
+            short_path(
+                "/home/me/.cargo/git/checkouts/tokio-0123456789abcdef/a1b2c3d/tokio/src/lib.rs",
+                None
+            ),
+            "tokio-0123456789abcdef/a1b2c3d/tokio/src/lib.rs"
+        );
+        assert_eq!(
+            short_path("/elsewhere/lib.rs", Some("/home/me/shop/")),
+            "/elsewhere/lib.rs"
+        );
+    }
+
+    #[test]
+    fn the_text_std_prints_for_a_real_capture_is_read_back() {
+        #[inline(never)]
+        fn capture_here() -> Stack {
+            Stack::capture()
+        }
+        let stack = capture_here();
+        let raw = parse::frames(&format!("{:#}", stack.0));
+        let here = raw
+            .iter()
+            .find(|f| {
+                f.function
+                    .as_deref()
+                    .is_some_and(|n| n.ends_with("::capture_here"))
+            })
+            .unwrap_or_else(|| panic!("no capture_here in {raw:?}"));
+        assert!(
+            here.function
+                .as_deref()
+                .is_some_and(|n| n.starts_with("allstak::stack::tests::"))
+        );
+        assert!(
+            here.path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("src/stack.rs")),
+            "{here:?}"
+        );
+        assert!(here.line.is_some_and(|l| l > 0));
+        // The SDK's own frames are never sent: in its own tests, all of them are cut.
+        assert!(stack.frames(None).iter().all(|f| {
+            !f.function
+                .as_deref()
+                .is_some_and(|n| n.starts_with("allstak::"))
+        }));
+    }
+}

@@ -1,0 +1,49 @@
+//! Stacks in events: a panic three calls deep and a tracked `Err` two calls deep, driven by the
+//! first argument. The tests build it in debug, release and `panic = "abort"` too.
+//!
+//! Each fn is `#[inline(never)]` and does something after its call, so that it stays a frame of
+//! its own (no inlining, no tail call) in a release build without debug info.
+
+use std::hint::black_box;
+
+#[inline(never)]
+fn first(depth: u32) -> u32 {
+    black_box(second(black_box(depth + 1)) + 1)
+}
+
+#[inline(never)]
+fn second(depth: u32) -> u32 {
+    black_box(third(black_box(depth + 1)) + 1)
+}
+
+#[inline(never)]
+fn third(depth: u32) -> u32 {
+    if black_box(depth) > 0 {
+        panic!("three calls deep"); // the panicking line
+    }
+    depth
+}
+
+#[allstak::track]
+#[inline(never)]
+fn parse_count(text: &str) -> Result<u32, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[inline(never)]
+fn load(text: &str) -> u32 {
+    black_box(parse_count(black_box(text)).unwrap_or(0) + 1)
+}
+
+#[allstak::main]
+fn main() {
+    match std::env::args().nth(1).unwrap_or_default().as_str() {
+        "panic" => println!("{}", first(1)),
+        "thread-panic" => {
+            let joined = std::thread::spawn(|| first(1)).join();
+            println!("worker panicked: {}", joined.is_err());
+        }
+        "tracked" => println!("count {}", load("many")),
+        other => println!("unknown scenario {other:?}"),
+    }
+}
