@@ -3,16 +3,19 @@
 //! under `panic = "abort"`, by the hook itself, since nothing runs after it.
 
 use std::panic::PanicHookInfo;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use crate::event::{ErrorEvent, Location};
+use crate::scope::RequestContext;
 use crate::sdk_thread;
 
-/// A panic as the hook saw it: the message and where it happened.
+/// A panic as the hook saw it: the message, where it happened, and the HTTP request the thread
+/// was serving (kept now: a panic on `main`'s thread is only sent later).
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
     message: String,
     location: Option<Location>,
+    request: Option<Arc<RequestContext>>,
 }
 
 impl PanicRecord {
@@ -28,13 +31,18 @@ impl PanicRecord {
             line: at.line(),
             column: at.column(),
         });
-        Self { message, location }
+        Self {
+            message,
+            location,
+            request: crate::scope::current_request(),
+        }
     }
 
     /// The error event for this panic: `fatal` when it ended the process.
     pub(crate) fn into_event(self, fatal: bool) -> ErrorEvent {
         let mut event = ErrorEvent::new("panic", self.message, "panic");
         event.location = self.location;
+        event.context.request = self.request;
         if fatal {
             event.level = crate::event::Level::Fatal;
             event.handled = false;
