@@ -205,6 +205,12 @@ pub(crate) fn dropped_event_count() -> u64 {
     transport().map_or(0, Transport::dropped_event_count)
 }
 
+/// Whether error events are sent (there is a transport): integrations skip work otherwise.
+#[cfg(feature = "tower")]
+pub(crate) fn sending() -> bool {
+    transport().is_some()
+}
+
 /// Records a handled error on the session and queues its event (never waits).
 ///
 /// The event is only built (the user's `Display` or `Debug` run) when there is a transport to

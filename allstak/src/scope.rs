@@ -188,16 +188,16 @@ pub(crate) struct RequestContext {
 }
 
 impl RequestContext {
-    /// This request, answered with `status`, for an event of its own.
-    #[allow(dead_code)] // the tower layer's (next commit)
-    pub(crate) fn answered(&self, status: u16) -> Self {
+    /// A copy for an event of its own: answered with `status`, or `None` when it failed.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn outcome(&self, status: Option<u16>) -> Self {
         Self {
             method: self.method.clone(),
             uri: self.uri.clone(),
             route: self.route.clone(),
             host: self.host.clone(),
             user_agent: self.user_agent.clone(),
-            status: Some(status),
+            status,
             reported: AtomicBool::new(true),
         }
     }
@@ -223,7 +223,7 @@ thread_local! {
 
 /// Marks the current thread as serving `request` until the guard is dropped (also when a panic
 /// unwinds through it): events raised meanwhile carry it, the panic hook's included.
-#[allow(dead_code)] // the tower layer's (next commit)
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) fn serving(request: Arc<RequestContext>) -> Serving {
     let previous = SERVING.try_with(|cell| cell.replace(Some(request))).ok();
     Serving { previous }
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn the_host_header_wins_over_the_authority() {
-        let mut request = RequestContext::answered(&request("http://a.example/x"), 500);
+        let mut request = request("http://a.example/x").outcome(Some(500));
         assert_eq!(request.host().as_deref(), Some("a.example"));
         request.host = Some(HeaderValue::from_static("b.example:8080"));
         assert_eq!(request.host().as_deref(), Some("b.example:8080"));

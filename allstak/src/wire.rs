@@ -572,7 +572,7 @@ mod tests {
             status: Some(503),
             reported: AtomicBool::new(false),
         };
-        event.context.request = Some(Arc::new(request.answered(503)));
+        event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(
             json_of(&error(&event, &[], &config))["requestContext"],
             json!({
