@@ -184,12 +184,11 @@ pub(crate) struct RequestContext {
     /// The response's status, once there is one.
     pub(crate) status: Option<u16>,
     /// Set once an error event carried this request: its 5xx is then not a second event.
-    pub(crate) reported: AtomicBool,
+    pub(crate) reported: bool,
 }
 
 impl RequestContext {
-    /// A copy for an event of its own: answered with `status`, or `None` when it failed.
-    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    /// A copy for an event: answered with `status`, or `None` (failed, or not answered yet).
     pub(crate) fn outcome(&self, status: Option<u16>) -> Self {
         Self {
             method: self.method.clone(),
@@ -198,7 +197,7 @@ impl RequestContext {
             host: self.host.clone(),
             user_agent: self.user_agent.clone(),
             status,
-            reported: AtomicBool::new(true),
+            reported: true,
         }
     }
 
@@ -218,39 +217,50 @@ impl RequestContext {
 
 thread_local! {
     /// The request whose handler this thread is running, if any.
-    static SERVING: Cell<Option<Arc<RequestContext>>> = const { Cell::new(None) };
+    static SERVING: Cell<Option<Box<RequestContext>>> = const { Cell::new(None) };
 }
 
-/// Marks the current thread as serving `request` until the guard is dropped (also when a panic
-/// unwinds through it): events raised meanwhile carry it, the panic hook's included.
+/// Lends `request` to the current thread until the guard is dropped (also when a panic unwinds
+/// through it), when it goes back into `slot`: events raised meanwhile carry a copy of it, the
+/// panic hook's included. Boxed, so that lending moves a pointer.
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
-pub(crate) fn serving(request: Arc<RequestContext>) -> Serving {
-    let previous = SERVING.try_with(|cell| cell.replace(Some(request))).ok();
-    Serving { previous }
+pub(crate) fn serving(slot: &mut Option<Box<RequestContext>>) -> Serving<'_> {
+    let previous = slot.take().and_then(|request| {
+        SERVING
+            .try_with(|serving| serving.replace(Some(request)))
+            .ok()
+    });
+    Serving { slot, previous }
 }
 
-/// Restores what the thread was serving before; see [`serving`].
-pub(crate) struct Serving {
-    /// `None` when the thread-local was gone (thread teardown): nothing to restore.
-    previous: Option<Option<Arc<RequestContext>>>,
+/// Gives the request back to its owner, and the thread what it served before; see [`serving`].
+pub(crate) struct Serving<'a> {
+    slot: &'a mut Option<Box<RequestContext>>,
+    /// `None` when nothing was lent.
+    previous: Option<Option<Box<RequestContext>>>,
 }
 
-impl Drop for Serving {
+impl Drop for Serving<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
-            let _ = SERVING.try_with(|cell| cell.set(previous));
+            *self.slot = SERVING
+                .try_with(|serving| serving.replace(previous))
+                .ok()
+                .flatten();
         }
     }
 }
 
-/// The request the current thread is serving.
+/// A copy of the request the current thread is serving, for an event; the request is marked
+/// reported.
 pub(crate) fn current_request() -> Option<Arc<RequestContext>> {
     SERVING
-        .try_with(|cell| {
-            let request = cell.take();
-            let copy = request.clone();
-            cell.set(request);
-            copy
+        .try_with(|serving| {
+            let mut request = serving.take()?;
+            request.reported = true;
+            let copy = Arc::new(request.outcome(None));
+            serving.set(Some(request));
+            Some(copy)
         })
         .ok()
         .flatten()
@@ -266,7 +276,7 @@ pub(crate) struct EventContext {
 
 impl EventContext {
     /// Fills in the process's user and tags, and the request being served unless the event
-    /// already has one; that request is then marked reported.
+    /// already has one (that request is then marked reported).
     pub(crate) fn attach(&mut self) {
         if IN_USE.load(Ordering::Relaxed)
             && let Ok(scope) = SCOPE.lock()
@@ -277,9 +287,6 @@ impl EventContext {
         if self.request.is_none() {
             self.request = current_request();
         }
-        if let Some(request) = &self.request {
-            request.reported.store(true, Ordering::Relaxed);
-        }
     }
 }
 
@@ -287,67 +294,75 @@ impl EventContext {
 mod tests {
     use super::*;
 
-    fn request(path: &str) -> Arc<RequestContext> {
-        Arc::new(RequestContext {
+    fn request(path: &str) -> Option<Box<RequestContext>> {
+        Some(Box::new(RequestContext {
             method: Method::GET,
             uri: path.parse().expect("uri"),
             route: None,
             host: None,
             user_agent: None,
             status: None,
-            reported: AtomicBool::new(false),
+            reported: false,
+        }))
+    }
+
+    fn served_path() -> Option<String> {
+        SERVING.with(|serving| {
+            let request = serving.take();
+            let path = request.as_ref().map(|r| r.uri.path().to_owned());
+            serving.set(request);
+            path
         })
     }
 
     #[test]
-    fn a_request_is_visible_while_served_and_restored_after_nesting_and_panics() {
-        assert!(current_request().is_none());
-        let outer = serving(request("/outer"));
+    fn a_request_is_lent_while_served_and_given_back_after_nesting_and_panics() {
+        assert!(served_path().is_none());
+        let mut outer = request("/outer");
+        let serving_outer = serving(&mut outer);
         {
-            let _inner = serving(request("/inner"));
+            let mut inner = request("/inner");
+            let serving_inner = serving(&mut inner);
+            assert_eq!(served_path().as_deref(), Some("/inner"));
+            drop(serving_inner);
             assert_eq!(
-                current_request()
-                    .map(|r| r.uri.path().to_owned())
-                    .as_deref(),
+                inner.map(|r| r.uri.path().to_owned()).as_deref(),
                 Some("/inner")
             );
         }
-        assert_eq!(
-            current_request()
-                .map(|r| r.uri.path().to_owned())
-                .as_deref(),
-            Some("/outer")
-        );
-        let caught = std::panic::catch_unwind(|| {
-            let _during = serving(request("/panics"));
+        assert_eq!(served_path().as_deref(), Some("/outer"));
+        let mut panicking = request("/panics");
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _during = serving(&mut panicking);
             panic!("in a handler");
-        });
+        }));
         assert!(caught.is_err());
-        assert_eq!(
-            current_request()
-                .map(|r| r.uri.path().to_owned())
-                .as_deref(),
-            Some("/outer")
-        );
-        drop(outer);
-        assert!(current_request().is_none());
+        assert!(panicking.is_some(), "given back while unwinding");
+        assert_eq!(served_path().as_deref(), Some("/outer"));
+        drop(serving_outer);
+        assert!(served_path().is_none());
+        assert!(outer.is_some());
     }
 
     #[test]
-    fn an_event_takes_the_request_being_served_and_marks_it_reported() {
-        let served = request("/users/42?token=abc");
-        let _serving = serving(Arc::clone(&served));
-        let mut context = EventContext::default();
-        context.attach();
-        assert!(served.reported.load(Ordering::Relaxed));
-        let request = context.request.expect("the request");
-        assert_eq!(request.path(), "/users/42");
-        assert_eq!(request.host(), None);
+    fn an_event_takes_a_copy_of_the_request_being_served_and_marks_it_reported() {
+        let mut served = request("/users/42?token=abc");
+        {
+            let _serving = serving(&mut served);
+            let mut context = EventContext::default();
+            context.attach();
+            let copy = context.request.expect("the request");
+            assert_eq!(copy.path(), "/users/42");
+            assert_eq!(copy.host(), None);
+        }
+        assert!(served.is_some_and(|r| r.reported));
     }
 
     #[test]
     fn the_host_header_wins_over_the_authority() {
-        let mut request = request("http://a.example/x").outcome(Some(500));
+        let mut request = request("http://a.example/x")
+            .expect("a request")
+            .outcome(Some(500));
         assert_eq!(request.host().as_deref(), Some("a.example"));
         request.host = Some(HeaderValue::from_static("b.example:8080"));
         assert_eq!(request.host().as_deref(), Some("b.example:8080"));

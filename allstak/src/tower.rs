@@ -23,15 +23,15 @@
 //! response yet). A 5xx that follows such an event is not a second event. Only the path is
 //! sent, never the query string.
 //!
-//! On the `Ok` path the layer copies the method, URI and two headers (reference counts, no
-//! text is copied) and sets a thread-local around each poll; nothing at all without a key.
+//! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
+//! is copied) into one allocation, and lends it to a thread-local around each poll; without a
+//! key it does nothing at all.
 
 use std::borrow::Cow;
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::header::{HOST, USER_AGENT};
@@ -154,10 +154,11 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         // Without a key nothing is sent: no need to know the request.
-        let request_context = client::sending().then(|| Arc::new(context(&request, self.route)));
+        let mut request_context =
+            client::sending().then(|| Box::new(context(&request, self.route)));
         let inner = {
             // A service may run the handler's first steps in `call` itself.
-            let _serving = request_context.clone().map(scope::serving);
+            let _serving = scope::serving(&mut request_context);
             self.inner.call(request)
         };
         ResponseFuture {
@@ -178,7 +179,7 @@ fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestCo
         host: headers.get(HOST).cloned(),
         user_agent: headers.get(USER_AGENT).cloned(),
         status: None,
-        reported: AtomicBool::new(false),
+        reported: false,
     }
 }
 
@@ -187,7 +188,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        request: Option<Arc<RequestContext>>,
+        request: Option<Box<RequestContext>>,
     }
 }
 
@@ -208,7 +209,7 @@ where
         let this = self.project();
         let outcome = {
             // Until the guard drops (a panic unwinding included), this thread serves the request.
-            let _serving = this.request.clone().map(scope::serving);
+            let _serving = scope::serving(this.request);
             ready!(this.inner.poll(cx))
         };
         let request = this.request.take();
@@ -225,7 +226,7 @@ where
 
 /// Whether an event already carried this request: its outcome is then no second event.
 fn already_reported(request: Option<&RequestContext>) -> bool {
-    request.is_some_and(|request| request.reported.load(Ordering::Relaxed))
+    request.is_some_and(|request| request.reported)
 }
 
 #[cold]

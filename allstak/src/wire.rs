@@ -346,7 +346,6 @@ mod tests {
     use serde_json::{Value, json};
     use std::fmt;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
 
     fn json_of(request: &Request) -> Value {
         serde_json::from_slice(&request.body).expect("json")
@@ -570,7 +569,7 @@ mod tests {
             host: Some(http::HeaderValue::from_static("api.example:8443")),
             user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
             status: Some(503),
-            reported: AtomicBool::new(false),
+            reported: false,
         };
         event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(
