@@ -114,6 +114,9 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         return false;
     }
     TRAIL.set_capacity(max_breadcrumbs);
+    if let Some(id) = client().and_then(|c| c.config.user_id.as_deref()) {
+        crate::scope::set_configured_user(id);
+    }
     if !track {
         return true;
     }
@@ -203,6 +206,12 @@ pub(crate) fn dropped_event_count() -> u64 {
     transport().map_or(0, Transport::dropped_event_count)
 }
 
+/// Whether error events are sent (there is a transport): integrations skip work otherwise.
+#[cfg(feature = "tower")]
+pub(crate) fn sending() -> bool {
+    transport().is_some()
+}
+
 /// Records a handled error on the session and queues its event (never waits).
 ///
 /// The event is only built (the user's `Display` or `Debug` run) when there is a transport to
@@ -288,10 +297,25 @@ mod reported_once {
 fn send_event(mut event: ErrorEvent) {
     if let (Some(client), Some(transport)) = (client(), transport()) {
         event.session_id = TRACKER.current_id();
+        event.context.attach();
         let mark = TRAIL.mark();
         let config = Arc::clone(&client.config);
+        // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
+        // would abort the process: then it runs on the transport thread instead.
+        let hook_later = config.before_send.is_some() && thread::panicking();
+        if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
+            match crate::before_send::apply(hook, event) {
+                Some(kept) => event = kept,
+                None => return,
+            }
+        }
         // The trail is read on the transport thread: the caller only took the mark.
-        transport.send_event(move || wire::error(&event, &TRAIL.before(mark), &config));
+        transport.send_event(move || {
+            if hook_later && let Some(hook) = config.before_send.as_deref() {
+                event = crate::before_send::apply(hook, event)?;
+            }
+            Some(wire::error(&event, &TRAIL.before(mark), &config))
+        });
     }
 }
 

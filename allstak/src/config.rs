@@ -3,8 +3,10 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::before_send::{BeforeSend, Event};
 use crate::proxy::{self, Proxy};
 
 /// The default AllStak ingest host.
@@ -36,6 +38,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_HOST` | [`host`](ConfigBuilder::host) | `https://api.allstak.sa` |
 /// | `ALLSTAK_RELEASE` | [`release`](ConfigBuilder::release) | platform commit, then the crate's `name@version` |
 /// | `ALLSTAK_ENVIRONMENT` | [`environment`](ConfigBuilder::environment) | `production` |
+/// | `ALLSTAK_USER_ID` | [`user_id`](ConfigBuilder::user_id) | none |
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
@@ -44,6 +47,8 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_PROXY` | [`proxy`](ConfigBuilder::proxy) | `https_proxy`, `http_proxy`, `all_proxy` as curl reads them |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
+/// | — | [`before_send`](ConfigBuilder::before_send) | none |
+/// | — | [`scrub_defaults`](ConfigBuilder::scrub_defaults) | on |
 ///
 /// ```
 /// let config = allstak::Config::builder()
@@ -73,6 +78,8 @@ pub struct Config {
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) proxy: Option<Proxy>,
     pub(crate) max_breadcrumbs: usize,
+    pub(crate) before_send: Option<Arc<BeforeSend>>,
+    pub(crate) scrub_defaults: bool,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
 }
@@ -153,6 +160,8 @@ impl fmt::Debug for Config {
             .field("state_dir", &self.state_dir)
             .field("proxy", &self.proxy)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
+            .field("before_send", &self.before_send.as_ref().map(|_| "Fn"))
+            .field("scrub_defaults", &self.scrub_defaults)
             .finish_non_exhaustive()
     }
 }
@@ -186,6 +195,8 @@ pub struct ConfigBuilder {
     state_dir: Option<std::path::PathBuf>,
     proxy: Option<String>,
     max_breadcrumbs: Option<usize>,
+    before_send: Option<Arc<BeforeSend>>,
+    scrub_defaults: Option<bool>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -231,7 +242,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// A user id sent with session starts.
+    /// The id of the program's user, known before the session starts (`ALLSTAK_USER_ID`): sent
+    /// as the session start's `userId`, and the user of every error event until
+    /// [`set_user`](crate::set_user) says otherwise.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().user_id("u-42").build();
+    /// # let _ = config;
+    /// ```
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
@@ -317,6 +335,48 @@ impl ConfigBuilder {
         self
     }
 
+    /// A hook that sees every error event before it is queued, and may change it (message,
+    /// class, level, metadata, user) or drop it by returning `None`: the place for custom
+    /// scrubbing. It runs on the thread that captured the event (on the SDK's own thread for a
+    /// panic, where a second panic would abort the process); a panic in it is caught and drops
+    /// that event. A dropped event still counts for the session's status. The default scrubbing
+    /// ([`scrub_defaults`](Self::scrub_defaults)) runs after it.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         if event.exception_class() == "ClientDisconnected" {
+    ///             return None; // not worth an event
+    ///         }
+    ///         event.metadata_mut().remove("internal_note");
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn before_send(
+        mut self,
+        hook: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    ) -> Self {
+        self.before_send = Some(Arc::new(hook));
+        self
+    }
+
+    /// Whether values under keys named like a secret (`password`, `passwd`, `secret`, `token`,
+    /// `api_key`, `apikey`, `api-key`, `authorization`, `cookie`, in any case, anywhere in the
+    /// name) are replaced by `[scrubbed]` in events' metadata and breadcrumbs' data. On by
+    /// default. The API key itself never leaves in a payload, whatever this says.
+    ///
+    /// ```
+    /// // This program's `token` fields are counts, not secrets.
+    /// let config = allstak::Config::builder().scrub_defaults(false).build();
+    /// # let _ = config;
+    /// ```
+    pub fn scrub_defaults(mut self, on: bool) -> Self {
+        self.scrub_defaults = Some(on);
+        self
+    }
+
     /// Where open sessions are written for abnormal-session recovery (`ALLSTAK_STATE_DIR`;
     /// default: the platform's state dir, e.g. `~/.local/state/allstak`).
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -353,6 +413,7 @@ impl ConfigBuilder {
                     .map(|sha| sha.chars().take(12).collect())
             });
         let environment = self.environment.or_else(|| var("ALLSTAK_ENVIRONMENT"));
+        let user_id = self.user_id.or_else(|| var("ALLSTAK_USER_ID"));
         let auto_session_tracking = self
             .auto_session_tracking
             .or_else(|| flag(var("ALLSTAK_AUTO_SESSION_TRACKING")));
@@ -416,7 +477,7 @@ impl ConfigBuilder {
             environment: environment
                 .filter(|e| !e.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
-            user_id: self.user_id.filter(|u| !u.is_empty()),
+            user_id: user_id.filter(|u| !u.trim().is_empty()),
             auto_session_tracking: auto_session_tracking.unwrap_or(true),
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
@@ -428,6 +489,8 @@ impl ConfigBuilder {
             max_breadcrumbs: self
                 .max_breadcrumbs
                 .unwrap_or(crate::breadcrumbs::DEFAULT_MAX_BREADCRUMBS),
+            before_send: self.before_send,
+            scrub_defaults: self.scrub_defaults.unwrap_or(true),
             problems,
         }
     }
@@ -661,6 +724,38 @@ mod tests {
     }
 
     #[test]
+    fn the_user_id_comes_from_the_builder_then_allstak_user_id() {
+        let env = [("ALLSTAK_USER_ID", "env-user")];
+        assert_eq!(
+            build(Config::builder(), &env).user_id.as_deref(),
+            Some("env-user")
+        );
+        assert_eq!(
+            build(Config::builder().user_id("u-1"), &env)
+                .user_id
+                .as_deref(),
+            Some("u-1")
+        );
+        assert_eq!(build(Config::builder().user_id(" "), &[]).user_id, None);
+    }
+
+    #[test]
+    fn scrubbing_is_on_and_there_is_no_hook_unless_asked() {
+        let config = build(Config::builder(), &[]);
+        assert!(config.scrub_defaults);
+        assert!(config.before_send.is_none());
+        let config = build(
+            Config::builder()
+                .scrub_defaults(false)
+                .before_send(|_| None),
+            &[],
+        );
+        assert!(!config.scrub_defaults);
+        assert!(config.before_send.is_some());
+        assert!(format!("{config:?}").contains("before_send: Some(\"Fn\")"));
+    }
+
+    #[test]
     fn builder_values_win_over_the_environment() {
         let config = build(
             Config::builder()
@@ -776,9 +871,9 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the twelve `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the thirteen `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 19, "{read:?}");
+        assert_eq!(read.len(), 20, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();

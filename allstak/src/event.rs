@@ -137,6 +137,8 @@ pub(crate) struct ErrorEvent {
     pub(crate) session_id: Option<SessionId>,
     /// Extra fields for `metadata` (a tracing event's fields and spans).
     pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
+    /// The user, tags and request around it.
+    pub(crate) context: crate::scope::EventContext,
 }
 
 impl ErrorEvent {
@@ -168,6 +170,7 @@ impl ErrorEvent {
             stack: None,
             session_id: None,
             metadata: serde_json::Map::new(),
+            context: crate::scope::EventContext::default(),
         }
     }
 

@@ -26,6 +26,7 @@
 // side of the SDK is then unused, on purpose.
 #![cfg_attr(not(any(feature = "ureq", feature = "reqwest")), allow(dead_code))]
 
+mod before_send;
 mod breadcrumbs;
 mod client;
 mod config;
@@ -38,6 +39,8 @@ mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
 mod proxy;
+mod scope;
+mod scrub;
 mod sdk_thread;
 mod session;
 mod signals;
@@ -45,6 +48,8 @@ mod stack;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tower")]
+pub mod tower;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 mod transport;
@@ -122,9 +127,11 @@ pub use allstak_macros::main;
 /// # let _ = load("/nonexistent");
 /// ```
 pub use allstak_macros::track;
+pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::Level;
+pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};
 
@@ -245,6 +252,43 @@ pub fn end_session(status: SessionStatus) {
 /// ```
 pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     client::add_breadcrumb(|| breadcrumb);
+}
+
+/// Sets the user of every later error event (the contract's `user`: id, email, IP), from any
+/// thread, at any time; `None` removes it. Until the first call, events carry
+/// [`ConfigBuilder::user_id`] (or `ALLSTAK_USER_ID`), if set. One short lock.
+///
+/// The session start's `userId` is only what is known before the start:
+/// [`ConfigBuilder::user_id`], `ALLSTAK_USER_ID`.
+///
+/// ```
+/// allstak::set_user(allstak::User::new().with_id("u-42").with_email("ada@example.com"));
+/// // ... after logging out:
+/// allstak::set_user(None);
+/// ```
+pub fn set_user(user: impl Into<Option<User>>) {
+    scope::set_user(user.into());
+}
+
+/// Sets a tag of every later error event, sent in its `metadata` (a field an integration
+/// captured wins over a tag of the same name). Process-wide, from any thread. One short lock.
+///
+/// ```
+/// allstak::set_tag("region", "eu-west-1");
+/// allstak::set_tag("tenant", "acme");
+/// ```
+pub fn set_tag(key: impl Into<String>, value: impl Into<String>) {
+    scope::set_tag(key.into(), value.into());
+}
+
+/// Removes a tag set by [`set_tag`] from every later error event.
+///
+/// ```
+/// allstak::set_tag("tenant", "acme");
+/// allstak::remove_tag("tenant");
+/// ```
+pub fn remove_tag(key: &str) {
+    scope::remove_tag(key);
 }
 
 /// Reports an error: queues an error event (with its `source()` chain) and marks the session

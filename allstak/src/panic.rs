@@ -3,19 +3,22 @@
 //! under `panic = "abort"`, by the hook itself, since nothing runs after it.
 
 use std::panic::PanicHookInfo;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use crate::event::{ErrorEvent, Location};
+use crate::scope::RequestContext;
 use crate::sdk_thread;
 use crate::stack::Stack;
 
-/// A panic as the hook saw it: the message, where it happened, and the panicking thread's stack
-/// (unresolved: it is symbolized on the transport thread).
+/// A panic as the hook saw it: the message, where it happened, the panicking thread's stack
+/// (unresolved: it is symbolized on the transport thread), and the HTTP request the thread was
+/// serving (kept now: a panic on `main`'s thread is only sent later).
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
     message: String,
     location: Option<Location>,
     stack: Option<Stack>,
+    request: Option<Arc<RequestContext>>,
 }
 
 impl PanicRecord {
@@ -37,6 +40,7 @@ impl PanicRecord {
             message,
             location,
             stack,
+            request: crate::scope::current_request(),
         }
     }
 
@@ -45,6 +49,7 @@ impl PanicRecord {
         let mut event = ErrorEvent::new("panic", self.message, "panic");
         event.location = self.location;
         event.stack = self.stack;
+        event.context.request = self.request;
         if fatal {
             event.level = crate::event::Level::Fatal;
             event.handled = false;

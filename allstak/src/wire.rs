@@ -4,6 +4,7 @@
 //! Bodies are built on the transport thread from what callers captured, so the caller's thread
 //! never pays for serialization.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -12,6 +13,8 @@ use serde_json::{Map, Value};
 use crate::breadcrumbs::Breadcrumb;
 use crate::config::Config;
 use crate::event::{ErrorEvent, Level, Location};
+use crate::scope::RequestContext;
+use crate::scrub;
 use crate::stack;
 use crate::{SessionId, SessionStatus};
 
@@ -41,6 +44,16 @@ impl Request {
         let body = serde_json::to_vec(payload).unwrap_or_default();
         Self { path, body }
     }
+
+    /// [`Self::json`] for a payload that holds text from the program: the API key never
+    /// leaves in it.
+    fn json_without_key(path: &'static str, payload: &impl Serialize, config: &Config) -> Self {
+        let mut request = Self::json(path, payload);
+        if let Some(key) = &config.api_key {
+            request.body = scrub::without_api_key(request.body, key);
+        }
+        request
+    }
 }
 
 /// `POST /ingest/v1/sessions/start`.
@@ -66,7 +79,7 @@ pub(crate) fn session_start(id: SessionId, config: &Config) -> Request {
         sdk_version: SDK_VERSION,
         platform: PLATFORM,
     };
-    Request::json(SESSIONS_START, &payload)
+    Request::json_without_key(SESSIONS_START, &payload, config)
 }
 
 /// `POST /ingest/v1/sessions/end`, for this process's session or one recovered from the state
@@ -87,7 +100,7 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
     Request::json(SESSIONS_END, &payload)
 }
 
-/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event.
+/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event; secrets scrubbed.
 pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
     // Symbolized here, on the transport thread; a stack that yields nothing (a stripped binary)
     // leaves the location's one frame.
@@ -106,6 +119,20 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
         .iter()
         .map(|cause| format!("caused by: {cause}"))
         .collect();
+    let scrub_defaults = config.scrub_defaults;
+    let mut fields = Cow::Borrowed(&event.metadata);
+    if let Some(tags) = &event.context.tags {
+        // A field wins over a tag of the same name.
+        let mut merged: Map<String, Value> = tags
+            .iter()
+            .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+            .collect();
+        merged.extend(event.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        fields = Cow::Owned(merged);
+    }
+    if scrub_defaults && let Cow::Owned(scrubbed) = scrub::fields(&fields) {
+        fields = Cow::Owned(scrubbed);
+    }
     let payload = ErrorPayload {
         exception_class: &event.exception_class,
         message: &event.message,
@@ -115,19 +142,27 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
         environment: config.environment(),
         release: config.release(),
         session_id: event.session_id,
-        user: config.user_id.as_deref().map(|id| User { id }),
+        user: event.context.user.as_deref().and_then(UserPayload::of),
+        request_context: event
+            .context
+            .request
+            .as_deref()
+            .map(RequestContextPayload::of),
         metadata: Metadata {
             rust_type: event.type_name,
-            fields: &event.metadata,
+            fields,
         },
-        breadcrumbs: breadcrumbs.iter().map(BreadcrumbPayload::from).collect(),
+        breadcrumbs: breadcrumbs
+            .iter()
+            .map(|breadcrumb| BreadcrumbPayload::of(breadcrumb, scrub_defaults))
+            .collect(),
         handled: event.handled,
         mechanism: event.mechanism,
         sdk_name: SDK_NAME,
         sdk_version: SDK_VERSION,
         platform: PLATFORM,
     };
-    Request::json(ERRORS, &payload)
+    Request::json_without_key(ERRORS, &payload, config)
 }
 
 #[derive(Serialize)]
@@ -145,7 +180,9 @@ struct ErrorPayload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     session_id: Option<SessionId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<User<'a>>,
+    user: Option<UserPayload<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_context: Option<RequestContextPayload<'a>>,
     metadata: Metadata<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     breadcrumbs: Vec<BreadcrumbPayload<'a>>,
@@ -202,8 +239,53 @@ impl<'a> Frame<'a> {
 }
 
 #[derive(Serialize)]
-struct User<'a> {
-    id: &'a str,
+struct UserPayload<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a str>,
+}
+
+impl<'a> UserPayload<'a> {
+    /// `None` for a user with nothing known: no empty object is sent.
+    fn of(user: &'a crate::User) -> Option<Self> {
+        let payload = Self {
+            id: user.id(),
+            email: user.email(),
+            ip: user.ip(),
+        };
+        (payload.id.is_some() || payload.email.is_some() || payload.ip.is_some()).then_some(payload)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestContextPayload<'a> {
+    method: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<Cow<'a, str>>,
+}
+
+impl<'a> RequestContextPayload<'a> {
+    fn of(request: &'a RequestContext) -> Self {
+        Self {
+            method: request.method.as_str(),
+            path: request.path(),
+            host: request.host(),
+            status_code: request.status,
+            user_agent: request
+                .user_agent
+                .as_ref()
+                .map(|agent| String::from_utf8_lossy(agent.as_bytes())),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -211,7 +293,7 @@ struct Metadata<'a> {
     #[serde(rename = "rust.type")]
     rust_type: &'a str,
     #[serde(flatten)]
-    fields: &'a Map<String, Value>,
+    fields: Cow<'a, Map<String, Value>>,
 }
 
 #[derive(Serialize)]
@@ -225,18 +307,22 @@ struct BreadcrumbPayload<'a> {
     message: Option<&'a str>,
     level: Level,
     #[serde(skip_serializing_if = "Map::is_empty")]
-    data: &'a Map<String, Value>,
+    data: Cow<'a, Map<String, Value>>,
 }
 
-impl<'a> From<&'a Breadcrumb> for BreadcrumbPayload<'a> {
-    fn from(breadcrumb: &'a Breadcrumb) -> Self {
+impl<'a> BreadcrumbPayload<'a> {
+    fn of(breadcrumb: &'a Breadcrumb, scrub_defaults: bool) -> Self {
         Self {
             timestamp: rfc3339(breadcrumb.timestamp),
             kind: &breadcrumb.kind,
             category: breadcrumb.category.as_deref(),
             message: breadcrumb.message.as_deref(),
             level: breadcrumb.level,
-            data: &breadcrumb.data,
+            data: if scrub_defaults {
+                scrub::fields(&breadcrumb.data)
+            } else {
+                Cow::Borrowed(&breadcrumb.data)
+            },
         }
     }
 }
@@ -285,9 +371,12 @@ pub(crate) fn millis(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::User;
     use crate::event::Location;
+    use crate::scope::{RequestContext, Tags};
     use serde_json::{Value, json};
     use std::fmt;
+    use std::sync::Arc;
 
     fn json_of(request: &Request) -> Value {
         serde_json::from_slice(&request.body).expect("json")
@@ -358,11 +447,11 @@ mod tests {
         let config = Config::builder()
             .release("app@1.2.3")
             .environment("staging")
-            .user_id("u-1")
             .build();
         let outer = Outer(std::io::Error::other("disk on fire"));
         let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &outer, "track");
         event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
+        event.context.user = Some(Arc::new(crate::User::new().with_id("u-1")));
         let id = SessionId::random();
         event.session_id = Some(id);
         let request = error(&event, &[], &config);
@@ -397,7 +486,14 @@ mod tests {
         let config = Config::builder().release("app@1").build();
         let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
         let json = json_of(&error(&event, &[], &config));
-        for absent in ["stackTrace", "frames", "sessionId", "user", "breadcrumbs"] {
+        for absent in [
+            "stackTrace",
+            "frames",
+            "sessionId",
+            "user",
+            "breadcrumbs",
+            "requestContext",
+        ] {
             assert!(json.get(absent).is_none(), "{absent}");
         }
         assert!(!has_null(&json));
@@ -451,6 +547,173 @@ mod tests {
             bare.keys().map(String::as_str).collect::<Vec<_>>(),
             ["level", "message", "timestamp", "type"]
         );
+    }
+
+    #[test]
+    fn the_user_has_the_contracts_shape_and_an_empty_one_is_left_out() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        let user = User::new()
+            .with_id("u-42")
+            .with_email("ada@example.com")
+            .with_ip("203.0.113.7");
+        event.context.user = Some(Arc::new(user));
+        assert_eq!(
+            json_of(&error(&event, &[], &config))["user"],
+            json!({"id": "u-42", "email": "ada@example.com", "ip": "203.0.113.7"})
+        );
+        event.context.user = Some(Arc::new(User::new().with_email("ada@example.com")));
+        assert_eq!(
+            json_of(&error(&event, &[], &config))["user"],
+            json!({"email": "ada@example.com"})
+        );
+        event.context.user = Some(Arc::new(User::new()));
+        assert!(json_of(&error(&event, &[], &config)).get("user").is_none());
+    }
+
+    #[test]
+    fn tags_go_to_metadata_under_the_events_own_fields() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
+        let tags: Tags = [("region", "eu"), ("tenant", "acme")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        event.context.tags = Some(Arc::new(tags));
+        event
+            .metadata
+            .insert("tenant".to_owned(), json!("from-field"));
+        assert_eq!(
+            json_of(&error(&event, &[], &config))["metadata"],
+            json!({"rust.type": "x::Y", "region": "eu", "tenant": "from-field"})
+        );
+    }
+
+    #[test]
+    fn the_request_context_has_the_contracts_shape_with_the_route_and_no_query() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tower");
+        let mut request = RequestContext {
+            method: http::Method::POST,
+            uri: "/users/42?token=abc".parse().expect("uri"),
+            route: None,
+            host: Some(http::HeaderValue::from_static("api.example:8443")),
+            user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
+            status: Some(503),
+            reported: false,
+        };
+        event.context.request = Some(Arc::new(request.outcome(Some(503))));
+        assert_eq!(
+            json_of(&error(&event, &[], &config))["requestContext"],
+            json!({
+                "method": "POST", "path": "/users/42", "host": "api.example:8443",
+                "statusCode": 503, "userAgent": "curl/8.5"
+            })
+        );
+        request.route = Some("/users/{id}".to_owned());
+        request.host = None;
+        request.user_agent = None;
+        request.status = None;
+        event.context.request = Some(Arc::new(request));
+        assert_eq!(
+            json_of(&error(&event, &[], &config))["requestContext"],
+            json!({"method": "POST", "path": "/users/{id}"})
+        );
+    }
+
+    fn event_with_secrets() -> (ErrorEvent, Breadcrumb) {
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
+        let tags: Tags = [("api_key", "k-1"), ("tenant", "acme")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        event.context.tags = Some(Arc::new(tags));
+        for (key, value) in [
+            ("password", json!("hunter2")),
+            ("client_secret", json!("s")),
+            ("refresh_token", json!("t")),
+            ("ApiKey", json!("k-2")),
+            ("authorization", json!("Bearer b")),
+            ("cookie", json!("sid=1")),
+            (
+                "spans",
+                json!([{"name": "login", "fields": {"Password": "p", "id": 7}}]),
+            ),
+            ("user", json!("u-1")),
+        ] {
+            event.metadata.insert(key.to_owned(), value);
+        }
+        let crumb = Breadcrumb::new("signed in")
+            .data("token", "t-2")
+            .data("id", 7);
+        (event, crumb)
+    }
+
+    #[test]
+    fn secrets_in_metadata_tags_and_breadcrumb_data_are_scrubbed_by_default() {
+        let config = Config::builder().release("app@1").build();
+        let (event, crumb) = event_with_secrets();
+        let json = json_of(&error(&event, &[crumb], &config));
+        assert_eq!(
+            json["metadata"],
+            json!({
+                "rust.type": "x::Y",
+                "api_key": "[scrubbed]",
+                "tenant": "acme",
+                "password": "[scrubbed]",
+                "client_secret": "[scrubbed]",
+                "refresh_token": "[scrubbed]",
+                "ApiKey": "[scrubbed]",
+                "authorization": "[scrubbed]",
+                "cookie": "[scrubbed]",
+                "spans": [{"name": "login", "fields": {"Password": "[scrubbed]", "id": 7}}],
+                "user": "u-1",
+            })
+        );
+        assert_eq!(
+            json["breadcrumbs"][0]["data"],
+            json!({"token": "[scrubbed]", "id": 7})
+        );
+    }
+
+    #[test]
+    fn scrub_defaults_false_sends_fields_as_they_are() {
+        let config = Config::builder()
+            .release("app@1")
+            .scrub_defaults(false)
+            .build();
+        let (event, crumb) = event_with_secrets();
+        let json = json_of(&error(&event, &[crumb], &config));
+        assert_eq!(json["metadata"]["password"], "hunter2");
+        assert_eq!(json["metadata"]["api_key"], "k-1");
+        assert_eq!(json["metadata"]["spans"][0]["fields"]["Password"], "p");
+        assert_eq!(json["breadcrumbs"][0]["data"]["token"], "t-2");
+    }
+
+    #[test]
+    fn the_api_key_never_leaves_in_a_payload_even_with_scrubbing_off() {
+        let key = "ask_live_secret_0123";
+        for scrub_defaults in [true, false] {
+            let config = Config::builder()
+                .release("app@1")
+                .api_key(key)
+                .user_id(key)
+                .scrub_defaults(scrub_defaults)
+                .build();
+            let mut event = ErrorEvent::new("x::Y", format!("login with {key} refused"), "log");
+            event.causes = vec![format!("key {key}")];
+            event.metadata.insert("note".to_owned(), json!(key));
+            let crumb = Breadcrumb::new(format!("using {key}"));
+            let request = error(&event, &[crumb], &config);
+            let body = String::from_utf8_lossy(&request.body);
+            assert!(!body.contains(key), "{body}");
+            assert_eq!(
+                json_of(&request)["message"],
+                "login with [scrubbed] refused"
+            );
+            let start = session_start(SessionId::random(), &config);
+            assert!(!String::from_utf8_lossy(&start.body).contains(key));
+        }
     }
 
     #[test]

@@ -38,8 +38,9 @@ const QUEUE_CAPACITY: usize = 256;
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
 enum Job {
-    /// An error event, serialized on the worker so that the caller never pays for it.
-    Event(Box<dyn FnOnce() -> Request + Send>),
+    /// An error event, serialized on the worker so that the caller never pays for it (`None`:
+    /// nothing to send after all).
+    Event(Box<dyn FnOnce() -> Option<Request> + Send>),
     Task(Task),
     Flush(SyncSender<()>),
 }
@@ -114,7 +115,7 @@ impl Transport {
 
     /// Queues an error event, built on the worker by `request`, without waiting: when the queue
     /// is full it is dropped and counted.
-    pub(crate) fn send_event(&self, request: impl FnOnce() -> Request + Send + 'static) {
+    pub(crate) fn send_event(&self, request: impl FnOnce() -> Option<Request> + Send + 'static) {
         // A plain load first: while the queue is full, callers on many threads share the line
         // read-only instead of fighting over it.
         let queued = &self.shared.queued;

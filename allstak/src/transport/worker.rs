@@ -59,7 +59,9 @@ impl Worker {
             match job {
                 Job::Event(request) => {
                     self.shared.queued.fetch_sub(1, Ordering::Relaxed);
-                    self.deliver(&request());
+                    if let Some(request) = request() {
+                        self.deliver(&request);
+                    }
                 }
                 Job::Task(task) => task(&mut self),
                 Job::Flush(done) => {

@@ -1,0 +1,299 @@
+//! `before_send`: the program's last word on an error event before it is queued — to change it,
+//! scrub what the defaults do not know about, or drop it. The hook sees an [`Event`], a view
+//! of the captured event that hides how the SDK stores it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::event::{ErrorEvent, Level, truncate};
+use crate::scope::User;
+use crate::sdk_thread::quietly;
+
+/// The hook [`ConfigBuilder::before_send`](crate::ConfigBuilder::before_send) takes.
+pub(crate) type BeforeSend = dyn Fn(Event) -> Option<Event> + Send + Sync;
+
+/// An error event as [`ConfigBuilder::before_send`](crate::ConfigBuilder::before_send) sees it,
+/// before it is queued: read or change its message, class, level, metadata (its fields and
+/// the tags) and user.
+///
+/// ```
+/// let config = allstak::Config::builder()
+///     .before_send(|mut event| {
+///         if event.message().contains("card number") {
+///             event.set_message("[a message about a card]");
+///         }
+///         Some(event)
+///     })
+///     .build();
+/// # let _ = config;
+/// ```
+pub struct Event {
+    inner: ErrorEvent,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("exception_class", &self.exception_class())
+            .field("message", &self.message())
+            .field("level", &self.level())
+            .field("handled", &self.is_handled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event {
+    /// The message (the error's `Display`, a panic's message, a log record's text).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| (!event.message().starts_with("expected:")).then_some(event))
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// Replaces the message (cut at 8 KiB, as captured messages are).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         let shorter = event.message().replace("/home/ada", "~");
+    ///         event.set_message(shorter);
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn set_message(&mut self, message: impl Into<String>) {
+        self.inner.message = truncate(message.into());
+    }
+
+    /// The exception class: the error's type (`io::Error`), `panic`, or where it was logged.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| (event.exception_class() != "Cancelled").then_some(event))
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn exception_class(&self) -> &str {
+        &self.inner.exception_class
+    }
+
+    /// Replaces the exception class (how the dashboard groups errors).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         if event.exception_class().starts_with("Box<dyn") {
+    ///             event.set_exception_class("BoxedError");
+    ///         }
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn set_exception_class(&mut self, class: impl Into<String>) {
+        self.inner.exception_class = class.into().into();
+    }
+
+    /// The level: `error` for a handled error, `fatal` for one that ended the process.
+    ///
+    /// ```
+    /// use allstak::Level;
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| (event.level() >= Level::Error).then_some(event))
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn level(&self) -> Level {
+        self.inner.level
+    }
+
+    /// Changes the level. (The session's status is not the event's: it was recorded already.)
+    ///
+    /// ```
+    /// use allstak::Level;
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         if event.message().contains("retrying") {
+    ///             event.set_level(Level::Warning);
+    ///         }
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn set_level(&mut self, level: Level) {
+        self.inner.level = level;
+    }
+
+    /// Whether the program went on after the error (`false` for the error that ended it).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| {
+    ///         let _crash = !event.is_handled();
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn is_handled(&self) -> bool {
+        self.inner.handled
+    }
+
+    /// The event's `metadata`: the tags ([`set_tag`](crate::set_tag)) and the fields an
+    /// integration captured (a `tracing` event's fields and spans); a field wins over a tag of
+    /// the same name. Default scrubbing runs after the hook.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| {
+    ///         let from_tests = event.metadata().get("tenant").is_some_and(|t| t == "test");
+    ///         (!from_tests).then_some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.inner.metadata
+    }
+
+    /// The `metadata` to change: the place for custom scrubbing.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         event.metadata_mut().remove("ssn");
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.inner.metadata
+    }
+
+    /// The user the event is sent with ([`set_user`](crate::set_user), else
+    /// [`ConfigBuilder::user_id`](crate::ConfigBuilder::user_id)).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| {
+    ///         let _internal = event.user().and_then(|u| u.email()).is_some_and(|e| e.ends_with("@corp.example"));
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn user(&self) -> Option<&User> {
+        self.inner.context.user.as_deref()
+    }
+
+    /// Replaces the user of this event, or removes it with `None`.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|mut event| {
+    ///         // Keep the id, drop the email and the IP address.
+    ///         let id = event.user().and_then(|u| u.id()).map(str::to_owned);
+    ///         event.set_user(id.map(|id| allstak::User::new().with_id(id)));
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn set_user(&mut self, user: Option<User>) {
+        self.inner.context.user = user.map(Arc::new);
+    }
+}
+
+/// Runs `hook` on `event`: `None` when it dropped the event, or panicked (the hook may be what
+/// keeps a secret out of the event: without it, nothing is sent).
+pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEvent> {
+    // The hook sees one metadata object: the tags, then the event's own fields over them.
+    if let Some(tags) = event.context.tags.take() {
+        for (key, value) in tags.iter() {
+            if !event.metadata.contains_key(key) {
+                event
+                    .metadata
+                    .insert(key.clone(), Value::String(value.clone()));
+            }
+        }
+    }
+    match quietly(|| hook(Event { inner: event })) {
+        Some(outcome) => outcome.map(|event| event.inner),
+        None => {
+            crate::diag::debug!("before_send panicked; the event is dropped");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::Tags;
+
+    fn event_with_tags() -> ErrorEvent {
+        let mut event = ErrorEvent::new("app::Oops", "boom".to_owned(), "capture");
+        let tags: Tags = [("region", "eu"), ("tenant", "acme")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        event.context.tags = Some(Arc::new(tags));
+        event
+            .metadata
+            .insert("tenant".to_owned(), Value::from("field"));
+        event
+    }
+
+    #[test]
+    fn the_hook_sees_tags_in_metadata_under_the_events_own_fields_and_may_change_everything() {
+        let event = apply(
+            &|mut event: Event| {
+                assert_eq!(event.metadata()["region"], "eu");
+                assert_eq!(event.metadata()["tenant"], "field");
+                event.set_message("changed");
+                event.set_exception_class("Other");
+                event.set_level(Level::Warning);
+                event.set_user(Some(User::new().with_id("u-9")));
+                event.metadata_mut().remove("region");
+                Some(event)
+            },
+            event_with_tags(),
+        )
+        .expect("kept");
+        assert_eq!(event.message, "changed");
+        assert_eq!(event.exception_class, "Other");
+        assert_eq!(event.level, Level::Warning);
+        assert_eq!(
+            event.context.user.as_deref().and_then(User::id),
+            Some("u-9")
+        );
+        assert!(!event.metadata.contains_key("region"));
+        assert!(event.context.tags.is_none());
+    }
+
+    #[test]
+    fn a_hook_returning_none_drops_the_event() {
+        assert!(apply(&|_| None, event_with_tags()).is_none());
+    }
+
+    #[test]
+    fn a_panicking_hook_is_contained_and_its_event_dropped() {
+        assert!(apply(&|_| panic!("a bug in before_send"), event_with_tags()).is_none());
+    }
+}

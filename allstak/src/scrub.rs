@@ -1,0 +1,211 @@
+//! What never leaves the process. By default, the values under keys named like a secret
+//! (`password`, `secret`, `token`, `api_key`, `authorization`, `cookie`…, in any case, anywhere
+//! in the name) in an event's metadata and its breadcrumbs' data, at any depth; and always the
+//! API key, wherever it appears in a payload. Runs on the transport thread, after
+//! `before_send`.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+/// What a scrubbed value becomes.
+pub(crate) const SCRUBBED: &str = "[scrubbed]";
+
+/// Parts of a key name that mark its value as a secret (compared in ASCII lower case).
+const SENSITIVE: [&str; 9] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "authorization",
+    "cookie",
+];
+
+/// Whether a value under `key` is a secret: its name holds one of [`SENSITIVE`], in any case.
+pub(crate) fn is_sensitive(key: &str) -> bool {
+    let key = key.as_bytes();
+    SENSITIVE.iter().any(|part| {
+        key.windows(part.len())
+            .any(|window| window.eq_ignore_ascii_case(part.as_bytes()))
+    })
+}
+
+/// `fields` with every secret's value replaced, at any depth; borrowed when it holds none.
+pub(crate) fn fields(fields: &Map<String, Value>) -> Cow<'_, Map<String, Value>> {
+    if fields
+        .iter()
+        .any(|(key, value)| is_sensitive(key) || holds_secret(value))
+    {
+        let mut owned = fields.clone();
+        scrub_map(&mut owned);
+        Cow::Owned(owned)
+    } else {
+        Cow::Borrowed(fields)
+    }
+}
+
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| is_sensitive(key) || holds_secret(value)),
+        Value::Array(items) => items.iter().any(holds_secret),
+        _ => false,
+    }
+}
+
+fn scrub_map(map: &mut Map<String, Value>) {
+    for (key, value) in map.iter_mut() {
+        if is_sensitive(key) {
+            *value = Value::from(SCRUBBED);
+        } else {
+            scrub_value(value);
+        }
+    }
+}
+
+fn scrub_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => scrub_map(map),
+        Value::Array(items) => items.iter_mut().for_each(scrub_value),
+        _ => {}
+    }
+}
+
+/// A JSON `body` in which `api_key` appears nowhere: every occurrence in a string (or an
+/// object's key) is replaced. The body is only parsed again when the key is in it.
+pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
+    // As the key appears inside a JSON string: our keys are visible ASCII, so only `"` and `\`
+    // are escaped.
+    let escaped = api_key.replace('\\', "\\\\").replace('"', "\\\"");
+    if api_key.is_empty()
+        || !body
+            .windows(escaped.len())
+            .any(|window| window == escaped.as_bytes())
+    {
+        return body;
+    }
+    let Ok(mut json) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    replace_in(&mut json, api_key);
+    serde_json::to_vec(&json).unwrap_or_default()
+}
+
+fn replace_in(value: &mut Value, api_key: &str) {
+    match value {
+        Value::String(text) if text.contains(api_key) => *text = text.replace(api_key, SCRUBBED),
+        Value::Array(items) => items.iter_mut().for_each(|item| replace_in(item, api_key)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut value) in entries {
+                replace_in(&mut value, api_key);
+                map.insert(key.replace(api_key, SCRUBBED), value);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_sensitive_name_is_recognised_in_any_case_and_anywhere_in_the_key() {
+        for key in [
+            "password",
+            "db_Password",
+            "passwd",
+            "client_secret",
+            "SECRET",
+            "token",
+            "refresh_token",
+            "X-Csrf-Token",
+            "api_key",
+            "stripe_api_key",
+            "apikey",
+            "ApiKey",
+            "x-api-key",
+            "authorization",
+            "Proxy-Authorization",
+            "cookie",
+            "Set-Cookie",
+        ] {
+            assert!(is_sensitive(key), "{key}");
+        }
+        for key in ["user", "path", "status", "key", "auth_method", "pass"] {
+            assert!(!is_sensitive(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_replaced_at_any_depth_and_nothing_else_is_touched() {
+        let fields = json!({
+            "user": "u-1",
+            "password": "hunter2",
+            "headers": {"Authorization": "Bearer abc", "accept": "*/*"},
+            "spans": [{"name": "login", "fields": {"session_token": 42, "id": 7}}],
+            "cookie": {"sid": "x"},
+        });
+        let Value::Object(fields) = fields else {
+            unreachable!()
+        };
+        let scrubbed = super::fields(&fields);
+        assert_eq!(
+            Value::Object(scrubbed.into_owned()),
+            json!({
+                "user": "u-1",
+                "password": "[scrubbed]",
+                "headers": {"Authorization": "[scrubbed]", "accept": "*/*"},
+                "spans": [{"name": "login", "fields": {"session_token": "[scrubbed]", "id": 7}}],
+                "cookie": "[scrubbed]",
+            })
+        );
+    }
+
+    #[test]
+    fn fields_without_secrets_are_not_copied() {
+        let Value::Object(fields) = json!({"user": "u-1", "nested": {"id": 7}}) else {
+            unreachable!()
+        };
+        assert!(matches!(super::fields(&fields), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_api_key_is_removed_from_every_string_and_key() {
+        let key = "ask_live_0123456789";
+        let body = serde_json::to_vec(&json!({
+            "message": format!("connecting with {key} failed"),
+            "metadata": {"note": [key], key: 1},
+            "count": 3,
+        }))
+        .expect("json");
+        let body = without_api_key(body, key);
+        assert!(!String::from_utf8_lossy(&body).contains(key));
+        let json: Value = serde_json::from_slice(&body).expect("still JSON");
+        assert_eq!(json["message"], "connecting with [scrubbed] failed");
+        assert_eq!(
+            json["metadata"],
+            json!({"note": ["[scrubbed]"], "[scrubbed]": 1})
+        );
+        assert_eq!(json["count"], 3);
+    }
+
+    #[test]
+    fn a_body_without_the_key_is_returned_as_it_was() {
+        let body = br#"{"message":"fine"}"#.to_vec();
+        assert_eq!(without_api_key(body.clone(), "ask_x"), body);
+        // A key made of characters JSON escapes is still found.
+        let key = r#"k"e\y"#;
+        let body = serde_json::to_vec(&json!({"m": key})).expect("json");
+        assert_eq!(
+            without_api_key(body, key),
+            br#"{"m":"[scrubbed]"}"#.to_vec()
+        );
+    }
+}

@@ -1,0 +1,359 @@
+//! `tower` integration (feature `tower`): a [`Layer`] for any service of `http::Request`s —
+//! axum, tonic, hyper. A request answered with a 5xx, or an `Err` out of the service, is a
+//! handled error event with the request's `requestContext` (method, route or path, host,
+//! status, user agent); the session becomes `errored`, never `crashed`: a server that answered
+//! did not crash.
+//!
+//! ```
+//! use axum::{Router, extract::MatchedPath, routing::get};
+//!
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "ada" }))
+//!     .layer(
+//!         allstak::tower::Layer::new()
+//!             // `/users/{id}` rather than `/users/42`: one group per route on the dashboard.
+//!             .route(|extensions| extensions.get::<MatchedPath>().map(MatchedPath::as_str)),
+//!     );
+//! # let _ = app;
+//! ```
+//!
+//! While the layer polls a request's handler, the request is visible to the SDK on that
+//! thread: an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a
+//! panic the server survives) carries its `requestContext` too, without a status (there is no
+//! response yet). A 5xx that follows such an event is not a second event. Only the path is
+//! sent, never the query string.
+//!
+//! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
+//! is copied) into one allocation, and lends it to a thread-local around each poll; without a
+//! key it does nothing at all.
+
+use std::borrow::Cow;
+use std::fmt::{self, Display};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::header::{HOST, USER_AGENT};
+
+use crate::client;
+use crate::event::{ErrorEvent, render, short_type_name};
+use crate::scope::{self, RequestContext};
+
+/// How the layer finds the route a request matched, from the request's extensions.
+type FindRoute = fn(&http::Extensions) -> Option<&str>;
+
+/// Reports a service's 5xx responses and errors to AllStak; see the [module](self).
+///
+/// `Send + Sync + Clone`, as axum's `Router::layer` and tower's `ServiceBuilder` want it.
+///
+/// ```
+/// use tower_layer::Layer as _;
+///
+/// # #[derive(Clone)] struct Handler;
+/// # impl tower_service::Service<http::Request<String>> for Handler {
+/// #     type Response = http::Response<String>;
+/// #     type Error = std::convert::Infallible;
+/// #     type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+/// #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+/// #         std::task::Poll::Ready(Ok(()))
+/// #     }
+/// #     fn call(&mut self, _: http::Request<String>) -> Self::Future {
+/// #         std::future::ready(Ok(http::Response::new(String::new())))
+/// #     }
+/// # }
+/// // Any `tower::Service<http::Request<B>>` answering `http::Response<R>`:
+/// let service = allstak::tower::Layer::new().layer(Handler);
+/// # let _ = service;
+/// ```
+#[derive(Clone, Copy, Default)]
+#[must_use]
+pub struct Layer {
+    route: Option<FindRoute>,
+}
+
+impl fmt::Debug for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layer")
+            .field("route", &self.route.is_some())
+            .finish()
+    }
+}
+
+impl Layer {
+    /// The layer; events give the request's path.
+    ///
+    /// ```
+    /// let layer = allstak::tower::Layer::new();
+    /// # let _ = layer;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells the layer where the route a request matched is (`/users/{id}`): events then give it
+    /// in place of the path, so that one route is one group however many ids it serves. With
+    /// axum, the route is its `MatchedPath` extension:
+    ///
+    /// ```
+    /// use axum::extract::MatchedPath;
+    ///
+    /// let layer = allstak::tower::Layer::new()
+    ///     .route(|extensions| extensions.get::<MatchedPath>().map(MatchedPath::as_str));
+    /// # let _ = layer;
+    /// ```
+    pub fn route(mut self, find: fn(&http::Extensions) -> Option<&str>) -> Self {
+        self.route = Some(find);
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for Layer {
+    type Service = Service<S>;
+
+    fn layer(&self, inner: S) -> Service<S> {
+        Service {
+            inner,
+            route: self.route,
+        }
+    }
+}
+
+/// A service wrapped by [`Layer`].
+///
+/// ```
+/// use tower_layer::Layer as _;
+/// # #[derive(Clone)] struct Handler;
+/// let service: allstak::tower::Service<Handler> = allstak::tower::Layer::new().layer(Handler);
+/// # let _ = service;
+/// ```
+#[derive(Clone)]
+pub struct Service<S> {
+    inner: S,
+    route: Option<FindRoute>,
+}
+
+impl<S> fmt::Debug for Service<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, R> tower_service::Service<http::Request<B>> for Service<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Error: Display,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // Without a key nothing is sent: no need to know the request.
+        let mut request_context =
+            client::sending().then(|| Box::new(context(&request, self.route)));
+        let inner = {
+            // A service may run the handler's first steps in `call` itself.
+            let _serving = scope::serving(&mut request_context);
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner,
+            request: request_context,
+        }
+    }
+}
+
+fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestContext {
+    let headers = request.headers();
+    RequestContext {
+        method: request.method().clone(),
+        uri: request.uri().clone(),
+        route: route
+            .and_then(|find| find(request.extensions()))
+            .map(str::to_owned),
+        host: headers.get(HOST).cloned(),
+        user_agent: headers.get(USER_AGENT).cloned(),
+        status: None,
+        reported: false,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`Service`]: the inner service's, reported on when it is ready.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        request: Option<Box<RequestContext>>,
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, R, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+    E: Display,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = {
+            // Until the guard drops (a panic unwinding included), this thread serves the request.
+            let _serving = scope::serving(this.request);
+            ready!(this.inner.poll(cx))
+        };
+        let request = this.request.take();
+        match &outcome {
+            Ok(response) if response.status().is_server_error() => {
+                report_status(request.as_deref(), response.status());
+            }
+            Ok(_) => {}
+            Err(error) => report_error(request.as_deref(), error),
+        }
+        Poll::Ready(outcome)
+    }
+}
+
+/// Whether an event already carried this request: its outcome is then no second event.
+fn already_reported(request: Option<&RequestContext>) -> bool {
+    request.is_some_and(|request| request.reported)
+}
+
+#[cold]
+#[inline(never)]
+fn report_status(request: Option<&RequestContext>, status: http::StatusCode) {
+    if already_reported(request) {
+        return;
+    }
+    client::capture(|| {
+        let answered = request.map(|request| request.outcome(Some(status.as_u16())));
+        let message = match &answered {
+            Some(request) => format!("{} {} answered {status}", request.method, request.path()),
+            None => format!("answered {status}"),
+        };
+        let mut event = ErrorEvent::with_class(
+            Cow::Borrowed("HttpServerError"),
+            "http::StatusCode",
+            message,
+            "tower",
+        );
+        event.context.request = answered.map(Arc::new);
+        event
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn report_error<E: Display>(request: Option<&RequestContext>, error: &E) {
+    if already_reported(request) {
+        return;
+    }
+    client::capture(|| {
+        let type_name = std::any::type_name::<E>();
+        let mut event = ErrorEvent::with_class(
+            Cow::Owned(short_type_name(type_name)),
+            type_name,
+            render(error),
+            "tower",
+        );
+        event.context.request = request.map(|request| Arc::new(request.outcome(None)));
+        event
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::future::Ready;
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+
+    /// A service answering every request with `status`, or failing.
+    #[derive(Clone)]
+    struct Answer(Result<u16, &'static str>);
+
+    impl tower_service::Service<http::Request<()>> for Answer {
+        type Response = http::Response<()>;
+        type Error = &'static str;
+        type Future = Ready<Result<http::Response<()>, &'static str>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            std::future::ready(self.0.map(|status| {
+                let mut response = http::Response::new(());
+                *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+                response
+            }))
+        }
+    }
+
+    fn ready<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => unreachable!("our test services are always ready"),
+        }
+    }
+
+    fn get(path: &str) -> http::Request<()> {
+        http::Request::get(path)
+            .header(HOST, "api.example")
+            .header(USER_AGENT, "test/1")
+            .body(())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn responses_and_errors_pass_through_unchanged() {
+        let mut service = Layer::new().layer(Answer(Ok(503)));
+        let response = ready(service.call(get("/x")));
+        assert_eq!(response.map(|r| r.status().as_u16()), Ok(503));
+        let mut failing = Layer::new().layer(Answer(Err("upstream gone")));
+        assert_eq!(ready(failing.call(get("/x"))).err(), Some("upstream gone"));
+    }
+
+    #[test]
+    fn the_context_has_method_path_host_and_user_agent_and_the_route_when_found() {
+        let mut request = get("/users/42?token=abc");
+        let context = super::context(&request, None);
+        assert_eq!(context.method, http::Method::GET);
+        assert_eq!(context.path(), "/users/42");
+        assert_eq!(context.host().as_deref(), Some("api.example"));
+        assert_eq!(
+            context.user_agent,
+            Some(http::HeaderValue::from_static("test/1"))
+        );
+        #[derive(Clone)]
+        struct Route(&'static str);
+        request.extensions_mut().insert(Route("/users/{id}"));
+        let context = super::context(
+            &request,
+            Some(|extensions| extensions.get::<Route>().map(|route| route.0)),
+        );
+        assert_eq!(context.path(), "/users/{id}");
+    }
+
+    #[test]
+    fn the_layer_is_send_sync_and_clone() {
+        fn layer_bounds<T: Send + Sync + Clone + 'static>() {}
+        layer_bounds::<Layer>();
+        layer_bounds::<Service<Answer>>();
+        fn future_bounds<T: Send>() {}
+        future_bounds::<ResponseFuture<Ready<Result<http::Response<()>, Infallible>>>>();
+    }
+}

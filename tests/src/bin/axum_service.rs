@@ -1,0 +1,109 @@
+//! An axum server on 127.0.0.1 behind `allstak::tower::Layer`, driven by its first argument:
+//! `serve` prints `listening on <address>` and serves until its stdin closes; `service-error`
+//! calls a failing tower service once, through the layer.
+
+use std::future::Ready;
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Path};
+use axum::http::{Request, Response, StatusCode};
+use axum::routing::{get, post};
+use tower_layer::Layer as _;
+use tower_service::Service as _;
+
+#[allstak::track]
+fn load_settings() -> std::io::Result<String> {
+    std::fs::read_to_string("/nonexistent/allstak/settings.toml")
+}
+
+async fn user(Path(id): Path<u32>) -> Result<String, StatusCode> {
+    if id == 42 {
+        Err(StatusCode::INTERNAL_SERVER_ERROR)
+    } else {
+        Ok(format!("user {id}"))
+    }
+}
+
+async fn settings() -> StatusCode {
+    match load_settings() {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::BAD_GATEWAY,
+    }
+}
+
+async fn panics() -> &'static str {
+    panic!("the handler failed")
+}
+
+fn layer() -> allstak::tower::Layer {
+    allstak::tower::Layer::new()
+        .route(|extensions| extensions.get::<MatchedPath>().map(MatchedPath::as_str))
+}
+
+async fn serve() {
+    let app = axum::Router::new()
+        .route("/ok", get(|| async { "fine" }))
+        .route("/users/{id}", get(user))
+        .route("/settings", post(settings))
+        .route("/panic", get(panics))
+        .layer(layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port on 127.0.0.1");
+    let address = listener.local_addr().expect("its address");
+    println!("listening on {address}");
+    let stdin_closed = async {
+        let _ = tokio::task::spawn_blocking(|| std::io::read_to_string(std::io::stdin())).await;
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stdin_closed)
+        .await
+        .expect("serving");
+}
+
+/// A tower service that always fails.
+#[derive(Clone)]
+struct Unavailable;
+
+#[derive(Debug)]
+struct UpstreamGone;
+
+impl std::fmt::Display for UpstreamGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the upstream is gone")
+    }
+}
+
+impl tower_service::Service<Request<()>> for Unavailable {
+    type Response = Response<()>;
+    type Error = UpstreamGone;
+    type Future = Ready<Result<Response<()>, UpstreamGone>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), UpstreamGone>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        std::future::ready(Err(UpstreamGone))
+    }
+}
+
+async fn service_error() {
+    let request = Request::post("http://jobs.internal:8080/jobs/7?secret=s3")
+        .header("user-agent", "jobs-client/2")
+        .body(())
+        .expect("a request");
+    let outcome = layer().layer(Unavailable).call(request).await;
+    assert!(outcome.is_err());
+}
+
+#[allstak::main]
+#[tokio::main]
+async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("serve") => serve().await,
+        Some("service-error") => service_error().await,
+        other => panic!("unknown scenario {other:?}"),
+    }
+    println!("done");
+}

@@ -1,0 +1,188 @@
+//! `allstak::tower::Layer`, end to end: a real axum server (a separate program) behind the layer,
+//! driven by a real HTTP client, reporting to the loopback collector.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Stdio};
+
+use common::*;
+use serde_json::{Value, json};
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_axum_service");
+const USER_AGENT: &str = "allstak-e2e/1";
+
+/// The axum program, serving on 127.0.0.1 until its stdin closes.
+struct Server {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    address: String,
+}
+
+impl Server {
+    fn start(collector_url: &str) -> Self {
+        let mut child = command(PROGRAM, &["serve"], &env_for(collector_url, &[]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("not an address: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            stdout,
+            address,
+        }
+    }
+
+    /// Closes its stdin, so that it shuts down and its session ends; returns its stderr.
+    fn stop(mut self) -> String {
+        drop(self.child.stdin.take());
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).expect("its stdout");
+        let output = self.child.wait_with_output().expect("the server exits");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(rest, "done\n", "{stderr}");
+        stderr
+    }
+}
+
+/// Sends one request; `None` when the server closed the connection without answering.
+fn send(agent: &ureq::Agent, method: &str, url: &str) -> Option<u16> {
+    let outcome = match method {
+        "GET" => agent.get(url).header("user-agent", USER_AGENT).call(),
+        _ => agent
+            .post(url)
+            .header("user-agent", USER_AGENT)
+            .send_empty(),
+    };
+    outcome.ok().map(|response| response.status().as_u16())
+}
+
+fn assert_handled_event_of(event: &Value, session_id: &str) {
+    assert_eq!(event["level"], "error", "{event}");
+    assert_eq!(event["handled"], true, "{event}");
+    assert_eq!(event["sessionId"], session_id, "{event}");
+}
+
+#[test]
+fn a_5xx_a_tracked_error_and_a_panic_in_handlers_are_handled_events_with_the_request_and_2xx_are_not()
+ {
+    let collector = collector();
+    let server = Server::start(collector.url());
+    let base = format!("http://{}", server.address);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    assert_eq!(send(&agent, "GET", &format!("{base}/ok")), Some(200));
+    assert_eq!(send(&agent, "GET", &format!("{base}/users/7")), Some(200));
+    assert_eq!(send(&agent, "GET", &format!("{base}/missing")), Some(404));
+    assert_eq!(
+        send(&agent, "GET", &format!("{base}/users/42?token=abc")),
+        Some(500)
+    );
+    assert_eq!(send(&agent, "POST", &format!("{base}/settings")), Some(502));
+    // The handler panics: tokio catches it in the connection's task, which closes.
+    assert_eq!(send(&agent, "GET", &format!("{base}/panic")), None);
+    // Still serving after the panic.
+    assert_eq!(send(&agent, "GET", &format!("{base}/ok")), Some(200));
+    drop(agent);
+    let stderr = server.stop();
+    assert!(stderr.contains("the handler failed"), "{stderr}");
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    for event in &requests[1..4] {
+        assert_well_formed(event);
+        assert_handled_event_of(&event.json, id);
+    }
+    let host = server_host(&requests[1].json);
+
+    // The 5xx: the route, not the path, and never the query.
+    let five_hundred = &requests[1].json;
+    assert_eq!(five_hundred["exceptionClass"], "HttpServerError");
+    assert_eq!(
+        five_hundred["message"],
+        "GET /users/{id} answered 500 Internal Server Error"
+    );
+    assert_eq!(five_hundred["mechanism"], "tower");
+    assert_eq!(
+        five_hundred["requestContext"],
+        json!({
+            "method": "GET", "path": "/users/{id}", "host": host,
+            "statusCode": 500, "userAgent": USER_AGENT,
+        })
+    );
+
+    // A tracked fn's Err inside the handler: one event (the 502 after it is not a second one),
+    // with the request, and no status yet.
+    let tracked = &requests[2].json;
+    assert_eq!(tracked["mechanism"], "track");
+    assert_eq!(tracked["exceptionClass"], "io::Error");
+    assert_eq!(
+        tracked["requestContext"],
+        json!({"method": "POST", "path": "/settings", "host": host, "userAgent": USER_AGENT})
+    );
+
+    // The panic the server survived: handled, with the request.
+    let panic = &requests[3].json;
+    assert_eq!(panic["message"], "the handler failed");
+    assert_eq!(panic["mechanism"], "panic");
+    assert_eq!(
+        panic["requestContext"],
+        json!({"method": "GET", "path": "/panic", "host": host, "userAgent": USER_AGENT})
+    );
+
+    // A server that answered did not crash.
+    assert_end(&requests[4], id, "errored");
+}
+
+fn server_host(event: &Value) -> String {
+    let host = event["requestContext"]["host"]
+        .as_str()
+        .expect("the Host header")
+        .to_owned();
+    assert!(host.starts_with("127.0.0.1:"), "{host}");
+    host
+}
+
+#[test]
+fn an_err_from_the_inner_service_is_a_handled_event_with_the_request() {
+    let collector = collector();
+    let run = run(PROGRAM, &["service-error"], &env_for(collector.url(), &[]));
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (Some(0), "done\n"),
+        "{}",
+        run.stderr
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let event = &requests[1].json;
+    assert_well_formed(&requests[1]);
+    assert_handled_event_of(event, id);
+    assert_eq!(event["exceptionClass"], "UpstreamGone");
+    assert_eq!(event["message"], "the upstream is gone");
+    assert_eq!(event["mechanism"], "tower");
+    assert_eq!(
+        event["requestContext"],
+        json!({
+            "method": "POST", "path": "/jobs/7", "host": "jobs.internal:8080",
+            "userAgent": "jobs-client/2",
+        })
+    );
+    assert_end(&requests[2], id, "errored");
+}
