@@ -43,7 +43,7 @@ pub fn default_filter(metadata: &::log::Metadata<'_>) -> EventFilter {
 
 type Filter = dyn Fn(&::log::Metadata<'_>) -> EventFilter + Send + Sync;
 
-/// A [`log::Log`](::log::Log) that reports to AllStak and passes every record on to `inner`.
+/// A [`log::Log`] that reports to AllStak and passes every record on to `inner`.
 pub struct Logger<L> {
     inner: L,
     filter: Arc<Filter>,
