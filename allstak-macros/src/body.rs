@@ -12,7 +12,18 @@ use crate::item::Function;
 
 /// The return type as a closure or turbofish may name it: each `impl Trait` becomes `_`.
 pub(crate) fn inferable_return_type(output: &ReturnType) -> TokenStream {
-    struct ImplToInfer;
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => inferable_type(ty).0,
+    }
+}
+
+/// `ty` as a closure or turbofish may name it: each `impl Trait` becomes `_`; and whether there
+/// was one.
+pub(crate) fn inferable_type(ty: &Type) -> (TokenStream, bool) {
+    struct ImplToInfer {
+        replaced: bool,
+    }
     impl VisitMut for ImplToInfer {
         fn visit_type_mut(&mut self, ty: &mut Type) {
             if let Type::ImplTrait(impl_trait) = ty {
@@ -21,19 +32,16 @@ pub(crate) fn inferable_return_type(output: &ReturnType) -> TokenStream {
                     attrs: Vec::new(),
                     underscore_token: underscore,
                 });
+                self.replaced = true;
             } else {
                 syn::visit_mut::visit_type_mut(self, ty);
             }
         }
     }
-    match output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => {
-            let mut ty = (**ty).clone();
-            ImplToInfer.visit_type_mut(&mut ty);
-            quote!(#ty)
-        }
-    }
+    let mut ty = ty.clone();
+    let mut visitor = ImplToInfer { replaced: false };
+    visitor.visit_type_mut(&mut ty);
+    (quote!(#ty), visitor.replaced)
 }
 
 /// A generated local: invisible to the user's code, and theirs to ours.
@@ -58,7 +66,21 @@ pub(crate) fn call_body(function: &Function, runtime: &RuntimePath) -> TokenStre
         });
         quote!(async move #body.await)
     } else {
-        let body = function.body_block();
-        quote!(#runtime::__private::call_once::<#ret, _>(move || #body))
+        // A closure called in place, typed with the fn's return type. Moving `Once` in makes it
+        // `FnOnce`, so it may move out of and return borrows of its captures (a closure
+        // inferred `Fn` cannot return `&mut self.field`), with no generic helper to instantiate
+        // for each fn.
+        let once = local("__allstak_once");
+        let moved = local("__allstak_moved");
+        // The body stays a block of its own, so its items are still at its start; in braces
+        // of ours, which rustc's `unused_braces` does not take for the user's.
+        let body = function.body_block_at_call_site();
+        quote!({
+            let #once = #runtime::__private::Once;
+            (move || -> #ret {
+                let #moved = #once;
+                #body
+            })()
+        })
     }
 }

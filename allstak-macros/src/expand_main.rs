@@ -72,7 +72,8 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
             let #value = #call;
             {
                 let #returned = #runtime::__private::ReturnValue::new(&#value);
-                let #error = #runtime::__private::Describe::new(#returned.allstak_error()).allstak_describe();
+                let #error = #returned.allstak_error();
+                let #error = #runtime::__private::Describe::of(#error).allstak_describe(#error);
                 let #status = #returned.allstak_main_status();
                 #session.end(#runtime::__private::MainOutcome::new(#status, #error));
             }

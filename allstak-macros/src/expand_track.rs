@@ -12,7 +12,7 @@ use syn::punctuated::Punctuated;
 use syn::{GenericArgument, Ident, PathArguments, ReturnType, Token, Type, TypeParamBound};
 
 use crate::args::{RuntimePath, TrackArgs};
-use crate::body::{call_body, local};
+use crate::body::{call_body, inferable_type, local};
 use crate::item::Function;
 
 /// A fn returning a future by hand: what its future resolves to, and how it is returned.
@@ -87,17 +87,42 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// `tracked_error(&value)`, reported over all of `ty`: its first token starts the call and
+/// `value`, its `Err` recorded: `describe_tracked(&value).allstak_check(site, value)`. The probe
+/// runs here, where the error type is known; when `ty` is no `Result`, `describe_tracked`'s
+/// bound is the one error, with `TrackedResult`'s `on_unimplemented` message.
+fn check(
+    runtime: &RuntimePath,
+    ty: &Type,
+    value: &TokenStream,
+    site: Option<&TokenStream>,
+) -> TokenStream {
+    match site {
+        Some(site) => {
+            let tracked_value = local("__allstak_value");
+            let describe = describe_tracked(runtime, &tracked_value, ty);
+            quote!({
+                let #tracked_value = #value;
+                #describe.allstak_check(#site, #tracked_value)
+            })
+        }
+        None => {
+            let ty = inferable_type(ty).0;
+            quote!(<#ty as #runtime::__private::TrackedResult>::allstak_check_status(#value))
+        }
+    }
+}
+
+/// `describe_tracked(&value)`, reported over all of `ty`: its first token starts the call and
 /// its last ends it (`Span::join` is not stable), so when `ty` is no `Result` the one error
 /// covers it, with `TrackedResult`'s `on_unimplemented` message.
-fn tracked_error(runtime: &RuntimePath, value: &Ident, ty: impl ToTokens) -> TokenStream {
+fn describe_tracked(runtime: &RuntimePath, value: &Ident, ty: impl ToTokens) -> TokenStream {
     let mut spans = ty.into_token_stream().into_iter().map(|token| token.span());
     let first = spans.next().unwrap_or_else(Span::call_site);
     let last = spans.last().unwrap_or(first);
     // One hygiene context for every token, so rustc can join their spans into one range.
     let first = Span::mixed_site().located_at(first);
     let last = Span::mixed_site().located_at(last);
-    let callee = Ident::new("tracked_error", last);
+    let callee = Ident::new("describe_tracked", last);
     let mut call = if runtime.is_given() {
         // A `crate = ".."` path keeps its span: if it does not resolve, the error is there. The
         // call is spanned by its parentheses, so that the error is still one range over `ty`.
@@ -139,6 +164,22 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// One string literal, `module::name\nfile\nline\ncolumn`: the runtime's
+/// `Location::TrackSite` reads it.
+fn site(function: &Function, args: &TrackArgs) -> TokenStream {
+    let ident = &function.sig.ident;
+    let function_name = match &args.name {
+        Some(name) => quote!(#name, "\n"),
+        None => {
+            let suffix = Literal::string(&format!("::{}\n", ident.unraw()));
+            quote!(::core::module_path!(), #suffix)
+        }
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let column = quote_spanned!(ident.span()=> ::core::column!());
+    quote!(::core::concat!(#function_name, ::core::file!(), "\n", #line, "\n", #column))
+}
+
 pub(crate) fn generate(
     function: &Function,
     args: &TrackArgs,
@@ -146,75 +187,39 @@ pub(crate) fn generate(
 ) -> TokenStream {
     let Function { vis, sig, .. } = function;
     let attrs = function.outer_attrs();
-    let ident = &sig.ident;
-    let ret = local("__allstak_ret");
-
     let report = args.report.as_ref().is_none_or(|report| report.value);
-    let check = |tracked_type: &dyn ToTokens| {
-        let tracked_error = tracked_error(runtime, &ret, tracked_type);
-        let record = if report {
-            // One string literal, `module::name\nfile\nline\ncolumn`: the runtime's
-            // `Location::TrackSite` reads it.
-            let function_name = match &args.name {
-                Some(name) => quote!(#name, "\n"),
-                None => {
-                    let suffix = Literal::string(&format!("::{}\n", ident.unraw()));
-                    quote!(::core::module_path!(), #suffix)
-                }
-            };
-            let line = quote_spanned!(ident.span()=> ::core::line!());
-            let column = quote_spanned!(ident.span()=> ::core::column!());
-            quote! {
-                #tracked_error.allstak_record(::core::concat!(
-                    #function_name, ::core::file!(), "\n", #line, "\n", #column
-                ));
-            }
-        } else {
-            quote!(#tracked_error.allstak_record_status();)
-        };
-        quote! {
-            #record
-            #ret
-        }
-    };
+    let site = report.then(|| site(function, args));
+    let site = site.as_ref();
 
     let body = match returned_future(function) {
         // The body builds the future when the fn is called, as before; the wrapper awaits it.
         Some(future) => {
             let future_local = local("__allstak_future");
             let build = function.body_block_at_call_site();
+            let awaited = quote!(#future_local.await);
             match future {
                 ReturnedFuture::Impl { output } => {
-                    let check = check(output);
+                    let check = check(runtime, output, &awaited, site);
                     quote! {
                         let #future_local = #build;
-                        async move {
-                            let #ret = #future_local.await;
-                            #check
-                        }
+                        async move { #check }
                     }
                 }
                 ReturnedFuture::Boxed { ty, output } => {
-                    let check = check(output);
+                    let check = check(runtime, output, &awaited, site);
                     quote! {
                         let #future_local: #ty = #build;
-                        ::std::boxed::Box::pin(async move {
-                            let #ret = #future_local.await;
-                            #check
-                        })
+                        ::std::boxed::Box::pin(async move { #check })
                     }
                 }
             }
         }
         None => {
             let call = call_body(function, runtime);
-            let check = match &sig.output {
-                ReturnType::Type(_, ty) => check(ty),
-                ReturnType::Default => check(ident),
-            };
-            quote! {
-                let #ret = #call;
-                #check
+            match &sig.output {
+                ReturnType::Type(_, ty) => check(runtime, ty, &call, site),
+                // Rejected by `validate`.
+                ReturnType::Default => call,
             }
         }
     };

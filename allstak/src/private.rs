@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::error::Error;
 use std::fmt::{Debug, Display};
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::process::ExitCode;
 
@@ -115,10 +116,11 @@ impl MainOutcome {
 /// `Result` is a crash, a failing `ExitCode` an error; anything else (`()`,
 /// `impl Termination`) leaves the status as reached.
 ///
-/// Inherent methods and `Deref` need no trait in scope, so the expansion has no `use`.
+/// Inherent methods and `Deref` need no trait in scope, so the expansion has no `use`. The probe
+/// chooses where the type is concrete: the generated code calls it in `main`, where it is known.
 pub struct ReturnValue<'a, T: ?Sized>(OtherReturnValue<'a, T>);
 
-/// The fallback of [`ReturnValue`]: no error, no status.
+/// The fallback of [`ReturnValue`], and what holds the value: no error, no status.
 pub struct OtherReturnValue<'a, T: ?Sized>(&'a T);
 
 /// Stands in for the error of a `main` that returns no `Result`.
@@ -142,10 +144,10 @@ impl<'a, T: ?Sized> Deref for ReturnValue<'a, T> {
 
 impl<T, E> ReturnValue<'_, Result<T, E>> {
     pub fn allstak_error(&self) -> Option<&E> {
-        self.0.0.as_ref().err()
+        self.value().as_ref().err()
     }
     pub fn allstak_main_status(&self) -> Option<SessionStatus> {
-        self.0.0.is_err().then_some(SessionStatus::Crashed)
+        self.value().is_err().then_some(SessionStatus::Crashed)
     }
 }
 
@@ -154,11 +156,14 @@ impl ReturnValue<'_, ExitCode> {
         None
     }
     pub fn allstak_main_status(&self) -> Option<SessionStatus> {
-        (*self.0.0 != ExitCode::SUCCESS).then_some(SessionStatus::Errored)
+        (*self.value() != ExitCode::SUCCESS).then_some(SessionStatus::Errored)
     }
 }
 
-impl<T: ?Sized> OtherReturnValue<'_, T> {
+impl<'a, T: ?Sized> OtherReturnValue<'a, T> {
+    fn value(&self) -> &'a T {
+        self.0
+    }
     pub fn allstak_error(&self) -> Option<&NoError> {
         None
     }
@@ -171,118 +176,124 @@ impl<T: ?Sized> OtherReturnValue<'_, T> {
 #[derive(Debug)]
 pub struct Captured(pub(crate) ErrorEvent);
 
-/// An error, if there is one, described through the richest trait its type implements:
-/// `Describe::new(error).allstak_describe()`, or `.allstak_record(site)` to queue it.
-///
-/// Method resolution does the choosing, with no trait in scope: each level has inherent methods
-/// whose `impl` requires one trait, and derefs to the next level. A level whose requirement does
-/// not hold is skipped, so the first that holds is called, in this order: `Error`;
-/// `AsRef<dyn Error + Send + Sync>` (`anyhow::Error`, `Box<dyn Error + Send + Sync>`);
-/// `AsRef<dyn Error>` (`Box<dyn Error>`); `Display`; `Debug`; anything (its type name).
-pub struct Describe<'a, T: ?Sized>(DescribeSendSyncDynError<'a, T>);
-pub struct DescribeSendSyncDynError<'a, T: ?Sized>(DescribeDynError<'a, T>);
-pub struct DescribeDynError<'a, T: ?Sized>(DescribeDisplay<'a, T>);
-pub struct DescribeDisplay<'a, T: ?Sized>(DescribeDebug<'a, T>);
-pub struct DescribeDebug<'a, T: ?Sized>(DescribeAny<'a, T>);
-pub struct DescribeAny<'a, T: ?Sized>(Option<&'a T>);
-
-impl<'a, T: ?Sized> Describe<'a, T> {
-    #[inline]
-    pub fn new(error: Option<&'a T>) -> Self {
-        Self(DescribeSendSyncDynError(DescribeDynError(DescribeDisplay(
-            DescribeDebug(DescribeAny(error)),
-        ))))
-    }
-
-    /// `#[allstak::track(report = false)]`: the session's status only, no event.
-    #[inline]
-    pub fn allstak_record_status(&self) {
-        if self.error().is_some() {
-            record_tracked_status();
-        }
-    }
-}
-
-impl<'a, T: ?Sized> DescribeAny<'a, T> {
-    fn error(&self) -> Option<&'a T> {
-        self.0
-    }
-}
-
-/// Each level derefs to the next.
+/// Declares the levels of the description probe, richest first, each once: its struct (a
+/// marker, `Copy`, no data), its `Deref` to the next level, and its methods, which exist for
+/// the error types that meet its bounds. Method resolution calls the first level whose bounds
+/// hold, with no trait in scope; in generic code only the bounds in scope count, so the probe
+/// runs where the type is concrete: the generated code calls it at the expansion site, where
+/// `E` is known.
 macro_rules! describe_levels {
-    ($($level:ident => $next:ident,)*) => {$(
-        impl<'a, T: ?Sized> Deref for $level<'a, T> {
-            type Target = $next<'a, T>;
-            #[inline]
-            fn deref(&self) -> &$next<'a, T> {
-                &self.0
+    ($(
+        $(#[$doc:meta])*
+        $level:ident $(=> $next:ident)? where [$($bounds:tt)*] |$error:ident: $e:ident| $describe:expr;
+    )*) => {$(
+        describe_levels!(@struct $(#[$doc])* $level $(=> $next)?);
+
+        impl<E: ?Sized> Clone for $level<E> {
+            fn clone(&self) -> Self {
+                *self
             }
         }
 
-        impl<'a, T: ?Sized> $level<'a, T> {
-            fn error(&self) -> Option<&'a T> {
-                self.0.error()
-            }
-        }
-    )*};
-}
+        impl<E: ?Sized> Copy for $level<E> {}
 
-describe_levels! {
-    Describe => DescribeSendSyncDynError,
-    DescribeSendSyncDynError => DescribeDynError,
-    DescribeDynError => DescribeDisplay,
-    DescribeDisplay => DescribeDebug,
-    DescribeDebug => DescribeAny,
-}
-
-/// Each level's methods, for the error types that meet its bounds.
-macro_rules! describe_with {
-    ($($level:ident [$($bounds:tt)*] |$error:ident: $t:ident| $describe:expr;)*) => {$(
-        impl<$t: $($bounds)* ?Sized> $level<'_, $t> {
-            /// The error as an event ready to queue.
-            pub fn allstak_describe(&self) -> Option<Captured> {
-                self.error().map(|$error| Captured($describe))
+        impl<$e: $($bounds)* ?Sized> $level<$e> {
+            /// The error, if any, as an event ready to queue.
+            pub fn allstak_describe(self, error: Option<&$e>) -> Option<Captured> {
+                error.map(|$error| Captured($describe))
             }
 
-            /// The Err path of a tracked fn: one branch here, the rest in a cold fn.
+            /// What a tracked fn returns, its `Err` recorded: one branch here, the rest in a
+            /// cold fn.
             #[inline]
-            pub fn allstak_record(&self, site: &'static str) {
-                if let Some(error) = self.error() {
+            pub fn allstak_check<R>(self, site: &'static str, value: R) -> R
+            where
+                $e: ErrorIn<R>,
+            {
+                if let Some(error) = $e::allstak_error_in(&value) {
                     Self::record(error, site);
                 }
+                value
             }
 
             #[cold]
             #[inline(never)]
-            fn record($error: &$t, site: &'static str) {
+            fn record($error: &$e, site: &'static str) {
                 record_tracked_error(site, || $describe);
             }
         }
     )*};
+    (@struct $(#[$doc:meta])* $level:ident => $next:ident) => {
+        $(#[$doc])*
+        pub struct $level<E: ?Sized>($next<E>);
+
+        impl<E: ?Sized> $level<E> {
+            pub const NEW: Self = Self($next::<E>::NEW);
+        }
+
+        impl<E: ?Sized> Deref for $level<E> {
+            type Target = $next<E>;
+            #[inline]
+            fn deref(&self) -> &$next<E> {
+                &self.0
+            }
+        }
+    };
+    (@struct $(#[$doc:meta])* $level:ident) => {
+        $(#[$doc])*
+        pub struct $level<E: ?Sized>(PhantomData<fn(&E)>);
+
+        impl<E: ?Sized> $level<E> {
+            pub const NEW: Self = Self(PhantomData);
+        }
+    };
 }
 
-describe_with! {
-    Describe [Error +]
-        |error: T| ErrorEvent::from_error(std::any::type_name::<T>(), error, "track");
-    DescribeSendSyncDynError [AsRef<dyn Error + Send + Sync> +]
-        |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
-    DescribeDynError [AsRef<dyn Error> +]
-        |error: T| dyn_error_event(std::any::type_name::<T>(), error.as_ref());
-    DescribeDisplay [Display +]
-        |error: T| ErrorEvent::new(std::any::type_name::<T>(), render(&error), "track");
-    DescribeDebug [Debug +]
-        |error: T| ErrorEvent::new(
-            std::any::type_name::<T>(),
+describe_levels! {
+    /// An error of type `E`, described through the richest trait it implements:
+    /// `Describe::<E>::NEW.allstak_check(site, value)` records what a tracked fn returns,
+    /// `Describe::of(error).allstak_describe(error)` describes `main`'s `Err`.
+    ///
+    /// The levels, in order: `Error`; `AsRef<dyn Error + Send + Sync>` (`anyhow::Error`,
+    /// `Box<dyn Error + Send + Sync>`); `AsRef<dyn Error>` (`Box<dyn Error>`); `Display`;
+    /// `Debug`; anything (its type name).
+    Describe => DescribeSendSyncDynError where [Error +]
+        |error: E| ErrorEvent::from_error(std::any::type_name::<E>(), error, "track");
+    DescribeSendSyncDynError => DescribeDynError where [AsRef<dyn Error + Send + Sync> +]
+        |error: E| dyn_error_event(std::any::type_name::<E>(), error.as_ref());
+    DescribeDynError => DescribeDisplay where [AsRef<dyn Error> +]
+        |error: E| dyn_error_event(std::any::type_name::<E>(), error.as_ref());
+    DescribeDisplay => DescribeDebug where [Display +]
+        |error: E| ErrorEvent::new(std::any::type_name::<E>(), render(&error), "track");
+    DescribeDebug => DescribeAny where [Debug +]
+        |error: E| ErrorEvent::new(
+            std::any::type_name::<E>(),
             render(&format_args!("{error:?}")),
             "track",
         );
-    DescribeAny []
-        |_error: T| ErrorEvent::new(
-            std::any::type_name::<T>(),
-            std::any::type_name::<T>().to_owned(),
+    DescribeAny where []
+        |_error: E| ErrorEvent::new(
+            std::any::type_name::<E>(),
+            std::any::type_name::<E>().to_owned(),
             "track",
         );
+}
+
+impl<E: ?Sized> Describe<E> {
+    /// The probe for `error`'s type, where it is inferred rather than named (`main`'s `Err`).
+    #[inline]
+    #[must_use]
+    pub fn of(_error: Option<&E>) -> Self {
+        Self::NEW
+    }
+}
+
+/// The description probe for the error of what a tracked fn returned; the one place "not a
+/// `Result`" is reported.
+#[inline]
+#[must_use]
+pub fn describe_tracked<R: TrackedResult>(_value: &R) -> Describe<R::Error> {
+    Describe::NEW
 }
 
 /// A type-erased error (`anyhow::Error`, `Box<dyn Error>`): its static type says nothing, so the
@@ -301,11 +312,16 @@ fn dyn_error_event<E: Error + ?Sized>(type_name: &'static str, error: &E) -> Err
 }
 
 /// Forces a closure to `FnOnce` (so it may move out of and return borrows of its captures)
-/// and calls it.
+/// and calls it. The expansion no longer calls it; `scripts/footprint.sh`'s floors do.
 #[inline]
 pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }
+
+/// Forces a closure to `FnOnce` when the closure moves it (so it may move out of and return
+/// borrows of its captures): the closure is then called in place, with no generic helper to
+/// instantiate for each tracked fn.
+pub struct Once;
 
 /// The return type of a `#[allstak::track]` fn.
 #[diagnostic::on_unimplemented(
@@ -315,28 +331,47 @@ pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
             functions that cannot fail"
 )]
 pub trait TrackedResult {
+    /// What [`Describe`] probes.
     type Error;
-    fn allstak_error(&self) -> Option<&Self::Error>;
+
+    /// `#[allstak::track(report = false)]`: the value, its `Err` counted on the session's
+    /// status only, no event.
+    fn allstak_check_status(self) -> Self;
+}
+
+/// How [`Describe`]'s `allstak_check` reads the `Err` of what a tracked fn returned: a bound on
+/// the error type, not on the value's. When the fn returns no `Result`, [`describe_tracked`] has
+/// reported it and left the error type unknown: this bound is then only ambiguous, and rustc
+/// does not report it a second time.
+pub trait ErrorIn<R> {
+    fn allstak_error_in(value: &R) -> Option<&Self>;
+}
+
+impl<T, E> ErrorIn<Result<T, E>> for E {
+    #[inline]
+    fn allstak_error_in(value: &Result<T, E>) -> Option<&E> {
+        value.as_ref().err()
+    }
 }
 
 impl<T, E> TrackedResult for Result<T, E> {
     type Error = E;
+
     #[inline]
-    fn allstak_error(&self) -> Option<&E> {
-        self.as_ref().err()
+    fn allstak_check_status(self) -> Self {
+        if self.is_err() {
+            record_tracked_status();
+        }
+        self
     }
 }
 
-/// What a tracked fn returned, as an error to record if it is an `Err` and a session runs.
-/// The one place "not a `Result`" is reported.
-#[inline]
-pub fn tracked_error<R: TrackedResult>(value: &R) -> Describe<'_, R::Error> {
-    Describe::new(value.allstak_error().filter(|_| client::session_active()))
-}
-
-/// The Err path of a tracked fn: the session becomes `errored`, and the event is built (only
-/// when there is a transport to send it) and queued.
+/// The Err path of a tracked fn, while a session runs: the session becomes `errored`, and the
+/// event is built (only when there is a transport to send it) and queued.
 fn record_tracked_error(site: &'static str, describe: impl FnOnce() -> ErrorEvent) {
+    if !client::session_active() {
+        return;
+    }
     client::capture(|| {
         let mut event = describe();
         event.location = Some(Location::TrackSite(site));
@@ -348,12 +383,22 @@ fn record_tracked_error(site: &'static str, describe: impl FnOnce() -> ErrorEven
 #[cold]
 #[inline(never)]
 fn record_tracked_status() {
-    client::record_handled_error();
+    if client::session_active() {
+        client::record_handled_error();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the generated code does with `main`'s `Err`: the probe where the type is known.
+    macro_rules! describe {
+        ($error:expr) => {{
+            let error = $error;
+            Describe::of(error).allstak_describe(error)
+        }};
+    }
 
     fn described(captured: Option<Captured>) -> (String, String) {
         let event = captured.expect("an error to describe").0;
@@ -370,31 +415,27 @@ mod tests {
         let io = std::io::Error::other("disk");
         let described_as = |class: &str, message: &str| (class.to_owned(), message.to_owned());
         assert_eq!(
-            described(Describe::new(Some(&io)).allstak_describe()),
+            described(describe!(Some(&io))),
             described_as("io::Error", "disk")
         );
         assert_eq!(
-            described(Describe::new(Some(&boxed)).allstak_describe()),
+            described(describe!(Some(&boxed))),
             described_as("Box<dyn Error + Send + Sync>", "sync boom")
         );
         assert_eq!(
-            described(Describe::new(Some(&local)).allstak_describe()),
+            described(describe!(Some(&local))),
             described_as("Box<dyn Error>", "local boom")
         );
         assert_eq!(
-            described(Describe::new(Some(&String::from("text"))).allstak_describe()),
+            described(describe!(Some(&String::from("text")))),
             described_as("String", "text")
         );
         assert_eq!(
-            described(Describe::new(Some(&OnlyDebug)).allstak_describe()),
+            described(describe!(Some(&OnlyDebug))),
             described_as("OnlyDebug", "OnlyDebug")
         );
-        let (class, message) = described(Describe::new(Some(&Opaque)).allstak_describe());
-        assert!(
-            Describe::new(None::<&std::io::Error>)
-                .allstak_describe()
-                .is_none()
-        );
+        let (class, message) = described(describe!(Some(&Opaque)));
+        assert!(describe!(None::<&std::io::Error>).is_none());
         assert_eq!(class, "Opaque");
         assert!(message.ends_with("::Opaque"), "{message}");
     }
@@ -402,7 +443,7 @@ mod tests {
     #[test]
     fn in_generic_code_the_bounds_in_scope_decide() {
         fn describe_debug<E: Debug>(error: &E) -> (String, String) {
-            described(Describe::new(Some(error)).allstak_describe())
+            described(describe!(Some(error)))
         }
         // `io::Error` is an `Error`, but here only `Debug` is known.
         let (class, message) = describe_debug(&std::io::Error::other("disk"));
