@@ -6,6 +6,8 @@
 # Each build is a clean `cargo build --release` in its own target dir under target/footprint,
 # so every figure includes compiling every dependency, as a user's first build does.
 set -euo pipefail
+# Every crate builds in its own target dir, whatever the caller's environment says.
+unset CARGO_TARGET_DIR
 root=$(cd "$(dirname "$0")/.." && pwd)
 work="$root/target/footprint"
 rm -rf "$work"

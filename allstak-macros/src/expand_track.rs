@@ -87,16 +87,39 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// `value`, its `Err` recorded: `describe_tracked(&value).allstak_check(site, value)`. The probe
-/// runs here, where the error type is known; when `ty` is no `Result`, `describe_tracked`'s
-/// bound is the one error, with `TrackedResult`'s `on_unimplemented` message.
+/// `value`, its `Err` recorded: `Describe::<<ty as TrackedResult>::Error>::NEW.allstak_check(site,
+/// value)`, the probe run here, where the error type is known, with no call or borrow beyond the
+/// check itself. When `ty` is no `Result`, the projection is the one error, over `ty`, with
+/// `TrackedResult`'s `on_unimplemented` message.
 fn check(
     runtime: &RuntimePath,
     ty: &Type,
     value: &TokenStream,
     site: Option<&TokenStream>,
 ) -> TokenStream {
+    let (inferable, has_impl_trait) = inferable_type(ty);
     match site {
+        Some(site) if !has_impl_trait && !runtime.is_given() => {
+            // Our tokens carry `ty`'s own spans (its first token before it, its last after),
+            // hygiene included: an absolute path resolves the same under them, and when `ty` is
+            // no `Result`, rustc reports the projection once, over `ty`.
+            let mut spans = inferable.clone().into_iter().map(|token| token.span());
+            let first = spans.next().unwrap_or_else(Span::call_site);
+            let last = spans.last().unwrap_or(first);
+            let mut describe = respan(runtime.to_token_stream(), first);
+            describe.extend(respan(quote!(::__private::Describe::<<), first));
+            describe.extend(inferable);
+            describe.extend(respan(quote!(as), last));
+            describe.extend(respan(runtime.to_token_stream(), last));
+            describe.extend(respan(
+                quote!(::__private::TrackedResult>::Error>::NEW),
+                last,
+            ));
+            quote!(#describe.allstak_check(#site, #value))
+        }
+        // `Result<impl Trait, E>`, whose projection cannot be normalized before the value is
+        // known, or a `crate = ".."` path, which keeps its own span: the probe's type comes from
+        // the value, and `describe_tracked`'s bound reports "not a `Result`".
         Some(site) => {
             let tracked_value = local("__allstak_value");
             let describe = describe_tracked(runtime, &tracked_value, ty);
@@ -106,8 +129,7 @@ fn check(
             })
         }
         None => {
-            let ty = inferable_type(ty).0;
-            quote!(<#ty as #runtime::__private::TrackedResult>::allstak_check_status(#value))
+            quote!(<#inferable as #runtime::__private::TrackedResult>::allstak_check_status(#value))
         }
     }
 }

@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdout, Stdio};
 use common::*;
 use serde_json::{Value, json};
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_axum_service");
+const PROGRAM: &str = env!("CARGO_BIN_EXE_axum_program");
 const USER_AGENT: &str = "allstak-e2e/1";
 
 /// The axum program, serving on 127.0.0.1 until its stdin closes.
