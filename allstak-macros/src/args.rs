@@ -42,6 +42,8 @@ pub(crate) struct MainArgs {
     pub(crate) host: Option<LitStr>,
     pub(crate) exit_deadline_ms: Option<LitInt>,
     pub(crate) end_on_signals: Option<LitBool>,
+    pub(crate) attach_stacktrace: Option<LitBool>,
+    pub(crate) user_id: Option<LitStr>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -54,7 +56,8 @@ pub(crate) struct TrackArgs {
 }
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
-                         `exit_deadline_ms = <integer>`, `end_on_signals = true`, `crate = \"…\"`";
+                         `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
+                         `attach_stacktrace = true`, `user_id = \"…\"`, `crate = \"…\"`";
 const TRACK_KEYS: &str = "`name = \"…\"`, `report = false`, `crate = \"…\"`";
 
 /// One `key = value` as written.
@@ -168,6 +171,16 @@ fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
             "end_on_signals" => {
                 if let Some(v) = boolean(&pair, errors) {
                     set(&mut parsed.end_on_signals, v, key, errors);
+                }
+            }
+            "attach_stacktrace" => {
+                if let Some(v) = boolean(&pair, errors) {
+                    set(&mut parsed.attach_stacktrace, v, key, errors);
+                }
+            }
+            "user_id" => {
+                if let Some(v) = string(&pair, errors) {
+                    set(&mut parsed.user_id, v, key, errors);
                 }
             }
             "crate" => {

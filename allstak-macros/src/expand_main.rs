@@ -31,10 +31,13 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
     };
-    let end_on_signals = match &args.end_on_signals {
+    let some_bool = |flag: Option<&syn::LitBool>| match flag {
         Some(on) => quote!(::core::option::Option::Some(#on)),
         None => quote!(::core::option::Option::None),
     };
+    let end_on_signals = some_bool(args.end_on_signals.as_ref());
+    let attach_stacktrace = some_bool(args.attach_stacktrace.as_ref());
+    let user_id = some_str(args.user_id.as_ref());
     let session = local("__allstak_session");
     let start = quote! {
         let #session = #runtime::__private::main_start(#runtime::__private::MainArgs {
@@ -43,6 +46,8 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
             host: #host,
             exit_deadline_ms: #exit_deadline_ms,
             end_on_signals: #end_on_signals,
+            attach_stacktrace: #attach_stacktrace,
+            user_id: #user_id,
             crate_release: ::core::concat!(::core::env!("CARGO_PKG_NAME"), "@", ::core::env!("CARGO_PKG_VERSION")),
             cfg_test: ::core::cfg!(test),
         });

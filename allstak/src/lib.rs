@@ -82,7 +82,8 @@ use std::fmt::{Debug, Display};
 ///
 /// Arguments (each also an environment variable, which the argument overrides):
 /// `release = "…"`, `environment = "…"`, `host = "…"`, `exit_deadline_ms = …`,
-/// `end_on_signals = true`, and `crate = "…"` when `allstak` is a renamed dependency. The API key
+/// `end_on_signals = true`, `attach_stacktrace = true`, `user_id = "…"`, and `crate = "…"` when
+/// `allstak` is a renamed dependency. The API key
 /// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`.
 ///
 /// With an async runtime, put its attribute below this one:

@@ -21,6 +21,10 @@ pub struct MainArgs {
     pub host: Option<&'static str>,
     pub exit_deadline_ms: Option<u64>,
     pub end_on_signals: Option<bool>,
+    /// `attach_stacktrace = true`: tracked errors send their whole stack.
+    pub attach_stacktrace: Option<bool>,
+    /// `user_id = ".."`: the session start's `userId`, and the events' user until `set_user`.
+    pub user_id: Option<&'static str>,
     /// `CARGO_PKG_NAME@CARGO_PKG_VERSION` of the crate where the attribute expands.
     pub crate_release: &'static str,
     /// `cfg!(test)` where the attribute expands.
@@ -41,6 +45,12 @@ pub fn main_start(args: MainArgs) -> MainSession {
     }
     if let Some(on) = args.end_on_signals {
         builder = builder.end_on_signals(on);
+    }
+    if let Some(on) = args.attach_stacktrace {
+        builder = builder.attach_stacktrace(on);
+    }
+    if let Some(id) = args.user_id {
+        builder = builder.user_id(id);
     }
     if let Some(ms) = args.exit_deadline_ms {
         builder = builder.exit_deadline(std::time::Duration::from_millis(ms));

@@ -309,6 +309,7 @@ fn attribute_arguments_win_over_the_environment() {
             ("ALLSTAK_RELEASE", "env-release@9.9.9"),
             ("ALLSTAK_ENVIRONMENT", "env-environment"),
             ("ALLSTAK_EXIT_DEADLINE_MS", "10000"),
+            ("ALLSTAK_USER_ID", "env-user"),
         ],
     );
     let run = run(ARGS, &[], &env);
@@ -317,7 +318,13 @@ fn attribute_arguments_win_over_the_environment() {
     assert_eq!(run.stderr, "");
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END]);
-    assert_start(&requests[0], "attr-release@1.2.3", "attr-environment");
+    let mut start = requests[0].clone();
+    let user = start
+        .json
+        .as_object_mut()
+        .and_then(|json| json.remove("userId"));
+    assert_eq!(user, Some(serde_json::json!("attr-user")));
+    assert_start(&start, "attr-release@1.2.3", "attr-environment");
     // 400 ms from the attribute, not the variable's 10 s (nor the default 2 s).
     assert!(
         run.elapsed >= Duration::from_millis(350) && run.elapsed < Duration::from_millis(1500),

@@ -3,7 +3,8 @@
 #[allstak::main(
     release = "attr-release@1.2.3",
     environment = "attr-environment",
-    exit_deadline_ms = 400
+    exit_deadline_ms = 400,
+    user_id = "attr-user"
 )]
 fn main() {
     println!(

@@ -14,7 +14,9 @@ fn parse(text: &str) -> Result<u8, std::num::ParseIntError> {
     environment = "staging",
     host = "http://127.0.0.1:9",
     exit_deadline_ms = 500,
-    end_on_signals = true
+    end_on_signals = true,
+    attach_stacktrace = true,
+    user_id = "u-42"
 )]
 fn main() {
     assert!(parse("x").is_err());
