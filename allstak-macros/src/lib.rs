@@ -2,11 +2,11 @@
 //! `#[allstak::track]`: this crate is an implementation detail, and what the attributes expand to
 //! calls `allstak`'s unstable `__private` module.
 //!
-//! One pass per file, both attributes through one driver ([`expand`]): [`args`] parses the
-//! attribute's arguments, [`item`] the annotated item (the signature only: the body stays
-//! tokens), [`validate`] collects every misuse into [`errors`], [`body`] runs the body inside the
-//! generated fn, the `expand_*` files generate each attribute's code from a validated item, and
-//! [`fallback`] keeps the item beside the errors, so the rest of the crate still compiles.
+//! One pass per file, both attributes through one driver (`expand.rs`): `args.rs` parses the
+//! attribute's arguments, `item.rs` the annotated item (the signature only: the body stays
+//! tokens), `validate.rs` collects every misuse into `errors.rs`, `body.rs` runs the body inside
+//! the generated fn, the `expand_*` files generate each attribute's code from a validated item,
+//! and `fallback.rs` keeps the item beside the errors, so the rest of the crate still compiles.
 
 mod args;
 mod body;
