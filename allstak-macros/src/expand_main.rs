@@ -79,7 +79,13 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
                 let #returned = #runtime::__private::ReturnValue::new(&#value);
                 let #error = #returned.allstak_error();
                 let #error = #runtime::__private::Describe::of(#error).allstak_describe(#error);
-                let #status = #returned.allstak_main_status();
+                // `Ok(ExitCode::FAILURE)` fails too: the `Ok` value is probed here as well, where
+                // its type is concrete.
+                let #status = #returned.allstak_main_status().or_else(|| {
+                    #returned
+                        .allstak_ok()
+                        .and_then(|ok| #runtime::__private::ReturnValue::new(ok).allstak_main_status())
+                });
                 #session.end(#runtime::__private::MainOutcome::new(#status, #error));
             }
             #value

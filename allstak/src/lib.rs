@@ -66,7 +66,7 @@ use std::fmt::{Debug, Display};
 /// | `main`… | session | the program |
 /// |---|---|---|
 /// | returns `()`, `Ok`, `ExitCode::SUCCESS` or any `impl Termination` | `ok`, or `errored` if errors were recorded | unchanged |
-/// | returns an `ExitCode` other than success | `errored` | unchanged |
+/// | returns an `ExitCode` other than success (also inside `Ok`) | `errored` | unchanged |
 /// | returns `Err` | `crashed`, and the error is sent as a `fatal` event | prints `Error: …`, exits 1, as always |
 /// | panics | `crashed`, the panic sent as a `fatal` event with its stack | message printed once, exit code 101 |
 /// | calls `std::process::exit` | ended with the status reached so far | same exit code |

@@ -155,6 +155,10 @@ impl<T, E> ReturnValue<'_, Result<T, E>> {
     pub fn allstak_error(&self) -> Option<&E> {
         self.value().as_ref().err()
     }
+    /// The `Ok` value, for its own probe (`Result<ExitCode, E>`).
+    pub fn allstak_ok(&self) -> Option<&T> {
+        self.value().as_ref().ok()
+    }
     pub fn allstak_main_status(&self) -> Option<SessionStatus> {
         self.value().is_err().then_some(SessionStatus::Crashed)
     }
@@ -174,6 +178,9 @@ impl<'a, T: ?Sized> OtherReturnValue<'a, T> {
         self.0
     }
     pub fn allstak_error(&self) -> Option<&NoError> {
+        None
+    }
+    pub fn allstak_ok(&self) -> Option<&NoError> {
         None
     }
     pub fn allstak_main_status(&self) -> Option<SessionStatus> {

@@ -12,6 +12,7 @@ const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
 const TOKIO_BELOW: &str = env!("CARGO_BIN_EXE_attr_tokio_below");
 const TOKIO_ABOVE: &str = env!("CARGO_BIN_EXE_attr_tokio_above");
 const ARGS: &str = env!("CARGO_BIN_EXE_attr_args");
+const RESULT_EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_result_exit_code");
 /// The crate's own `name@version`, captured where `#[allstak::main]` expands.
 const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
@@ -233,6 +234,20 @@ fn a_panic_caught_on_the_main_thread_is_errored_and_sent_as_handled() {
     assert_eq!(requests[1].json["message"], "caught on main");
     assert_eq!(requests[1].json["level"], "error");
     assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn a_failing_exit_code_inside_ok_is_errored_too() {
+    let (run, requests, id) = session(RESULT_EXIT_CODE, &["3"]);
+    assert_eq!(run.code(), Some(3));
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], &id, "errored");
+    let (run, requests, id) = session(RESULT_EXIT_CODE, &["0"]);
+    assert_eq!(run.code(), Some(0));
+    assert_end(&requests[1], &id, "ok");
+    let (run, requests, id) = session(RESULT_EXIT_CODE, &["err"]);
+    assert_eq!(run.code(), Some(1));
+    assert_end(requests.last().expect("end"), &id, "crashed");
 }
 
 #[test]
