@@ -75,3 +75,58 @@ pub fn start_session_with(
     assert!(allstak::current_session_id().is_some());
     collector
 }
+
+/// What the `tower` layer's benchmarks serve: a handler answering 200 at once, and a request as
+/// a server hands it over (`benches/benches/context.rs`, `src/bin/tower_instructions.rs`).
+pub mod tower_fixture {
+    use std::convert::Infallible;
+    use std::future::Ready;
+    use std::hint::black_box;
+    use std::task::{Context, Poll};
+
+    use tower_service::Service;
+
+    /// A handler answering 200 at once: the layer's cost is all there is to see.
+    #[derive(Clone)]
+    pub struct Hello;
+
+    impl Service<http::Request<()>> for Hello {
+        type Response = http::Response<()>;
+        type Error = Infallible;
+        type Future = Ready<Result<http::Response<()>, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<()>) -> Self::Future {
+            black_box(&request);
+            std::future::ready(Ok(http::Response::new(())))
+        }
+    }
+
+    #[derive(Clone)]
+    pub struct Route(pub &'static str);
+
+    /// A request as a server hands it over: its URI and header values share the server's read
+    /// buffer (hyper's are slices of it: a clone is a reference count, not a copy; static here),
+    /// its headers are the ones the layer reads, its extensions hold the route.
+    #[must_use]
+    pub fn request() -> http::Request<()> {
+        static URI: std::sync::OnceLock<http::Uri> = std::sync::OnceLock::new();
+        let uri = URI.get_or_init(|| http::Uri::from_static("/users/42?page=2"));
+        let mut request = http::Request::get(uri.clone())
+            .header(
+                http::header::HOST,
+                http::HeaderValue::from_static("api.example:8080"),
+            )
+            .header(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static("bench/1.0"),
+            )
+            .body(())
+            .unwrap_or_default();
+        request.extensions_mut().insert(Route("/users/{id}"));
+        request
+    }
+}
