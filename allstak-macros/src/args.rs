@@ -52,13 +52,16 @@ pub(crate) struct MainArgs {
 pub(crate) struct TrackArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) report: Option<LitBool>,
+    /// `describe = "display"`: the error is described through `Display`, not `Error`.
+    pub(crate) describe_display: Option<LitStr>,
     pub(crate) krate: Option<syn::Path>,
 }
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
                          `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
                          `attach_stacktrace = true`, `user_id = \"…\"`, `crate = \"…\"`";
-const TRACK_KEYS: &str = "`name = \"…\"`, `report = false`, `crate = \"…\"`";
+const TRACK_KEYS: &str =
+    "`name = \"…\"`, `report = false`, `describe = \"display\"`, `crate = \"…\"`";
 
 /// One `key = value` as written.
 struct Pair {
@@ -216,6 +219,16 @@ fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
                     set(&mut parsed.report, v, key, errors);
                 }
             }
+            "describe" => match &pair.value {
+                Lit::Str(v) if v.value() == "display" => {
+                    set(&mut parsed.describe_display, v.clone(), key, errors);
+                }
+                other => errors.at(
+                    other.span(),
+                    "`describe` takes `\"display\"`: the error is then described through its \
+                     `Display`, for an error type whose `Error` impl needs `'static` parameters",
+                ),
+            },
             "crate" => {
                 if let Some(v) = crate_path(&pair, errors) {
                     set(&mut parsed.krate, v, key, errors);

@@ -91,11 +91,15 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
 /// value)`, the probe run here, where the error type is known, with no call or borrow beyond the
 /// check itself. When `ty` is no `Result`, the projection is the one error, over `ty`, with
 /// `TrackedResult`'s `on_unimplemented` message.
+///
+/// `via` is empty, or `.allstak_display()` (`describe = "display"`): the probe then starts at
+/// `Display`, never asking for an `Error` impl that needs `'static` parameters (E0310).
 fn check(
     runtime: &RuntimePath,
     ty: &Type,
     value: &TokenStream,
     site: Option<&TokenStream>,
+    via: &TokenStream,
 ) -> TokenStream {
     let (inferable, has_impl_trait) = inferable_type(ty);
     match site {
@@ -115,7 +119,7 @@ fn check(
                 quote!(::__private::TrackedResult>::Error>::NEW),
                 last,
             ));
-            quote!(#describe.allstak_check(#site, #value))
+            quote!(#describe #via.allstak_check(#site, #value))
         }
         // `Result<impl Trait, E>`, whose projection cannot be normalized before the value is
         // known, or a `crate = ".."` path, which keeps its own span: the probe's type comes from
@@ -125,7 +129,7 @@ fn check(
             let describe = describe_tracked(runtime, &tracked_value, ty);
             quote!({
                 let #tracked_value = #value;
-                #describe.allstak_check(#site, #tracked_value)
+                #describe #via.allstak_check(#site, #tracked_value)
             })
         }
         None => {
@@ -212,6 +216,11 @@ pub(crate) fn generate(
     let report = args.report.as_ref().is_none_or(|report| report.value);
     let site = report.then(|| site(function, args));
     let site = site.as_ref();
+    let via = if args.describe_display.is_some() {
+        quote!(.allstak_display())
+    } else {
+        TokenStream::new()
+    };
 
     let body = match returned_future(function) {
         // The body builds the future when the fn is called, as before; the wrapper awaits it.
@@ -221,14 +230,14 @@ pub(crate) fn generate(
             let awaited = quote!(#future_local.await);
             match future {
                 ReturnedFuture::Impl { output } => {
-                    let check = check(runtime, output, &awaited, site);
+                    let check = check(runtime, output, &awaited, site, &via);
                     quote! {
                         let #future_local = #build;
                         async move { #check }
                     }
                 }
                 ReturnedFuture::Boxed { ty, output } => {
-                    let check = check(runtime, output, &awaited, site);
+                    let check = check(runtime, output, &awaited, site, &via);
                     quote! {
                         let #future_local: #ty = #build;
                         ::std::boxed::Box::pin(async move { #check })
@@ -239,7 +248,7 @@ pub(crate) fn generate(
         None => {
             let call = call_body(function, runtime);
             match &sig.output {
-                ReturnType::Type(_, ty) => check(runtime, ty, &call, site),
+                ReturnType::Type(_, ty) => check(runtime, ty, &call, site, &via),
                 // Rejected by `validate`.
                 ReturnType::Default => call,
             }

@@ -118,7 +118,10 @@ pub use allstak_macros::main;
 /// The event's class is the error type's name, its message the error's `Display` (or `Debug`,
 /// or the type name), with its `source()` chain, and the function's path, file and line.
 /// Arguments: `name = "…"` (the name used in the event), `report = false` (change the status,
-/// send no event), `crate = "…"` (a renamed dependency).
+/// send no event), `describe = "display"` (describe the error through its `Display`: for an
+/// error type whose `Error` impl needs `'static` parameters, in generic code, where the
+/// attribute would otherwise fail with E0310; see the README's troubleshooting), `crate = "…"`
+/// (a renamed dependency).
 ///
 /// ```
 /// #[allstak::track(name = "settings::load", report = false)]

@@ -296,6 +296,16 @@ describe_levels! {
 }
 
 impl<E: ?Sized> Describe<E> {
+    /// `#[allstak::track(describe = "display")]`: the probe starts at `Display`. For an error
+    /// type whose `Error` impl needs `'static` parameters, returned from generic code where they
+    /// are not (E0310): method resolution picks the `Error` level without looking at lifetimes,
+    /// and the lifetime check fails after.
+    #[inline]
+    #[must_use]
+    pub fn allstak_display(self) -> DescribeDisplay<E> {
+        DescribeDisplay::NEW
+    }
+
     /// The probe for `error`'s type, where it is inferred rather than named (`main`'s `Err`).
     #[inline]
     #[must_use]
