@@ -33,6 +33,19 @@ mod config;
 mod counter;
 mod diag;
 mod event;
+/// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
+/// the attributes use, and nothing else of the client. They only translate into these.
+#[cfg(any(feature = "tracing", feature = "log", feature = "tower"))]
+mod integration {
+    #[cfg(any(feature = "tracing", feature = "log"))]
+    pub(crate) use crate::client::add_breadcrumb;
+    #[cfg(any(feature = "log", feature = "tower"))]
+    pub(crate) use crate::client::capture;
+    #[cfg(feature = "tower")]
+    pub(crate) use crate::client::sending;
+    #[cfg(feature = "tracing")]
+    pub(crate) use crate::client::{capture_from_tracing, fingerprint, note_tracing_layer};
+}
 #[cfg(feature = "log")]
 pub mod log;
 mod panic;

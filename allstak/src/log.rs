@@ -21,7 +21,8 @@ use std::sync::Arc;
 pub use crate::EventFilter;
 use crate::breadcrumbs::Breadcrumb;
 use crate::event::{ErrorEvent, Location, render};
-use crate::{Level, client, sdk_thread};
+use crate::integration as client;
+use crate::{Level, sdk_thread};
 
 /// The default: `Error` → event, `Warn` and `Info` → breadcrumb, `Debug` and `Trace` → ignored.
 ///

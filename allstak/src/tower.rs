@@ -36,8 +36,8 @@ use std::task::{Context, Poll, ready};
 
 use http::header::{HOST, USER_AGENT};
 
-use crate::client;
 use crate::event::{ErrorEvent, render, short_type_name};
+use crate::integration as client;
 use crate::scope::{self, RequestContext};
 
 /// How the layer finds the route a request matched, from the request's extensions.

@@ -31,7 +31,8 @@ use tracing_subscriber::registry::LookupSpan;
 pub use crate::EventFilter;
 use crate::breadcrumbs::Breadcrumb;
 use crate::event::{self, ErrorEvent, Location};
-use crate::{Level, client, sdk_thread};
+use crate::integration as client;
+use crate::{Level, sdk_thread};
 
 /// The default: `ERROR` → event, `WARN` and `INFO` → breadcrumb, `DEBUG` and `TRACE` → ignored.
 ///
