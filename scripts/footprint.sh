@@ -3,6 +3,8 @@
 #   scripts/footprint.sh              # allstak vs a plain hello world, and the expansion cost
 #   scripts/footprint.sh --compare    # also the HTTP/TLS stacks considered (slow: builds reqwest)
 #   scripts/footprint.sh --expansion  # the expansion cost only
+#   scripts/footprint.sh --expansion-instructions  # the same crates, rustc's instructions
+#                                     # (valgrind): unlike wall time, not moved by the load
 # Each build is a clean `cargo build --release` in its own target dir under target/footprint,
 # so every figure includes compiling every dependency, as a user's first build does.
 set -euo pipefail
@@ -50,7 +52,7 @@ new_crate hello_plain "" "$hello"
 new_crate hello_allstak "allstak = { path = \"$root/allstak\" }" "#[allstak::main]\n$hello"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(rustc --version)"
-if [[ "${1:-}" != "--expansion" ]]; then
+if [[ "${1:-}" != --expansion* ]]; then
 echo
 echo "| program | clean release build | binary | crates |"
 echo "|---|---|---|---|"
@@ -193,6 +195,38 @@ expansion_crate twelve_lines_tracked "$(twelve_lines "#[allstak::track]")"
 printf '[workspace]\nresolver = "3"\nmembers = [%s]\n' "$members" > "$expansion/Cargo.toml"
 cp "$root/Cargo.lock" "$expansion/Cargo.lock" 2>/dev/null || true
 (cd "$expansion" && cargo build -q)
+
+# Instructions rustc executes for a first build of each crate (no incremental cache, linker
+# excluded), counted by valgrind: the same on every run, whatever else the machine does.
+if [[ "${1:-}" == "--expansion-instructions" ]]; then
+  deps="$expansion/target/debug/deps"
+  externs="--extern allstak=$(ls -t "$deps"/liballstak-*.rlib | head -1) --extern floor=$(ls -t "$deps"/libfloor-*.so | head -1)"
+  ring=$(ls -d "$expansion"/target/debug/build/ring-*/out | head -1)
+  instructions() { # NAME -> millions of instructions
+    local out="$expansion/target/instructions/$1"
+    rm -rf "$out"; mkdir -p "$out"
+    # shellcheck disable=SC2086
+    (cd "$expansion" && CARGO_PKG_NAME="$1" CARGO_PKG_VERSION=0.1.0 valgrind --tool=cachegrind \
+      --cache-sim=no --cachegrind-out-file=/dev/null "$(rustc --print sysroot)/bin/rustc" \
+      --crate-name "$1" --edition=2024 "$1/src/main.rs" --crate-type bin --emit=dep-info,link \
+      -C embed-bitcode=no -C debuginfo=2 --out-dir "$out" -C incremental="$out/incremental" \
+      -L dependency="$deps" $externs -L native="$ring" 2>&1) |
+      awk '/I *refs/ { gsub(",", "", $NF); printf "%.0f", $NF / 1e6 }'
+  }
+  echo
+  echo "| crate of 500 fns | rustc instructions, first build | |"
+  echo "|---|---|---|"
+  for body in one_line twelve_lines; do
+    base=$(instructions "${body}_plain")
+    printf '| %s, plain | %d M | |\n' "$body" "$base"
+    for variant in closure_only syn_closure_attribute tracked tracked_no_report; do
+      [[ -d "$expansion/${body}_$variant" ]] || continue
+      n=$(instructions "${body}_$variant")
+      printf '| %s, %s | %d M | %.2fx |\n' "$body" "${variant//_/ }" "$n" "$(calc "$n / $base")"
+    done
+  done
+  exit 0
+fi
 
 # time_build NAME first|rebuild -> seconds, best of 5
 time_build() {
