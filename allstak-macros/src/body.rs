@@ -4,7 +4,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::visit_mut::VisitMut;
 use syn::{Ident, ReturnType, Type};
 
 use crate::args::RuntimePath;
@@ -21,27 +20,66 @@ pub(crate) fn inferable_return_type(output: &ReturnType) -> TokenStream {
 /// `ty` as a closure or turbofish may name it: each `impl Trait` becomes `_`; and whether there
 /// was one.
 pub(crate) fn inferable_type(ty: &Type) -> (TokenStream, bool) {
-    struct ImplToInfer {
-        replaced: bool,
+    let mut ty = ty.clone();
+    let replaced = impl_to_infer(&mut ty);
+    (quote!(#ty), replaced)
+}
+
+/// Replaces each `impl Trait` in `ty` with `_`, wherever a return type may hold one (generic
+/// arguments, tuples, references, pointers, arrays, slices, groups); whether there was one.
+fn impl_to_infer(ty: &mut Type) -> bool {
+    match ty {
+        Type::ImplTrait(impl_trait) => {
+            let underscore_token = syn::token::Underscore(impl_trait.impl_token.span);
+            *ty = Type::Infer(syn::TypeInfer {
+                attrs: Vec::new(),
+                underscore_token,
+            });
+            true
+        }
+        Type::Array(syn::TypeArray { elem, .. })
+        | Type::Group(syn::TypeGroup { elem, .. })
+        | Type::Paren(syn::TypeParen { elem, .. })
+        | Type::Ptr(syn::TypePtr { elem, .. })
+        | Type::Reference(syn::TypeReference { elem, .. })
+        | Type::Slice(syn::TypeSlice { elem, .. }) => impl_to_infer(elem),
+        Type::Tuple(tuple) => tuple
+            .elems
+            .iter_mut()
+            .fold(false, |replaced, elem| impl_to_infer(elem) | replaced),
+        Type::Path(path) => {
+            let qself = path
+                .qself
+                .as_mut()
+                .is_some_and(|qself| impl_to_infer(&mut qself.ty));
+            in_path(&mut path.path) | qself
+        }
+        Type::TraitObject(object) => object.bounds.iter_mut().fold(false, |replaced, bound| {
+            let here = match bound {
+                syn::TypeParamBound::Trait(bound) => in_path(&mut bound.path),
+                _ => false,
+            };
+            here | replaced
+        }),
+        _ => false,
     }
-    impl VisitMut for ImplToInfer {
-        fn visit_type_mut(&mut self, ty: &mut Type) {
-            if let Type::ImplTrait(impl_trait) = ty {
-                let underscore = syn::token::Underscore(impl_trait.impl_token.span);
-                *ty = Type::Infer(syn::TypeInfer {
-                    attrs: Vec::new(),
-                    underscore_token: underscore,
-                });
-                self.replaced = true;
-            } else {
-                syn::visit_mut::visit_type_mut(self, ty);
+}
+
+/// [`impl_to_infer`] over the type arguments of each segment of `path`.
+fn in_path(path: &mut syn::Path) -> bool {
+    let mut replaced = false;
+    for segment in &mut path.segments {
+        if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+            for arg in &mut args.args {
+                replaced |= match arg {
+                    syn::GenericArgument::Type(ty) => impl_to_infer(ty),
+                    syn::GenericArgument::AssocType(assoc) => impl_to_infer(&mut assoc.ty),
+                    _ => false,
+                };
             }
         }
     }
-    let mut ty = ty.clone();
-    let mut visitor = ImplToInfer { replaced: false };
-    visitor.visit_type_mut(&mut ty);
-    (quote!(#ty), visitor.replaced)
+    replaced
 }
 
 /// A generated local: invisible to the user's code, and theirs to ours.
@@ -82,5 +120,56 @@ pub(crate) fn call_body(function: &Function, runtime: &RuntimePath) -> TokenStre
                 #body
             })()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inferable_type;
+
+    fn inferable(ty: &str) -> (String, bool) {
+        let ty: syn::Type = syn::parse_str(ty).unwrap();
+        let (tokens, replaced) = inferable_type(&ty);
+        (tokens.to_string(), replaced)
+    }
+
+    #[test]
+    fn each_impl_trait_becomes_an_underscore_wherever_it_sits() {
+        let cases = [
+            ("Result<impl Iterator<Item = u8>, E>", "Result < _ , E >"),
+            (
+                "Result<(impl Display, Vec<impl Debug>), E>",
+                "Result < (_ , Vec < _ >) , E >",
+            ),
+            ("Result<&'a mut impl Write, E>", "Result < & 'a mut _ , E >"),
+            ("Result<[impl Copy; 2], E>", "Result < [_ ; 2] , E >"),
+            ("Result<Box<[impl Copy]>, E>", "Result < Box < [_] > , E >"),
+            (
+                "Pin<Box<dyn Future<Output = impl Sized>>>",
+                "Pin < Box < dyn Future < Output = _ > > >",
+            ),
+            ("<impl Tr as Tr>::Out", "< _ as Tr > :: Out"),
+        ];
+        for (ty, expected) in cases {
+            assert_eq!(inferable(ty), (expected.to_owned(), true), "{ty}");
+        }
+    }
+
+    #[test]
+    fn a_type_without_impl_trait_is_kept_as_it_is() {
+        for ty in [
+            "io::Result<u8>",
+            "Result<Box<dyn Fn() -> u8>, E>",
+            "Result<(), E>",
+        ] {
+            let (tokens, replaced) = inferable(ty);
+            assert!(!replaced, "{ty}");
+            assert_eq!(
+                tokens,
+                syn::parse_str::<syn::Type>(ty)
+                    .map(|t| quote::quote!(#t).to_string())
+                    .unwrap()
+            );
+        }
     }
 }

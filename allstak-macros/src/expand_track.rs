@@ -102,8 +102,17 @@ fn check(
     via: &TokenStream,
 ) -> TokenStream {
     let (inferable, has_impl_trait) = inferable_type(ty);
-    match site {
-        Some(site) if !has_impl_trait && !runtime.is_given() => {
+    let written = written_error(ty).filter(|_| !has_impl_trait && !runtime.is_given());
+    match (site, written) {
+        // `Result<T, E>` as written: the probe is named by `E` itself, with no projection for
+        // rustc to normalize. A two-argument `Result` that is not `core`'s (an alias
+        // with its arguments the other way round would be one) is then reported by `ErrorIn`.
+        (Some(site), Some((error_type, name))) => {
+            // The check is spanned by the type's name: "not `core`'s `Result`" points there.
+            let method = Ident::new("allstak_check", Span::call_site().located_at(name));
+            quote!(#runtime::__private::Describe::<#error_type>::NEW #via.#method(#site, #value))
+        }
+        (Some(site), None) if !has_impl_trait && !runtime.is_given() => {
             // Our tokens carry `ty`'s own spans (its first token before it, its last after),
             // hygiene included: an absolute path resolves the same under them, and when `ty` is
             // no `Result`, rustc reports the projection once, over `ty`.
@@ -124,7 +133,7 @@ fn check(
         // `Result<impl Trait, E>`, whose projection cannot be normalized before the value is
         // known, or a `crate = ".."` path, which keeps its own span: the probe's type comes from
         // the value, and `describe_tracked`'s bound reports "not a `Result`".
-        Some(site) => {
+        (Some(site), None) => {
             let tracked_value = local("__allstak_value");
             let describe = describe_tracked(runtime, &tracked_value, ty);
             quote!({
@@ -132,9 +141,26 @@ fn check(
                 #describe #via.allstak_check(#site, #tracked_value)
             })
         }
-        None => {
+        (None, _) => {
             quote!(<#inferable as #runtime::__private::TrackedResult>::allstak_check_status(#value))
         }
+    }
+}
+
+/// `E` in a return type written `Result<T, E>`, and the span of `Result`.
+fn written_error(ty: &Type) -> Option<(&Type, Span)> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last().filter(|s| s.ident == "Result")?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match (args.args.len(), args.args.last()) {
+        (2, Some(GenericArgument::Type(error))) if path.qself.is_none() => {
+            Some((error, last.ident.span()))
+        }
+        _ => None,
     }
 }
 

@@ -361,7 +361,14 @@ pub trait TrackedResult {
 /// How [`Describe`]'s `allstak_check` reads the `Err` of what a tracked fn returned: a bound on
 /// the error type, not on the value's. When the fn returns no `Result`, [`describe_tracked`] has
 /// reported it and left the error type unknown: this bound is then only ambiguous, and rustc
-/// does not report it a second time.
+/// does not report it a second time. When the fn's return type is written `Result<T, E>`, the
+/// probe is named by that `E`, and a `Result` that is not `core`'s is reported here.
+#[diagnostic::on_unimplemented(
+    message = "`#[allstak::track]` needs a function that returns a `Result`, not `{R}`",
+    label = "`{R}` is not `core::result::Result`",
+    note = "`#[allstak::track]` records the `Err` values a function returns; remove it from \
+            functions that cannot fail"
+)]
 pub trait ErrorIn<R> {
     fn allstak_error_in(value: &R) -> Option<&Self>;
 }
@@ -372,6 +379,18 @@ impl<T, E> ErrorIn<Result<T, E>> for E {
         value.as_ref().err()
     }
 }
+
+/// A second impl for every error type, never used: with one impl only, rustc would take its
+/// `Result<_, E>` for the value's type before looking at the value, and report a program's own
+/// two-argument `Result` as two mismatches rather than once, with the message above.
+impl<E> ErrorIn<NotAResult<E>> for E {
+    fn allstak_error_in(value: &NotAResult<E>) -> Option<&E> {
+        match value.0 {}
+    }
+}
+
+/// See the second impl of [`ErrorIn`].
+pub struct NotAResult<E>(std::convert::Infallible, PhantomData<E>);
 
 impl<T, E> TrackedResult for Result<T, E> {
     type Error = E;

@@ -43,15 +43,11 @@ pub(super) fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
 /// 1 s, 2 s, 4 s, 8 s…, each shortened by up to a quarter at random so clients spread out.
 pub(super) fn backoff(attempt: u32) -> Duration {
     let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.min(8));
-    let jitter = base.mul_f64(0.25 * random_unit());
-    base - jitter
-}
-
-fn random_unit() -> f64 {
-    // The top 53 bits of a random UUID: plenty for spreading retries.
-    #[allow(clippy::cast_precision_loss)]
-    let bits = (uuid::Uuid::new_v4().as_u128() >> 75) as f64;
-    bits / (1u64 << 53) as f64
+    // A quarter of `base`, scaled by 32 random bits (integers only: no float code is linked
+    // in for this).
+    let random = u128::from(uuid::Uuid::new_v4().as_u128() as u32);
+    let jitter = (base.as_nanos() * random) >> 34;
+    base - Duration::from_nanos(u64::try_from(jitter).unwrap_or(0))
 }
 
 /// `Retry-After` as seconds or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
