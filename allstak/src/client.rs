@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -413,6 +413,7 @@ fn send_end(ended: EndedSession) -> bool {
     let queued = transport.run_final(Box::new(move |worker| {
         let settled = worker.deliver(&end) != Delivery::NotYet;
         file.settle_end(&ended, settled);
+        worker.ended_by(deadline);
         let _ = done.try_send(());
     }));
     // A server that answers at once leaves nothing to write.
@@ -456,6 +457,24 @@ pub(crate) fn flush() -> bool {
     }
 }
 
+/// Whether the session's end was sent (or given up on) already.
+fn end_settled() -> bool {
+    *END_SENT.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The process exits after its session ended earlier (`end_session`, `Guard::end_with`, or
+/// `main` returned and something reported an error after): what was reported since is sent
+/// within a fresh exit deadline. Nothing pending, nothing to wait for.
+fn flush_after_the_end() {
+    if let (Some(client), Some(transport)) = (client(), transport())
+        && transport.has_pending_events()
+    {
+        let deadline = Instant::now() + client.config.exit_deadline;
+        transport.set_deadline(deadline);
+        transport.flush(deadline);
+    }
+}
+
 /// Ends the session when the process exits without returning from `main`
 /// (`std::process::exit`), keeping the status reached so far and the exit code.
 fn register_at_exit() {
@@ -464,7 +483,13 @@ fn register_at_exit() {
     }
     extern "C" fn end_at_exit() {
         // Unwinding out of an `extern "C"` fn would abort the process.
-        let _ = std::panic::catch_unwind(|| end(None));
+        let _ = std::panic::catch_unwind(|| {
+            let ended_earlier = end_settled();
+            end(None);
+            if ended_earlier {
+                flush_after_the_end();
+            }
+        });
     }
     // SAFETY: `atexit` is the C standard library's; the callback is a plain `extern "C" fn`
     // that never unwinds.

@@ -219,6 +219,28 @@ fn an_explicit_final_status_below_the_reached_one_wins_and_later_events_are_not_
 }
 
 #[test]
+fn errors_reported_after_the_end_are_sent_even_past_its_deadline_and_before_exit() {
+    let collector = collector();
+    let run = run(
+        PROGRAM,
+        &["capture-after-the-end"],
+        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "100")]),
+    );
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\ndone\n");
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, END, ERRORS, ERRORS, ERRORS, ERRORS, ERRORS]
+    );
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+    for (n, event) in requests[2..].iter().enumerate() {
+        assert_eq!(event.json["message"], format!("after the end {n}"));
+        assert_eq!(event.session_id(), None);
+    }
+}
+
+#[test]
 fn a_second_init_is_ignored_and_its_guard_does_not_end_the_session() {
     let collector = collector();
     let run = run(PROGRAM, &["second-init"], &env_for(collector.url(), &[]));

@@ -19,7 +19,7 @@ mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
@@ -31,7 +31,7 @@ use crate::wire::Request;
 pub(crate) use http::{BACKEND, Endpoint, TLS};
 pub(crate) use worker::{Delivery, Worker};
 
-/// Error events waiting to be sent; past this they are dropped and counted.
+/// Error events queued or being sent; past this they are dropped and counted.
 const QUEUE_CAPACITY: usize = 256;
 
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
@@ -50,8 +50,15 @@ struct Shared {
     queued: CacheLine<AtomicUsize>,
     dropped: ShardedCounter,
     unauthorized: AtomicBool,
-    /// Set once the process is ending: no request, wait or retry may run past it.
-    deadline: OnceLock<Instant>,
+    /// Set while the session's end is being sent, and again when the process exits after it:
+    /// no request, wait or retry may run past it.
+    deadline: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn deadline(&self) -> Option<Instant> {
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Keeps a hot counter off the cache line of its neighbours (no false sharing between threads).
@@ -81,7 +88,7 @@ impl Transport {
             queued: CacheLine(AtomicUsize::new(0)),
             dropped: ShardedCounter::new(),
             unauthorized: AtomicBool::new(false),
-            deadline: OnceLock::new(),
+            deadline: Mutex::new(None),
         });
         let worker = Worker::new(endpoint, Arc::clone(&shared));
         let spawned = thread::Builder::new()
@@ -140,9 +147,19 @@ impl Transport {
         }
     }
 
-    /// The process is ending: from now on no request, wait or retry may run past `deadline`.
+    /// The session is ending, or the process exiting: from now on no request, wait or retry
+    /// may run past `deadline` (until [`Worker::ended_by`] lifts it).
     pub(crate) fn set_deadline(&self, deadline: Instant) {
-        let _ = self.shared.deadline.set(deadline);
+        *self
+            .shared
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+    }
+
+    /// Whether error events are queued or being sent.
+    pub(crate) fn has_pending_events(&self) -> bool {
+        self.shared.queued.load(Ordering::Relaxed) > 0
     }
 
     /// Queues a task that someone waits for, and wakes the worker if it is waiting out a

@@ -1,9 +1,9 @@
 //! The worker loop: runs jobs in order, and delivers each request as the retry policy says,
 //! never past the exit deadline.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,10 +58,10 @@ impl Worker {
             };
             match job {
                 Job::Event(request) => {
-                    self.shared.queued.fetch_sub(1, Ordering::Relaxed);
                     if let Some(request) = request() {
                         self.deliver(&request);
                     }
+                    self.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 }
                 Job::Task(task) => task(&mut self),
                 Job::Flush(done) => {
@@ -71,9 +71,22 @@ impl Worker {
         }
     }
 
-    /// Whether the process is ending (its deadline is set).
+    /// Whether the session is ending (a deadline is set).
     pub(crate) fn is_ending(&self) -> bool {
-        self.shared.deadline.get().is_some()
+        self.shared.deadline().is_some()
+    }
+
+    /// The session's end, sent under `deadline`, is settled: a program that goes on running
+    /// after it sends what it reports later as it did before (until it exits).
+    pub(crate) fn ended_by(&self, deadline: Instant) {
+        let mut current = self
+            .shared
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *current == Some(deadline) {
+            *current = None;
+        }
     }
 
     /// Sends one request, retrying as the contract says, never past the exit deadline.
@@ -128,7 +141,7 @@ impl Worker {
 
     /// The time a request may take: `limit`, or what is left before the deadline.
     fn time_left(&self, limit: Duration) -> Option<Duration> {
-        match self.shared.deadline.get() {
+        match self.shared.deadline() {
             None => Some(limit),
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -141,9 +154,9 @@ impl Worker {
     /// an unreachable server (`unreachable`), as soon as the program starts ending.
     fn wait_until(&self, until: Instant, unreachable: bool) -> bool {
         loop {
-            match self.shared.deadline.get() {
+            match self.shared.deadline() {
                 Some(_) if unreachable => return false,
-                Some(deadline) if until > *deadline => return false,
+                Some(deadline) if until > deadline => return false,
                 _ => {}
             }
             let now = Instant::now();

@@ -146,6 +146,15 @@ fn main() {
             // Sent for sure, so that a test can see it is not the session's.
             println!("flushed: {}", allstak::flush());
         }
+        "capture-after-the-end" => {
+            allstak::end_session(allstak::SessionStatus::Ok);
+            // The program runs on past its end's exit deadline (the test sets 100 ms), then
+            // reports errors and exits without flushing.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            for n in 0..5 {
+                allstak::capture_display(&format!("after the end {n}"));
+            }
+        }
         "end-with" => {
             guard.end_with(allstak::SessionStatus::Abnormal);
             println!("done");
