@@ -25,8 +25,9 @@ static TRAIL: Trail = Trail::new();
 static CLIENT: OnceLock<Client> = OnceLock::new();
 /// A panic on the session's own thread, kept until we know whether it ended the process.
 static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
-/// Set once the thread that ended the session is done sending the end.
-static END_SENT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+/// Set once the thread that ended the session is done sending the end: the exit deadline it
+/// sent it under.
+static END_SENT: (Mutex<Option<Instant>>, Condvar) = (Mutex::new(None), Condvar::new());
 /// How long an ending program waits for its end to be sent before it also writes the end into
 /// the state file (so that a kill during a long wait does not make it `abnormal`).
 const KEEP_END_AFTER: Duration = Duration::from_millis(10);
@@ -370,10 +371,11 @@ pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
         return false;
     };
     diag::debug!("session {} ended: {}", ended.id, ended.status);
-    let sent = send_end(ended);
+    let deadline = Instant::now() + client().map_or(Duration::ZERO, |c| c.config.exit_deadline);
+    let sent = send_end(ended, deadline);
     let (done, sent_signal) = &END_SENT;
     if let Ok(mut done) = done.lock() {
-        *done = true;
+        *done = Some(deadline);
     }
     sent_signal.notify_all();
     sent
@@ -390,17 +392,16 @@ fn wait_for_the_end_in_flight() {
     }
     let (done, sent) = &END_SENT;
     if let Ok(done) = done.lock() {
-        let _ = sent.wait_timeout_while(done, client.config.exit_deadline, |done| !*done);
+        let _ = sent.wait_timeout_while(done, client.config.exit_deadline, |done| done.is_none());
     }
 }
 
 /// Sends the session's end after everything queued before it, waiting until the exit deadline
 /// at most. Returns whether the worker got through it in time.
-fn send_end(ended: EndedSession) -> bool {
-    let (Some(client), Some(outbox)) = (client(), outbox()) else {
+fn send_end(ended: EndedSession, deadline: Instant) -> bool {
+    let Some(outbox) = outbox() else {
         return true;
     };
-    let deadline = Instant::now() + client.config.exit_deadline;
     let transport = &outbox.transport;
     transport.set_deadline(deadline);
     let end = wire::session_end(
@@ -457,19 +458,27 @@ pub(crate) fn flush() -> bool {
     }
 }
 
-/// Whether the session's end was sent (or given up on) already.
-fn end_settled() -> bool {
+/// The exit deadline the session's end was sent under, once it was sent (or given up on).
+fn end_sent_under() -> Option<Instant> {
     *END_SENT.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The process exits after its session ended earlier (`end_session`, `Guard::end_with`, or
-/// `main` returned and something reported an error after): what was reported since is sent
-/// within a fresh exit deadline. Nothing pending, nothing to wait for.
-fn flush_after_the_end() {
+/// The process exits after its session ended (`end_session`, `Guard::end_with`, or `main`
+/// returned) and errors were reported after the end: they are sent before it exits. Within the
+/// end's own exit deadline if that has not passed (the program is still ending), else within a
+/// fresh one (it ran on after its end). Not while the worker is still on the end itself: its
+/// deadline was already spent.
+fn flush_after_the_end(end_deadline: Instant) {
     if let (Some(client), Some(transport)) = (client(), transport())
         && transport.has_pending_events()
+        && !transport.is_ending()
     {
-        let deadline = Instant::now() + client.config.exit_deadline;
+        let now = Instant::now();
+        let deadline = if end_deadline > now {
+            end_deadline
+        } else {
+            now + client.config.exit_deadline
+        };
         transport.set_deadline(deadline);
         transport.flush(deadline);
     }
@@ -484,10 +493,10 @@ fn register_at_exit() {
     extern "C" fn end_at_exit() {
         // Unwinding out of an `extern "C"` fn would abort the process.
         let _ = std::panic::catch_unwind(|| {
-            let ended_earlier = end_settled();
+            let ended_earlier = end_sent_under();
             end(None);
-            if ended_earlier {
-                flush_after_the_end();
+            if let Some(end_deadline) = ended_earlier {
+                flush_after_the_end(end_deadline);
             }
         });
     }

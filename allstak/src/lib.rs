@@ -251,7 +251,8 @@ impl Drop for Guard {
 
 /// Ends the session now with `status`, which wins over the status reached so far: for
 /// `#[allstak::main]` programs what [`Guard::end_with`] is for [`init`]. Whatever happens
-/// after is not tracked; `main`'s end is then a no-op. Waits at most the exit deadline.
+/// after is not tracked (errors reported after are still sent, with no session, and before
+/// the process exits); `main`'s end is then a no-op. Waits at most the exit deadline.
 ///
 /// ```
 /// // Say a supervisor asked us to stop: this run was fine, whatever it logged.

@@ -241,6 +241,26 @@ fn errors_reported_after_the_end_are_sent_even_past_its_deadline_and_before_exit
 }
 
 #[test]
+fn errors_reported_after_the_end_hold_the_exit_no_longer_than_a_fresh_exit_deadline() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::accepted());
+    // The errors reported after the end are never answered in time.
+    collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
+    let run = run(
+        PROGRAM,
+        &["capture-after-the-end"],
+        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "100")]),
+    );
+    assert_eq!(run.code(), Some(0));
+    // 300 ms of the program's own, then one exit deadline of 100 ms: not the 20 s answer.
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[..3]), [START, END, ERRORS]);
+    assert_eq!(requests[2].json["message"], "after the end 0");
+}
+
+#[test]
 fn a_second_init_is_ignored_and_its_guard_does_not_end_the_session() {
     let collector = collector();
     let run = run(PROGRAM, &["second-init"], &env_for(collector.url(), &[]));

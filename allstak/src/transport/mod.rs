@@ -157,6 +157,11 @@ impl Transport {
             .unwrap_or_else(PoisonError::into_inner) = Some(deadline);
     }
 
+    /// Whether a deadline is set: the worker has not got past the session's end yet.
+    pub(crate) fn is_ending(&self) -> bool {
+        self.shared.deadline().is_some()
+    }
+
     /// Whether error events are queued or being sent.
     pub(crate) fn has_pending_events(&self) -> bool {
         self.shared.queued.load(Ordering::Relaxed) > 0

@@ -71,7 +71,7 @@ impl Worker {
         }
     }
 
-    /// Whether the session is ending (a deadline is set).
+    /// Whether the session is ending (a deadline is set), as [`super::Transport::is_ending`].
     pub(crate) fn is_ending(&self) -> bool {
         self.shared.deadline().is_some()
     }
