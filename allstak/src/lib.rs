@@ -276,6 +276,10 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
 /// thread, at any time; `None` removes it. Until the first call, events carry
 /// [`ConfigBuilder::user_id`] (or `ALLSTAK_USER_ID`), if set. One short lock.
 ///
+/// In a request's handler behind the `tower` feature's layer, it sets the user of that
+/// request's events only (the handler's, and the 5xx the layer reports for it); `None` there
+/// gives the request the process's user back.
+///
 /// The session start's `userId` is only what is known before the start:
 /// [`ConfigBuilder::user_id`], `ALLSTAK_USER_ID`.
 ///

@@ -128,6 +128,10 @@ static IN_USE: AtomicBool = AtomicBool::new(false);
 /// Sets (or, with `None`, clears) the user of every later event.
 pub(crate) fn set_user(user: Option<User>) {
     let user = user.map(Arc::new);
+    // In a request's handler, the request's user (its callers are not the process's).
+    let Some(user) = set_request_user(user) else {
+        return;
+    };
     IN_USE.store(true, Ordering::Relaxed);
     let previous = match SCOPE.lock() {
         Ok(mut scope) => std::mem::replace(&mut scope.user, user),
@@ -185,6 +189,8 @@ pub(crate) struct RequestContext {
     pub(crate) status: Option<u16>,
     /// Set once an error event carried this request: its 5xx is then not a second event.
     pub(crate) reported: bool,
+    /// Set by [`crate::set_user`] in the request's handler: its events' user.
+    pub(crate) user: Option<Arc<User>>,
 }
 
 impl RequestContext {
@@ -198,6 +204,7 @@ impl RequestContext {
             user_agent: self.user_agent.clone(),
             status,
             reported: true,
+            user: self.user.clone(),
         }
     }
 
@@ -253,6 +260,20 @@ impl Drop for Serving<'_> {
 
 /// A copy of the request the current thread is serving, for an event; the request is marked
 /// reported.
+/// Gives `user` to the request this thread is serving, if any (`None`); else gives it back.
+fn set_request_user(user: Option<Arc<User>>) -> Option<Option<Arc<User>>> {
+    SERVING
+        .try_with(|serving| match serving.take() {
+            Some(mut request) => {
+                request.user = user.clone();
+                serving.set(Some(request));
+                None
+            }
+            None => Some(user.clone()),
+        })
+        .unwrap_or(Some(user))
+}
+
 pub(crate) fn current_request() -> Option<Arc<RequestContext>> {
     SERVING
         .try_with(|serving| {
@@ -287,6 +308,9 @@ impl EventContext {
         if self.request.is_none() {
             self.request = current_request();
         }
+        if let Some(user) = self.request.as_ref().and_then(|r| r.user.as_ref()) {
+            self.user = Some(Arc::clone(user));
+        }
     }
 }
 
@@ -303,6 +327,7 @@ mod tests {
             user_agent: None,
             status: None,
             reported: false,
+            user: None,
         }))
     }
 
@@ -313,6 +338,23 @@ mod tests {
             serving.set(request);
             path
         })
+    }
+
+    #[test]
+    fn a_user_set_while_a_request_is_served_is_that_requests() {
+        let mut served = request("/accounts/9");
+        {
+            let _serving = serving(&mut served);
+            set_user(Some(User::new().with_id("u-9")));
+            let mut context = EventContext::default();
+            context.attach();
+            assert_eq!(context.user.as_deref().and_then(User::id), Some("u-9"));
+        }
+        let served = served.expect("given back");
+        assert_eq!(served.user.as_deref().and_then(User::id), Some("u-9"));
+        // The copy an event of the layer's own takes keeps it.
+        let answered = served.outcome(Some(503));
+        assert_eq!(answered.user.as_deref().and_then(User::id), Some("u-9"));
     }
 
     #[test]

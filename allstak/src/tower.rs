@@ -180,6 +180,7 @@ fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestCo
         user_agent: headers.get(USER_AGENT).cloned(),
         status: None,
         reported: false,
+        user: None,
     }
 }
 

@@ -601,6 +601,7 @@ mod tests {
             user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
             status: Some(503),
             reported: false,
+            user: None,
         };
         event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(

@@ -76,6 +76,44 @@ fn assert_handled_event_of(event: &Value, session_id: &str) {
 }
 
 #[test]
+fn a_user_set_in_a_handler_is_the_user_of_that_requests_events_only() {
+    let collector = collector();
+    let server = Server::start(collector.url());
+    let base = format!("http://{}", server.address);
+    // One connection: the requests are served one after the other, on the same runtime.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    assert_eq!(
+        send(&agent, "GET", &format!("{base}/accounts/9")),
+        Some(503)
+    );
+    assert_eq!(send(&agent, "GET", &format!("{base}/users/42")), Some(500));
+    assert_eq!(
+        send(&agent, "GET", &format!("{base}/accounts/3")),
+        Some(200)
+    );
+    assert_eq!(send(&agent, "GET", &format!("{base}/users/42")), Some(500));
+    drop(agent);
+    server.stop();
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, ERRORS, END]);
+    let account = &requests[1].json;
+    assert_eq!(
+        account["requestContext"]["path"], "/accounts/{id}",
+        "{account}"
+    );
+    assert_eq!(account["user"], json!({"id": "u-9"}));
+    // The requests after it had their own callers: no user, neither 9 nor 3.
+    for event in [&requests[2].json, &requests[3].json] {
+        assert_eq!(event["requestContext"]["path"], "/users/{id}", "{event}");
+        assert_eq!(event.get("user"), None, "{event}");
+    }
+}
+
+#[test]
 fn a_5xx_a_tracked_error_and_a_panic_in_handlers_are_handled_events_with_the_request_and_2xx_are_not()
  {
     let collector = collector();

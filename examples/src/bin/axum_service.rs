@@ -4,8 +4,8 @@
 //! A 5xx answer is a handled error event with the request's `requestContext` (method, route,
 //! host, status, user agent); so is a panic in a handler, which the server survives. The session
 //! becomes `errored`, never `crashed`: a server that answered did not crash. A 2xx or a 404 is
-//! no event. The tags set with `allstak::set_tag` go with every event. (`allstak::set_user` is
-//! process-wide: right for a program with one user, not for a server's callers.)
+//! no event. The tags set with `allstak::set_tag` go with every event; `allstak::set_user` in a
+//! handler is the user of that request's events only.
 //!
 //! With no `ALLSTAK_HOST`, it reports to a loopback collector (`allstak::testing`), sends itself
 //! a few requests, and shows what AllStak received. With `ALLSTAK_API_KEY` and `ALLSTAK_HOST`
@@ -39,6 +39,8 @@ fn load_user(id: u32) -> Result<String, DatabaseDown> {
 }
 
 async fn user(Path(id): Path<u32>) -> Result<String, StatusCode> {
+    // Who is calling (here, the user asked for): this request's events carry it.
+    allstak::set_user(allstak::User::new().with_id(format!("u-{id}")));
     match id {
         42 => Err(StatusCode::SERVICE_UNAVAILABLE),
         _ => load_user(id).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR),

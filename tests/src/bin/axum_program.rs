@@ -24,6 +24,16 @@ async fn user(Path(id): Path<u32>) -> Result<String, StatusCode> {
     }
 }
 
+/// Sets the caller as the user of this request's events: the 503 for account 9 carries it.
+async fn account(Path(id): Path<u32>) -> StatusCode {
+    allstak::set_user(allstak::User::new().with_id(format!("u-{id}")));
+    if id == 9 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
 async fn settings() -> StatusCode {
     match load_settings() {
         Ok(_) => StatusCode::OK,
@@ -44,6 +54,7 @@ async fn serve() {
     let app = axum::Router::new()
         .route("/ok", get(|| async { "fine" }))
         .route("/users/{id}", get(user))
+        .route("/accounts/{id}", get(account))
         .route("/settings", post(settings))
         .route("/panic", get(panics))
         .layer(layer());
