@@ -224,7 +224,7 @@ fn errors_reported_after_the_end_are_sent_even_past_its_deadline_and_before_exit
     let run = run(
         PROGRAM,
         &["capture-after-the-end"],
-        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "100")]),
+        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "1000")]),
     );
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\ndone\n");
@@ -250,11 +250,12 @@ fn errors_reported_after_the_end_hold_the_exit_no_longer_than_a_fresh_exit_deadl
     let run = run(
         PROGRAM,
         &["capture-after-the-end"],
-        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "100")]),
+        &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "1000")]),
     );
     assert_eq!(run.code(), Some(0));
-    // 300 ms of the program's own, then one exit deadline of 100 ms: not the 20 s answer.
-    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    // 1.2 s of the program's own (its end's deadline, passed), then one fresh exit deadline of
+    // 1 s: not the 20 s answer.
+    assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
     let requests = collector.requests();
     assert_eq!(paths(&requests[..3]), [START, END, ERRORS]);
     assert_eq!(requests[2].json["message"], "after the end 0");

@@ -148,9 +148,13 @@ fn main() {
         }
         "capture-after-the-end" => {
             allstak::end_session(allstak::SessionStatus::Ok);
-            // The program runs on past its end's exit deadline (the test sets 100 ms), then
-            // reports errors and exits without flushing.
-            std::thread::sleep(std::time::Duration::from_millis(300));
+            // The program runs on past its end's exit deadline, then reports errors and exits
+            // without flushing.
+            let deadline_ms = std::env::var("ALLSTAK_EXIT_DEADLINE_MS")
+                .ok()
+                .and_then(|ms| ms.parse().ok())
+                .unwrap_or(2000);
+            std::thread::sleep(std::time::Duration::from_millis(deadline_ms + 200));
             for n in 0..5 {
                 allstak::capture_display(&format!("after the end {n}"));
             }
