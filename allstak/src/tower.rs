@@ -1,6 +1,8 @@
 //! `tower` integration (feature `tower`): a [`Layer`] for any service of `http::Request`s —
-//! axum, tonic, hyper. A request answered with a 5xx, or an `Err` out of the service, is a
-//! handled error event with the request's `requestContext` (method, route or path, host,
+//! axum, tonic, hyper. A request answered with a 5xx, or a gRPC status that says the server
+//! failed (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`,
+//! `DATA_LOSS`, in a trailers-only answer, as tonic sends a unary call's error), or an `Err` out
+//! of the service, is a handled error event with the request's `requestContext` (method, route or path, host,
 //! status, user agent); the session becomes `errored`, never `crashed`: a server that answered
 //! did not crash.
 //!
@@ -216,9 +218,18 @@ where
         let request = this.request.take();
         match &outcome {
             Ok(response) if response.status().is_server_error() => {
-                report_status(request.as_deref(), response.status());
+                let status = response.status();
+                let class = ("HttpServerError", "http::StatusCode");
+                report_answer(request.as_deref(), status.as_u16(), class, &status);
             }
-            Ok(_) => {}
+            Ok(response) => {
+                if let Some(code) = grpc_server_error(response.headers()) {
+                    // The status came as a header value: the event's Rust type says so.
+                    let class = ("GrpcServerError", "http::HeaderValue");
+                    let status = response.status().as_u16();
+                    report_answer(request.as_deref(), status, class, &code);
+                }
+            }
             Err(error) => report_error(request.as_deref(), error),
         }
         Poll::Ready(outcome)
@@ -230,24 +241,79 @@ fn already_reported(request: Option<&RequestContext>) -> bool {
     request.is_some_and(|request| request.reported)
 }
 
+/// A gRPC status that says the server failed, read from a response's `grpc-status` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct GrpcStatus {
+    code: u8,
+    name: &'static str,
+}
+
+impl Display for GrpcStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "grpc-status {} {}", self.code, self.name)
+    }
+}
+
+/// The gRPC codes that say the server failed (those OpenTelemetry marks a server span's error
+/// for); the others (`NOT_FOUND`, `INVALID_ARGUMENT`, ...) are the caller's, as a 4xx is.
+const GRPC_SERVER_ERRORS: [GrpcStatus; 6] = [
+    GrpcStatus {
+        code: 2,
+        name: "UNKNOWN",
+    },
+    GrpcStatus {
+        code: 4,
+        name: "DEADLINE_EXCEEDED",
+    },
+    GrpcStatus {
+        code: 12,
+        name: "UNIMPLEMENTED",
+    },
+    GrpcStatus {
+        code: 13,
+        name: "INTERNAL",
+    },
+    GrpcStatus {
+        code: 14,
+        name: "UNAVAILABLE",
+    },
+    GrpcStatus {
+        code: 15,
+        name: "DATA_LOSS",
+    },
+];
+
+/// A gRPC server answers HTTP 200 even when the call failed: a call that fails before its first
+/// message (what tonic sends for a `Status` a unary handler returns) is a "trailers-only"
+/// response, its status in the `grpc-status` header. (A stream that fails later says so in the
+/// body's trailers, which the layer does not read.)
+fn grpc_server_error(headers: &http::HeaderMap) -> Option<GrpcStatus> {
+    let code: u8 = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;
+    GRPC_SERVER_ERRORS
+        .into_iter()
+        .find(|status| status.code == code)
+}
+
+/// A request answered with a failure (`outcome`: a 5xx, or a gRPC status): a handled event of
+/// `class` (its exception class and Rust type) with the request, answered `status`.
 #[cold]
 #[inline(never)]
-fn report_status(request: Option<&RequestContext>, status: http::StatusCode) {
+fn report_answer(
+    request: Option<&RequestContext>,
+    status: u16,
+    (class, type_name): (&'static str, &'static str),
+    outcome: &dyn Display,
+) {
     if already_reported(request) {
         return;
     }
     client::capture(|| {
-        let answered = request.map(|request| request.outcome(Some(status.as_u16())));
+        let answered = request.map(|request| request.outcome(Some(status)));
         let message = match &answered {
-            Some(request) => format!("{} {} answered {status}", request.method, request.path()),
-            None => format!("answered {status}"),
+            Some(request) => format!("{} {} answered {outcome}", request.method, request.path()),
+            None => format!("answered {outcome}"),
         };
-        let mut event = ErrorEvent::with_class(
-            Cow::Borrowed("HttpServerError"),
-            "http::StatusCode",
-            message,
-            "tower",
-        );
+        let mut event = ErrorEvent::with_class(Cow::Borrowed(class), type_name, message, "tower");
         event.context.request = answered.map(Arc::new);
         event
     });
@@ -317,6 +383,41 @@ mod tests {
             .header(USER_AGENT, "test/1")
             .body(())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_grpc_status_is_a_server_error_only_for_the_codes_that_say_the_server_failed() {
+        let status = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "grpc-status",
+                http::HeaderValue::from_str(value)
+                    .unwrap_or_else(|_| http::HeaderValue::from_static("x")),
+            );
+            grpc_server_error(&headers).map(|status| status.to_string())
+        };
+        assert_eq!(status("13").as_deref(), Some("grpc-status 13 INTERNAL"));
+        assert_eq!(status("14").as_deref(), Some("grpc-status 14 UNAVAILABLE"));
+        for (code, name) in [
+            (2, "UNKNOWN"),
+            (4, "DEADLINE_EXCEEDED"),
+            (12, "UNIMPLEMENTED"),
+            (15, "DATA_LOSS"),
+        ] {
+            assert_eq!(
+                status(&code.to_string()),
+                Some(format!("grpc-status {code} {name}"))
+            );
+        }
+        // OK, and the caller's failures (CANCELLED, INVALID_ARGUMENT, NOT_FOUND, ...,
+        // UNAUTHENTICATED), are no server error; nor is what is no status at all.
+        for value in [
+            "0", "1", "3", "5", "6", "7", "8", "9", "10", "11", "16", "99", "", "13 ", "x", "-13",
+            "300",
+        ] {
+            assert_eq!(status(value), None, "{value:?}");
+        }
+        assert_eq!(grpc_server_error(&http::HeaderMap::new()), None);
     }
 
     #[test]

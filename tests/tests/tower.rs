@@ -76,6 +76,50 @@ fn assert_handled_event_of(event: &Value, session_id: &str) {
 }
 
 #[test]
+fn a_grpc_call_that_failed_on_the_server_is_a_handled_event_and_the_callers_failures_are_not() {
+    let collector = collector();
+    let server = Server::start(collector.url());
+    let base = format!("http://{}/inventory.Stock/Reserve", server.address);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    // OK, NOT_FOUND, INVALID_ARGUMENT: no event; UNAVAILABLE, INTERNAL: one each.
+    for code in [0, 5, 3, 14, 13] {
+        assert_eq!(send(&agent, "POST", &format!("{base}/{code}")), Some(200));
+    }
+    drop(agent);
+    server.stop();
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    let id = requests[0].session_id().expect("sessionId");
+    let host = server_host(&requests[1].json);
+    for (event, code, name) in [
+        (&requests[1], 14, "UNAVAILABLE"),
+        (&requests[2], 13, "INTERNAL"),
+    ] {
+        assert_well_formed(event);
+        let event = &event.json;
+        assert_handled_event_of(event, id);
+        assert_eq!(event["exceptionClass"], "GrpcServerError", "{event}");
+        assert_eq!(
+            event["message"],
+            format!("POST /inventory.Stock/Reserve/{{code}} answered grpc-status {code} {name}")
+        );
+        assert_eq!(event["mechanism"], "tower");
+        assert_eq!(
+            event["requestContext"],
+            json!({
+                "method": "POST", "path": "/inventory.Stock/Reserve/{code}", "host": host,
+                "statusCode": 200, "userAgent": USER_AGENT,
+            })
+        );
+    }
+    assert_end(&requests[3], id, "errored");
+}
+
+#[test]
 fn a_user_set_in_a_handler_is_the_user_of_that_requests_events_only() {
     let collector = collector();
     let server = Server::start(collector.url());

@@ -34,6 +34,17 @@ async fn account(Path(id): Path<u32>) -> StatusCode {
     }
 }
 
+/// A gRPC method answering as tonic does for a `Status` a unary handler returns: HTTP 200,
+/// trailers-only, the status in the headers. `code` is the gRPC status code.
+async fn grpc(Path(code): Path<u8>) -> Response<axum::body::Body> {
+    Response::builder()
+        .header("content-type", "application/grpc")
+        .header("grpc-status", code.to_string())
+        .header("grpc-message", "the%20backend%20is%20down")
+        .body(axum::body::Body::empty())
+        .expect("a response")
+}
+
 async fn settings() -> StatusCode {
     match load_settings() {
         Ok(_) => StatusCode::OK,
@@ -55,6 +66,7 @@ async fn serve() {
         .route("/ok", get(|| async { "fine" }))
         .route("/users/{id}", get(user))
         .route("/accounts/{id}", get(account))
+        .route("/inventory.Stock/Reserve/{code}", post(grpc))
         .route("/settings", post(settings))
         .route("/panic", get(panics))
         .layer(layer());
