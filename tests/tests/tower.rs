@@ -57,6 +57,14 @@ impl Server {
     }
 }
 
+/// A client that keeps one connection and takes every status as an answer.
+fn http_client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 /// Sends one request; `None` when the server closed the connection without answering.
 fn send(agent: &ureq::Agent, method: &str, url: &str) -> Option<u16> {
     let outcome = match method {
@@ -80,10 +88,7 @@ fn a_grpc_call_that_failed_on_the_server_is_a_handled_event_and_the_callers_fail
     let collector = collector();
     let server = Server::start(collector.url());
     let base = format!("http://{}/inventory.Stock/Reserve", server.address);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = http_client();
     // OK, NOT_FOUND, INVALID_ARGUMENT: no event; UNAVAILABLE, INTERNAL: one each.
     for code in [0, 5, 3, 14, 13] {
         assert_eq!(send(&agent, "POST", &format!("{base}/{code}")), Some(200));
@@ -124,11 +129,8 @@ fn a_user_set_in_a_handler_is_the_user_of_that_requests_events_only() {
     let collector = collector();
     let server = Server::start(collector.url());
     let base = format!("http://{}", server.address);
-    // One connection: the requests are served one after the other, on the same runtime.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    // One connection: the requests are served one after the other.
+    let agent = http_client();
     assert_eq!(
         send(&agent, "GET", &format!("{base}/accounts/9")),
         Some(503)
@@ -163,10 +165,7 @@ fn a_5xx_a_tracked_error_and_a_panic_in_handlers_are_handled_events_with_the_req
     let collector = collector();
     let server = Server::start(collector.url());
     let base = format!("http://{}", server.address);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = http_client();
     assert_eq!(send(&agent, "GET", &format!("{base}/ok")), Some(200));
     assert_eq!(send(&agent, "GET", &format!("{base}/users/7")), Some(200));
     assert_eq!(send(&agent, "GET", &format!("{base}/missing")), Some(404));
