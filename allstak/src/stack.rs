@@ -68,6 +68,8 @@ pub(crate) struct Frame {
 }
 
 /// Frames as std printed them (innermost first) → the event's frames (innermost last):
+/// - what starts the program or the thread is cut: the frames outer than the fn it runs, as
+///   `RUST_BACKTRACE=1` shows a stack;
 /// - everything above the code that panicked or reported is cut: the capture, the SDK, the
 ///   panic machinery (up to the frame at the panic's `file:line` when debug info has it);
 /// - the SDK's generated code is folded away: `f::{{closure}}` called by
@@ -75,6 +77,7 @@ pub(crate) struct Frame {
 /// - a panicking frame without debug info gets the panic's `file:line:col`;
 /// - each frame gets its in-app flag.
 fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+    cut_below_the_entry(&mut raw);
     cut_above_the_caller(&mut raw, anchor);
     fold_generated_code(&mut raw);
     raw.truncate(MAX_FRAMES);
@@ -111,6 +114,21 @@ fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
             }
         })
         .collect()
+}
+
+/// Cuts std's marker `__rust_begin_short_backtrace` and every frame outer than it (`main`,
+/// `std::rt::lang_start`, libc's start; a thread's start): the frames `RUST_BACKTRACE=1` hides.
+/// `main`, or the thread's closure, is what it calls.
+fn cut_below_the_entry(raw: &mut Vec<RawFrame>) {
+    let marker = raw.iter().position(|frame| {
+        frame
+            .function
+            .as_deref()
+            .is_some_and(|f| f.contains("__rust_begin_short_backtrace"))
+    });
+    if let Some(marker) = marker.filter(|&at| at > 0) {
+        raw.truncate(marker);
+    }
 }
 
 /// Cuts the frames above the one that panicked or reported. With debug info, that is the first
@@ -296,8 +314,20 @@ mod tests {
             raw("allstak::private::call_once", Some(PRIVATE), 356),
             raw("shop::main", Some(MAIN), 18),
             raw("core::ops::function::FnOnce::call_once", Some(STD), 250),
+            raw(
+                "std::sys::backtrace::__rust_begin_short_backtrace",
+                Some(STD),
+                166,
+            ),
+            raw("std::rt::lang_start::{{closure}}", Some(STD), 206),
             raw("std::rt::lang_start_internal", Some(STD), 171),
             raw("main", None, 0),
+            raw(
+                "__libc_start_main_impl",
+                Some("./csu/../csu/libc-start.c"),
+                360,
+            ),
+            raw("_start", None, 0),
         ]
     }
 
@@ -318,8 +348,6 @@ mod tests {
         assert_eq!(
             names(&frames),
             [
-                "main",
-                "std::rt::lang_start_internal",
                 "core::ops::function::FnOnce::call_once",
                 "shop::main",
                 "shop::one",
@@ -333,13 +361,37 @@ mod tests {
         assert_eq!((crash.lineno, crash.colno), (Some(10), Some(5)));
         assert_eq!(
             frames.iter().map(|f| f.in_app).collect::<Vec<_>>(),
-            [false, false, false, true, true, true, true]
+            [false, true, true, true, true]
         );
         // The body closure is folded into `main`, at the body's line.
-        assert_eq!(frames[3].lineno, Some(20));
+        assert_eq!(frames[1].lineno, Some(20));
         assert_eq!(
-            frames[1].filename.as_deref(),
+            frames[0].filename.as_deref(),
             Some("library/std/src/panicking.rs")
+        );
+    }
+
+    #[test]
+    fn a_threads_start_is_cut_below_the_closure_it_runs() {
+        let stack = vec![
+            raw("shop::worker", Some(MAIN), 30),
+            raw("shop::main::{{closure}}", Some(MAIN), 40),
+            raw(
+                "std::sys::backtrace::__rust_begin_short_backtrace::<shop::main::{closure#0}, ()>",
+                Some(STD),
+                166,
+            ),
+            raw(
+                "std::thread::lifecycle::spawn_unchecked::{{closure}}",
+                Some(STD),
+                91,
+            ),
+            raw("start_thread", Some("./nptl/pthread_create.c"), 447),
+            raw("clone3", None, 0),
+        ];
+        assert_eq!(
+            names(&frames(stack, None)),
+            ["shop::main::{{closure}}", "shop::worker"]
         );
     }
 
@@ -361,8 +413,14 @@ mod tests {
         };
         let mut frames = frames(stack, Some(anchor));
         assert_eq!(
-            names(&frames)[3..],
-            ["shop::main", "shop::one", "shop::two", "shop::three"]
+            names(&frames),
+            [
+                "core::ops::function::FnOnce::call_once",
+                "shop::main",
+                "shop::one",
+                "shop::two",
+                "shop::three"
+            ]
         );
         // The panicking frame has the panic's place, from the panic itself.
         let innermost = frames.pop().expect("a frame");

@@ -117,6 +117,15 @@ fn assert_stack(event: &Value, in_app: &[&str]) {
             !function(frame).contains("allstak::"),
             "an SDK frame: {frame}"
         );
+        // Nothing below the fn the program or thread runs, as `RUST_BACKTRACE=1` shows it.
+        for start in [
+            "__rust_begin_short_backtrace",
+            "lang_start",
+            "libc_start",
+            "thread_start",
+        ] {
+            assert!(!function(frame).contains(start), "a start frame: {frame}");
+        }
     }
     let own: Vec<&str> = frames
         .iter()

@@ -123,7 +123,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for request in collector.requests() {
         println!("  POST {}", request.path);
         if request.path.ends_with("/errors") {
-            for field in ["exceptionClass", "message", "user", "requestContext", "metadata"] {
+            for field in [
+                "exceptionClass",
+                "message",
+                "user",
+                "requestContext",
+                "metadata",
+            ] {
                 if let Some(value) = request.json.get(field) {
                     println!("       {field}: {value}");
                 }
