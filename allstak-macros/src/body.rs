@@ -69,14 +69,26 @@ fn impl_to_infer(ty: &mut Type) -> bool {
 fn in_path(path: &mut syn::Path) -> bool {
     let mut replaced = false;
     for segment in &mut path.segments {
-        if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
-            for arg in &mut args.args {
-                replaced |= match arg {
-                    syn::GenericArgument::Type(ty) => impl_to_infer(ty),
-                    syn::GenericArgument::AssocType(assoc) => impl_to_infer(&mut assoc.ty),
-                    _ => false,
-                };
+        match &mut segment.arguments {
+            syn::PathArguments::AngleBracketed(args) => {
+                for arg in &mut args.args {
+                    replaced |= match arg {
+                        syn::GenericArgument::Type(ty) => impl_to_infer(ty),
+                        syn::GenericArgument::AssocType(assoc) => impl_to_infer(&mut assoc.ty),
+                        _ => false,
+                    };
+                }
             }
+            // `Fn(A) -> B`.
+            syn::PathArguments::Parenthesized(args) => {
+                for input in &mut args.inputs {
+                    replaced |= impl_to_infer(&mut input.ty);
+                }
+                if let ReturnType::Type(_, output) = &mut args.output {
+                    replaced |= impl_to_infer(output);
+                }
+            }
+            syn::PathArguments::None => {}
         }
     }
     replaced
@@ -149,6 +161,10 @@ mod tests {
                 "Pin < Box < dyn Future < Output = _ > > >",
             ),
             ("<impl Tr as Tr>::Out", "< _ as Tr > :: Out"),
+            (
+                "Result<Box<dyn Fn() -> impl Sized>, E>",
+                "Result < Box < dyn Fn () -> _ > , E >",
+            ),
         ];
         for (ty, expected) in cases {
             assert_eq!(inferable(ty), (expected.to_owned(), true), "{ty}");

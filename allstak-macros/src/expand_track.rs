@@ -156,8 +156,12 @@ fn written_error(ty: &Type) -> Option<(&Type, Span)> {
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    match (args.args.len(), args.args.last()) {
-        (2, Some(GenericArgument::Type(error))) if path.qself.is_none() => {
+    // Two type arguments: `Result<T, E>`, or an alias with a default for `E` given both. (An
+    // alias whose arguments are a lifetime and a type, `Result<'a, T>`, names no `E`.)
+    match (path.qself.as_ref(), args.args.first(), args.args.last()) {
+        (None, Some(GenericArgument::Type(_)), Some(GenericArgument::Type(error)))
+            if args.args.len() == 2 =>
+        {
             Some((error, last.ident.span()))
         }
         _ => None,
@@ -290,6 +294,32 @@ pub(crate) fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_type_is_read_from_a_written_two_type_result_only() {
+        let error_of = |ty: &str| {
+            let ty: Type = syn::parse_str(ty).expect("a type");
+            written_error(&ty).map(|(error, _)| error.to_token_stream().to_string())
+        };
+        assert_eq!(
+            error_of("Result<u8, io::Error>").as_deref(),
+            Some("io :: Error")
+        );
+        assert_eq!(
+            error_of("std::result::Result<(), Box<dyn Error>>").as_deref(),
+            Some("Box < dyn Error >")
+        );
+        for ty in [
+            "io::Result<u8>",
+            "Result<'a, u8>",
+            "Result<u8, E, X>",
+            "<S as Tr>::Result<u8, E>",
+            "Option<Result<u8, E>>",
+            "u8",
+        ] {
+            assert_eq!(error_of(ty), None, "{ty}");
+        }
+    }
 
     fn output_of(item: TokenStream) -> Option<String> {
         let function = Function::parse(item).expect("a fn");

@@ -25,9 +25,20 @@ static TRAIL: Trail = Trail::new();
 static CLIENT: OnceLock<Client> = OnceLock::new();
 /// A panic on the session's own thread, kept until we know whether it ended the process.
 static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
-/// Set once the thread that ended the session is done sending the end: the exit deadline it
-/// sent it under.
-static END_SENT: (Mutex<Option<Instant>>, Condvar) = (Mutex::new(None), Condvar::new());
+/// Set once the thread that ended the session is done sending the end.
+static END_SENT: (Mutex<Option<EndSent>>, Condvar) = (Mutex::new(None), Condvar::new());
+
+/// How the session's end went, for what the process does at exit.
+#[derive(Clone, Copy)]
+struct EndSent {
+    /// The exit deadline it was sent under.
+    deadline: Instant,
+    /// Whether the server took it (or refused it for good) in time.
+    settled: bool,
+    /// Ended by the program (`end_session`, `Guard::end_with`), which may run on after it;
+    /// otherwise by `main` returning, the guard's drop, a signal or the exit itself.
+    by_the_program: bool,
+}
 /// How long an ending program waits for its end to be sent before it also writes the end into
 /// the state file (so that a kill during a long wait does not make it `abnormal`).
 const KEEP_END_AFTER: Duration = Duration::from_millis(10);
@@ -375,7 +386,11 @@ pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
     let sent = send_end(ended, deadline);
     let (done, sent_signal) = &END_SENT;
     if let Ok(mut done) = done.lock() {
-        *done = Some(deadline);
+        *done = Some(EndSent {
+            deadline,
+            settled: sent,
+            by_the_program: final_status.is_some(),
+        });
     }
     sent_signal.notify_all();
     sent
@@ -458,29 +473,36 @@ pub(crate) fn flush() -> bool {
     }
 }
 
-/// The exit deadline the session's end was sent under, once it was sent (or given up on).
-fn end_sent_under() -> Option<Instant> {
+/// How the session's end went, once its sending is over.
+fn end_sent() -> Option<EndSent> {
     *END_SENT.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The process exits after its session ended (`end_session`, `Guard::end_with`, or `main`
-/// returned) and errors were reported after the end: they are sent before it exits. Within the
-/// end's own exit deadline if that has not passed (the program is still ending), else within a
-/// fresh one (it ran on after its end). Not while the worker is still on the end itself: its
-/// deadline was already spent.
-fn flush_after_the_end(end_deadline: Instant) {
+/// The process exits after its session ended, with errors reported since still queued: they
+/// are sent first, within one exit deadline for the whole ending.
+/// - Ended by the program (`end_session`, `Guard::end_with`): that call had its own wait; the
+///   exit is the program's next step, with a fresh exit deadline.
+/// - Ended by `main` returning, the guard's drop or a signal: the exit is the same ending, and
+///   has what is left of the end's deadline.
+///
+/// Nothing when the end did not get through in time (the server is not answering: waiting again
+/// would hold the exit for nothing), or while the worker is still on the end.
+fn flush_after_the_end(end: EndSent) {
     if let (Some(client), Some(transport)) = (client(), transport())
+        && end.settled
         && transport.has_pending_events()
         && !transport.is_ending()
     {
         let now = Instant::now();
-        let deadline = if end_deadline > now {
-            end_deadline
-        } else {
+        let deadline = if end.by_the_program {
             now + client.config.exit_deadline
+        } else {
+            end.deadline
         };
-        transport.set_deadline(deadline);
-        transport.flush(deadline);
+        if deadline > now {
+            transport.set_deadline(deadline);
+            transport.flush(deadline);
+        }
     }
 }
 
@@ -493,10 +515,10 @@ fn register_at_exit() {
     extern "C" fn end_at_exit() {
         // Unwinding out of an `extern "C"` fn would abort the process.
         let _ = std::panic::catch_unwind(|| {
-            let ended_earlier = end_sent_under();
+            let ended_earlier = end_sent();
             end(None);
-            if let Some(end_deadline) = ended_earlier {
-                flush_after_the_end(end_deadline);
+            if let Some(end) = ended_earlier {
+                flush_after_the_end(end);
             }
         });
     }

@@ -251,8 +251,9 @@ impl Drop for Guard {
 
 /// Ends the session now with `status`, which wins over the status reached so far: for
 /// `#[allstak::main]` programs what [`Guard::end_with`] is for [`init`]. Whatever happens
-/// after is not tracked (errors reported after are still sent, with no session, and before
-/// the process exits); `main`'s end is then a no-op. Waits at most the exit deadline.
+/// after is not tracked (errors reported after are still sent, with no session; those still
+/// queued when the process exits are sent within one more exit deadline, unless the server
+/// did not take the end in time); `main`'s end is then a no-op. Waits at most the exit deadline.
 ///
 /// ```
 /// // Say a supervisor asked us to stop: this run was fine, whatever it logged.

@@ -129,7 +129,7 @@ static IN_USE: AtomicBool = AtomicBool::new(false);
 pub(crate) fn set_user(user: Option<User>) {
     let user = user.map(Arc::new);
     // In a request's handler, the request's user (its callers are not the process's).
-    let Some(user) = set_request_user(user) else {
+    let Err(user) = set_request_user(user) else {
         return;
     };
     IN_USE.store(true, Ordering::Relaxed);
@@ -258,22 +258,22 @@ impl Drop for Serving<'_> {
     }
 }
 
-/// A copy of the request the current thread is serving, for an event; the request is marked
-/// reported.
-/// Gives `user` to the request this thread is serving, if any (`None`); else gives it back.
-fn set_request_user(user: Option<Arc<User>>) -> Option<Option<Arc<User>>> {
+/// Gives `user` to the request this thread is serving, if any; else gives it back.
+fn set_request_user(user: Option<Arc<User>>) -> Result<(), Option<Arc<User>>> {
     SERVING
         .try_with(|serving| match serving.take() {
             Some(mut request) => {
                 request.user = user.clone();
                 serving.set(Some(request));
-                None
+                Ok(())
             }
-            None => Some(user.clone()),
+            None => Err(user.clone()),
         })
-        .unwrap_or(Some(user))
+        .unwrap_or(Err(user))
 }
 
+/// A copy of the request the current thread is serving, for an event; the request is marked
+/// reported.
 pub(crate) fn current_request() -> Option<Arc<RequestContext>> {
     SERVING
         .try_with(|serving| {

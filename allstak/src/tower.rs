@@ -2,9 +2,9 @@
 //! axum, tonic, hyper. A request answered with a 5xx, or a gRPC status that says the server
 //! failed (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`,
 //! `DATA_LOSS`, in a trailers-only answer, as tonic sends a unary call's error), or an `Err` out
-//! of the service, is a handled error event with the request's `requestContext` (method, route or path, host,
-//! status, user agent); the session becomes `errored`, never `crashed`: a server that answered
-//! did not crash.
+//! of the service, is a handled error event with the request's `requestContext` (method, route
+//! or path, host, status, user agent); the session becomes `errored`, never `crashed`: a server
+//! that answered did not crash.
 //!
 //! ```
 //! use axum::{Router, extract::MatchedPath, routing::get};
@@ -222,7 +222,8 @@ where
                 let class = ("HttpServerError", "http::StatusCode");
                 report_answer(request.as_deref(), status.as_u16(), class, &status);
             }
-            Ok(response) => {
+            // Without a key there is no request context, and nothing to report.
+            Ok(response) if request.is_some() => {
                 if let Some(code) = grpc_server_error(response.headers()) {
                     // The status came as a header value: the event's Rust type says so.
                     let class = ("GrpcServerError", "http::HeaderValue");
@@ -230,6 +231,7 @@ where
                     report_answer(request.as_deref(), status, class, &code);
                 }
             }
+            Ok(_) => {}
             Err(error) => report_error(request.as_deref(), error),
         }
         Poll::Ready(outcome)
@@ -288,7 +290,8 @@ const GRPC_SERVER_ERRORS: [GrpcStatus; 6] = [
 /// response, its status in the `grpc-status` header. (A stream that fails later says so in the
 /// body's trailers, which the layer does not read.)
 fn grpc_server_error(headers: &http::HeaderMap) -> Option<GrpcStatus> {
-    let code: u8 = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;
+    const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+    let code: u8 = headers.get(GRPC_STATUS)?.to_str().ok()?.parse().ok()?;
     GRPC_SERVER_ERRORS
         .into_iter()
         .find(|status| status.code == code)
