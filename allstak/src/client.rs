@@ -33,7 +33,8 @@ static END_SENT: (Mutex<Option<EndSent>>, Condvar) = (Mutex::new(None), Condvar:
 struct EndSent {
     /// The exit deadline it was sent under.
     deadline: Instant,
-    /// Whether the server took it (or refused it for good) in time.
+    /// Whether the worker was done with it before the deadline (sent, refused, or not
+    /// reachable); a server that takes the connection and never answers keeps it past.
     settled: bool,
     /// Ended by the program (`end_session`, `Guard::end_with`), which may run on after it;
     /// otherwise by `main` returning, the guard's drop, a signal or the exit itself.
@@ -485,8 +486,8 @@ fn end_sent() -> Option<EndSent> {
 /// - Ended by `main` returning, the guard's drop or a signal: the exit is the same ending, and
 ///   has what is left of the end's deadline.
 ///
-/// Nothing when the end did not get through in time (the server is not answering: waiting again
-/// would hold the exit for nothing), or while the worker is still on the end.
+/// Nothing when the worker was not done with the end in time (the server is not answering:
+/// waiting again would hold the exit for nothing), or while it is still on the end.
 fn flush_after_the_end(end: EndSent) {
     if let (Some(client), Some(transport)) = (client(), transport())
         && end.settled
