@@ -245,15 +245,10 @@ pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::Tags;
 
     fn event_with_tags() -> ErrorEvent {
         let mut event = ErrorEvent::new("app::Oops", "boom".to_owned(), "capture");
-        let tags: Tags = [("region", "eu"), ("tenant", "acme")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        event.context.tags = Some(Arc::new(tags));
+        event.context.tags = Some(crate::scope::tags(&[("region", "eu"), ("tenant", "acme")]));
         event
             .metadata
             .insert("tenant".to_owned(), Value::from("field"));

@@ -112,6 +112,17 @@ impl User {
 /// Tags by key, sorted so that payloads are stable.
 pub(crate) type Tags = BTreeMap<String, String>;
 
+/// Tags from `(key, value)` pairs, as events carry them (tests).
+#[cfg(test)]
+pub(crate) fn tags(pairs: &[(&str, &str)]) -> Arc<Tags> {
+    Arc::new(
+        pairs
+            .iter()
+            .map(|&(key, value)| (key.to_owned(), value.to_owned()))
+            .collect(),
+    )
+}
+
 /// The process's user and tags.
 struct Scope {
     user: Option<Arc<User>>,

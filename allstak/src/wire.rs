@@ -373,7 +373,7 @@ mod tests {
     use super::*;
     use crate::User;
     use crate::event::Location;
-    use crate::scope::{RequestContext, Tags};
+    use crate::scope::RequestContext;
     use serde_json::{Value, json};
     use std::fmt;
     use std::sync::Arc;
@@ -575,11 +575,7 @@ mod tests {
     fn tags_go_to_metadata_under_the_events_own_fields() {
         let config = Config::builder().release("app@1").build();
         let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        let tags: Tags = [("region", "eu"), ("tenant", "acme")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        event.context.tags = Some(Arc::new(tags));
+        event.context.tags = Some(crate::scope::tags(&[("region", "eu"), ("tenant", "acme")]));
         event
             .metadata
             .insert("tenant".to_owned(), json!("from-field"));
@@ -624,11 +620,10 @@ mod tests {
 
     fn event_with_secrets() -> (ErrorEvent, Breadcrumb) {
         let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        let tags: Tags = [("api_key", "k-1"), ("tenant", "acme")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        event.context.tags = Some(Arc::new(tags));
+        event.context.tags = Some(crate::scope::tags(&[
+            ("api_key", "k-1"),
+            ("tenant", "acme"),
+        ]));
         for (key, value) in [
             ("password", json!("hunter2")),
             ("client_secret", json!("s")),
