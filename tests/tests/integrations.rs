@@ -3,38 +3,10 @@
 
 mod common;
 
-use allstak::testing::Request;
 use common::*;
 use serde_json::{Value, json};
 
 const PROGRAM: &str = env!("CARGO_BIN_EXE_integrations");
-
-/// Runs a scenario; returns its stderr and its requests, checked as start, `events`, end
-/// `errored`.
-fn reported(scenario: &str, events: usize) -> (String, Vec<Request>) {
-    let collector = collector();
-    let run = run(PROGRAM, &[scenario], &env_for(collector.url(), &[]));
-    assert_eq!(
-        (run.code(), run.stdout.as_str()),
-        (Some(0), "done\n"),
-        "{}",
-        run.stderr
-    );
-    let requests = collector.requests();
-    let mut expected = vec![START];
-    expected.extend(std::iter::repeat_n(ERRORS, events));
-    expected.push(END);
-    assert_eq!(paths(&requests), expected);
-    let id = requests[0].session_id().expect("id").to_owned();
-    for event in &requests[1..=events] {
-        assert_well_formed(event);
-        assert_eq!(event.json["sessionId"], id.as_str());
-        assert_eq!(event.json["level"], "error");
-        assert_eq!(event.json["handled"], true);
-    }
-    assert_end(&requests[events + 1], &id, "errored");
-    (run.stderr, requests)
-}
 
 fn messages(breadcrumbs: &Value) -> Vec<&str> {
     breadcrumbs
@@ -47,7 +19,7 @@ fn messages(breadcrumbs: &Value) -> Vec<&str> {
 
 #[test]
 fn a_tracing_error_with_an_error_field_is_an_event_with_its_class_chain_fields_and_spans() {
-    let (stderr, requests) = reported("tracing-error", 1);
+    let (stderr, requests) = reported(PROGRAM, "tracing-error", 1);
     assert_eq!(stderr, "");
     let event = &requests[1].json;
     assert_eq!(event["message"], "could not load settings");
@@ -92,7 +64,7 @@ fn a_tracing_error_with_an_error_field_is_an_event_with_its_class_chain_fields_a
 
 #[test]
 fn an_err_seen_by_both_instrument_and_track_is_one_event_in_either_order() {
-    let (_, requests) = reported("instrument-and-track", 2);
+    let (_, requests) = reported(PROGRAM, "instrument-and-track", 2);
     let messages: Vec<&str> = requests[1..3]
         .iter()
         .map(|r| r.json["message"].as_str().expect("message"))
@@ -108,7 +80,7 @@ fn an_err_seen_by_both_instrument_and_track_is_one_event_in_either_order() {
 
 #[test]
 fn a_full_trail_keeps_the_newest_hundred() {
-    let (_, requests) = reported("full-trail", 1);
+    let (_, requests) = reported(PROGRAM, "full-trail", 1);
     let breadcrumbs = messages(&requests[1].json["breadcrumbs"]);
     assert_eq!(breadcrumbs.len(), 100);
     assert_eq!(breadcrumbs.first(), Some(&"crumb 50"));
@@ -117,7 +89,7 @@ fn a_full_trail_keeps_the_newest_hundred() {
 
 #[test]
 fn a_log_error_is_an_event_and_the_wrapped_logger_still_prints_every_record() {
-    let (stderr, requests) = reported("log-error", 1);
+    let (stderr, requests) = reported(PROGRAM, "log-error", 1);
     // env_logger printed what it always printed.
     assert!(stderr.contains("starting"), "{stderr}");
     assert!(stderr.contains("the database is gone"), "{stderr}");

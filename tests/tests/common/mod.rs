@@ -248,3 +248,30 @@ pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
 pub fn collector() -> Collector {
     Collector::start().expect("the collector listens on 127.0.0.1")
 }
+
+/// Runs `program`'s `scenario`, which must print `done` and exit 0; returns its stderr and its
+/// requests, checked as start, `events` handled error events of the session, end `errored`.
+pub fn reported(program: &str, scenario: &str, events: usize) -> (String, Vec<Request>) {
+    let collector = collector();
+    let run = run(program, &[scenario], &env_for(collector.url(), &[]));
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (Some(0), "done\n"),
+        "{}",
+        run.stderr
+    );
+    let requests = collector.requests();
+    let mut expected = vec![START];
+    expected.extend(std::iter::repeat_n(ERRORS, events));
+    expected.push(END);
+    assert_eq!(paths(&requests), expected);
+    let id = requests[0].session_id().expect("id").to_owned();
+    for event in &requests[1..=events] {
+        assert_well_formed(event);
+        assert_eq!(event.json["sessionId"], id.as_str());
+        assert_eq!(event.json["level"], "error");
+        assert_eq!(event.json["handled"], true);
+    }
+    assert_end(&requests[events + 1], &id, "errored");
+    (run.stderr, requests)
+}
