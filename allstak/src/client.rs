@@ -1,7 +1,6 @@
 //! The process-wide client: one configuration, one session tracker, one transport.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -425,16 +424,16 @@ fn send_end(ended: EndedSession, deadline: Instant) -> bool {
         wire::millis(ended.duration),
         ended.status,
     );
-    let (done, wait) = mpsc::sync_channel(1);
+    let (done, wait) = transport::signal();
     let file = Arc::clone(&outbox.file);
     let queued = transport.run_final(Box::new(move |worker| {
         let settled = worker.deliver(&end) != Delivery::NotYet;
         file.settle_end(&ended, settled);
         worker.ended_by(deadline);
-        let _ = done.try_send(());
+        done.raise();
     }));
     // A server that answers at once leaves nothing to write.
-    if queued && transport::signalled_by(&wait, deadline.min(Instant::now() + KEEP_END_AFTER)) {
+    if queued && wait.raised_by(deadline.min(Instant::now() + KEEP_END_AFTER)) {
         return true;
     }
     // Not yet: if the process dies or exits before the worker is done, the next run sends

@@ -105,32 +105,86 @@ impl fmt::Display for SessionStatus {
 /// let id = allstak::SessionId::random();
 /// assert_eq!(id.to_string().len(), 36);
 /// ```
+///
+/// With the `uuid` feature it converts to and from `uuid::Uuid`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SessionId(uuid::Uuid);
+pub struct SessionId(u128);
 
 impl SessionId {
     /// A new random id.
     #[must_use]
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
+        const VERSION_AND_VARIANT_BITS: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
+        const VERSION_4_AND_RFC_VARIANT: u128 = 0x0000_0000_0000_4000_8000_0000_0000_0000;
+        Self(random_u128() & VERSION_AND_VARIANT_BITS | VERSION_4_AND_RFC_VARIANT)
     }
+
+    /// The id's 128 bits, in the order its text shows them.
+    #[must_use]
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// An id from its 128 bits, as [`as_u128`](Self::as_u128) gives them.
+    ///
+    /// ```
+    /// let id = allstak::SessionId::random();
+    /// assert_eq!(allstak::SessionId::from_u128(id.as_u128()), id);
+    /// ```
+    #[must_use]
+    pub fn from_u128(bits: u128) -> Self {
+        Self(bits)
+    }
+}
+
+/// 128 random bits: two hashes of a per-process count under std's randomly keyed hasher, whose
+/// keys come from the operating system's randomness (drawn once per thread, then varied for
+/// each new hasher). Random enough to tell sessions apart; not for secrets.
+pub(crate) fn random_u128() -> u128 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::AtomicU64;
+
+    static DRAWN: AtomicU64 = AtomicU64::new(0);
+    let count = DRAWN.fetch_add(1, Ordering::Relaxed);
+    let keys = RandomState::new();
+    let half = |which: u8| {
+        let mut hasher = keys.build_hasher();
+        hasher.write_u64(count);
+        hasher.write_u8(which);
+        u128::from(hasher.finish())
+    };
+    half(0) << 64 | half(1)
 }
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 36];
+        let mut nibbles = (0..32)
+            .rev()
+            .map(|shift| usize::try_from(self.0 >> (shift * 4) & 0xf).unwrap_or(0));
+        for (at, byte) in text.iter_mut().enumerate() {
+            *byte = match at {
+                8 | 13 | 18 | 23 => b'-',
+                _ => nibbles.next().map_or(b'0', |nibble| DIGITS[nibble]),
+            };
+        }
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
+#[cfg(feature = "uuid")]
 impl From<uuid::Uuid> for SessionId {
     fn from(uuid: uuid::Uuid) -> Self {
-        Self(uuid)
+        Self(uuid.as_u128())
     }
 }
 
+#[cfg(feature = "uuid")]
 impl From<SessionId> for uuid::Uuid {
     fn from(id: SessionId) -> Self {
-        id.0
+        uuid::Uuid::from_u128(id.0)
     }
 }
 
@@ -139,15 +193,32 @@ impl From<SessionId> for uuid::Uuid {
 /// ```
 /// let id = allstak::SessionId::random();
 /// assert_eq!(id.to_string().parse::<allstak::SessionId>(), Ok(id));
+/// assert_eq!(id.to_string().to_uppercase().replace('-', "").parse::<allstak::SessionId>(), Ok(id));
 /// assert!("not-an-id".parse::<allstak::SessionId>().is_err());
 /// ```
 impl std::str::FromStr for SessionId {
     type Err = ParseSessionIdError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::try_parse(text)
-            .map(Self)
-            .map_err(|_| ParseSessionIdError(()))
+        let dashed = text.len() == 36;
+        let digits = text
+            .bytes()
+            .enumerate()
+            .filter(|&(at, byte)| !(dashed && matches!(at, 8 | 13 | 18 | 23) && byte == b'-'));
+        let mut bits = 0u128;
+        let mut count = 0;
+        for (_, byte) in digits {
+            let digit = char::from(byte)
+                .to_digit(16)
+                .ok_or(ParseSessionIdError(()))?;
+            bits = bits << 4 | u128::from(digit);
+            count += 1;
+        }
+        if count == 32 && (dashed || text.len() == 32) {
+            Ok(Self(bits))
+        } else {
+            Err(ParseSessionIdError(()))
+        }
     }
 }
 
@@ -342,6 +413,50 @@ mod tests {
         let tracker = SessionTracker::new();
         assert!(tracker.start(SessionId::random(), Instant::now()));
         tracker
+    }
+
+    #[test]
+    fn session_ids_are_version_4_rfc_variant_and_differ() {
+        let ids: Vec<SessionId> = (0..1000).map(|_| SessionId::random()).collect();
+        for id in &ids {
+            let text = id.to_string();
+            assert_eq!(text.as_bytes()[14], b'4', "{text}");
+            assert!(
+                matches!(text.as_bytes()[19], b'8' | b'9' | b'a' | b'b'),
+                "{text}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // Ids drawn on another thread (other hasher keys) differ from these too.
+        let other = std::thread::spawn(SessionId::random).join().ok();
+        assert!(other.is_some_and(|other| !ids.contains(&other)));
+    }
+
+    #[test]
+    fn a_session_id_reads_back_from_its_text_in_any_case_with_or_without_dashes() {
+        let id = SessionId::from_u128(0x3b24_1101_e2bb_4255_8caf_4136_c566_a962);
+        assert_eq!(id.to_string(), "3b241101-e2bb-4255-8caf-4136c566a962");
+        for text in [
+            "3b241101-e2bb-4255-8caf-4136c566a962",
+            "3B241101-E2BB-4255-8CAF-4136C566A962",
+            "3b241101e2bb42558caf4136c566a962",
+        ] {
+            assert_eq!(text.parse::<SessionId>(), Ok(id), "{text}");
+        }
+        for text in [
+            "",
+            "3b241101-e2bb-4255-8caf-4136c566a96",
+            "3b241101-e2bb-4255-8caf-4136c566a9622",
+            "3b2411010e2bb-4255-8caf-4136c566a962",
+            "3b241101-e2bb-4255-8caf-4136c566a96g",
+            "3b241101e2bb42558caf4136c566a96",
+            "3b241101-e2bb42558caf4136c566a962",
+            "+b241101e2bb42558caf4136c566a962",
+            "3b241101-e2bb-4255-8caf-4136c566a9é",
+        ] {
+            assert!(text.parse::<SessionId>().is_err(), "{text}");
+        }
     }
 
     #[test]

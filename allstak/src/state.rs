@@ -419,10 +419,26 @@ fn process_alive(pid: u32, started: Option<u64>) -> bool {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("allstak-state-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
+    /// A state dir of the test's own under the system's temp dir, removed when the test ends.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("allstak-state-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            Self(dir)
+        }
+
+        fn path(&self) -> Option<PathBuf> {
+            Some(self.0.clone())
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
     }
 
     fn dead_state(dir: &StateDir, id: SessionId) -> SessionState {
@@ -434,7 +450,8 @@ mod tests {
 
     #[test]
     fn the_state_never_holds_the_key() {
-        let dir = StateDir::locate(Some(temp_dir("key")), "ask_secret_key", "https://h");
+        let scratch = Scratch::new("key");
+        let dir = StateDir::locate(scratch.path(), "ask_secret_key", "https://h");
         let state = dir.new_state(SessionId::random(), "app@1", "production");
         dir.write(&state).expect("written");
         let body = fs::read_to_string(dir.file_for(&state.session_id)).expect("read");
@@ -446,7 +463,8 @@ mod tests {
     #[test]
     fn state_files_are_private_to_the_user() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = StateDir::locate(Some(temp_dir("mode")), "k", "h");
+        let scratch = Scratch::new("mode");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         let state = dir.new_state(SessionId::random(), "app@1", "production");
         dir.write(&state).expect("written");
         let mode = fs::metadata(dir.file_for(&state.session_id))
@@ -458,7 +476,8 @@ mod tests {
 
     #[test]
     fn a_live_session_is_left_alone_and_a_dead_one_is_recovered_abnormal() {
-        let dir = StateDir::locate(Some(temp_dir("recover")), "k", "h");
+        let scratch = Scratch::new("recover");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         let live = dir.new_state(SessionId::random(), "app@1", "production");
         let dead = dead_state(&dir, SessionId::random());
         dir.write(&live).expect("written");
@@ -480,7 +499,8 @@ mod tests {
 
     #[test]
     fn this_processs_own_ended_session_is_not_recovered() {
-        let dir = StateDir::locate(Some(temp_dir("own")), "k", "h");
+        let scratch = Scratch::new("own");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1", "production");
         state.ended = Some(Ended {
             status: SessionStatus::Ok,
@@ -493,7 +513,8 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn an_end_another_live_process_is_still_sending_is_left_to_it() {
-        let dir = StateDir::locate(Some(temp_dir("sending")), "k", "h");
+        let scratch = Scratch::new("sending");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1", "production");
         // Our parent: alive, and not us.
         state.pid = std::os::unix::process::parent_id();
@@ -508,7 +529,8 @@ mod tests {
 
     #[test]
     fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
-        let dir = StateDir::locate(Some(temp_dir("ended")), "k", "h");
+        let scratch = Scratch::new("ended");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         let mut state = dead_state(&dir, SessionId::random());
         state.ended = Some(Ended {
             status: SessionStatus::Crashed,
@@ -525,7 +547,8 @@ mod tests {
 
     #[test]
     fn an_unsent_recovery_is_put_back_for_the_next_run() {
-        let dir = StateDir::locate(Some(temp_dir("unsent")), "k", "h");
+        let scratch = Scratch::new("unsent");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
         dir.write(&dead_state(&dir, SessionId::random()))
             .expect("written");
         let recovered = dir.recover(SystemTime::now());
@@ -535,9 +558,9 @@ mod tests {
 
     #[test]
     fn other_programs_sessions_and_stale_state_are_not_sent() {
-        let base = temp_dir("others");
-        let mine = StateDir::locate(Some(base.clone()), "k", "h");
-        let theirs = StateDir::locate(Some(base), "other-key", "h");
+        let scratch = Scratch::new("others");
+        let mine = StateDir::locate(scratch.path(), "k", "h");
+        let theirs = StateDir::locate(scratch.path(), "other-key", "h");
         theirs
             .write(&dead_state(&theirs, SessionId::random()))
             .expect("written");

@@ -1,7 +1,7 @@
 //! Sending to the AllStak ingest API, on one thread the SDK owns.
 //!
 //! The transport knows requests (a path and a body, [`crate::wire::Request`]), not sessions or
-//! events. Callers hand it jobs through a channel and never wait, except the one that ends the
+//! events. Callers hand it jobs through its inbox and never wait, except the one that ends the
 //! session, which waits for its job and never longer than the exit deadline. Jobs run in order,
 //! so a session's start always reaches the server before its end.
 //!
@@ -9,6 +9,7 @@
 //! policy ([`retry`]), and the HTTP backends behind one seam ([`http`]).
 
 mod http;
+mod queue;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod retry;
@@ -18,7 +19,6 @@ mod ureq;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Instant;
@@ -27,8 +27,10 @@ use crate::counter::ShardedCounter;
 use crate::diag::{self, Once};
 use crate::sdk_thread;
 use crate::wire::Request;
+use queue::{Done, Inbox, Wait};
 
 pub(crate) use http::{BACKEND, Endpoint, TLS};
+pub(crate) use queue::signal;
 pub(crate) use worker::{Delivery, Worker};
 
 /// Error events queued or being sent; past this they are dropped and counted.
@@ -42,7 +44,7 @@ enum Job {
     /// nothing to send after all).
     Event(Box<dyn FnOnce() -> Option<Request> + Send>),
     Task(Task),
-    Flush(SyncSender<()>),
+    Flush(Done),
 }
 
 /// State shared between the handle and the worker.
@@ -74,7 +76,7 @@ impl<T> std::ops::Deref for CacheLine<T> {
 
 /// The handle to the worker thread.
 pub(crate) struct Transport {
-    jobs: Sender<Job>,
+    inbox: Arc<Inbox<Job>>,
     shared: Arc<Shared>,
     worker: Thread,
 }
@@ -83,7 +85,7 @@ impl Transport {
     /// Spawns the worker, which calls `on_idle` whenever nothing happened for a while; `None`
     /// (with a diagnostic) if the system refuses a thread.
     pub(crate) fn spawn(endpoint: Endpoint, on_idle: Box<dyn FnMut() + Send>) -> Option<Self> {
-        let (jobs, inbox) = mpsc::channel();
+        let inbox = Arc::new(Inbox::new());
         let shared = Arc::new(Shared {
             queued: CacheLine(AtomicUsize::new(0)),
             dropped: ShardedCounter::new(),
@@ -91,18 +93,21 @@ impl Transport {
             deadline: Mutex::new(None),
         });
         let worker = Worker::new(endpoint, Arc::clone(&shared));
+        let taken = Arc::clone(&inbox);
         let spawned = thread::Builder::new()
             .name("allstak-transport".to_owned())
             .spawn(move || {
                 sdk_thread::mark();
                 // A bug of ours on this thread must not reach the program; the thread just ends.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    worker.run(&inbox, on_idle);
+                    worker.run(&taken, on_idle);
                 }));
+                // Whoever waits for a job still queued stops waiting at once.
+                taken.abandon();
             });
         match spawned {
             Ok(handle) => Some(Self {
-                jobs,
+                inbox,
                 shared,
                 worker: handle.thread().clone(),
             }),
@@ -117,7 +122,7 @@ impl Transport {
 
     /// Queues `task` behind everything queued so far, without waiting.
     pub(crate) fn run(&self, task: Task) {
-        let _ = self.jobs.send(Job::Task(task));
+        let _ = self.inbox.push(Job::Task(task));
     }
 
     /// Queues an error event, built on the worker by `request`, without waiting: when the queue
@@ -142,7 +147,7 @@ impl Transport {
             );
             return;
         }
-        if self.jobs.send(Job::Event(Box::new(request))).is_err() {
+        if !self.inbox.push(Job::Event(Box::new(request))) {
             self.shared.queued.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -175,12 +180,12 @@ impl Transport {
 
     /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
-        let (done, wait) = mpsc::sync_channel(1);
+        let (done, wait) = signal();
         self.queue_final(Job::Flush(done)) && done_by_deadline(&wait, deadline)
     }
 
     fn queue_final(&self, job: Job) -> bool {
-        if self.jobs.send(job).is_err() {
+        if !self.inbox.push(job) {
             return false;
         }
         self.worker.unpark();
@@ -193,15 +198,16 @@ impl Transport {
     }
 }
 
-/// Whether the worker signalled `wait` before `until`.
-pub(crate) fn signalled_by(wait: &Receiver<()>, until: Instant) -> bool {
-    wait.recv_timeout(until.saturating_duration_since(Instant::now()))
-        .is_ok()
+impl Drop for Transport {
+    /// The worker takes what is queued, then ends.
+    fn drop(&mut self) {
+        self.inbox.close();
+    }
 }
 
 /// Whether the worker signalled `wait` before the exit deadline.
-pub(crate) fn done_by_deadline(wait: &Receiver<()>, deadline: Instant) -> bool {
-    let done = signalled_by(wait, deadline);
+pub(crate) fn done_by_deadline(wait: &Wait, deadline: Instant) -> bool {
+    let done = wait.raised_by(deadline);
     if !done {
         diag::debug!("the exit deadline passed before everything was sent");
     }

@@ -45,7 +45,7 @@ pub(super) fn backoff(attempt: u32) -> Duration {
     let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.min(8));
     // A quarter of `base`, scaled by 32 random bits (integers only: no float code is linked
     // in for this).
-    let random = u128::from(uuid::Uuid::new_v4().as_u128() as u32);
+    let random = crate::session::random_u128() >> 96;
     let jitter = (base.as_nanos() * random) >> 34;
     base - Duration::from_nanos(u64::try_from(jitter).unwrap_or(0))
 }

@@ -2,12 +2,12 @@
 //! never past the exit deadline.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::http::{self, Answer, Backend, Endpoint};
+use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Job, Shared};
 use crate::diag::{self, Once};
@@ -46,15 +46,15 @@ impl Worker {
         }
     }
 
-    pub(super) fn run(mut self, inbox: &Receiver<Job>, mut on_idle: Box<dyn FnMut() + Send>) {
+    pub(super) fn run(mut self, inbox: &Inbox<Job>, mut on_idle: Box<dyn FnMut() + Send>) {
         loop {
-            let job = match inbox.recv_timeout(IDLE) {
-                Ok(job) => job,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
+            let job = match inbox.take(IDLE) {
+                Taken::Job(job) => job,
+                Taken::Idle => {
                     on_idle();
                     continue;
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Taken::Closed => return,
             };
             match job {
                 Job::Event(request) => {
@@ -64,9 +64,7 @@ impl Worker {
                     self.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 }
                 Job::Task(task) => task(&mut self),
-                Job::Flush(done) => {
-                    let _ = done.try_send(());
-                }
+                Job::Flush(done) => done.raise(),
             }
         }
     }
