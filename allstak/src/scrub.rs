@@ -76,38 +76,42 @@ fn scrub_value(value: &mut Value) {
 }
 
 /// A JSON `body` in which `api_key` appears nowhere: every occurrence in a string (or an
-/// object's key) is replaced. The body is only parsed again when the key is in it.
+/// object's key) is replaced, in place in the text. Nothing is parsed: the program links no JSON
+/// parser for this.
 pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
     // As the key appears inside a JSON string: our keys are visible ASCII, so only `"` and `\`
     // are escaped.
     let escaped = api_key.replace('\\', "\\\\").replace('"', "\\\"");
-    if api_key.is_empty()
-        || !body
-            .windows(escaped.len())
-            .any(|window| window == escaped.as_bytes())
-    {
+    let key = escaped.as_bytes();
+    if api_key.is_empty() || !body.windows(key.len()).any(|window| window == key) {
         return body;
     }
-    let Ok(mut json) = serde_json::from_slice::<Value>(&body) else {
-        return body;
-    };
-    replace_in(&mut json, api_key);
-    serde_json::to_vec(&json).unwrap_or_default()
-}
-
-fn replace_in(value: &mut Value, api_key: &str) {
-    match value {
-        Value::String(text) if text.contains(api_key) => *text = text.replace(api_key, SCRUBBED),
-        Value::Array(items) => items.iter_mut().for_each(|item| replace_in(item, api_key)),
-        Value::Object(map) => {
-            let entries = std::mem::take(map);
-            for (key, mut value) in entries {
-                replace_in(&mut value, api_key);
-                map.insert(key.replace(api_key, SCRUBBED), value);
-            }
+    let mut scrubbed = Vec::with_capacity(body.len());
+    let mut in_string = false;
+    let mut at = 0;
+    while let Some(&byte) = body.get(at) {
+        // Only whole characters of a string are compared: never a number, and never from the
+        // middle of an escape (the key escaped is itself whole characters, so it cannot run
+        // past the string's closing quote).
+        if in_string && body[at..].starts_with(key) {
+            scrubbed.extend_from_slice(SCRUBBED.as_bytes());
+            at += key.len();
+            continue;
         }
-        _ => {}
+        let width = match byte {
+            b'\\' if in_string && body.get(at + 1) == Some(&b'u') => 6,
+            b'\\' if in_string => 2,
+            b'"' => {
+                in_string = !in_string;
+                1
+            }
+            _ => 1,
+        };
+        let end = (at + width).min(body.len());
+        scrubbed.extend_from_slice(&body[at..end]);
+        at = end;
     }
+    scrubbed
 }
 
 #[cfg(test)]
@@ -194,6 +198,30 @@ mod tests {
             json!({"note": ["[scrubbed]"], "[scrubbed]": 1})
         );
         assert_eq!(json["count"], 3);
+    }
+
+    #[test]
+    fn only_whole_characters_of_strings_are_scrubbed() {
+        // A key of digits: the numbers stay, the strings lose it.
+        let key = "1500";
+        let body = serde_json::to_vec(&json!({
+            "durationMs": 1500,
+            "n": [15000, 1500],
+            "m": "took 1500 ms",
+            "1500": true,
+        }))
+        .expect("json");
+        let json: Value = serde_json::from_slice(&without_api_key(body, key)).expect("JSON");
+        assert_eq!(
+            json,
+            json!({"durationMs": 1500, "n": [15000, 1500], "m": "took [scrubbed] ms", "[scrubbed]": true})
+        );
+        // Not from the middle of an escape: "\u001f" holds the digits "001f", the text
+        // does not; a key after an escaped backslash or quote is found.
+        let key = "001f";
+        let body = serde_json::to_vec(&json!({"m": "\u{1f}001f\\001f\"001f"})).expect("json");
+        let json: Value = serde_json::from_slice(&without_api_key(body, key)).expect("JSON");
+        assert_eq!(json["m"], "\u{1f}[scrubbed]\\[scrubbed]\"[scrubbed]");
     }
 
     #[test]

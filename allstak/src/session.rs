@@ -52,6 +52,13 @@ impl SessionStatus {
         }
     }
 
+    /// The status [`as_str`](Self::as_str) spells so.
+    pub(crate) fn from_wire(text: &str) -> Option<Self> {
+        [Self::Ok, Self::Errored, Self::Crashed, Self::Abnormal]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+
     /// How bad it is: the order of [`Ord`], and the direction a running session moves in.
     const fn severity(self) -> u8 {
         match self {

@@ -6,6 +6,7 @@
 //! hash of key and host, which is also how a program finds its own. A state dir that cannot be
 //! read or written only turns recovery off.
 
+mod json;
 mod slot;
 
 use std::fs;
@@ -14,12 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::diag;
 use crate::session::EndedSession;
 use crate::wire::{self, Request};
 use crate::{SessionId, SessionStatus};
+use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
 
 /// State older than this is dropped unsent.
@@ -29,7 +31,7 @@ const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
 
 /// The state of one session, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SessionState {
     pub(crate) session_id: String,
@@ -46,7 +48,7 @@ pub(crate) struct SessionState {
     pub(crate) ended: Option<Ended>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Ended {
     pub(crate) status: SessionStatus,
@@ -322,8 +324,40 @@ fn end_event(ended: &EndedSession, settled: bool) -> SlotEvent {
 }
 
 fn read_state(path: &Path) -> Option<SessionState> {
-    let body = fs::read(path).ok()?;
-    serde_json::from_slice(&body).ok()
+    SessionState::read(&Json::parse(&fs::read(path).ok()?)?)
+}
+
+impl SessionState {
+    /// The state as [`StateDir::write`] wrote it; `None` if a field is missing or of
+    /// another type.
+    fn read(json: &Json) -> Option<Self> {
+        let text = |name| json.get(name).and_then(Json::text).map(str::to_owned);
+        let number = |name| json.get(name).and_then(Json::number);
+        let ended = match json.get("ended") {
+            None => None,
+            Some(ended) => Some(Ended {
+                status: ended
+                    .get("status")
+                    .and_then(Json::text)
+                    .and_then(SessionStatus::from_wire)?,
+                duration_ms: ended.get("durationMs").and_then(Json::number)?,
+            }),
+        };
+        Some(Self {
+            session_id: text("sessionId")?,
+            release: text("release")?,
+            environment: text("environment")?,
+            key_hash: text("keyHash")?,
+            pid: u32::try_from(number("pid")?).ok()?,
+            process_start: match json.get("processStart") {
+                None | Some(Json::Null) => None,
+                Some(start) => Some(start.number()?),
+            },
+            started_at_ms: number("startedAtMs")?,
+            updated_at_ms: number("updatedAtMs")?,
+            ended,
+        })
+    }
 }
 
 pub(crate) fn unix_ms(at: SystemTime) -> u64 {
@@ -446,6 +480,40 @@ mod tests {
         state.pid = u32::MAX - 1; // no such process
         state.started_at_ms -= 5_000;
         state
+    }
+
+    #[test]
+    fn a_state_reads_back_as_written() {
+        let scratch = Scratch::new("read");
+        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let mut state = dir.new_state(SessionId::random(), "app@1 \"quoted\"\n😀", "prod\\");
+        for (process_start, ended) in [
+            (None, None),
+            (
+                Some(u64::MAX),
+                Some(Ended {
+                    status: SessionStatus::Crashed,
+                    duration_ms: 1500,
+                }),
+            ),
+        ] {
+            state.process_start = process_start;
+            state.ended = ended;
+            dir.write(&state).expect("written");
+            assert_eq!(
+                read_state(&dir.file_for(&state.session_id)).as_ref(),
+                Some(&state)
+            );
+        }
+        for status in [
+            SessionStatus::Ok,
+            SessionStatus::Errored,
+            SessionStatus::Crashed,
+            SessionStatus::Abnormal,
+        ] {
+            assert_eq!(SessionStatus::from_wire(status.as_str()), Some(status));
+        }
+        assert_eq!(SessionStatus::from_wire("Crashed"), None);
     }
 
     #[test]
