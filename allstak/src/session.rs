@@ -121,9 +121,9 @@ impl SessionId {
     /// A new random id.
     #[must_use]
     pub fn random() -> Self {
-        const VERSION_AND_VARIANT_BITS: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
+        const ALL_BUT_VERSION_AND_VARIANT: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
         const VERSION_4_AND_RFC_VARIANT: u128 = 0x0000_0000_0000_4000_8000_0000_0000_0000;
-        Self(random_u128() & VERSION_AND_VARIANT_BITS | VERSION_4_AND_RFC_VARIANT)
+        Self(random_u128() & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT)
     }
 
     /// The id's 128 bits, in the order its text shows them.
@@ -144,9 +144,11 @@ impl SessionId {
     }
 }
 
-/// 128 random bits: two hashes of a per-process count under std's randomly keyed hasher, whose
-/// keys come from the operating system's randomness (drawn once per thread, then varied for
-/// each new hasher). Random enough to tell sessions apart; not for secrets.
+/// 128 random bits: two hashes under std's randomly keyed hasher, whose keys come from the
+/// operating system's randomness (drawn once per thread, then varied for each new hasher), of a
+/// per-process count, the process id and the clock: a forked child inherits its parent's keys
+/// and count, and must still draw other ids than its parent and its siblings. Random enough to
+/// tell sessions apart; not for secrets.
 pub(crate) fn random_u128() -> u128 {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
@@ -154,10 +156,16 @@ pub(crate) fn random_u128() -> u128 {
 
     static DRAWN: AtomicU64 = AtomicU64::new(0);
     let count = DRAWN.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let keys = RandomState::new();
     let half = |which: u8| {
         let mut hasher = keys.build_hasher();
         hasher.write_u64(count);
+        hasher.write_u32(std::process::id());
+        hasher.write_u64(now.as_secs());
+        hasher.write_u32(now.subsec_nanos());
         hasher.write_u8(which);
         u128::from(hasher.finish())
     };
@@ -207,13 +215,17 @@ impl std::str::FromStr for SessionId {
     type Err = ParseSessionIdError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let dashed = text.len() == 36;
+        let dashed = match text.len() {
+            32 => false,
+            36 => true,
+            _ => return Err(ParseSessionIdError(())),
+        };
         let digits = text
             .bytes()
             .enumerate()
             .filter(|&(at, byte)| !(dashed && matches!(at, 8 | 13 | 18 | 23) && byte == b'-'));
         let mut bits = 0u128;
-        let mut count = 0;
+        let mut count = 0usize;
         for (_, byte) in digits {
             let digit = char::from(byte)
                 .to_digit(16)
@@ -221,7 +233,7 @@ impl std::str::FromStr for SessionId {
             bits = bits << 4 | u128::from(digit);
             count += 1;
         }
-        if count == 32 && (dashed || text.len() == 32) {
+        if count == 32 {
             Ok(Self(bits))
         } else {
             Err(ParseSessionIdError(()))
@@ -438,6 +450,16 @@ mod tests {
         // Ids drawn on another thread (other hasher keys) differ from these too.
         let other = std::thread::spawn(SessionId::random).join().ok();
         assert!(other.is_some_and(|other| !ids.contains(&other)));
+    }
+
+    #[cfg(feature = "uuid")]
+    #[test]
+    fn a_session_id_is_the_same_uuid_bit_for_bit() {
+        let id = SessionId::random();
+        let uuid = uuid::Uuid::from(id);
+        assert_eq!(uuid.to_string(), id.to_string());
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_eq!(SessionId::from(uuid), id);
     }
 
     #[test]

@@ -328,13 +328,13 @@ fn read_state(path: &Path) -> Option<SessionState> {
 }
 
 impl SessionState {
-    /// The state as [`StateDir::write`] wrote it; `None` if a field is missing or of
-    /// another type.
+    /// The state as [`StateDir::write`] wrote it; `None` if a required field is missing or
+    /// of another type.
     fn read(json: &Json) -> Option<Self> {
         let text = |name| json.get(name).and_then(Json::text).map(str::to_owned);
         let number = |name| json.get(name).and_then(Json::number);
         let ended = match json.get("ended") {
-            None => None,
+            None | Some(Json::Null) => None,
             Some(ended) => Some(Ended {
                 status: ended
                     .get("status")
@@ -464,7 +464,8 @@ mod tests {
             Self(dir)
         }
 
-        fn path(&self) -> Option<PathBuf> {
+        /// The explicit state dir for [`StateDir::locate`].
+        fn state_dir(&self) -> Option<PathBuf> {
             Some(self.0.clone())
         }
     }
@@ -485,7 +486,7 @@ mod tests {
     #[test]
     fn a_state_reads_back_as_written() {
         let scratch = Scratch::new("read");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1 \"quoted\"\n😀", "prod\\");
         for (process_start, ended) in [
             (None, None),
@@ -514,12 +515,17 @@ mod tests {
             assert_eq!(SessionStatus::from_wire(status.as_str()), Some(status));
         }
         assert_eq!(SessionStatus::from_wire("Crashed"), None);
+        // Written by hand: an explicit `null` is no end, and unknown fields are ignored.
+        let by_hand = br#"{"sessionId":"s","release":"r","environment":"e","keyHash":"k",
+            "pid":7,"startedAtMs":1,"updatedAtMs":2,"ended":null,"later":{"x":true}}"#;
+        let read = SessionState::read(&Json::parse(by_hand).expect("json")).expect("a state");
+        assert_eq!((read.pid, read.process_start, read.ended), (7, None, None));
     }
 
     #[test]
     fn the_state_never_holds_the_key() {
         let scratch = Scratch::new("key");
-        let dir = StateDir::locate(scratch.path(), "ask_secret_key", "https://h");
+        let dir = StateDir::locate(scratch.state_dir(), "ask_secret_key", "https://h");
         let state = dir.new_state(SessionId::random(), "app@1", "production");
         dir.write(&state).expect("written");
         let body = fs::read_to_string(dir.file_for(&state.session_id)).expect("read");
@@ -532,7 +538,7 @@ mod tests {
     fn state_files_are_private_to_the_user() {
         use std::os::unix::fs::PermissionsExt;
         let scratch = Scratch::new("mode");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let state = dir.new_state(SessionId::random(), "app@1", "production");
         dir.write(&state).expect("written");
         let mode = fs::metadata(dir.file_for(&state.session_id))
@@ -545,7 +551,7 @@ mod tests {
     #[test]
     fn a_live_session_is_left_alone_and_a_dead_one_is_recovered_abnormal() {
         let scratch = Scratch::new("recover");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let live = dir.new_state(SessionId::random(), "app@1", "production");
         let dead = dead_state(&dir, SessionId::random());
         dir.write(&live).expect("written");
@@ -568,7 +574,7 @@ mod tests {
     #[test]
     fn this_processs_own_ended_session_is_not_recovered() {
         let scratch = Scratch::new("own");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1", "production");
         state.ended = Some(Ended {
             status: SessionStatus::Ok,
@@ -582,7 +588,7 @@ mod tests {
     #[cfg(unix)]
     fn an_end_another_live_process_is_still_sending_is_left_to_it() {
         let scratch = Scratch::new("sending");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1", "production");
         // Our parent: alive, and not us.
         state.pid = std::os::unix::process::parent_id();
@@ -598,7 +604,7 @@ mod tests {
     #[test]
     fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
         let scratch = Scratch::new("ended");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dead_state(&dir, SessionId::random());
         state.ended = Some(Ended {
             status: SessionStatus::Crashed,
@@ -616,7 +622,7 @@ mod tests {
     #[test]
     fn an_unsent_recovery_is_put_back_for_the_next_run() {
         let scratch = Scratch::new("unsent");
-        let dir = StateDir::locate(scratch.path(), "k", "h");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         dir.write(&dead_state(&dir, SessionId::random()))
             .expect("written");
         let recovered = dir.recover(SystemTime::now());
@@ -627,8 +633,8 @@ mod tests {
     #[test]
     fn other_programs_sessions_and_stale_state_are_not_sent() {
         let scratch = Scratch::new("others");
-        let mine = StateDir::locate(scratch.path(), "k", "h");
-        let theirs = StateDir::locate(scratch.path(), "other-key", "h");
+        let mine = StateDir::locate(scratch.state_dir(), "k", "h");
+        let theirs = StateDir::locate(scratch.state_dir(), "other-key", "h");
         theirs
             .write(&dead_state(&theirs, SessionId::random()))
             .expect("written");

@@ -114,6 +114,10 @@ impl Reader<'_> {
     }
 
     fn number(&mut self) -> Option<Json> {
+        // JSON has no leading zeros: `0` stands alone.
+        if self.peek() == Some(b'0') && matches!(self.text.get(self.at + 1), Some(b'0'..=b'9')) {
+            return None;
+        }
         let mut number = 0u64;
         while let Some(digit @ b'0'..=b'9') = self.peek() {
             number = number
@@ -234,6 +238,7 @@ mod tests {
             b"{a:1}",
             b"{\"a\":-1}",
             b"{\"a\":1.5}",
+            b"{\"a\":01}",
             b"{\"a\":1e3}",
             b"{\"a\":18446744073709551616}",
             b"{\"a\":[1]}",

@@ -5,8 +5,9 @@
 //! session, which waits for its job and never longer than the exit deadline. Jobs run in order,
 //! so a session's start always reaches the server before its end.
 //!
-//! One concern per file: the handle and queue (here), the worker loop ([`worker`]), the retry
-//! policy ([`retry`]), and the HTTP backends behind one seam ([`http`]).
+//! One concern per file: the handle (here), the inbox and the signals callers wait on
+//! ([`queue`]), the worker loop ([`worker`]), the retry policy ([`retry`]), and the HTTP backends
+//! behind one seam ([`http`]).
 
 mod http;
 mod queue;
