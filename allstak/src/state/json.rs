@@ -72,7 +72,8 @@ impl Reader<'_> {
         }
     }
 
-    fn expect(&mut self, word: &[u8]) -> Option<()> {
+    /// Steps over `word` if the text goes on with it; `None` (nothing read) if not.
+    fn consume(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at.checked_add(word.len())?;
         (self.text.get(self.at..end)? == word).then(|| self.at = end)
     }
@@ -83,15 +84,15 @@ impl Reader<'_> {
             b'{' if depth < MAX_DEPTH => self.object(depth + 1),
             b'"' => self.string().map(Json::Text),
             b'0'..=b'9' => self.number(),
-            b't' => self.expect(b"true").map(|()| Json::Bool(true)),
-            b'f' => self.expect(b"false").map(|()| Json::Bool(false)),
-            b'n' => self.expect(b"null").map(|()| Json::Null),
+            b't' => self.consume(b"true").map(|()| Json::Bool(true)),
+            b'f' => self.consume(b"false").map(|()| Json::Bool(false)),
+            b'n' => self.consume(b"null").map(|()| Json::Null),
             _ => None,
         }
     }
 
     fn object(&mut self, depth: usize) -> Option<Json> {
-        self.expect(b"{")?;
+        self.consume(b"{")?;
         let mut members = Vec::new();
         self.skip_space();
         if self.peek() == Some(b'}') {
@@ -102,7 +103,7 @@ impl Reader<'_> {
             self.skip_space();
             let key = self.string()?;
             self.skip_space();
-            self.expect(b":")?;
+            self.consume(b":")?;
             members.push((key, self.value(depth)?));
             self.skip_space();
             match self.next()? {
@@ -130,7 +131,7 @@ impl Reader<'_> {
     }
 
     fn string(&mut self) -> Option<String> {
-        self.expect(b"\"")?;
+        self.consume(b"\"")?;
         let mut bytes = Vec::new();
         loop {
             match self.next()? {
@@ -162,7 +163,7 @@ impl Reader<'_> {
         if !(0xd800..0xdc00).contains(&first) {
             return char::from_u32(first);
         }
-        self.expect(b"\\u")?;
+        self.consume(b"\\u")?;
         let second = self.hex4()?;
         if !(0xdc00..0xe000).contains(&second) {
             return None;
