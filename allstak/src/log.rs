@@ -1,7 +1,9 @@
 //! `log` integration (feature `log`): a [`Logger`] around the program's own logger. Every
-//! record still reaches that logger exactly as before (env_logger keeps printing); error
-//! records also become error events (the session becomes `errored`), warn and info records
-//! breadcrumbs.
+//! record of the program still reaches that logger exactly as before (env_logger keeps
+//! printing); error records also become error events (the session becomes `errored`), warn and
+//! info records breadcrumbs. Records logged on the SDK's own threads (its HTTP client's, under
+//! the targets `ureq`, `ureq_proto`, `rustls`, `hyper`, `hyper_util`, `reqwest`, `h2`) are the
+//! SDK's: they reach neither that logger nor AllStak.
 //!
 //! ```
 //! # struct Quiet; // the program's logger, e.g. `env_logger::Builder::from_default_env().build()`
@@ -107,10 +109,14 @@ impl<L: ::log::Log> Logger<L> {
 
 impl<L: ::log::Log> ::log::Log for Logger<L> {
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
-        self.inner.enabled(metadata) || (self.filter)(metadata) != EventFilter::Ignore
+        !sdk_thread::is_own_thread()
+            && (self.inner.enabled(metadata) || (self.filter)(metadata) != EventFilter::Ignore)
     }
 
     fn log(&self, record: &::log::Record<'_>) {
+        if sdk_thread::is_own_thread() {
+            return; // the SDK's HTTP client (`ureq`, `rustls`): not the program's to print
+        }
         // First, and whatever we make of it: the program's logger sees what it always saw.
         self.inner.log(record);
         if sdk_thread::is_current() {

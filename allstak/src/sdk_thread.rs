@@ -6,11 +6,20 @@ use std::cell::Cell;
 
 thread_local! {
     static SDK_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// Set for the whole life of a thread the SDK spawned (not inside [`quietly`]).
+    static OWN_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Marks the current thread as the SDK's own for the rest of its life.
 pub(crate) fn mark() {
     SDK_THREAD.with(|flag| flag.set(true));
+    OWN_THREAD.with(|flag| flag.set(true));
+}
+
+/// Whether the current thread is one the SDK spawned: whatever is logged on it (its HTTP
+/// client's `ureq`, `rustls`, `hyper` records) is the SDK's, never the program's.
+pub(crate) fn is_own_thread() -> bool {
+    OWN_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Whether the current thread is running SDK code (a marked thread, or inside [`quietly`]).
@@ -39,5 +48,20 @@ mod tests {
         assert_eq!(quietly(|| panic!("a bug in Display")), None::<()>);
         assert!(!is_current());
         assert_eq!(quietly(is_current), Some(true));
+        assert_eq!(
+            quietly(is_own_thread),
+            Some(false),
+            "the program's thread stays its own"
+        );
+    }
+
+    #[test]
+    fn a_marked_thread_is_the_sdks_for_its_whole_life() {
+        let marked = std::thread::spawn(|| {
+            mark();
+            (is_current(), is_own_thread())
+        });
+        assert_eq!(marked.join().ok(), Some((true, true)));
+        assert!(!is_own_thread());
     }
 }

@@ -16,6 +16,13 @@
 //! event's `metadata`; its frame is the event's callsite. An `Err` that both
 //! `#[tracing::instrument(err)]` and `#[allstak::track]` see is reported once, in either order.
 //! Events on the SDK's own threads are ignored.
+//!
+//! Beside the program's own layers (`fmt` at any level, with a global `EnvFilter` or per-layer
+//! filters, in either order) the layer changes nothing they print: it switches no callsite off,
+//! and it only keeps out what the SDK's own threads log (its HTTP client's records, under the
+//! targets `ureq`, `ureq_proto`, `rustls`, `hyper`, `hyper_util`, `reqwest`, `h2`). A program
+//! that logs without this layer and wants them out filters those targets, e.g.
+//! `RUST_LOG=debug,ureq=warn,ureq_proto=warn,rustls=warn`.
 
 use std::error::Error;
 use std::fmt;
@@ -24,7 +31,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Interest, Metadata, Subscriber};
+use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -110,13 +117,14 @@ impl<S> tracing_subscriber::Layer<S> for AllstakLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        // An ignored callsite costs nothing from then on (unless another layer wants it).
-        if metadata.is_event() && (self.filter)(metadata) == EventFilter::Ignore {
-            Interest::never()
-        } else {
-            Interest::always()
-        }
+    // No `register_callsite` or `enabled`: in tracing-subscriber a plain layer's `never` or
+    // `false` switches a callsite off for every layer (the program's `fmt` would lose its
+    // `debug!` lines). Events the filter ignores cost one call of it, in `on_event`.
+
+    /// Events on the SDK's own threads (its HTTP client's `ureq`, `rustls`, `hyper` records)
+    /// are kept out of the program's log, whichever layer would print them.
+    fn event_enabled(&self, _event: &Event<'_>, _context: Context<'_, S>) -> bool {
+        !sdk_thread::is_own_thread()
     }
 
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {

@@ -104,3 +104,83 @@ fn a_log_error_is_an_event_and_the_wrapped_logger_still_prints_every_record() {
     );
     assert_eq!(messages(&event["breadcrumbs"]), ["starting"]);
 }
+
+const BESIDE: &str = env!("CARGO_BIN_EXE_beside_logs");
+
+/// Runs `beside_logs` with `args` as it was (no key: the SDK does nothing) and again sending to
+/// a collector with our integration installed: exit code, stdout and stderr must be the same.
+/// Returns what the SDK sent.
+fn prints_the_same_beside_ours(args: &[&str]) -> Vec<allstak::testing::Request> {
+    let as_it_was = run(BESIDE, args, &[]);
+    assert_eq!(as_it_was.code(), Some(0), "{}", as_it_was.stderr);
+    let collector = collector();
+    let env = env_for(collector.url(), &[("WITH_ALLSTAK", "1")]);
+    let with_ours = run(BESIDE, args, &env);
+    assert_eq!(with_ours.code(), Some(0), "{args:?}: {}", with_ours.stderr);
+    assert_eq!(
+        with_ours.stdout, as_it_was.stdout,
+        "{args:?}: stdout changed"
+    );
+    assert_eq!(
+        with_ours.stderr, as_it_was.stderr,
+        "{args:?}: stderr changed"
+    );
+    collector.requests()
+}
+
+#[test]
+fn a_program_logging_through_fmt_prints_the_same_with_our_layer_beside_it() {
+    for layout in [
+        "global",
+        "global-ours-first",
+        "per-layer",
+        "per-layer-ours-first",
+    ] {
+        for filter in ["trace", "debug", "info", "warn", "error", "off"] {
+            let requests = prints_the_same_beside_ours(&["tracing", layout, filter]);
+            // Our layer saw the error whatever the program's own filter lets through, unless
+            // the global filter switched it off for every layer.
+            let global = layout.starts_with("global");
+            let expected = if global && filter == "off" {
+                vec![START, END]
+            } else {
+                vec![START, ERRORS, END]
+            };
+            assert_eq!(paths(&requests), expected, "{layout} {filter}");
+        }
+    }
+}
+
+#[test]
+fn the_fmt_output_it_is_compared_with_has_every_level_the_filter_lets_through() {
+    // The comparison above is only as good as what the program prints.
+    let run = run(BESIDE, &["tracing", "per-layer", "trace"], &[]);
+    let levels: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            "TRACE", "DEBUG", "INFO", "WARN", "DEBUG", "INFO", "DEBUG", "ERROR", "INFO"
+        ],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("connect{port=5432}: "),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_program_logging_through_env_logger_prints_the_same_with_our_logger_around_it() {
+    for filter in ["trace", "debug", "info", "error"] {
+        let requests = prints_the_same_beside_ours(&["log", filter]);
+        assert_eq!(paths(&requests), [START, ERRORS, END], "{filter}");
+    }
+    let as_it_was = run(BESIDE, &["log", "trace"], &[]);
+    assert_eq!(as_it_was.stderr.lines().count(), 6, "{}", as_it_was.stderr);
+}

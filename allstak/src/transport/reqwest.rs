@@ -19,6 +19,8 @@ pub(super) struct Reqwest {
 impl Reqwest {
     pub(super) fn new(endpoint: &Endpoint) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
+            // Its blocking pool (name lookups) is the SDK's too: what it logs is not the program's.
+            .on_thread_start(crate::sdk_thread::mark)
             .enable_io()
             .enable_time()
             .build()
