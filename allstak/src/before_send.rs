@@ -2,6 +2,7 @@
 //! scrub what the defaults do not know about, or drop it. The hook sees an [`Event`], a view
 //! of the captured event that hides how the SDK stores it.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -233,12 +234,50 @@ pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEve
             }
         }
     }
-    match quietly(|| hook(Event { inner: event })) {
+    // An event the hook itself reports (`capture_display` to log a dropped event) is sent as it
+    // is: through the hook again, each report would report again, without end.
+    match IN_HOOK.try_with(Cell::get) {
+        Ok(false) => {}
+        Ok(true) => return Some(event),
+        // The thread is exiting, past its thread-locals: the hook cannot be guarded.
+        Err(_) => return None,
+    }
+    let outcome = quietly(|| {
+        let _in_hook = InHook::enter();
+        hook(Event { inner: event })
+    });
+    match outcome {
         Some(outcome) => outcome.map(|event| event.inner),
         None => {
             crate::diag::debug!("before_send panicked; the event is dropped");
             None
         }
+    }
+}
+
+thread_local! {
+    /// Set while `before_send` runs on this thread.
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether `before_send` is running on this thread (a panic now is the hook's).
+pub(crate) fn is_running() -> bool {
+    IN_HOOK.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Marks the thread as running the hook until dropped (also when the hook panics).
+struct InHook;
+
+impl InHook {
+    fn enter() -> Self {
+        let _ = IN_HOOK.try_with(|flag| flag.set(true));
+        Self
+    }
+}
+
+impl Drop for InHook {
+    fn drop(&mut self) {
+        let _ = IN_HOOK.try_with(|flag| flag.set(false));
     }
 }
 
@@ -253,6 +292,30 @@ mod tests {
             .metadata
             .insert("tenant".to_owned(), Value::from("field"));
         event
+    }
+
+    #[test]
+    fn an_event_the_hook_reports_skips_the_hook_instead_of_recursing() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let hook = |event: Event| {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            // What `capture_display` inside the hook comes down to: the hook applied again.
+            let inner = ErrorEvent::new("&str", "dropped one".to_owned(), "capture");
+            let reported = apply(&|_| None, inner);
+            assert_eq!(reported.map(|e| e.message), Some("dropped one".to_owned()));
+            Some(event)
+        };
+        assert!(apply(&hook, ErrorEvent::new("x::Y", "boom".to_owned(), "capture")).is_some());
+        assert_eq!(CALLS.load(Ordering::Relaxed), 1);
+        // Outside the hook, hooks run again.
+        assert!(
+            apply(
+                &|_| None,
+                ErrorEvent::new("x::Y", "boom".to_owned(), "capture")
+            )
+            .is_none()
+        );
     }
 
     #[test]

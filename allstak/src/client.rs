@@ -458,7 +458,11 @@ pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
 /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
 pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
     if TRACKER.is_active() {
-        send_event(record.into_event(true));
+        // A panic in `before_send` itself: the crash cannot go through the hook that keeps
+        // secrets out of events (it would panic again), so only the end tells of it.
+        if !crate::before_send::is_running() {
+            send_event(record.into_event(true));
+        }
         end(None);
     }
 }

@@ -64,8 +64,18 @@ pub(crate) fn install() {
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if sdk_thread::is_current() {
-                // Our own bug: the program's stderr stays as it was.
+            if sdk_thread::is_own_thread() {
+                // Our own bug: the program's stderr stays as it was, unless the process is
+                // about to abort (then std's message is all anyone will know).
+                if crate::diag::enabled() || cfg!(panic = "abort") {
+                    previous(info);
+                }
+                return;
+            }
+            if sdk_thread::is_current() && !cfg!(panic = "abort") {
+                // The program's code the SDK runs (a `Display`, `before_send`): the SDK catches
+                // it, and the program never sees it. Under `panic = "abort"` nothing can catch
+                // it: it is the program's crash, reported and printed as any other.
                 if crate::diag::enabled() {
                     previous(info);
                 }

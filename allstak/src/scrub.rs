@@ -75,9 +75,11 @@ fn scrub_value(value: &mut Value) {
     }
 }
 
-/// A JSON `body` in which `api_key` appears nowhere: every occurrence in a string (or an
-/// object's key) is replaced, in place in the text. Nothing is parsed: the program links no JSON
-/// parser for this.
+/// A JSON `body` in which `api_key` appears nowhere as a word: every occurrence in a string (or
+/// an object's key) that stands alone, between characters that cannot be part of a key (a
+/// space, `=`, `:`, `/`, `"`, an escape), is replaced, in place in the text. Other text is left
+/// as it is: with a one-letter key, `tokio` stays `tokio`. Nothing is parsed: the program links
+/// no JSON parser for this.
 pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
     // As the key appears inside a JSON string: our keys are visible ASCII, so only `"` and `\`
     // are escaped.
@@ -88,14 +90,21 @@ pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
     }
     let mut scrubbed = Vec::with_capacity(body.len());
     let mut in_string = false;
+    // Whether the character before `at` could continue a word the key would be part of.
+    let mut after_word = false;
     let mut at = 0;
     while let Some(&byte) = body.get(at) {
         // Only whole characters of a string are compared: never a number, and never from the
         // middle of an escape (the key escaped is itself whole characters, so it cannot run
         // past the string's closing quote).
-        if in_string && body[at..].starts_with(key) {
+        if in_string
+            && !after_word
+            && body[at..].starts_with(key)
+            && !body.get(at + key.len()).is_some_and(|&next| is_word(next))
+        {
             scrubbed.extend_from_slice(SCRUBBED.as_bytes());
             at += key.len();
+            after_word = false;
             continue;
         }
         let width = match byte {
@@ -107,11 +116,19 @@ pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
             }
             _ => 1,
         };
+        // An escape (`\n`, `\"`) is never part of a word.
+        after_word = width == 1 && is_word(byte);
         let end = (at + width).min(body.len());
         scrubbed.extend_from_slice(&body[at..end]);
         at = end;
     }
     scrubbed
+}
+
+/// A byte that can sit inside a key-like word: ASCII letters and digits, `_`, `-`, and any byte
+/// of a non-ASCII character.
+fn is_word(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-') || !byte.is_ascii()
 }
 
 #[cfg(test)]
@@ -178,6 +195,31 @@ mod tests {
             unreachable!()
         };
         assert!(matches!(super::fields(&fields), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_short_key_is_removed_only_where_it_stands_alone() {
+        let body = serde_json::to_vec(&json!({
+            "message": "k",
+            "function": "tokio::runtime::block_on",
+            "stack": ["at k:1", "key=k&x", "k\nk", "kk", "k_1", "k-2", "\u{e9}k"],
+        }))
+        .expect("json");
+        let json: Value = serde_json::from_slice(&without_api_key(body, "k")).expect("still JSON");
+        assert_eq!(json["message"], "[scrubbed]");
+        assert_eq!(json["function"], "tokio::runtime::block_on");
+        assert_eq!(
+            json["stack"],
+            json!([
+                "at [scrubbed]:1",
+                "key=[scrubbed]&x",
+                "[scrubbed]\n[scrubbed]",
+                "kk",
+                "k_1",
+                "k-2",
+                "\u{e9}k"
+            ])
+        );
     }
 
     #[test]

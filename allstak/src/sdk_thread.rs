@@ -22,6 +22,78 @@ pub(crate) fn is_own_thread() -> bool {
     OWN_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Spawns a thread of the SDK's: marked as its own, and with every signal blocked that the
+/// kernel may hand to any thread of the process (SIGTERM, SIGINT, SIGCHLD…), so that they reach
+/// the program's threads as they would without the SDK: a program that blocks SIGTERM and reads
+/// it from a `signalfd` or `sigwait` still gets it. The mask is set before the thread exists
+/// (a thread inherits its creator's), so no signal can land in between.
+pub(crate) fn spawn(
+    name: &str,
+    run: impl FnOnce() + Send + 'static,
+) -> std::io::Result<std::thread::Thread> {
+    let _blocked = signals::BlockedWhileSpawning::new();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            mark();
+            run();
+        })
+        .map(|handle| handle.thread().clone())
+}
+
+#[cfg(unix)]
+mod signals {
+    /// Blocks every asynchronous signal on the current thread until dropped, then restores its
+    /// mask. Faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) stay unblocked: they are
+    /// the thread's own, and a blocked fault kills the process anyway.
+    pub(super) struct BlockedWhileSpawning(Option<libc::sigset_t>);
+
+    impl BlockedWhileSpawning {
+        pub(super) fn new() -> Self {
+            // SAFETY: `sigset_t`s are plain data filled by libc's set functions; the mask is
+            // this thread's own, restored on drop.
+            unsafe {
+                let mut all: libc::sigset_t = std::mem::zeroed();
+                libc::sigfillset(&raw mut all);
+                for fault in [
+                    libc::SIGSEGV,
+                    libc::SIGBUS,
+                    libc::SIGFPE,
+                    libc::SIGILL,
+                    libc::SIGTRAP,
+                    libc::SIGSYS,
+                ] {
+                    libc::sigdelset(&raw mut all, fault);
+                }
+                let mut previous: libc::sigset_t = std::mem::zeroed();
+                let blocked =
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &raw const all, &raw mut previous);
+                Self((blocked == 0).then_some(previous))
+            }
+        }
+    }
+
+    impl Drop for BlockedWhileSpawning {
+        fn drop(&mut self) {
+            if let Some(previous) = &self.0 {
+                // SAFETY: restores the mask `pthread_sigmask` gave us.
+                unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, previous, std::ptr::null_mut()) };
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub(super) struct BlockedWhileSpawning;
+
+    impl BlockedWhileSpawning {
+        pub(super) fn new() -> Self {
+            Self
+        }
+    }
+}
+
 /// Whether the current thread is running SDK code (a marked thread, or inside [`quietly`]).
 pub(crate) fn is_current() -> bool {
     SDK_THREAD.try_with(Cell::get).unwrap_or(false)

@@ -41,12 +41,9 @@ mod unix {
         }
         let [read_fd, write_fd] = fds;
         WAKE_FD.store(write_fd, Ordering::Relaxed);
-        let spawned = std::thread::Builder::new()
-            .name("allstak-signals".to_owned())
-            .spawn(move || {
-                crate::sdk_thread::mark();
-                wait_for_signal(read_fd);
-            });
+        let spawned = crate::sdk_thread::spawn("allstak-signals", move || {
+            wait_for_signal(read_fd);
+        });
         if spawned.is_err() {
             return;
         }
@@ -108,7 +105,9 @@ mod unix {
                     libc::signal(signal, libc::SIG_DFL);
                 }
             }
-            libc::raise(signal);
+            // To the process, not to this thread (which blocks it): a thread of the program
+            // takes it, as it would have without the SDK.
+            libc::kill(libc::getpid(), signal);
         }
     }
 }

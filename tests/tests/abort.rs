@@ -42,3 +42,41 @@ fn under_panic_abort_a_blackholed_server_holds_the_abort_no_longer_than_the_dead
         run.elapsed
     );
 }
+
+#[test]
+fn under_panic_abort_a_panic_in_a_tracked_errors_display_is_printed_and_reported_as_the_crash() {
+    let program = abort_build();
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let run = run(
+        program.to_str().expect("utf-8 path"),
+        &["display-panics"],
+        &env,
+    );
+    assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
+    // Nothing can catch it under abort: std's message is printed, as without the SDK.
+    assert_printed_once(&run.stderr, "a bug in a Display impl");
+    assert_crash_reported(&collector.requests(), "a bug in a Display impl");
+}
+
+#[test]
+fn under_panic_abort_a_panic_in_before_send_is_printed_and_ends_the_session_crashed() {
+    let program = built_with_profile("abort", "companions");
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let run = run(
+        program.to_str().expect("utf-8 path"),
+        &["before-send-panics"],
+        &env,
+    );
+    assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
+    assert_printed_once(&run.stderr, "a bug in before_send");
+    let requests = collector.requests();
+    // The event the hook would have let through is not sent without it.
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(
+        &requests[1],
+        requests[0].session_id().expect("id"),
+        "crashed",
+    );
+}

@@ -21,7 +21,7 @@ mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, Thread};
+use std::thread::Thread;
 use std::time::Instant;
 
 use crate::counter::ShardedCounter;
@@ -95,22 +95,19 @@ impl Transport {
         });
         let worker = Worker::new(endpoint, Arc::clone(&shared));
         let taken = Arc::clone(&inbox);
-        let spawned = thread::Builder::new()
-            .name("allstak-transport".to_owned())
-            .spawn(move || {
-                sdk_thread::mark();
-                // A bug of ours on this thread must not reach the program; the thread just ends.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    worker.run(&taken, on_idle);
-                }));
-                // Whoever waits for a job still queued stops waiting at once.
-                taken.abandon();
-            });
+        let spawned = sdk_thread::spawn("allstak-transport", move || {
+            // A bug of ours on this thread must not reach the program; the thread just ends.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                worker.run(&taken, on_idle);
+            }));
+            // Whoever waits for a job still queued stops waiting at once.
+            taken.abandon();
+        });
         match spawned {
-            Ok(handle) => Some(Self {
+            Ok(worker) => Some(Self {
                 inbox,
                 shared,
-                worker: handle.thread().clone(),
+                worker,
             }),
             Err(error) => {
                 diag::warning!(
