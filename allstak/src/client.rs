@@ -22,8 +22,6 @@ static TRACKER: SessionTracker = SessionTracker::new();
 /// The breadcrumbs of this process.
 static TRAIL: Trail = Trail::new();
 static CLIENT: OnceLock<Client> = OnceLock::new();
-/// A panic on the session's own thread, kept until we know whether it ended the process.
-static SESSION_THREAD_PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
 /// Set once the thread that ended the session is done sending the end.
 static END_SENT: (Mutex<Option<EndSent>>, Condvar) = (Mutex::new(None), Condvar::new());
 
@@ -231,6 +229,9 @@ pub(crate) fn sending() -> bool {
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     TRACKER.record_handled_error();
     if transport().is_some() {
+        if past_its_panics() {
+            send_caught_panics();
+        }
         let mut event = build();
         if client().is_some_and(|c| c.config.attach_stacktrace) {
             event.stack = Some(Stack::capture());
@@ -306,11 +307,15 @@ mod reported_once {
     }
 }
 
-fn send_event(mut event: ErrorEvent) {
+fn send_event(event: ErrorEvent) {
+    send_event_as_of(event, TRAIL.mark());
+}
+
+/// Sends `event` with the breadcrumbs added before `mark` (taken when it happened).
+fn send_event_as_of(mut event: ErrorEvent, mark: u64) {
     if let (Some(client), Some(transport)) = (client(), transport()) {
         event.session_id = TRACKER.current_id();
         event.context.attach();
-        let mark = TRAIL.mark();
         let config = Arc::clone(&client.config);
         // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
         // would abort the process: then it runs on the transport thread instead.
@@ -353,30 +358,140 @@ pub(crate) fn record_panic(record: PanicRecord) {
         return;
     }
     let on_session_thread = client().is_some_and(|c| c.session_thread == thread::current().id());
-    if on_session_thread {
-        // `main`'s guard decides: a crash if it unwinds, a caught panic if main goes on.
-        if let Ok(mut slot) = SESSION_THREAD_PANIC.try_lock() {
-            *slot = Some(record);
-        }
-    } else {
+    if !on_session_thread {
+        // Its thread's end (a join, a task's handle) is the program's business: handled.
         send_event(record.into_event(false));
+        return;
+    }
+    // `main`'s guard decides: the crash if it unwinds out of `main`; otherwise it was caught.
+    let at = Instant::now();
+    if undecided::hold(record, TRAIL.mark(), at)
+        && let Some(transport) = transport()
+    {
+        // Caught by the time it is `CAUGHT_AFTER` old, unless the guard took it: sent then.
+        transport.run(Box::new(move |worker| {
+            worker.pause_until(at + undecided::CAUGHT_AFTER);
+            for (record, mark) in undecided::take_older_than(undecided::CAUGHT_AFTER) {
+                send_event_as_of(record.into_event(false), mark);
+            }
+        }));
     }
 }
 
-fn take_session_thread_panic() -> Option<PanicRecord> {
-    SESSION_THREAD_PANIC.try_lock().ok()?.take()
+/// The session thread is past its panics (it reports, flushes or ends normally): every panic
+/// still undecided was caught, and is sent as a handled event, before what comes next.
+fn send_caught_panics() {
+    for (record, mark) in undecided::take_all() {
+        send_event_as_of(record.into_event(false), mark);
+    }
+}
+
+/// Whether this is the session's thread and it is not unwinding: its panics were caught.
+fn past_its_panics() -> bool {
+    !thread::panicking() && client().is_some_and(|c| c.session_thread == thread::current().id())
+}
+
+/// Panics on the session's own thread, waiting for the verdict: caught somewhere inside `main`
+/// (`catch_unwind`, a current-thread runtime's task), or unwinding out of it (the crash).
+/// Nothing runs when a panic is caught, so a panic is taken as caught when the session thread
+/// next reports, flushes, panics again or ends normally, or once it is [`CAUGHT_AFTER`] old
+/// (unwinding out of `main` takes far less), unless `main`'s guard took it as the crash first.
+mod undecided {
+    use std::sync::{Mutex, PoisonError};
+    use std::time::{Duration, Instant};
+
+    use crate::panic::PanicRecord;
+
+    /// A panic, and the trail's mark when it happened (its event carries the breadcrumbs as of
+    /// then).
+    pub(super) type Held = (PanicRecord, u64);
+
+    /// How long a panic may unwind before it is taken as caught.
+    pub(super) const CAUGHT_AFTER: Duration = Duration::from_millis(250);
+
+    struct Undecided {
+        record: PanicRecord,
+        /// The trail's mark when it happened: its event carries the breadcrumbs as of then.
+        mark: u64,
+        at: Instant,
+    }
+
+    struct Panics {
+        undecided: Vec<Undecided>,
+        /// The latest one, if taken as caught by its age: should it unwind out of `main` after
+        /// all (a slow unwind), it is still the crash.
+        latest_caught: Option<Held>,
+    }
+
+    static PANICS: Mutex<Panics> = Mutex::new(Panics {
+        undecided: Vec::new(),
+        latest_caught: None,
+    });
+
+    /// Holds a new panic; the ones before it were caught (a panic cannot unwind past another).
+    /// `false` if it could not be held (the lock is this thread's: a panic inside our own
+    /// section), and was dropped.
+    pub(super) fn hold(record: PanicRecord, mark: u64, at: Instant) -> bool {
+        let Ok(mut panics) = PANICS.try_lock() else {
+            return false;
+        };
+        panics.latest_caught = None;
+        panics.undecided.push(Undecided { record, mark, at });
+        true
+    }
+
+    /// The panics held for at least `age`: caught.
+    pub(super) fn take_older_than(age: Duration) -> Vec<Held> {
+        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let old = panics
+            .undecided
+            .iter()
+            .take_while(|held| now.saturating_duration_since(held.at) >= age)
+            .count();
+        let taken: Vec<_> = panics
+            .undecided
+            .drain(..old)
+            .map(|held| (held.record, held.mark))
+            .collect();
+        if let Some((record, mark)) = taken.last()
+            && panics.undecided.is_empty()
+        {
+            panics.latest_caught = Some((record.clone(), *mark));
+        }
+        taken
+    }
+
+    /// Every panic held: caught.
+    pub(super) fn take_all() -> Vec<Held> {
+        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
+        panics.latest_caught = None;
+        panics
+            .undecided
+            .drain(..)
+            .map(|held| (held.record, held.mark))
+            .collect()
+    }
+
+    /// `main` is unwinding: the latest panic is the crash, those before it were caught.
+    pub(super) fn take_the_crash() -> (Vec<Held>, Option<Held>) {
+        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
+        let latest_caught = panics.latest_caught.take();
+        let mut caught: Vec<_> = panics
+            .undecided
+            .drain(..)
+            .map(|held| (held.record, held.mark))
+            .collect();
+        let crash = caught.pop().or(latest_caught);
+        (caught, crash)
+    }
 }
 
 /// Ends the session with the status reached so far (or `final_status`), sending whatever is
 /// queued first; returns within the exit deadline whatever the server does.
 pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
-    // A panic on main's thread that main survived was caught: report it as handled.
-    if final_status != Some(SessionStatus::Crashed)
-        && TRACKER.status() != SessionStatus::Crashed
-        && let Some(record) = take_session_thread_panic()
-    {
-        send_event(record.into_event(false));
-    }
+    // Panics on main's thread that main survived were caught: handled, sent before the end.
+    send_caught_panics();
     let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
         wait_for_the_end_in_flight();
         return false;
@@ -446,11 +561,24 @@ fn send_end(ended: EndedSession, deadline: Instant) -> bool {
 /// crash, send the panic as a fatal event, end.
 pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
     TRACKER.record_crash();
-    let event = error.or_else(|| take_session_thread_panic().map(|record| record.into_event(true)));
-    if let Some(mut event) = event {
+    let crash = match error {
+        // `main` returned `Err`: every panic before it was caught.
+        Some(error) => {
+            send_caught_panics();
+            Some((error, TRAIL.mark()))
+        }
+        None => {
+            let (caught, crash) = undecided::take_the_crash();
+            for (record, mark) in caught {
+                send_event_as_of(record.into_event(false), mark);
+            }
+            crash.map(|(record, mark)| (record.into_event(true), mark))
+        }
+    };
+    if let Some((mut event, mark)) = crash {
         event.level = crate::event::Level::Fatal;
         event.handled = false;
-        send_event(event);
+        send_event_as_of(event, mark);
     }
     end(None)
 }
@@ -469,6 +597,9 @@ pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
 
 /// Waits until every queued event was sent, at most the exit deadline.
 pub(crate) fn flush() -> bool {
+    if past_its_panics() {
+        send_caught_panics();
+    }
     match (client(), transport()) {
         (Some(client), Some(transport)) => {
             transport.flush(Instant::now() + client.config.exit_deadline)

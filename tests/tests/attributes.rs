@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use serde_json::json;
 
 const MAIN: &str = env!("CARGO_BIN_EXE_attr_main");
 const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
@@ -234,6 +235,27 @@ fn a_panic_caught_on_the_main_thread_is_errored_and_sent_as_handled() {
     assert_eq!(requests[1].json["message"], "caught on main");
     assert_eq!(requests[1].json["level"], "error");
     assert_end(&requests[2], &id, "errored");
+}
+
+#[test]
+fn a_panic_caught_on_the_main_thread_before_main_returns_err_is_sent_as_well_as_the_crash() {
+    let (run, requests, id) = session(MAIN, &["caught-panic-then-err"]);
+    assert_eq!(run.code(), Some(1));
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    let (caught, crash) = (&requests[1].json, &requests[2].json);
+    assert_eq!(
+        (&caught["message"], &caught["level"], &caught["handled"]),
+        (&json!("caught on main"), &json!("error"), &json!(true))
+    );
+    assert_eq!(
+        (&crash["message"], &crash["level"], &crash["handled"]),
+        (
+            &json!("the database is gone"),
+            &json!("fatal"),
+            &json!(false)
+        )
+    );
+    assert_end(&requests[3], &id, "crashed");
 }
 
 #[test]

@@ -137,6 +137,12 @@ impl Worker {
         Delivery::NotYet
     }
 
+    /// Waits until `until`, or less if the session starts ending first (a deadline is set):
+    /// whether it waited the whole time.
+    pub(crate) fn pause_until(&self, until: Instant) -> bool {
+        self.shared.deadline().is_none() && self.wait_until(until, true)
+    }
+
     /// The time a request may take: `limit`, or what is left before the deadline.
     fn time_left(&self, limit: Duration) -> Option<Duration> {
         match self.shared.deadline() {

@@ -84,6 +84,11 @@ fn main() -> Result<(), AppError> {
         "display-panics" => {
             println!("connected: {}", connect().is_ok());
         }
+        "caught-panic-then-err" => {
+            let caught = std::panic::catch_unwind(|| panic!("caught on main"));
+            println!("caught: {}", caught.is_err());
+            return Err(AppError("the database is gone".to_owned()));
+        }
         "caught-panic" => {
             let caught = std::panic::catch_unwind(|| panic!("caught on main"));
             println!("caught: {}", caught.is_err());

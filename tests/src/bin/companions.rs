@@ -28,6 +28,26 @@ fn main() -> ExitCode {
         "before-send-panics" => {
             allstak::capture_display(&"an error for the hook");
         }
+        "caught-panics" => {
+            for n in 0..3 {
+                allstak::add_breadcrumb(allstak::Breadcrumb::new(format!("before p{n}")));
+                let caught = std::panic::catch_unwind(|| panic!("p{n}"));
+                assert!(caught.is_err());
+            }
+            allstak::add_breadcrumb(allstak::Breadcrumb::new("after the panics"));
+        }
+        "task-panic-then-wait" => {
+            // A server on a current-thread runtime: its task panics on the session's thread, the
+            // runtime catches it, and the server runs on (until its stdin closes).
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let task = tokio::spawn(async { panic!("a task gave up") });
+                println!("task failed: {}", task.await.is_err());
+            });
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+        }
         "short-key" => {
             allstak::capture_display(&"tokio::runtime::block_on gave up on key k");
         }
