@@ -79,7 +79,24 @@ struct Pair {
 /// An argument's value: one literal, or a bracketed list of them.
 enum Value {
     Lit(Lit),
-    List { span: Span, items: Vec<Lit> },
+    List { span: Span, items: Vec<Item> },
+}
+
+/// An item of a list: a literal, or a path written without quotes (`[my_crate]`), kept to say
+/// how to write it.
+enum Item {
+    Lit(Lit),
+    Path(syn::Path),
+}
+
+impl syn::parse::Parse for Item {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Lit) {
+            input.parse().map(Self::Lit)
+        } else {
+            input.parse().map(Self::Path)
+        }
+    }
 }
 
 impl Value {
@@ -102,7 +119,7 @@ fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
         let value = if input.peek(syn::token::Bracket) {
             let content;
             let bracket = syn::bracketed!(content in input);
-            let items = Punctuated::<Lit, Token![,]>::parse_terminated(&content)?;
+            let items = Punctuated::<Item, Token![,]>::parse_terminated(&content)?;
             Value::List {
                 span: bracket.span.join(),
                 items: items.into_iter().collect(),
@@ -167,10 +184,10 @@ fn module_paths(pair: &Pair, errors: &mut Errors) -> Option<Vec<LitStr>> {
     let mut paths = Vec::with_capacity(items.len());
     for item in items {
         match item {
-            Lit::Str(path) if is_module_path(&path.value().replace('-', "_")) => {
+            Item::Lit(Lit::Str(path)) if is_module_path(&path.value().replace('-', "_")) => {
                 paths.push(path.clone());
             }
-            Lit::Str(path) => errors.at(
+            Item::Lit(Lit::Str(path)) => errors.at(
                 path.span(),
                 format!(
                     "`{key}` takes crate or module paths, such as `\"my_crate\"` or \
@@ -178,7 +195,14 @@ fn module_paths(pair: &Pair, errors: &mut Errors) -> Option<Vec<LitStr>> {
                     path.value()
                 ),
             ),
-            other => errors.at(
+            Item::Path(path) => errors.spanned(
+                path,
+                format!(
+                    "`{key}` takes strings: write `\"{}\"`",
+                    path.to_token_stream().to_string().replace(' ', "")
+                ),
+            ),
+            Item::Lit(other) => errors.at(
                 other.span(),
                 format!("`{key}` takes strings: `{key} = [\"my_crate\", \"other::module\"]`"),
             ),
@@ -456,6 +480,13 @@ mod tests {
         );
         let messages = main_errors(quote!(in_app_exclude = ["tokio::*", 3, "a b", "ok"]));
         assert_eq!(messages.len(), 3, "{messages:?}");
+        let unquoted = main_errors(quote!(in_app_include = [shop_core, tokio::task]));
+        assert_eq!(unquoted.len(), 2, "{unquoted:?}");
+        assert!(
+            unquoted[1].contains("write `\"tokio::task\"`"),
+            "{}",
+            unquoted[1]
+        );
         assert!(
             messages[0].contains("\"tokio::*\" is not one"),
             "{}",
