@@ -651,6 +651,7 @@ fn comma_separated(list: &str) -> Vec<String> {
 /// crate's (`my_lib`), duplicates dropped, and what is no path dropped with one problem.
 fn module_paths(setting: &str, values: Vec<String>, problems: &mut Vec<String>) -> Vec<String> {
     let mut paths: Vec<String> = Vec::with_capacity(values.len());
+    let mut seen = std::collections::HashSet::new();
     let mut refused = Vec::new();
     for value in &values {
         let value = value.trim();
@@ -660,14 +661,14 @@ fn module_paths(setting: &str, values: Vec<String>, problems: &mut Vec<String>) 
         let path = value.replace('-', "_");
         if !is_module_path(&path) {
             refused.push(format!("{value:?}"));
-        } else if !paths.contains(&path) {
+        } else if seen.insert(path.clone()) {
             paths.push(path);
         }
     }
     if !refused.is_empty() {
         problems.push(format!(
-            "{setting}: {} not a crate or module path (such as `my_crate` or `my_crate::db`); \
-             ignored",
+            "{setting}: ignored {}: each entry is a crate or module path, such as `my_crate` or \
+             `my_crate::db`",
             shorten(&refused.join(", ")),
         ));
     }
@@ -1177,14 +1178,16 @@ mod tests {
         assert_eq!(config.in_app_exclude(), ["ok"]);
         assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
         assert!(
-            config.problems[0]
-                .starts_with("ALLSTAK_IN_APP_INCLUDE: \"shop core\", \"tokio::\", \"9lives\" not"),
+            config.problems[0].starts_with(
+                "ALLSTAK_IN_APP_INCLUDE: ignored \"shop core\", \"tokio::\", \"9lives\": each"
+            ),
             "{}",
             config.problems[0]
         );
         assert!(
-            config.problems[1]
-                .starts_with("in_app_exclude: \"tokio::*\", \"::x\" not a crate or module path"),
+            config.problems[1].starts_with(
+                "in_app_exclude: ignored \"tokio::*\", \"::x\": each entry is a crate"
+            ),
             "{}",
             config.problems[1]
         );
