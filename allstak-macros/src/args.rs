@@ -1,10 +1,12 @@
-//! The attributes' arguments: `key = literal`, comma-separated. Every problem is collected;
-//! the arguments that were fine are kept, so the item still expands with the rest defaulted.
+//! The attributes' arguments: `key = literal` or `key = [literal, …]`, comma-separated. Every
+//! problem is collected; the arguments that were fine are kept, so the item still expands with
+//! the rest defaulted.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitBool, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
@@ -44,6 +46,10 @@ pub(crate) struct MainArgs {
     pub(crate) end_on_signals: Option<LitBool>,
     pub(crate) attach_stacktrace: Option<LitBool>,
     pub(crate) user_id: Option<LitStr>,
+    /// `in_app_include = ["…", …]`: crate or module paths, each checked.
+    pub(crate) in_app_include: Option<Vec<LitStr>>,
+    /// `in_app_exclude = ["…", …]`, as `in_app_include`.
+    pub(crate) in_app_exclude: Option<Vec<LitStr>>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -59,14 +65,47 @@ pub(crate) struct TrackArgs {
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
                          `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
-                         `attach_stacktrace = true`, `user_id = \"…\"`, `crate = \"…\"`";
+                         `attach_stacktrace = true`, `user_id = \"…\"`, \
+                         `in_app_include = [\"…\"]`, `in_app_exclude = [\"…\"]`, `crate = \"…\"`";
 const TRACK_KEYS: &str =
     "`name = \"…\"`, `report = false`, `describe = \"display\"`, `crate = \"…\"`";
 
 /// One `key = value` as written.
 struct Pair {
     key: Ident,
-    value: Lit,
+    value: Value,
+}
+
+/// An argument's value: one literal, or a bracketed list of them.
+enum Value {
+    Lit(Lit),
+    List { span: Span, items: Vec<Item> },
+}
+
+/// An item of a list: a literal, or a path written without quotes (`[my_crate]`), kept to say
+/// how to write it.
+enum Item {
+    Lit(Lit),
+    Path(syn::Path),
+}
+
+impl syn::parse::Parse for Item {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Lit) {
+            input.parse().map(Self::Lit)
+        } else {
+            input.parse().map(Self::Path)
+        }
+    }
+}
+
+impl Value {
+    fn span(&self) -> Span {
+        match self {
+            Self::Lit(lit) => lit.span(),
+            Self::List { span, .. } => *span,
+        }
+    }
 }
 
 fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
@@ -77,7 +116,17 @@ fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
         input
             .parse::<Token![=]>()
             .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = <value>`")))?;
-        let value: Lit = input.parse()?;
+        let value = if input.peek(syn::token::Bracket) {
+            let content;
+            let bracket = syn::bracketed!(content in input);
+            let items = Punctuated::<Item, Token![,]>::parse_terminated(&content)?;
+            Value::List {
+                span: bracket.span.join(),
+                items: items.into_iter().collect(),
+            }
+        } else {
+            Value::Lit(input.parse()?)
+        };
         pairs.push(Pair { key, value });
         if input.is_empty() {
             break;
@@ -97,7 +146,7 @@ fn set<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
 
 fn string(pair: &Pair, errors: &mut Errors) -> Option<LitStr> {
     match &pair.value {
-        Lit::Str(value) => Some(value.clone()),
+        Value::Lit(Lit::Str(value)) => Some(value.clone()),
         other => {
             errors.at(
                 other.span(),
@@ -110,7 +159,7 @@ fn string(pair: &Pair, errors: &mut Errors) -> Option<LitStr> {
 
 fn boolean(pair: &Pair, errors: &mut Errors) -> Option<LitBool> {
     match &pair.value {
-        Lit::Bool(value) => Some(value.clone()),
+        Value::Lit(Lit::Bool(value)) => Some(value.clone()),
         other => {
             errors.at(
                 other.span(),
@@ -119,6 +168,56 @@ fn boolean(pair: &Pair, errors: &mut Errors) -> Option<LitBool> {
             None
         }
     }
+}
+
+/// A list of crate or module paths (`in_app_include`, `in_app_exclude`): `None` if any item is
+/// not one, each such item an error of its own.
+fn module_paths(pair: &Pair, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    let key = &pair.key;
+    let Value::List { items, .. } = &pair.value else {
+        errors.at(
+            pair.value.span(),
+            format!("`{key}` takes a list of crate or module paths: `{key} = [\"my_crate\", \"other::module\"]`"),
+        );
+        return None;
+    };
+    let mut paths = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Lit(Lit::Str(path)) if is_module_path(&path.value().replace('-', "_")) => {
+                paths.push(path.clone());
+            }
+            Item::Lit(Lit::Str(path)) => errors.at(
+                path.span(),
+                format!(
+                    "`{key}` takes crate or module paths, such as `\"my_crate\"` or \
+                     `\"my_crate::db\"`; {:?} is not one",
+                    path.value()
+                ),
+            ),
+            Item::Path(path) => errors.spanned(
+                path,
+                format!(
+                    "`{key}` takes strings: write `\"{}\"`",
+                    path.to_token_stream().to_string().replace(' ', "")
+                ),
+            ),
+            Item::Lit(other) => errors.at(
+                other.span(),
+                format!("`{key}` takes strings: `{key} = [\"my_crate\", \"other::module\"]`"),
+            ),
+        }
+    }
+    (paths.len() == items.len()).then_some(paths)
+}
+
+/// `name` or `name::inner::…`, each segment an identifier (the runtime reads them the same way).
+fn is_module_path(path: &str) -> bool {
+    path.split("::").all(|segment| {
+        let mut chars = segment.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 fn crate_path(pair: &Pair, errors: &mut Errors) -> Option<syn::Path> {
@@ -163,7 +262,7 @@ fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
                 }
             }
             "exit_deadline_ms" => match &pair.value {
-                Lit::Int(v) if v.base10_parse::<u64>().is_ok() => {
+                Value::Lit(Lit::Int(v)) if v.base10_parse::<u64>().is_ok() => {
                     set(&mut parsed.exit_deadline_ms, v.clone(), key, errors);
                 }
                 other => errors.at(
@@ -184,6 +283,16 @@ fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
             "user_id" => {
                 if let Some(v) = string(&pair, errors) {
                     set(&mut parsed.user_id, v, key, errors);
+                }
+            }
+            "in_app_include" => {
+                if let Some(v) = module_paths(&pair, errors) {
+                    set(&mut parsed.in_app_include, v, key, errors);
+                }
+            }
+            "in_app_exclude" => {
+                if let Some(v) = module_paths(&pair, errors) {
+                    set(&mut parsed.in_app_exclude, v, key, errors);
                 }
             }
             "crate" => {
@@ -220,7 +329,7 @@ fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
                 }
             }
             "describe" => match &pair.value {
-                Lit::Str(v) if v.value() == "display" => {
+                Value::Lit(Lit::Str(v)) if v.value() == "display" => {
                     set(&mut parsed.describe_display, v.clone(), key, errors);
                 }
                 other => errors.at(
@@ -340,6 +449,55 @@ mod tests {
         assert_eq!(main_errors(quote!(exit_deadline_ms = "soon")).len(), 1);
         assert_eq!(main_errors(quote!(release = 3, host = 4)).len(), 2);
         assert!(main_errors(quote!(api_key = "k"))[0].contains("ALLSTAK_API_KEY"));
+    }
+
+    #[test]
+    fn in_app_lists_are_read_and_each_bad_path_is_one_error() {
+        let mut errors = Errors::default();
+        let args = parse_main(
+            quote!(
+                in_app_include = ["shop_core", "shop-db::pool",],
+                in_app_exclude = []
+            ),
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        let values = |paths: Option<Vec<LitStr>>| {
+            paths.map(|paths| paths.iter().map(LitStr::value).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            values(args.in_app_include),
+            Some(vec!["shop_core".to_owned(), "shop-db::pool".to_owned()])
+        );
+        assert_eq!(values(args.in_app_exclude), Some(Vec::new()));
+
+        let messages = main_errors(quote!(in_app_include = "shop_core"));
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].contains("in_app_include = [\"my_crate\""),
+            "{}",
+            messages[0]
+        );
+        let messages = main_errors(quote!(in_app_exclude = ["tokio::*", 3, "a b", "ok"]));
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        let unquoted = main_errors(quote!(in_app_include = [shop_core, tokio::task]));
+        assert_eq!(unquoted.len(), 2, "{unquoted:?}");
+        assert!(
+            unquoted[1].contains("write `\"tokio::task\"`"),
+            "{}",
+            unquoted[1]
+        );
+        assert!(
+            messages[0].contains("\"tokio::*\" is not one"),
+            "{}",
+            messages[0]
+        );
+        assert!(messages[1].contains("takes strings"), "{}", messages[1]);
+        assert_eq!(
+            main_errors(quote!(in_app_include = ["a"], in_app_include = ["b"])).len(),
+            1
+        );
+        assert_eq!(main_errors(quote!(release = ["a"])).len(), 1);
     }
 
     #[test]

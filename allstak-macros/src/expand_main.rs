@@ -38,6 +38,12 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
     let end_on_signals = some_bool(args.end_on_signals.as_ref());
     let attach_stacktrace = some_bool(args.attach_stacktrace.as_ref());
     let user_id = some_str(args.user_id.as_ref());
+    let some_list = |paths: Option<&Vec<LitStr>>| match paths {
+        Some(paths) => quote!(::core::option::Option::Some(&[#(#paths),*])),
+        None => quote!(::core::option::Option::None),
+    };
+    let in_app_include = some_list(args.in_app_include.as_ref());
+    let in_app_exclude = some_list(args.in_app_exclude.as_ref());
     let session = local("__allstak_session");
     let start = quote! {
         let #session = #runtime::__private::main_start(#runtime::__private::MainArgs {
@@ -48,6 +54,10 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
             end_on_signals: #end_on_signals,
             attach_stacktrace: #attach_stacktrace,
             user_id: #user_id,
+            in_app_include: #in_app_include,
+            in_app_exclude: #in_app_exclude,
+            module_path: ::core::module_path!(),
+            package_name: ::core::env!("CARGO_PKG_NAME"),
             crate_release: ::core::concat!(::core::env!("CARGO_PKG_NAME"), "@", ::core::env!("CARGO_PKG_VERSION")),
             cfg_test: ::core::cfg!(test),
         });

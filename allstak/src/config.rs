@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::before_send::{BeforeSend, Event};
 use crate::proxy::{self, Proxy};
+use crate::stack::InAppRules;
 
 /// The default AllStak ingest host.
 pub const DEFAULT_HOST: &str = "https://api.allstak.sa";
@@ -44,6 +45,8 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
 /// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | off |
 /// | `ALLSTAK_ATTACH_STACKTRACE` | [`attach_stacktrace`](ConfigBuilder::attach_stacktrace) | off: errors carry their site, panics their stack |
+/// | `ALLSTAK_IN_APP_INCLUDE` | [`in_app_include`](ConfigBuilder::in_app_include) | none: the program's crates as paths and names say |
+/// | `ALLSTAK_IN_APP_EXCLUDE` | [`in_app_exclude`](ConfigBuilder::in_app_exclude) | none |
 /// | `ALLSTAK_STATE_DIR` | [`state_dir`](ConfigBuilder::state_dir) | the platform's state dir |
 /// | `ALLSTAK_PROXY` | [`proxy`](ConfigBuilder::proxy) | `https_proxy`, `http_proxy`, `all_proxy` as curl reads them |
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
@@ -75,6 +78,8 @@ pub struct Config {
     pub(crate) debug: bool,
     pub(crate) end_on_signals: bool,
     pub(crate) attach_stacktrace: bool,
+    /// Which frames are the program's: its known crates, `in_app_include`, `in_app_exclude`.
+    pub(crate) in_app: InAppRules,
     pub(crate) state_dir: Option<std::path::PathBuf>,
     pub(crate) proxy: Option<Proxy>,
     pub(crate) max_breadcrumbs: usize,
@@ -137,6 +142,30 @@ impl Config {
         self.auto_session_tracking
     }
 
+    /// The crate and module paths whose frames are marked in-app, whatever their paths say
+    /// (see [`ConfigBuilder::in_app_include`]).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().in_app_include(["shop_core"]).build();
+    /// assert_eq!(config.in_app_include(), ["shop_core"]);
+    /// ```
+    #[must_use]
+    pub fn in_app_include(&self) -> &[String] {
+        &self.in_app.include
+    }
+
+    /// The crate and module paths whose frames are never marked in-app (see
+    /// [`ConfigBuilder::in_app_exclude`]).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().in_app_exclude(["shop::generated"]).build();
+    /// assert_eq!(config.in_app_exclude(), ["shop::generated"]);
+    /// ```
+    #[must_use]
+    pub fn in_app_exclude(&self) -> &[String] {
+        &self.in_app.exclude
+    }
+
     /// The proxy's URL, if requests go through one.
     pub(crate) fn proxy_url(&self) -> Option<&str> {
         self.proxy.as_ref().map(Proxy::url)
@@ -157,6 +186,8 @@ impl fmt::Debug for Config {
             .field("debug", &self.debug)
             .field("end_on_signals", &self.end_on_signals)
             .field("attach_stacktrace", &self.attach_stacktrace)
+            .field("in_app_include", &self.in_app.include)
+            .field("in_app_exclude", &self.in_app.exclude)
             .field("state_dir", &self.state_dir)
             .field("proxy", &self.proxy)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
@@ -192,6 +223,10 @@ pub struct ConfigBuilder {
     debug: Option<bool>,
     end_on_signals: Option<bool>,
     attach_stacktrace: Option<bool>,
+    in_app_include: Option<Vec<String>>,
+    in_app_exclude: Option<Vec<String>>,
+    /// The crates `#[allstak::main]` knows as the program's.
+    own_crates: Vec<String>,
     state_dir: Option<std::path::PathBuf>,
     proxy: Option<String>,
     max_breadcrumbs: Option<usize>,
@@ -304,6 +339,63 @@ impl ConfigBuilder {
     /// ```
     pub fn attach_stacktrace(mut self, on: bool) -> Self {
         self.attach_stacktrace = Some(on);
+        self
+    }
+
+    /// Crates or modules whose frames are the program's own (`ALLSTAK_IN_APP_INCLUDE`,
+    /// comma-separated): each a path such as `shop_core` or `shop_core::db`, matching the
+    /// frames whose function is in it (`shop_core::db::load`, `<shop_core::Cart as …>::next`).
+    /// Replaces what the variable says.
+    ///
+    /// Without it, a frame is in-app when its source path is in the program's sources (not
+    /// std's, not a registry's or a git checkout's), or, in a release build without debug
+    /// info (no paths), when its function is in the crate `#[allstak::main]` is in, that
+    /// package's library, or the crate named like the executable. List the program's other
+    /// crates here (workspace members, path dependencies) for such builds. A package's name
+    /// (`shop-core`) is read as its crate's (`shop_core`); a value that is no path is dropped
+    /// with a diagnostic. Against [`in_app_exclude`](Self::in_app_exclude), the longest
+    /// matching path wins, and the same path in both excludes.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .in_app_include(["shop_core", "shop_db"])
+    ///     .build();
+    /// assert_eq!(config.in_app_include(), ["shop_core", "shop_db"]);
+    /// ```
+    pub fn in_app_include<I>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.in_app_include = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Crates or modules whose frames are never the program's own (`ALLSTAK_IN_APP_EXCLUDE`,
+    /// comma-separated), whatever their paths say: generated code, a vendored copy of a
+    /// dependency. Paths as for [`in_app_include`](Self::in_app_include); the longest matching
+    /// path of the two lists wins, and the same path in both excludes.
+    ///
+    /// ```
+    /// // `shop` is in-app, its generated bindings are not.
+    /// let config = allstak::Config::builder()
+    ///     .in_app_exclude(["shop::generated"])
+    ///     .build();
+    /// assert_eq!(config.in_app_exclude(), ["shop::generated"]);
+    /// ```
+    pub fn in_app_exclude<I>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.in_app_exclude = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A crate known to be the program's, for frames without a source path: what
+    /// `#[allstak::main]` knows of where it expands.
+    pub(crate) fn own_crate(mut self, name: &str) -> Self {
+        add_crate(&mut self.own_crates, name);
         self
     }
 
@@ -427,6 +519,20 @@ impl ConfigBuilder {
         let attach_stacktrace = self
             .attach_stacktrace
             .or_else(|| flag(var("ALLSTAK_ATTACH_STACKTRACE")));
+        let in_app_include = self
+            .in_app_include
+            .map(|paths| ("in_app_include", paths))
+            .or_else(|| {
+                var("ALLSTAK_IN_APP_INCLUDE")
+                    .map(|list| ("ALLSTAK_IN_APP_INCLUDE", comma_separated(&list)))
+            });
+        let in_app_exclude = self
+            .in_app_exclude
+            .map(|paths| ("in_app_exclude", paths))
+            .or_else(|| {
+                var("ALLSTAK_IN_APP_EXCLUDE")
+                    .map(|list| ("ALLSTAK_IN_APP_EXCLUDE", comma_separated(&list)))
+            });
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
         let state_dir = self
             .state_dir
@@ -449,6 +555,22 @@ impl ConfigBuilder {
         let exit_deadline = exit_deadline
             .unwrap_or(DEFAULT_EXIT_DEADLINE)
             .min(MAX_EXIT_DEADLINE);
+        let mut in_app_list = |setting: Option<(&str, Vec<String>)>| {
+            setting
+                .map(|(name, paths)| module_paths(name, paths, &mut problems))
+                .unwrap_or_default()
+        };
+        let in_app = InAppRules {
+            include: in_app_list(in_app_include),
+            exclude: in_app_list(in_app_exclude),
+            own_crates: {
+                let mut own_crates = self.own_crates;
+                if let Some(name) = executable_crate() {
+                    add_crate(&mut own_crates, &name);
+                }
+                own_crates
+            },
+        };
 
         let valid_api_key = api_key
             .as_deref()
@@ -484,6 +606,7 @@ impl ConfigBuilder {
             debug: debug.unwrap_or(false),
             end_on_signals: end_on_signals.unwrap_or(false),
             attach_stacktrace: attach_stacktrace.unwrap_or(false),
+            in_app,
             state_dir,
             proxy,
             max_breadcrumbs: self
@@ -518,6 +641,62 @@ fn read_env(
             None
         }
     }
+}
+
+fn comma_separated(list: &str) -> Vec<String> {
+    list.split(',').map(str::to_owned).collect()
+}
+
+/// Crate or module paths for `setting`: blanks skipped, a package's name (`my-lib`) read as its
+/// crate's (`my_lib`), duplicates dropped, and what is no path dropped with one problem.
+fn module_paths(setting: &str, values: Vec<String>, problems: &mut Vec<String>) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::with_capacity(values.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut refused = Vec::new();
+    for value in &values {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let path = value.replace('-', "_");
+        if !is_module_path(&path) {
+            refused.push(format!("{value:?}"));
+        } else if seen.insert(path.clone()) {
+            paths.push(path);
+        }
+    }
+    if !refused.is_empty() {
+        problems.push(format!(
+            "{setting}: ignored {}: each entry is a crate or module path, such as `my_crate` or \
+             `my_crate::db`",
+            shorten(&refused.join(", ")),
+        ));
+    }
+    paths
+}
+
+/// Adds a crate's name to `crates`, once; a package's name (`my-app`) is its crate's (`my_app`).
+fn add_crate(crates: &mut Vec<String>, name: &str) {
+    let name = name.replace('-', "_");
+    if is_module_path(&name) && !name.contains("::") && !crates.contains(&name) {
+        crates.push(name);
+    }
+}
+
+/// `name` or `name::inner::…`, each segment an identifier.
+fn is_module_path(path: &str) -> bool {
+    path.split("::").all(|segment| {
+        let mut chars = segment.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// The crate named like the executable (cargo names a binary after its crate), for programs
+/// set up without `#[allstak::main]`.
+fn executable_crate() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.file_stem()?.to_str()?.to_owned())
 }
 
 /// `1/true/on/yes` and `0/false/off/no`, any case; anything else is unset.
@@ -871,9 +1050,9 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the thirteen `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the fifteen `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 20, "{read:?}");
+        assert_eq!(read.len(), 22, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();
@@ -907,14 +1086,15 @@ mod tests {
         /// Any bytes in any variable: a config comes out, every problem said without a panic.
         #[test]
         fn any_environment_gives_a_config(
-            values in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 12),
+            values in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 14),
             key in ".{0,40}",
         ) {
             let names = [
                 "ALLSTAK_API_KEY", "ALLSTAK_HOST", "ALLSTAK_RELEASE", "ALLSTAK_ENVIRONMENT",
                 "ALLSTAK_AUTO_SESSION_TRACKING", "ALLSTAK_TRACK_TEST_RUNS", "ALLSTAK_DEBUG",
                 "ALLSTAK_EXIT_DEADLINE_MS", "ALLSTAK_STATE_DIR", "ALLSTAK_END_ON_SIGNALS",
-                "VERCEL_GIT_COMMIT_SHA", "RENDER_GIT_COMMIT",
+                "VERCEL_GIT_COMMIT_SHA", "RENDER_GIT_COMMIT", "ALLSTAK_IN_APP_INCLUDE",
+                "ALLSTAK_IN_APP_EXCLUDE",
             ];
             let config = Config::builder().api_key(key).build_with(&mut |name| {
                 let at = names.iter().position(|n| *n == name)?;
@@ -930,6 +1110,9 @@ mod tests {
             }
             if let Some(host) = config.host() {
                 proptest::prop_assert!(host.starts_with("http://") || host.starts_with("https://"));
+            }
+            for path in config.in_app_include().iter().chain(config.in_app_exclude()) {
+                proptest::prop_assert!(is_module_path(path), "{path:?}");
             }
         }
     }
@@ -953,6 +1136,81 @@ mod tests {
         assert!(build(Config::builder(), &on).attach_stacktrace);
         assert!(!build(Config::builder().attach_stacktrace(false), &on).attach_stacktrace);
         assert!(build(Config::builder().attach_stacktrace(true), &[]).attach_stacktrace);
+    }
+
+    #[test]
+    fn in_app_lists_come_from_the_builder_then_the_environment_and_are_empty_by_default() {
+        let config = build(Config::builder(), &[]);
+        assert!(config.in_app_include().is_empty() && config.in_app_exclude().is_empty());
+        let env = [
+            (
+                "ALLSTAK_IN_APP_INCLUDE",
+                " shop_core, shop-db::pool ,,shop_core,",
+            ),
+            ("ALLSTAK_IN_APP_EXCLUDE", "shop::generated"),
+        ];
+        let config = build(Config::builder(), &env);
+        // Blanks and repeats skipped; a package's name read as its crate's.
+        assert_eq!(config.in_app_include(), ["shop_core", "shop_db::pool"]);
+        assert_eq!(config.in_app_exclude(), ["shop::generated"]);
+        assert!(config.problems.is_empty(), "{:?}", config.problems);
+        // The builder's list replaces the variable's, even an empty one.
+        let config = build(
+            Config::builder()
+                .in_app_include(vec!["billing".to_owned()])
+                .in_app_exclude(Vec::<String>::new()),
+            &env,
+        );
+        assert_eq!(config.in_app_include(), ["billing"]);
+        assert!(config.in_app_exclude().is_empty());
+    }
+
+    #[test]
+    fn what_is_not_a_module_path_is_dropped_with_one_problem_per_setting() {
+        let config = build(
+            Config::builder().in_app_exclude(["tokio::*", "ok", "::x"]),
+            &[(
+                "ALLSTAK_IN_APP_INCLUDE",
+                "shop core, shop_core, tokio::, 9lives",
+            )],
+        );
+        assert_eq!(config.in_app_include(), ["shop_core"]);
+        assert_eq!(config.in_app_exclude(), ["ok"]);
+        assert_eq!(config.problems.len(), 2, "{:?}", config.problems);
+        assert!(
+            config.problems[0].starts_with(
+                "ALLSTAK_IN_APP_INCLUDE: ignored \"shop core\", \"tokio::\", \"9lives\": each"
+            ),
+            "{}",
+            config.problems[0]
+        );
+        assert!(
+            config.problems[1].starts_with(
+                "in_app_exclude: ignored \"tokio::*\", \"::x\": each entry is a crate"
+            ),
+            "{}",
+            config.problems[1]
+        );
+    }
+
+    #[test]
+    fn the_programs_own_crates_are_the_ones_given_and_the_executables() {
+        let config = build(
+            Config::builder()
+                .own_crate("shop")
+                .own_crate("shop-core")
+                .own_crate("shop")
+                .own_crate("not a crate"),
+            &[],
+        );
+        // This test's executable is `allstak-<hash>`, read as a crate's name.
+        let exe = executable_crate()
+            .expect("the test binary's name")
+            .replace('-', "_");
+        assert_eq!(
+            config.in_app.own_crates,
+            ["shop", "shop_core", exe.as_str()]
+        );
     }
 
     #[test]

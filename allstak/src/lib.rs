@@ -95,8 +95,11 @@ use std::fmt::{Debug, Display};
 ///
 /// Arguments (each also an environment variable, which the argument overrides):
 /// `release = "…"`, `environment = "…"`, `host = "…"`, `exit_deadline_ms = …`,
-/// `end_on_signals = true`, `attach_stacktrace = true`, `user_id = "…"`, and `crate = "…"` when
-/// `allstak` is a renamed dependency. The API key
+/// `end_on_signals = true`, `attach_stacktrace = true`, `user_id = "…"`,
+/// `in_app_include = ["…", …]` and `in_app_exclude = ["…", …]` (crate or module paths whose
+/// frames are, or are not, the program's: see
+/// [`ConfigBuilder::in_app_include`](crate::ConfigBuilder::in_app_include)), and
+/// `crate = "…"` when `allstak` is a renamed dependency. The API key
 /// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`.
 ///
 /// With an async runtime, put its attribute below this one:

@@ -25,6 +25,14 @@ pub struct MainArgs {
     pub attach_stacktrace: Option<bool>,
     /// `user_id = ".."`: the session start's `userId`, and the events' user until `set_user`.
     pub user_id: Option<&'static str>,
+    /// `in_app_include = [..]`: crate or module paths whose frames are in-app.
+    pub in_app_include: Option<&'static [&'static str]>,
+    /// `in_app_exclude = [..]`: crate or module paths whose frames are not.
+    pub in_app_exclude: Option<&'static [&'static str]>,
+    /// `module_path!()` where the attribute expands: its first segment is the program's crate.
+    pub module_path: &'static str,
+    /// `CARGO_PKG_NAME` there: the package's library is the program's too.
+    pub package_name: &'static str,
     /// `CARGO_PKG_NAME@CARGO_PKG_VERSION` of the crate where the attribute expands.
     pub crate_release: &'static str,
     /// `cfg!(test)` where the attribute expands.
@@ -33,7 +41,11 @@ pub struct MainArgs {
 
 /// Starts the process's session from the attribute's arguments and the environment.
 pub fn main_start(args: MainArgs) -> MainSession {
-    let mut builder = Config::builder().default_release(args.crate_release);
+    let main_crate = args.module_path.split("::").next().unwrap_or_default();
+    let mut builder = Config::builder()
+        .default_release(args.crate_release)
+        .own_crate(main_crate)
+        .own_crate(args.package_name);
     if let Some(release) = args.release {
         builder = builder.release(release);
     }
@@ -51,6 +63,12 @@ pub fn main_start(args: MainArgs) -> MainSession {
     }
     if let Some(id) = args.user_id {
         builder = builder.user_id(id);
+    }
+    if let Some(paths) = args.in_app_include {
+        builder = builder.in_app_include(paths.iter().copied());
+    }
+    if let Some(paths) = args.in_app_exclude {
+        builder = builder.in_app_exclude(paths.iter().copied());
     }
     if let Some(ms) = args.exit_deadline_ms {
         builder = builder.exit_deadline(std::time::Duration::from_millis(ms));

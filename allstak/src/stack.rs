@@ -8,6 +8,8 @@
 mod in_app;
 mod parse;
 
+pub(crate) use in_app::{InAppRules, is_location_in_app};
+
 use std::backtrace::Backtrace;
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,7 +31,7 @@ impl Stack {
 
     /// Symbolizes the stack (slow the first time in a process: std reads the debug info) and
     /// returns its frames, innermost last; see [`frames`].
-    pub(crate) fn frames(&self, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+    pub(crate) fn frames(&self, anchor: Option<Anchor<'_>>, rules: &InAppRules) -> Vec<Frame> {
         let started = Instant::now();
         let text = format!("{:#}", self.0);
         let raw = parse::frames(&text);
@@ -41,7 +43,7 @@ impl Stack {
             tenths / 10,
             tenths % 10
         );
-        frames(raw, anchor)
+        frames(raw, anchor, rules)
     }
 }
 
@@ -75,8 +77,8 @@ pub(crate) struct Frame {
 /// - the SDK's generated code is folded away: `f::{{closure}}` called by
 ///   `allstak::…::call_once` called by `f` is one frame, `f`, at the closure's line;
 /// - a panicking frame without debug info gets the panic's `file:line:col`;
-/// - each frame gets its in-app flag.
-fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+/// - each frame gets its in-app flag, by `rules` (see [`in_app`]).
+fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>, rules: &InAppRules) -> Vec<Frame> {
     cut_below_the_entry(&mut raw);
     cut_above_the_caller(&mut raw, anchor);
     fold_generated_code(&mut raw);
@@ -95,7 +97,7 @@ fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
     raw.into_iter()
         .rev()
         .map(|frame| {
-            let in_app = in_app::is_in_app(frame.function.as_deref(), frame.path.as_deref());
+            let in_app = in_app::is_in_app(frame.function.as_deref(), frame.path.as_deref(), rules);
             let (filename, abs_path) = match frame.path {
                 Some(path) => {
                     let short = short_path(&path, root.as_deref());
@@ -195,8 +197,10 @@ fn fold_generated_code(raw: &mut Vec<RawFrame>) {
     *raw = folded;
 }
 
+/// Whose code a frame is, for cutting and folding: these tell only the SDK and the runtime
+/// from the rest, which the program's own crates do not change.
 fn owner(frame: &RawFrame) -> in_app::Owner {
-    in_app::owner(frame.function.as_deref(), frame.path.as_deref())
+    in_app::owner(frame.function.as_deref(), frame.path.as_deref(), &[])
 }
 
 fn is_sdk(frame: &RawFrame) -> bool {
@@ -331,6 +335,15 @@ mod tests {
         ]
     }
 
+    /// The frames of a stack of the `shop` program's, as `#[allstak::main]` there marks them.
+    fn shop_frames(raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>) -> Vec<Frame> {
+        let rules = InAppRules {
+            own_crates: vec!["shop".to_owned()],
+            ..InAppRules::default()
+        };
+        frames(raw, anchor, &rules)
+    }
+
     fn names(frames: &[Frame]) -> Vec<&str> {
         frames
             .iter()
@@ -344,7 +357,7 @@ mod tests {
             file: "src/main.rs",
             line_column: Some((10, 5)),
         };
-        let frames = frames(panic_stack(), Some(anchor));
+        let frames = shop_frames(panic_stack(), Some(anchor));
         assert_eq!(
             names(&frames),
             [
@@ -390,7 +403,7 @@ mod tests {
             raw("clone3", None, 0),
         ];
         assert_eq!(
-            names(&frames(stack, None)),
+            names(&shop_frames(stack, None)),
             ["shop::main::{{closure}}", "shop::worker"]
         );
     }
@@ -411,7 +424,7 @@ mod tests {
             file: "src/main.rs",
             line_column: Some((10, 5)),
         };
-        let mut frames = frames(stack, Some(anchor));
+        let mut frames = shop_frames(stack, Some(anchor));
         assert_eq!(
             names(&frames),
             [
@@ -434,6 +447,67 @@ mod tests {
         );
     }
 
+    /// A panic in a tokio task, in a release build without debug info: the worker's frames are
+    /// named, not placed, and are tokio's, not the program's.
+    #[test]
+    fn without_debug_info_a_tokio_workers_frames_are_not_in_app() {
+        let no_path = |function: &str| raw(function, None, 0);
+        let stack = vec![
+            no_path("<std::backtrace::Backtrace>::force_capture"),
+            no_path("allstak::panic::install::{{closure}}"),
+            no_path("std::panicking::panic_with_hook"),
+            no_path("core::panicking::panic_fmt"),
+            no_path("shop::three"),
+            no_path("shop::two"),
+            no_path("tokio::runtime::task::core::Core<T,S>::poll"),
+            no_path("tokio::runtime::task::harness::Harness<T,S>::poll"),
+            no_path("tokio::runtime::scheduler::multi_thread::worker::Context::run_task"),
+            no_path("tokio::runtime::scheduler::multi_thread::worker::Context::run"),
+            no_path("tokio::runtime::context::scoped::Scoped<T>::set"),
+            no_path("tokio::runtime::context::runtime::enter_runtime"),
+            no_path("tokio::runtime::scheduler::multi_thread::worker::run"),
+            no_path(
+                "<tokio::runtime::blocking::task::BlockingTask<T> as core::future::future::Future>::poll",
+            ),
+            no_path("tokio::runtime::blocking::pool::Inner::run"),
+            no_path("std::sys::backtrace::__rust_begin_short_backtrace"),
+            no_path("std::thread::lifecycle::spawn_unchecked::{{closure}}"),
+        ];
+        let anchor = Anchor {
+            file: "src/main.rs",
+            line_column: Some((10, 5)),
+        };
+        let marked = shop_frames(stack.clone(), Some(anchor));
+        assert_eq!(marked.len(), 11, "{:?}", names(&marked));
+        let in_app: Vec<&str> = marked
+            .iter()
+            .filter(|f| f.in_app)
+            .filter_map(|f| f.function.as_deref())
+            .collect();
+        assert_eq!(in_app, ["shop::two", "shop::three"]);
+
+        // `in_app_include` and `in_app_exclude` correct it.
+        let rules = InAppRules {
+            own_crates: vec!["shop".to_owned()],
+            include: vec!["tokio::runtime::task".to_owned()],
+            exclude: vec!["shop::two".to_owned()],
+        };
+        let corrected = frames(stack, Some(anchor), &rules);
+        let in_app: Vec<&str> = corrected
+            .iter()
+            .filter(|f| f.in_app)
+            .filter_map(|f| f.function.as_deref())
+            .collect();
+        assert_eq!(
+            in_app,
+            [
+                "tokio::runtime::task::harness::Harness<T,S>::poll",
+                "tokio::runtime::task::core::Core<T,S>::poll",
+                "shop::three"
+            ]
+        );
+    }
+
     #[test]
     fn a_panic_in_a_dependency_starts_there() {
         let dependency = "/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.0/src/de.rs";
@@ -443,7 +517,7 @@ mod tests {
             file: dependency,
             line_column: Some((40, 5)),
         };
-        let frames = frames(stack, Some(anchor));
+        let frames = shop_frames(stack, Some(anchor));
         let crash = frames.last().expect("a frame");
         assert_eq!(crash.function.as_deref(), Some("serde_json::de::from_str"));
         assert_eq!(
@@ -468,7 +542,7 @@ mod tests {
             raw("allstak::private::call_once::<(), _>", Some(PRIVATE), 356),
             raw("shop::main", Some(MAIN), 18),
         ];
-        let frames = frames(
+        let frames = shop_frames(
             stack,
             Some(Anchor {
                 file: "src/main.rs",
@@ -497,7 +571,7 @@ mod tests {
             raw("call_once<fn(), ()>", Some(STD), 250),
             raw("main", None, 0),
         ];
-        let frames = frames(
+        let frames = shop_frames(
             stack,
             Some(Anchor {
                 file: "src/main.rs",
@@ -523,7 +597,7 @@ mod tests {
             raw("shop::run", Some(MAIN), 4),
         ];
         assert_eq!(
-            names(&frames(stack, None)),
+            names(&shop_frames(stack, None)),
             [
                 "shop::run",
                 "core::option::Option<T>::map",
@@ -538,7 +612,7 @@ mod tests {
             raw("std::rt::lang_start", Some(STD), 1),
             raw("main", None, 0),
         ];
-        assert!(frames(stack, None).is_empty());
+        assert!(shop_frames(stack, None).is_empty());
     }
 
     #[test]
@@ -591,7 +665,7 @@ mod tests {
         );
         assert!(here.line.is_some_and(|l| l > 0));
         // The SDK's own frames are never sent: in its own tests, all of them are cut.
-        assert!(stack.frames(None).iter().all(|f| {
+        assert!(stack.frames(None, &InAppRules::default()).iter().all(|f| {
             !f.function
                 .as_deref()
                 .is_some_and(|n| n.starts_with("allstak::"))

@@ -107,10 +107,19 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
     let stack = event
         .stack
         .as_ref()
-        .map(|stack| stack.frames(event.location.as_ref().map(Location::anchor)))
+        .map(|stack| {
+            stack.frames(
+                event.location.as_ref().map(Location::anchor),
+                &config.in_app,
+            )
+        })
         .unwrap_or_default();
     let frames: Vec<Frame<'_>> = if stack.is_empty() {
-        event.location.iter().map(Frame::of_location).collect()
+        event
+            .location
+            .iter()
+            .map(|location| Frame::of_location(location, &config.in_app))
+            .collect()
     } else {
         stack.iter().map(Frame::of_stack).collect()
     };
@@ -212,7 +221,7 @@ struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     /// The one frame a location gives: a panic's `file:line:col`, a tracked fn's site.
-    fn of_location(location: &'a Location) -> Self {
+    fn of_location(location: &'a Location, rules: &stack::InAppRules) -> Self {
         let (function, filename, lineno, colno) = location.parts();
         Self {
             filename: Some(filename),
@@ -220,7 +229,7 @@ impl<'a> Frame<'a> {
             function,
             lineno: Some(lineno),
             colno: Some(colno),
-            in_app: true,
+            in_app: stack::is_location_in_app(function, filename, rules),
             platform: PLATFORM,
         }
     }

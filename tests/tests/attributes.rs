@@ -369,3 +369,41 @@ fn attribute_arguments_win_over_the_environment() {
         run.elapsed
     );
 }
+
+#[test]
+fn in_app_arguments_win_over_the_environment() {
+    let collector = collector();
+    let env = env_for(
+        collector.url(),
+        &[
+            ("ALLSTAK_IN_APP_INCLUDE", "attr_args::generated"),
+            ("ALLSTAK_IN_APP_EXCLUDE", "attr_args::main"),
+        ],
+    );
+    let run = run(ARGS, &["thread-panic"], &env);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "session active: true\nworker panicked: true\n");
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let frames = requests[1].json["frames"].as_array().expect("frames");
+    let marked: Vec<(&str, bool)> = frames
+        .iter()
+        .filter_map(|f| Some((f["function"].as_str()?, f["inApp"].as_bool()?)))
+        .filter(|(function, _)| function.starts_with("attr_args::"))
+        .collect();
+    assert_eq!(marked.len(), 3, "{marked:?}");
+    // The thread's closure is the program's (the variable's exclude is not read); the generated
+    // module is not, but for its bindings (the longest path the attribute lists wins).
+    assert!(
+        marked[0].0.starts_with("attr_args::main::{{closure}}"),
+        "{marked:?}"
+    );
+    assert!(marked[0].1, "{marked:?}");
+    assert_eq!(
+        marked[1..],
+        [
+            ("attr_args::generated::decode", false),
+            ("attr_args::generated::bindings::read", true)
+        ]
+    );
+}

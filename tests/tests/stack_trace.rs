@@ -25,6 +25,13 @@ const TRACKED: [&str; 3] = [
     "stack_trace::load",
     "stack_trace::parse_count",
 ];
+/// A tokio task's panic: the program's frames in it (the async block is inlined in a release
+/// build), innermost last.
+const TASK_PANIC: [&str; 3] = [
+    "stack_trace::first",
+    "stack_trace::second",
+    "stack_trace::third",
+];
 /// `debug = "line-tables-only"` records bare names: rustc writes no linkage names then.
 const PANIC_BARE: [&str; 4] = ["main", "first", "second", "third"];
 const TRACKED_BARE: [&str; 3] = ["main", "load", "parse_count"];
@@ -255,6 +262,87 @@ fn release_without_debug_info_names_every_frame_from_the_symbol_table() {
         frames(&event)
             .iter()
             .all(|f| f.get("lineno").is_none() || f["inApp"] == false)
+    );
+}
+
+/// Whether `frame` is a function of tokio's (`tokio::…`, `<tokio::… as …>::…`).
+fn is_tokios(frame: &Value) -> bool {
+    function(frame)
+        .trim_start_matches('<')
+        .starts_with("tokio::")
+}
+
+/// The functions of the frames marked in-app, outermost first.
+fn in_app(event: &Value) -> Vec<&str> {
+    frames(event)
+        .iter()
+        .filter(|f| f["inApp"] == true)
+        .map(function)
+        .collect()
+}
+
+/// A panic in a tokio task of a release build without debug info: tokio's worker frames are
+/// named (`tokio::runtime::task::harness::Harness<T,S>::poll`) but not placed, and are not
+/// the program's.
+fn task_panic(extra_env: &[(&str, &str)]) -> Value {
+    let program = release();
+    let (run, event) = error_event(
+        program.to_str().expect("a UTF-8 path"),
+        "task-panic",
+        extra_env,
+    );
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, "task panicked: true\n");
+    assert_eq!(event["message"], "three calls deep");
+    assert_eq!(event["handled"], true);
+    let frames = frames(&event);
+    assert!(
+        frames.iter().filter(|f| is_tokios(f)).count() >= 3,
+        "{}",
+        serde_json::to_string_pretty(frames).unwrap_or_default()
+    );
+    assert!(frames.iter().all(|f| f["inApp"].is_boolean()));
+    assert_no_location_above_the_innermost(&event);
+    event
+}
+
+#[test]
+fn release_without_debug_info_marks_only_the_programs_frames_of_a_tokio_task_in_app() {
+    let event = task_panic(&[]);
+    let frames = frames(&event);
+    for frame in frames.iter().filter(|f| is_tokios(f)) {
+        assert_eq!(frame["inApp"], false, "{frame}");
+    }
+    assert_eq!(in_app(&event), TASK_PANIC);
+    let innermost = frames.last().expect("a frame");
+    assert_eq!(innermost["filename"], FILE);
+    assert_eq!(innermost["lineno"], line_of("// the panicking line"));
+}
+
+#[test]
+fn in_app_include_and_exclude_from_the_environment_change_the_marking() {
+    let event = task_panic(&[
+        ("ALLSTAK_IN_APP_INCLUDE", "tokio::runtime::task"),
+        ("ALLSTAK_IN_APP_EXCLUDE", "stack_trace::second"),
+    ]);
+    let marked = in_app(&event);
+    let (tokios, own): (Vec<&str>, Vec<&str>) = marked
+        .iter()
+        .partition(|f| f.trim_start_matches('<').starts_with("tokio::"));
+    assert!(!tokios.is_empty(), "{marked:?}");
+    assert!(
+        tokios.iter().all(|f| f
+            .trim_start_matches('<')
+            .starts_with("tokio::runtime::task::")),
+        "{marked:?}"
+    );
+    assert_eq!(own, ["stack_trace::first", "stack_trace::third"]);
+    // tokio's other frames (the scheduler, the runtime's context) stay out.
+    assert!(
+        frames(&event)
+            .iter()
+            .any(|f| is_tokios(f) && f["inApp"] == false),
+        "{marked:?}"
     );
 }
 

@@ -1,5 +1,6 @@
 //! Stacks in events: a panic three calls deep and a tracked `Err` two calls deep, driven by the
-//! first argument. The tests build it in debug, release and `panic = "abort"` too.
+//! first argument (in a thread and in a tokio task too). The tests build it in debug, release
+//! and `panic = "abort"` too.
 //!
 //! Each fn is `#[inline(never)]` and does something after its call, so that it stays a frame of
 //! its own (no inlining, no tail call) in a release build without debug info.
@@ -42,6 +43,14 @@ fn main() {
         "thread-panic" => {
             let joined = std::thread::spawn(|| first(1)).join();
             println!("worker panicked: {}", joined.is_err());
+        }
+        "task-panic" => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .expect("a tokio runtime");
+            let joined = runtime.block_on(runtime.spawn(async { first(1) }));
+            println!("task panicked: {}", joined.is_err());
         }
         "tracked" => println!("count {}", load("many")),
         other => println!("unknown scenario {other:?}"),

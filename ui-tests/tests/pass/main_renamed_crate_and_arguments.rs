@@ -16,7 +16,9 @@ fn parse(text: &str) -> Result<u8, std::num::ParseIntError> {
     exit_deadline_ms = 500,
     end_on_signals = true,
     attach_stacktrace = true,
-    user_id = "u-42"
+    user_id = "u-42",
+    in_app_include = ["shop_core", "shop-db::pool"],
+    in_app_exclude = [],
 )]
 fn main() {
     assert!(parse("x").is_err());
