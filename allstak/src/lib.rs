@@ -147,7 +147,7 @@ pub use allstak_macros::track;
 pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
-pub use event::Level;
+pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
 pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};

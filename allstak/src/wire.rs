@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::breadcrumbs::Breadcrumb;
 use crate::config::Config;
-use crate::event::{ErrorEvent, Level, Location};
+use crate::event::{ErrorEvent, Level, Location, truncate_cow, truncated};
 use crate::scope::RequestContext;
 use crate::scrub;
 use crate::stack;
@@ -264,7 +264,7 @@ impl<'a> UserPayload<'a> {
 #[serde(rename_all = "camelCase")]
 struct RequestContextPayload<'a> {
     method: &'a str,
-    path: &'a str,
+    path: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,13 +277,13 @@ impl<'a> RequestContextPayload<'a> {
     fn of(request: &'a RequestContext) -> Self {
         Self {
             method: request.method.as_str(),
-            path: request.path(),
-            host: request.host(),
+            path: truncated(request.path()),
+            host: request.host().map(truncate_cow),
             status_code: request.status,
             user_agent: request
                 .user_agent
                 .as_ref()
-                .map(|agent| String::from_utf8_lossy(agent.as_bytes())),
+                .map(|agent| truncate_cow(String::from_utf8_lossy(agent.as_bytes()))),
         }
     }
 }
