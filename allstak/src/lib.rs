@@ -150,7 +150,7 @@ pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLI
 pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
 pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
-pub use wire::{SDK_NAME, SDK_VERSION};
+pub use wire::{MAX_EVENT_BYTES, SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]

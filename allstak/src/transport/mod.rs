@@ -40,10 +40,19 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
+/// What an error event's job makes on the worker.
+pub(crate) enum Outgoing {
+    /// The request to send.
+    Request(Request),
+    /// Nothing to send: `before_send` dropped it (the program's choice, not counted).
+    Discarded,
+    /// Nothing that can be sent (too large even trimmed): counted as dropped.
+    Unsendable,
+}
+
 enum Job {
-    /// An error event, serialized on the worker so that the caller never pays for it (`None`:
-    /// nothing to send after all).
-    Event(Box<dyn FnOnce() -> Option<Request> + Send>),
+    /// An error event, serialized on the worker so that the caller never pays for it.
+    Event(Box<dyn FnOnce() -> Outgoing + Send>),
     Task(Task),
     Flush(Done),
 }
@@ -51,6 +60,8 @@ enum Job {
 /// State shared between the handle and the worker.
 struct Shared {
     queued: CacheLine<AtomicUsize>,
+    /// Error events that will never reach the server: dropped on a full queue (by callers), or
+    /// too large to send (by the worker).
     dropped: ShardedCounter,
     unauthorized: AtomicBool,
     /// Set while the session's end is being sent, and again when the process exits after it:
@@ -128,7 +139,7 @@ impl Transport {
 
     /// Queues an error event, built on the worker by `request`, without waiting: when the queue
     /// is full it is dropped and counted.
-    pub(crate) fn send_event(&self, request: impl FnOnce() -> Option<Request> + Send + 'static) {
+    pub(crate) fn send_event(&self, request: impl FnOnce() -> Outgoing + Send + 'static) {
         // A plain load first: while the queue is full, callers on many threads share the line
         // read-only instead of fighting over it.
         let queued = &self.shared.queued;
@@ -193,7 +204,7 @@ impl Transport {
         true
     }
 
-    /// How many error events were dropped because the queue was full.
+    /// How many error events were dropped: the queue was full, or one was too large to send.
     pub(crate) fn dropped_event_count(&self) -> u64 {
         self.shared.dropped.sum()
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{Job, Shared};
+use super::{Job, Outgoing, Shared};
 use crate::diag::{self, Once};
 use crate::wire::Request;
 
@@ -57,9 +57,25 @@ impl Worker {
                 Taken::Closed => return,
             };
             match job {
-                Job::Event(request) => {
-                    if let Some(request) = request() {
-                        self.deliver(&request);
+                Job::Event(build) => {
+                    let lost = match build() {
+                        Outgoing::Request(request) => {
+                            self.deliver(&request);
+                            None
+                        }
+                        Outgoing::Discarded => None,
+                        Outgoing::Unsendable => Some("is too large to send"),
+                    };
+                    if let Some(why) = lost {
+                        self.shared.dropped.add(1);
+                        diag::say_once(
+                            Once::EventLost,
+                            "debug",
+                            format_args!(
+                                "an error event {why}; it is dropped, counted by \
+                                 dropped_event_count()"
+                            ),
+                        );
                     }
                     self.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 }
