@@ -54,14 +54,19 @@ enum Job {
     /// An error event, serialized on the worker so that the caller never pays for it.
     Event(Box<dyn FnOnce() -> Outgoing + Send>),
     Task(Task),
-    Flush(Done),
+    /// Raised once everything queued before it is done with; `all_sent` says whether no error
+    /// event was dropped since the previous flush.
+    Flush {
+        done: Done,
+        all_sent: Arc<AtomicBool>,
+    },
 }
 
 /// State shared between the handle and the worker.
 struct Shared {
     queued: CacheLine<AtomicUsize>,
     /// Error events that will never reach the server: dropped on a full queue (by callers), or
-    /// too large to send (by the worker).
+    /// refused, unsendable or given up (by the worker).
     dropped: ShardedCounter,
     unauthorized: AtomicBool,
     /// Set while the session's end is being sent, and again when the process exits after it:
@@ -190,10 +195,20 @@ impl Transport {
         self.queue_final(Job::Task(task))
     }
 
-    /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
+    /// Waits until the worker is done with everything queued so far, or `deadline` (the worker
+    /// goes on after). `true` if it was in time and no error event was dropped since the
+    /// previous flush (refused by the server, given up, or not queued at all).
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
         let (done, wait) = signal();
-        self.queue_final(Job::Flush(done)) && done_by_deadline(&wait, deadline)
+        let all_sent = Arc::new(AtomicBool::new(false));
+        let job = Job::Flush {
+            done,
+            all_sent: Arc::clone(&all_sent),
+        };
+        // The worker stores `all_sent` before it raises `done`: the signal's lock orders them.
+        self.queue_final(job)
+            && done_by_deadline(&wait, deadline)
+            && all_sent.load(Ordering::Relaxed)
     }
 
     fn queue_final(&self, job: Job) -> bool {
@@ -204,7 +219,7 @@ impl Transport {
         true
     }
 
-    /// How many error events were dropped: the queue was full, or one was too large to send.
+    /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
     pub(crate) fn dropped_event_count(&self) -> u64 {
         self.shared.dropped.sum()
     }
