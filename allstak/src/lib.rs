@@ -264,7 +264,8 @@ pub fn end_session(status: SessionStatus) {
 }
 
 /// Adds a breadcrumb to the trail that every later error event carries (the newest 100, or
-/// [`ConfigBuilder::max_breadcrumbs`]). Costs one short lock; nothing without a key.
+/// [`ConfigBuilder::max_breadcrumbs`], as many as fit [`MAX_EVENT_BYTES`]), its strings cut to
+/// [`MAX_STRING_BYTES`]. Costs one short lock; nothing without a key.
 ///
 /// ```
 /// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").category("startup"));
