@@ -101,7 +101,8 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
     Request::json(SESSIONS_END, &payload)
 }
 
-/// The largest error event the SDK sends: 256 KiB of JSON body, well under what ingest accepts.
+/// The largest error event the SDK sends: 256 KiB of JSON body. (The contract names no limit
+/// of the ingest API; an event a server still refuses with `413` is counted as dropped.)
 ///
 /// The body is built on the SDK's thread. When it is larger, what matters least goes first,
 /// until it fits: the oldest breadcrumbs, then the largest `metadata` fields, the outermost
