@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::event::{ErrorEvent, Level, truncate};
+use crate::event::{ErrorEvent, Level, truncate, truncate_strings};
 use crate::scope::User;
 use crate::sdk_thread::quietly;
 
@@ -59,7 +59,8 @@ impl Event {
         &self.inner.message
     }
 
-    /// Replaces the message (cut at 8 KiB, as captured messages are).
+    /// Replaces the message (cut at [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES), as captured
+    /// messages are).
     ///
     /// ```
     /// let config = allstak::Config::builder()
@@ -102,7 +103,7 @@ impl Event {
     /// # let _ = config;
     /// ```
     pub fn set_exception_class(&mut self, class: impl Into<String>) {
-        self.inner.exception_class = class.into().into();
+        self.inner.exception_class = truncate(class.into()).into();
     }
 
     /// The level: `error` for a handled error, `fatal` for one that ended the process.
@@ -171,7 +172,8 @@ impl Event {
         &self.inner.metadata
     }
 
-    /// The `metadata` to change: the place for custom scrubbing.
+    /// The `metadata` to change: the place for custom scrubbing. Strings longer than
+    /// [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) are cut after the hook.
     ///
     /// ```
     /// let config = allstak::Config::builder()
@@ -247,7 +249,12 @@ pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEve
         hook(Event { inner: event })
     });
     match outcome {
-        Some(outcome) => outcome.map(|event| event.inner),
+        Some(outcome) => outcome.map(|event| {
+            let mut event = event.inner;
+            // Whatever the hook put in: no string over the limit.
+            event.metadata.values_mut().for_each(truncate_strings);
+            event
+        }),
         None => {
             crate::diag::debug!("before_send panicked; the event is dropped");
             None
@@ -343,6 +350,30 @@ mod tests {
         );
         assert!(!event.metadata.contains_key("region"));
         assert!(event.context.tags.is_none());
+    }
+
+    #[test]
+    fn what_the_hook_puts_in_is_cut_to_the_string_limit() {
+        let huge = "x".repeat(1 << 20);
+        let event = apply(
+            &move |mut event: Event| {
+                event.set_message(huge.as_str());
+                event.set_exception_class(huge.as_str());
+                let dump = serde_json::json!({"rows": [huge.as_str()]});
+                event.metadata_mut().insert("dump".to_owned(), dump);
+                Some(event)
+            },
+            event_with_tags(),
+        )
+        .expect("kept");
+        let cut =
+            |text: &str| text.len() <= crate::MAX_STRING_BYTES && text.ends_with(crate::TRUNCATED);
+        assert!(cut(&event.message));
+        assert!(cut(&event.exception_class));
+        assert!(cut(event.metadata["dump"]["rows"][0]
+            .as_str()
+            .unwrap_or_default()));
+        assert_eq!(event.metadata["region"], "eu");
     }
 
     #[test]

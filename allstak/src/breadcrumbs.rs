@@ -3,7 +3,9 @@
 //!
 //! Adding costs one short lock and no I/O. An event only takes a mark on the caller's thread
 //! (one atomic load); the transport thread copies the trail up to that mark when it builds the
-//! payload, so a capture never copies the trail.
+//! payload, so a capture never copies the trail. Every string of a breadcrumb is cut to
+//! [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) as it is added, so the trail holds at most
+//! `max_breadcrumbs` bounded breadcrumbs, whatever the program logs.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -14,11 +16,16 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use crate::Level;
+use crate::event::{truncate, truncate_cow, truncate_strings};
 
 /// How many breadcrumbs the trail keeps by default (`ConfigBuilder::max_breadcrumbs`).
 pub(crate) const DEFAULT_MAX_BREADCRUMBS: usize = 100;
 
 /// Something that happened, kept so that a later error event shows what led to it.
+///
+/// Each of its strings (message, type, category, data keys and string values at any depth) is
+/// cut to [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) when it is added, and an error event
+/// over [`MAX_EVENT_BYTES`](crate::MAX_EVENT_BYTES) drops its oldest breadcrumbs first.
 ///
 /// ```
 /// allstak::add_breadcrumb(
@@ -76,7 +83,16 @@ impl Breadcrumb {
     /// One more field of its `data` object.
     #[must_use]
     pub fn data(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.data.insert(key.into(), value.into());
+        self.data.insert(truncate(key.into()), value.into());
+        self
+    }
+
+    /// Itself with every string cut to [`crate::MAX_STRING_BYTES`].
+    fn limited(mut self) -> Self {
+        self.kind = truncate_cow(self.kind);
+        self.category = self.category.map(truncate_cow);
+        self.message = self.message.map(truncate);
+        self.data.values_mut().for_each(truncate_strings);
         self
     }
 }
@@ -102,12 +118,14 @@ impl Trail {
         self.capacity.store(capacity, Ordering::Relaxed);
     }
 
-    /// Adds `breadcrumb`, dropping the oldest once the trail is full.
+    /// Adds `breadcrumb` with its strings cut, dropping the oldest once the trail is full.
     pub(crate) fn add(&self, breadcrumb: Breadcrumb) {
         let capacity = self.capacity.load(Ordering::Relaxed);
         if capacity == 0 {
             return;
         }
+        // Cut before the lock: other threads never wait for it.
+        let breadcrumb = breadcrumb.limited();
         let Ok(mut ring) = self.ring.lock() else {
             return;
         };
@@ -171,6 +189,34 @@ mod tests {
         let mark = trail.mark();
         trail.add(Breadcrumb::new("after"));
         assert_eq!(messages(&trail.before(mark)), ["before"]);
+    }
+
+    #[test]
+    fn every_string_of_a_breadcrumb_is_cut_as_it_is_added() {
+        let trail = Trail::new();
+        let huge = "x".repeat(2 << 20);
+        trail.add(
+            Breadcrumb::new(huge.clone())
+                .kind(huge.clone())
+                .category(huge.clone())
+                .data(huge.clone(), serde_json::json!({"deep": [huge.clone()]}))
+                .data("short", "kept"),
+        );
+        let kept = trail.before(trail.mark());
+        let cut =
+            |text: &str| text.len() <= crate::MAX_STRING_BYTES && text.ends_with(crate::TRUNCATED);
+        let crumb = &kept[0];
+        assert!(cut(crumb.message.as_deref().unwrap_or_default()));
+        assert!(cut(&crumb.kind));
+        assert!(cut(crumb.category.as_deref().unwrap_or_default()));
+        let (key, value) = crumb
+            .data
+            .iter()
+            .find(|(k, _)| *k != "short")
+            .expect("the big field");
+        assert!(cut(key));
+        assert!(cut(value["deep"][0].as_str().unwrap_or_default()));
+        assert_eq!(crumb.data["short"], "kept");
     }
 
     #[test]

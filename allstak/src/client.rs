@@ -13,7 +13,7 @@ use crate::panic::PanicRecord;
 use crate::session::{EndedSession, SessionTracker};
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
-use crate::transport::{self, Delivery, Endpoint, Transport};
+use crate::transport::{self, Delivery, Endpoint, Outgoing, Transport};
 use crate::wire;
 use crate::{SessionId, SessionStatus};
 
@@ -329,9 +329,13 @@ fn send_event_as_of(mut event: ErrorEvent, mark: u64) {
         // The trail is read on the transport thread: the caller only took the mark.
         transport.send_event(move || {
             if hook_later && let Some(hook) = config.before_send.as_deref() {
-                event = crate::before_send::apply(hook, event)?;
+                match crate::before_send::apply(hook, event) {
+                    Some(kept) => event = kept,
+                    None => return Outgoing::Discarded,
+                }
             }
-            Some(wire::error(&event, &TRAIL.before(mark), &config))
+            wire::error(&event, &TRAIL.before(mark), &config)
+                .map_or(Outgoing::Unsendable, Outgoing::Request)
         });
     }
 }

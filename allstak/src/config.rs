@@ -416,7 +416,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// How many breadcrumbs the trail keeps for error events (default 100; 0 keeps none).
+    /// How many breadcrumbs the trail keeps for error events (default 100; 0 keeps none). An
+    /// event over [`MAX_EVENT_BYTES`](crate::MAX_EVENT_BYTES) carries only the newest that fit.
     ///
     /// ```
     /// let config = allstak::Config::builder().max_breadcrumbs(20).build();

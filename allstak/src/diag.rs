@@ -13,6 +13,7 @@ pub(crate) enum Once {
     Unauthorized,
     QueueFull,
     PlainHttp,
+    EventLost,
 }
 
 impl Once {

@@ -150,10 +150,10 @@ pub use allstak_macros::track;
 pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
-pub use event::Level;
+pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
 pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
-pub use wire::{SDK_NAME, SDK_VERSION};
+pub use wire::{MAX_EVENT_BYTES, SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -267,7 +267,8 @@ pub fn end_session(status: SessionStatus) {
 }
 
 /// Adds a breadcrumb to the trail that every later error event carries (the newest 100, or
-/// [`ConfigBuilder::max_breadcrumbs`]). Costs one short lock; nothing without a key.
+/// [`ConfigBuilder::max_breadcrumbs`], as many as fit [`MAX_EVENT_BYTES`]), its strings cut to
+/// [`MAX_STRING_BYTES`]. Costs one short lock; nothing without a key.
 ///
 /// ```
 /// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").category("startup"));
@@ -384,8 +385,14 @@ pub fn handled_error_count() -> u64 {
     client::handled_error_count()
 }
 
-/// How many error events were dropped because the queue was full (the server too slow or
-/// unreachable).
+/// How many error events will never reach the server: dropped because the queue was full (the
+/// server too slow or unreachable), refused by the server for good (a `400`, `403`, `404`, `413`
+/// or `422`, or every event after the key was refused with `401`), too large to send even
+/// trimmed ([`MAX_EVENT_BYTES`]), or not sent after the last retry or by the exit deadline.
+/// Events [`ConfigBuilder::before_send`] drops are the program's choice and are not counted.
+///
+/// One count for every way an event is lost: the question it answers is whether the dashboard
+/// has every error the program reported. With `ALLSTAK_DEBUG`, the first loss says why.
 ///
 /// ```
 /// assert_eq!(allstak::dropped_event_count(), 0);
@@ -395,8 +402,13 @@ pub fn dropped_event_count() -> u64 {
     client::dropped_event_count()
 }
 
-/// Waits until every queued error event was sent, at most the exit deadline. Returns whether
-/// everything went out in time.
+/// Waits until the SDK is done with every error event reported so far (sent, refused, or given
+/// up after its retries), at most the exit deadline.
+///
+/// Returns `true` when it was done in time and every error event reported since the previous
+/// `flush` (or since the start) reached the server; `false` when the deadline passed first, or
+/// when any of them was lost, as [`dropped_event_count`] counts them (refused by the server,
+/// too large, a full queue — on any thread). Without a key (nothing is sent) it is `true`.
 ///
 /// ```
 /// assert!(allstak::flush());

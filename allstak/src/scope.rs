@@ -13,8 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use http::{HeaderValue, Method, Uri};
 
+use crate::event::truncate;
+
 /// Who was using the program when an error happened: the contract's `user` (`id`, `email`,
-/// `ip`), sent with every error event after [`set_user`](crate::set_user).
+/// `ip`), sent with every error event after [`set_user`](crate::set_user). Each field is cut to
+/// [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES).
 ///
 /// ```
 /// let user = allstak::User::new()
@@ -50,7 +53,7 @@ impl User {
     /// ```
     #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
+        self.id = Some(truncate(id.into()));
         self
     }
 
@@ -62,7 +65,7 @@ impl User {
     /// ```
     #[must_use]
     pub fn with_email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
+        self.email = Some(truncate(email.into()));
         self
     }
 
@@ -74,7 +77,7 @@ impl User {
     /// ```
     #[must_use]
     pub fn with_ip(mut self, ip: impl Into<String>) -> Self {
-        self.ip = Some(ip.into());
+        self.ip = Some(truncate(ip.into()));
         self
     }
 
@@ -165,6 +168,7 @@ pub(crate) fn set_configured_user(id: &str) {
 
 /// Sets a tag of every later event.
 pub(crate) fn set_tag(key: String, value: String) {
+    let (key, value) = (truncate(key), truncate(value));
     IN_USE.store(true, Ordering::Relaxed);
     let replaced = match SCOPE.lock() {
         // In place unless an event still holds the tags it was given.

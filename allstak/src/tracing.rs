@@ -15,7 +15,9 @@
 //! same way. Every other field, and the names and fields of the enclosing spans, go to the
 //! event's `metadata`; its frame is the event's callsite. An `Err` that both
 //! `#[tracing::instrument(err)]` and `#[allstak::track]` see is reported once, in either order.
-//! Events on the SDK's own threads are ignored.
+//! Events on the SDK's own threads are ignored. Every message, field and span value is cut to
+//! [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) as it is recorded (a 2 MB `info!` costs the
+//! trail 8 KiB, and is never copied whole).
 //!
 //! Beside the program's own layers (`fmt` at any level, with a global `EnvFilter` or per-layer
 //! filters, in either order) the layer changes nothing they print: it switches no callsite off,
@@ -284,7 +286,7 @@ impl Visit for EventFields {
         if self.error.is_none() {
             self.error = Some(ErrorField {
                 class: Some(event::class_of_dyn_error(value)),
-                text: event::truncate(event::render(&value)),
+                text: event::render(&value),
                 causes: event::causes(value),
             });
         } else {
@@ -294,7 +296,7 @@ impl Visit for EventFields {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.record_text(field, value.to_owned());
+        self.record_text(field, event::truncated(value).into_owned());
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -354,7 +356,10 @@ impl Visit for SpanFields {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.0.insert(
+            field.name().to_owned(),
+            Value::from(event::truncated(value).into_owned()),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {

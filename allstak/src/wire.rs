@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::breadcrumbs::Breadcrumb;
 use crate::config::Config;
-use crate::event::{ErrorEvent, Level, Location};
+use crate::diag;
+use crate::event::{ErrorEvent, Level, Location, truncate_cow, truncated};
 use crate::scope::RequestContext;
 use crate::scrub;
 use crate::stack;
@@ -100,8 +101,29 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
     Request::json(SESSIONS_END, &payload)
 }
 
-/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event; secrets scrubbed.
-pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
+/// The largest error event the SDK sends: 256 KiB of JSON body. (The contract names no limit
+/// of the ingest API; an event a server still refuses with `413` is counted as dropped.)
+///
+/// The body is built on the SDK's thread. When it is larger, what matters least goes first,
+/// until it fits: the oldest breadcrumbs, then the largest `metadata` fields, the outermost
+/// frames, the innermost causes, the user, the request. What was left out is said in
+/// `metadata["allstak.trimmed"]` (`{"bytes": 830521, "breadcrumbs": 69}`: the size before, and
+/// how many of each). An event that cannot fit even then (a release or environment of hundreds
+/// of KiB) is not sent, and is counted by [`dropped_event_count`](crate::dropped_event_count).
+/// Every string is cut to [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) before that.
+///
+/// ```
+/// assert_eq!(allstak::MAX_EVENT_BYTES, 256 * 1024);
+/// ```
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event; secrets scrubbed;
+/// made to fit [`MAX_EVENT_BYTES`] (`None`: it cannot be).
+pub(crate) fn error(
+    event: &ErrorEvent,
+    breadcrumbs: &[Breadcrumb],
+    config: &Config,
+) -> Option<Request> {
     // Symbolized here, on the transport thread; a stack that yields nothing (a stripped binary)
     // leaves the location's one frame.
     let stack = event
@@ -142,7 +164,7 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
     if scrub_defaults && let Cow::Owned(scrubbed) = scrub::fields(&fields) {
         fields = Cow::Owned(scrubbed);
     }
-    let payload = ErrorPayload {
+    let mut payload = ErrorPayload {
         exception_class: &event.exception_class,
         message: &event.message,
         stack_trace,
@@ -159,6 +181,7 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
             .map(RequestContextPayload::of),
         metadata: Metadata {
             rust_type: event.type_name,
+            trimmed: None,
             fields,
         },
         breadcrumbs: breadcrumbs
@@ -171,7 +194,139 @@ pub(crate) fn error(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Con
         sdk_version: SDK_VERSION,
         platform: PLATFORM,
     };
-    Request::json_without_key(ERRORS, &payload, config)
+    let mut request = Request::json_without_key(ERRORS, &payload, config);
+    let original = request.body.len();
+    while request.body.len() > MAX_EVENT_BYTES {
+        if !payload.trim(request.body.len() - MAX_EVENT_BYTES, original) {
+            diag::debug!(
+                "an error event of {original} bytes is over {MAX_EVENT_BYTES} bytes even without \
+                 its breadcrumbs, metadata, frames, causes, user and request; it is dropped"
+            );
+            return None;
+        }
+        request = Request::json_without_key(ERRORS, &payload, config);
+    }
+    if let Some(trimmed) = &payload.metadata.trimmed {
+        diag::debug!(
+            "an error event of {original} bytes was over {MAX_EVENT_BYTES} bytes; sent in {} \
+             bytes, trimmed as its metadata says: {}",
+            request.body.len(),
+            serde_json::to_string(trimmed).unwrap_or_default()
+        );
+    }
+    Some(request)
+}
+
+impl ErrorPayload<'_> {
+    /// Leaves out enough of the next part in line to save about `over` bytes: the oldest
+    /// breadcrumbs, then the largest metadata fields, the outermost frames (the crash site is
+    /// the last), the innermost causes, the user, the request. `false` once nothing is left.
+    fn trim(&mut self, over: usize, original: usize) -> bool {
+        let trimmed = self.metadata.trimmed.get_or_insert_with(|| Trimmed {
+            bytes: original,
+            ..Trimmed::default()
+        });
+        if !self.breadcrumbs.is_empty() {
+            let oldest = enough(self.breadcrumbs.iter().map(json_len), over);
+            self.breadcrumbs.drain(..oldest);
+            trimmed.breadcrumbs += oldest;
+        } else if !self.metadata.fields.is_empty() {
+            let mut sizes: Vec<(usize, &String)> = self
+                .metadata
+                .fields
+                .iter()
+                .map(|(key, value)| (json_len(key) + 1 + json_len(value), key))
+                .collect();
+            sizes.sort_unstable_by_key(|(size, _)| std::cmp::Reverse(*size));
+            let largest = enough(sizes.iter().map(|(size, _)| *size), over);
+            let keys: Vec<String> = sizes
+                .into_iter()
+                .take(largest)
+                .map(|(_, key)| key.clone())
+                .collect();
+            let fields = self.metadata.fields.to_mut();
+            for key in &keys {
+                fields.remove(key);
+            }
+            trimmed.metadata += largest;
+        } else if !self.frames.is_empty() {
+            let outermost = enough(self.frames.iter().map(json_len), over);
+            self.frames.drain(..outermost);
+            trimmed.frames += outermost;
+        } else if !self.stack_trace.is_empty() {
+            let innermost = enough(self.stack_trace.iter().rev().map(json_len), over);
+            self.stack_trace
+                .truncate(self.stack_trace.len().saturating_sub(innermost));
+            trimmed.stack_trace += innermost;
+        } else if self.user.take().is_some() {
+            trimmed.user = true;
+        } else if self.request_context.take().is_some() {
+            trimmed.request_context = true;
+        } else {
+            return false;
+        }
+        true
+    }
+}
+
+/// How many parts, of these sizes in this order, add up to `over` bytes (each with the comma
+/// before the next); all of them if they do not.
+fn enough(sizes: impl Iterator<Item = usize>, over: usize) -> usize {
+    let mut saved = 0;
+    let mut count = 0;
+    for size in sizes {
+        count += 1;
+        saved += size + 1;
+        if saved >= over {
+            break;
+        }
+    }
+    count
+}
+
+/// The length of `value` as JSON, without writing it anywhere.
+fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// What was left out of an event to fit [`MAX_EVENT_BYTES`]: `metadata["allstak.trimmed"]`.
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Trimmed {
+    /// The body's size before.
+    bytes: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    breadcrumbs: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    metadata: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    frames: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    stack_trace: usize,
+    #[serde(skip_serializing_if = "is_false")]
+    user: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    request_context: bool,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 #[derive(Serialize)]
@@ -273,7 +428,7 @@ impl<'a> UserPayload<'a> {
 #[serde(rename_all = "camelCase")]
 struct RequestContextPayload<'a> {
     method: &'a str,
-    path: &'a str,
+    path: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -286,13 +441,13 @@ impl<'a> RequestContextPayload<'a> {
     fn of(request: &'a RequestContext) -> Self {
         Self {
             method: request.method.as_str(),
-            path: request.path(),
-            host: request.host(),
+            path: truncated(request.path()),
+            host: request.host().map(truncate_cow),
             status_code: request.status,
             user_agent: request
                 .user_agent
                 .as_ref()
-                .map(|agent| String::from_utf8_lossy(agent.as_bytes())),
+                .map(|agent| truncate_cow(String::from_utf8_lossy(agent.as_bytes()))),
         }
     }
 }
@@ -301,6 +456,8 @@ impl<'a> RequestContextPayload<'a> {
 struct Metadata<'a> {
     #[serde(rename = "rust.type")]
     rust_type: &'a str,
+    #[serde(rename = "allstak.trimmed", skip_serializing_if = "Option::is_none")]
+    trimmed: Option<Trimmed>,
     #[serde(flatten)]
     fields: Cow<'a, Map<String, Value>>,
 }
@@ -391,6 +548,11 @@ mod tests {
         serde_json::from_slice(&request.body).expect("json")
     }
 
+    /// The request for an event that fits.
+    fn sent(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
+        error(event, breadcrumbs, config).expect("the event fits")
+    }
+
     #[test]
     fn the_start_payload_has_every_field_and_leaves_absent_ones_out() {
         let id = SessionId::random();
@@ -463,7 +625,7 @@ mod tests {
         event.context.user = Some(Arc::new(crate::User::new().with_id("u-1")));
         let id = SessionId::random();
         event.session_id = Some(id);
-        let request = error(&event, &[], &config);
+        let request = sent(&event, &[], &config);
         assert_eq!(request.path, "/ingest/v1/errors");
         assert_eq!(
             json_of(&request),
@@ -494,7 +656,7 @@ mod tests {
     fn absent_fields_are_left_out() {
         let config = Config::builder().release("app@1").build();
         let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let json = json_of(&error(&event, &[], &config));
+        let json = json_of(&sent(&event, &[], &config));
         for absent in [
             "stackTrace",
             "frames",
@@ -518,7 +680,7 @@ mod tests {
             let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
             event.causes = causes;
             let config = Config::builder().release("app@1").build();
-            let json: Value = serde_json::from_slice(&error(&event, &[], &config).body).expect("valid JSON");
+            let json: Value = serde_json::from_slice(&sent(&event, &[], &config).body).expect("valid JSON");
             proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
             proptest::prop_assert!(json["exceptionClass"].is_string());
             proptest::prop_assert!(!has_null(&json));
@@ -539,7 +701,7 @@ mod tests {
             .data("key", "user:42");
         crumb.timestamp = at;
         let bare = Breadcrumb::new("bare");
-        let json = json_of(&error(&event, &[crumb, bare], &config));
+        let json = json_of(&sent(&event, &[crumb, bare], &config));
         assert_eq!(
             json["metadata"],
             json!({"rust.type": "x::Y", "span.request": {"id": 7}})
@@ -558,6 +720,146 @@ mod tests {
         );
     }
 
+    fn breadcrumb_messages(json: &Value) -> Vec<&str> {
+        json["breadcrumbs"]
+            .as_array()
+            .map(|crumbs| {
+                crumbs
+                    .iter()
+                    .filter_map(|b| b["message"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_2_mb_breadcrumb_then_an_error_is_sent_cut_with_a_marker_under_the_cap() {
+        let trail = crate::breadcrumbs::Trail::new();
+        trail.add(Breadcrumb::new("starting"));
+        trail.add(Breadcrumb::new("x".repeat(2 << 20)).data("payload", "y".repeat(2 << 20)));
+        trail.add(Breadcrumb::new("retrying"));
+        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
+        let config = Config::builder().release("app@1").build();
+        let request = sent(&event, &trail.before(trail.mark()), &config);
+        assert!(
+            request.body.len() <= MAX_EVENT_BYTES,
+            "{}",
+            request.body.len()
+        );
+        let json = json_of(&request);
+        assert_eq!(json["message"], "boom");
+        let messages = breadcrumb_messages(&json);
+        assert_eq!(messages.len(), 3, "nothing had to be dropped");
+        assert_eq!((messages[0], messages[2]), ("starting", "retrying"));
+        for cut in [
+            messages[1],
+            json["breadcrumbs"][1]["data"]["payload"]
+                .as_str()
+                .unwrap_or_default(),
+        ] {
+            assert!(cut.len() <= crate::MAX_STRING_BYTES, "{}", cut.len());
+            assert!(cut.ends_with(crate::TRUNCATED));
+            assert!(cut.starts_with("xxxx") || cut.starts_with("yyyy"));
+        }
+        assert!(json["metadata"].get("allstak.trimmed").is_none());
+    }
+
+    /// 100 breadcrumbs of 8 KiB each, numbered: some 820 KiB of trail.
+    fn heavy_trail() -> Vec<Breadcrumb> {
+        (0..100)
+            .map(|n| Breadcrumb::new(format!("{n:03} {}", "z".repeat(crate::MAX_STRING_BYTES))))
+            .collect()
+    }
+
+    #[test]
+    fn an_event_over_the_cap_drops_its_oldest_breadcrumbs_first_and_only_as_many_as_needed() {
+        let trail = heavy_trail();
+        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        let config = Config::builder().release("app@1").build();
+        let request = sent(&event, &trail, &config);
+        let size = request.body.len();
+        assert!(size <= MAX_EVENT_BYTES, "{size}");
+        let json = json_of(&request);
+        let kept: Vec<&str> = breadcrumb_messages(&json).iter().map(|m| &m[..3]).collect();
+        let dropped = 100 - kept.len();
+        let newest: Vec<String> = (dropped..100).map(|n| format!("{n:03}")).collect();
+        assert_eq!(kept, newest, "the newest, in order");
+        // One more breadcrumb (8 KiB) would not have fitted.
+        assert!(
+            size + crate::MAX_STRING_BYTES + 100 > MAX_EVENT_BYTES,
+            "{size}"
+        );
+        let trimmed = &json["metadata"]["allstak.trimmed"];
+        assert_eq!(trimmed["breadcrumbs"], dropped);
+        assert!(
+            trimmed["bytes"].as_u64().is_some_and(|b| b > 800 * 1024),
+            "{trimmed}"
+        );
+        assert_eq!(json["message"], "boom");
+        assert_eq!(json["metadata"]["rust.type"], "x::Y");
+    }
+
+    #[test]
+    fn past_the_breadcrumbs_the_largest_metadata_fields_go_first() {
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        let numbers: Vec<u32> = (100_000..200_000).collect();
+        event.metadata.insert("big".to_owned(), json!(numbers));
+        event.metadata.insert("small".to_owned(), json!(1));
+        event.context.tags = Some(crate::scope::tags(&[("region", "eu")]));
+        let config = Config::builder().release("app@1").build();
+        let json = json_of(&sent(&event, &heavy_trail(), &config));
+        assert!(json["breadcrumbs"].is_null(), "every breadcrumb went first");
+        assert!(json["metadata"].get("big").is_none());
+        assert_eq!(json["metadata"]["small"], 1);
+        assert_eq!(json["metadata"]["region"], "eu");
+        assert_eq!(
+            json["metadata"]["allstak.trimmed"]["metadata"], 1,
+            "{}",
+            json["metadata"]
+        );
+        assert_eq!(json["metadata"]["allstak.trimmed"]["breadcrumbs"], 100);
+    }
+
+    #[test]
+    fn an_event_that_cannot_fit_is_not_sent() {
+        let config = Config::builder()
+            .release("r".repeat(MAX_EVENT_BYTES))
+            .build();
+        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        assert!(error(&event, &heavy_trail(), &config).is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        /// Any trail and fields: a valid body within the cap, with the newest breadcrumbs.
+        #[test]
+        fn any_event_is_sent_within_the_cap_with_its_newest_breadcrumbs(
+            crumbs in proptest::collection::vec(0..3 * crate::MAX_STRING_BYTES, 0..120),
+            fields in proptest::collection::vec(0usize..60_000, 0..6),
+        ) {
+            let trail = crate::breadcrumbs::Trail::new();
+            trail.set_capacity(crumbs.len());
+            for (n, len) in crumbs.iter().enumerate() {
+                trail.add(Breadcrumb::new(format!("{n:03} {}", "é".repeat(*len / 2))));
+            }
+            let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+            for (n, len) in fields.iter().enumerate() {
+                event.metadata.insert(format!("f{n}"), json!(vec![7u8; *len]));
+            }
+            let config = Config::builder().release("app@1").build();
+            let request = sent(&event, &trail.before(trail.mark()), &config);
+            proptest::prop_assert!(request.body.len() <= MAX_EVENT_BYTES);
+            let json = json_of(&request);
+            let kept = breadcrumb_messages(&json);
+            let first = crumbs.len() - kept.len();
+            for (offset, message) in kept.iter().enumerate() {
+                let number = format!("{:03} ", first + offset);
+                proptest::prop_assert!(message.starts_with(&number));
+                proptest::prop_assert!(message.len() <= crate::MAX_STRING_BYTES);
+            }
+        }
+    }
+
     #[test]
     fn the_user_has_the_contracts_shape_and_an_empty_one_is_left_out() {
         let config = Config::builder().release("app@1").build();
@@ -568,16 +870,16 @@ mod tests {
             .with_ip("203.0.113.7");
         event.context.user = Some(Arc::new(user));
         assert_eq!(
-            json_of(&error(&event, &[], &config))["user"],
+            json_of(&sent(&event, &[], &config))["user"],
             json!({"id": "u-42", "email": "ada@example.com", "ip": "203.0.113.7"})
         );
         event.context.user = Some(Arc::new(User::new().with_email("ada@example.com")));
         assert_eq!(
-            json_of(&error(&event, &[], &config))["user"],
+            json_of(&sent(&event, &[], &config))["user"],
             json!({"email": "ada@example.com"})
         );
         event.context.user = Some(Arc::new(User::new()));
-        assert!(json_of(&error(&event, &[], &config)).get("user").is_none());
+        assert!(json_of(&sent(&event, &[], &config)).get("user").is_none());
     }
 
     #[test]
@@ -589,7 +891,7 @@ mod tests {
             .metadata
             .insert("tenant".to_owned(), json!("from-field"));
         assert_eq!(
-            json_of(&error(&event, &[], &config))["metadata"],
+            json_of(&sent(&event, &[], &config))["metadata"],
             json!({"rust.type": "x::Y", "region": "eu", "tenant": "from-field"})
         );
     }
@@ -610,7 +912,7 @@ mod tests {
         };
         event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(
-            json_of(&error(&event, &[], &config))["requestContext"],
+            json_of(&sent(&event, &[], &config))["requestContext"],
             json!({
                 "method": "POST", "path": "/users/42", "host": "api.example:8443",
                 "statusCode": 503, "userAgent": "curl/8.5"
@@ -622,7 +924,7 @@ mod tests {
         request.status = None;
         event.context.request = Some(Arc::new(request));
         assert_eq!(
-            json_of(&error(&event, &[], &config))["requestContext"],
+            json_of(&sent(&event, &[], &config))["requestContext"],
             json!({"method": "POST", "path": "/users/{id}"})
         );
     }
@@ -658,7 +960,7 @@ mod tests {
     fn secrets_in_metadata_tags_and_breadcrumb_data_are_scrubbed_by_default() {
         let config = Config::builder().release("app@1").build();
         let (event, crumb) = event_with_secrets();
-        let json = json_of(&error(&event, &[crumb], &config));
+        let json = json_of(&sent(&event, &[crumb], &config));
         assert_eq!(
             json["metadata"],
             json!({
@@ -688,7 +990,7 @@ mod tests {
             .scrub_defaults(false)
             .build();
         let (event, crumb) = event_with_secrets();
-        let json = json_of(&error(&event, &[crumb], &config));
+        let json = json_of(&sent(&event, &[crumb], &config));
         assert_eq!(json["metadata"]["password"], "hunter2");
         assert_eq!(json["metadata"]["api_key"], "k-1");
         assert_eq!(json["metadata"]["spans"][0]["fields"]["Password"], "p");
@@ -709,7 +1011,7 @@ mod tests {
             event.causes = vec![format!("key {key}")];
             event.metadata.insert("note".to_owned(), json!(key));
             let crumb = Breadcrumb::new(format!("using {key}"));
-            let request = error(&event, &[crumb], &config);
+            let request = sent(&event, &[crumb], &config);
             let body = String::from_utf8_lossy(&request.body);
             assert!(!body.contains(key), "{body}");
             assert_eq!(

@@ -1,5 +1,5 @@
 //! The transport suite and fault matrix: the contract's transport rules (401, 4xx, 5xx,
-//! `Retry-After`, the queue, flush) and, whatever the server, the network or the environment
+//! `Retry-After`, the queue, flush, refused events counted) and, whatever the server, the network or the environment
 //! does, the program's output and exit code are unchanged, it exits within the deadline plus a
 //! margin, and the SDK says nothing unless `ALLSTAK_DEBUG` asks it to.
 //!
@@ -271,6 +271,70 @@ fn a_rejected_error_event_is_not_retried() {
     let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
+}
+
+#[test]
+fn error_events_the_server_refuses_are_counted_as_dropped_and_flush_says_so() {
+    // Each status in a program of its own, all at once.
+    std::thread::scope(|scope| {
+        for status in [400, 403, 404, 413, 422] {
+            scope.spawn(move || assert_refused_events_are_counted(status));
+        }
+    });
+}
+
+/// The start is accepted, then everything gets `status`.
+fn assert_refused_events_are_counted(status: u16) {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.set_reply(Reply::status(status));
+    let run = run(
+        PROGRAM,
+        &["capture-three-and-flush"],
+        &env_for(collector.url(), &[]),
+    );
+    assert_eq!(run.code(), Some(0), "{status}");
+    assert_eq!(
+        run.stdout, "session active: true\nflushed: false\ndropped: 3\ndone\n",
+        "{status}"
+    );
+    assert_eq!(run.stderr, "", "{status}");
+    // Each refused once, never retried.
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, ERRORS, ERRORS, ERRORS, END],
+        "{status}"
+    );
+    for (n, event) in requests[1..4].iter().enumerate() {
+        assert_eq!(event.json["message"], format!("failure {n}"), "{status}");
+    }
+}
+
+#[test]
+fn a_refused_error_event_is_said_once_when_debugging() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.set_reply(Reply::status(413));
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = run(PROGRAM, &["capture-three-and-flush"], &env);
+    assert_printed_once(&run.stderr, "an error event was refused");
+    assert!(!run.stderr.contains(KEY));
+}
+
+#[test]
+fn a_flush_is_false_for_the_events_lost_since_the_previous_flush_only() {
+    let collector = collector();
+    collector.then_reply(Reply::accepted());
+    collector.then_reply(Reply::status(413));
+    let run = run(PROGRAM, &["flush-twice"], &env_for(collector.url(), &[]));
+    assert_eq!(
+        run.stdout,
+        "session active: true\nflushed: false\nflushed: true\ndropped: 1\ndone\n"
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
+    assert_eq!(requests[2].json["message"], "before the second flush");
 }
 
 #[test]

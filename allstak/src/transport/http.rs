@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use crate::wire::Request;
 
+/// The most bytes of a response body a backend reads: the ingest API answers a few dozen; a
+/// server that sends more (a proxy's error page, a misbehaving server) is not read further.
+pub(super) const MAX_RESPONSE_BODY: u64 = 16 * 1024;
+
 /// Where requests go: the host (`https://…`, no trailing slash), the key, and the proxy's URL
 /// if one is used.
 #[derive(Clone)]
@@ -82,5 +86,70 @@ struct Unusable(String);
 impl Backend for Unusable {
     fn post(&mut self, _: &Endpoint, _: &Request, _: Duration) -> Answer {
         Answer::Unreachable(self.0.clone())
+    }
+}
+
+#[cfg(all(test, any(feature = "ureq", feature = "reqwest")))]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A server that answers `202` with a body that never ends, until the client hangs up.
+    fn endless_body_server() -> std::io::Result<String> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let _ = reader.by_ref().take(length).read_to_end(&mut Vec::new());
+            let mut stream = reader.into_inner();
+            let head = "HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+            let _ = stream.write_all(head.as_bytes());
+            while stream.write_all(chunk.as_bytes()).is_ok() {}
+        });
+        Ok(url)
+    }
+
+    #[test]
+    fn a_response_body_is_read_only_up_to_its_bound() {
+        let host = endless_body_server().expect("a port on 127.0.0.1");
+        let endpoint = Endpoint {
+            host,
+            key: "k".to_owned(),
+            proxy: None,
+        };
+        let request = Request {
+            path: "/ingest/v1/errors",
+            body: b"{}".to_vec(),
+        };
+        let started = Instant::now();
+        let answer = backend(&endpoint).post(&endpoint, &request, Duration::from_secs(20));
+        assert_eq!(
+            answer,
+            Answer::Status {
+                status: 202,
+                retry_after: None
+            }
+        );
+        // Reading on to the timeout would take 20 s (and as much memory as the server sends).
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

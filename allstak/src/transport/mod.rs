@@ -40,17 +40,33 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
+/// What an error event's job makes on the worker.
+pub(crate) enum Outgoing {
+    /// The request to send.
+    Request(Request),
+    /// Nothing to send: `before_send` dropped it (the program's choice, not counted).
+    Discarded,
+    /// Nothing that can be sent (too large even trimmed): counted as dropped.
+    Unsendable,
+}
+
 enum Job {
-    /// An error event, serialized on the worker so that the caller never pays for it (`None`:
-    /// nothing to send after all).
-    Event(Box<dyn FnOnce() -> Option<Request> + Send>),
+    /// An error event, serialized on the worker so that the caller never pays for it.
+    Event(Box<dyn FnOnce() -> Outgoing + Send>),
     Task(Task),
-    Flush(Done),
+    /// Raised once everything queued before it is done with; `all_sent` says whether no error
+    /// event was dropped since the previous flush.
+    Flush {
+        done: Done,
+        all_sent: Arc<AtomicBool>,
+    },
 }
 
 /// State shared between the handle and the worker.
 struct Shared {
     queued: CacheLine<AtomicUsize>,
+    /// Error events that will never reach the server: dropped on a full queue (by callers), or
+    /// refused, unsendable or given up (by the worker).
     dropped: ShardedCounter,
     unauthorized: AtomicBool,
     /// Set while the session's end is being sent, and again when the process exits after it:
@@ -125,7 +141,7 @@ impl Transport {
 
     /// Queues an error event, built on the worker by `request`, without waiting: when the queue
     /// is full it is dropped and counted.
-    pub(crate) fn send_event(&self, request: impl FnOnce() -> Option<Request> + Send + 'static) {
+    pub(crate) fn send_event(&self, request: impl FnOnce() -> Outgoing + Send + 'static) {
         // A plain load first: while the queue is full, callers on many threads share the line
         // read-only instead of fighting over it.
         let queued = &self.shared.queued;
@@ -176,10 +192,20 @@ impl Transport {
         self.queue_final(Job::Task(task))
     }
 
-    /// Waits until everything queued so far was sent, or `deadline` (the worker goes on after).
+    /// Waits until the worker is done with everything queued so far, or `deadline` (the worker
+    /// goes on after). `true` if it was in time and no error event was dropped since the
+    /// previous flush (refused by the server, given up, or not queued at all).
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
         let (done, wait) = signal();
-        self.queue_final(Job::Flush(done)) && done_by_deadline(&wait, deadline)
+        let all_sent = Arc::new(AtomicBool::new(false));
+        let job = Job::Flush {
+            done,
+            all_sent: Arc::clone(&all_sent),
+        };
+        // The worker stores `all_sent` before it raises `done`: the signal's lock orders them.
+        self.queue_final(job)
+            && done_by_deadline(&wait, deadline)
+            && all_sent.load(Ordering::Relaxed)
     }
 
     fn queue_final(&self, job: Job) -> bool {
@@ -190,7 +216,7 @@ impl Transport {
         true
     }
 
-    /// How many error events were dropped because the queue was full.
+    /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
     pub(crate) fn dropped_event_count(&self) -> u64 {
         self.shared.dropped.sum()
     }

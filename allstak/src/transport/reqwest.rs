@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::http::{Answer, Backend, Endpoint};
+use super::http::{Answer, Backend, Endpoint, MAX_RESPONSE_BODY};
 use crate::diag;
 use crate::wire::{Request, USER_AGENT};
 
@@ -66,7 +66,7 @@ impl Backend for Reqwest {
             .body(request.body.clone());
         // Inside the runtime: the request's timeout is a timer of this runtime.
         self.runtime.block_on(async {
-            let response = match sent.send().await {
+            let mut response = match sent.send().await {
                 Ok(response) => response,
                 Err(error) => return Answer::Unreachable(error.to_string()),
             };
@@ -76,9 +76,17 @@ impl Backend for Reqwest {
                 .get("retry-after")
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            // Read the (small) body so the connection can be reused; the time is bounded by
-            // the request's timeout.
-            let _ = response.bytes().await;
+            // Read the body so the connection can be reused, up to a bound (past it the
+            // connection is dropped); the time is bounded by the request's timeout.
+            let mut read = 0;
+            while read <= MAX_RESPONSE_BODY {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        read = read.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
             Answer::Status {
                 status,
                 retry_after,

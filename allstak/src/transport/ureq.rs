@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::http::{Answer, Backend, Endpoint};
+use super::http::{Answer, Backend, Endpoint, MAX_RESPONSE_BODY};
 use crate::diag;
 use crate::wire::{Request, USER_AGENT};
 
@@ -71,14 +71,25 @@ impl Backend for Ureq {
             .header("X-AllStak-Key", &endpoint.key)
             .send(&request.body[..]);
         match response {
-            Ok(response) => Answer::Status {
-                status: response.status().as_u16(),
-                retry_after: response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned),
-            },
+            Ok(mut response) => {
+                let answer = Answer::Status {
+                    status: response.status().as_u16(),
+                    retry_after: response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_owned),
+                };
+                // Read the body so the connection can be reused, up to a bound (past it the
+                // read fails and the connection is dropped); within `timeout_recv_body`.
+                let mut body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE_BODY)
+                    .reader();
+                let _ = std::io::copy(&mut body, &mut std::io::sink());
+                answer
+            }
             Err(error) => Answer::Unreachable(error.to_string()),
         }
     }

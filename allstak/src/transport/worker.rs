@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{Job, Shared};
+use super::{Job, Outgoing, Shared};
 use crate::diag::{self, Once};
 use crate::wire::Request;
 
@@ -34,6 +34,9 @@ pub(crate) struct Worker {
     /// Made on first use, so that a program that sends nothing never sets up HTTP or TLS.
     backend: Option<Box<dyn Backend>>,
     paused_until: Option<Instant>,
+    /// The dropped events counted when the previous flush was done: a flush is all sent when
+    /// none was dropped since.
+    dropped_at_flush: u64,
 }
 
 impl Worker {
@@ -43,6 +46,7 @@ impl Worker {
             shared,
             backend: None,
             paused_until: None,
+            dropped_at_flush: 0,
         }
     }
 
@@ -57,14 +61,36 @@ impl Worker {
                 Taken::Closed => return,
             };
             match job {
-                Job::Event(request) => {
-                    if let Some(request) = request() {
-                        self.deliver(&request);
+                Job::Event(build) => {
+                    let lost = match build() {
+                        Outgoing::Request(request) => match self.deliver(&request) {
+                            Delivery::Sent => None,
+                            Delivery::Refused => Some("was refused"),
+                            Delivery::NotYet => Some("could not be sent in time"),
+                        },
+                        Outgoing::Discarded => None,
+                        Outgoing::Unsendable => Some("is too large to send"),
+                    };
+                    if let Some(why) = lost {
+                        self.shared.dropped.add(1);
+                        diag::say_once(
+                            Once::EventLost,
+                            "debug",
+                            format_args!(
+                                "an error event {why}; it is dropped, counted by \
+                                 dropped_event_count(), and flush() returns false"
+                            ),
+                        );
                     }
                     self.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 }
                 Job::Task(task) => task(&mut self),
-                Job::Flush(done) => done.raise(),
+                Job::Flush { done, all_sent } => {
+                    let dropped = self.shared.dropped.sum();
+                    all_sent.store(dropped == self.dropped_at_flush, Ordering::Relaxed);
+                    self.dropped_at_flush = dropped;
+                    done.raise();
+                }
             }
         }
     }

@@ -77,6 +77,22 @@ fn main() {
             }
             tracing::error!("after the crumbs");
         }
+        "huge-values" => {
+            // What the issue saw: a 2 MB info! rode whole in every later event.
+            tracing::info!("starting");
+            tracing::info!("{}", "x".repeat(2 << 20));
+            tracing::warn!(payload = "y".repeat(2 << 20).as_str(), "a big field");
+            let span = tracing::info_span!("request", body = "z".repeat(2 << 20).as_str());
+            let _entered = span.enter();
+            tracing::error!(dump = %"w".repeat(2 << 20), "could not load settings");
+        }
+        "heavy-trail" => {
+            // 100 breadcrumbs of 8 KiB: some 820 KiB of trail for a 256 KiB event.
+            for n in 0..100 {
+                tracing::info!("{n:03} {}", "h".repeat(8 << 10));
+            }
+            tracing::error!("after the heavy trail");
+        }
         "log-error" => {
             log::info!("starting");
             log::debug!("not kept");

@@ -82,6 +82,20 @@ fn main() {
                 allstak::capture_display(&format!("failure {n}"));
             }
         }
+        "capture-three-and-flush" => {
+            for n in 0..3 {
+                allstak::capture_display(&format!("failure {n}"));
+            }
+            println!("flushed: {}", allstak::flush());
+            println!("dropped: {}", allstak::dropped_event_count());
+        }
+        "flush-twice" => {
+            allstak::capture_display(&"before the first flush");
+            println!("flushed: {}", allstak::flush());
+            allstak::capture_display(&"before the second flush");
+            println!("flushed: {}", allstak::flush());
+            println!("dropped: {}", allstak::dropped_event_count());
+        }
         "thread-panic" => {
             let joined = std::thread::spawn(|| panic!("worker gave up")).join();
             println!("worker panicked: {}", joined.is_err());
