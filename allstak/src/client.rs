@@ -9,6 +9,7 @@ use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
+use crate::fork;
 use crate::panic::PanicRecord;
 use crate::session::{EndedSession, SessionTracker};
 use crate::stack::Stack;
@@ -136,6 +137,7 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     }
     diag::debug!("session {id} started");
     // Every way the session can end is in place before anything is sent.
+    fork::watch();
     crate::panic::install();
     register_at_exit();
     if client().is_some_and(|c| c.config.end_on_signals) {
@@ -162,8 +164,9 @@ fn client() -> Option<&'static Client> {
     CLIENT.get()
 }
 
+/// What sends; never in a forked child (see [`crate::fork`]).
 fn outbox() -> Option<&'static Outbox> {
-    client()?.outbox.as_ref()
+    client()?.outbox.as_ref().filter(|_| !fork::is_child())
 }
 
 fn transport() -> Option<&'static Transport> {
@@ -197,11 +200,11 @@ fn warn_if_plain_http(host: &str) {
 /// Whether a session is running: one relaxed atomic load.
 #[inline]
 pub(crate) fn session_active() -> bool {
-    TRACKER.is_active()
+    TRACKER.is_active() && !fork::is_child()
 }
 
 pub(crate) fn current_session_id() -> Option<SessionId> {
-    TRACKER.current_id()
+    TRACKER.current_id().filter(|_| !fork::is_child())
 }
 
 pub(crate) fn session_status() -> SessionStatus {
@@ -213,6 +216,9 @@ pub(crate) fn handled_error_count() -> u64 {
 }
 
 pub(crate) fn dropped_event_count() -> u64 {
+    if fork::is_child() {
+        return fork::dropped_event_count();
+    }
     transport().map_or(0, Transport::dropped_event_count)
 }
 
@@ -227,6 +233,9 @@ pub(crate) fn sending() -> bool {
 /// The event is only built (the user's `Display` or `Debug` run) when there is a transport to
 /// send it: without a key, in a test run, it would be thrown away.
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
+    if fork::is_child() {
+        return fork::drop_event();
+    }
     TRACKER.record_handled_error();
     if transport().is_some() {
         if past_its_panics() {
@@ -256,6 +265,9 @@ pub(crate) fn note_tracing_layer() {
 /// text, or its message): skipped when a call on this thread just reported the same error.
 #[cfg(feature = "tracing")]
 pub(crate) fn capture_from_tracing(fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
+    if fork::is_child() {
+        return fork::drop_event();
+    }
     TRACKER.record_handled_error();
     if transport().is_some() && reported_once::first(Reporter::Tracing, fingerprint) {
         send_event(build());
@@ -358,6 +370,9 @@ pub(crate) fn record_crash() {
 
 /// From the panic hook: a panic is a handled error until we learn it ended the process.
 pub(crate) fn record_panic(record: PanicRecord) {
+    if fork::is_child() {
+        return fork::drop_event();
+    }
     if !TRACKER.record_handled_error() {
         return;
     }
@@ -494,6 +509,9 @@ mod undecided {
 /// Ends the session with the status reached so far (or `final_status`), sending whatever is
 /// queued first; returns within the exit deadline whatever the server does.
 pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
+    if fork::is_child() {
+        return true; // the parent's session: the parent ends it
+    }
     // Panics on main's thread that main survived were caught: handled, sent before the end.
     send_caught_panics();
     let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
@@ -564,6 +582,9 @@ fn send_end(ended: EndedSession, deadline: Instant) -> bool {
 /// The process is dying of a panic that unwound out of `main` (or the session's guard):
 /// crash, send the panic as a fatal event, end.
 pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
+    if fork::is_child() {
+        return true; // the parent's session: the parent ends it
+    }
     TRACKER.record_crash();
     let crash = match error {
         // `main` returned `Err`: every panic before it was caught.
@@ -589,7 +610,7 @@ pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
 
 /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
 pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
-    if TRACKER.is_active() {
+    if session_active() {
         // A panic in `before_send` itself: the crash cannot go through the hook that keeps
         // secrets out of events (it would panic again), so only the end tells of it.
         if !crate::before_send::is_running() {
@@ -601,6 +622,9 @@ pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
 
 /// Waits until every queued event was sent, at most the exit deadline.
 pub(crate) fn flush() -> bool {
+    if fork::is_child() {
+        return fork::dropped_event_count() == 0;
+    }
     if past_its_panics() {
         send_caught_panics();
     }
@@ -653,6 +677,9 @@ fn register_at_exit() {
     }
     extern "C" fn end_at_exit() {
         // Unwinding out of an `extern "C"` fn would abort the process.
+        if fork::is_child() {
+            return; // the parent's session, and locks the child must not touch
+        }
         let _ = std::panic::catch_unwind(|| {
             let ended_earlier = end_sent();
             end(None);

@@ -141,6 +141,9 @@ static IN_USE: AtomicBool = AtomicBool::new(false);
 
 /// Sets (or, with `None`, clears) the user of every later event.
 pub(crate) fn set_user(user: Option<User>) {
+    if crate::fork::is_child() {
+        return; // nothing is sent from a forked child, and the lock may be held for good
+    }
     let user = user.map(Arc::new);
     // In a request's handler, the request's user (its callers are not the process's).
     let Err(user) = set_request_user(user) else {
@@ -168,6 +171,9 @@ pub(crate) fn set_configured_user(id: &str) {
 
 /// Sets a tag of every later event.
 pub(crate) fn set_tag(key: String, value: String) {
+    if crate::fork::is_child() {
+        return; // nothing is sent from a forked child, and the lock may be held for good
+    }
     let (key, value) = (truncate(key), truncate(value));
     IN_USE.store(true, Ordering::Relaxed);
     let replaced = match SCOPE.lock() {
@@ -180,6 +186,9 @@ pub(crate) fn set_tag(key: String, value: String) {
 
 /// Removes a tag from every later event.
 pub(crate) fn remove_tag(key: &str) {
+    if crate::fork::is_child() {
+        return; // nothing is sent from a forked child, and the lock may be held for good
+    }
     let removed = match SCOPE.lock() {
         Ok(mut scope) => match &mut scope.tags {
             Some(tags) if tags.contains_key(key) => Arc::make_mut(tags).remove(key),

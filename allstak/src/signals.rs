@@ -21,6 +21,7 @@ mod unix {
 
     const SIGNALS: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
     static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+    static READ_FD: AtomicI32 = AtomicI32::new(-1);
     /// The action each signal had before ours, restored (and run) once the session ended.
     static PREVIOUS: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
 
@@ -33,13 +34,11 @@ mod unix {
     }
 
     pub(crate) fn install() {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: `fds` has room for the two descriptors `pipe` writes.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        let Some([read_fd, write_fd]) = pipe_closed_on_exec() else {
             diag::debug!("no pipe for signal handling; sessions will not end on signals");
             return;
-        }
-        let [read_fd, write_fd] = fds;
+        };
+        READ_FD.store(read_fd, Ordering::Relaxed);
         WAKE_FD.store(write_fd, Ordering::Relaxed);
         let spawned = crate::sdk_thread::spawn("allstak-signals", move || {
             wait_for_signal(read_fd);
@@ -70,6 +69,48 @@ mod unix {
             }
         }
         let _ = PREVIOUS.set(previous);
+    }
+
+    /// A pipe whose ends a program the process `exec`s does not inherit.
+    fn pipe_closed_on_exec() -> Option<[libc::c_int; 2]> {
+        let mut fds = [0 as libc::c_int; 2];
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+        {
+            // SAFETY: `fds` has room for the two descriptors `pipe2` writes.
+            (unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0).then_some(fds)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+        {
+            // SAFETY: as above, then flags on the two descriptors just made.
+            unsafe {
+                if libc::pipe(fds.as_mut_ptr()) != 0 {
+                    return None;
+                }
+                for fd in fds {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Some(fds)
+        }
+    }
+
+    /// In a forked child, right after the fork: the signals are the child's own again (its
+    /// SIGTERM must not reach the parent's SDK thread through the inherited pipe, and end the
+    /// parent), and the pipe is closed. Async-signal-safe: `sigaction` and `close` only.
+    pub(crate) fn forget_in_child() {
+        if let Some(previous) = PREVIOUS.get() {
+            for (signal, action) in previous {
+                // SAFETY: restores an action `sigaction` gave us.
+                unsafe { libc::sigaction(*signal, action, std::ptr::null_mut()) };
+            }
+        }
+        for fd in [&WAKE_FD, &READ_FD] {
+            let fd = fd.swap(-1, Ordering::Relaxed);
+            if fd >= 0 {
+                // SAFETY: closes the child's copy of our own pipe's end.
+                unsafe { libc::close(fd) };
+            }
+        }
     }
 
     fn wait_for_signal(read_fd: libc::c_int) {
@@ -117,3 +158,6 @@ pub(crate) fn install() {
     #[cfg(unix)]
     unix::install();
 }
+
+#[cfg(unix)]
+pub(crate) use unix::forget_in_child;

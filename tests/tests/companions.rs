@@ -136,3 +136,48 @@ fn a_task_panic_caught_by_a_current_thread_runtime_is_sent_while_the_program_run
         "errored",
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_drops_its_events_never_ends_the_parents_session_and_never_waits() {
+    let collector = collector();
+    // A long deadline: a child that waited for a transport thread it does not have would show.
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "5000")]);
+    let run = run(PROGRAM, &["fork-child-reports"], &env);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "child: session false, flushed false, dropped 1\n\
+         child exited 0: true, within a second: true\n\
+         done\n"
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    assert_eq!(requests[1].json["message"], "in the parent");
+    assert_end(
+        &requests[2],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
+
+    // What the child dropped, it says once under ALLSTAK_DEBUG.
+    let collector = common::collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
+    let run = common::run(PROGRAM, &["fork-child-reports"], &env);
+    assert_printed_once(&run.stderr, "forked from the one with the session");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_stopped_by_sigterm_dies_of_it_and_leaves_the_parent_running() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let run = run(PROGRAM, &["fork-child-sigterm"], &env);
+    assert_eq!(
+        (run.code(), run.stdout.as_str(), run.stderr.as_str()),
+        (Some(0), "child died of SIGTERM: true\ndone\n", "")
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+}

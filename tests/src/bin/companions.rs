@@ -20,7 +20,8 @@ fn main() -> ExitCode {
             }
         });
     }
-    let guard = allstak::init(config.build());
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut guard = allstak::init(config.build());
     match scenario.as_str() {
         "before-send-reports" => {
             allstak::capture_display(&"the secret is 42");
@@ -48,6 +49,10 @@ fn main() -> ExitCode {
             });
             let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
         }
+        #[cfg(unix)]
+        "fork-child-reports" => guard = fork_child_reports(guard),
+        #[cfg(unix)]
+        "fork-child-sigterm" => fork_child_sigterm(),
         "short-key" => {
             allstak::capture_display(&"tokio::runtime::block_on gave up on key k");
         }
@@ -93,5 +98,61 @@ fn sigterm_from_a_signalfd() -> bool {
         let got = usize::try_from(read) == Ok(size) && info.ssi_signo == libc::SIGTERM as u32;
         println!("read SIGTERM: {got}");
         got
+    }
+}
+
+/// A child forked after the session started reports an error and exits; then the parent does.
+#[cfg(unix)]
+fn fork_child_reports(guard: allstak::Guard) -> allstak::Guard {
+    let started = std::time::Instant::now();
+    // SAFETY: the child only calls the SDK, prints and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        allstak::capture_display(&"in the child");
+        println!(
+            "child: session {}, flushed {}, dropped {}",
+            allstak::current_session_id().is_some(),
+            allstak::flush(),
+            allstak::dropped_event_count()
+        );
+        drop(guard);
+        std::process::exit(0);
+    }
+    let mut status = 0;
+    // SAFETY: reaps our own child.
+    unsafe { libc::waitpid(pid, &raw mut status, 0) };
+    println!(
+        "child exited 0: {}, within a second: {}",
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        started.elapsed() < std::time::Duration::from_secs(1)
+    );
+    allstak::capture_display(&"in the parent");
+    guard
+}
+
+/// A child forked after the session started is stopped by SIGTERM; the parent goes on.
+#[cfg(unix)]
+fn fork_child_sigterm() {
+    let mut ready = [0 as libc::c_int; 2];
+    // SAFETY: plain libc calls on descriptors this fn owns; the child only writes and pauses.
+    unsafe {
+        assert_eq!(libc::pipe(ready.as_mut_ptr()), 0);
+        let pid = libc::fork();
+        if pid == 0 {
+            // Past the fork: the child's side is set up. Then it waits for its signal.
+            libc::write(ready[1], b"r".as_ptr().cast(), 1);
+            loop {
+                libc::pause();
+            }
+        }
+        let mut byte = 0u8;
+        libc::read(ready[0], (&raw mut byte).cast(), 1);
+        libc::kill(pid, libc::SIGTERM);
+        let mut status = 0;
+        libc::waitpid(pid, &raw mut status, 0);
+        println!(
+            "child died of SIGTERM: {}",
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM
+        );
     }
 }
