@@ -415,10 +415,19 @@ fn process_start(pid: u32) -> Option<u64> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields resume after the last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    start_in_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The start time in the text of `/proc/<pid>/stat`, read as bytes: the command name is cut at
+/// 15 bytes, maybe inside a UTF-8 character, and may hold spaces and parentheses, so the
+/// fields are found after the last `)`.
+fn start_in_stat(stat: &[u8]) -> Option<u64> {
+    let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    let field = after_name
+        .split(u8::is_ascii_whitespace)
+        .filter(|field| !field.is_empty())
+        .nth(19)?;
+    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
 /// Whether the process that wrote a state is still running (the same process, not a reused pid).
@@ -657,6 +666,56 @@ mod tests {
             dir.write(&dir.new_state(SessionId::random(), "a", "b"))
                 .is_err()
         );
+    }
+
+    /// A child process whose name, cut at the kernel's 15 bytes, ends inside a UTF-8
+    /// character: `/proc/<pid>/stat` is then not UTF-8.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_process_whose_name_splits_a_utf8_character_is_alive() {
+        struct Killed(std::process::Child);
+        impl Drop for Killed {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let scratch = Scratch::new("comm");
+        fs::create_dir_all(&scratch.0).expect("scratch dir");
+        let program = scratch.0.join("ünïcödé-prögrâm");
+        std::os::unix::fs::symlink("/bin/sleep", &program).expect("symlink");
+        let child = Killed(
+            std::process::Command::new(&program)
+                .arg("60")
+                .spawn()
+                .expect("spawned"),
+        );
+        let pid = child.0.id();
+        let stat = fs::read(format!("/proc/{pid}/stat")).expect("stat");
+        assert!(
+            std::str::from_utf8(&stat).is_err(),
+            "the name was not cut inside a character: {}",
+            String::from_utf8_lossy(&stat)
+        );
+        let started = process_start(pid);
+        assert!(started.is_some());
+        assert!(process_alive(pid, started));
+    }
+
+    #[test]
+    fn the_start_time_is_read_after_a_name_cut_inside_a_utf8_character() {
+        let name = "ünïcödé-prögrâm".as_bytes();
+        let mut stat = b"4242 (".to_vec();
+        stat.extend_from_slice(&name[..15]); // ends with the first byte of "ö"
+        stat.extend_from_slice(b") S 1 4242 4242 0 -1 4194560 97 0 0 0 0 0 0 0 20 0 1 0 ");
+        stat.extend_from_slice(b"8675309 2240512 131 18446744073709551615\n");
+        assert!(std::str::from_utf8(&stat).is_err());
+        assert_eq!(start_in_stat(&stat), Some(8_675_309));
+        // Spaces and parentheses in the name, and what is not a stat line.
+        let odd = b"7 (a) b (c) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert_eq!(start_in_stat(odd), Some(55));
+        assert_eq!(start_in_stat(b"7 (name) S 1 2"), None);
+        assert_eq!(start_in_stat(b"no name"), None);
     }
 
     #[test]
