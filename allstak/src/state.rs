@@ -164,20 +164,24 @@ impl StateDir {
                 let _ = fs::remove_file(&path);
                 continue;
             };
-            // The file may be corrupt or written by anything: no arithmetic on it may panic.
-            let age = SystemTime::UNIX_EPOCH
-                .checked_add(Duration::from_millis(state.updated_at_ms))
-                .and_then(|updated| now.duration_since(updated).ok())
-                .unwrap_or_default();
-            if age > MAX_AGE {
+            // Our own session is sent by us, and a live process's is its own to send: open, or
+            // ended and kept here while that process still tries to send the end. However old
+            // its file (a heartbeat may have failed for days), it is never ours to remove.
+            let own = (state.pid, state.process_start) == me;
+            let alive = if own {
+                Some(true)
+            } else {
+                process_alive(state.pid, state.process_start)
+            };
+            if alive == Some(true) {
+                continue;
+            }
+            if age(&state, now) > MAX_AGE {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            // Our own session is sent by us, and a live process's is its own to send: open, or
-            // ended and kept here while that process still tries to send the end.
-            let own = (state.pid, state.process_start) == me;
-            if own || process_alive(state.pid, state.process_start) {
-                continue;
+            if alive.is_none() {
+                continue; // cannot tell: never report a session abnormal that may be running
             }
             let claim = path.with_extension(format!("claimed-{}", std::process::id()));
             if fs::rename(&path, &claim).is_err() {
@@ -323,6 +327,15 @@ fn end_event(ended: &EndedSession, settled: bool) -> SlotEvent {
     }
 }
 
+/// How long ago the state was last written, by its own clock.
+fn age(state: &SessionState, now: SystemTime) -> Duration {
+    // The file may be corrupt or written by anything: no arithmetic on it may panic.
+    SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_millis(state.updated_at_ms))
+        .and_then(|updated| now.duration_since(updated).ok())
+        .unwrap_or_default()
+}
+
 fn read_state(path: &Path) -> Option<SessionState> {
     SessionState::read(&Json::parse(&fs::read(path).ok()?)?)
 }
@@ -430,13 +443,14 @@ fn start_in_stat(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(field).ok()?.parse().ok()
 }
 
-/// Whether the process that wrote a state is still running (the same process, not a reused pid).
-fn process_alive(pid: u32, started: Option<u64>) -> bool {
+/// Whether the process that wrote a state is still running (the same process, not a reused
+/// pid); `None` where the platform has no cheap way to tell.
+fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
     if cfg!(target_os = "linux") {
-        return match process_start(pid) {
+        return Some(match process_start(pid) {
             None => false,
             Some(now) => started.is_none_or(|then| then == now),
-        };
+        });
     }
     #[cfg(unix)]
     {
@@ -444,17 +458,16 @@ fn process_alive(pid: u32, started: Option<u64>) -> bool {
             fn kill(pid: i32, signal: i32) -> i32;
         }
         let Ok(pid) = i32::try_from(pid) else {
-            return false;
+            return Some(false);
         };
         // SAFETY: signal 0 only checks that the process exists; nothing is sent.
         let result = unsafe { kill(pid, 0) };
-        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1) // EPERM
+        Some(result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1)) // EPERM
     }
     #[cfg(not(unix))]
     {
-        // Without a cheap liveness check, assume alive: never report a live session abnormal.
         let _ = (pid, started);
-        true
+        None
     }
 }
 
@@ -611,6 +624,27 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
+    fn a_live_processs_state_is_kept_however_old() {
+        let scratch = Scratch::new("live-old");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let eight_days_ms = 8 * 24 * 3600 * 1000;
+        // Our parent's (alive, not us) and our own: their heartbeats may have failed for days.
+        let mut parents = dir.new_state(SessionId::random(), "app@1", "production");
+        parents.pid = std::os::unix::process::parent_id();
+        parents.process_start = process_start(parents.pid);
+        let mut own = dir.new_state(SessionId::random(), "app@1", "production");
+        for state in [&mut parents, &mut own] {
+            state.started_at_ms -= eight_days_ms;
+            state.updated_at_ms -= eight_days_ms;
+            dir.write(state).expect("written");
+        }
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.file_for(&parents.session_id).exists());
+        assert!(dir.file_for(&own.session_id).exists());
+    }
+
+    #[test]
     fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
         let scratch = Scratch::new("ended");
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
@@ -699,7 +733,7 @@ mod tests {
         );
         let started = process_start(pid);
         assert!(started.is_some());
-        assert!(process_alive(pid, started));
+        assert_eq!(process_alive(pid, started), Some(true));
     }
 
     #[test]
@@ -722,10 +756,11 @@ mod tests {
     fn this_process_is_alive_and_a_reused_pid_is_not() {
         let pid = std::process::id();
         let started = process_start(pid);
-        assert!(process_alive(pid, started));
+        let expected = |alive| if cfg!(unix) { Some(alive) } else { None };
+        assert_eq!(process_alive(pid, started), expected(true));
         if let Some(started) = started {
-            assert!(!process_alive(pid, Some(started + 1)));
+            assert_eq!(process_alive(pid, Some(started + 1)), expected(false));
         }
-        assert!(!process_alive(u32::MAX - 1, None) || cfg!(not(unix)));
+        assert_eq!(process_alive(u32::MAX - 1, None), expected(false));
     }
 }
