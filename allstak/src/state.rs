@@ -138,52 +138,74 @@ impl StateDir {
     }
 
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
-    /// A claim is a rename: when two programs start at once, only one gets each file.
+    /// A claim is a rename: when two programs start at once, only one gets each file. A claim
+    /// whose run died before it settled it is claimed again.
     pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
         let prefix = format!("{}-", self.key_hash);
-        let me = (std::process::id(), process_start(std::process::id()));
+        let me = Process::this();
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
             if recovered.len() >= MAX_RECOVERED_PER_START {
                 break;
             }
             let path = entry.path();
-            let mine = path
+            let Some(found) = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|name| {
-                    name.starts_with(&prefix) && name.ends_with(&format!(".{EXTENSION}"))
-                });
-            if !mine {
+                .and_then(|name| Found::named(name, &prefix))
+            else {
                 continue;
+            };
+            if found == Found::ClaimedBy(me) {
+                continue; // claimed by this very loop, and seen again under its new name
             }
             let Some(state) = read_state(&path) else {
                 let _ = fs::remove_file(&path);
                 continue;
             };
-            // Our own session is sent by us, and a live process's is its own to send: open, or
-            // ended and kept here while that process still tries to send the end. However old
-            // its file (a heartbeat may have failed for days), it is never ours to remove.
-            let own = (state.pid, state.process_start) == me;
-            let alive = if own {
-                Some(true)
-            } else {
-                process_alive(state.pid, state.process_start)
-            };
-            if alive == Some(true) {
-                continue;
+            let stale = age(&state, now) > MAX_AGE;
+            match found {
+                Found::Session => {
+                    // Our own session is sent by us, and a live process's is its own to send:
+                    // open, or ended and kept here while that process still tries to send the
+                    // end. However old its file (a heartbeat may have failed for days), it is
+                    // never ours to remove.
+                    let owner = Process {
+                        pid: state.pid,
+                        start: state.process_start,
+                    };
+                    let alive = if owner == me {
+                        Some(true)
+                    } else {
+                        owner.alive()
+                    };
+                    if alive == Some(true) {
+                        continue;
+                    }
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if alive.is_none() {
+                        continue; // cannot tell: never report a session abnormal that may be running
+                    }
+                }
+                Found::ClaimedBy(claimer) => {
+                    // Its session's process is gone (that is why it was claimed), and no run
+                    // recovers for days: a claim that old goes like the state it holds.
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if claimer.alive() != Some(false) {
+                        continue; // that run is still sending its end
+                    }
+                }
             }
-            if age(&state, now) > MAX_AGE {
-                let _ = fs::remove_file(&path);
-                continue;
-            }
-            if alive.is_none() {
-                continue; // cannot tell: never report a session abnormal that may be running
-            }
-            let claim = path.with_extension(format!("claimed-{}", std::process::id()));
+            let claim = path.with_extension(me.claim_extension());
             if fs::rename(&path, &claim).is_err() {
                 continue; // another program claimed it first
             }
@@ -199,10 +221,70 @@ impl StateDir {
                 status,
                 duration_ms,
                 claim,
-                original: path,
+                original: path.with_extension(EXTENSION),
             });
         }
         recovered
+    }
+}
+
+/// A file of this program's in the state dir.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// A session's state: `<key hash>-<session id>.session`.
+    Session,
+    /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
+    ClaimedBy(Process),
+}
+
+const CLAIMED: &str = "claimed-";
+
+impl Found {
+    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash).
+    fn named(name: &str, prefix: &str) -> Option<Self> {
+        let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
+        if extension == EXTENSION {
+            return Some(Self::Session);
+        }
+        let claimer = extension.strip_prefix(CLAIMED)?;
+        let (pid, start) = match claimer.split_once('-') {
+            Some((pid, start)) => (pid, Some(start.parse().ok()?)),
+            None => (claimer, None),
+        };
+        Some(Self::ClaimedBy(Process {
+            pid: pid.parse().ok()?,
+            start,
+        }))
+    }
+}
+
+/// A process, as a state or a claim names it: its pid, and when it started where the platform
+/// says (which tells a reused pid apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Process {
+    pid: u32,
+    start: Option<u64>,
+}
+
+impl Process {
+    fn this() -> Self {
+        let pid = std::process::id();
+        Self {
+            pid,
+            start: process_start(pid),
+        }
+    }
+
+    fn alive(self) -> Option<bool> {
+        process_alive(self.pid, self.start)
+    }
+
+    /// The extension of a file this process claimed.
+    fn claim_extension(self) -> String {
+        match self.start {
+            Some(start) => format!("{CLAIMED}{}-{start}", self.pid),
+            None => format!("{CLAIMED}{}", self.pid),
+        }
     }
 }
 
@@ -671,6 +753,102 @@ mod tests {
         let recovered = dir.recover(SystemTime::now());
         recovered[0].settle(false);
         assert_eq!(dir.recover(SystemTime::now()).len(), 1);
+    }
+
+    /// `state`'s file, as a run with process `claimer` (`pid[-start]`) that claimed it and was
+    /// killed before it settled it left it.
+    fn claimed_by(dir: &StateDir, state: &SessionState, claimer: &str) -> PathBuf {
+        dir.write(state).expect("written");
+        let original = dir.file_for(&state.session_id);
+        let claim = original.with_extension(format!("claimed-{claimer}"));
+        fs::rename(&original, &claim).expect("claimed");
+        claim
+    }
+
+    #[test]
+    fn a_claim_left_by_a_run_that_died_is_recovered_by_a_later_run() {
+        let scratch = Scratch::new("claimed-dead");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let dead = dead_state(&dir, SessionId::random());
+        let mut ended = dead_state(&dir, SessionId::random());
+        ended.ended = Some(Ended {
+            status: SessionStatus::Crashed,
+            duration_ms: 7,
+        });
+        let claims = [
+            claimed_by(&dir, &dead, &(u32::MAX - 1).to_string()),
+            claimed_by(&dir, &ended, &format!("{}-1", u32::MAX - 1)),
+        ];
+
+        let mut recovered = dir.recover(SystemTime::now());
+        recovered.sort_by_key(|r| r.duration_ms);
+        let found: Vec<_> = recovered
+            .iter()
+            .map(|r| (r.session_id.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (ended.session_id.as_str(), SessionStatus::Crashed),
+                (dead.session_id.as_str(), SessionStatus::Abnormal),
+            ]
+        );
+        assert!(claims.iter().all(|claim| !claim.exists()), "claimed anew");
+        // Not sent this time either: put back under its own name, for the run after.
+        recovered.iter().for_each(|r| r.settle(false));
+        assert!(dir.file_for(&dead.session_id).exists());
+        assert_eq!(dir.recover(SystemTime::now()).len(), 2);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_claim_held_by_a_live_run_is_left_to_it_until_it_is_a_week_old() {
+        let scratch = Scratch::new("claimed-live");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let parent = std::os::unix::process::parent_id();
+        let claimer = match process_start(parent) {
+            Some(start) => format!("{parent}-{start}"),
+            None => parent.to_string(),
+        };
+        let recent = dead_state(&dir, SessionId::random());
+        let recent_claim = claimed_by(&dir, &recent, &claimer);
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(recent_claim.exists());
+
+        // Past the age limit, claimed by a live run or a dead one, it is dropped.
+        for claimer in [claimer.as_str(), &(u32::MAX - 1).to_string()] {
+            let mut stale = dead_state(&dir, SessionId::random());
+            stale.updated_at_ms -= 8 * 24 * 3600 * 1000;
+            let stale_claim = claimed_by(&dir, &stale, claimer);
+            assert!(dir.recover(SystemTime::now()).is_empty());
+            assert!(!stale_claim.exists(), "{claimer}");
+        }
+        assert!(recent_claim.exists());
+    }
+
+    #[test]
+    fn only_this_programs_sessions_and_claims_are_found() {
+        let named = |name| Found::named(name, "abc-");
+        let claimed = |pid, start| Some(Found::ClaimedBy(Process { pid, start }));
+        assert_eq!(named("abc-id.session"), Some(Found::Session));
+        assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
+        assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
+        for other in [
+            "xyz-id.session",
+            "abc-id.tmp-12",
+            "abc-id.claimed-",
+            "abc-id.claimed-x",
+            "abc-id.claimed-12-",
+            "abc-id.claimed-12-3-4",
+            "abc-id",
+        ] {
+            assert_eq!(named(other), None, "{other}");
+        }
+        let me = Process::this();
+        assert_eq!(
+            named(&format!("abc-id.{}", me.claim_extension())),
+            Some(Found::ClaimedBy(me))
+        );
     }
 
     #[test]

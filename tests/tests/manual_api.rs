@@ -334,6 +334,49 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
     assert_eq!(paths(&collector.requests()[4..]), [START, END]);
 }
 
+/// Runs the program's `hang` scenario, until killed.
+fn hanging(env: &[(String, String)]) -> std::process::Child {
+    use std::process::Stdio;
+    command(PROGRAM, &["hang"], env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawned")
+}
+
+fn kill(mut child: std::process::Child) {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
+
+#[test]
+fn a_session_whose_recovery_was_killed_midway_is_recovered_by_a_later_run() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let first = hanging(&env);
+    let started = collector
+        .wait_for_requests(1, WAIT)
+        .expect("the first start");
+    kill(first);
+    let first = started[0].session_id().expect("id").to_owned();
+
+    // The second run claims the first one's session, and is killed while it sends its end.
+    collector.set_reply_for(END, Reply::never());
+    let second = hanging(&env);
+    collector
+        .wait_for_session_end(&first, WAIT)
+        .expect("the second run sends the first one's end");
+    kill(second);
+    collector.clear_reply_for(END);
+
+    let before = collector.requests().len();
+    let run = run(PROGRAM, &["ok"], &env);
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[before..]), [END, START, END]);
+    assert_end(&requests[before], &first, "abnormal");
+}
+
 #[test]
 fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     use std::process::Stdio;
