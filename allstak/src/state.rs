@@ -1,6 +1,8 @@
 //! Abnormal-session recovery: each open session is written to a small state file, so that the
 //! next start of a program with the same key and host can end the sessions of processes that
-//! died without ending theirs (killed, out of memory, power loss) as `abnormal`.
+//! died without ending theirs (killed, out of memory, power loss) as `abnormal`. The file also
+//! keeps what the server has not taken yet, in order: the session's start, then its end; an
+//! end is never sent before its start went through.
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
 //! hash of key and host, which is also how a program finds its own. A state dir that cannot be
@@ -12,13 +14,14 @@ mod slot;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::diag;
 use crate::session::EndedSession;
+use crate::transport::Delivery;
 use crate::wire::{self, Request};
 use crate::{SessionId, SessionStatus};
 use json::Json;
@@ -43,6 +46,10 @@ pub(crate) struct SessionState {
     pub(crate) process_start: Option<u64>,
     pub(crate) started_at_ms: u64,
     pub(crate) updated_at_ms: u64,
+    /// The body of the session's start while the server has not taken it: the next run sends
+    /// it before the end, so that the server never gets an end without its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) start: Option<String>,
     /// Set once the session ended here but its end may not have reached the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ended: Option<Ended>,
@@ -55,13 +62,15 @@ pub(crate) struct Ended {
     pub(crate) duration_ms: u64,
 }
 
-/// An end to send for a session found in the state dir.
+/// What to send for a session found in the state dir: its start if still owed, then its end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Recovered {
     pub(crate) session_id: String,
     pub(crate) status: SessionStatus,
     pub(crate) duration_ms: u64,
-    /// The claimed file: removed once the end is sent, put back if it could not be.
+    /// The state as read, to put back (without the start once sent) if the end cannot be.
+    state: SessionState,
+    /// The claimed file: removed once nothing is owed, put back if something still is.
     pub(crate) claim: PathBuf,
     pub(crate) original: PathBuf,
 }
@@ -91,21 +100,7 @@ impl StateDir {
     /// Writes (or rewrites) a session's state, atomically.
     pub(crate) fn write(&self, state: &SessionState) -> std::io::Result<()> {
         create_private_dir(&self.dir)?;
-        let target = self.file_for(&state.session_id);
-        let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
-        let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-        let mut file = private_file(&temporary)?;
-        // No fsync: the rename is atomic for crashes of the process, which is what we recover
-        // from; a torn file after a power loss is unreadable and simply dropped.
-        let written = file.write_all(&body);
-        drop(file);
-        match written.and_then(|()| fs::rename(&temporary, &target)) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let _ = fs::remove_file(&temporary);
-                Err(error)
-            }
-        }
+        write_state(&self.file_for(&state.session_id), state)
     }
 
     pub(crate) fn remove(&self, session_id: &str) {
@@ -119,13 +114,9 @@ impl StateDir {
         release: &str,
         environment: &str,
     ) -> SessionState {
-        self.new_state_for(id.to_string(), release, environment)
-    }
-
-    fn new_state_for(&self, session_id: String, release: &str, environment: &str) -> SessionState {
         let now = unix_ms(SystemTime::now());
         SessionState {
-            session_id,
+            session_id: id.to_string(),
             release: release.to_owned(),
             environment: environment.to_owned(),
             key_hash: self.key_hash.clone(),
@@ -133,6 +124,7 @@ impl StateDir {
             process_start: process_start(std::process::id()),
             started_at_ms: now,
             updated_at_ms: now,
+            start: None,
             ended: None,
         }
     }
@@ -217,9 +209,10 @@ impl StateDir {
                 ),
             };
             recovered.push(Recovered {
-                session_id: state.session_id,
+                session_id: state.session_id.clone(),
                 status,
                 duration_ms,
+                state,
                 claim,
                 original: path.with_extension(EXTENSION),
             });
@@ -289,9 +282,26 @@ impl Process {
 }
 
 impl Recovered {
-    /// Removes the claimed file once its end was sent; puts it back for a later run if not.
-    pub(crate) fn settle(&self, sent: bool) {
-        if sent {
+    /// The session's start, if the server has not taken it: to send before the end.
+    pub(crate) fn start(&self) -> Option<Request> {
+        self.state.start.as_ref().map(|body| Request {
+            path: wire::SESSIONS_START,
+            body: body.clone().into_bytes(),
+        })
+    }
+
+    /// The start reached the server: the claim no longer holds it, so a run that recovers it
+    /// later (this one killed before the end went out) sends only the end.
+    pub(crate) fn start_sent(&mut self) {
+        if self.state.start.take().is_some() {
+            let _ = write_state(&self.claim, &self.state);
+        }
+    }
+
+    /// Removes the claimed file once nothing is owed (the end sent, or the session refused for
+    /// good); puts it back for a later run if not.
+    pub(crate) fn settle(&self, settled: bool) {
+        if settled {
             let _ = fs::remove_file(&self.claim);
         } else {
             let _ = fs::rename(&self.claim, &self.original);
@@ -304,7 +314,36 @@ pub(crate) struct SessionFile {
     dir: StateDir,
     release: String,
     environment: String,
-    slot: Mutex<Slot>,
+    /// One lock for both, so that a state is written with the start exactly while it is owed.
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    slot: Slot,
+    start: Start,
+}
+
+/// What the server has of this session's start.
+#[derive(Clone)]
+enum Start {
+    /// Not handed to the worker yet: only if the session ended before its start was queued
+    /// (a signal in between), and its end then goes as it is.
+    NotQueued,
+    /// Not taken yet: kept with the session's state, and sent again before the end.
+    Owed(Request),
+    Sent,
+    /// Refused for good: the server will never have this session, so its end is never sent.
+    Refused,
+}
+
+impl Start {
+    /// What a state written now holds of the start.
+    fn kept(&self) -> Option<String> {
+        match self {
+            Self::Owed(request) => Some(String::from_utf8_lossy(&request.body).into_owned()),
+            Self::NotQueued | Self::Sent | Self::Refused => None,
+        }
+    }
 }
 
 impl SessionFile {
@@ -313,47 +352,124 @@ impl SessionFile {
             dir,
             release: release.to_owned(),
             environment: environment.to_owned(),
-            slot: Mutex::new(Slot::NotWritten),
+            inner: Mutex::new(Inner {
+                slot: Slot::NotWritten,
+                start: Start::NotQueued,
+            }),
         }
     }
 
-    /// Ends the sessions of this program's processes that died without ending theirs:
-    /// `deliver` sends each end and says whether it is settled (sent, or refused for good).
-    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> bool) {
-        for recovered in self.dir.recover(SystemTime::now()) {
+    /// Ends the sessions of this program's processes that died without ending theirs, each
+    /// after its start if the server never took that: `deliver` sends a request.
+    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> Delivery) {
+        for mut recovered in self.dir.recover(SystemTime::now()) {
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
                 recovered.session_id,
                 recovered.status
             );
+            if let Some(start) = recovered.start() {
+                match deliver(&start) {
+                    Delivery::Sent => recovered.start_sent(),
+                    // Refused for good: the server will never have this session, nor its end.
+                    Delivery::Refused => {
+                        recovered.settle(true);
+                        continue;
+                    }
+                    Delivery::NotYet => {
+                        recovered.settle(false);
+                        continue;
+                    }
+                }
+            }
             let end = wire::session_end(
                 &recovered.session_id,
                 recovered.duration_ms,
                 recovered.status,
             );
-            recovered.settle(deliver(&end));
+            recovered.settle(deliver(&end) != Delivery::NotYet);
         }
     }
 
-    /// The session started: on disk, so that if the process dies the next run ends it.
+    /// The session's start is about to be sent: owed until [`Self::settle_start`] says the
+    /// server took it.
+    pub(crate) fn owe_start(&self, start: &Request) {
+        self.lock().start = Start::Owed(start.clone());
+    }
+
+    /// The session started: on disk, with its start while owed, so that if the process dies
+    /// the next run sends the start and ends the session.
     pub(crate) fn open(&self, id: SessionId) {
-        let state = self.dir.new_state(id, &self.release, &self.environment);
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, SlotEvent::Opened(state));
+        let mut state = self.dir.new_state(id, &self.release, &self.environment);
+        if let Ok(inner) = self.inner.lock() {
+            state.start = inner.start.kept();
+            self.apply(inner, SlotEvent::Opened(state));
+        }
+    }
+
+    /// What became of the start: sent (no longer kept), refused for good (nothing of this
+    /// session is kept, or sent), or not yet (still owed).
+    pub(crate) fn settle_start(&self, delivery: Delivery) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let event = match delivery {
+                Delivery::Sent => {
+                    inner.start = Start::Sent;
+                    SlotEvent::StartSent
+                }
+                Delivery::Refused => {
+                    inner.start = Start::Refused;
+                    SlotEvent::Settled
+                }
+                Delivery::NotYet => return,
+            };
+            self.apply(inner, event);
         }
     }
 
     /// Refreshes the open session's file, so an abnormal end gets a fair duration.
     pub(crate) fn heartbeat(&self) {
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
+        if let Ok(inner) = self.inner.lock() {
+            self.apply(inner, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
         }
     }
 
+    /// Sends the session's end, after its start if the server has not taken that yet (one more
+    /// try); settles the file: removed once nothing is owed, else keeping what is, in order.
+    /// An end whose start did not go out is not sent: kept after its start for the next run,
+    /// or, the start refused for good, never.
+    pub(crate) fn send_end(
+        &self,
+        ended: &EndedSession,
+        mut deliver: impl FnMut(&Request) -> Delivery,
+    ) {
+        let start = self.lock().start.clone();
+        match start {
+            Start::Owed(start) => {
+                let delivery = deliver(&start);
+                self.settle_start(delivery);
+                match delivery {
+                    Delivery::Sent => {}
+                    Delivery::Refused => return,
+                    Delivery::NotYet => return self.settle_end(ended, false),
+                }
+            }
+            Start::Refused => return,
+            Start::NotQueued | Start::Sent => {}
+        }
+        let end = wire::session_end(
+            &ended.id.to_string(),
+            wire::millis(ended.duration),
+            ended.status,
+        );
+        let settled = deliver(&end) != Delivery::NotYet;
+        self.settle_end(ended, settled);
+    }
+
     /// Once the end was delivered (`settled`) or given up on: the file goes, or keeps the end.
-    pub(crate) fn settle_end(&self, ended: &EndedSession, settled: bool) {
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, end_event(ended, settled));
+    fn settle_end(&self, ended: &EndedSession, settled: bool) {
+        if let Ok(inner) = self.inner.lock() {
+            let event = self.end_event(&inner, ended, settled);
+            self.apply(inner, event);
         }
     }
 
@@ -361,51 +477,53 @@ impl SessionFile {
     /// hung disk would hold the process past its deadline): if the worker holds the file, it
     /// is settling it.
     pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession) {
-        if let Ok(slot) = self.slot.try_lock() {
-            self.apply(slot, end_event(ended, false));
+        if let Ok(inner) = self.inner.try_lock() {
+            let event = self.end_event(&inner, ended, false);
+            self.apply(inner, event);
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn end_event(&self, inner: &Inner, ended: &EndedSession, settled: bool) -> SlotEvent {
+        if settled {
+            return SlotEvent::Settled;
+        }
+        // What to write if nothing is on disk yet (the session ended before it was opened).
+        let mut state = self
+            .dir
+            .new_state(ended.id, &self.release, &self.environment);
+        state.start = inner.start.kept();
+        state.ended = Some(Ended {
+            status: ended.status,
+            duration_ms: wire::millis(ended.duration),
+        });
+        SlotEvent::EndPending(state)
     }
 
     /// Moves the slot and performs the file operation; a write that fails leaves the slot
     /// where it was.
-    fn apply(&self, mut slot: MutexGuard<'_, Slot>, event: SlotEvent) {
-        let before = slot.clone();
+    fn apply(&self, mut inner: MutexGuard<'_, Inner>, event: SlotEvent) {
+        let before = inner.slot.clone();
         let opening = matches!(event, SlotEvent::Opened(_));
         let (after, op) = slot::transition(before.clone(), event);
-        *slot = after;
+        inner.slot = after;
         let written = match op {
             FileOp::Nothing => Ok(()),
             FileOp::Write(state) => self.dir.write(&state),
-            FileOp::WriteNew(id, ended) => {
-                let mut state = self.dir.new_state_for(id, &self.release, &self.environment);
-                state.ended = Some(ended);
-                self.dir.write(&state)
-            }
             FileOp::Remove(id) => {
                 self.dir.remove(&id);
                 Ok(())
             }
         };
         if let Err(error) = written {
-            *slot = before;
+            inner.slot = before;
             if opening {
                 diag::debug!("no state file, so no abnormal-session recovery: {error}");
             }
         }
-    }
-}
-
-fn end_event(ended: &EndedSession, settled: bool) -> SlotEvent {
-    if settled {
-        SlotEvent::EndSettled
-    } else {
-        SlotEvent::EndPending(
-            ended.id.to_string(),
-            Ended {
-                status: ended.status,
-                duration_ms: wire::millis(ended.duration),
-            },
-        )
     }
 }
 
@@ -450,6 +568,10 @@ impl SessionState {
             },
             started_at_ms: number("startedAtMs")?,
             updated_at_ms: number("updatedAtMs")?,
+            start: match json.get("start") {
+                None | Some(Json::Null) => None,
+                Some(start) => Some(start.text()?.to_owned()),
+            },
             ended,
         })
     }
@@ -487,6 +609,24 @@ fn platform_state_dir() -> PathBuf {
     from_env("XDG_STATE_HOME")
         .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
         .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Writes `state` to `target`, atomically (write, then rename).
+fn write_state(target: &Path, state: &SessionState) -> std::io::Result<()> {
+    let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
+    let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let mut file = private_file(&temporary)?;
+    // No fsync: the rename is atomic for crashes of the process, which is what we recover
+    // from; a torn file after a power loss is unreadable and simply dropped.
+    let written = file.write_all(&body);
+    drop(file);
+    match written.and_then(|()| fs::rename(&temporary, target)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = fs::remove_file(&temporary);
+            Err(error)
+        }
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -592,10 +732,11 @@ mod tests {
         let scratch = Scratch::new("read");
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1 \"quoted\"\n😀", "prod\\");
-        for (process_start, ended) in [
-            (None, None),
+        for (process_start, start, ended) in [
+            (None, None, None),
             (
                 Some(u64::MAX),
+                Some(r#"{"sessionId":"s","release":"app@1 \"q\"\n😀"}"#.to_owned()),
                 Some(Ended {
                     status: SessionStatus::Crashed,
                     duration_ms: 1500,
@@ -603,6 +744,7 @@ mod tests {
             ),
         ] {
             state.process_start = process_start;
+            state.start = start;
             state.ended = ended;
             dir.write(&state).expect("written");
             assert_eq!(
@@ -868,6 +1010,204 @@ mod tests {
             "stale state is dropped"
         );
         assert_eq!(theirs.recover(SystemTime::now()).len(), 1);
+    }
+
+    const START_BODY: &str = r#"{"sessionId":"3b241101-e2bb-4255-8caf-4136c566a962"}"#;
+
+    fn start_request() -> Request {
+        Request {
+            path: wire::SESSIONS_START,
+            body: START_BODY.as_bytes().to_vec(),
+        }
+    }
+
+    /// What a delivery closure was given: each request's path and body.
+    #[derive(Default)]
+    struct Server {
+        answers: Vec<Delivery>,
+        received: Vec<(&'static str, String)>,
+    }
+
+    impl Server {
+        /// A server that answers each request in turn with `answers`, then `Sent`.
+        fn answering(answers: &[Delivery]) -> Self {
+            Self {
+                answers: answers.iter().rev().copied().collect(),
+                received: Vec::new(),
+            }
+        }
+
+        fn deliver(&mut self, request: &Request) -> Delivery {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            self.received.push((request.path, body));
+            self.answers.pop().unwrap_or(Delivery::Sent)
+        }
+
+        fn paths(&self) -> Vec<&'static str> {
+            self.received.iter().map(|(path, _)| *path).collect()
+        }
+    }
+
+    /// A dead process's state that still owes its start.
+    fn owing_dead_state(dir: &StateDir) -> SessionState {
+        let mut state = dead_state(dir, SessionId::random());
+        state.start = Some(START_BODY.to_owned());
+        state
+    }
+
+    fn recover_with(dir: &StateDir, server: &mut Server) {
+        SessionFile::new(dir.clone(), "app@1", "production")
+            .recover_abnormal_sessions(|request| server.deliver(request));
+    }
+
+    #[test]
+    fn a_recovered_session_whose_start_was_never_taken_is_sent_start_then_end() {
+        let scratch = Scratch::new("owed-start");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::default();
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        assert_eq!(server.received[0].1, START_BODY);
+        assert!(server.received[1].1.contains(&state.session_id));
+        assert!(server.received[1].1.contains("abnormal"));
+        assert!(!dir.file_for(&state.session_id).exists());
+    }
+
+    #[test]
+    fn a_recovered_start_not_taken_again_keeps_start_and_end_for_the_run_after() {
+        let scratch = Scratch::new("owed-start-again");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::NotYet]);
+        recover_with(&dir, &mut server);
+        assert_eq!(
+            server.paths(),
+            [wire::SESSIONS_START],
+            "no end without its start"
+        );
+        let kept = read_state(&dir.file_for(&state.session_id)).expect("put back");
+        assert_eq!(kept, state);
+    }
+
+    #[test]
+    fn a_recovered_start_taken_but_not_its_end_is_not_sent_twice() {
+        let scratch = Scratch::new("owed-start-sent");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::Sent, Delivery::NotYet]);
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        let kept = read_state(&dir.file_for(&state.session_id)).expect("put back");
+        assert_eq!(kept.start, None);
+
+        let mut server = Server::default();
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_END]);
+    }
+
+    #[test]
+    fn a_recovered_start_refused_for_good_is_not_followed_by_its_end() {
+        let scratch = Scratch::new("owed-start-refused");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::Refused]);
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START]);
+        assert!(dir.recover(SystemTime::now()).is_empty(), "dropped");
+    }
+
+    fn ended(id: SessionId) -> EndedSession {
+        EndedSession {
+            id,
+            duration: Duration::from_millis(1500),
+            status: SessionStatus::Errored,
+        }
+    }
+
+    /// This process's session, opened with its start owed, and the start's first delivery.
+    fn opened(dir: &StateDir, id: SessionId, first_try: Delivery) -> SessionFile {
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.open(id);
+        file.settle_start(first_try);
+        file
+    }
+
+    #[test]
+    fn an_open_session_keeps_its_start_on_disk_until_the_server_takes_it() {
+        let scratch = Scratch::new("open-owing");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        let on_disk = || read_state(&dir.file_for(&id.to_string())).expect("on disk");
+        assert_eq!(on_disk().start.as_deref(), Some(START_BODY));
+        file.settle_start(Delivery::Sent);
+        assert_eq!(on_disk().start, None);
+    }
+
+    #[test]
+    fn an_end_whose_start_did_not_go_out_is_kept_after_it_and_not_sent() {
+        let scratch = Scratch::new("end-owing");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        // The end's one more try at the start fails too.
+        let mut server = Server::answering(&[Delivery::NotYet]);
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_START]);
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert_eq!(
+            kept.ended,
+            Some(Ended {
+                status: SessionStatus::Errored,
+                duration_ms: 1500
+            })
+        );
+    }
+
+    #[test]
+    fn an_end_whose_start_goes_out_at_last_follows_it() {
+        let scratch = Scratch::new("end-start-late");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        assert!(!dir.file_for(&id.to_string()).exists());
+    }
+
+    #[test]
+    fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent_nor_kept() {
+        let scratch = Scratch::new("end-refused");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::Refused);
+        assert!(!dir.file_for(&id.to_string()).exists());
+        file.keep_end_unless_busy(&ended(id));
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), Vec::<&str>::new());
+        assert!(!dir.file_for(&id.to_string()).exists());
+    }
+
+    #[test]
+    fn a_session_ending_before_it_was_opened_keeps_its_owed_start_with_its_end() {
+        let scratch = Scratch::new("end-unopened");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.keep_end_unless_busy(&ended(id));
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert!(kept.ended.is_some());
     }
 
     #[test]
