@@ -14,7 +14,7 @@ use crate::panic::PanicRecord;
 use crate::session::{EndedSession, SessionTracker};
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
-use crate::transport::{self, Delivery, Endpoint, Outgoing, Transport};
+use crate::transport::{self, Endpoint, Outgoing, Transport};
 use crate::wire;
 use crate::{SessionId, SessionStatus};
 
@@ -148,13 +148,15 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         let file = Arc::clone(&outbox.file);
         outbox.transport.run(Box::new(move |worker| {
             // Before our own start: the ends of sessions whose processes died.
-            file.recover_abnormal_sessions(|end| worker.deliver(end) != Delivery::NotYet);
+            file.recover_abnormal_sessions(|request| worker.deliver(request));
+            let start = wire::session_start(id, &config);
+            file.owe_start(&start);
             // A program already ending (done in a microsecond) has nothing to leave open: its
             // end is next in line, and is written only if it cannot be sent.
             if !worker.is_ending() {
                 file.open(id);
             }
-            worker.deliver(&wire::session_start(id, &config));
+            file.settle_start(worker.deliver(&start));
         }));
     }
     true
@@ -556,16 +558,11 @@ fn send_end(ended: EndedSession, deadline: Instant) -> bool {
     };
     let transport = &outbox.transport;
     transport.set_deadline(deadline);
-    let end = wire::session_end(
-        &ended.id.to_string(),
-        wire::millis(ended.duration),
-        ended.status,
-    );
     let (done, wait) = transport::signal();
     let file = Arc::clone(&outbox.file);
     let queued = transport.run_final(Box::new(move |worker| {
-        let settled = worker.deliver(&end) != Delivery::NotYet;
-        file.settle_end(&ended, settled);
+        // After the start, if that has not gone out yet; never without it.
+        file.send_end(&ended, |request| worker.deliver(request));
         worker.ended_by(deadline);
         done.raise();
     }));

@@ -1,6 +1,8 @@
 //! Abnormal-session recovery: each open session is written to a small state file, so that the
 //! next start of a program with the same key and host can end the sessions of processes that
-//! died without ending theirs (killed, out of memory, power loss) as `abnormal`.
+//! died without ending theirs (killed, out of memory, power loss) as `abnormal`. The file also
+//! keeps what the server has not taken yet, in order: the session's start, then its end; an
+//! end is never sent before its start went through.
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
 //! hash of key and host, which is also how a program finds its own. A state dir that cannot be
@@ -12,13 +14,14 @@ mod slot;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::diag;
 use crate::session::EndedSession;
+use crate::transport::Delivery;
 use crate::wire::{self, Request};
 use crate::{SessionId, SessionStatus};
 use json::Json;
@@ -43,6 +46,10 @@ pub(crate) struct SessionState {
     pub(crate) process_start: Option<u64>,
     pub(crate) started_at_ms: u64,
     pub(crate) updated_at_ms: u64,
+    /// The body of the session's start while the server has not taken it: the next run sends
+    /// it before the end, so that the server never gets an end without its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) start: Option<String>,
     /// Set once the session ended here but its end may not have reached the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ended: Option<Ended>,
@@ -55,13 +62,15 @@ pub(crate) struct Ended {
     pub(crate) duration_ms: u64,
 }
 
-/// An end to send for a session found in the state dir.
+/// What to send for a session found in the state dir: its start if still owed, then its end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Recovered {
     pub(crate) session_id: String,
     pub(crate) status: SessionStatus,
     pub(crate) duration_ms: u64,
-    /// The claimed file: removed once the end is sent, put back if it could not be.
+    /// The state as read, to put back (without the start once sent) if the end cannot be.
+    state: SessionState,
+    /// The claimed file: removed once nothing is owed, put back if something still is.
     pub(crate) claim: PathBuf,
     pub(crate) original: PathBuf,
 }
@@ -91,21 +100,7 @@ impl StateDir {
     /// Writes (or rewrites) a session's state, atomically.
     pub(crate) fn write(&self, state: &SessionState) -> std::io::Result<()> {
         create_private_dir(&self.dir)?;
-        let target = self.file_for(&state.session_id);
-        let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
-        let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-        let mut file = private_file(&temporary)?;
-        // No fsync: the rename is atomic for crashes of the process, which is what we recover
-        // from; a torn file after a power loss is unreadable and simply dropped.
-        let written = file.write_all(&body);
-        drop(file);
-        match written.and_then(|()| fs::rename(&temporary, &target)) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let _ = fs::remove_file(&temporary);
-                Err(error)
-            }
-        }
+        write_state(&self.file_for(&state.session_id), state)
     }
 
     pub(crate) fn remove(&self, session_id: &str) {
@@ -119,13 +114,9 @@ impl StateDir {
         release: &str,
         environment: &str,
     ) -> SessionState {
-        self.new_state_for(id.to_string(), release, environment)
-    }
-
-    fn new_state_for(&self, session_id: String, release: &str, environment: &str) -> SessionState {
         let now = unix_ms(SystemTime::now());
         SessionState {
-            session_id,
+            session_id: id.to_string(),
             release: release.to_owned(),
             environment: environment.to_owned(),
             key_hash: self.key_hash.clone(),
@@ -133,53 +124,80 @@ impl StateDir {
             process_start: process_start(std::process::id()),
             started_at_ms: now,
             updated_at_ms: now,
+            start: None,
             ended: None,
         }
     }
 
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
-    /// A claim is a rename: when two programs start at once, only one gets each file.
+    /// A claim is a rename: when two programs start at once, only one gets each file. A claim
+    /// whose run died before it settled it is claimed again.
     pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
         let prefix = format!("{}-", self.key_hash);
-        let me = (std::process::id(), process_start(std::process::id()));
+        let me = Process::this();
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
             if recovered.len() >= MAX_RECOVERED_PER_START {
                 break;
             }
             let path = entry.path();
-            let mine = path
+            let Some(found) = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|name| {
-                    name.starts_with(&prefix) && name.ends_with(&format!(".{EXTENSION}"))
-                });
-            if !mine {
+                .and_then(|name| Found::named(name, &prefix))
+            else {
                 continue;
+            };
+            if found == Found::ClaimedBy(me) {
+                continue; // claimed by this very loop, and seen again under its new name
             }
             let Some(state) = read_state(&path) else {
                 let _ = fs::remove_file(&path);
                 continue;
             };
-            // The file may be corrupt or written by anything: no arithmetic on it may panic.
-            let age = SystemTime::UNIX_EPOCH
-                .checked_add(Duration::from_millis(state.updated_at_ms))
-                .and_then(|updated| now.duration_since(updated).ok())
-                .unwrap_or_default();
-            if age > MAX_AGE {
-                let _ = fs::remove_file(&path);
-                continue;
+            let stale = age(&state, now) > MAX_AGE;
+            match found {
+                Found::Session => {
+                    // Our own session is sent by us, and a live process's is its own to send:
+                    // open, or ended and kept here while that process still tries to send the
+                    // end. However old its file (a heartbeat may have failed for days), it is
+                    // never ours to remove.
+                    let owner = Process {
+                        pid: state.pid,
+                        start: state.process_start,
+                    };
+                    let alive = if owner == me {
+                        Some(true)
+                    } else {
+                        owner.alive()
+                    };
+                    if alive == Some(true) {
+                        continue;
+                    }
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if alive.is_none() {
+                        continue; // cannot tell: never report a session abnormal that may be running
+                    }
+                }
+                Found::ClaimedBy(claimer) => {
+                    // Its session's process is gone (that is why it was claimed), and no run
+                    // recovers for days: a claim that old goes like the state it holds.
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if claimer.alive() != Some(false) {
+                        continue; // that run is still sending its end
+                    }
+                }
             }
-            // Our own session is sent by us, and a live process's is its own to send: open, or
-            // ended and kept here while that process still tries to send the end.
-            let own = (state.pid, state.process_start) == me;
-            if own || process_alive(state.pid, state.process_start) {
-                continue;
-            }
-            let claim = path.with_extension(format!("claimed-{}", std::process::id()));
+            let claim = path.with_extension(me.claim_extension());
             if fs::rename(&path, &claim).is_err() {
                 continue; // another program claimed it first
             }
@@ -191,21 +209,99 @@ impl StateDir {
                 ),
             };
             recovered.push(Recovered {
-                session_id: state.session_id,
+                session_id: state.session_id.clone(),
                 status,
                 duration_ms,
+                state,
                 claim,
-                original: path,
+                original: path.with_extension(EXTENSION),
             });
         }
         recovered
     }
 }
 
+/// A file of this program's in the state dir.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// A session's state: `<key hash>-<session id>.session`.
+    Session,
+    /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
+    ClaimedBy(Process),
+}
+
+const CLAIMED: &str = "claimed-";
+
+impl Found {
+    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash).
+    fn named(name: &str, prefix: &str) -> Option<Self> {
+        let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
+        if extension == EXTENSION {
+            return Some(Self::Session);
+        }
+        let claimer = extension.strip_prefix(CLAIMED)?;
+        let (pid, start) = match claimer.split_once('-') {
+            Some((pid, start)) => (pid, Some(start.parse().ok()?)),
+            None => (claimer, None),
+        };
+        Some(Self::ClaimedBy(Process {
+            pid: pid.parse().ok()?,
+            start,
+        }))
+    }
+}
+
+/// A process, as a state or a claim names it: its pid, and when it started where the platform
+/// says (which tells a reused pid apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Process {
+    pid: u32,
+    start: Option<u64>,
+}
+
+impl Process {
+    fn this() -> Self {
+        let pid = std::process::id();
+        Self {
+            pid,
+            start: process_start(pid),
+        }
+    }
+
+    fn alive(self) -> Option<bool> {
+        process_alive(self.pid, self.start)
+    }
+
+    /// The extension of a file this process claimed.
+    fn claim_extension(self) -> String {
+        match self.start {
+            Some(start) => format!("{CLAIMED}{}-{start}", self.pid),
+            None => format!("{CLAIMED}{}", self.pid),
+        }
+    }
+}
+
 impl Recovered {
-    /// Removes the claimed file once its end was sent; puts it back for a later run if not.
-    pub(crate) fn settle(&self, sent: bool) {
-        if sent {
+    /// The session's start, if the server has not taken it: to send before the end.
+    pub(crate) fn start(&self) -> Option<Request> {
+        self.state.start.as_ref().map(|body| Request {
+            path: wire::SESSIONS_START,
+            body: body.clone().into_bytes(),
+        })
+    }
+
+    /// The start reached the server: the claim no longer holds it, so a run that recovers it
+    /// later (this one killed before the end went out) sends only the end.
+    pub(crate) fn start_sent(&mut self) {
+        if self.state.start.take().is_some() {
+            let _ = write_state(&self.claim, &self.state);
+        }
+    }
+
+    /// Removes the claimed file once nothing is owed (the end sent, or the session refused for
+    /// good); puts it back for a later run if not.
+    pub(crate) fn settle(&self, settled: bool) {
+        if settled {
             let _ = fs::remove_file(&self.claim);
         } else {
             let _ = fs::rename(&self.claim, &self.original);
@@ -218,7 +314,36 @@ pub(crate) struct SessionFile {
     dir: StateDir,
     release: String,
     environment: String,
-    slot: Mutex<Slot>,
+    /// One lock for both, so that a state is written with the start exactly while it is owed.
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    slot: Slot,
+    start: Start,
+}
+
+/// What the server has of this session's start.
+#[derive(Clone)]
+enum Start {
+    /// Not handed to the worker yet: only if the session ended before its start was queued
+    /// (a signal in between), and its end then goes as it is.
+    NotQueued,
+    /// Not taken yet: kept with the session's state, and sent again before the end.
+    Owed(Request),
+    Sent,
+    /// Refused for good: the server will never have this session, so its end is never sent.
+    Refused,
+}
+
+impl Start {
+    /// What a state written now holds of the start.
+    fn kept(&self) -> Option<String> {
+        match self {
+            Self::Owed(request) => Some(String::from_utf8_lossy(&request.body).into_owned()),
+            Self::NotQueued | Self::Sent | Self::Refused => None,
+        }
+    }
 }
 
 impl SessionFile {
@@ -227,47 +352,124 @@ impl SessionFile {
             dir,
             release: release.to_owned(),
             environment: environment.to_owned(),
-            slot: Mutex::new(Slot::NotWritten),
+            inner: Mutex::new(Inner {
+                slot: Slot::NotWritten,
+                start: Start::NotQueued,
+            }),
         }
     }
 
-    /// Ends the sessions of this program's processes that died without ending theirs:
-    /// `deliver` sends each end and says whether it is settled (sent, or refused for good).
-    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> bool) {
-        for recovered in self.dir.recover(SystemTime::now()) {
+    /// Ends the sessions of this program's processes that died without ending theirs, each
+    /// after its start if the server never took that: `deliver` sends a request.
+    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> Delivery) {
+        for mut recovered in self.dir.recover(SystemTime::now()) {
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
                 recovered.session_id,
                 recovered.status
             );
+            if let Some(start) = recovered.start() {
+                match deliver(&start) {
+                    Delivery::Sent => recovered.start_sent(),
+                    // Refused for good: the server will never have this session, nor its end.
+                    Delivery::Refused => {
+                        recovered.settle(true);
+                        continue;
+                    }
+                    Delivery::NotYet => {
+                        recovered.settle(false);
+                        continue;
+                    }
+                }
+            }
             let end = wire::session_end(
                 &recovered.session_id,
                 recovered.duration_ms,
                 recovered.status,
             );
-            recovered.settle(deliver(&end));
+            recovered.settle(deliver(&end) != Delivery::NotYet);
         }
     }
 
-    /// The session started: on disk, so that if the process dies the next run ends it.
+    /// The session's start is about to be sent: owed until [`Self::settle_start`] says the
+    /// server took it.
+    pub(crate) fn owe_start(&self, start: &Request) {
+        self.lock().start = Start::Owed(start.clone());
+    }
+
+    /// The session started: on disk, with its start while owed, so that if the process dies
+    /// the next run sends the start and ends the session.
     pub(crate) fn open(&self, id: SessionId) {
-        let state = self.dir.new_state(id, &self.release, &self.environment);
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, SlotEvent::Opened(state));
+        let mut state = self.dir.new_state(id, &self.release, &self.environment);
+        if let Ok(inner) = self.inner.lock() {
+            state.start = inner.start.kept();
+            self.apply(inner, SlotEvent::Opened(state));
+        }
+    }
+
+    /// What became of the start: sent (no longer kept), refused for good (nothing of this
+    /// session is kept, or sent), or not yet (still owed).
+    pub(crate) fn settle_start(&self, delivery: Delivery) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let event = match delivery {
+                Delivery::Sent => {
+                    inner.start = Start::Sent;
+                    SlotEvent::StartSent
+                }
+                Delivery::Refused => {
+                    inner.start = Start::Refused;
+                    SlotEvent::Settled
+                }
+                Delivery::NotYet => return,
+            };
+            self.apply(inner, event);
         }
     }
 
     /// Refreshes the open session's file, so an abnormal end gets a fair duration.
     pub(crate) fn heartbeat(&self) {
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
+        if let Ok(inner) = self.inner.lock() {
+            self.apply(inner, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
         }
     }
 
+    /// Sends the session's end, after its start if the server has not taken that yet (one more
+    /// try); settles the file: removed once nothing is owed, else keeping what is, in order.
+    /// An end whose start did not go out is not sent: kept after its start for the next run,
+    /// or, the start refused for good, never.
+    pub(crate) fn send_end(
+        &self,
+        ended: &EndedSession,
+        mut deliver: impl FnMut(&Request) -> Delivery,
+    ) {
+        let start = self.lock().start.clone();
+        match start {
+            Start::Owed(start) => {
+                let delivery = deliver(&start);
+                self.settle_start(delivery);
+                match delivery {
+                    Delivery::Sent => {}
+                    Delivery::Refused => return,
+                    Delivery::NotYet => return self.settle_end(ended, false),
+                }
+            }
+            Start::Refused => return,
+            Start::NotQueued | Start::Sent => {}
+        }
+        let end = wire::session_end(
+            &ended.id.to_string(),
+            wire::millis(ended.duration),
+            ended.status,
+        );
+        let settled = deliver(&end) != Delivery::NotYet;
+        self.settle_end(ended, settled);
+    }
+
     /// Once the end was delivered (`settled`) or given up on: the file goes, or keeps the end.
-    pub(crate) fn settle_end(&self, ended: &EndedSession, settled: bool) {
-        if let Ok(slot) = self.slot.lock() {
-            self.apply(slot, end_event(ended, settled));
+    fn settle_end(&self, ended: &EndedSession, settled: bool) {
+        if let Ok(inner) = self.inner.lock() {
+            let event = self.end_event(&inner, ended, settled);
+            self.apply(inner, event);
         }
     }
 
@@ -275,33 +477,49 @@ impl SessionFile {
     /// hung disk would hold the process past its deadline): if the worker holds the file, it
     /// is settling it.
     pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession) {
-        if let Ok(slot) = self.slot.try_lock() {
-            self.apply(slot, end_event(ended, false));
+        if let Ok(inner) = self.inner.try_lock() {
+            let event = self.end_event(&inner, ended, false);
+            self.apply(inner, event);
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn end_event(&self, inner: &Inner, ended: &EndedSession, settled: bool) -> SlotEvent {
+        if settled {
+            return SlotEvent::Settled;
+        }
+        // What to write if nothing is on disk yet (the session ended before it was opened).
+        let mut state = self
+            .dir
+            .new_state(ended.id, &self.release, &self.environment);
+        state.start = inner.start.kept();
+        state.ended = Some(Ended {
+            status: ended.status,
+            duration_ms: wire::millis(ended.duration),
+        });
+        SlotEvent::EndPending(state)
     }
 
     /// Moves the slot and performs the file operation; a write that fails leaves the slot
     /// where it was.
-    fn apply(&self, mut slot: MutexGuard<'_, Slot>, event: SlotEvent) {
-        let before = slot.clone();
+    fn apply(&self, mut inner: MutexGuard<'_, Inner>, event: SlotEvent) {
+        let before = inner.slot.clone();
         let opening = matches!(event, SlotEvent::Opened(_));
         let (after, op) = slot::transition(before.clone(), event);
-        *slot = after;
+        inner.slot = after;
         let written = match op {
             FileOp::Nothing => Ok(()),
             FileOp::Write(state) => self.dir.write(&state),
-            FileOp::WriteNew(id, ended) => {
-                let mut state = self.dir.new_state_for(id, &self.release, &self.environment);
-                state.ended = Some(ended);
-                self.dir.write(&state)
-            }
             FileOp::Remove(id) => {
                 self.dir.remove(&id);
                 Ok(())
             }
         };
         if let Err(error) = written {
-            *slot = before;
+            inner.slot = before;
             if opening {
                 diag::debug!("no state file, so no abnormal-session recovery: {error}");
             }
@@ -309,18 +527,13 @@ impl SessionFile {
     }
 }
 
-fn end_event(ended: &EndedSession, settled: bool) -> SlotEvent {
-    if settled {
-        SlotEvent::EndSettled
-    } else {
-        SlotEvent::EndPending(
-            ended.id.to_string(),
-            Ended {
-                status: ended.status,
-                duration_ms: wire::millis(ended.duration),
-            },
-        )
-    }
+/// How long ago the state was last written, by its own clock.
+fn age(state: &SessionState, now: SystemTime) -> Duration {
+    // The file may be corrupt or written by anything: no arithmetic on it may panic.
+    SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_millis(state.updated_at_ms))
+        .and_then(|updated| now.duration_since(updated).ok())
+        .unwrap_or_default()
 }
 
 fn read_state(path: &Path) -> Option<SessionState> {
@@ -355,6 +568,10 @@ impl SessionState {
             },
             started_at_ms: number("startedAtMs")?,
             updated_at_ms: number("updatedAtMs")?,
+            start: match json.get("start") {
+                None | Some(Json::Null) => None,
+                Some(start) => Some(start.text()?.to_owned()),
+            },
             ended,
         })
     }
@@ -394,6 +611,24 @@ fn platform_state_dir() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
+/// Writes `state` to `target`, atomically (write, then rename).
+fn write_state(target: &Path, state: &SessionState) -> std::io::Result<()> {
+    let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
+    let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let mut file = private_file(&temporary)?;
+    // No fsync: the rename is atomic for crashes of the process, which is what we recover
+    // from; a torn file after a power loss is unreadable and simply dropped.
+    let written = file.write_all(&body);
+    drop(file);
+    match written.and_then(|()| fs::rename(&temporary, target)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = fs::remove_file(&temporary);
+            Err(error)
+        }
+    }
+}
+
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -415,19 +650,29 @@ fn process_start(pid: u32) -> Option<u64> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields resume after the last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    start_in_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// Whether the process that wrote a state is still running (the same process, not a reused pid).
-fn process_alive(pid: u32, started: Option<u64>) -> bool {
+/// The start time in the text of `/proc/<pid>/stat`, read as bytes: the command name is cut at
+/// 15 bytes, maybe inside a UTF-8 character, and may hold spaces and parentheses, so the
+/// fields are found after the last `)`.
+fn start_in_stat(stat: &[u8]) -> Option<u64> {
+    let after_name = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    let field = after_name
+        .split(u8::is_ascii_whitespace)
+        .filter(|field| !field.is_empty())
+        .nth(19)?;
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// Whether the process that wrote a state is still running (the same process, not a reused
+/// pid); `None` where the platform has no cheap way to tell.
+fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
     if cfg!(target_os = "linux") {
-        return match process_start(pid) {
+        return Some(match process_start(pid) {
             None => false,
             Some(now) => started.is_none_or(|then| then == now),
-        };
+        });
     }
     #[cfg(unix)]
     {
@@ -435,17 +680,16 @@ fn process_alive(pid: u32, started: Option<u64>) -> bool {
             fn kill(pid: i32, signal: i32) -> i32;
         }
         let Ok(pid) = i32::try_from(pid) else {
-            return false;
+            return Some(false);
         };
         // SAFETY: signal 0 only checks that the process exists; nothing is sent.
         let result = unsafe { kill(pid, 0) };
-        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1) // EPERM
+        Some(result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1)) // EPERM
     }
     #[cfg(not(unix))]
     {
-        // Without a cheap liveness check, assume alive: never report a live session abnormal.
         let _ = (pid, started);
-        true
+        None
     }
 }
 
@@ -488,10 +732,11 @@ mod tests {
         let scratch = Scratch::new("read");
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let mut state = dir.new_state(SessionId::random(), "app@1 \"quoted\"\n😀", "prod\\");
-        for (process_start, ended) in [
-            (None, None),
+        for (process_start, start, ended) in [
+            (None, None, None),
             (
                 Some(u64::MAX),
+                Some(r#"{"sessionId":"s","release":"app@1 \"q\"\n😀"}"#.to_owned()),
                 Some(Ended {
                     status: SessionStatus::Crashed,
                     duration_ms: 1500,
@@ -499,6 +744,7 @@ mod tests {
             ),
         ] {
             state.process_start = process_start;
+            state.start = start;
             state.ended = ended;
             dir.write(&state).expect("written");
             assert_eq!(
@@ -602,6 +848,27 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
+    fn a_live_processs_state_is_kept_however_old() {
+        let scratch = Scratch::new("live-old");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let eight_days_ms = 8 * 24 * 3600 * 1000;
+        // Our parent's (alive, not us) and our own: their heartbeats may have failed for days.
+        let mut parents = dir.new_state(SessionId::random(), "app@1", "production");
+        parents.pid = std::os::unix::process::parent_id();
+        parents.process_start = process_start(parents.pid);
+        let mut own = dir.new_state(SessionId::random(), "app@1", "production");
+        for state in [&mut parents, &mut own] {
+            state.started_at_ms -= eight_days_ms;
+            state.updated_at_ms -= eight_days_ms;
+            dir.write(state).expect("written");
+        }
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.file_for(&parents.session_id).exists());
+        assert!(dir.file_for(&own.session_id).exists());
+    }
+
+    #[test]
     fn an_end_that_was_recorded_but_maybe_not_sent_is_sent_as_recorded() {
         let scratch = Scratch::new("ended");
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
@@ -630,6 +897,102 @@ mod tests {
         assert_eq!(dir.recover(SystemTime::now()).len(), 1);
     }
 
+    /// `state`'s file, as a run with process `claimer` (`pid[-start]`) that claimed it and was
+    /// killed before it settled it left it.
+    fn claimed_by(dir: &StateDir, state: &SessionState, claimer: &str) -> PathBuf {
+        dir.write(state).expect("written");
+        let original = dir.file_for(&state.session_id);
+        let claim = original.with_extension(format!("claimed-{claimer}"));
+        fs::rename(&original, &claim).expect("claimed");
+        claim
+    }
+
+    #[test]
+    fn a_claim_left_by_a_run_that_died_is_recovered_by_a_later_run() {
+        let scratch = Scratch::new("claimed-dead");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let dead = dead_state(&dir, SessionId::random());
+        let mut ended = dead_state(&dir, SessionId::random());
+        ended.ended = Some(Ended {
+            status: SessionStatus::Crashed,
+            duration_ms: 7,
+        });
+        let claims = [
+            claimed_by(&dir, &dead, &(u32::MAX - 1).to_string()),
+            claimed_by(&dir, &ended, &format!("{}-1", u32::MAX - 1)),
+        ];
+
+        let mut recovered = dir.recover(SystemTime::now());
+        recovered.sort_by_key(|r| r.duration_ms);
+        let found: Vec<_> = recovered
+            .iter()
+            .map(|r| (r.session_id.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (ended.session_id.as_str(), SessionStatus::Crashed),
+                (dead.session_id.as_str(), SessionStatus::Abnormal),
+            ]
+        );
+        assert!(claims.iter().all(|claim| !claim.exists()), "claimed anew");
+        // Not sent this time either: put back under its own name, for the run after.
+        recovered.iter().for_each(|r| r.settle(false));
+        assert!(dir.file_for(&dead.session_id).exists());
+        assert_eq!(dir.recover(SystemTime::now()).len(), 2);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_claim_held_by_a_live_run_is_left_to_it_until_it_is_a_week_old() {
+        let scratch = Scratch::new("claimed-live");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let parent = std::os::unix::process::parent_id();
+        let claimer = match process_start(parent) {
+            Some(start) => format!("{parent}-{start}"),
+            None => parent.to_string(),
+        };
+        let recent = dead_state(&dir, SessionId::random());
+        let recent_claim = claimed_by(&dir, &recent, &claimer);
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(recent_claim.exists());
+
+        // Past the age limit, claimed by a live run or a dead one, it is dropped.
+        for claimer in [claimer.as_str(), &(u32::MAX - 1).to_string()] {
+            let mut stale = dead_state(&dir, SessionId::random());
+            stale.updated_at_ms -= 8 * 24 * 3600 * 1000;
+            let stale_claim = claimed_by(&dir, &stale, claimer);
+            assert!(dir.recover(SystemTime::now()).is_empty());
+            assert!(!stale_claim.exists(), "{claimer}");
+        }
+        assert!(recent_claim.exists());
+    }
+
+    #[test]
+    fn only_this_programs_sessions_and_claims_are_found() {
+        let named = |name| Found::named(name, "abc-");
+        let claimed = |pid, start| Some(Found::ClaimedBy(Process { pid, start }));
+        assert_eq!(named("abc-id.session"), Some(Found::Session));
+        assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
+        assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
+        for other in [
+            "xyz-id.session",
+            "abc-id.tmp-12",
+            "abc-id.claimed-",
+            "abc-id.claimed-x",
+            "abc-id.claimed-12-",
+            "abc-id.claimed-12-3-4",
+            "abc-id",
+        ] {
+            assert_eq!(named(other), None, "{other}");
+        }
+        let me = Process::this();
+        assert_eq!(
+            named(&format!("abc-id.{}", me.claim_extension())),
+            Some(Found::ClaimedBy(me))
+        );
+    }
+
     #[test]
     fn other_programs_sessions_and_stale_state_are_not_sent() {
         let scratch = Scratch::new("others");
@@ -649,6 +1012,204 @@ mod tests {
         assert_eq!(theirs.recover(SystemTime::now()).len(), 1);
     }
 
+    const START_BODY: &str = r#"{"sessionId":"3b241101-e2bb-4255-8caf-4136c566a962"}"#;
+
+    fn start_request() -> Request {
+        Request {
+            path: wire::SESSIONS_START,
+            body: START_BODY.as_bytes().to_vec(),
+        }
+    }
+
+    /// What a delivery closure was given: each request's path and body.
+    #[derive(Default)]
+    struct Server {
+        answers: Vec<Delivery>,
+        received: Vec<(&'static str, String)>,
+    }
+
+    impl Server {
+        /// A server that answers each request in turn with `answers`, then `Sent`.
+        fn answering(answers: &[Delivery]) -> Self {
+            Self {
+                answers: answers.iter().rev().copied().collect(),
+                received: Vec::new(),
+            }
+        }
+
+        fn deliver(&mut self, request: &Request) -> Delivery {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            self.received.push((request.path, body));
+            self.answers.pop().unwrap_or(Delivery::Sent)
+        }
+
+        fn paths(&self) -> Vec<&'static str> {
+            self.received.iter().map(|(path, _)| *path).collect()
+        }
+    }
+
+    /// A dead process's state that still owes its start.
+    fn owing_dead_state(dir: &StateDir) -> SessionState {
+        let mut state = dead_state(dir, SessionId::random());
+        state.start = Some(START_BODY.to_owned());
+        state
+    }
+
+    fn recover_with(dir: &StateDir, server: &mut Server) {
+        SessionFile::new(dir.clone(), "app@1", "production")
+            .recover_abnormal_sessions(|request| server.deliver(request));
+    }
+
+    #[test]
+    fn a_recovered_session_whose_start_was_never_taken_is_sent_start_then_end() {
+        let scratch = Scratch::new("owed-start");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::default();
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        assert_eq!(server.received[0].1, START_BODY);
+        assert!(server.received[1].1.contains(&state.session_id));
+        assert!(server.received[1].1.contains("abnormal"));
+        assert!(!dir.file_for(&state.session_id).exists());
+    }
+
+    #[test]
+    fn a_recovered_start_not_taken_again_keeps_start_and_end_for_the_run_after() {
+        let scratch = Scratch::new("owed-start-again");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::NotYet]);
+        recover_with(&dir, &mut server);
+        assert_eq!(
+            server.paths(),
+            [wire::SESSIONS_START],
+            "no end without its start"
+        );
+        let kept = read_state(&dir.file_for(&state.session_id)).expect("put back");
+        assert_eq!(kept, state);
+    }
+
+    #[test]
+    fn a_recovered_start_taken_but_not_its_end_is_not_sent_twice() {
+        let scratch = Scratch::new("owed-start-sent");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::Sent, Delivery::NotYet]);
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        let kept = read_state(&dir.file_for(&state.session_id)).expect("put back");
+        assert_eq!(kept.start, None);
+
+        let mut server = Server::default();
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_END]);
+    }
+
+    #[test]
+    fn a_recovered_start_refused_for_good_is_not_followed_by_its_end() {
+        let scratch = Scratch::new("owed-start-refused");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = owing_dead_state(&dir);
+        dir.write(&state).expect("written");
+        let mut server = Server::answering(&[Delivery::Refused]);
+        recover_with(&dir, &mut server);
+        assert_eq!(server.paths(), [wire::SESSIONS_START]);
+        assert!(dir.recover(SystemTime::now()).is_empty(), "dropped");
+    }
+
+    fn ended(id: SessionId) -> EndedSession {
+        EndedSession {
+            id,
+            duration: Duration::from_millis(1500),
+            status: SessionStatus::Errored,
+        }
+    }
+
+    /// This process's session, opened with its start owed, and the start's first delivery.
+    fn opened(dir: &StateDir, id: SessionId, first_try: Delivery) -> SessionFile {
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.open(id);
+        file.settle_start(first_try);
+        file
+    }
+
+    #[test]
+    fn an_open_session_keeps_its_start_on_disk_until_the_server_takes_it() {
+        let scratch = Scratch::new("open-owing");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        let on_disk = || read_state(&dir.file_for(&id.to_string())).expect("on disk");
+        assert_eq!(on_disk().start.as_deref(), Some(START_BODY));
+        file.settle_start(Delivery::Sent);
+        assert_eq!(on_disk().start, None);
+    }
+
+    #[test]
+    fn an_end_whose_start_did_not_go_out_is_kept_after_it_and_not_sent() {
+        let scratch = Scratch::new("end-owing");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        // The end's one more try at the start fails too.
+        let mut server = Server::answering(&[Delivery::NotYet]);
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_START]);
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert_eq!(
+            kept.ended,
+            Some(Ended {
+                status: SessionStatus::Errored,
+                duration_ms: 1500
+            })
+        );
+    }
+
+    #[test]
+    fn an_end_whose_start_goes_out_at_last_follows_it() {
+        let scratch = Scratch::new("end-start-late");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::NotYet);
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
+        assert!(!dir.file_for(&id.to_string()).exists());
+    }
+
+    #[test]
+    fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent_nor_kept() {
+        let scratch = Scratch::new("end-refused");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = opened(&dir, id, Delivery::Refused);
+        assert!(!dir.file_for(&id.to_string()).exists());
+        file.keep_end_unless_busy(&ended(id));
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), Vec::<&str>::new());
+        assert!(!dir.file_for(&id.to_string()).exists());
+    }
+
+    #[test]
+    fn a_session_ending_before_it_was_opened_keeps_its_owed_start_with_its_end() {
+        let scratch = Scratch::new("end-unopened");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.keep_end_unless_busy(&ended(id));
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert!(kept.ended.is_some());
+    }
+
     #[test]
     fn an_unwritable_state_dir_is_not_an_error_for_recovery() {
         let dir = StateDir::locate(Some(PathBuf::from("/proc/allstak-cannot-exist")), "k", "h");
@@ -659,14 +1220,65 @@ mod tests {
         );
     }
 
+    /// A child process whose name, cut at the kernel's 15 bytes, ends inside a UTF-8
+    /// character: `/proc/<pid>/stat` is then not UTF-8.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_process_whose_name_splits_a_utf8_character_is_alive() {
+        struct Killed(std::process::Child);
+        impl Drop for Killed {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let scratch = Scratch::new("comm");
+        fs::create_dir_all(&scratch.0).expect("scratch dir");
+        let program = scratch.0.join("ünïcödé-prögrâm");
+        std::os::unix::fs::symlink("/bin/sleep", &program).expect("symlink");
+        let child = Killed(
+            std::process::Command::new(&program)
+                .arg("60")
+                .spawn()
+                .expect("spawned"),
+        );
+        let pid = child.0.id();
+        let stat = fs::read(format!("/proc/{pid}/stat")).expect("stat");
+        assert!(
+            std::str::from_utf8(&stat).is_err(),
+            "the name was not cut inside a character: {}",
+            String::from_utf8_lossy(&stat)
+        );
+        let started = process_start(pid);
+        assert!(started.is_some());
+        assert_eq!(process_alive(pid, started), Some(true));
+    }
+
+    #[test]
+    fn the_start_time_is_read_after_a_name_cut_inside_a_utf8_character() {
+        let name = "ünïcödé-prögrâm".as_bytes();
+        let mut stat = b"4242 (".to_vec();
+        stat.extend_from_slice(&name[..15]); // ends with the first byte of "ö"
+        stat.extend_from_slice(b") S 1 4242 4242 0 -1 4194560 97 0 0 0 0 0 0 0 20 0 1 0 ");
+        stat.extend_from_slice(b"8675309 2240512 131 18446744073709551615\n");
+        assert!(std::str::from_utf8(&stat).is_err());
+        assert_eq!(start_in_stat(&stat), Some(8_675_309));
+        // Spaces and parentheses in the name, and what is not a stat line.
+        let odd = b"7 (a) b (c) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert_eq!(start_in_stat(odd), Some(55));
+        assert_eq!(start_in_stat(b"7 (name) S 1 2"), None);
+        assert_eq!(start_in_stat(b"no name"), None);
+    }
+
     #[test]
     fn this_process_is_alive_and_a_reused_pid_is_not() {
         let pid = std::process::id();
         let started = process_start(pid);
-        assert!(process_alive(pid, started));
+        let expected = |alive| if cfg!(unix) { Some(alive) } else { None };
+        assert_eq!(process_alive(pid, started), expected(true));
         if let Some(started) = started {
-            assert!(!process_alive(pid, Some(started + 1)));
+            assert_eq!(process_alive(pid, Some(started + 1)), expected(false));
         }
-        assert!(!process_alive(u32::MAX - 1, None) || cfg!(not(unix)));
+        assert_eq!(process_alive(u32::MAX - 1, None), expected(false));
     }
 }

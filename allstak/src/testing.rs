@@ -194,6 +194,8 @@ struct State {
     requests: Vec<Request>,
     replies: VecDeque<Reply>,
     default_reply: Option<Reply>,
+    /// Replies for every request to a path, before the others.
+    path_replies: HashMap<String, Reply>,
     /// Requests that are never answered, kept so their connections stay open.
     unanswered: Vec<tiny_http::Request>,
     /// The authority each tunnel's client asked for, by the client's address: the requests
@@ -292,6 +294,29 @@ impl Collector {
         self.shared.lock().replies.push_back(reply);
     }
 
+    /// Answers every request to `path` (`/ingest/v1/sessions/start`) with `reply` from now on,
+    /// until [`clear_reply_for`](Self::clear_reply_for): before any queued with
+    /// [`then_reply`](Self::then_reply), which other paths still take in order.
+    ///
+    /// ```
+    /// use allstak::testing::{Collector, Reply};
+    ///
+    /// let collector = Collector::start()?;
+    /// // Every session start fails, whatever else is answered…
+    /// collector.set_reply_for("/ingest/v1/sessions/start", Reply::status(503));
+    /// // …until the server is back.
+    /// collector.clear_reply_for("/ingest/v1/sessions/start");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_reply_for(&self, path: impl Into<String>, reply: Reply) {
+        self.shared.lock().path_replies.insert(path.into(), reply);
+    }
+
+    /// Answers requests to `path` as the others again.
+    pub fn clear_reply_for(&self, path: &str) {
+        self.shared.lock().path_replies.remove(path);
+    }
+
     /// Every request received so far.
     #[must_use]
     pub fn requests(&self) -> Vec<Request> {
@@ -387,10 +412,10 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
     };
     let reply = {
         let mut state = shared.lock();
+        let for_path = state.path_replies.get(&recorded.path).cloned();
         state.requests.push(recorded);
-        let reply = state
-            .replies
-            .pop_front()
+        let reply = for_path
+            .or_else(|| state.replies.pop_front())
             .or_else(|| state.default_reply.clone())
             .unwrap_or_else(Reply::accepted);
         if reply.never {
@@ -715,6 +740,32 @@ mod tests {
         let received = collector.wait_for_requests(1, WAIT).unwrap();
         assert_eq!(received[0].path, "/ingest/v1/errors");
         assert_eq!(received[0].proxied_for(), None);
+    }
+
+    #[test]
+    fn a_reply_for_a_path_answers_that_path_only_and_leaves_queued_replies_to_the_others() {
+        let collector = Collector::start().unwrap();
+        collector.set_reply_for("/start", Reply::status(503));
+        collector.then_reply(Reply::status(422));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let post = |path: &str| {
+            agent
+                .post(format!("{}{path}", collector.url()))
+                .send("{}")
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        assert_eq!(
+            [post("/start"), post("/end"), post("/start"), post("/end")],
+            [503, 422, 503, 202]
+        );
+        collector.clear_reply_for("/start");
+        assert_eq!(post("/start"), 202);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use allstak::testing::Reply;
 use common::*;
@@ -304,20 +304,14 @@ fn the_duration_is_measured_from_start_to_end() {
 
 #[test]
 fn a_killed_session_is_ended_abnormal_by_the_next_run() {
-    use std::process::Stdio;
-
     let collector = collector();
     let env = env_for(collector.url(), &[]);
-    let mut killed = command(PROGRAM, &["hang"], &env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawned");
+    let killed = hanging(&env);
     let started = collector
         .wait_for_requests(1, WAIT)
         .expect("the first start");
-    killed.kill().expect("SIGKILL");
-    killed.wait().expect("reaped");
+    wait_until_its_start_was_taken(&env);
+    kill(killed);
     let first = started[0].session_id().expect("id").to_owned();
 
     let run = run(PROGRAM, &["ok"], &env);
@@ -334,6 +328,50 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
     assert_eq!(paths(&collector.requests()[4..]), [START, END]);
 }
 
+/// Runs the program's `hang` scenario, until killed.
+fn hanging(env: &[(String, String)]) -> std::process::Child {
+    use std::process::Stdio;
+    command(PROGRAM, &["hang"], env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawned")
+}
+
+fn kill(mut child: std::process::Child) {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
+
+#[test]
+fn a_session_whose_recovery_was_killed_midway_is_recovered_by_a_later_run() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let first = hanging(&env);
+    let started = collector
+        .wait_for_requests(1, WAIT)
+        .expect("the first start");
+    wait_until_its_start_was_taken(&env);
+    kill(first);
+    let first = started[0].session_id().expect("id").to_owned();
+
+    // The second run claims the first one's session, and is killed while it sends its end.
+    collector.set_reply_for(END, Reply::never());
+    let second = hanging(&env);
+    collector
+        .wait_for_session_end(&first, WAIT)
+        .expect("the second run sends the first one's end");
+    kill(second);
+    collector.clear_reply_for(END);
+
+    let before = collector.requests().len();
+    let run = run(PROGRAM, &["ok"], &env);
+    assert_eq!(run.code(), Some(0));
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[before..]), [END, START, END]);
+    assert_end(&requests[before], &first, "abnormal");
+}
+
 #[test]
 fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     use std::process::Stdio;
@@ -344,11 +382,6 @@ fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     // The end is answered only after the program is killed.
     collector.then_reply(Reply::accepted().after(Duration::from_secs(10)));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "20000")]);
-    let state_dir = env
-        .iter()
-        .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| std::path::PathBuf::from(dir).join("sessions"))
-        .expect("a state dir");
     let mut killed = command(PROGRAM, &["capture"], &env)
         .stdout(Stdio::null())
         .spawn()
@@ -357,18 +390,7 @@ fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
         .wait_for_requests(3, WAIT)
         .expect("start, event, end");
     // The ending program keeps its end on disk while it waits for the answer.
-    let kept = Instant::now();
-    while !state_files(&state_dir)
-        .iter()
-        .any(|body| body.contains("\"ended\""))
-    {
-        assert!(
-            kept.elapsed() < WAIT,
-            "no end was kept in {}",
-            state_dir.display()
-        );
-        std::thread::yield_now();
-    }
+    wait_for_state_file(&env, "end kept", |body| body.contains("\"ended\""));
     killed.kill().expect("SIGKILL");
     killed.wait().expect("reaped");
     let id = collector.requests()[0].session_id().expect("id").to_owned();
@@ -390,16 +412,6 @@ fn assert_the_next_run_sends_the_end_first(
     assert_end(&requests[before], id, status);
 }
 
-/// The contents of the state files in `dir`.
-fn state_files(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .collect()
-}
-
 #[test]
 fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
     let collector = collector();
@@ -418,6 +430,76 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
     // Sent once: the next run sends only its own session.
     run(PROGRAM, &["ok"], &env);
     assert_eq!(paths(&collector.requests()[6..]), [START, END]);
+}
+
+/// The id of the one session whose start the collector received, and the paths it received.
+fn the_only_session(requests: &[allstak::testing::Request]) -> String {
+    let mut ids: Vec<&str> = requests.iter().filter_map(|r| r.session_id()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{requests:?}");
+    ids[0].to_owned()
+}
+
+#[test]
+fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
+    let collector = collector();
+    collector.set_reply_for(START, Reply::status(503));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "300")]);
+    let first_run = run(PROGRAM, &["ok"], &env);
+    assert_eq!(first_run.code(), Some(0));
+    let first = collector.requests();
+    assert!(
+        !first.is_empty() && paths(&first).iter().all(|path| *path == START),
+        "no end without its start: {:?}",
+        paths(&first)
+    );
+    let id = the_only_session(&first);
+
+    collector.clear_reply_for(START);
+    let before = first.len();
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[before..]), [START, END, START, END]);
+    assert_start(&requests[before], RELEASE, "production");
+    assert_eq!(requests[before].session_id(), Some(id.as_str()));
+    assert_end(&requests[before + 1], &id, "ok");
+    assert_ne!(requests[before + 2].session_id(), Some(id.as_str()));
+}
+
+#[test]
+fn a_program_killed_before_its_start_went_through_is_started_then_ended_abnormal_next_run() {
+    let collector = collector();
+    collector.set_reply_for(START, Reply::status(503));
+    let env = env_for(collector.url(), &[]);
+    let killed = hanging(&env);
+    let tried = collector
+        .wait_for_requests(1, WAIT)
+        .expect("the first try at the start");
+    kill(killed);
+    let id = tried[0].session_id().expect("id").to_owned();
+
+    collector.clear_reply_for(START);
+    let before = collector.requests().len();
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[before..]), [START, END, START, END]);
+    assert_eq!(requests[before].session_id(), Some(id.as_str()));
+    assert_end(&requests[before + 1], &id, "abnormal");
+}
+
+#[test]
+fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent() {
+    let collector = collector();
+    collector.set_reply_for(START, Reply::status(422));
+    let env = env_for(collector.url(), &[]);
+    run(PROGRAM, &["ok"], &env);
+    assert_eq!(paths(&collector.requests()), [START]);
+
+    collector.clear_reply_for(START);
+    run(PROGRAM, &["ok"], &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests[1..]), [START, END]);
+    assert_ne!(requests[1].session_id(), requests[0].session_id());
 }
 
 #[test]

@@ -30,6 +30,7 @@ fn signalled(
     collector
         .wait_for_requests(1, WAIT)
         .expect("the session started");
+    wait_until_its_start_was_taken(env);
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
     // SAFETY: sends a signal to our own child.
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0);

@@ -4,21 +4,25 @@
 //!
 //! Two threads feed it: the transport thread (the start, heartbeats, the end once delivered or
 //! given up) and the thread ending the session (the end, if the server is slow to take it).
-//! Either may come second; whatever the order, the file ends up removed once the end was sent
-//! or refused for good, and holding the end with its real status if it may not have been.
+//! Either may come second; whatever the order, the file ends up removed once nothing is owed to
+//! the server (the end was sent or refused for good, or the start refused for good), and
+//! otherwise holds what is: the start while the server has not taken it, then the end with its
+//! real status.
 
-use super::{Ended, SessionState};
+use super::SessionState;
 
 /// What this session's state file holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Slot {
     /// Nothing on disk.
     NotWritten,
-    /// The open session is on disk: if the process dies, the next run ends it `abnormal`.
+    /// The open session is on disk: if the process dies, the next run ends it `abnormal` (after
+    /// sending its start, if the state still holds it).
     Open(SessionState),
-    /// The end of session `.0` is on disk, with its real status, for the next run to send.
-    Kept(String),
-    /// The end was sent, or refused for good: nothing on disk, and nothing will be.
+    /// The ended session is on disk, with its real status, for the next run to send (after its
+    /// start, if the state still holds it).
+    Kept(SessionState),
+    /// Nothing is owed to the server: nothing on disk, and nothing will be.
     Done,
 }
 
@@ -29,10 +33,14 @@ pub(crate) enum SlotEvent {
     Opened(SessionState),
     /// Time passed while the session is open (Unix ms): an abnormal end gets a fair duration.
     Heartbeat(u64),
-    /// The session of this id ended, and its end is not known to have reached the server.
-    EndPending(String, Ended),
-    /// The end reached the server, or was refused for good.
-    EndSettled,
+    /// The start reached the server: no longer owed.
+    StartSent,
+    /// The session ended, and its end is not known to have reached the server: this state
+    /// (with its end, and its start if still owed) is what to write if none is on disk.
+    EndPending(SessionState),
+    /// Nothing more is owed: the end reached the server or was refused for good, or the start
+    /// was refused for good (the server will never have this session, nor its end).
+    Settled,
 }
 
 /// The file operation a transition asks for.
@@ -41,8 +49,6 @@ pub(crate) enum FileOp {
     Nothing,
     /// Write (or rewrite) this state.
     Write(SessionState),
-    /// Write a fresh state for session `.0`, started by this process, ended as `.1`.
-    WriteNew(String, Ended),
     /// Remove the file of this session.
     Remove(String),
 }
@@ -57,35 +63,49 @@ pub(crate) fn transition(slot: Slot, event: SlotEvent) -> (Slot, FileOp) {
             state.updated_at_ms = now_ms;
             (Slot::Open(state.clone()), FileOp::Write(state))
         }
-        (Slot::Open(mut state), SlotEvent::EndPending(_, ended)) => {
-            let id = state.session_id.clone();
-            state.ended = Some(ended);
-            (Slot::Kept(id), FileOp::Write(state))
+        (Slot::Open(mut state), SlotEvent::StartSent) if state.start.is_some() => {
+            state.start = None;
+            (Slot::Open(state.clone()), FileOp::Write(state))
         }
-        (Slot::NotWritten, SlotEvent::EndPending(id, ended)) => {
-            (Slot::Kept(id.clone()), FileOp::WriteNew(id, ended))
+        (Slot::Kept(mut state), SlotEvent::StartSent) if state.start.is_some() => {
+            state.start = None;
+            (Slot::Kept(state.clone()), FileOp::Write(state))
+        }
+        // The state on disk is the session's own: its start time, its heartbeat, whether its
+        // start is still owed.
+        (Slot::Open(mut state), SlotEvent::EndPending(pending)) => {
+            state.ended = pending.ended;
+            (Slot::Kept(state.clone()), FileOp::Write(state))
+        }
+        (Slot::NotWritten, SlotEvent::EndPending(pending)) => {
+            (Slot::Kept(pending.clone()), FileOp::Write(pending))
         }
         (
-            Slot::Open(SessionState { session_id: id, .. }) | Slot::Kept(id),
-            SlotEvent::EndSettled,
+            Slot::Open(SessionState { session_id: id, .. })
+            | Slot::Kept(SessionState { session_id: id, .. }),
+            SlotEvent::Settled,
         ) => (Slot::Done, FileOp::Remove(id)),
-        (Slot::NotWritten, SlotEvent::EndSettled) => (Slot::Done, FileOp::Nothing),
-        // Opened twice, a heartbeat after the end, an end kept twice, anything once done.
+        (Slot::NotWritten, SlotEvent::Settled) => (Slot::Done, FileOp::Nothing),
+        // Opened twice, a heartbeat after the end, a start sent twice, an end kept twice,
+        // anything once done.
         (slot, _) => (slot, FileOp::Nothing),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::Ended;
     use super::*;
     use crate::SessionStatus;
 
     const ID: &str = "3b241101-e2bb-4255-8caf-4136c566a962";
+    const START: &str = r#"{"sessionId":"3b241101-e2bb-4255-8caf-4136c566a962"}"#;
     const ENDED: Ended = Ended {
         status: SessionStatus::Errored,
         duration_ms: 1234,
     };
 
+    /// The open session's state, its start already sent.
     fn open_state() -> SessionState {
         SessionState {
             session_id: ID.to_owned(),
@@ -96,7 +116,16 @@ mod tests {
             process_start: Some(1),
             started_at_ms: 1_000,
             updated_at_ms: 1_000,
+            start: None,
             ended: None,
+        }
+    }
+
+    /// The open session's state while its start is owed.
+    fn owing_state() -> SessionState {
+        SessionState {
+            start: Some(START.to_owned()),
+            ..open_state()
         }
     }
 
@@ -105,13 +134,6 @@ mod tests {
         match op {
             FileOp::Nothing => {}
             FileOp::Write(state) => *disk = Some(state),
-            FileOp::WriteNew(id, ended) => {
-                *disk = Some(SessionState {
-                    session_id: id,
-                    ended: Some(ended),
-                    ..open_state()
-                });
-            }
             FileOp::Remove(id) => {
                 assert_eq!(
                     disk.as_ref().map(|s| s.session_id.as_str()),
@@ -134,7 +156,7 @@ mod tests {
     }
 
     /// Every order of `events`, each once.
-    fn orders(events: &[SlotEvent]) -> Vec<Vec<SlotEvent>> {
+    fn orders<T: Clone>(events: &[T]) -> Vec<Vec<T>> {
         if events.len() <= 1 {
             return vec![events.to_vec()];
         }
@@ -151,7 +173,10 @@ mod tests {
     }
 
     fn pending() -> SlotEvent {
-        SlotEvent::EndPending(ID.to_owned(), ENDED)
+        SlotEvent::EndPending(SessionState {
+            ended: Some(ENDED),
+            ..open_state()
+        })
     }
 
     #[test]
@@ -172,12 +197,13 @@ mod tests {
     fn in_every_order_a_settled_end_leaves_nothing_on_disk() {
         // The worker settles last: it is the one that learned the end was delivered.
         let events = [
-            SlotEvent::Opened(open_state()),
+            SlotEvent::Opened(owing_state()),
             SlotEvent::Heartbeat(5_000),
+            SlotEvent::StartSent,
             pending(),
         ];
         for mut order in orders(&events) {
-            order.push(SlotEvent::EndSettled);
+            order.push(SlotEvent::Settled);
             let (slot, disk) = run(&order);
             assert_eq!(slot, Slot::Done, "{order:?}");
             assert_eq!(disk, None, "{order:?}");
@@ -193,8 +219,8 @@ mod tests {
         ];
         for order in orders(&events) {
             let (slot, disk) = run(&order);
-            assert_eq!(slot, Slot::Kept(ID.to_owned()), "{order:?}");
             let kept = disk.expect("the end is on disk");
+            assert_eq!(slot, Slot::Kept(kept.clone()), "{order:?}");
             assert_eq!(
                 (kept.session_id.as_str(), kept.ended),
                 (ID, Some(ENDED)),
@@ -203,13 +229,85 @@ mod tests {
         }
     }
 
+    /// What happens to the session, as [`super::super::SessionFile`] turns it into events: each
+    /// state it makes holds the start while the start is owed.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Happened {
+        Opened,
+        Heartbeat,
+        StartSent,
+        EndPending,
+    }
+
+    #[test]
+    fn in_every_order_the_state_on_disk_holds_the_start_exactly_while_it_is_owed() {
+        use Happened::*;
+        for order in orders(&[Opened, Heartbeat, StartSent, EndPending]) {
+            for happened in 1..=order.len() {
+                let mut owed = true;
+                let events: Vec<SlotEvent> = order[..happened]
+                    .iter()
+                    .map(|happened| {
+                        let state = if owed { owing_state() } else { open_state() };
+                        match happened {
+                            Opened => SlotEvent::Opened(state),
+                            Heartbeat => SlotEvent::Heartbeat(5_000),
+                            StartSent => {
+                                owed = false;
+                                SlotEvent::StartSent
+                            }
+                            EndPending => SlotEvent::EndPending(SessionState {
+                                ended: Some(ENDED),
+                                ..state
+                            }),
+                        }
+                    })
+                    .collect();
+                let (_, disk) = run(&events);
+                let Some(disk) = disk else {
+                    // Nothing written yet: neither opened nor ended.
+                    assert!(
+                        !order[..happened].contains(&Opened)
+                            && !order[..happened].contains(&EndPending),
+                        "{events:?}"
+                    );
+                    continue;
+                };
+                let expected = owed.then(|| START.to_owned());
+                assert_eq!(disk.start, expected, "{events:?}");
+                let ended = order[..happened].contains(&EndPending);
+                assert_eq!(disk.ended, ended.then_some(ENDED), "{events:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_start_refused_for_good_leaves_nothing_on_disk_and_nothing_is_written_after() {
+        for before in [
+            vec![],
+            vec![SlotEvent::Opened(owing_state())],
+            vec![
+                SlotEvent::Opened(owing_state()),
+                SlotEvent::EndPending(SessionState {
+                    ended: Some(ENDED),
+                    ..owing_state()
+                }),
+            ],
+        ] {
+            let mut events = before.clone();
+            events.extend([SlotEvent::Settled, SlotEvent::Heartbeat(9), pending()]);
+            assert_eq!(run(&events), (Slot::Done, None), "{before:?}");
+        }
+    }
+
     #[test]
     fn once_done_nothing_writes_the_file_again() {
         for event in [
             SlotEvent::Opened(open_state()),
             SlotEvent::Heartbeat(9),
+            SlotEvent::StartSent,
             pending(),
-            SlotEvent::EndSettled,
+            SlotEvent::Settled,
         ] {
             assert_eq!(transition(Slot::Done, event), (Slot::Done, FileOp::Nothing));
         }
@@ -217,22 +315,26 @@ mod tests {
 
     #[test]
     fn an_end_kept_by_both_threads_is_written_once() {
-        let (slot, op) = transition(Slot::Kept(ID.to_owned()), pending());
-        assert_eq!((slot, op), (Slot::Kept(ID.to_owned()), FileOp::Nothing));
+        let kept = SessionState {
+            ended: Some(ENDED),
+            ..open_state()
+        };
+        let (slot, op) = transition(Slot::Kept(kept.clone()), pending());
+        assert_eq!((slot, op), (Slot::Kept(kept), FileOp::Nothing));
     }
 
     #[test]
     fn a_session_that_ends_before_it_was_written_is_written_only_if_its_end_is_pending() {
         assert_eq!(
-            transition(Slot::NotWritten, SlotEvent::EndSettled),
+            transition(Slot::NotWritten, SlotEvent::Settled),
             (Slot::Done, FileOp::Nothing)
         );
+        let SlotEvent::EndPending(state) = pending() else {
+            unreachable!()
+        };
         assert_eq!(
             transition(Slot::NotWritten, pending()),
-            (
-                Slot::Kept(ID.to_owned()),
-                FileOp::WriteNew(ID.to_owned(), ENDED)
-            )
+            (Slot::Kept(state.clone()), FileOp::Write(state))
         );
     }
 }

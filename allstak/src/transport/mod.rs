@@ -99,9 +99,9 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Spawns the worker, which calls `on_idle` whenever nothing happened for a while; `None`
-    /// (with a diagnostic) if the system refuses a thread.
-    pub(crate) fn spawn(endpoint: Endpoint, on_idle: Box<dyn FnMut() + Send>) -> Option<Self> {
+    /// Spawns the worker, which calls `heartbeat` every 30 s, busy or idle; `None` (with a
+    /// diagnostic) if the system refuses a thread.
+    pub(crate) fn spawn(endpoint: Endpoint, heartbeat: Box<dyn FnMut() + Send>) -> Option<Self> {
         let inbox = Arc::new(Inbox::new());
         let shared = Arc::new(Shared {
             queued: CacheLine(AtomicUsize::new(0)),
@@ -114,7 +114,7 @@ impl Transport {
         let spawned = sdk_thread::spawn("allstak-transport", move || {
             // A bug of ours on this thread must not reach the program; the thread just ends.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                worker.run(&taken, on_idle);
+                worker.run(&taken, heartbeat);
             }));
             // Whoever waits for a job still queued stops waiting at once.
             taken.abandon();

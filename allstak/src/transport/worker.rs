@@ -14,8 +14,37 @@ use crate::diag::{self, Once};
 use crate::wire::Request;
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// How often the worker calls its idle hook when nothing happens (the state file's heartbeat).
-const IDLE: Duration = Duration::from_secs(30);
+/// How often the worker calls its heartbeat (which refreshes the state file), busy or idle.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+/// When the heartbeat is next due.
+struct Schedule {
+    every: Duration,
+    next: Instant,
+}
+
+impl Schedule {
+    fn new(every: Duration, now: Instant) -> Self {
+        Self {
+            every,
+            next: now + every,
+        }
+    }
+
+    /// How long the worker may wait for a job before the heartbeat is due.
+    fn wait(&self, now: Instant) -> Duration {
+        self.next.saturating_duration_since(now)
+    }
+
+    /// Whether the heartbeat is due at `now`; if it is, the next one is `every` from now.
+    fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + self.every;
+        true
+    }
+}
 
 /// What became of a request once [`Worker::deliver`] is done with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,47 +79,62 @@ impl Worker {
         }
     }
 
-    pub(super) fn run(mut self, inbox: &Inbox<Job>, mut on_idle: Box<dyn FnMut() + Send>) {
+    pub(super) fn run(self, inbox: &Inbox<Job>, heartbeat: Box<dyn FnMut() + Send>) {
+        self.run_beating_every(HEARTBEAT_EVERY, inbox, heartbeat);
+    }
+
+    /// Runs jobs until the inbox closes, and `heartbeat` every `every`: after a job as after a
+    /// wait, so that a worker busy every few seconds beats on time too.
+    fn run_beating_every(
+        mut self,
+        every: Duration,
+        inbox: &Inbox<Job>,
+        mut heartbeat: Box<dyn FnMut() + Send>,
+    ) {
+        let mut schedule = Schedule::new(every, Instant::now());
         loop {
-            let job = match inbox.take(IDLE) {
-                Taken::Job(job) => job,
-                Taken::Idle => {
-                    on_idle();
-                    continue;
-                }
+            match inbox.take(schedule.wait(Instant::now())) {
+                Taken::Job(job) => self.run_job(job),
+                Taken::Idle => {}
                 Taken::Closed => return,
-            };
-            match job {
-                Job::Event(build) => {
-                    let lost = match build() {
-                        Outgoing::Request(request) => match self.deliver(&request) {
-                            Delivery::Sent => None,
-                            Delivery::Refused => Some("was refused"),
-                            Delivery::NotYet => Some("could not be sent in time"),
-                        },
-                        Outgoing::Discarded => None,
-                        Outgoing::Unsendable => Some("is too large to send"),
-                    };
-                    if let Some(why) = lost {
-                        self.shared.dropped.add(1);
-                        diag::say_once(
-                            Once::EventLost,
-                            "debug",
-                            format_args!(
-                                "an error event {why}; it is dropped, counted by \
-                                 dropped_event_count(), and flush() returns false"
-                            ),
-                        );
-                    }
-                    self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            if schedule.due(Instant::now()) {
+                heartbeat();
+            }
+        }
+    }
+
+    fn run_job(&mut self, job: Job) {
+        match job {
+            Job::Event(build) => {
+                let lost = match build() {
+                    Outgoing::Request(request) => match self.deliver(&request) {
+                        Delivery::Sent => None,
+                        Delivery::Refused => Some("was refused"),
+                        Delivery::NotYet => Some("could not be sent in time"),
+                    },
+                    Outgoing::Discarded => None,
+                    Outgoing::Unsendable => Some("is too large to send"),
+                };
+                if let Some(why) = lost {
+                    self.shared.dropped.add(1);
+                    diag::say_once(
+                        Once::EventLost,
+                        "debug",
+                        format_args!(
+                            "an error event {why}; it is dropped, counted by \
+                             dropped_event_count(), and flush() returns false"
+                        ),
+                    );
                 }
-                Job::Task(task) => task(&mut self),
-                Job::Flush { done, all_sent } => {
-                    let dropped = self.shared.dropped.sum();
-                    all_sent.store(dropped == self.dropped_at_flush, Ordering::Relaxed);
-                    self.dropped_at_flush = dropped;
-                    done.raise();
-                }
+                self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            Job::Task(task) => task(self),
+            Job::Flush { done, all_sent } => {
+                let dropped = self.shared.dropped.sum();
+                all_sent.store(dropped == self.dropped_at_flush, Ordering::Relaxed);
+                self.dropped_at_flush = dropped;
+                done.raise();
             }
         }
     }
@@ -216,5 +260,72 @@ impl Worker {
                 Outcome::Unreachable
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counter::ShardedCounter;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    fn worker() -> Worker {
+        let endpoint = Endpoint {
+            host: "http://127.0.0.1:9".to_owned(),
+            key: "k".to_owned(),
+            proxy: None,
+        };
+        let shared = Arc::new(Shared {
+            queued: super::super::CacheLine(AtomicUsize::new(0)),
+            dropped: ShardedCounter::new(),
+            unauthorized: AtomicBool::new(false),
+            deadline: Mutex::new(None),
+        });
+        Worker::new(endpoint, shared)
+    }
+
+    #[test]
+    fn the_heartbeat_is_due_every_interval_whenever_it_is_checked() {
+        let every = Duration::from_secs(30);
+        let start = Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut schedule = Schedule::new(every, start);
+        assert_eq!(schedule.wait(start), every);
+        // Checked after each job of a worker busy every 4 s: due at 32 s, then at 64 s.
+        let due: Vec<u64> = (1..=20)
+            .map(|job| job * 4)
+            .filter(|&secs| schedule.due(at(secs)))
+            .collect();
+        assert_eq!(due, [32, 64]);
+        assert_eq!(schedule.wait(at(80)), Duration::from_secs(14));
+        // Checked late (a long job): due once, not once per interval missed.
+        assert!(schedule.due(at(200)));
+        assert!(!schedule.due(at(201)));
+        assert_eq!(schedule.wait(at(300)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_heartbeat_runs_between_jobs_when_the_worker_is_never_idle() {
+        let beats = Arc::new(AtomicUsize::new(0));
+        let seen_by_jobs = Arc::new(Mutex::new(Vec::new()));
+        let inbox = Inbox::new();
+        for _ in 0..3 {
+            let (beats, seen) = (Arc::clone(&beats), Arc::clone(&seen_by_jobs));
+            inbox.push(Job::Task(Box::new(move |_| {
+                seen.lock().unwrap().push(beats.load(Ordering::Relaxed));
+            })));
+        }
+        inbox.close();
+        let counted = Arc::clone(&beats);
+        // Due at once, every time: the inbox is never empty until it closes.
+        worker().run_beating_every(
+            Duration::ZERO,
+            &inbox,
+            Box::new(move || {
+                counted.fetch_add(1, Ordering::Relaxed);
+            }),
+        );
+        assert_eq!(*seen_by_jobs.lock().unwrap(), [0, 1, 2]);
     }
 }

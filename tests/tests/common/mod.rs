@@ -98,6 +98,43 @@ pub fn fresh_state_dir() -> std::path::PathBuf {
     dir
 }
 
+/// Waits until the program knows the server took its start: its state no longer holds it.
+/// (Killed before it knows, it has the next run send the start again.)
+pub fn wait_until_its_start_was_taken(env: &[(String, String)]) {
+    wait_for_state_file(env, "a state without its start", |body| {
+        !body.contains("\"start\":")
+    });
+}
+
+/// The sessions dir under `env`'s state dir.
+pub fn sessions_dir(env: &[(String, String)]) -> std::path::PathBuf {
+    env.iter()
+        .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
+        .map(|(_, dir)| std::path::PathBuf::from(dir).join("sessions"))
+        .expect("a state dir")
+}
+
+/// Waits until a state file under `env`'s state dir holds `what` (`holds` says whether a file's
+/// body does). Polled: the program writes it on its own, with no event to wait for.
+pub fn wait_for_state_file(env: &[(String, String)], what: &str, holds: impl Fn(&str) -> bool) {
+    let dir = sessions_dir(env);
+    let since = Instant::now();
+    while !state_files(&dir).iter().any(|body| holds(body)) {
+        assert!(since.elapsed() < WAIT, "no {what} in {}", dir.display());
+        std::thread::yield_now();
+    }
+}
+
+/// The contents of the state files in `dir`.
+pub fn state_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .collect()
+}
+
 pub fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
     vars.iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
