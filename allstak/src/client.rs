@@ -136,13 +136,12 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         return true;
     }
     diag::debug!("session {id} started");
-    // Every way the session can end is in place before anything is sent.
+    // Every way the session can end is in place before the program's first line, and the only
+    // one that can come from another thread (a signal) after the start is queued: an end is
+    // always queued behind its start.
     fork::watch();
     crate::panic::install();
     register_at_exit();
-    if client().is_some_and(|c| c.config.end_on_signals) {
-        crate::signals::install();
-    }
     if let (Some(client), Some(outbox)) = (client(), outbox()) {
         let config = Arc::clone(&client.config);
         let file = Arc::clone(&outbox.file);
@@ -158,6 +157,9 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
             }
             file.settle_start(worker.deliver(&start));
         }));
+    }
+    if client().is_some_and(|c| c.config.end_on_signals) {
+        crate::signals::install();
     }
     true
 }
