@@ -46,6 +46,11 @@ impl fmt::Debug for Event {
 }
 
 impl Event {
+    /// An event as the SDK would send it, kept by `testing::capture`.
+    pub(crate) fn captured(inner: ErrorEvent) -> Self {
+        Self { inner }
+    }
+
     /// The message (the error's `Display`, a panic's message, a log record's text).
     ///
     /// ```

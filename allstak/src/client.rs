@@ -1,99 +1,385 @@
-//! The process-wide client: one configuration, one session tracker, one transport.
+//! The client: one configuration, one session tracker, one breadcrumb trail, one outbox, and
+//! the session's ending, as a value. A process has one, set up by `#[allstak::main]` or
+//! [`crate::init`]; `allstak::testing::capture` runs a closure with another on its thread, and
+//! unit tests build their own around a fake HTTP backend.
+//!
+//! Everything the SDK does for the program goes through [`current`]: the thread's capturing
+//! client if there is one, else the process's.
 
+mod caught;
+mod shutdown;
+
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::before_send::Event;
 use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::fork;
 use crate::panic::PanicRecord;
-use crate::session::{EndedSession, SessionTracker};
+use crate::session::SessionTracker;
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
-use crate::transport::{self, Endpoint, Outgoing, Transport};
+use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
 use crate::wire;
 use crate::{SessionId, SessionStatus};
 
-/// The session of this process.
-static TRACKER: SessionTracker = SessionTracker::new();
-/// The breadcrumbs of this process.
-static TRAIL: Trail = Trail::new();
-static CLIENT: OnceLock<Client> = OnceLock::new();
-/// Set once the thread that ended the session is done sending the end.
-static END_SENT: (Mutex<Option<EndSent>>, Condvar) = (Mutex::new(None), Condvar::new());
+pub(crate) use shutdown::at_exit;
 
-/// How the session's end went, for what the process does at exit.
-#[derive(Clone, Copy)]
-struct EndSent {
-    /// The exit deadline it was sent under.
-    deadline: Instant,
-    /// Whether the worker was done with it before the deadline (sent, refused, or not
-    /// reachable); a server that takes the connection and never answers keeps it past.
-    settled: bool,
-    /// Ended by the program (`end_session`, `Guard::end_with`), which may run on after it;
-    /// otherwise by `main` returning, the guard's drop, a signal or the exit itself.
-    by_the_program: bool,
+/// The process's client, once set up.
+static PROCESS: OnceLock<Client> = OnceLock::new();
+
+thread_local! {
+    /// The client `testing::capture` runs its closure with, on this thread.
+    static CAPTURING: Cell<Option<&'static Client>> = const { Cell::new(None) };
 }
-/// How long an ending program waits for its end to be sent before it also writes the end into
-/// the state file (so that a kill during a long wait does not make it `abnormal`).
-const KEEP_END_AFTER: Duration = Duration::from_millis(10);
+/// Whether any thread ever captured: until then [`current`] skips the thread-local.
+static CAPTURING_ANYWHERE: AtomicBool = AtomicBool::new(false);
 
-struct Client {
-    config: Arc<Config>,
+/// The client of this thread: its capturing one, else the process's.
+#[inline]
+pub(crate) fn current() -> Option<&'static Client> {
+    if CAPTURING_ANYWHERE.load(Ordering::Relaxed)
+        && let Some(capturing) = CAPTURING.try_with(Cell::get).ok().flatten()
+    {
+        return Some(capturing);
+    }
+    PROCESS.get()
+}
+
+pub(crate) struct Client {
+    pub(crate) config: Arc<Config>,
+    tracker: SessionTracker,
+    trail: Trail,
     outbox: Option<Outbox>,
+    /// The thread that started the session: its panics wait for `main`'s verdict.
     session_thread: ThreadId,
+    panics: caught::Panics,
+    ending: shutdown::Ending,
 }
 
-/// What sends: the transport, and the session's state file it keeps up to date.
-struct Outbox {
-    transport: Transport,
-    file: Arc<SessionFile>,
+/// Where events go.
+enum Outbox {
+    /// To the ingest API, by the transport's thread, with the session's state file.
+    Http {
+        transport: Transport,
+        file: Arc<SessionFile>,
+    },
+    /// Into a list, for `testing::capture`: no thread, no network.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    Capture(Mutex<Vec<Event>>),
 }
 
-impl Outbox {
-    fn spawn(config: &Config, host: &str, key: &str) -> Option<Self> {
-        let dir = StateDir::locate(config.state_dir.clone(), key, host);
-        let file = Arc::new(SessionFile::new(
-            dir,
-            config.release(),
-            config.environment(),
-        ));
-        let endpoint = Endpoint {
-            host: host.to_owned(),
-            key: key.to_owned(),
-            proxy: config.proxy_url().map(str::to_owned),
+impl Client {
+    /// A client for `config`: sending over HTTP when it has a key and a host and this is not a
+    /// test run (`backend` in place of the build's own, for unit tests), else sending nothing.
+    fn new(config: Config, test_run: bool, backend: Option<Box<dyn Backend>>) -> Self {
+        let config = Arc::new(config);
+        let outbox = match (&config.api_key, &config.host) {
+            (Some(key), Some(host)) if !test_run => {
+                warn_if_plain_http(host);
+                http_outbox(&config, host, key, backend)
+            }
+            (None, _) if !config.api_key_refused => {
+                diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
+                None
+            }
+            _ => None,
         };
-        diag::debug!(
-            "sending to {host} with {} and {}{}",
-            transport::BACKEND,
-            transport::TLS,
-            config
-                .proxy
-                .as_ref()
-                .map_or(String::new(), |proxy| format!(" through the proxy {proxy}"))
-        );
-        if transport::TLS == "none" && host.starts_with("https://") {
-            diag::warning!(
-                "this build has no TLS (the `rustls` or `native-tls` feature of allstak): \
-                 nothing can reach {host}"
-            );
+        Self::with_outbox(config, outbox)
+    }
+
+    fn with_outbox(config: Arc<Config>, outbox: Option<Outbox>) -> Self {
+        let trail = Trail::new();
+        trail.set_capacity(config.max_breadcrumbs);
+        Self {
+            config,
+            tracker: SessionTracker::new(),
+            trail,
+            outbox,
+            session_thread: thread::current().id(),
+            panics: caught::Panics::new(),
+            ending: shutdown::Ending::new(),
         }
-        let heartbeat = Arc::clone(&file);
-        let transport = Transport::spawn(endpoint, Box::new(move || heartbeat.heartbeat()))?;
-        Some(Self { transport, file })
+    }
+
+    /// The transport; never in a forked child (see [`crate::fork`]).
+    fn transport(&self) -> Option<&Transport> {
+        match &self.outbox {
+            Some(Outbox::Http { transport, .. }) if !fork::is_child() => Some(transport),
+            _ => None,
+        }
+    }
+
+    fn file(&self) -> Option<&Arc<SessionFile>> {
+        match &self.outbox {
+            Some(Outbox::Http { file, .. }) if !fork::is_child() => Some(file),
+            _ => None,
+        }
+    }
+
+    /// Whether events go anywhere: only then are they built.
+    fn sends(&self) -> bool {
+        match &self.outbox {
+            Some(Outbox::Http { .. }) => !fork::is_child(),
+            Some(Outbox::Capture(_)) => true,
+            None => false,
+        }
+    }
+
+    /// Starts the session; `install_hooks` for the process's client, which ends it on a panic,
+    /// at exit and on signals.
+    fn start_session(&'static self, install_hooks: bool) {
+        self.start_session_at(install_hooks, Instant::now());
+    }
+
+    fn start_session_at(&'static self, install_hooks: bool, now: Instant) {
+        let id = SessionId::random();
+        if !self.tracker.start(id, now) {
+            return;
+        }
+        diag::debug!("session {id} started");
+        if install_hooks {
+            // Every way the session can end is in place before the program's first line.
+            fork::watch();
+            crate::panic::install();
+            crate::exit::install();
+        }
+        if let (Some(transport), Some(file)) = (self.transport(), self.file()) {
+            let config = Arc::clone(&self.config);
+            let file = Arc::clone(file);
+            transport.run(Box::new(move |worker| {
+                // Before our own start: the ends of sessions whose processes died.
+                file.recover_abnormal_sessions(|request| worker.deliver(request));
+                let start = wire::session_start(id, &config);
+                file.owe_start(&start);
+                // A program already ending (done in a microsecond) has nothing to leave open:
+                // its end is next in line, and is written only if it cannot be sent.
+                if !worker.is_ending() {
+                    file.open(id);
+                }
+                file.settle_start(worker.deliver(&start));
+            }));
+        }
+        // The only ending that can come from another thread, after the start is queued: an
+        // end is always queued behind its start.
+        if install_hooks && self.config.end_on_signals {
+            crate::signals::install();
+        }
+    }
+
+    /// Whether a session is running: one relaxed atomic load.
+    fn session_active(&self) -> bool {
+        self.tracker.is_active() && !fork::is_child()
+    }
+
+    fn is_session_thread(&self) -> bool {
+        self.session_thread == thread::current().id()
+    }
+
+    /// Records a handled error on the session and queues its event (never waits).
+    ///
+    /// The event is only built (the user's `Display` or `Debug` run) when it goes somewhere:
+    /// without a key, in a test run, it would be thrown away.
+    fn capture(&'static self, build: impl FnOnce() -> ErrorEvent) {
+        if fork::is_child() {
+            return fork::drop_event();
+        }
+        self.tracker.record_handled_error();
+        if self.sends() {
+            self.send_caught_panics_if_past_them();
+            let mut event = build();
+            if self.config.attach_stacktrace {
+                event.stack = Some(Stack::capture());
+            }
+            if !TRACING_LAYER.load(Ordering::Relaxed)
+                || reported_once::first(Reporter::Call, fingerprint(&event.message))
+            {
+                self.send_event(event);
+            }
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    fn capture_from_tracing(&'static self, fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
+        if fork::is_child() {
+            return fork::drop_event();
+        }
+        self.tracker.record_handled_error();
+        if self.sends() && reported_once::first(Reporter::Tracing, fingerprint) {
+            self.send_event(build());
+        }
+    }
+
+    fn send_event(&'static self, event: ErrorEvent) {
+        self.send_event_as_of(event, self.trail.mark());
+    }
+
+    /// Sends `event` with the breadcrumbs added before `mark` (taken when it happened).
+    fn send_event_as_of(&'static self, mut event: ErrorEvent, mark: u64) {
+        let Some(outbox) = &self.outbox else {
+            return;
+        };
+        event.session_id = self.tracker.current_id();
+        event.context.attach();
+        let config = &self.config;
+        // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
+        // would abort the process: then it runs on the transport thread instead.
+        let hook_later = config.before_send.is_some() && thread::panicking();
+        if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
+            match crate::before_send::apply(hook, event) {
+                Some(kept) => event = kept,
+                None => return,
+            }
+        }
+        match outbox {
+            Outbox::Capture(events) => {
+                if let Some(hook) = config.before_send.as_deref().filter(|_| hook_later) {
+                    match crate::before_send::apply(hook, event) {
+                        Some(kept) => event = kept,
+                        None => return,
+                    }
+                }
+                events
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Event::captured(event));
+            }
+            Outbox::Http { transport, .. } => {
+                if fork::is_child() {
+                    return fork::drop_event();
+                }
+                // The trail is read on the transport thread: the caller only took the mark.
+                transport.send_event(move || {
+                    if hook_later && let Some(hook) = config.before_send.as_deref() {
+                        match crate::before_send::apply(hook, event) {
+                            Some(kept) => event = kept,
+                            None => return Outgoing::Discarded,
+                        }
+                    }
+                    wire::error(&event, &self.trail.before(mark), config)
+                        .map_or(Outgoing::Unsendable, Outgoing::Request)
+                });
+            }
+        }
+    }
+
+    fn add_breadcrumb(&self, build: impl FnOnce() -> Breadcrumb) {
+        if self.sends() {
+            self.trail.add(build());
+        }
+    }
+
+    /// From the panic hook: a panic is a handled error until we learn it ended the process.
+    fn record_panic(&'static self, record: PanicRecord) {
+        if fork::is_child() {
+            return fork::drop_event();
+        }
+        if !self.tracker.record_handled_error() {
+            return;
+        }
+        if !self.is_session_thread() {
+            // Its thread's end (a join, a task's handle) is the program's business: handled.
+            self.send_event(record.into_event(false));
+            return;
+        }
+        // `main`'s guard decides: the crash if it unwinds out of `main`; otherwise it was
+        // caught (see `panic_hook_done`).
+        let _ = self.panics.hold(record, self.trail.mark());
+    }
+
+    /// The panic hook is done with the session thread's latest panic, which now unwinds: sent
+    /// as caught once it has unwound for `CAUGHT_AFTER`, unless the guard took it first.
+    fn panic_hook_done(&'static self, now: Instant) {
+        if self.is_session_thread()
+            && self.panics.unwinding(now)
+            && let Some(transport) = self.transport()
+        {
+            transport.run(Box::new(move |worker| {
+                worker.pause_until(now + caught::CAUGHT_AFTER);
+                for (record, mark) in self.panics.take_older_than(caught::CAUGHT_AFTER) {
+                    self.send_event_as_of(record.into_event(false), mark);
+                }
+            }));
+        }
+    }
+
+    /// The session thread is past its panics (it reports, flushes or ends normally): every
+    /// panic still undecided was caught, and is sent as a handled event before what comes next.
+    fn send_caught_panics(&'static self) {
+        for (record, mark) in self.panics.take_all() {
+            self.send_event_as_of(record.into_event(false), mark);
+        }
+    }
+
+    fn send_caught_panics_if_past_them(&'static self) {
+        if !thread::panicking() && self.is_session_thread() {
+            self.send_caught_panics();
+        }
+    }
+
+    fn dropped_event_count(&self) -> u64 {
+        if fork::is_child() {
+            return fork::dropped_event_count();
+        }
+        self.transport().map_or(0, Transport::dropped_event_count)
     }
 }
 
-/// Sets the SDK up with `config`; starts the session unless tracking is off or this is a test
-/// run. Returns whether this setup took effect: only the first in a process does.
+/// The HTTP outbox: the session's state file and the transport thread that keeps it.
+fn http_outbox(
+    config: &Config,
+    host: &str,
+    key: &str,
+    backend: Option<Box<dyn Backend>>,
+) -> Option<Outbox> {
+    let dir = StateDir::locate(config.state_dir.clone(), key, host);
+    let file = Arc::new(SessionFile::new(
+        dir,
+        config.release(),
+        config.environment(),
+    ));
+    let endpoint = Endpoint {
+        host: host.to_owned(),
+        key: key.to_owned(),
+        proxy: config.proxy_url().map(str::to_owned),
+    };
+    diag::debug!(
+        "sending to {host} with {} and {}{}",
+        transport::BACKEND,
+        transport::TLS,
+        config
+            .proxy
+            .as_ref()
+            .map_or(String::new(), |proxy| format!(" through the proxy {proxy}"))
+    );
+    if transport::TLS == "none" && host.starts_with("https://") {
+        diag::warning!(
+            "this build has no TLS (the `rustls` or `native-tls` feature of allstak): \
+             nothing can reach {host}"
+        );
+    }
+    let heartbeat = Arc::clone(&file);
+    let transport = Transport::spawn(endpoint, backend, Box::new(move || heartbeat.heartbeat()))?;
+    Some(Outbox::Http { transport, file })
+}
+
+/// Sets the process's client up with `config`, and starts its session unless tracking is off
+/// or this is a test run. Returns whether this setup took effect: only the first in a process
+/// does.
 pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     diag::enable(config.debug);
     for problem in &config.problems {
         diag::warning!("{problem}");
+    }
+    if PROCESS.get().is_some() {
+        diag::debug!("allstak was already set up in this process; this setup is ignored");
+        return false;
     }
     let test_run = !config.track_test_runs && config::is_test_run(cfg_test);
     if test_run {
@@ -101,80 +387,54 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
             "this is a test run: nothing will be sent (ALLSTAK_TRACK_TEST_RUNS=1 to change that)"
         );
     }
-    let config = Arc::new(config);
-    let new_outbox = match (&config.api_key, &config.host) {
-        (Some(key), Some(host)) if !test_run => {
-            warn_if_plain_http(host);
-            Outbox::spawn(&config, host, key)
-        }
-        (None, _) if !config.api_key_refused => {
-            diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
-            None
-        }
-        _ => None,
-    };
     let track = config.auto_session_tracking && !test_run;
-    let new_client = Client {
-        config,
-        outbox: new_outbox,
-        session_thread: thread::current().id(),
-    };
-    let max_breadcrumbs = new_client.config.max_breadcrumbs;
-    if CLIENT.set(new_client).is_err() {
+    if PROCESS.set(Client::new(config, test_run, None)).is_err() {
         diag::debug!("allstak was already set up in this process; this setup is ignored");
         return false;
     }
-    TRAIL.set_capacity(max_breadcrumbs);
-    if let Some(id) = client().and_then(|c| c.config.user_id.as_deref()) {
+    let Some(client) = PROCESS.get() else {
+        return false;
+    };
+    if let Some(id) = client.config.user_id.as_deref() {
         crate::scope::set_configured_user(id);
     }
-    if !track {
-        return true;
-    }
-    let id = SessionId::random();
-    if !TRACKER.start(id, Instant::now()) {
-        return true;
-    }
-    diag::debug!("session {id} started");
-    // Every way the session can end is in place before the program's first line, and the only
-    // one that can come from another thread (a signal) after the start is queued: an end is
-    // always queued behind its start.
-    fork::watch();
-    crate::panic::install();
-    register_at_exit();
-    if let (Some(client), Some(outbox)) = (client(), outbox()) {
-        let config = Arc::clone(&client.config);
-        let file = Arc::clone(&outbox.file);
-        outbox.transport.run(Box::new(move |worker| {
-            // Before our own start: the ends of sessions whose processes died.
-            file.recover_abnormal_sessions(|request| worker.deliver(request));
-            let start = wire::session_start(id, &config);
-            file.owe_start(&start);
-            // A program already ending (done in a microsecond) has nothing to leave open: its
-            // end is next in line, and is written only if it cannot be sent.
-            if !worker.is_ending() {
-                file.open(id);
-            }
-            file.settle_start(worker.deliver(&start));
-        }));
-    }
-    if client().is_some_and(|c| c.config.end_on_signals) {
-        crate::signals::install();
+    if track {
+        client.start_session(true);
     }
     true
 }
 
-fn client() -> Option<&'static Client> {
-    CLIENT.get()
-}
-
-/// What sends; never in a forked child (see [`crate::fork`]).
-fn outbox() -> Option<&'static Outbox> {
-    client()?.outbox.as_ref().filter(|_| !fork::is_child())
-}
-
-fn transport() -> Option<&'static Transport> {
-    outbox().map(|outbox| &outbox.transport)
+/// Runs `run` with a client of its own on this thread, which keeps the events it would send
+/// (after `before_send`) instead of sending them; returns them. Its session starts before
+/// `run` and ends after it.
+#[cfg(feature = "testing")]
+pub(crate) fn capture_events(config: Config, run: impl FnOnce()) -> Vec<Event> {
+    // Leaked: an event built on this thread may still hold it when `run` returns (a few
+    // hundred bytes per call, no thread).
+    let client: &'static Client = Box::leak(Box::new(Client::with_outbox(
+        Arc::new(config),
+        Some(Outbox::Capture(Mutex::new(Vec::new()))),
+    )));
+    CAPTURING_ANYWHERE.store(true, Ordering::Relaxed);
+    let previous = CAPTURING.with(|capturing| capturing.replace(Some(client)));
+    client.start_session(false);
+    /// Gives the thread its client back, even if `run` panics.
+    struct Restore(Option<&'static Client>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CAPTURING.try_with(|capturing| capturing.set(self.0));
+        }
+    }
+    let restore = Restore(previous);
+    run();
+    client.end(None);
+    drop(restore);
+    match &client.outbox {
+        Some(Outbox::Capture(events)) => {
+            std::mem::take(&mut *events.lock().unwrap_or_else(PoisonError::into_inner))
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn warn_if_plain_http(host: &str) {
@@ -201,59 +461,49 @@ fn warn_if_plain_http(host: &str) {
     }
 }
 
-/// Whether a session is running: one relaxed atomic load.
+// What the rest of the SDK calls: the thread's client, if there is one.
+
+/// Whether a session is running: a load or two.
 #[inline]
 pub(crate) fn session_active() -> bool {
-    TRACKER.is_active() && !fork::is_child()
+    current().is_some_and(Client::session_active)
 }
 
 pub(crate) fn current_session_id() -> Option<SessionId> {
-    TRACKER.current_id().filter(|_| !fork::is_child())
+    current()?
+        .tracker
+        .current_id()
+        .filter(|_| !fork::is_child())
 }
 
 pub(crate) fn session_status() -> SessionStatus {
-    TRACKER.status()
+    current().map_or(SessionStatus::Ok, |client| client.tracker.status())
 }
 
 pub(crate) fn handled_error_count() -> u64 {
-    TRACKER.error_count()
+    current().map_or(0, |client| client.tracker.error_count())
 }
 
 pub(crate) fn dropped_event_count() -> u64 {
     if fork::is_child() {
         return fork::dropped_event_count();
     }
-    transport().map_or(0, Transport::dropped_event_count)
+    current().map_or(0, Client::dropped_event_count)
 }
 
-/// Whether error events are sent (there is a transport): integrations skip work otherwise.
+/// Whether error events go anywhere: integrations skip work otherwise.
 #[cfg(feature = "tower")]
 pub(crate) fn sending() -> bool {
-    transport().is_some()
+    current().is_some_and(Client::sends)
 }
 
 /// Records a handled error on the session and queues its event (never waits).
-///
-/// The event is only built (the user's `Display` or `Debug` run) when there is a transport to
-/// send it: without a key, in a test run, it would be thrown away.
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
     if fork::is_child() {
         return fork::drop_event();
     }
-    TRACKER.record_handled_error();
-    if transport().is_some() {
-        if past_its_panics() {
-            send_caught_panics();
-        }
-        let mut event = build();
-        if client().is_some_and(|c| c.config.attach_stacktrace) {
-            event.stack = Some(Stack::capture());
-        }
-        if !TRACING_LAYER.load(Ordering::Relaxed)
-            || reported_once::first(Reporter::Call, fingerprint(&event.message))
-        {
-            send_event(event);
-        }
+    if let Some(client) = current() {
+        client.capture(build);
     }
 }
 
@@ -272,9 +522,8 @@ pub(crate) fn capture_from_tracing(fingerprint: u64, build: impl FnOnce() -> Err
     if fork::is_child() {
         return fork::drop_event();
     }
-    TRACKER.record_handled_error();
-    if transport().is_some() && reported_once::first(Reporter::Tracing, fingerprint) {
-        send_event(build());
+    if let Some(client) = current() {
+        client.capture_from_tracing(fingerprint, build);
     }
 }
 
@@ -323,299 +572,58 @@ mod reported_once {
     }
 }
 
-fn send_event(event: ErrorEvent) {
-    send_event_as_of(event, TRAIL.mark());
-}
-
-/// Sends `event` with the breadcrumbs added before `mark` (taken when it happened).
-fn send_event_as_of(mut event: ErrorEvent, mark: u64) {
-    if let (Some(client), Some(transport)) = (client(), transport()) {
-        event.session_id = TRACKER.current_id();
-        event.context.attach();
-        let config = Arc::clone(&client.config);
-        // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
-        // would abort the process: then it runs on the transport thread instead.
-        let hook_later = config.before_send.is_some() && thread::panicking();
-        if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
-            match crate::before_send::apply(hook, event) {
-                Some(kept) => event = kept,
-                None => return,
-            }
-        }
-        // The trail is read on the transport thread: the caller only took the mark.
-        transport.send_event(move || {
-            if hook_later && let Some(hook) = config.before_send.as_deref() {
-                match crate::before_send::apply(hook, event) {
-                    Some(kept) => event = kept,
-                    None => return Outgoing::Discarded,
-                }
-            }
-            wire::error(&event, &TRAIL.before(mark), &config)
-                .map_or(Outgoing::Unsendable, Outgoing::Request)
-        });
-    }
-}
-
-/// Adds a breadcrumb to the trail later error events carry; nothing without a transport.
+/// Adds a breadcrumb to the trail later error events carry; nothing when they go nowhere.
 pub(crate) fn add_breadcrumb(build: impl FnOnce() -> Breadcrumb) {
-    if transport().is_some() {
-        TRAIL.add(build());
+    if fork::is_child() {
+        return;
+    }
+    if let Some(client) = current() {
+        client.add_breadcrumb(build);
     }
 }
 
 /// A handled error that is not sent (`#[allstak::track(report = false)]`).
 pub(crate) fn record_handled_error() {
-    TRACKER.record_handled_error();
+    if let Some(client) = current() {
+        client.tracker.record_handled_error();
+    }
 }
 
 pub(crate) fn record_crash() {
-    TRACKER.record_crash();
+    if let Some(client) = current() {
+        client.tracker.record_crash();
+    }
 }
 
-/// From the panic hook: a panic is a handled error until we learn it ended the process.
+/// From the panic hook.
 pub(crate) fn record_panic(record: PanicRecord) {
-    if fork::is_child() {
-        return fork::drop_event();
-    }
-    if !TRACKER.record_handled_error() {
-        return;
-    }
-    let on_session_thread = client().is_some_and(|c| c.session_thread == thread::current().id());
-    if !on_session_thread {
-        // Its thread's end (a join, a task's handle) is the program's business: handled.
-        send_event(record.into_event(false));
-        return;
-    }
-    // `main`'s guard decides: the crash if it unwinds out of `main`; otherwise it was caught.
-    let at = Instant::now();
-    if undecided::hold(record, TRAIL.mark(), at)
-        && let Some(transport) = transport()
-    {
-        // Caught by the time it is `CAUGHT_AFTER` old, unless the guard took it: sent then.
-        transport.run(Box::new(move |worker| {
-            worker.pause_until(at + undecided::CAUGHT_AFTER);
-            for (record, mark) in undecided::take_older_than(undecided::CAUGHT_AFTER) {
-                send_event_as_of(record.into_event(false), mark);
-            }
-        }));
+    if let Some(client) = current() {
+        client.record_panic(record);
     }
 }
 
-/// The session thread is past its panics (it reports, flushes or ends normally): every panic
-/// still undecided was caught, and is sent as a handled event, before what comes next.
-fn send_caught_panics() {
-    for (record, mark) in undecided::take_all() {
-        send_event_as_of(record.into_event(false), mark);
+/// From the panic hook, after the program's own hook ran: the panic unwinds from now.
+pub(crate) fn panic_hook_done() {
+    if let Some(client) = current() {
+        client.panic_hook_done(Instant::now());
     }
 }
 
-/// Whether this is the session's thread and it is not unwinding: its panics were caught.
-fn past_its_panics() -> bool {
-    !thread::panicking() && client().is_some_and(|c| c.session_thread == thread::current().id())
-}
-
-/// Panics on the session's own thread, waiting for the verdict: caught somewhere inside `main`
-/// (`catch_unwind`, a current-thread runtime's task), or unwinding out of it (the crash).
-/// Nothing runs when a panic is caught, so a panic is taken as caught when the session thread
-/// next reports, flushes, panics again or ends normally, or once it is [`CAUGHT_AFTER`] old
-/// (unwinding out of `main` takes far less), unless `main`'s guard took it as the crash first.
-mod undecided {
-    use std::sync::{Mutex, PoisonError};
-    use std::time::{Duration, Instant};
-
-    use crate::panic::PanicRecord;
-
-    /// A panic, and the trail's mark when it happened (its event carries the breadcrumbs as of
-    /// then).
-    pub(super) type Held = (PanicRecord, u64);
-
-    /// How long a panic may unwind before it is taken as caught.
-    pub(super) const CAUGHT_AFTER: Duration = Duration::from_millis(250);
-
-    struct Undecided {
-        record: PanicRecord,
-        /// The trail's mark when it happened: its event carries the breadcrumbs as of then.
-        mark: u64,
-        at: Instant,
-    }
-
-    struct Panics {
-        undecided: Vec<Undecided>,
-        /// The latest one, if taken as caught by its age: should it unwind out of `main` after
-        /// all (a slow unwind), it is still the crash.
-        latest_caught: Option<Held>,
-    }
-
-    static PANICS: Mutex<Panics> = Mutex::new(Panics {
-        undecided: Vec::new(),
-        latest_caught: None,
-    });
-
-    /// Holds a new panic; the ones before it were caught (a panic cannot unwind past another).
-    /// `false` if it could not be held (the lock is this thread's: a panic inside our own
-    /// section), and was dropped.
-    pub(super) fn hold(record: PanicRecord, mark: u64, at: Instant) -> bool {
-        let Ok(mut panics) = PANICS.try_lock() else {
-            return false;
-        };
-        panics.latest_caught = None;
-        panics.undecided.push(Undecided { record, mark, at });
-        true
-    }
-
-    /// The panics held for at least `age`: caught.
-    pub(super) fn take_older_than(age: Duration) -> Vec<Held> {
-        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        let old = panics
-            .undecided
-            .iter()
-            .take_while(|held| now.saturating_duration_since(held.at) >= age)
-            .count();
-        let taken: Vec<_> = panics
-            .undecided
-            .drain(..old)
-            .map(|held| (held.record, held.mark))
-            .collect();
-        if let Some((record, mark)) = taken.last()
-            && panics.undecided.is_empty()
-        {
-            panics.latest_caught = Some((record.clone(), *mark));
-        }
-        taken
-    }
-
-    /// Every panic held: caught.
-    pub(super) fn take_all() -> Vec<Held> {
-        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
-        panics.latest_caught = None;
-        panics
-            .undecided
-            .drain(..)
-            .map(|held| (held.record, held.mark))
-            .collect()
-    }
-
-    /// `main` is unwinding: the latest panic is the crash, those before it were caught.
-    pub(super) fn take_the_crash() -> (Vec<Held>, Option<Held>) {
-        let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
-        let latest_caught = panics.latest_caught.take();
-        let mut caught: Vec<_> = panics
-            .undecided
-            .drain(..)
-            .map(|held| (held.record, held.mark))
-            .collect();
-        let crash = caught.pop().or(latest_caught);
-        (caught, crash)
-    }
-}
-
-/// Ends the session with the status reached so far (or `final_status`), sending whatever is
-/// queued first; returns within the exit deadline whatever the server does.
+/// Ends the session with the status reached so far (or `final_status`), within the exit
+/// deadline.
 pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
-    if fork::is_child() {
-        return true; // the parent's session: the parent ends it
-    }
-    // Panics on main's thread that main survived were caught: handled, sent before the end.
-    send_caught_panics();
-    let Some(ended) = TRACKER.end(final_status, Instant::now()) else {
-        wait_for_the_end_in_flight();
-        return false;
-    };
-    diag::debug!("session {} ended: {}", ended.id, ended.status);
-    let deadline = Instant::now() + client().map_or(Duration::ZERO, |c| c.config.exit_deadline);
-    let sent = send_end(ended, deadline);
-    let (done, sent_signal) = &END_SENT;
-    if let Ok(mut done) = done.lock() {
-        *done = Some(EndSent {
-            deadline,
-            settled: sent,
-            by_the_program: final_status.is_some(),
-        });
-    }
-    sent_signal.notify_all();
-    sent
+    current().is_none_or(|client| client.end(final_status))
 }
 
-/// Another thread is ending the session (main returning while a signal or `exit` arrives):
-/// the process must not die under it, so wait for it, never longer than the exit deadline.
-fn wait_for_the_end_in_flight() {
-    let Some(client) = client() else {
-        return;
-    };
-    if !TRACKER.has_ended() {
-        return;
-    }
-    let (done, sent) = &END_SENT;
-    if let Ok(done) = done.lock() {
-        let _ = sent.wait_timeout_while(done, client.config.exit_deadline, |done| done.is_none());
-    }
-}
-
-/// Sends the session's end after everything queued before it, waiting until the exit deadline
-/// at most. Returns whether the worker got through it in time.
-fn send_end(ended: EndedSession, deadline: Instant) -> bool {
-    let Some(outbox) = outbox() else {
-        return true;
-    };
-    let transport = &outbox.transport;
-    transport.set_deadline(deadline);
-    let (done, wait) = transport::signal();
-    let file = Arc::clone(&outbox.file);
-    let queued = transport.run_final(Box::new(move |worker| {
-        // After the start, if that has not gone out yet; never without it.
-        file.send_end(&ended, |request| worker.deliver(request));
-        worker.ended_by(deadline);
-        done.raise();
-    }));
-    // A server that answers at once leaves nothing to write.
-    if queued && wait.raised_by(deadline.min(Instant::now() + KEEP_END_AFTER)) {
-        return true;
-    }
-    // Not yet: if the process dies or exits before the worker is done, the next run sends
-    // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
-    outbox.file.keep_end_unless_busy(&ended);
-    queued && transport::done_by_deadline(&wait, deadline)
-}
-
-/// The process is dying of a panic that unwound out of `main` (or the session's guard):
-/// crash, send the panic as a fatal event, end.
+/// The process is dying of a panic that unwound out of `main`, or of `main`'s `Err`.
 pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
-    if fork::is_child() {
-        return true; // the parent's session: the parent ends it
-    }
-    TRACKER.record_crash();
-    let crash = match error {
-        // `main` returned `Err`: every panic before it was caught.
-        Some(error) => {
-            send_caught_panics();
-            Some((error, TRAIL.mark()))
-        }
-        None => {
-            let (caught, crash) = undecided::take_the_crash();
-            for (record, mark) in caught {
-                send_event_as_of(record.into_event(false), mark);
-            }
-            crash.map(|(record, mark)| (record.into_event(true), mark))
-        }
-    };
-    if let Some((mut event, mark)) = crash {
-        event.level = crate::event::Level::Fatal;
-        event.handled = false;
-        send_event_as_of(event, mark);
-    }
-    end(None)
+    current().is_none_or(|client| client.end_crashed(error))
 }
 
 /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
 pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
-    if session_active() {
-        // A panic in `before_send` itself: the crash cannot go through the hook that keeps
-        // secrets out of events (it would panic again), so only the end tells of it.
-        if !crate::before_send::is_running() {
-            send_event(record.into_event(true));
-        }
-        end(None);
+    if let Some(client) = current() {
+        client.end_after_fatal_panic(record);
     }
 }
 
@@ -624,75 +632,8 @@ pub(crate) fn flush() -> bool {
     if fork::is_child() {
         return fork::dropped_event_count() == 0;
     }
-    if past_its_panics() {
-        send_caught_panics();
-    }
-    match (client(), transport()) {
-        (Some(client), Some(transport)) => {
-            transport.flush(Instant::now() + client.config.exit_deadline)
-        }
-        _ => true,
-    }
+    current().is_none_or(Client::flush)
 }
 
-/// How the session's end went, once its sending is over.
-fn end_sent() -> Option<EndSent> {
-    *END_SENT.0.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The process exits after its session ended, with errors reported since still queued: they
-/// are sent first, within one exit deadline for the whole ending.
-/// - Ended by the program (`end_session`, `Guard::end_with`): that call had its own wait; the
-///   exit is the program's next step, with a fresh exit deadline.
-/// - Ended by `main` returning, the guard's drop or a signal: the exit is the same ending, and
-///   has what is left of the end's deadline.
-///
-/// Nothing when the worker was not done with the end in time (the server is not answering:
-/// waiting again would hold the exit for nothing), or while it is still on the end.
-fn flush_after_the_end(end: EndSent) {
-    if let (Some(client), Some(transport)) = (client(), transport())
-        && end.settled
-        && transport.has_pending_events()
-        && !transport.is_ending()
-    {
-        let now = Instant::now();
-        let deadline = if end.by_the_program {
-            now + client.config.exit_deadline
-        } else {
-            end.deadline
-        };
-        if deadline > now {
-            transport.set_deadline(deadline);
-            transport.flush(deadline);
-        }
-    }
-}
-
-/// Ends the session when the process exits without returning from `main`
-/// (`std::process::exit`), keeping the status reached so far and the exit code.
-fn register_at_exit() {
-    unsafe extern "C" {
-        fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
-    }
-    extern "C" fn end_at_exit() {
-        // Unwinding out of an `extern "C"` fn would abort the process.
-        if fork::is_child() {
-            return; // the parent's session, and locks the child must not touch
-        }
-        let _ = std::panic::catch_unwind(|| {
-            let ended_earlier = end_sent();
-            end(None);
-            if let Some(end) = ended_earlier {
-                flush_after_the_end(end);
-            }
-        });
-    }
-    // SAFETY: `atexit` is the C standard library's; the callback is a plain `extern "C" fn`
-    // that never unwinds.
-    let registered = unsafe { atexit(end_at_exit) };
-    if registered != 0 {
-        diag::debug!(
-            "could not register the exit handler; std::process::exit will not end the session"
-        );
-    }
-}
+#[cfg(test)]
+mod tests;

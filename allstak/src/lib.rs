@@ -33,6 +33,7 @@ mod config;
 mod counter;
 mod diag;
 mod event;
+mod exit;
 mod fork;
 /// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
 /// the attributes use, and nothing else of the client. They only translate into these.

@@ -22,6 +22,17 @@ pub(crate) struct PanicRecord {
 }
 
 impl PanicRecord {
+    /// A panic with this message and nothing else, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn with_message(message: &str) -> Self {
+        Self {
+            message: message.to_owned(),
+            location: None,
+            stack: None,
+            request: None,
+        }
+    }
+
     fn new(info: &PanicHookInfo<'_>) -> Self {
         let payload = info.payload();
         let message = payload
@@ -90,6 +101,8 @@ pub(crate) fn install() {
                 // Recorded before the previous hook runs, in case that hook exits the process.
                 crate::client::record_panic(record);
                 previous(info);
+                // Only now does it unwind (printing a backtrace can take longer than that).
+                crate::client::panic_hook_done();
             }
         }));
     });

@@ -17,6 +17,9 @@
 //! assert!(collector.url().starts_with("http://127.0.0.1:"));
 //! assert!(collector.wait_for_requests(1, Duration::from_millis(10)).is_err());
 //! ```
+//!
+//! For tests of a program's own reporting without a server, [`capture`] keeps the events the
+//! SDK would send, in-process.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -526,6 +529,48 @@ fn strip_scheme<'a>(target: &'a str, scheme: &str, default_port: u16) -> Option<
     } else {
         None
     }
+}
+
+/// Runs `run` with an SDK client of its own on this thread, which keeps the error events it
+/// would send instead of sending them (no HTTP, no thread), and returns them in order. Its
+/// session starts before `run` and ends after it; the process's client, if any, is left
+/// alone. Events reported from other threads go to the process's client.
+///
+/// ```
+/// #[allstak::track]
+/// fn port(text: &str) -> Result<u16, std::num::ParseIntError> {
+///     text.parse()
+/// }
+///
+/// let events = allstak::testing::capture(|| {
+///     let _ = port("eighty");
+///     allstak::capture_display(&"the cache is cold");
+/// });
+/// assert_eq!(events.len(), 2);
+/// assert_eq!(events[0].message(), "invalid digit found in string");
+/// assert_eq!(events[0].exception_class(), "ParseIntError");
+/// assert_eq!(events[1].message(), "the cache is cold");
+/// ```
+pub fn capture(run: impl FnOnce()) -> Vec<crate::Event> {
+    capture_with(crate::Config::builder().build(), run)
+}
+
+/// [`capture`] with `config`: its `before_send`, `attach_stacktrace`, breadcrumb limit.
+///
+/// ```
+/// let config = allstak::Config::builder()
+///     .before_send(|mut event| {
+///         event.set_message("scrubbed");
+///         Some(event)
+///     })
+///     .build();
+/// let events = allstak::testing::capture_with(config, || {
+///     allstak::capture_display(&"password=hunter2");
+/// });
+/// assert_eq!(events[0].message(), "scrubbed");
+/// ```
+pub fn capture_with(config: crate::Config, run: impl FnOnce()) -> Vec<crate::Event> {
+    crate::client::capture_events(config, run)
 }
 
 #[cfg(test)]

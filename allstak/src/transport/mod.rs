@@ -30,7 +30,9 @@ use crate::sdk_thread;
 use crate::wire::Request;
 use queue::{Done, Inbox, Wait};
 
-pub(crate) use http::{BACKEND, Endpoint, TLS};
+#[cfg(test)]
+pub(crate) use http::Answer;
+pub(crate) use http::{BACKEND, Backend, Endpoint, TLS};
 pub(crate) use queue::signal;
 pub(crate) use worker::{Delivery, Worker};
 
@@ -101,7 +103,12 @@ pub(crate) struct Transport {
 impl Transport {
     /// Spawns the worker, which calls `heartbeat` every 30 s, busy or idle; `None` (with a
     /// diagnostic) if the system refuses a thread.
-    pub(crate) fn spawn(endpoint: Endpoint, heartbeat: Box<dyn FnMut() + Send>) -> Option<Self> {
+    /// `backend` in place of the build's own HTTP client (unit tests).
+    pub(crate) fn spawn(
+        endpoint: Endpoint,
+        backend: Option<Box<dyn Backend>>,
+        heartbeat: Box<dyn FnMut() + Send>,
+    ) -> Option<Self> {
         let inbox = Arc::new(Inbox::new());
         let shared = Arc::new(Shared {
             queued: CacheLine(AtomicUsize::new(0)),
@@ -109,7 +116,7 @@ impl Transport {
             unauthorized: AtomicBool::new(false),
             deadline: Mutex::new(None),
         });
-        let worker = Worker::new(endpoint, Arc::clone(&shared));
+        let worker = Worker::new(endpoint, Arc::clone(&shared), backend);
         let taken = Arc::clone(&inbox);
         let spawned = sdk_thread::spawn("allstak-transport", move || {
             // A bug of ours on this thread must not reach the program; the thread just ends.

@@ -69,11 +69,15 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(super) fn new(endpoint: Endpoint, shared: Arc<Shared>) -> Self {
+    pub(super) fn new(
+        endpoint: Endpoint,
+        shared: Arc<Shared>,
+        backend: Option<Box<dyn Backend>>,
+    ) -> Self {
         Self {
             endpoint,
             shared,
-            backend: None,
+            backend,
             paused_until: None,
             dropped_at_flush: 0,
         }
@@ -282,7 +286,7 @@ mod tests {
             unauthorized: AtomicBool::new(false),
             deadline: Mutex::new(None),
         });
-        Worker::new(endpoint, shared)
+        Worker::new(endpoint, shared, None)
     }
 
     #[test]

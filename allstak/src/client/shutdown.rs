@@ -1,0 +1,232 @@
+//! The session's ending, and what the process does at exit: the end is sent after everything
+//! queued before it, the exit waits for what was reported after it, and neither ever holds the
+//! process past the exit deadline, whatever the server does.
+//!
+//! The ways a session ends: `main` returns or its guard drops (`end`), a panic unwinds out of
+//! `main` or `main` returns `Err` (`end_crashed`), a panic under `panic = "abort"`
+//! (`end_after_fatal_panic`), the program's own `end_session`/`Guard::end_with` (an explicit
+//! status), a signal (`end`, from the signal thread), and the process's exit (`at_exit`, from
+//! the `atexit` hook). Any two may race; the first ends it, the others wait for it.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{Client, current};
+use crate::SessionStatus;
+use crate::event::{ErrorEvent, Level};
+use crate::fork;
+use crate::panic::PanicRecord;
+use crate::session::EndedSession;
+use crate::transport;
+
+/// How long an ending program waits for its end to be sent before it also writes the end into
+/// the state file (so that a kill during a long wait does not make it `abnormal`).
+const KEEP_END_AFTER: Duration = Duration::from_millis(10);
+
+/// How the session's end went, for what the process does at exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct EndSent {
+    /// The exit deadline it was sent under.
+    pub(super) deadline: Instant,
+    /// Whether the worker was done with it before the deadline (sent, refused, or not
+    /// reachable); a server that takes the connection and never answers keeps it past.
+    pub(super) settled: bool,
+    /// Ended by the program (`end_session`, `Guard::end_with`), which may run on after it;
+    /// otherwise by `main` returning, the guard's drop, a signal or the exit itself.
+    pub(super) by_the_program: bool,
+}
+
+/// Set once the thread that ended the session is done sending the end.
+pub(super) struct Ending {
+    sent: Mutex<Option<EndSent>>,
+    changed: Condvar,
+}
+
+impl Ending {
+    pub(super) fn new() -> Self {
+        Self {
+            sent: Mutex::new(None),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn settle(&self, end: EndSent) {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = Some(end);
+        self.changed.notify_all();
+    }
+
+    /// How the end went, once its sending is over.
+    fn sent(&self) -> Option<EndSent> {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for another thread's end to settle, at most `bound`.
+    fn wait(&self, bound: Duration) {
+        let sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .changed
+            .wait_timeout_while(sent, bound, |sent| sent.is_none());
+    }
+}
+
+/// The process exits after its session ended, with errors reported since still queued: until
+/// when they may be sent, within one exit deadline for the whole ending. `None`: do not wait.
+/// - Ended by the program (`end_session`, `Guard::end_with`): that call had its own wait; the
+///   exit is the program's next step, with a fresh exit deadline.
+/// - Ended by `main` returning, the guard's drop or a signal: the exit is the same ending, and
+///   has what is left of the end's deadline.
+/// - The worker was not done with the end in time (the server is not answering): waiting again
+///   would hold the exit for nothing.
+pub(super) fn exit_deadline_after(
+    end: EndSent,
+    now: Instant,
+    exit_deadline: Duration,
+) -> Option<Instant> {
+    if !end.settled {
+        return None;
+    }
+    let deadline = if end.by_the_program {
+        now + exit_deadline
+    } else {
+        end.deadline
+    };
+    (deadline > now).then_some(deadline)
+}
+
+impl Client {
+    /// Ends the session with the status reached so far (or `final_status`), sending whatever
+    /// is queued first; returns within the exit deadline whatever the server does: whether the
+    /// end got through in time.
+    pub(super) fn end(&'static self, final_status: Option<SessionStatus>) -> bool {
+        self.end_at(final_status, Instant::now())
+    }
+
+    pub(super) fn end_at(&'static self, final_status: Option<SessionStatus>, now: Instant) -> bool {
+        if fork::is_child() {
+            return true; // the parent's session: the parent ends it
+        }
+        // Panics on main's thread that main survived were caught: handled, sent before the end.
+        self.send_caught_panics();
+        let Some(ended) = self.tracker.end(final_status, now) else {
+            self.wait_for_the_end_in_flight();
+            return false;
+        };
+        crate::diag::debug!("session {} ended: {}", ended.id, ended.status);
+        let deadline = Instant::now() + self.config.exit_deadline;
+        let settled = self.send_end(ended, deadline);
+        self.ending.settle(EndSent {
+            deadline,
+            settled,
+            by_the_program: final_status.is_some(),
+        });
+        settled
+    }
+
+    /// Another thread is ending the session (main returning while a signal or `exit` arrives):
+    /// the process must not die under it, so wait for it, never longer than the exit deadline.
+    fn wait_for_the_end_in_flight(&self) {
+        if self.tracker.has_ended() {
+            self.ending.wait(self.config.exit_deadline);
+        }
+    }
+
+    /// Sends the session's end after everything queued before it, waiting until `deadline` at
+    /// most. Returns whether the worker got through it in time.
+    fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
+        let (Some(transport), Some(file)) = (self.transport(), self.file()) else {
+            return true;
+        };
+        transport.set_deadline(deadline);
+        let (done, wait) = transport::signal();
+        let worker_file = Arc::clone(file);
+        let queued = transport.run_final(Box::new(move |worker| {
+            // After the start, if that has not gone out yet; never without it.
+            worker_file.send_end(&ended, |request| worker.deliver(request));
+            worker.ended_by(deadline);
+            done.raise();
+        }));
+        // A server that answers at once leaves nothing to write.
+        if queued && wait.raised_by(deadline.min(Instant::now() + KEEP_END_AFTER)) {
+            return true;
+        }
+        // Not yet: if the process dies or exits before the worker is done, the next run sends
+        // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
+        file.keep_end_unless_busy(&ended);
+        queued && transport::done_by_deadline(&wait, deadline)
+    }
+
+    /// The process is dying of a panic that unwound out of `main` (or the session's guard), or
+    /// of `main`'s `Err` (`error`): crash, send the fatal event, end.
+    pub(super) fn end_crashed(&'static self, error: Option<ErrorEvent>) -> bool {
+        if fork::is_child() {
+            return true; // the parent's session: the parent ends it
+        }
+        self.tracker.record_crash();
+        let crash = match error {
+            // `main` returned `Err`: every panic before it was caught.
+            Some(error) => {
+                self.send_caught_panics();
+                Some((error, self.trail.mark()))
+            }
+            None => {
+                let (caught, crash) = self.panics.take_the_crash();
+                for (record, mark) in caught {
+                    self.send_event_as_of(record.into_event(false), mark);
+                }
+                crash.map(|(record, mark)| (record.into_event(true), mark))
+            }
+        };
+        if let Some((mut event, mark)) = crash {
+            event.level = Level::Fatal;
+            event.handled = false;
+            self.send_event_as_of(event, mark);
+        }
+        self.end(None)
+    }
+
+    /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
+    pub(super) fn end_after_fatal_panic(&'static self, record: PanicRecord) {
+        if self.session_active() {
+            // A panic in `before_send` itself: the crash cannot go through the hook that keeps
+            // secrets out of events (it would panic again), so only the end tells of it.
+            if !crate::before_send::is_running() {
+                self.send_event(record.into_event(true));
+            }
+            self.end(None);
+        }
+    }
+
+    /// Waits until every queued event was sent, at most the exit deadline.
+    pub(super) fn flush(&'static self) -> bool {
+        self.send_caught_panics_if_past_them();
+        self.transport()
+            .is_none_or(|transport| transport.flush(Instant::now() + self.config.exit_deadline))
+    }
+
+    /// The process exits: end the session if it is still open, then send what was reported
+    /// after an earlier end, as [`exit_deadline_after`] allows.
+    pub(super) fn exit(&'static self) {
+        let ended_earlier = self.ending.sent();
+        self.end(None);
+        if let (Some(end), Some(transport)) = (ended_earlier, self.transport())
+            && transport.has_pending_events()
+            && !transport.is_ending()
+            && let Some(deadline) =
+                exit_deadline_after(end, Instant::now(), self.config.exit_deadline)
+        {
+            transport.set_deadline(deadline);
+            transport.flush(deadline);
+        }
+    }
+}
+
+/// From the `atexit` hook: the process's client ends its session (`std::process::exit`, or
+/// after `main`), keeping the status reached so far.
+pub(crate) fn at_exit() {
+    if fork::is_child() {
+        return; // the parent's session, and locks the child must not touch
+    }
+    if let Some(client) = current() {
+        client.exit();
+    }
+}
