@@ -20,14 +20,14 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-use crate::expand::Attribute;
+use crate::args::Kind;
 
 /// Tracks the process as an AllStak release-health session.
 ///
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Attribute::Main, args.into(), item.into()).into()
+    expand::expand(Kind::Main, args.into(), item.into()).into()
 }
 
 /// Records the `Err` values a function returns on the session.
@@ -35,5 +35,5 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Attribute::Track, args.into(), item.into()).into()
+    expand::expand(Kind::Track, args.into(), item.into()).into()
 }

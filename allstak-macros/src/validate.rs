@@ -5,16 +5,9 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Attribute, ReturnType, Type, Visibility};
 
-use crate::args::RuntimePath;
+use crate::args::{Kind, RuntimePath};
 use crate::errors::Errors;
-use crate::expand;
 use crate::item::{Body, Function};
-
-/// Whether `attr` is one of ours: `#[allstak::<name>]` or `#[<crate>::<name>]`, with the
-/// `crate = ".."` path given.
-pub(crate) fn is_ours(attr: &Attribute, name: &str, runtime: &RuntimePath) -> bool {
-    runtime.names_attribute(attr.path(), name)
-}
 
 /// An async runtime's entry attribute below ours: `#[tokio::main]`, `#[async_std::main]`…
 fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Option<&'a Attribute> {
@@ -22,20 +15,20 @@ fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Optio
         let segments = &attr.path().segments;
         segments.len() >= 2
             && segments.last().is_some_and(|s| s.ident == "main")
-            && !is_ours(attr, "main", runtime)
+            && !runtime.is_ours(attr, Kind::Main)
     })
 }
 
-/// Every misuse of `attribute` on `function`, or `Ok` if it can expand.
+/// Every misuse of the `kind` attribute on `function`, or `Ok` if it can expand.
 pub(crate) fn function(
-    attribute: expand::Attribute,
+    kind: Kind,
     runtime: &RuntimePath,
     function: &Function,
 ) -> Result<(), Errors> {
     let mut errors = Errors::default();
-    match attribute {
-        expand::Attribute::Main => main(function, runtime, &mut errors),
-        expand::Attribute::Track => track(function, runtime, &mut errors),
+    match kind {
+        Kind::Main => main(function, runtime, &mut errors),
+        Kind::Track => track(function, runtime, &mut errors),
     }
     errors.check()
 }
@@ -86,7 +79,7 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
                  move the location callers see; keep one of them",
             );
         }
-        if is_ours(attr, "track", runtime) {
+        if runtime.is_ours(attr, Kind::Track) {
             errors.spanned(
                 attr,
                 "`#[allstak::track]` is used twice on this function; keep one",
@@ -132,7 +125,7 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
         errors.at(semi.span, "`fn main` needs a body");
     }
     for attr in &function.attrs {
-        if is_ours(attr, "main", runtime) {
+        if runtime.is_ours(attr, Kind::Main) {
             errors.spanned(
                 attr,
                 "`#[allstak::main]` is used twice on `fn main`; keep one",
@@ -142,7 +135,7 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
 }
 
 /// The error for an attribute on something that is not a `fn`, at the item's keyword.
-pub(crate) fn not_a_function(attribute: expand::Attribute, item: &TokenStream) -> Errors {
+pub(crate) fn not_a_function(kind: Kind, item: &TokenStream) -> Errors {
     let keyword = (|input: ParseStream<'_>| {
         input.call(Attribute::parse_outer)?;
         input.parse::<Visibility>()?;
@@ -162,16 +155,16 @@ pub(crate) fn not_a_function(attribute: expand::Attribute, item: &TokenStream) -
     } else {
         ""
     };
-    let expected = match attribute {
-        expand::Attribute::Main => "`fn main`",
-        expand::Attribute::Track => "a function that returns a `Result`",
+    let expected = match kind {
+        Kind::Main => "`fn main`",
+        Kind::Track => "a function that returns a `Result`",
     };
     let mut errors = Errors::default();
     errors.at(
         span,
         format!(
             "`#[allstak::{}]` goes on {expected}, not on {what}{hint}",
-            attribute.name()
+            kind.name()
         ),
     );
     errors
