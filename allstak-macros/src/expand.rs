@@ -7,6 +7,7 @@ use proc_macro2::TokenStream;
 use crate::args::{Args, Kind};
 use crate::errors::Errors;
 use crate::item::Function;
+use crate::signature::Returns;
 use crate::{expand_main, expand_track, fallback, validate};
 
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
@@ -25,9 +26,10 @@ fn try_expand(kind: Kind, args: &Args, item: &TokenStream) -> Result<TokenStream
     let runtime = args.runtime();
     let function =
         Function::parse(item.clone()).map_err(|_| validate::not_a_function(kind, item))?;
-    validate::function(kind, &runtime, &function)?;
+    let returns = Returns::of(&function.sig);
+    validate::function(kind, &runtime, &function, &returns)?;
     Ok(match args {
-        Args::Main(args) => expand_main::generate(&function, args, &runtime),
-        Args::Track(args) => expand_track::generate(&function, args, &runtime),
+        Args::Main(args) => expand_main::generate(&function, &returns, args, &runtime),
+        Args::Track(args) => expand_track::generate(&function, &returns, args, &runtime),
     })
 }

@@ -4,9 +4,10 @@
 //!
 //! One pass per file, both attributes through one driver (`expand.rs`): `args.rs` parses the
 //! attribute's arguments, `item.rs` the annotated item (the signature only: the body stays
-//! tokens), `validate.rs` collects every misuse into `errors.rs`, `body.rs` runs the body inside
-//! the generated fn, the `expand_*` files generate each attribute's code from a validated item,
-//! and `fallback.rs` keeps the item beside the errors, so the rest of the crate still compiles.
+//! tokens), `signature.rs` reads what it returns, once, `validate.rs` collects every misuse into
+//! `errors.rs`, `body.rs` runs the body inside the generated fn, the `expand_*` files generate
+//! each attribute's code from a validated item, and `fallback.rs` keeps the item beside the
+//! errors, so the rest of the crate still compiles.
 
 mod args;
 mod body;
@@ -16,6 +17,7 @@ mod expand_main;
 mod expand_track;
 mod fallback;
 mod item;
+mod signature;
 mod validate;
 
 use proc_macro::TokenStream;

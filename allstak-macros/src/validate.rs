@@ -3,11 +3,12 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser as _};
-use syn::{Attribute, ReturnType, Type, Visibility};
+use syn::{Attribute, Visibility};
 
 use crate::args::{Kind, RuntimePath};
 use crate::errors::Errors;
 use crate::item::{Body, Function};
+use crate::signature::{ReturnShape, Returns};
 
 /// An async runtime's entry attribute below ours: `#[tokio::main]`, `#[async_std::main]`…
 fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Option<&'a Attribute> {
@@ -24,16 +25,17 @@ pub(crate) fn function(
     kind: Kind,
     runtime: &RuntimePath,
     function: &Function,
+    returns: &Returns<'_>,
 ) -> Result<(), Errors> {
     let mut errors = Errors::default();
     match kind {
         Kind::Main => main(function, runtime, &mut errors),
-        Kind::Track => track(function, runtime, &mut errors),
+        Kind::Track => track(function, returns, runtime, &mut errors),
     }
     errors.check()
 }
 
-fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
+fn track(function: &Function, returns: &Returns<'_>, runtime: &RuntimePath, errors: &mut Errors) {
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         errors.at(
@@ -48,8 +50,8 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
             "`#[allstak::track]` needs a function body; put it on the method in each `impl` instead",
         );
     }
-    match &sig.output {
-        ReturnType::Default => errors.at(
+    match &returns.shape {
+        ReturnShape::Default => errors.at(
             sig.ident.span(),
             format!(
                 "`#[allstak::track]` records the `Err` a function returns, and `{}` returns `()`; \
@@ -57,19 +59,17 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
                 sig.ident
             ),
         ),
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(tuple) if tuple.elems.is_empty() => errors.spanned(
-                tuple,
-                "`#[allstak::track]` records the `Err` a function returns, and this one returns \
-                 `()`; return a `Result` or remove the attribute",
-            ),
-            Type::Never(never) => errors.at(
-                never.bang_token.span,
-                "`#[allstak::track]` records the `Err` a function returns, and this one never \
-                 returns; remove the attribute",
-            ),
-            _ => {}
-        },
+        ReturnShape::Unit(tuple) => errors.spanned(
+            tuple,
+            "`#[allstak::track]` records the `Err` a function returns, and this one returns \
+             `()`; return a `Result` or remove the attribute",
+        ),
+        ReturnShape::Never(never) => errors.at(
+            never.bang_token.span,
+            "`#[allstak::track]` records the `Err` a function returns, and this one never \
+             returns; remove the attribute",
+        ),
+        ReturnShape::Future(_) | ReturnShape::Value(_) => {}
     }
     for attr in &function.attrs {
         if attr.path().is_ident("track_caller") {
