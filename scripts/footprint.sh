@@ -83,14 +83,24 @@ fi
 # `?` and early returns. "closure only" is the wrapper MACROS.md requires (a closure called once,
 # forced to `FnOnce`), written out by hand; "syn closure attribute" is the least attribute that
 # writes it as MACROS.md says (the signature parsed with syn, the body kept as tokens, wrapped,
-# nothing else): the floor of any attribute built that way.
+# nothing else): the floor of any attribute built that way. Both call the closure through
+# MACROS.md's tiny generic helper, defined in the crate itself.
 expansion="$work/expansion"
 mkdir -p "$expansion"
 members=""
+# The floors' helper: forces the closure to `FnOnce` and fixes its return type, one instance per
+# fn, as a helper in any crate would be.
+call_once_helper='#[inline]
+fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}'
 one_line() { # ATTRIBUTE WRAP
+  if [[ "$2" == closure || "$1" == "#[floor::closure]" ]]; then
+    printf '%s\n' "$call_once_helper"
+  fi
   for i in $(seq 1 500); do
     if [[ "$2" == closure ]]; then
-      printf 'fn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { ::allstak::__private::call_once::<Result<u32, std::num::TryFromIntError>, _>(move || { u8::try_from(x + %d).map(u32::from) }) }\n' "$i" "$i"
+      printf 'fn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { crate::call_once::<Result<u32, std::num::TryFromIntError>, _>(move || { u8::try_from(x + %d).map(u32::from) }) }\n' "$i" "$i"
     else
       printf '%s\nfn f%d(x: u32) -> Result<u32, std::num::TryFromIntError> { u8::try_from(x + %d).map(u32::from) }\n' "$1" "$i" "$i"
     fi
@@ -138,8 +148,8 @@ expansion_crate() { # NAME SOURCE
   members="$members\"$1\", "
 }
 # The floor of an attribute built as MACROS.md says: `#[floor::closure]` parses the signature
-# with syn, keeps the body as tokens, and wraps it in the closure; nothing else (no Err check,
-# no site, no validation).
+# with syn, keeps the body as tokens, and wraps it in the closure, called through the crate's
+# `call_once` helper; nothing else (no Err check, no site, no validation).
 mkdir -p "$expansion/floor/src"
 cat > "$expansion/floor/Cargo.toml" <<'TOML'
 [package]
@@ -179,7 +189,7 @@ pub fn closure(_: TokenStream, item: TokenStream) -> TokenStream {
         syn::ReturnType::Default => quote::quote!(()),
     };
     quote::quote!(
-        #(#attrs)* #vis #sig { ::allstak::__private::call_once::<#ret, _>(move || #body) }
+        #(#attrs)* #vis #sig { crate::call_once::<#ret, _>(move || #body) }
     )
     .into()
 }

@@ -1,6 +1,7 @@
-//! The attributes' arguments: `key = literal` or `key = [literal, …]`, comma-separated. Every
-//! problem is collected; the arguments that were fine are kept, so the item still expands with
-//! the rest defaulted.
+//! The attributes' arguments: which attribute is expanding ([`Kind`]), its `key = literal` or
+//! `key = [literal, …]` arguments, comma-separated, and the runtime crate's path they give the
+//! generated code ([`RuntimePath`]). Every problem is collected; the arguments that were fine
+//! are kept, so the item still expands with the rest defaulted.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -10,7 +11,23 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitBool, LitInt, LitStr, Token};
 
 use crate::errors::Errors;
-use crate::expand::Attribute;
+
+/// Which of our attributes is expanding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Main,
+    Track,
+}
+
+impl Kind {
+    /// As written after the crate's path: `main` in `#[allstak::main]`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Main => "main",
+            Self::Track => "track",
+        }
+    }
+}
 
 /// The arguments of either attribute.
 pub(crate) enum Args {
@@ -20,10 +37,10 @@ pub(crate) enum Args {
 
 impl Args {
     /// Every problem goes to `errors`; what was fine is kept, the rest defaulted.
-    pub(crate) fn parse(attribute: Attribute, args: TokenStream, errors: &mut Errors) -> Self {
-        match attribute {
-            Attribute::Main => Self::Main(parse_main(args, errors)),
-            Attribute::Track => Self::Track(parse_track(args, errors)),
+    pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Self {
+        match kind {
+            Kind::Main => Self::Main(parse_main(args, errors)),
+            Kind::Track => Self::Track(parse_track(args, errors)),
         }
     }
 
@@ -370,8 +387,14 @@ impl RuntimePath {
         matches!(self, Self::Given(_))
     }
 
+    /// Whether `attr` is one of ours: `#[allstak::<kind>]`, or `#[<crate>::<kind>]` with the
+    /// `crate = ".."` path given.
+    pub(crate) fn is_ours(&self, attr: &syn::Attribute, kind: Kind) -> bool {
+        self.names_attribute(attr.path(), kind.name())
+    }
+
     /// Whether `path` names our attribute `name`: `allstak::<name>`, or `<given path>::<name>`.
-    pub(crate) fn names_attribute(&self, path: &syn::Path, name: &str) -> bool {
+    fn names_attribute(&self, path: &syn::Path, name: &str) -> bool {
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         let Some((last, prefix)) = segments.split_last() else {
             return false;

@@ -4,33 +4,17 @@
 
 use proc_macro2::TokenStream;
 
-use crate::args::Args;
+use crate::args::{Args, Kind};
 use crate::errors::Errors;
 use crate::item::Function;
+use crate::signature::Returns;
 use crate::{expand_main, expand_track, fallback, validate};
 
-/// Which of our attributes is expanding.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Attribute {
-    Main,
-    Track,
-}
-
-impl Attribute {
-    /// As written after the crate's path: `main` in `#[allstak::main]`.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Main => "main",
-            Self::Track => "track",
-        }
-    }
-}
-
-pub(crate) fn expand(attribute: Attribute, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     // Bad arguments are reported and do not stop the expansion: the rest are defaulted.
     let mut arg_errors = Errors::default();
-    let args = Args::parse(attribute, args, &mut arg_errors);
-    let mut tokens = match try_expand(attribute, &args, &item) {
+    let args = Args::parse(kind, args, &mut arg_errors);
+    let mut tokens = match try_expand(kind, &args, &item) {
         Ok(tokens) => tokens,
         Err(errors) => fallback::expand(&args, item, errors),
     };
@@ -38,17 +22,14 @@ pub(crate) fn expand(attribute: Attribute, args: TokenStream, item: TokenStream)
     tokens
 }
 
-fn try_expand(
-    attribute: Attribute,
-    args: &Args,
-    item: &TokenStream,
-) -> Result<TokenStream, Errors> {
+fn try_expand(kind: Kind, args: &Args, item: &TokenStream) -> Result<TokenStream, Errors> {
     let runtime = args.runtime();
     let function =
-        Function::parse(item.clone()).map_err(|_| validate::not_a_function(attribute, item))?;
-    validate::function(attribute, &runtime, &function)?;
+        Function::parse(item.clone()).map_err(|_| validate::not_a_function(kind, item))?;
+    let returns = Returns::of(&function.sig);
+    validate::function(kind, &runtime, &function, &returns)?;
     Ok(match args {
-        Args::Main(args) => expand_main::generate(&function, args, &runtime),
-        Args::Track(args) => expand_track::generate(&function, args, &runtime),
+        Args::Main(args) => expand_main::generate(&function, &returns, args, &runtime),
+        Args::Track(args) => expand_track::generate(&function, &returns, args, &runtime),
     })
 }

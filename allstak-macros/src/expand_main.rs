@@ -4,11 +4,12 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{LitStr, ReturnType, Type};
+use syn::LitStr;
 
 use crate::args::{MainArgs, RuntimePath};
 use crate::body::{call_body, local};
 use crate::item::Function;
+use crate::signature::{ReturnShape, Returns};
 
 fn some_str(value: Option<&LitStr>) -> TokenStream {
     match value {
@@ -17,7 +18,12 @@ fn some_str(value: Option<&LitStr>) -> TokenStream {
     }
 }
 
-pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePath) -> TokenStream {
+pub(crate) fn generate(
+    function: &Function,
+    returns: &Returns<'_>,
+    args: &MainArgs,
+    runtime: &RuntimePath,
+) -> TokenStream {
     let Function { vis, sig, .. } = function;
     let attrs = function.outer_attrs();
     let release = some_str(args.release.as_ref());
@@ -63,7 +69,7 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
         });
     };
 
-    if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+    if let ReturnShape::Never(_) = returns.shape {
         // Never returns: the guard ends the session if a panic unwinds, the exit hook otherwise.
         let body = function.body_block();
         return quote! {
@@ -79,7 +85,7 @@ pub(crate) fn generate(function: &Function, args: &MainArgs, runtime: &RuntimePa
     let error = local("__allstak_error");
     let status = local("__allstak_status");
     let returned = local("__allstak_returned");
-    let call = call_body(function, runtime);
+    let call = call_body(function, returns, runtime);
     quote! {
         #attrs
         #vis #sig {

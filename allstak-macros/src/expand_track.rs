@@ -2,107 +2,39 @@
 //! block, typed with the fn's return type); an `Err` takes one branch into a cold path.
 //!
 //! A fn that returns a future by hand (`impl Future<Output = Result<..>>`, or the
-//! `Pin<Box<dyn Future<Output = Result<..>>>>` that `#[async_trait]` writes) has its future's
-//! output tracked: the body builds the future as before, and a wrapper awaits it.
+//! `Pin<Box<dyn Future<Output = Result<..>>>>` that `#[async_trait]` writes; `signature` tells
+//! it) has its future's output tracked: the body builds the future as before, and a wrapper
+//! awaits it.
 
 use proc_macro2::{Delimiter, Group, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::Ident;
 use syn::ext::IdentExt as _;
-use syn::punctuated::Punctuated;
-use syn::{GenericArgument, Ident, PathArguments, ReturnType, Token, Type, TypeParamBound};
 
 use crate::args::{RuntimePath, TrackArgs};
-use crate::body::{call_body, inferable_type, local};
+use crate::body::{call_body, local};
 use crate::item::Function;
-
-/// A fn returning a future by hand: what its future resolves to, and how it is returned.
-enum ReturnedFuture<'a> {
-    /// `impl Future<Output = T> (+ Send …)`.
-    Impl { output: &'a Type },
-    /// `Pin<Box<dyn Future<Output = T> (+ Send …)>>`, the shape `#[async_trait]` (which always
-    /// expands before us, from the `impl`) gives an `async fn`.
-    Boxed { ty: &'a Type, output: &'a Type },
-}
-
-fn returned_future(function: &Function) -> Option<ReturnedFuture<'_>> {
-    let ReturnType::Type(_, ty) = &function.sig.output else {
-        return None;
-    };
-    if function.sig.asyncness.is_some() {
-        return None;
-    }
-    if let Type::ImplTrait(impl_trait) = &**ty {
-        let output = future_output(&impl_trait.bounds)?;
-        return Some(ReturnedFuture::Impl { output });
-    }
-    let boxed = single_type_argument(single_type_argument(ty, "Pin")?, "Box")?;
-    let Type::TraitObject(object) = boxed else {
-        return None;
-    };
-    let output = future_output(&object.bounds)?;
-    Some(ReturnedFuture::Boxed { ty, output })
-}
-
-/// `T` in bounds `Future<Output = T> + …` where every other bound is `Send`, `Sync` or a
-/// lifetime: the `async` block that wraps the future keeps those, not e.g. `Unpin`.
-fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<&Type> {
-    let mut output = None;
-    for bound in bounds {
-        match bound {
-            TypeParamBound::Trait(bound) => {
-                let segment = bound.path.segments.last()?;
-                if segment.ident == "Future" {
-                    let PathArguments::AngleBracketed(args) = &segment.arguments else {
-                        return None;
-                    };
-                    output = args.args.iter().find_map(|arg| match arg {
-                        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
-                            Some(&assoc.ty)
-                        }
-                        _ => None,
-                    });
-                } else if segment.ident != "Send" && segment.ident != "Sync" {
-                    return None;
-                }
-            }
-            TypeParamBound::Lifetime(_) | TypeParamBound::PreciseCapture(_) => {}
-            _ => return None,
-        }
-    }
-    output
-}
-
-/// `T` in `…::Name<T>`.
-fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last().filter(|s| s.ident == name)?;
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match (args.args.len(), args.args.first()) {
-        (1, Some(GenericArgument::Type(ty))) => Some(ty),
-        _ => None,
-    }
-}
+use crate::signature::{ReturnShape, ReturnedFuture, Returns, Tracked};
 
 /// `value`, its `Err` recorded: `Describe::<<ty as TrackedResult>::Error>::NEW.allstak_check(site,
 /// value)`, the probe run here, where the error type is known, with no call or borrow beyond the
-/// check itself. When `ty` is no `Result`, the projection is the one error, over `ty`, with
-/// `TrackedResult`'s `on_unimplemented` message.
+/// check itself. When `ty` (the `tracked` type) is no `Result`, the projection is the one
+/// error, over `ty`, with `TrackedResult`'s `on_unimplemented` message.
 ///
 /// `via` is empty, or `.allstak_display()` (`describe = "display"`): the probe then starts at
 /// `Display`, never asking for an `Error` impl that needs `'static` parameters (E0310).
 fn check(
     runtime: &RuntimePath,
-    ty: &Type,
+    tracked: &Tracked<'_>,
     value: &TokenStream,
     site: Option<&TokenStream>,
     via: &TokenStream,
 ) -> TokenStream {
-    let (inferable, has_impl_trait) = inferable_type(ty);
-    let written = written_error(ty).filter(|_| !has_impl_trait && !runtime.is_given());
+    let inferable = tracked.inferable.clone();
+    let has_impl_trait = tracked.has_impl_trait;
+    let written = tracked
+        .written_error
+        .filter(|_| !has_impl_trait && !runtime.is_given());
     match (site, written) {
         // `Result<T, E>` as written: the probe is named by `E` itself, with no projection for
         // rustc to normalize. A two-argument `Result` that is not `core`'s (an alias
@@ -135,7 +67,7 @@ fn check(
         // the value, and `describe_tracked`'s bound reports "not a `Result`".
         (Some(site), None) => {
             let tracked_value = local("__allstak_value");
-            let describe = describe_tracked(runtime, &tracked_value, ty);
+            let describe = describe_tracked(runtime, &tracked_value, tracked.ty);
             quote!({
                 let #tracked_value = #value;
                 #describe #via.allstak_check(#site, #tracked_value)
@@ -144,27 +76,6 @@ fn check(
         (None, _) => {
             quote!(<#inferable as #runtime::__private::TrackedResult>::allstak_check_status(#value))
         }
-    }
-}
-
-/// `E` in a return type written `Result<T, E>`, and the span of `Result`.
-fn written_error(ty: &Type) -> Option<(&Type, Span)> {
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last().filter(|s| s.ident == "Result")?;
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    // Two type arguments: `Result<T, E>`, or an alias with a default for `E` given both. (An
-    // alias whose arguments are a lifetime and a type, `Result<'a, T>`, names no `E`.)
-    match (path.qself.as_ref(), args.args.first(), args.args.last()) {
-        (None, Some(GenericArgument::Type(_)), Some(GenericArgument::Type(error)))
-            if args.args.len() == 2 =>
-        {
-            Some((error, last.ident.span()))
-        }
-        _ => None,
     }
 }
 
@@ -238,6 +149,7 @@ fn site(function: &Function, args: &TrackArgs) -> TokenStream {
 
 pub(crate) fn generate(
     function: &Function,
+    returns: &Returns<'_>,
     args: &TrackArgs,
     runtime: &RuntimePath,
 ) -> TokenStream {
@@ -252,9 +164,9 @@ pub(crate) fn generate(
         TokenStream::new()
     };
 
-    let body = match returned_future(function) {
+    let body = match &returns.shape {
         // The body builds the future when the fn is called, as before; the wrapper awaits it.
-        Some(future) => {
+        ReturnShape::Future(future) => {
             let future_local = local("__allstak_future");
             let build = function.body_block_at_call_site();
             let awaited = quote!(#future_local.await);
@@ -275,107 +187,18 @@ pub(crate) fn generate(
                 }
             }
         }
-        None => {
-            let call = call_body(function, runtime);
-            match &sig.output {
-                ReturnType::Type(_, ty) => check(runtime, ty, &call, site, &via),
-                // Rejected by `validate`.
-                ReturnType::Default => call,
-            }
+        ReturnShape::Value(tracked) => {
+            let call = call_body(function, returns, runtime);
+            check(runtime, tracked, &call, site, &via)
+        }
+        // Rejected by `validate`.
+        ReturnShape::Default | ReturnShape::Unit(_) | ReturnShape::Never(_) => {
+            call_body(function, returns, runtime)
         }
     };
     let body = function.outer_block(body);
     quote! {
         #attrs
         #vis #sig #body
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_error_type_is_read_from_a_written_two_type_result_only() {
-        let error_of = |ty: &str| {
-            let ty: Type = syn::parse_str(ty).expect("a type");
-            written_error(&ty).map(|(error, _)| error.to_token_stream().to_string())
-        };
-        assert_eq!(
-            error_of("Result<u8, io::Error>").as_deref(),
-            Some("io :: Error")
-        );
-        assert_eq!(
-            error_of("std::result::Result<(), Box<dyn Error>>").as_deref(),
-            Some("Box < dyn Error >")
-        );
-        for ty in [
-            "io::Result<u8>",
-            "Result<'a, u8>",
-            "Result<u8, E, X>",
-            "<S as Tr>::Result<u8, E>",
-            "Option<Result<u8, E>>",
-            "u8",
-        ] {
-            assert_eq!(error_of(ty), None, "{ty}");
-        }
-    }
-
-    fn output_of(item: TokenStream) -> Option<String> {
-        let function = Function::parse(item).expect("a fn");
-        returned_future(&function).map(|future| match future {
-            ReturnedFuture::Impl { output } => format!("impl {}", output.to_token_stream()),
-            ReturnedFuture::Boxed { output, .. } => format!("boxed {}", output.to_token_stream()),
-        })
-    }
-
-    #[test]
-    fn a_future_returned_by_hand_has_its_output_tracked() {
-        assert_eq!(
-            output_of(quote!(
-                fn f() -> impl Future<Output = Result<u8, E>> + Send + 'static {}
-            )),
-            Some("impl Result < u8 , E >".to_owned())
-        );
-        assert_eq!(
-            output_of(quote!(
-                fn f<'a>(
-                    &'a self,
-                ) -> ::core::pin::Pin<
-                    Box<dyn ::core::future::Future<Output = io::Result<()>> + Send + 'a>,
-                > {
-                }
-            )),
-            Some("boxed io :: Result < () >".to_owned())
-        );
-    }
-
-    #[test]
-    fn other_returns_are_tracked_as_they_are() {
-        assert_eq!(
-            output_of(quote!(
-                fn f() -> Result<u8, E> {}
-            )),
-            None
-        );
-        assert_eq!(
-            output_of(quote!(
-                async fn f() -> Pin<Box<dyn Future<Output = u8>>> {}
-            )),
-            None
-        );
-        // A wrapping `async` block is not `Unpin`: such a future is left alone.
-        assert_eq!(
-            output_of(quote!(
-                fn f() -> impl Future<Output = Result<u8, E>> + Unpin {}
-            )),
-            None
-        );
-        assert_eq!(
-            output_of(quote!(
-                fn f() -> Box<dyn Future<Output = Result<u8, E>>> {}
-            )),
-            None
-        );
     }
 }

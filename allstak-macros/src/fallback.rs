@@ -4,10 +4,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::args::{Args, RuntimePath};
+use crate::args::{Args, Kind, RuntimePath};
 use crate::errors::Errors;
 use crate::item::Function;
-use crate::validate;
 
 pub(crate) fn expand(args: &Args, item: TokenStream, errors: Errors) -> TokenStream {
     if let Args::Main(_) = args
@@ -29,7 +28,7 @@ fn main_as_written(mut function: Function, runtime: &RuntimePath, errors: Errors
     // A second `#[allstak::main]` already has its error: it must not expand again.
     function
         .attrs
-        .retain(|attr| !validate::is_ours(attr, "main", runtime));
+        .retain(|attr| !runtime.is_ours(attr, Kind::Main));
     let Function { vis, sig, .. } = &function;
     let attrs = function.outer_attrs();
     let body = function.body_block();

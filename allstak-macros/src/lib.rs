@@ -4,9 +4,10 @@
 //!
 //! One pass per file, both attributes through one driver (`expand.rs`): `args.rs` parses the
 //! attribute's arguments, `item.rs` the annotated item (the signature only: the body stays
-//! tokens), `validate.rs` collects every misuse into `errors.rs`, `body.rs` runs the body inside
-//! the generated fn, the `expand_*` files generate each attribute's code from a validated item,
-//! and `fallback.rs` keeps the item beside the errors, so the rest of the crate still compiles.
+//! tokens), `signature.rs` reads what it returns, once, `validate.rs` collects every misuse into
+//! `errors.rs`, `body.rs` runs the body inside the generated fn, the `expand_*` files generate
+//! each attribute's code from a validated item, and `fallback.rs` keeps the item beside the
+//! errors, so the rest of the crate still compiles.
 
 mod args;
 mod body;
@@ -16,18 +17,19 @@ mod expand_main;
 mod expand_track;
 mod fallback;
 mod item;
+mod signature;
 mod validate;
 
 use proc_macro::TokenStream;
 
-use crate::expand::Attribute;
+use crate::args::Kind;
 
 /// Tracks the process as an AllStak release-health session.
 ///
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Attribute::Main, args.into(), item.into()).into()
+    expand::expand(Kind::Main, args.into(), item.into()).into()
 }
 
 /// Records the `Err` values a function returns on the session.
@@ -35,5 +37,5 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `allstak` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Attribute::Track, args.into(), item.into()).into()
+    expand::expand(Kind::Track, args.into(), item.into()).into()
 }

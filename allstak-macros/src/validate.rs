@@ -3,18 +3,12 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser as _};
-use syn::{Attribute, ReturnType, Type, Visibility};
+use syn::{Attribute, Visibility};
 
-use crate::args::RuntimePath;
+use crate::args::{Kind, RuntimePath};
 use crate::errors::Errors;
-use crate::expand;
 use crate::item::{Body, Function};
-
-/// Whether `attr` is one of ours: `#[allstak::<name>]` or `#[<crate>::<name>]`, with the
-/// `crate = ".."` path given.
-pub(crate) fn is_ours(attr: &Attribute, name: &str, runtime: &RuntimePath) -> bool {
-    runtime.names_attribute(attr.path(), name)
-}
+use crate::signature::{ReturnShape, Returns};
 
 /// An async runtime's entry attribute below ours: `#[tokio::main]`, `#[async_std::main]`…
 fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Option<&'a Attribute> {
@@ -22,25 +16,26 @@ fn runtime_attribute<'a>(function: &'a Function, runtime: &RuntimePath) -> Optio
         let segments = &attr.path().segments;
         segments.len() >= 2
             && segments.last().is_some_and(|s| s.ident == "main")
-            && !is_ours(attr, "main", runtime)
+            && !runtime.is_ours(attr, Kind::Main)
     })
 }
 
-/// Every misuse of `attribute` on `function`, or `Ok` if it can expand.
+/// Every misuse of the `kind` attribute on `function`, or `Ok` if it can expand.
 pub(crate) fn function(
-    attribute: expand::Attribute,
+    kind: Kind,
     runtime: &RuntimePath,
     function: &Function,
+    returns: &Returns<'_>,
 ) -> Result<(), Errors> {
     let mut errors = Errors::default();
-    match attribute {
-        expand::Attribute::Main => main(function, runtime, &mut errors),
-        expand::Attribute::Track => track(function, runtime, &mut errors),
+    match kind {
+        Kind::Main => main(function, runtime, &mut errors),
+        Kind::Track => track(function, returns, runtime, &mut errors),
     }
     errors.check()
 }
 
-fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
+fn track(function: &Function, returns: &Returns<'_>, runtime: &RuntimePath, errors: &mut Errors) {
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         errors.at(
@@ -55,8 +50,8 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
             "`#[allstak::track]` needs a function body; put it on the method in each `impl` instead",
         );
     }
-    match &sig.output {
-        ReturnType::Default => errors.at(
+    match &returns.shape {
+        ReturnShape::Default => errors.at(
             sig.ident.span(),
             format!(
                 "`#[allstak::track]` records the `Err` a function returns, and `{}` returns `()`; \
@@ -64,19 +59,17 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
                 sig.ident
             ),
         ),
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(tuple) if tuple.elems.is_empty() => errors.spanned(
-                tuple,
-                "`#[allstak::track]` records the `Err` a function returns, and this one returns \
-                 `()`; return a `Result` or remove the attribute",
-            ),
-            Type::Never(never) => errors.at(
-                never.bang_token.span,
-                "`#[allstak::track]` records the `Err` a function returns, and this one never \
-                 returns; remove the attribute",
-            ),
-            _ => {}
-        },
+        ReturnShape::Unit(tuple) => errors.spanned(
+            tuple,
+            "`#[allstak::track]` records the `Err` a function returns, and this one returns \
+             `()`; return a `Result` or remove the attribute",
+        ),
+        ReturnShape::Never(never) => errors.at(
+            never.bang_token.span,
+            "`#[allstak::track]` records the `Err` a function returns, and this one never \
+             returns; remove the attribute",
+        ),
+        ReturnShape::Future(_) | ReturnShape::Value(_) => {}
     }
     for attr in &function.attrs {
         if attr.path().is_ident("track_caller") {
@@ -86,7 +79,7 @@ fn track(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
                  move the location callers see; keep one of them",
             );
         }
-        if is_ours(attr, "track", runtime) {
+        if runtime.is_ours(attr, Kind::Track) {
             errors.spanned(
                 attr,
                 "`#[allstak::track]` is used twice on this function; keep one",
@@ -132,7 +125,7 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
         errors.at(semi.span, "`fn main` needs a body");
     }
     for attr in &function.attrs {
-        if is_ours(attr, "main", runtime) {
+        if runtime.is_ours(attr, Kind::Main) {
             errors.spanned(
                 attr,
                 "`#[allstak::main]` is used twice on `fn main`; keep one",
@@ -142,7 +135,7 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
 }
 
 /// The error for an attribute on something that is not a `fn`, at the item's keyword.
-pub(crate) fn not_a_function(attribute: expand::Attribute, item: &TokenStream) -> Errors {
+pub(crate) fn not_a_function(kind: Kind, item: &TokenStream) -> Errors {
     let keyword = (|input: ParseStream<'_>| {
         input.call(Attribute::parse_outer)?;
         input.parse::<Visibility>()?;
@@ -162,16 +155,16 @@ pub(crate) fn not_a_function(attribute: expand::Attribute, item: &TokenStream) -
     } else {
         ""
     };
-    let expected = match attribute {
-        expand::Attribute::Main => "`fn main`",
-        expand::Attribute::Track => "a function that returns a `Result`",
+    let expected = match kind {
+        Kind::Main => "`fn main`",
+        Kind::Track => "a function that returns a `Result`",
     };
     let mut errors = Errors::default();
     errors.at(
         span,
         format!(
             "`#[allstak::{}]` goes on {expected}, not on {what}{hint}",
-            attribute.name()
+            kind.name()
         ),
     );
     errors

@@ -348,13 +348,6 @@ fn dyn_error_event<E: Error + ?Sized>(type_name: &'static str, error: &E) -> Err
     event
 }
 
-/// Forces a closure to `FnOnce` (so it may move out of and return borrows of its captures)
-/// and calls it. The expansion no longer calls it; `scripts/footprint.sh`'s floors do.
-#[inline]
-pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
-    body()
-}
-
 /// Forces a closure to `FnOnce` when the closure moves it (so it may move out of and return
 /// borrows of its captures): the closure is then called in place, with no generic helper to
 /// instantiate for each tracked fn.
