@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use crate::Level;
-use crate::event::{truncate, truncate_cow, truncate_strings};
+use crate::text::{truncate, truncate_cow, truncate_strings};
 
 /// How many breadcrumbs the trail keeps by default (`ConfigBuilder::max_breadcrumbs`).
 pub(crate) const DEFAULT_MAX_BREADCRUMBS: usize = 100;

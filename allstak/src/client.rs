@@ -20,8 +20,8 @@ use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
+use crate::event::PanicRecord;
 use crate::fork;
-use crate::panic::PanicRecord;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
@@ -132,24 +132,17 @@ impl Client {
         }
     }
 
-    /// Starts the session; `install_hooks` for the process's client, which ends it on a panic,
-    /// at exit and on signals.
-    fn start_session(&'static self, install_hooks: bool) {
-        self.start_session_at(install_hooks, Instant::now());
+    /// Starts the session (the hooks that end it are [`crate::hooks`]'s).
+    fn start_session(&'static self) {
+        self.start_session_at(Instant::now());
     }
 
-    fn start_session_at(&'static self, install_hooks: bool, now: Instant) {
+    fn start_session_at(&'static self, now: Instant) {
         let id = SessionId::random();
         if !self.tracker.start(id, now) {
             return;
         }
         diag::debug!("session {id} started");
-        if install_hooks {
-            // Every way the session can end is in place before the program's first line.
-            fork::watch();
-            crate::panic::install();
-            crate::exit::install();
-        }
         if let (Some(transport), Some(file)) = (self.transport(), self.file()) {
             let config = Arc::clone(&self.config);
             let file = Arc::clone(file);
@@ -165,11 +158,6 @@ impl Client {
                 }
                 file.settle_start(worker.deliver(&start));
             }));
-        }
-        // The only ending that can come from another thread, after the start is queued: an
-        // end is always queued behind its start.
-        if install_hooks && self.config.end_on_signals {
-            crate::signals::install();
         }
     }
 
@@ -399,7 +387,7 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         crate::scope::set_configured_user(id);
     }
     if track {
-        client.start_session(true);
+        client.start_session();
     }
     true
 }
@@ -417,7 +405,7 @@ pub(crate) fn capture_events(config: Config, run: impl FnOnce()) -> Vec<Event> {
     )));
     CAPTURING_ANYWHERE.store(true, Ordering::Relaxed);
     let previous = CAPTURING.with(|capturing| capturing.replace(Some(client)));
-    client.start_session(false);
+    client.start_session();
     /// Gives the thread its client back, even if `run` panics.
     struct Restore(Option<&'static Client>);
     impl Drop for Restore {

@@ -27,7 +27,6 @@ pub(crate) fn watch() {
             // work only (atomic stores, `sigaction`, `close`).
             unsafe extern "C" fn in_child() {
                 IN_CHILD.store(true, Ordering::Relaxed);
-                crate::signals::forget_in_child();
             }
             // SAFETY: registers a plain `extern "C" fn` that never unwinds.
             let registered = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };

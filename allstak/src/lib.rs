@@ -35,6 +35,7 @@ mod diag;
 mod event;
 mod exit;
 mod fork;
+mod hooks;
 /// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
 /// the attributes use, and nothing else of the client. They only translate into these.
 #[cfg(any(feature = "tracing", feature = "log", feature = "tower"))]
@@ -63,6 +64,7 @@ mod stack;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 #[cfg(feature = "tower")]
 pub mod tower;
 #[cfg(feature = "tracing")]
@@ -213,7 +215,7 @@ macro_rules! release_name {
 #[must_use = "the session ends when the guard is dropped"]
 pub fn init(config: Config) -> Guard {
     Guard {
-        took_effect: client::start(config, false),
+        took_effect: hooks::set_up(config, false),
     }
 }
 

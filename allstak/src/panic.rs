@@ -2,72 +2,10 @@
 //! that ends the process is a crash, reported by `main`'s session guard as it unwinds — or,
 //! under `panic = "abort"`, by the hook itself, since nothing runs after it.
 
-use std::panic::PanicHookInfo;
-use std::sync::{Arc, Once};
+use std::sync::Once;
 
-use crate::event::{ErrorEvent, Location};
-use crate::scope::RequestContext;
+use crate::event::PanicRecord;
 use crate::sdk_thread;
-use crate::stack::Stack;
-
-/// A panic as the hook saw it: the message, where it happened, the panicking thread's stack
-/// (unresolved: it is symbolized on the transport thread), and the HTTP request the thread was
-/// serving (kept now: a panic on `main`'s thread is only sent later).
-#[derive(Clone, Debug)]
-pub(crate) struct PanicRecord {
-    message: String,
-    location: Option<Location>,
-    stack: Option<Stack>,
-    request: Option<Arc<RequestContext>>,
-}
-
-impl PanicRecord {
-    /// A panic with this message and nothing else, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn with_message(message: &str) -> Self {
-        Self {
-            message: message.to_owned(),
-            location: None,
-            stack: None,
-            request: None,
-        }
-    }
-
-    fn new(info: &PanicHookInfo<'_>) -> Self {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "Box<dyn Any>".to_owned());
-        let location = info.location().map(|at| Location::Panic {
-            file: at.file().to_owned(),
-            line: at.line(),
-            column: at.column(),
-        });
-        // Only a running session sends the panic: without one, the stack is not worth its µs.
-        let stack = crate::client::session_active().then(Stack::capture);
-        Self {
-            message,
-            location,
-            stack,
-            request: crate::scope::current_request(),
-        }
-    }
-
-    /// The error event for this panic: `fatal` when it ended the process.
-    pub(crate) fn into_event(self, fatal: bool) -> ErrorEvent {
-        let mut event = ErrorEvent::new("panic", self.message, "panic");
-        event.location = self.location;
-        event.stack = self.stack;
-        event.context.request = self.request;
-        if fatal {
-            event.level = crate::event::Level::Fatal;
-            event.handled = false;
-        }
-        event
-    }
-}
 
 /// Installs the hook once per process, in front of whatever hook was there (which still runs).
 pub(crate) fn install() {
@@ -92,7 +30,8 @@ pub(crate) fn install() {
                 }
                 return;
             }
-            let record = PanicRecord::new(info);
+            // Only a running session sends the panic: without one, the stack is not worth its µs.
+            let record = PanicRecord::new(info, crate::client::session_active());
             if cfg!(panic = "abort") {
                 crate::client::record_crash();
                 previous(info);

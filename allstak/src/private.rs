@@ -73,7 +73,7 @@ pub fn main_start(args: MainArgs) -> MainSession {
     if let Some(ms) = args.exit_deadline_ms {
         builder = builder.exit_deadline(std::time::Duration::from_millis(ms));
     }
-    client::start(builder.build(), args.cfg_test);
+    crate::hooks::set_up(builder.build(), args.cfg_test);
     MainSession { ended: false }
 }
 

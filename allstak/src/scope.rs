@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use http::{HeaderValue, Method, Uri};
 
-use crate::event::truncate;
+use crate::text::truncate;
 
 /// Who was using the program when an error happened: the contract's `user` (`id`, `email`,
 /// `ip`), sent with every error event after [`set_user`](crate::set_user). Each field is cut to

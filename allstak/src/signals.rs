@@ -40,6 +40,10 @@ mod unix {
         };
         READ_FD.store(read_fd, Ordering::Relaxed);
         WAKE_FD.store(write_fd, Ordering::Relaxed);
+        // SAFETY: registers a plain `extern "C" fn` that never unwinds.
+        if unsafe { libc::pthread_atfork(None, None, Some(forget_in_child)) } != 0 {
+            diag::debug!("could not watch for fork(); a forked child's signals may end us");
+        }
         let spawned = crate::sdk_thread::spawn("allstak-signals", move || {
             wait_for_signal(read_fd);
         });
@@ -97,7 +101,7 @@ mod unix {
     /// In a forked child, right after the fork: the signals are the child's own again (its
     /// SIGTERM must not reach the parent's SDK thread through the inherited pipe, and end the
     /// parent), and the pipe is closed. Async-signal-safe: `sigaction` and `close` only.
-    pub(crate) fn forget_in_child() {
+    unsafe extern "C" fn forget_in_child() {
         if let Some(previous) = PREVIOUS.get() {
             for (signal, action) in previous {
                 // SAFETY: restores an action `sigaction` gave us.
@@ -158,6 +162,3 @@ pub(crate) fn install() {
     #[cfg(unix)]
     unix::install();
 }
-
-#[cfg(unix)]
-pub(crate) use unix::forget_in_child;

@@ -7,7 +7,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::panic::PanicRecord;
+use crate::event::PanicRecord;
 
 /// A panic, and the trail's mark when it happened (its event carries the breadcrumbs as of
 /// then).

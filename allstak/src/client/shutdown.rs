@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::{Client, current};
 use crate::SessionStatus;
+use crate::event::PanicRecord;
 use crate::event::{ErrorEvent, Level};
 use crate::fork;
-use crate::panic::PanicRecord;
 use crate::session::EndedSession;
 use crate::transport;
 

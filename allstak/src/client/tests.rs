@@ -98,7 +98,7 @@ fn client(fake: &Fake, at: Instant) -> &'static Client {
         false,
         Some(Box::new(fake.clone())),
     )));
-    client.start_session_at(false, at);
+    client.start_session_at(at);
     client
 }
 

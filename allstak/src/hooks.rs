@@ -1,0 +1,25 @@
+//! The process's hooks, in place before the program's first line once its session runs: `fork`
+//! watching, the panic hook, the `atexit` hook and, with `end_on_signals`, the signal handlers.
+//! Each calls back into the client; the client knows none of them.
+
+use crate::config::Config;
+use crate::{client, exit, fork, panic, signals};
+
+/// Sets the process's client up with `config` and, if its session started, the hooks that end
+/// it. Returns whether this setup took effect: only the first in a process does.
+pub(crate) fn set_up(config: Config, cfg_test: bool) -> bool {
+    let end_on_signals = config.end_on_signals;
+    if !client::start(config, cfg_test) {
+        return false;
+    }
+    if client::session_active() {
+        fork::watch();
+        panic::install();
+        exit::install();
+        // After the start is queued: an end from another thread is always queued behind it.
+        if end_on_signals {
+            signals::install();
+        }
+    }
+    true
+}
