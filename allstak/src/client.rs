@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::before_send::Event;
 use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
-use crate::diag::{self, Once};
+use crate::diag::{self, Notice};
 use crate::event::ErrorEvent;
 use crate::event::PanicRecord;
 use crate::fork;
@@ -442,7 +442,7 @@ fn warn_if_plain_http(host: &str) {
             .is_ok_and(|ip| ip.is_loopback());
     if !loopback {
         diag::say_once(
-            Once::PlainHttp,
+            Notice::PlainHttp,
             "warn",
             format_args!("the API key goes over plain http:// to {name}; use https://"),
         );
@@ -606,6 +606,18 @@ pub(crate) fn end(final_status: Option<SessionStatus>) -> bool {
 /// The process is dying of a panic that unwound out of `main`, or of `main`'s `Err`.
 pub(crate) fn end_crashed(error: Option<ErrorEvent>) -> bool {
     current().is_none_or(|client| client.end_crashed(error))
+}
+
+/// The session's guard (`main`'s, or `init`'s) is dropped: `crashed` if a panic unwinds through
+/// it, else the status reached so far. Never unwinds: the drop may run during unwinding.
+pub(crate) fn end_as_the_guard_drops() {
+    let _ = std::panic::catch_unwind(|| {
+        if thread::panicking() {
+            end_crashed(None)
+        } else {
+            end(None)
+        }
+    });
 }
 
 /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.

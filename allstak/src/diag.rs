@@ -9,14 +9,14 @@ static SAID: AtomicU32 = AtomicU32::new(0);
 
 /// Something the SDK may say once per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Once {
+pub(crate) enum Notice {
     Unauthorized,
     QueueFull,
     PlainHttp,
     EventLost,
 }
 
-impl Once {
+impl Notice {
     const fn bit(self) -> u32 {
         1 << self as u32
     }
@@ -42,7 +42,7 @@ pub(crate) fn say(level: &str, message: std::fmt::Arguments<'_>) {
 }
 
 /// Like [`say`], but only the first time `kind` is said in this process.
-pub(crate) fn say_once(kind: Once, level: &str, message: std::fmt::Arguments<'_>) {
+pub(crate) fn say_once(kind: Notice, level: &str, message: std::fmt::Arguments<'_>) {
     // A load first: once said, saying it again costs no write to a shared line.
     if SAID.load(Ordering::Relaxed) & kind.bit() == 0
         && SAID.fetch_or(kind.bit(), Ordering::Relaxed) & kind.bit() == 0

@@ -246,13 +246,7 @@ impl Drop for Guard {
         if !self.took_effect {
             return;
         }
-        let _ = std::panic::catch_unwind(|| {
-            if std::thread::panicking() {
-                client::end_crashed(None)
-            } else {
-                client::end(None)
-            }
-        });
+        client::end_as_the_guard_drops();
     }
 }
 

@@ -112,14 +112,7 @@ impl Drop for MainSession {
         if self.ended {
             return;
         }
-        // Never unwind out of a drop that may itself run during unwinding.
-        let _ = std::panic::catch_unwind(|| {
-            if std::thread::panicking() {
-                client::end_crashed(None);
-            } else {
-                client::end(None);
-            }
-        });
+        client::end_as_the_guard_drops();
     }
 }
 

@@ -74,8 +74,8 @@ pub(crate) struct Frame {
 ///   `RUST_BACKTRACE=1` shows a stack;
 /// - everything above the code that panicked or reported is cut: the capture, the SDK, the
 ///   panic machinery (up to the frame at the panic's `file:line` when debug info has it);
-/// - the SDK's generated code is folded away: `f::{{closure}}` called by
-///   `allstak::…::call_once` called by `f` is one frame, `f`, at the closure's line;
+/// - the SDK's generated code is folded away: the body closure `f::{{closure}}` that the
+///   attributes call in place, called by `f`, is one frame, `f`, at the closure's line;
 /// - a panicking frame without debug info gets the panic's `file:line:col`;
 /// - each frame gets its in-app flag, by `rules` (see [`in_app`]).
 fn frames(mut raw: Vec<RawFrame>, anchor: Option<Anchor<'_>>, rules: &InAppRules) -> Vec<Frame> {
@@ -170,22 +170,18 @@ fn fold_generated_code(raw: &mut Vec<RawFrame>) {
         let closure = frame.function.as_deref().and_then(closure_owner);
         if let Some(closure_of) = closure {
             let closure_of = closure_of.map(str::to_owned);
-            // The attributes' body closure, called through the SDK's `call_once` or in place.
-            let through_sdk = frames.peek().is_some_and(is_call_once);
+            // The attributes' body closure, called in place by the fn it is in.
             while frames.peek().is_some_and(is_sdk) {
                 frames.next();
             }
             // The fn the body was in (a line-tables-only build names the closure just
-            // `{closure#0}`: then the call through the SDK, or the same file, says whose it is).
+            // `{closure#0}`: then the same file says whose it is).
             let outer = frames.peek().and_then(|f| f.function.clone());
             let owned = match &closure_of {
                 Some(owner) => outer.as_ref() == Some(owner),
-                None => {
-                    through_sdk
-                        || frames
-                            .peek()
-                            .is_some_and(|f| f.path.is_some() && f.path == frame.path)
-                }
+                None => frames
+                    .peek()
+                    .is_some_and(|f| f.path.is_some() && f.path == frame.path),
             };
             if outer.is_some() && owned {
                 frames.next();
@@ -205,14 +201,6 @@ fn owner(frame: &RawFrame) -> in_app::Owner {
 
 fn is_sdk(frame: &RawFrame) -> bool {
     owner(frame) == in_app::Owner::Sdk
-}
-
-fn is_call_once(frame: &RawFrame) -> bool {
-    is_sdk(frame)
-        && frame
-            .function
-            .as_deref()
-            .is_some_and(|f| f.contains("call_once"))
 }
 
 /// For a closure's name, the fn it is in if the name says (`app::main` for
@@ -315,7 +303,6 @@ mod tests {
             raw("shop::two", Some(MAIN), 12),
             raw("shop::one", Some(MAIN), 14),
             raw("shop::main::{{closure}}", Some(MAIN), 20),
-            raw("allstak::private::call_once", Some(PRIVATE), 356),
             raw("shop::main", Some(MAIN), 18),
             raw("core::ops::function::FnOnce::call_once", Some(STD), 250),
             raw(
@@ -539,7 +526,6 @@ mod tests {
             raw("shop::parse_port", Some(MAIN), 3),
             raw("shop::load", Some(MAIN), 8),
             raw("shop::main::{closure#0}", Some(MAIN), 20),
-            raw("allstak::private::call_once::<(), _>", Some(PRIVATE), 356),
             raw("shop::main", Some(MAIN), 18),
         ];
         let frames = shop_frames(
@@ -566,7 +552,6 @@ mod tests {
             raw("third", Some(MAIN), 22),
             raw("first", Some(MAIN), 11),
             raw("{closure#0}", Some(MAIN), 41),
-            raw("call_once<(), shop::main::{closure_env#0}>", Some(sdk), 307),
             raw("main", Some(MAIN), 38),
             raw("call_once<fn(), ()>", Some(STD), 250),
             raw("main", None, 0),

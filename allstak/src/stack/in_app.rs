@@ -285,7 +285,7 @@ mod tests {
             ("stdx::parse", false),
             // std, the SDK and C symbols, as with paths.
             ("core::panicking::panic_fmt", false),
-            ("allstak::private::call_once", false),
+            ("allstak::private::MainSession::end", false),
             ("__rust_try", false),
             ("main", false),
         ] {
@@ -374,7 +374,7 @@ mod tests {
         assert!(in_app("{closure#0}", Some(MEMBER)));
         assert_eq!(
             owner(
-                Some("call_once<(), shop::main::{closure_env#0}>"),
+                Some("end<shop::main::{closure_env#0}>"),
                 Some(&format!("{SDK_SOURCES}private.rs")),
                 &[]
             ),
@@ -414,7 +414,7 @@ mod tests {
             "<alloc::boxed::Box<F,A> as core::ops::function::Fn<Args>>::call",
             "<&dyn core::ops::function::Fn<(), Output = i32> as core::ops::function::FnOnce<()>>::call_once",
             "<std::backtrace::Backtrace>::create",
-            "allstak::private::call_once",
+            "allstak::private::MainSession::end",
             "<allstak::private::Describe<T>>::record",
             "allstak_macros::main",
             "__rustc::rust_begin_unwind",

@@ -25,7 +25,7 @@ use std::thread::Thread;
 use std::time::Instant;
 
 use crate::counter::ShardedCounter;
-use crate::diag::{self, Once};
+use crate::diag::{self, Notice};
 use crate::sdk_thread;
 use crate::wire::Request;
 use queue::{Done, Inbox, Wait};
@@ -162,7 +162,7 @@ impl Transport {
         if full {
             self.shared.dropped.add(1);
             diag::say_once(
-                Once::QueueFull,
+                Notice::QueueFull,
                 "warn",
                 format_args!("the error queue is full; events are being dropped and counted"),
             );

@@ -10,7 +10,7 @@ use super::http::{self, Answer, Backend, Endpoint};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Job, Outgoing, Shared};
-use crate::diag::{self, Once};
+use crate::diag::{self, Notice};
 use crate::wire::Request;
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -123,7 +123,7 @@ impl Worker {
                 if let Some(why) = lost {
                     self.shared.dropped.add(1);
                     diag::say_once(
-                        Once::EventLost,
+                        Notice::EventLost,
                         "debug",
                         format_args!(
                             "an error event {why}; it is dropped, counted by \
@@ -183,7 +183,7 @@ impl Worker {
                 Outcome::Unauthorized => {
                     self.shared.unauthorized.store(true, Ordering::Relaxed);
                     diag::say_once(
-                        Once::Unauthorized,
+                        Notice::Unauthorized,
                         "warn",
                         format_args!("the API key was refused (401); nothing more will be sent"),
                     );
