@@ -54,6 +54,7 @@ mod panic;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
 mod proxy;
+mod random;
 mod scope;
 mod scrub;
 mod sdk_thread;
@@ -63,6 +64,7 @@ mod stack;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod time;
 #[cfg(feature = "tower")]
 pub mod tower;
 #[cfg(feature = "tracing")]

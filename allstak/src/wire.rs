@@ -5,7 +5,6 @@
 //! never pays for serialization.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -17,6 +16,7 @@ use crate::event::{ErrorEvent, Level, Location, truncate_cow, truncated};
 use crate::scope::RequestContext;
 use crate::scrub;
 use crate::stack;
+use crate::time::rfc3339;
 use crate::{SessionId, SessionStatus};
 
 /// The name this SDK reports itself under.
@@ -493,47 +493,6 @@ impl<'a> BreadcrumbPayload<'a> {
     }
 }
 
-/// `2026-11-27T10:39:26.123Z`: RFC 3339, UTC, milliseconds.
-pub(crate) fn rfc3339(at: SystemTime) -> String {
-    let since_epoch = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days(seconds / 86_400);
-    let in_day = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-/// A duration as the wire's whole milliseconds.
-pub(crate) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,6 +502,7 @@ mod tests {
     use serde_json::{Value, json};
     use std::fmt;
     use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
 
     fn json_of(request: &Request) -> Value {
         serde_json::from_slice(&request.body).expect("json")
@@ -577,7 +537,7 @@ mod tests {
     #[test]
     fn the_end_payload_has_id_duration_in_ms_and_lower_case_status() {
         let id = SessionId::random().to_string();
-        let duration = millis(Duration::from_micros(1_500_700));
+        let duration = crate::time::millis(Duration::from_micros(1_500_700));
         let request = session_end(&id, duration, SessionStatus::Errored);
         assert_eq!(request.path, "/ingest/v1/sessions/end");
         assert_eq!(
@@ -1021,15 +981,6 @@ mod tests {
             let start = session_start(SessionId::random(), &config);
             assert!(!String::from_utf8_lossy(&start.body).contains(key));
         }
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let leap_day = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_661);
-        assert_eq!(rfc3339(leap_day), "2000-02-29T01:01:01.000Z");
-        let end_of_year = SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_599_999);
-        assert_eq!(rfc3339(end_of_year), "2025-12-31T23:59:59.999Z");
     }
 
     fn has_null(value: &Value) -> bool {
