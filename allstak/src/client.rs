@@ -22,11 +22,11 @@ use crate::diag::{self, Once};
 use crate::event::ErrorEvent;
 use crate::fork;
 use crate::panic::PanicRecord;
+use crate::prepare;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
 use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
-use crate::wire;
 use crate::{SessionId, SessionStatus};
 
 pub(crate) use shutdown::at_exit;
@@ -156,7 +156,7 @@ impl Client {
             transport.run(Box::new(move |worker| {
                 // Before our own start: the ends of sessions whose processes died.
                 file.recover_abnormal_sessions(|request| worker.deliver(request));
-                let start = wire::session_start(id, &config);
+                let start = prepare::session_start(id, &config);
                 file.owe_start(&start);
                 // A program already ending (done in a microsecond) has nothing to leave open:
                 // its end is next in line, and is written only if it cannot be sent.
@@ -262,7 +262,7 @@ impl Client {
                             None => return Outgoing::Discarded,
                         }
                     }
-                    wire::error(&event, &self.trail.before(mark), config)
+                    prepare::error(&event, &self.trail.before(mark), config)
                         .map_or(Outgoing::Unsendable, Outgoing::Request)
                 });
             }

@@ -51,6 +51,7 @@ mod integration {
 #[cfg(feature = "log")]
 pub mod log;
 mod panic;
+mod prepare;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
 mod proxy;
@@ -155,9 +156,10 @@ pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
+pub use prepare::MAX_EVENT_BYTES;
 pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
-pub use wire::{MAX_EVENT_BYTES, SDK_NAME, SDK_VERSION};
+pub use wire::{SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]

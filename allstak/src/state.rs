@@ -386,7 +386,7 @@ impl SessionFile {
             let end = wire::session_end(
                 &recovered.session_id,
                 recovered.duration_ms,
-                recovered.status,
+                recovered.status.as_str(),
             );
             recovered.settle(deliver(&end) != Delivery::NotYet);
         }
@@ -463,7 +463,7 @@ impl SessionFile {
         let end = wire::session_end(
             &ended.id.to_string(),
             time::millis(ended.duration),
-            ended.status,
+            ended.status.as_str(),
         );
         let settled = deliver(&end) != Delivery::NotYet;
         self.settle_end(ended, settled);
