@@ -438,21 +438,11 @@ pub(crate) fn capture_events(config: Config, run: impl FnOnce()) -> Vec<Event> {
 }
 
 fn warn_if_plain_http(host: &str) {
-    let Some(rest) = host.strip_prefix("http://") else {
+    let Some(url) = crate::host::Url::parse(host).filter(|url| !url.secure) else {
         return;
     };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let name = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(authority, |(name, _)| name);
-    let loopback = name == "localhost"
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !url.is_loopback() {
+        let name = url.host;
         diag::say_once(
             Once::PlainHttp,
             "warn",

@@ -35,6 +35,7 @@ mod diag;
 mod event;
 mod exit;
 mod fork;
+mod host;
 /// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
 /// the attributes use, and nothing else of the client. They only translate into these.
 #[cfg(any(feature = "tracing", feature = "log", feature = "tower"))]
