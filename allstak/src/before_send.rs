@@ -233,13 +233,7 @@ impl Event {
 pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEvent> {
     // The hook sees one metadata object: the tags, then the event's own fields over them.
     if let Some(tags) = event.context.tags.take() {
-        for (key, value) in tags.iter() {
-            if !event.metadata.contains_key(key) {
-                event
-                    .metadata
-                    .insert(key.clone(), Value::String(value.clone()));
-            }
-        }
+        crate::scope::merge_tags(&mut event.metadata, &tags);
     }
     // An event the hook itself reports (`capture_display` to log a dropped event) is sent as it
     // is: through the hook again, each report would report again, without end.

@@ -22,11 +22,11 @@ use crate::diag::{self, Notice};
 use crate::event::ErrorEvent;
 use crate::event::PanicRecord;
 use crate::fork;
+use crate::prepare;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
 use crate::state::{SessionFile, StateDir};
 use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
-use crate::wire;
 use crate::{SessionId, SessionStatus};
 
 pub(crate) use shutdown::at_exit;
@@ -149,7 +149,7 @@ impl Client {
             transport.run(Box::new(move |worker| {
                 // Before our own start: the ends of sessions whose processes died.
                 file.recover_abnormal_sessions(|request| worker.deliver(request));
-                let start = wire::session_start(id, &config);
+                let start = prepare::session_start(id, &config);
                 file.owe_start(&start);
                 // A program already ending (done in a microsecond) has nothing to leave open:
                 // its end is next in line, and is written only if it cannot be sent.
@@ -250,7 +250,7 @@ impl Client {
                             None => return Outgoing::Discarded,
                         }
                     }
-                    wire::error(&event, &self.trail.before(mark), config)
+                    prepare::error(&event, &self.trail.before(mark), config)
                         .map_or(Outgoing::Unsendable, Outgoing::Request)
                 });
             }
@@ -426,21 +426,11 @@ pub(crate) fn capture_events(config: Config, run: impl FnOnce()) -> Vec<Event> {
 }
 
 fn warn_if_plain_http(host: &str) {
-    let Some(rest) = host.strip_prefix("http://") else {
+    let Some(url) = crate::host::Url::parse(host).filter(|url| !url.secure) else {
         return;
     };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let name = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(authority, |(name, _)| name);
-    let loopback = name == "localhost"
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !url.is_loopback() {
+        let name = url.host;
         diag::say_once(
             Notice::PlainHttp,
             "warn",

@@ -730,13 +730,11 @@ fn valid_key(key: &str, problems: &mut Vec<String>) -> Option<String> {
 
 fn valid_host(host: &str, problems: &mut Vec<String>) -> Option<String> {
     let trimmed = host.trim().trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    let usable = rest.is_some_and(|rest| {
-        !rest.is_empty()
-            && !rest.starts_with('/')
-            && !rest
+    // The scheme in lower case, as the backends and the state file's hash of the host expect.
+    let usable = crate::host::Url::parse(trimmed).is_some_and(|url| {
+        matches!(url.scheme, "http" | "https")
+            && !url.host.is_empty()
+            && !trimmed
                 .bytes()
                 .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
             && trimmed.parse::<http::Uri>().is_ok()

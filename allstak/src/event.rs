@@ -1,5 +1,5 @@
 //! Error events as a caller captures them: cheap, owned, queued. The transport thread turns
-//! them into the `/ingest/v1/errors` payload ([`crate::wire::error`]).
+//! them into the `/ingest/v1/errors` payload ([`crate::prepare::error`]).
 
 mod panic;
 pub(crate) use panic::PanicRecord;

@@ -36,6 +36,7 @@ mod event;
 mod exit;
 mod fork;
 mod hooks;
+mod host;
 /// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
 /// the attributes use, and nothing else of the client. They only translate into these.
 #[cfg(any(feature = "tracing", feature = "log", feature = "tower"))]
@@ -52,9 +53,11 @@ mod integration {
 #[cfg(feature = "log")]
 pub mod log;
 mod panic;
+mod prepare;
 #[allow(missing_docs)] // unstable, hidden; documented for the macros only
 mod private;
 mod proxy;
+mod random;
 mod scope;
 mod scrub;
 mod sdk_thread;
@@ -65,6 +68,7 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod text;
+mod time;
 #[cfg(feature = "tower")]
 pub mod tower;
 #[cfg(feature = "tracing")]
@@ -155,9 +159,10 @@ pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
 pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
+pub use prepare::MAX_EVENT_BYTES;
 pub use scope::User;
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
-pub use wire::{MAX_EVENT_BYTES, SDK_NAME, SDK_VERSION};
+pub use wire::{SDK_NAME, SDK_VERSION};
 
 /// What the attributes' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::host::{self, HostPort, parse_port, split_host_port};
+
 /// How problems name the explicit setting (`ALLSTAK_PROXY` or `ConfigBuilder::proxy`).
 const EXPLICIT: &str = "ALLSTAK_PROXY";
 
@@ -281,49 +283,6 @@ fn hex_value(digit: u8) -> Option<u8> {
         .and_then(|value| u8::try_from(value).ok())
 }
 
-/// 1 to 65535, digits only (`u16::from_str` would also take `+80`).
-fn parse_port(port: &str) -> Option<u16> {
-    if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    port.parse::<u16>().ok().filter(|&port| port != 0)
-}
-
-/// `host`, `host:port`, `[v6]` or `[v6]:port`; the port not yet checked.
-struct HostPort<'a> {
-    host: &'a str,
-    bracketed: bool,
-    port: Option<&'a str>,
-}
-
-fn split_host_port(text: &str) -> Option<HostPort<'_>> {
-    if let Some(inner) = text.strip_prefix('[') {
-        let (host, after) = inner.split_once(']')?;
-        let port = match after {
-            "" => None,
-            after => Some(after.strip_prefix(':')?),
-        };
-        return Some(HostPort {
-            host,
-            bracketed: true,
-            port,
-        });
-    }
-    let (host, port) = match text.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (text, None),
-    };
-    // Two colons: an IPv6 address without its brackets.
-    if port.is_some_and(|port| port.contains(':')) {
-        return None;
-    }
-    Some(HostPort {
-        host,
-        bracketed: false,
-        port,
-    })
-}
-
 /// The ingest host as `no_proxy` sees it.
 #[derive(Debug, PartialEq, Eq)]
 struct Target {
@@ -342,24 +301,9 @@ enum Host {
 impl Target {
     /// Scheme, optional userinfo, `[v6]` or name, optional port; `None` for anything else.
     fn parse(url: &str) -> Option<Self> {
-        let (secure, rest) = match strip_prefix_ignoring_case(url, "https://") {
-            Some(rest) => (true, rest),
-            None => (false, strip_prefix_ignoring_case(url, "http://")?),
-        };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_port = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host_port)| host_port);
-        let HostPort {
-            host,
-            bracketed,
-            port,
-        } = split_host_port(host_port)?;
-        let port = match port {
-            None if secure => 443,
-            None => 80,
-            Some(port) => parse_port(port)?,
-        };
+        let url = host::Url::parse(url)?;
+        let port = url.port()?;
+        let (secure, host, bracketed) = (url.secure, url.host, url.bracketed);
         let host = if bracketed {
             Host::Ip(IpAddr::V6(host.parse().ok()?))
         } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
@@ -372,15 +316,6 @@ impl Target {
             Host::Name(name.to_ascii_lowercase())
         };
         Some(Self { secure, host, port })
-    }
-}
-
-fn strip_prefix_ignoring_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        text.get(prefix.len()..)
-    } else {
-        None
     }
 }
 

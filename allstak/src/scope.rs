@@ -338,6 +338,16 @@ impl EventContext {
     }
 }
 
+/// Puts the tags into an event's fields, except where a field has the same name: a field wins
+/// over a tag.
+pub(crate) fn merge_tags(fields: &mut serde_json::Map<String, serde_json::Value>, tags: &Tags) {
+    for (key, value) in tags {
+        if !fields.contains_key(key) {
+            fields.insert(key.clone(), serde_json::Value::String(value.clone()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

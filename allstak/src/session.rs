@@ -123,7 +123,7 @@ impl SessionId {
     pub fn random() -> Self {
         const ALL_BUT_VERSION_AND_VARIANT: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
         const VERSION_4_AND_RFC_VARIANT: u128 = 0x0000_0000_0000_4000_8000_0000_0000_0000;
-        Self(random_u128() & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT)
+        Self(crate::random::random_u128() & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT)
     }
 
     /// The id's 128 bits, in the order its text shows them.
@@ -142,34 +142,6 @@ impl SessionId {
     pub fn from_u128(bits: u128) -> Self {
         Self(bits)
     }
-}
-
-/// 128 random bits: two hashes under std's randomly keyed hasher, whose keys come from the
-/// operating system's randomness (drawn once per thread, then varied for each new hasher), of a
-/// per-process count, the process id and the clock: a forked child inherits its parent's keys
-/// and count, and must still draw other ids than its parent and its siblings. Random enough to
-/// tell sessions apart; not for secrets.
-pub(crate) fn random_u128() -> u128 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::AtomicU64;
-
-    static DRAWN: AtomicU64 = AtomicU64::new(0);
-    let count = DRAWN.fetch_add(1, Ordering::Relaxed);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let keys = RandomState::new();
-    let half = |which: u8| {
-        let mut hasher = keys.build_hasher();
-        hasher.write_u64(count);
-        hasher.write_u32(std::process::id());
-        hasher.write_u64(now.as_secs());
-        hasher.write_u32(now.subsec_nanos());
-        hasher.write_u8(which);
-        u128::from(hasher.finish())
-    };
-    half(0) << 64 | half(1)
 }
 
 impl fmt::Display for SessionId {

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::diag;
 use crate::session::EndedSession;
+use crate::time;
 use crate::transport::Delivery;
 use crate::wire::{self, Request};
 use crate::{SessionId, SessionStatus};
@@ -114,7 +115,7 @@ impl StateDir {
         release: &str,
         environment: &str,
     ) -> SessionState {
-        let now = unix_ms(SystemTime::now());
+        let now = time::unix_millis(SystemTime::now());
         SessionState {
             session_id: id.to_string(),
             release: release.to_owned(),
@@ -385,7 +386,7 @@ impl SessionFile {
             let end = wire::session_end(
                 &recovered.session_id,
                 recovered.duration_ms,
-                recovered.status,
+                recovered.status.as_str(),
             );
             recovered.settle(deliver(&end) != Delivery::NotYet);
         }
@@ -429,7 +430,10 @@ impl SessionFile {
     /// Refreshes the open session's file, so an abnormal end gets a fair duration.
     pub(crate) fn heartbeat(&self) {
         if let Ok(inner) = self.inner.lock() {
-            self.apply(inner, SlotEvent::Heartbeat(unix_ms(SystemTime::now())));
+            self.apply(
+                inner,
+                SlotEvent::Heartbeat(time::unix_millis(SystemTime::now())),
+            );
         }
     }
 
@@ -458,8 +462,8 @@ impl SessionFile {
         }
         let end = wire::session_end(
             &ended.id.to_string(),
-            wire::millis(ended.duration),
-            ended.status,
+            time::millis(ended.duration),
+            ended.status.as_str(),
         );
         let settled = deliver(&end) != Delivery::NotYet;
         self.settle_end(ended, settled);
@@ -498,7 +502,7 @@ impl SessionFile {
         state.start = inner.start.kept();
         state.ended = Some(Ended {
             status: ended.status,
-            duration_ms: wire::millis(ended.duration),
+            duration_ms: time::millis(ended.duration),
         });
         SlotEvent::EndPending(state)
     }
@@ -575,11 +579,6 @@ impl SessionState {
             ended,
         })
     }
-}
-
-pub(crate) fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// FNV-1a over key and host: enough to tell programs apart, useless for finding the key.

@@ -497,38 +497,13 @@ fn open_tunnel(shared: &Shared, request: tiny_http::Request) {
 /// `http://host[:port]/path` → (`host:port`, `/path`), the port defaulted by the scheme: a
 /// request in absolute form is one sent to a proxy.
 fn absolute_form(target: &str) -> Option<(String, String)> {
-    let (rest, default_port) =
-        strip_scheme(target, "http://", 80).or_else(|| strip_scheme(target, "https://", 443))?;
-    let (authority, path) = rest
-        .find(['/', '?'])
-        .map_or((rest, "/"), |at| rest.split_at(at));
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host_port)| host_port);
-    // A port follows the last `:`, unless that `:` is inside an IPv6 address's brackets.
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| !port.contains(']'));
-    let authority = if has_port {
-        authority.to_owned()
-    } else {
-        format!("{authority}:{default_port}")
+    let url = crate::host::Url::parse(target)?;
+    let path = match url.path {
+        "" => "/".to_owned(),
+        path if path.starts_with('/') => path.to_owned(),
+        query => format!("/{query}"),
     };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
-    Some((authority, path))
-}
-
-fn strip_scheme<'a>(target: &'a str, scheme: &str, default_port: u16) -> Option<(&'a str, u16)> {
-    let head = target.get(..scheme.len())?;
-    if head.eq_ignore_ascii_case(scheme) {
-        Some((target.get(scheme.len()..)?, default_port))
-    } else {
-        None
-    }
+    Some((url.host_port()?, path))
 }
 
 /// Runs `run` with an SDK client of its own on this thread, which keeps the error events it

@@ -1,23 +1,13 @@
 //! The wire format: every request the SDK sends, as the path and JSON body the transport posts
-//! (`../shared/CONTRACT.md`). The SDK's identity fields are written here and nowhere else.
+//! (`../shared/CONTRACT.md`), and the SDK's identity, written here and nowhere else.
 //!
-//! Bodies are built on the transport thread from what callers captured, so the caller's thread
-//! never pays for serialization.
+//! A leaf: payloads are built from plain values (strings, numbers, JSON maps, frames already
+//! symbolized). Turning what the program captured into them is the `prepare` module's.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
-
-use crate::breadcrumbs::Breadcrumb;
-use crate::config::Config;
-use crate::diag;
-use crate::event::{ErrorEvent, Level, Location, truncate_cow, truncated};
-use crate::scope::RequestContext;
-use crate::scrub;
-use crate::stack;
-use crate::{SessionId, SessionStatus};
 
 /// The name this SDK reports itself under.
 pub const SDK_NAME: &str = "allstak-rust";
@@ -41,57 +31,79 @@ pub(crate) struct Request {
 
 impl Request {
     fn json(path: &'static str, payload: &impl Serialize) -> Self {
-        // Our payloads are plain structs of strings and numbers: serializing them cannot fail.
+        // Our payloads are plain structs of strings, numbers and JSON values: serializing them
+        // cannot fail.
         let body = serde_json::to_vec(payload).unwrap_or_default();
         Self { path, body }
     }
 
-    /// [`Self::json`] for a payload that holds text from the program: the API key never
-    /// leaves in it.
-    fn json_without_key(path: &'static str, payload: &impl Serialize, config: &Config) -> Self {
-        let mut request = Self::json(path, payload);
-        if let Some(key) = &config.api_key {
-            request.body = scrub::without_api_key(request.body, key);
+    /// [`Self::json`] for a payload the SDK reports itself in: its fields, then the identity.
+    fn identified(path: &'static str, payload: &impl Serialize) -> Self {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Identified<'a, T> {
+            #[serde(flatten)]
+            payload: &'a T,
+            sdk_name: &'static str,
+            sdk_version: &'static str,
+            platform: Platform,
         }
-        request
+        Self::json(
+            path,
+            &Identified {
+                payload,
+                sdk_name: SDK_NAME,
+                sdk_version: SDK_VERSION,
+                platform: Platform,
+            },
+        )
+    }
+}
+
+/// The `platform` field: always `rust`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Platform;
+
+impl Serialize for Platform {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(PLATFORM)
     }
 }
 
 /// `POST /ingest/v1/sessions/start`.
-pub(crate) fn session_start(id: SessionId, config: &Config) -> Request {
+pub(crate) fn session_start(
+    session_id: &str,
+    release: &str,
+    environment: &str,
+    user_id: Option<&str>,
+) -> Request {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SessionStart<'a> {
-        session_id: SessionId,
+        session_id: &'a str,
         release: &'a str,
         environment: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<&'a str>,
-        sdk_name: &'a str,
-        sdk_version: &'a str,
-        platform: &'a str,
     }
     let payload = SessionStart {
-        session_id: id,
-        release: config.release(),
-        environment: config.environment(),
-        user_id: config.user_id.as_deref(),
-        sdk_name: SDK_NAME,
-        sdk_version: SDK_VERSION,
-        platform: PLATFORM,
+        session_id,
+        release,
+        environment,
+        user_id,
     };
-    Request::json_without_key(SESSIONS_START, &payload, config)
+    Request::identified(SESSIONS_START, &payload)
 }
 
 /// `POST /ingest/v1/sessions/end`, for this process's session or one recovered from the state
-/// dir (whose id is only known as text).
-pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionStatus) -> Request {
+/// dir; `status` as the contract spells it (`ok`, `errored`, `crashed`, `abnormal`).
+pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: &str) -> Request {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SessionEnd<'a> {
         session_id: &'a str,
         duration_ms: u64,
-        status: SessionStatus,
+        status: &'a str,
     }
     let payload = SessionEnd {
         session_id,
@@ -101,191 +113,138 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: SessionSta
     Request::json(SESSIONS_END, &payload)
 }
 
-/// The largest error event the SDK sends: 256 KiB of JSON body. (The contract names no limit
-/// of the ingest API; an event a server still refuses with `413` is counted as dropped.)
-///
-/// The body is built on the SDK's thread. When it is larger, what matters least goes first,
-/// until it fits: the oldest breadcrumbs, then the largest `metadata` fields, the outermost
-/// frames, the innermost causes, the user, the request. What was left out is said in
-/// `metadata["allstak.trimmed"]` (`{"bytes": 830521, "breadcrumbs": 69}`: the size before, and
-/// how many of each). An event that cannot fit even then (a release or environment of hundreds
-/// of KiB) is not sent, and is counted by [`dropped_event_count`](crate::dropped_event_count).
-/// Every string is cut to [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) before that.
-///
-/// ```
-/// assert_eq!(allstak::MAX_EVENT_BYTES, 256 * 1024);
-/// ```
-pub const MAX_EVENT_BYTES: usize = 256 * 1024;
-
-/// `POST /ingest/v1/errors`, with the breadcrumbs recorded before the event; secrets scrubbed;
-/// made to fit [`MAX_EVENT_BYTES`] (`None`: it cannot be).
-pub(crate) fn error(
-    event: &ErrorEvent,
-    breadcrumbs: &[Breadcrumb],
-    config: &Config,
-) -> Option<Request> {
-    // Symbolized here, on the transport thread; a stack that yields nothing (a stripped binary)
-    // leaves the location's one frame.
-    let stack = event
-        .stack
-        .as_ref()
-        .map(|stack| {
-            stack.frames(
-                event.location.as_ref().map(Location::anchor),
-                &config.in_app,
-            )
-        })
-        .unwrap_or_default();
-    let frames: Vec<Frame<'_>> = if stack.is_empty() {
-        event
-            .location
-            .iter()
-            .map(|location| Frame::of_location(location, &config.in_app))
-            .collect()
-    } else {
-        stack.iter().map(Frame::of_stack).collect()
-    };
-    let stack_trace: Vec<String> = event
-        .causes
-        .iter()
-        .map(|cause| format!("caused by: {cause}"))
-        .collect();
-    let scrub_defaults = config.scrub_defaults;
-    let mut fields = Cow::Borrowed(&event.metadata);
-    if let Some(tags) = &event.context.tags {
-        // A field wins over a tag of the same name.
-        let mut merged: Map<String, Value> = tags
-            .iter()
-            .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
-            .collect();
-        merged.extend(event.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
-        fields = Cow::Owned(merged);
-    }
-    if scrub_defaults && let Cow::Owned(scrubbed) = scrub::fields(&fields) {
-        fields = Cow::Owned(scrubbed);
-    }
-    let mut payload = ErrorPayload {
-        exception_class: &event.exception_class,
-        message: &event.message,
-        stack_trace,
-        frames,
-        level: event.level,
-        environment: config.environment(),
-        release: config.release(),
-        session_id: event.session_id,
-        user: event.context.user.as_deref().and_then(UserPayload::of),
-        request_context: event
-            .context
-            .request
-            .as_deref()
-            .map(RequestContextPayload::of),
-        metadata: Metadata {
-            rust_type: event.type_name,
-            trimmed: None,
-            fields,
-        },
-        breadcrumbs: breadcrumbs
-            .iter()
-            .map(|breadcrumb| BreadcrumbPayload::of(breadcrumb, scrub_defaults))
-            .collect(),
-        handled: event.handled,
-        mechanism: event.mechanism,
-        sdk_name: SDK_NAME,
-        sdk_version: SDK_VERSION,
-        platform: PLATFORM,
-    };
-    let mut request = Request::json_without_key(ERRORS, &payload, config);
-    let original = request.body.len();
-    while request.body.len() > MAX_EVENT_BYTES {
-        if !payload.trim(request.body.len() - MAX_EVENT_BYTES, original) {
-            diag::debug!(
-                "an error event of {original} bytes is over {MAX_EVENT_BYTES} bytes even without \
-                 its breadcrumbs, metadata, frames, causes, user and request; it is dropped"
-            );
-            return None;
-        }
-        request = Request::json_without_key(ERRORS, &payload, config);
-    }
-    if let Some(trimmed) = &payload.metadata.trimmed {
-        diag::debug!(
-            "an error event of {original} bytes was over {MAX_EVENT_BYTES} bytes; sent in {} \
-             bytes, trimmed as its metadata says: {}",
-            request.body.len(),
-            serde_json::to_string(trimmed).unwrap_or_default()
-        );
-    }
-    Some(request)
+/// `POST /ingest/v1/errors`, the body exactly as `payload` says.
+pub(crate) fn error(payload: &ErrorPayload<'_>) -> Request {
+    Request::identified(ERRORS, payload)
 }
 
-impl ErrorPayload<'_> {
-    /// Leaves out enough of the next part in line to save about `over` bytes: the oldest
-    /// breadcrumbs, then the largest metadata fields, the outermost frames (the crash site is
-    /// the last), the innermost causes, the user, the request. `false` once nothing is left.
-    fn trim(&mut self, over: usize, original: usize) -> bool {
-        let trimmed = self.metadata.trimmed.get_or_insert_with(|| Trimmed {
-            bytes: original,
-            ..Trimmed::default()
-        });
-        if !self.breadcrumbs.is_empty() {
-            let oldest = enough(self.breadcrumbs.iter().map(json_len), over);
-            self.breadcrumbs.drain(..oldest);
-            trimmed.breadcrumbs += oldest;
-        } else if !self.metadata.fields.is_empty() {
-            let mut sizes: Vec<(usize, &String)> = self
-                .metadata
-                .fields
-                .iter()
-                .map(|(key, value)| (json_len(key) + 1 + json_len(value), key))
-                .collect();
-            sizes.sort_unstable_by_key(|(size, _)| std::cmp::Reverse(*size));
-            let largest = enough(sizes.iter().map(|(size, _)| *size), over);
-            let keys: Vec<String> = sizes
-                .into_iter()
-                .take(largest)
-                .map(|(_, key)| key.clone())
-                .collect();
-            let fields = self.metadata.fields.to_mut();
-            for key in &keys {
-                fields.remove(key);
-            }
-            trimmed.metadata += largest;
-        } else if !self.frames.is_empty() {
-            let outermost = enough(self.frames.iter().map(json_len), over);
-            self.frames.drain(..outermost);
-            trimmed.frames += outermost;
-        } else if !self.stack_trace.is_empty() {
-            let innermost = enough(self.stack_trace.iter().rev().map(json_len), over);
-            self.stack_trace
-                .truncate(self.stack_trace.len().saturating_sub(innermost));
-            trimmed.stack_trace += innermost;
-        } else if self.user.take().is_some() {
-            trimmed.user = true;
-        } else if self.request_context.take().is_some() {
-            trimmed.request_context = true;
-        } else {
-            return false;
-        }
-        true
-    }
+/// The body of `POST /ingest/v1/errors`, without the SDK's identity ([`error`] adds it).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErrorPayload<'a> {
+    pub(crate) exception_class: &'a str,
+    pub(crate) message: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) stack_trace: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) frames: Vec<Frame<'a>>,
+    /// As the contract spells it: `debug`, `info`, `warning`, `error`, `fatal`.
+    pub(crate) level: &'a str,
+    pub(crate) environment: &'a str,
+    pub(crate) release: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<UserPayload<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_context: Option<RequestContextPayload<'a>>,
+    pub(crate) metadata: Metadata<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) breadcrumbs: Vec<BreadcrumbPayload<'a>>,
+    pub(crate) handled: bool,
+    pub(crate) mechanism: &'a str,
 }
 
-/// How many parts, of these sizes in this order, add up to `over` bytes (each with the comma
-/// before the next); all of them if they do not.
-fn enough(sizes: impl Iterator<Item = usize>, over: usize) -> usize {
-    let mut saved = 0;
-    let mut count = 0;
-    for size in sizes {
-        count += 1;
-        saved += size + 1;
-        if saved >= over {
-            break;
-        }
-    }
-    count
+/// One frame of `frames`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Frame<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) filename: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) abs_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) function: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lineno: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) colno: Option<u32>,
+    pub(crate) in_app: bool,
+    pub(crate) platform: Platform,
+}
+
+/// `user`: `{id, email, ip}`.
+#[derive(Serialize)]
+pub(crate) struct UserPayload<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ip: Option<&'a str>,
+}
+
+/// `requestContext`: `{method, path, host, statusCode, userAgent}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RequestContextPayload<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) host: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user_agent: Option<Cow<'a, str>>,
+}
+
+/// `metadata`: the Rust type, what was trimmed if anything, then the event's fields.
+#[derive(Serialize)]
+pub(crate) struct Metadata<'a> {
+    #[serde(rename = "rust.type")]
+    pub(crate) rust_type: &'a str,
+    #[serde(rename = "allstak.trimmed", skip_serializing_if = "Option::is_none")]
+    pub(crate) trimmed: Option<Trimmed>,
+    #[serde(flatten)]
+    pub(crate) fields: Cow<'a, Map<String, Value>>,
+}
+
+/// What was left out of an event to fit the size limit: `metadata["allstak.trimmed"]`.
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Trimmed {
+    /// The body's size before.
+    pub(crate) bytes: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) breadcrumbs: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) metadata: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) frames: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) stack_trace: usize,
+    #[serde(skip_serializing_if = "is_false")]
+    pub(crate) user: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub(crate) request_context: bool,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// One of `breadcrumbs`: `{timestamp, type, category, message, level, data}`.
+#[derive(Serialize)]
+pub(crate) struct BreadcrumbPayload<'a> {
+    /// RFC 3339, UTC.
+    pub(crate) timestamp: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) message: Option<&'a str>,
+    pub(crate) level: &'a str,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub(crate) data: Cow<'a, Map<String, Value>>,
 }
 
 /// The length of `value` as JSON, without writing it anywhere.
-fn json_len(value: &impl Serialize) -> usize {
+pub(crate) fn json_len(value: &impl Serialize) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -301,284 +260,20 @@ fn json_len(value: &impl Serialize) -> usize {
     count.0
 }
 
-/// What was left out of an event to fit [`MAX_EVENT_BYTES`]: `metadata["allstak.trimmed"]`.
-#[derive(Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Trimmed {
-    /// The body's size before.
-    bytes: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    breadcrumbs: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    metadata: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    frames: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    stack_trace: usize,
-    #[serde(skip_serializing_if = "is_false")]
-    user: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    request_context: bool,
-}
-
-fn is_zero(count: &usize) -> bool {
-    *count == 0
-}
-
-fn is_false(flag: &bool) -> bool {
-    !*flag
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorPayload<'a> {
-    exception_class: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    stack_trace: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    frames: Vec<Frame<'a>>,
-    level: Level,
-    environment: &'a str,
-    release: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<SessionId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<UserPayload<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_context: Option<RequestContextPayload<'a>>,
-    metadata: Metadata<'a>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    breadcrumbs: Vec<BreadcrumbPayload<'a>>,
-    handled: bool,
-    mechanism: &'a str,
-    sdk_name: &'a str,
-    sdk_version: &'a str,
-    platform: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Frame<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    filename: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    abs_path: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    function: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lineno: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    colno: Option<u32>,
-    in_app: bool,
-    platform: &'a str,
-}
-
-impl<'a> Frame<'a> {
-    /// The one frame a location gives: a panic's `file:line:col`, a tracked fn's site.
-    fn of_location(location: &'a Location, rules: &stack::InAppRules) -> Self {
-        let (function, filename, lineno, colno) = location.parts();
-        Self {
-            filename: Some(filename),
-            abs_path: None,
-            function,
-            lineno: Some(lineno),
-            colno: Some(colno),
-            in_app: stack::is_location_in_app(function, filename, rules),
-            platform: PLATFORM,
-        }
-    }
-
-    fn of_stack(frame: &'a stack::Frame) -> Self {
-        Self {
-            filename: frame.filename.as_deref(),
-            abs_path: frame.abs_path.as_deref(),
-            function: frame.function.as_deref(),
-            lineno: frame.lineno,
-            colno: frame.colno,
-            in_app: frame.in_app,
-            platform: PLATFORM,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct UserPayload<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<&'a str>,
-}
-
-impl<'a> UserPayload<'a> {
-    /// `None` for a user with nothing known: no empty object is sent.
-    fn of(user: &'a crate::User) -> Option<Self> {
-        let payload = Self {
-            id: user.id(),
-            email: user.email(),
-            ip: user.ip(),
-        };
-        (payload.id.is_some() || payload.email.is_some() || payload.ip.is_some()).then_some(payload)
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestContextPayload<'a> {
-    method: &'a str,
-    path: Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_agent: Option<Cow<'a, str>>,
-}
-
-impl<'a> RequestContextPayload<'a> {
-    fn of(request: &'a RequestContext) -> Self {
-        Self {
-            method: request.method.as_str(),
-            path: truncated(request.path()),
-            host: request.host().map(truncate_cow),
-            status_code: request.status,
-            user_agent: request
-                .user_agent
-                .as_ref()
-                .map(|agent| truncate_cow(String::from_utf8_lossy(agent.as_bytes()))),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    #[serde(rename = "rust.type")]
-    rust_type: &'a str,
-    #[serde(rename = "allstak.trimmed", skip_serializing_if = "Option::is_none")]
-    trimmed: Option<Trimmed>,
-    #[serde(flatten)]
-    fields: Cow<'a, Map<String, Value>>,
-}
-
-#[derive(Serialize)]
-struct BreadcrumbPayload<'a> {
-    timestamp: String,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    level: Level,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    data: Cow<'a, Map<String, Value>>,
-}
-
-impl<'a> BreadcrumbPayload<'a> {
-    fn of(breadcrumb: &'a Breadcrumb, scrub_defaults: bool) -> Self {
-        Self {
-            timestamp: rfc3339(breadcrumb.timestamp),
-            kind: &breadcrumb.kind,
-            category: breadcrumb.category.as_deref(),
-            message: breadcrumb.message.as_deref(),
-            level: breadcrumb.level,
-            data: if scrub_defaults {
-                scrub::fields(&breadcrumb.data)
-            } else {
-                Cow::Borrowed(&breadcrumb.data)
-            },
-        }
-    }
-}
-
-/// `2026-11-27T10:39:26.123Z`: RFC 3339, UTC, milliseconds.
-pub(crate) fn rfc3339(at: SystemTime) -> String {
-    let since_epoch = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days(seconds / 86_400);
-    let in_day = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-/// A duration as the wire's whole milliseconds.
-pub(crate) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::User;
-    use crate::event::Location;
-    use crate::scope::RequestContext;
-    use serde_json::{Value, json};
-    use std::fmt;
-    use std::sync::Arc;
+    use serde_json::json;
 
     fn json_of(request: &Request) -> Value {
         serde_json::from_slice(&request.body).expect("json")
     }
 
-    /// The request for an event that fits.
-    fn sent(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
-        error(event, breadcrumbs, config).expect("the event fits")
-    }
-
-    #[test]
-    fn the_start_payload_has_every_field_and_leaves_absent_ones_out() {
-        let id = SessionId::random();
-        let config = Config::builder()
-            .release("app@1")
-            .environment("dev")
-            .build();
-        let request = session_start(id, &config);
-        assert_eq!(request.path, "/ingest/v1/sessions/start");
-        assert_eq!(
-            json_of(&request),
-            json!({
-                "sessionId": id.to_string(), "release": "app@1", "environment": "dev",
-                "sdkName": "allstak-rust", "sdkVersion": env!("CARGO_PKG_VERSION"),
-                "platform": "rust",
-            })
-        );
-        let config = Config::builder().release("app@1").user_id("u-7").build();
-        assert_eq!(json_of(&session_start(id, &config))["userId"], "u-7");
-    }
-
     #[test]
     fn the_end_payload_has_id_duration_in_ms_and_lower_case_status() {
-        let id = SessionId::random().to_string();
-        let duration = millis(Duration::from_micros(1_500_700));
-        let request = session_end(&id, duration, SessionStatus::Errored);
+        let id = crate::SessionId::random().to_string();
+        let duration = crate::time::millis(std::time::Duration::from_micros(1_500_700));
+        let request = session_end(&id, duration, crate::SessionStatus::Errored.as_str());
         assert_eq!(request.path, "/ingest/v1/sessions/end");
         assert_eq!(
             json_of(&request),
@@ -587,8 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn the_start_payload_from_plain_values_ends_with_the_sdks_identity() {
+        let request = session_start("id-1", "app@1", "dev", None);
+        assert_eq!(request.path, "/ingest/v1/sessions/start");
+        assert_eq!(
+            String::from_utf8_lossy(&request.body),
+            format!(
+                "{{\"sessionId\":\"id-1\",\"release\":\"app@1\",\"environment\":\"dev\",\
+                 \"sdkName\":\"allstak-rust\",\"sdkVersion\":\"{SDK_VERSION}\",\"platform\":\"rust\"}}"
+            )
+        );
+    }
+
+    #[test]
     fn session_ids_are_lower_case_uuid_v4_with_dashes() {
-        let id = SessionId::random().to_string();
+        let id = crate::SessionId::random().to_string();
         assert_eq!(id.len(), 36);
         assert_eq!(id, id.to_lowercase());
         assert_eq!(id.as_bytes()[14], b'4');
@@ -598,446 +306,5 @@ mod tests {
     #[test]
     fn the_user_agent_names_the_sdk_and_its_version() {
         assert_eq!(USER_AGENT, format!("{SDK_NAME}/{SDK_VERSION}"));
-    }
-
-    #[derive(Debug)]
-    struct Outer(std::io::Error);
-    impl fmt::Display for Outer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("could not load settings")
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-
-    #[test]
-    fn an_error_payload_carries_every_field_and_no_nulls() {
-        let config = Config::builder()
-            .release("app@1.2.3")
-            .environment("staging")
-            .build();
-        let outer = Outer(std::io::Error::other("disk on fire"));
-        let mut event = ErrorEvent::from_error(std::any::type_name::<Outer>(), &outer, "track");
-        event.location = Some(Location::TrackSite("app::load\nsrc/main.rs\n12\n5"));
-        event.context.user = Some(Arc::new(crate::User::new().with_id("u-1")));
-        let id = SessionId::random();
-        event.session_id = Some(id);
-        let request = sent(&event, &[], &config);
-        assert_eq!(request.path, "/ingest/v1/errors");
-        assert_eq!(
-            json_of(&request),
-            json!({
-                "exceptionClass": "Outer",
-                "message": "could not load settings",
-                "stackTrace": ["caused by: disk on fire"],
-                "frames": [{
-                    "filename": "src/main.rs", "function": "app::load", "lineno": 12,
-                    "colno": 5, "inApp": true, "platform": "rust"
-                }],
-                "level": "error",
-                "environment": "staging",
-                "release": "app@1.2.3",
-                "sessionId": id.to_string(),
-                "user": {"id": "u-1"},
-                "metadata": {"rust.type": std::any::type_name::<Outer>()},
-                "handled": true,
-                "mechanism": "track",
-                "sdkName": "allstak-rust",
-                "sdkVersion": env!("CARGO_PKG_VERSION"),
-                "platform": "rust",
-            })
-        );
-    }
-
-    #[test]
-    fn absent_fields_are_left_out() {
-        let config = Config::builder().release("app@1").build();
-        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let json = json_of(&sent(&event, &[], &config));
-        for absent in [
-            "stackTrace",
-            "frames",
-            "sessionId",
-            "user",
-            "breadcrumbs",
-            "requestContext",
-        ] {
-            assert!(json.get(absent).is_none(), "{absent}");
-        }
-        assert!(!has_null(&json));
-    }
-
-    proptest::proptest! {
-        /// Any type name, message and causes: valid JSON, no null, the message kept (or cut).
-        #[test]
-        fn any_error_gives_a_valid_payload(
-            type_name in ".{0,80}", message in ".{0,200}", causes in proptest::collection::vec(".{0,40}", 0..4)
-        ) {
-            let type_name: &'static str = Box::leak(type_name.into_boxed_str());
-            let mut event = ErrorEvent::new(type_name, message.clone(), "capture");
-            event.causes = causes;
-            let config = Config::builder().release("app@1").build();
-            let json: Value = serde_json::from_slice(&sent(&event, &[], &config).body).expect("valid JSON");
-            proptest::prop_assert_eq!(json["message"].as_str(), Some(message.as_str()));
-            proptest::prop_assert!(json["exceptionClass"].is_string());
-            proptest::prop_assert!(!has_null(&json));
-        }
-    }
-
-    #[test]
-    fn breadcrumbs_and_metadata_fields_have_the_contracts_shape() {
-        let config = Config::builder().release("app@1").build();
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        event
-            .metadata
-            .insert("span.request".to_owned(), json!({"id": 7}));
-        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(784_111_777_042);
-        let mut crumb = Breadcrumb::new("cache miss")
-            .category("cache")
-            .level(Level::Warning)
-            .data("key", "user:42");
-        crumb.timestamp = at;
-        let bare = Breadcrumb::new("bare");
-        let json = json_of(&sent(&event, &[crumb, bare], &config));
-        assert_eq!(
-            json["metadata"],
-            json!({"rust.type": "x::Y", "span.request": {"id": 7}})
-        );
-        assert_eq!(
-            json["breadcrumbs"][0],
-            json!({
-                "timestamp": "1994-11-06T08:49:37.042Z", "type": "default", "category": "cache",
-                "message": "cache miss", "level": "warning", "data": {"key": "user:42"}
-            })
-        );
-        let bare = json["breadcrumbs"][1].as_object().expect("object");
-        assert_eq!(
-            bare.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["level", "message", "timestamp", "type"]
-        );
-    }
-
-    fn breadcrumb_messages(json: &Value) -> Vec<&str> {
-        json["breadcrumbs"]
-            .as_array()
-            .map(|crumbs| {
-                crumbs
-                    .iter()
-                    .filter_map(|b| b["message"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn a_2_mb_breadcrumb_then_an_error_is_sent_cut_with_a_marker_under_the_cap() {
-        let trail = crate::breadcrumbs::Trail::new();
-        trail.add(Breadcrumb::new("starting"));
-        trail.add(Breadcrumb::new("x".repeat(2 << 20)).data("payload", "y".repeat(2 << 20)));
-        trail.add(Breadcrumb::new("retrying"));
-        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        let config = Config::builder().release("app@1").build();
-        let request = sent(&event, &trail.before(trail.mark()), &config);
-        assert!(
-            request.body.len() <= MAX_EVENT_BYTES,
-            "{}",
-            request.body.len()
-        );
-        let json = json_of(&request);
-        assert_eq!(json["message"], "boom");
-        let messages = breadcrumb_messages(&json);
-        assert_eq!(messages.len(), 3, "nothing had to be dropped");
-        assert_eq!((messages[0], messages[2]), ("starting", "retrying"));
-        for cut in [
-            messages[1],
-            json["breadcrumbs"][1]["data"]["payload"]
-                .as_str()
-                .unwrap_or_default(),
-        ] {
-            assert!(cut.len() <= crate::MAX_STRING_BYTES, "{}", cut.len());
-            assert!(cut.ends_with(crate::TRUNCATED));
-            assert!(cut.starts_with("xxxx") || cut.starts_with("yyyy"));
-        }
-        assert!(json["metadata"].get("allstak.trimmed").is_none());
-    }
-
-    /// 100 breadcrumbs of 8 KiB each, numbered: some 820 KiB of trail.
-    fn heavy_trail() -> Vec<Breadcrumb> {
-        (0..100)
-            .map(|n| Breadcrumb::new(format!("{n:03} {}", "z".repeat(crate::MAX_STRING_BYTES))))
-            .collect()
-    }
-
-    #[test]
-    fn an_event_over_the_cap_drops_its_oldest_breadcrumbs_first_and_only_as_many_as_needed() {
-        let trail = heavy_trail();
-        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let config = Config::builder().release("app@1").build();
-        let request = sent(&event, &trail, &config);
-        let size = request.body.len();
-        assert!(size <= MAX_EVENT_BYTES, "{size}");
-        let json = json_of(&request);
-        let kept: Vec<&str> = breadcrumb_messages(&json).iter().map(|m| &m[..3]).collect();
-        let dropped = 100 - kept.len();
-        let newest: Vec<String> = (dropped..100).map(|n| format!("{n:03}")).collect();
-        assert_eq!(kept, newest, "the newest, in order");
-        // One more breadcrumb (8 KiB) would not have fitted.
-        assert!(
-            size + crate::MAX_STRING_BYTES + 100 > MAX_EVENT_BYTES,
-            "{size}"
-        );
-        let trimmed = &json["metadata"]["allstak.trimmed"];
-        assert_eq!(trimmed["breadcrumbs"], dropped);
-        assert!(
-            trimmed["bytes"].as_u64().is_some_and(|b| b > 800 * 1024),
-            "{trimmed}"
-        );
-        assert_eq!(json["message"], "boom");
-        assert_eq!(json["metadata"]["rust.type"], "x::Y");
-    }
-
-    #[test]
-    fn past_the_breadcrumbs_the_largest_metadata_fields_go_first() {
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let numbers: Vec<u32> = (100_000..200_000).collect();
-        event.metadata.insert("big".to_owned(), json!(numbers));
-        event.metadata.insert("small".to_owned(), json!(1));
-        event.context.tags = Some(crate::scope::tags(&[("region", "eu")]));
-        let config = Config::builder().release("app@1").build();
-        let json = json_of(&sent(&event, &heavy_trail(), &config));
-        assert!(json["breadcrumbs"].is_null(), "every breadcrumb went first");
-        assert!(json["metadata"].get("big").is_none());
-        assert_eq!(json["metadata"]["small"], 1);
-        assert_eq!(json["metadata"]["region"], "eu");
-        assert_eq!(
-            json["metadata"]["allstak.trimmed"]["metadata"], 1,
-            "{}",
-            json["metadata"]
-        );
-        assert_eq!(json["metadata"]["allstak.trimmed"]["breadcrumbs"], 100);
-    }
-
-    #[test]
-    fn an_event_that_cannot_fit_is_not_sent() {
-        let config = Config::builder()
-            .release("r".repeat(MAX_EVENT_BYTES))
-            .build();
-        let event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        assert!(error(&event, &heavy_trail(), &config).is_none());
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
-        /// Any trail and fields: a valid body within the cap, with the newest breadcrumbs.
-        #[test]
-        fn any_event_is_sent_within_the_cap_with_its_newest_breadcrumbs(
-            crumbs in proptest::collection::vec(0..3 * crate::MAX_STRING_BYTES, 0..120),
-            fields in proptest::collection::vec(0usize..60_000, 0..6),
-        ) {
-            let trail = crate::breadcrumbs::Trail::new();
-            trail.set_capacity(crumbs.len());
-            for (n, len) in crumbs.iter().enumerate() {
-                trail.add(Breadcrumb::new(format!("{n:03} {}", "é".repeat(*len / 2))));
-            }
-            let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-            for (n, len) in fields.iter().enumerate() {
-                event.metadata.insert(format!("f{n}"), json!(vec![7u8; *len]));
-            }
-            let config = Config::builder().release("app@1").build();
-            let request = sent(&event, &trail.before(trail.mark()), &config);
-            proptest::prop_assert!(request.body.len() <= MAX_EVENT_BYTES);
-            let json = json_of(&request);
-            let kept = breadcrumb_messages(&json);
-            let first = crumbs.len() - kept.len();
-            for (offset, message) in kept.iter().enumerate() {
-                let number = format!("{:03} ", first + offset);
-                proptest::prop_assert!(message.starts_with(&number));
-                proptest::prop_assert!(message.len() <= crate::MAX_STRING_BYTES);
-            }
-        }
-    }
-
-    #[test]
-    fn the_user_has_the_contracts_shape_and_an_empty_one_is_left_out() {
-        let config = Config::builder().release("app@1").build();
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
-        let user = User::new()
-            .with_id("u-42")
-            .with_email("ada@example.com")
-            .with_ip("203.0.113.7");
-        event.context.user = Some(Arc::new(user));
-        assert_eq!(
-            json_of(&sent(&event, &[], &config))["user"],
-            json!({"id": "u-42", "email": "ada@example.com", "ip": "203.0.113.7"})
-        );
-        event.context.user = Some(Arc::new(User::new().with_email("ada@example.com")));
-        assert_eq!(
-            json_of(&sent(&event, &[], &config))["user"],
-            json!({"email": "ada@example.com"})
-        );
-        event.context.user = Some(Arc::new(User::new()));
-        assert!(json_of(&sent(&event, &[], &config)).get("user").is_none());
-    }
-
-    #[test]
-    fn tags_go_to_metadata_under_the_events_own_fields() {
-        let config = Config::builder().release("app@1").build();
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        event.context.tags = Some(crate::scope::tags(&[("region", "eu"), ("tenant", "acme")]));
-        event
-            .metadata
-            .insert("tenant".to_owned(), json!("from-field"));
-        assert_eq!(
-            json_of(&sent(&event, &[], &config))["metadata"],
-            json!({"rust.type": "x::Y", "region": "eu", "tenant": "from-field"})
-        );
-    }
-
-    #[test]
-    fn the_request_context_has_the_contracts_shape_with_the_route_and_no_query() {
-        let config = Config::builder().release("app@1").build();
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tower");
-        let mut request = RequestContext {
-            method: http::Method::POST,
-            uri: "/users/42?token=abc".parse().expect("uri"),
-            route: None,
-            host: Some(http::HeaderValue::from_static("api.example:8443")),
-            user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
-            status: Some(503),
-            reported: false,
-            user: None,
-        };
-        event.context.request = Some(Arc::new(request.outcome(Some(503))));
-        assert_eq!(
-            json_of(&sent(&event, &[], &config))["requestContext"],
-            json!({
-                "method": "POST", "path": "/users/42", "host": "api.example:8443",
-                "statusCode": 503, "userAgent": "curl/8.5"
-            })
-        );
-        request.route = Some("/users/{id}".to_owned());
-        request.host = None;
-        request.user_agent = None;
-        request.status = None;
-        event.context.request = Some(Arc::new(request));
-        assert_eq!(
-            json_of(&sent(&event, &[], &config))["requestContext"],
-            json!({"method": "POST", "path": "/users/{id}"})
-        );
-    }
-
-    fn event_with_secrets() -> (ErrorEvent, Breadcrumb) {
-        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
-        event.context.tags = Some(crate::scope::tags(&[
-            ("api_key", "k-1"),
-            ("tenant", "acme"),
-        ]));
-        for (key, value) in [
-            ("password", json!("hunter2")),
-            ("client_secret", json!("s")),
-            ("refresh_token", json!("t")),
-            ("ApiKey", json!("k-2")),
-            ("authorization", json!("Bearer b")),
-            ("cookie", json!("sid=1")),
-            (
-                "spans",
-                json!([{"name": "login", "fields": {"Password": "p", "id": 7}}]),
-            ),
-            ("user", json!("u-1")),
-        ] {
-            event.metadata.insert(key.to_owned(), value);
-        }
-        let crumb = Breadcrumb::new("signed in")
-            .data("token", "t-2")
-            .data("id", 7);
-        (event, crumb)
-    }
-
-    #[test]
-    fn secrets_in_metadata_tags_and_breadcrumb_data_are_scrubbed_by_default() {
-        let config = Config::builder().release("app@1").build();
-        let (event, crumb) = event_with_secrets();
-        let json = json_of(&sent(&event, &[crumb], &config));
-        assert_eq!(
-            json["metadata"],
-            json!({
-                "rust.type": "x::Y",
-                "api_key": "[scrubbed]",
-                "tenant": "acme",
-                "password": "[scrubbed]",
-                "client_secret": "[scrubbed]",
-                "refresh_token": "[scrubbed]",
-                "ApiKey": "[scrubbed]",
-                "authorization": "[scrubbed]",
-                "cookie": "[scrubbed]",
-                "spans": [{"name": "login", "fields": {"Password": "[scrubbed]", "id": 7}}],
-                "user": "u-1",
-            })
-        );
-        assert_eq!(
-            json["breadcrumbs"][0]["data"],
-            json!({"token": "[scrubbed]", "id": 7})
-        );
-    }
-
-    #[test]
-    fn scrub_defaults_false_sends_fields_as_they_are() {
-        let config = Config::builder()
-            .release("app@1")
-            .scrub_defaults(false)
-            .build();
-        let (event, crumb) = event_with_secrets();
-        let json = json_of(&sent(&event, &[crumb], &config));
-        assert_eq!(json["metadata"]["password"], "hunter2");
-        assert_eq!(json["metadata"]["api_key"], "k-1");
-        assert_eq!(json["metadata"]["spans"][0]["fields"]["Password"], "p");
-        assert_eq!(json["breadcrumbs"][0]["data"]["token"], "t-2");
-    }
-
-    #[test]
-    fn the_api_key_never_leaves_in_a_payload_even_with_scrubbing_off() {
-        let key = "ask_live_secret_0123";
-        for scrub_defaults in [true, false] {
-            let config = Config::builder()
-                .release("app@1")
-                .api_key(key)
-                .user_id(key)
-                .scrub_defaults(scrub_defaults)
-                .build();
-            let mut event = ErrorEvent::new("x::Y", format!("login with {key} refused"), "log");
-            event.causes = vec![format!("key {key}")];
-            event.metadata.insert("note".to_owned(), json!(key));
-            let crumb = Breadcrumb::new(format!("using {key}"));
-            let request = sent(&event, &[crumb], &config);
-            let body = String::from_utf8_lossy(&request.body);
-            assert!(!body.contains(key), "{body}");
-            assert_eq!(
-                json_of(&request)["message"],
-                "login with [scrubbed] refused"
-            );
-            let start = session_start(SessionId::random(), &config);
-            assert!(!String::from_utf8_lossy(&start.body).contains(key));
-        }
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let leap_day = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_661);
-        assert_eq!(rfc3339(leap_day), "2000-02-29T01:01:01.000Z");
-        let end_of_year = SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_599_999);
-        assert_eq!(rfc3339(end_of_year), "2025-12-31T23:59:59.999Z");
-    }
-
-    fn has_null(value: &Value) -> bool {
-        match value {
-            Value::Null => true,
-            Value::Array(items) => items.iter().any(has_null),
-            Value::Object(fields) => fields.values().any(has_null),
-            _ => false,
-        }
     }
 }

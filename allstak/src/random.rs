@@ -1,0 +1,40 @@
+//! Random bits for what must differ between processes and attempts (session ids, retry
+//! jitter); not for secrets.
+
+/// 128 random bits: two hashes under std's randomly keyed hasher, whose keys come from the
+/// operating system's randomness (drawn once per thread, then varied for each new hasher), of a
+/// per-process count, the process id and the clock: a forked child inherits its parent's keys
+/// and count, and must still draw other ids than its parent and its siblings. Random enough to
+/// tell sessions apart; not for secrets.
+pub(crate) fn random_u128() -> u128 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static DRAWN: AtomicU64 = AtomicU64::new(0);
+    let count = DRAWN.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let keys = RandomState::new();
+    let half = |which: u8| {
+        let mut hasher = keys.build_hasher();
+        hasher.write_u64(count);
+        hasher.write_u32(std::process::id());
+        hasher.write_u64(now.as_secs());
+        hasher.write_u32(now.subsec_nanos());
+        hasher.write_u8(which);
+        u128::from(hasher.finish())
+    };
+    half(0) << 64 | half(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_draws_differ() {
+        assert_ne!(random_u128(), random_u128());
+    }
+}
