@@ -15,12 +15,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use crate::before_send::Event;
 use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Notice};
-use crate::event::ErrorEvent;
 use crate::event::PanicRecord;
+use crate::event::{ErrorEvent, Event};
 use crate::fork;
 use crate::prepare;
 use crate::session::SessionTracker;

@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::before_send::{BeforeSend, Event};
+use crate::before_send::BeforeSend;
+use crate::event::Event;
 use crate::proxy::{self, Proxy};
 use crate::stack::InAppRules;
 

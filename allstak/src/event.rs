@@ -2,7 +2,9 @@
 //! them into the `/ingest/v1/errors` payload ([`crate::prepare::error`]).
 
 mod panic;
+mod public;
 pub(crate) use panic::PanicRecord;
+pub use public::Event;
 
 use std::borrow::Cow;
 

@@ -155,9 +155,9 @@ pub use allstak_macros::main;
 /// # let _ = load("/nonexistent");
 /// ```
 pub use allstak_macros::track;
-pub use before_send::Event;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
+pub use event::Event;
 pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
 pub use prepare::MAX_EVENT_BYTES;
 pub use scope::User;

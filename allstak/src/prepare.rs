@@ -70,7 +70,7 @@ pub(crate) fn error(
             )
         })
         .unwrap_or_default();
-    let frames: Vec<wire::Frame<'_>> = if stack.is_empty() {
+    let frames: Vec<wire::FramePayload<'_>> = if stack.is_empty() {
         event
             .location
             .iter()
@@ -213,9 +213,12 @@ fn enough(sizes: impl Iterator<Item = usize>, over: usize) -> usize {
 }
 
 /// The one frame a location gives: a panic's `file:line:col`, a tracked fn's site.
-fn frame_of_location<'a>(location: &'a Location, rules: &stack::InAppRules) -> wire::Frame<'a> {
+fn frame_of_location<'a>(
+    location: &'a Location,
+    rules: &stack::InAppRules,
+) -> wire::FramePayload<'a> {
     let (function, filename, lineno, colno) = location.parts();
-    wire::Frame {
+    wire::FramePayload {
         filename: Some(filename),
         abs_path: None,
         function,
@@ -226,8 +229,8 @@ fn frame_of_location<'a>(location: &'a Location, rules: &stack::InAppRules) -> w
     }
 }
 
-fn frame_of_stack(frame: &stack::Frame) -> wire::Frame<'_> {
-    wire::Frame {
+fn frame_of_stack(frame: &stack::Frame) -> wire::FramePayload<'_> {
+    wire::FramePayload {
         filename: frame.filename.as_deref(),
         abs_path: frame.abs_path.as_deref(),
         function: frame.function.as_deref(),

@@ -127,7 +127,7 @@ pub(crate) struct ErrorPayload<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) stack_trace: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) frames: Vec<Frame<'a>>,
+    pub(crate) frames: Vec<FramePayload<'a>>,
     /// As the contract spells it: `debug`, `info`, `warning`, `error`, `fatal`.
     pub(crate) level: &'a str,
     pub(crate) environment: &'a str,
@@ -148,7 +148,7 @@ pub(crate) struct ErrorPayload<'a> {
 /// One frame of `frames`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Frame<'a> {
+pub(crate) struct FramePayload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) filename: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
