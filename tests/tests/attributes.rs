@@ -5,22 +5,19 @@ mod common;
 
 use std::time::Duration;
 
+use allstak_tests::{
+    AttrArgs, AttrExitCode, AttrMain, AttrResultExitCode, AttrTokioAbove, AttrTokioBelow, Scenario,
+};
 use common::*;
 use serde_json::json;
 
-const MAIN: &str = env!("CARGO_BIN_EXE_attr_main");
-const EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_exit_code");
-const TOKIO_BELOW: &str = env!("CARGO_BIN_EXE_attr_tokio_below");
-const TOKIO_ABOVE: &str = env!("CARGO_BIN_EXE_attr_tokio_above");
-const ARGS: &str = env!("CARGO_BIN_EXE_attr_args");
-const RESULT_EXIT_CODE: &str = env!("CARGO_BIN_EXE_attr_result_exit_code");
 /// The crate's own `name@version`, captured where `#[allstak::main]` expands.
 const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
-/// Runs `program` against a fresh collector; returns the run, every request, and the session id.
-fn session(program: &str, args: &[&str]) -> (Run, Vec<allstak::testing::Request>, String) {
+/// Runs `scenario` against a fresh collector; returns the run, every request, and the session id.
+fn session<S: Scenario>(scenario: S) -> (Run, Vec<allstak::testing::Request>, String) {
     let collector = collector();
-    let run = run(program, args, &env_for(collector.url(), &[]));
+    let run = run(scenario, &env_for(collector.url(), &[]));
     let requests = collector.requests();
     assert!(
         !requests.is_empty(),
@@ -34,7 +31,7 @@ fn session(program: &str, args: &[&str]) -> (Run, Vec<allstak::testing::Request>
 
 #[test]
 fn an_ok_run_is_an_ok_session_with_the_crates_release() {
-    let (run, requests, id) = session(MAIN, &["ok"]);
+    let (run, requests, id) = session(AttrMain::Ok);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\nport 8080\ndone\n");
     assert_eq!(run.stderr, "");
@@ -44,7 +41,7 @@ fn an_ok_run_is_an_ok_session_with_the_crates_release() {
 
 #[test]
 fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
-    let (run, requests, id) = session(MAIN, &["handled"]);
+    let (run, requests, id) = session(AttrMain::Handled);
     assert_eq!(run.code(), Some(0));
     assert_eq!(
         run.stdout,
@@ -89,7 +86,7 @@ fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
 
 #[test]
 fn report_false_changes_the_status_and_sends_no_event() {
-    let (run, requests, id) = session(MAIN, &["quiet"]);
+    let (run, requests, id) = session(AttrMain::Quiet);
     assert_eq!(run.stdout, "session active: true\nno settings\ndone\n");
     assert_eq!(paths(&requests), [START, END]);
     assert_end(&requests[1], &id, "errored");
@@ -97,7 +94,7 @@ fn report_false_changes_the_status_and_sends_no_event() {
 
 #[test]
 fn an_err_from_main_is_a_crash_with_the_usual_output_and_exit_code_1() {
-    let (run, requests, id) = session(MAIN, &["err"]);
+    let (run, requests, id) = session(AttrMain::Err);
     assert_eq!(run.code(), Some(1));
     assert_eq!(run.stdout, "session active: true\n");
     assert_eq!(run.stderr, "Error: AppError(\"the database is gone\")\n");
@@ -114,7 +111,7 @@ fn an_err_from_main_is_a_crash_with_the_usual_output_and_exit_code_1() {
 
 #[test]
 fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_once() {
-    let (run, requests, id) = session(MAIN, &["panic"]);
+    let (run, requests, id) = session(AttrMain::Panic);
     assert_eq!(run.code(), Some(101));
     assert_eq!(run.stdout, "session active: true\n");
     assert_printed_once(&run.stderr, "main gave up");
@@ -132,7 +129,7 @@ fn a_panic_out_of_main_is_a_crash_with_exit_code_101_and_the_message_printed_onc
 
 #[test]
 fn the_programs_own_panic_hook_still_runs_and_the_crash_is_still_reported() {
-    let (run, requests, id) = session(MAIN, &["user-hook"]);
+    let (run, requests, id) = session(AttrMain::UserHook);
     assert_eq!(run.code(), Some(101));
     assert_printed_once(&run.stderr, "user hook ran");
     assert_printed_once(&run.stderr, "main gave up");
@@ -142,7 +139,7 @@ fn the_programs_own_panic_hook_still_runs_and_the_crash_is_still_reported() {
 
 #[test]
 fn process_exit_ends_the_session_with_the_status_so_far_and_keeps_the_code() {
-    let (run, requests, id) = session(MAIN, &["exit"]);
+    let (run, requests, id) = session(AttrMain::Exit);
     assert_eq!(run.code(), Some(3));
     assert_eq!(paths(&requests), [START, ERRORS, END]);
     assert_end(&requests[2], &id, "errored");
@@ -150,7 +147,7 @@ fn process_exit_ends_the_session_with_the_status_so_far_and_keeps_the_code() {
 
 #[test]
 fn a_panic_in_a_joined_thread_is_errored_not_crashed() {
-    let (run, requests, id) = session(MAIN, &["thread-panic"]);
+    let (run, requests, id) = session(AttrMain::ThreadPanic);
     assert_eq!(run.code(), Some(0));
     assert_eq!(
         run.stdout,
@@ -228,7 +225,7 @@ fn assert_handled_panic(
 
 #[test]
 fn a_panic_caught_on_the_main_thread_is_errored_and_sent_as_handled() {
-    let (run, requests, id) = session(MAIN, &["caught-panic"]);
+    let (run, requests, id) = session(AttrMain::CaughtPanic);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\ncaught: true\ndone\n");
     assert_eq!(paths(&requests), [START, ERRORS, END]);
@@ -239,7 +236,7 @@ fn a_panic_caught_on_the_main_thread_is_errored_and_sent_as_handled() {
 
 #[test]
 fn a_panic_caught_on_the_main_thread_before_main_returns_err_is_sent_as_well_as_the_crash() {
-    let (run, requests, id) = session(MAIN, &["caught-panic-then-err"]);
+    let (run, requests, id) = session(AttrMain::CaughtPanicThenErr);
     assert_eq!(run.code(), Some(1));
     assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
     let (caught, crash) = (&requests[1].json, &requests[2].json);
@@ -260,34 +257,34 @@ fn a_panic_caught_on_the_main_thread_before_main_returns_err_is_sent_as_well_as_
 
 #[test]
 fn a_failing_exit_code_inside_ok_is_errored_too() {
-    let (run, requests, id) = session(RESULT_EXIT_CODE, &["3"]);
+    let (run, requests, id) = session(AttrResultExitCode::ReturnsOk(3));
     assert_eq!(run.code(), Some(3));
     assert_eq!(paths(&requests), [START, END]);
     assert_end(&requests[1], &id, "errored");
-    let (run, requests, id) = session(RESULT_EXIT_CODE, &["0"]);
+    let (run, requests, id) = session(AttrResultExitCode::ReturnsOk(0));
     assert_eq!(run.code(), Some(0));
     assert_end(&requests[1], &id, "ok");
-    let (run, requests, id) = session(RESULT_EXIT_CODE, &["err"]);
+    let (run, requests, id) = session(AttrResultExitCode::ReturnsErr);
     assert_eq!(run.code(), Some(1));
     assert_end(requests.last().expect("end"), &id, "crashed");
 }
 
 #[test]
 fn an_exit_code_other_than_success_is_errored_and_kept() {
-    let (run, requests, id) = session(EXIT_CODE, &["2"]);
+    let (run, requests, id) = session(AttrExitCode::Returns(2));
     assert_eq!(run.code(), Some(2));
     assert_end(&requests[1], &id, "errored");
-    let (run, requests, id) = session(EXIT_CODE, &["0"]);
+    let (run, requests, id) = session(AttrExitCode::Returns(0));
     assert_eq!(run.code(), Some(0));
     assert_end(&requests[1], &id, "ok");
 }
 
 #[test]
 fn tokio_main_below_ours_is_tracked() {
-    let (run, requests, id) = session(TOKIO_BELOW, &["ok"]);
+    let (run, requests, id) = session(AttrTokioBelow::Ok);
     assert_eq!(run.stdout, "session active: true\nfetched: Some(7)\n");
     assert_end(&requests[1], &id, "ok");
-    let (run, requests, id) = session(TOKIO_BELOW, &["err"]);
+    let (run, requests, id) = session(AttrTokioBelow::Err);
     assert_eq!(run.stdout, "session active: true\nfetched: None\n");
     assert_eq!(paths(&requests), [START, ERRORS, END]);
     assert_eq!(requests[1].json["message"], "upstream timed out");
@@ -296,10 +293,10 @@ fn tokio_main_below_ours_is_tracked() {
 
 #[test]
 fn tokio_main_above_ours_is_tracked_and_a_panicking_task_is_errored() {
-    let (run, requests, id) = session(TOKIO_ABOVE, &["ok"]);
+    let (run, requests, id) = session(AttrTokioAbove::Ok);
     assert_eq!(run.stdout, "session active: true\nfetched: Some(7)\n");
     assert_end(&requests[1], &id, "ok");
-    let (run, requests, id) = session(TOKIO_ABOVE, &["task-panic"]);
+    let (run, requests, id) = session(AttrTokioAbove::TaskPanic);
     assert_eq!(run.code(), Some(0));
     assert_eq!(
         run.stdout,
@@ -319,7 +316,7 @@ fn tokio_main_above_ours_is_tracked_and_a_panicking_task_is_errored() {
 
 #[test]
 fn a_tracked_error_whose_display_panics_is_sent_with_a_placeholder_and_nothing_printed() {
-    let (run, requests, id) = session(MAIN, &["display-panics"]);
+    let (run, requests, id) = session(AttrMain::DisplayPanics);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\nconnected: false\ndone\n");
     assert_eq!(run.stderr, "");
@@ -349,7 +346,7 @@ fn attribute_arguments_win_over_the_environment() {
             ("ALLSTAK_USER_ID", "env-user"),
         ],
     );
-    let run = run(ARGS, &[], &env);
+    let run = run(AttrArgs::Ok, &env);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\n");
     assert_eq!(run.stderr, "");
@@ -380,7 +377,7 @@ fn in_app_arguments_win_over_the_environment() {
             ("ALLSTAK_IN_APP_EXCLUDE", "attr_args::main"),
         ],
     );
-    let run = run(ARGS, &["thread-panic"], &env);
+    let run = run(AttrArgs::ThreadPanic, &env);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\nworker panicked: true\n");
     let requests = collector.requests();

@@ -3,16 +3,14 @@
 
 mod common;
 
+use allstak_tests::Companions;
 use common::*;
-
-const PROGRAM: &str = env!("CARGO_BIN_EXE_companions");
 
 #[test]
 fn a_before_send_that_reports_through_the_sdk_sends_that_report_instead_of_recursing() {
     let collector = collector();
     let run = run(
-        PROGRAM,
-        &["before-send-reports"],
+        Companions::BeforeSendReports,
         &env_for(collector.url(), &[]),
     );
     assert_eq!(
@@ -37,7 +35,7 @@ fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
     use std::process::Stdio;
 
     let collector = collector();
-    let mut child = command(PROGRAM, &["signalfd"], &env_for(collector.url(), &[]))
+    let mut child = command(Companions::Signalfd, &env_for(collector.url(), &[]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -66,7 +64,7 @@ fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
 fn a_one_letter_api_key_is_removed_where_it_stands_alone_and_nowhere_else() {
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_API_KEY", "k")]);
-    let run = run(PROGRAM, &["short-key"], &env);
+    let run = run(Companions::ShortKey, &env);
     assert_eq!((run.code(), run.stdout.as_str()), (Some(0), "done\n"));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, END]);
@@ -87,7 +85,7 @@ fn breadcrumbs(event: &serde_json::Value) -> Vec<&str> {
 
 #[test]
 fn every_caught_panic_is_its_own_handled_event_with_the_breadcrumbs_as_of_the_panic() {
-    let (_, requests) = reported(PROGRAM, "caught-panics", 3);
+    let (_, requests) = reported(Companions::CaughtPanics, 3);
     for (n, request) in requests[1..4].iter().enumerate() {
         let event = &request.json;
         assert_eq!(event["message"], format!("p{n}"));
@@ -103,8 +101,7 @@ fn a_task_panic_caught_by_a_current_thread_runtime_is_sent_while_the_program_run
 
     let collector = collector();
     let mut child = command(
-        PROGRAM,
-        &["task-panic-then-wait"],
+        Companions::TaskPanicThenWait,
         &env_for(collector.url(), &[]),
     )
     .stdin(Stdio::piped())
@@ -143,7 +140,7 @@ fn a_forked_child_drops_its_events_never_ends_the_parents_session_and_never_wait
     let collector = collector();
     // A long deadline: a child that waited for a transport thread it does not have would show.
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "5000")]);
-    let run = run(PROGRAM, &["fork-child-reports"], &env);
+    let run = run(Companions::ForkChildReports, &env);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -163,7 +160,7 @@ fn a_forked_child_drops_its_events_never_ends_the_parents_session_and_never_wait
     // What the child dropped, it says once under ALLSTAK_DEBUG.
     let collector = common::collector();
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = common::run(PROGRAM, &["fork-child-reports"], &env);
+    let run = common::run(Companions::ForkChildReports, &env);
     assert_printed_once(&run.stderr, "forked from the one with the session");
 }
 
@@ -172,7 +169,7 @@ fn a_forked_child_drops_its_events_never_ends_the_parents_session_and_never_wait
 fn a_forked_child_stopped_by_sigterm_dies_of_it_and_leaves_the_parent_running() {
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
-    let run = run(PROGRAM, &["fork-child-sigterm"], &env);
+    let run = run(Companions::ForkChildSigterm, &env);
     assert_eq!(
         (run.code(), run.stdout.as_str(), run.stderr.as_str()),
         (Some(0), "child died of SIGTERM: true\ndone\n", "")

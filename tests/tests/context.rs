@@ -4,16 +4,15 @@
 mod common;
 
 use allstak::testing::Request;
+use allstak_tests::Context;
 use common::*;
 use serde_json::json;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_context");
-
 /// Runs a scenario with `extra` env; returns its requests, checked as start, `events` error
 /// events of its session, end `errored`.
-fn reported(scenario: &str, extra: &[(&str, &str)], events: usize) -> Vec<Request> {
+fn reported(scenario: Context, extra: &[(&str, &str)], events: usize) -> Vec<Request> {
     let collector = collector();
-    let run = run(PROGRAM, &[scenario], &env_for(collector.url(), extra));
+    let run = run(scenario, &env_for(collector.url(), extra));
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "done\n");
     let requests = collector.requests();
@@ -32,7 +31,7 @@ fn reported(scenario: &str, extra: &[(&str, &str)], events: usize) -> Vec<Reques
 
 #[test]
 fn the_configured_user_then_set_user_and_tags_go_with_every_later_event() {
-    let requests = reported("user-and-tags", &[("ALLSTAK_USER_ID", "env-user")], 3);
+    let requests = reported(Context::UserAndTags, &[("ALLSTAK_USER_ID", "env-user")], 3);
     assert_eq!(requests[0].json["userId"], "env-user");
     let [configured, set, cleared] = [&requests[1].json, &requests[2].json, &requests[3].json];
     assert_eq!(configured["message"], "with the configured user");
@@ -51,7 +50,7 @@ fn the_configured_user_then_set_user_and_tags_go_with_every_later_event() {
 
 #[test]
 fn before_send_changes_or_drops_events_and_a_panic_in_it_drops_only_that_event() {
-    let requests = reported("before-send", &[], 2);
+    let requests = reported(Context::BeforeSend, &[], 2);
     let kept = &requests[1].json;
     assert_eq!(kept["message"], "KEEP ME");
     assert_eq!(kept["exceptionClass"], "Rewritten");
@@ -79,7 +78,7 @@ const SECRETS: [&str; 7] = [
 
 #[test]
 fn values_under_secret_names_and_the_api_key_never_leave_the_process() {
-    let requests = reported("scrub-on", &[], 1);
+    let requests = reported(Context::ScrubOn, &[], 1);
     let event = &requests[1].json;
     for name in SECRETS {
         assert_eq!(event["metadata"][name], "[scrubbed]", "{name}");
@@ -93,7 +92,7 @@ fn values_under_secret_names_and_the_api_key_never_leave_the_process() {
 
 #[test]
 fn scrub_defaults_off_keeps_those_values_but_never_the_api_key() {
-    let requests = reported("scrub-off", &[], 1);
+    let requests = reported(Context::ScrubOff, &[], 1);
     let event = &requests[1].json;
     for name in SECRETS {
         assert_eq!(event["metadata"][name], "value", "{name}");

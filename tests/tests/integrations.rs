@@ -3,10 +3,9 @@
 
 mod common;
 
+use allstak_tests::{BesideLogs, Filter, Integrations, Layout};
 use common::*;
 use serde_json::{Value, json};
-
-const PROGRAM: &str = env!("CARGO_BIN_EXE_integrations");
 
 fn messages(breadcrumbs: &Value) -> Vec<&str> {
     breadcrumbs
@@ -19,7 +18,7 @@ fn messages(breadcrumbs: &Value) -> Vec<&str> {
 
 #[test]
 fn a_tracing_error_with_an_error_field_is_an_event_with_its_class_chain_fields_and_spans() {
-    let (stderr, requests) = reported(PROGRAM, "tracing-error", 1);
+    let (stderr, requests) = reported(Integrations::TracingError, 1);
     assert_eq!(stderr, "");
     let event = &requests[1].json;
     assert_eq!(event["message"], "could not load settings");
@@ -64,7 +63,7 @@ fn a_tracing_error_with_an_error_field_is_an_event_with_its_class_chain_fields_a
 
 #[test]
 fn an_err_seen_by_both_instrument_and_track_is_one_event_in_either_order() {
-    let (_, requests) = reported(PROGRAM, "instrument-and-track", 2);
+    let (_, requests) = reported(Integrations::InstrumentAndTrack, 2);
     let messages: Vec<&str> = requests[1..3]
         .iter()
         .map(|r| r.json["message"].as_str().expect("message"))
@@ -80,7 +79,7 @@ fn an_err_seen_by_both_instrument_and_track_is_one_event_in_either_order() {
 
 #[test]
 fn a_full_trail_keeps_the_newest_hundred() {
-    let (_, requests) = reported(PROGRAM, "full-trail", 1);
+    let (_, requests) = reported(Integrations::FullTrail, 1);
     let breadcrumbs = messages(&requests[1].json["breadcrumbs"]);
     assert_eq!(breadcrumbs.len(), 100);
     assert_eq!(breadcrumbs.first(), Some(&"crumb 50"));
@@ -99,7 +98,7 @@ fn is_cut(text: &Value, start: &str) -> bool {
 
 #[test]
 fn two_megabyte_messages_fields_and_span_values_are_cut_with_a_marker() {
-    let (stderr, requests) = reported(PROGRAM, "huge-values", 1);
+    let (stderr, requests) = reported(Integrations::HugeValues, 1);
     assert_eq!(stderr, "");
     let request = &requests[1];
     assert!(
@@ -129,7 +128,7 @@ fn two_megabyte_messages_fields_and_span_values_are_cut_with_a_marker() {
 
 #[test]
 fn an_event_over_the_size_limit_keeps_its_newest_breadcrumbs() {
-    let (stderr, requests) = reported(PROGRAM, "heavy-trail", 1);
+    let (stderr, requests) = reported(Integrations::HeavyTrail, 1);
     assert_eq!(stderr, "");
     let request = &requests[1];
     let size = request.body.len();
@@ -157,7 +156,7 @@ fn an_event_over_the_size_limit_keeps_its_newest_breadcrumbs() {
 
 #[test]
 fn a_log_error_is_an_event_and_the_wrapped_logger_still_prints_every_record() {
-    let (stderr, requests) = reported(PROGRAM, "log-error", 1);
+    let (stderr, requests) = reported(Integrations::LogError, 1);
     // env_logger printed what it always printed.
     assert!(stderr.contains("starting"), "{stderr}");
     assert!(stderr.contains("the database is gone"), "{stderr}");
@@ -173,25 +172,28 @@ fn a_log_error_is_an_event_and_the_wrapped_logger_still_prints_every_record() {
     assert_eq!(messages(&event["breadcrumbs"]), ["starting"]);
 }
 
-const BESIDE: &str = env!("CARGO_BIN_EXE_beside_logs");
-
-/// Runs `beside_logs` with `args` as it was (no key: the SDK does nothing) and again sending to
-/// a collector with our integration installed: exit code, stdout and stderr must be the same.
+/// Runs `beside_logs` with `scenario` as it was (no key: the SDK does nothing) and again sending
+/// to a collector with our integration installed: exit code, stdout and stderr must be the same.
 /// Returns what the SDK sent.
-fn prints_the_same_beside_ours(args: &[&str]) -> Vec<allstak::testing::Request> {
-    let as_it_was = run(BESIDE, args, &[]);
+fn prints_the_same_beside_ours(scenario: BesideLogs) -> Vec<allstak::testing::Request> {
+    let as_it_was = run(scenario, &[]);
     assert_eq!(as_it_was.code(), Some(0), "{}", as_it_was.stderr);
     let collector = collector();
     let env = env_for(collector.url(), &[("WITH_ALLSTAK", "1")]);
-    let with_ours = run(BESIDE, args, &env);
-    assert_eq!(with_ours.code(), Some(0), "{args:?}: {}", with_ours.stderr);
+    let with_ours = run(scenario, &env);
+    assert_eq!(
+        with_ours.code(),
+        Some(0),
+        "{scenario:?}: {}",
+        with_ours.stderr
+    );
     assert_eq!(
         with_ours.stdout, as_it_was.stdout,
-        "{args:?}: stdout changed"
+        "{scenario:?}: stdout changed"
     );
     assert_eq!(
         with_ours.stderr, as_it_was.stderr,
-        "{args:?}: stderr changed"
+        "{scenario:?}: stderr changed"
     );
     collector.requests()
 }
@@ -199,22 +201,29 @@ fn prints_the_same_beside_ours(args: &[&str]) -> Vec<allstak::testing::Request> 
 #[test]
 fn a_program_logging_through_fmt_prints_the_same_with_our_layer_beside_it() {
     for layout in [
-        "global",
-        "global-ours-first",
-        "per-layer",
-        "per-layer-ours-first",
+        Layout::Global,
+        Layout::GlobalOursFirst,
+        Layout::PerLayer,
+        Layout::PerLayerOursFirst,
     ] {
-        for filter in ["trace", "debug", "info", "warn", "error", "off"] {
-            let requests = prints_the_same_beside_ours(&["tracing", layout, filter]);
+        for filter in [
+            Filter::Trace,
+            Filter::Debug,
+            Filter::Info,
+            Filter::Warn,
+            Filter::Error,
+            Filter::Off,
+        ] {
+            let requests = prints_the_same_beside_ours(BesideLogs::Tracing(layout, filter));
             // Our layer saw the error whatever the program's own filter lets through, unless
             // the global filter switched it off for every layer.
-            let global = layout.starts_with("global");
-            let expected = if global && filter == "off" {
+            let global = matches!(layout, Layout::Global | Layout::GlobalOursFirst);
+            let expected = if global && filter == Filter::Off {
                 vec![START, END]
             } else {
                 vec![START, ERRORS, END]
             };
-            assert_eq!(paths(&requests), expected, "{layout} {filter}");
+            assert_eq!(paths(&requests), expected, "{layout:?} {filter:?}");
         }
     }
 }
@@ -222,7 +231,7 @@ fn a_program_logging_through_fmt_prints_the_same_with_our_layer_beside_it() {
 #[test]
 fn the_fmt_output_it_is_compared_with_has_every_level_the_filter_lets_through() {
     // The comparison above is only as good as what the program prints.
-    let run = run(BESIDE, &["tracing", "per-layer", "trace"], &[]);
+    let run = run(BesideLogs::Tracing(Layout::PerLayer, Filter::Trace), &[]);
     let levels: Vec<&str> = run
         .stdout
         .lines()
@@ -245,10 +254,10 @@ fn the_fmt_output_it_is_compared_with_has_every_level_the_filter_lets_through() 
 
 #[test]
 fn a_program_logging_through_env_logger_prints_the_same_with_our_logger_around_it() {
-    for filter in ["trace", "debug", "info", "error"] {
-        let requests = prints_the_same_beside_ours(&["log", filter]);
-        assert_eq!(paths(&requests), [START, ERRORS, END], "{filter}");
+    for filter in [Filter::Trace, Filter::Debug, Filter::Info, Filter::Error] {
+        let requests = prints_the_same_beside_ours(BesideLogs::Log(filter));
+        assert_eq!(paths(&requests), [START, ERRORS, END], "{filter:?}");
     }
-    let as_it_was = run(BESIDE, &["log", "trace"], &[]);
+    let as_it_was = run(BesideLogs::Log(Filter::Trace), &[]);
     assert_eq!(as_it_was.stderr.lines().count(), 6, "{}", as_it_was.stderr);
 }

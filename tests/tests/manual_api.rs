@@ -7,15 +7,15 @@ mod common;
 use std::time::Duration;
 
 use allstak::testing::Reply;
+use allstak_tests::ManualProgram;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
 #[test]
 fn end_is_sent_after_start_even_when_the_program_ends_at_once() {
     let collector = collector();
-    let run = run(PROGRAM, &["ok"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Ok, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: true\ndone\n");
     assert_eq!(run.stderr, "");
@@ -38,7 +38,7 @@ fn release_and_environment_come_from_the_environment() {
             ("ALLSTAK_ENVIRONMENT", "staging"),
         ],
     );
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_start(&requests[0], "shop@9.9.9", "staging");
 }
@@ -46,7 +46,7 @@ fn release_and_environment_come_from_the_environment() {
 #[test]
 fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() {
     let collector = collector();
-    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Capture, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stderr, "");
 
@@ -80,8 +80,7 @@ fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() 
 fn without_a_key_nothing_is_sent_and_the_program_is_unchanged() {
     let collector = collector();
     let run = run(
-        PROGRAM,
-        &["capture"],
+        ManualProgram::Capture,
         &owned(&[
             ("ALLSTAK_HOST", collector.url()),
             ("ALLSTAK_TRACK_TEST_RUNS", "1"),
@@ -102,13 +101,13 @@ fn a_test_run_sends_nothing_unless_the_guard_is_switched_off() {
         ("ALLSTAK_API_KEY", KEY),
         ("NEXTEST", "1"),
     ];
-    let run = run(PROGRAM, &["capture"], &owned(&guarded));
+    let run = run(ManualProgram::Capture, &owned(&guarded));
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "session active: false\ndone\n");
     assert_eq!(collector.requests().len(), 0);
 
     let switched_off = env_for(collector.url(), &[("NEXTEST", "1")]);
-    let run = common::run(PROGRAM, &["ok"], &switched_off);
+    let run = common::run(ManualProgram::Ok, &switched_off);
     assert_eq!(run.stdout, "session active: true\ndone\n");
     assert_eq!(paths(&collector.requests()), [START, END]);
 }
@@ -120,7 +119,7 @@ fn turning_tracking_off_starts_no_session() {
         collector.url(),
         &[("ALLSTAK_AUTO_SESSION_TRACKING", "false")],
     );
-    let run = run(PROGRAM, &["ok"], &env);
+    let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.stdout, "session active: false\ndone\n");
     assert!(
         paths(&collector.requests())
@@ -132,7 +131,7 @@ fn turning_tracking_off_starts_no_session() {
 #[test]
 fn a_joined_thread_that_panicked_makes_the_session_errored() {
     let collector = collector();
-    let run = run(PROGRAM, &["thread-panic"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::ThreadPanic, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(
         run.stdout,
@@ -162,7 +161,7 @@ fn a_joined_thread_that_panicked_makes_the_session_errored() {
 #[test]
 fn a_panic_unwinding_past_the_guard_is_a_crash_with_a_fatal_event() {
     let collector = collector();
-    let run = run(PROGRAM, &["panic"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Panic, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(101));
     assert_printed_once(&run.stderr, "main gave up");
 
@@ -172,7 +171,7 @@ fn a_panic_unwinding_past_the_guard_is_a_crash_with_a_fatal_event() {
 #[test]
 fn process_exit_still_ends_the_session_and_keeps_the_exit_code() {
     let collector = collector();
-    let run = run(PROGRAM, &["exit"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Exit, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(3));
     assert_eq!(run.stdout, "session active: true\n");
     let requests = collector.requests();
@@ -187,7 +186,7 @@ fn process_exit_still_ends_the_session_and_keeps_the_exit_code() {
 #[test]
 fn an_explicit_final_status_wins() {
     let collector = collector();
-    run(PROGRAM, &["end-with"], &env_for(collector.url(), &[]));
+    run(ManualProgram::EndWith, &env_for(collector.url(), &[]));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END]);
     assert_end(
@@ -201,8 +200,7 @@ fn an_explicit_final_status_wins() {
 fn an_explicit_final_status_below_the_reached_one_wins_and_later_events_are_not_the_sessions() {
     let collector = collector();
     let run = run(
-        PROGRAM,
-        &["end-with-ok-after-an-error"],
+        ManualProgram::EndWithOkAfterAnError,
         &env_for(collector.url(), &[]),
     );
     assert_eq!(run.code(), Some(0));
@@ -222,8 +220,7 @@ fn an_explicit_final_status_below_the_reached_one_wins_and_later_events_are_not_
 fn errors_reported_after_the_end_are_sent_even_past_its_deadline_and_before_exit() {
     let collector = collector();
     let run = run(
-        PROGRAM,
-        &["capture-after-the-end"],
+        ManualProgram::CaptureAfterTheEnd,
         &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "1000")]),
     );
     assert_eq!(run.code(), Some(0));
@@ -248,8 +245,7 @@ fn errors_reported_after_the_end_hold_the_exit_no_longer_than_a_fresh_exit_deadl
     // The errors reported after the end are never answered in time.
     collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
     let run = run(
-        PROGRAM,
-        &["capture-after-the-end"],
+        ManualProgram::CaptureAfterTheEnd,
         &env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "2000")]),
     );
     assert_eq!(run.code(), Some(0));
@@ -268,7 +264,7 @@ fn errors_reported_after_the_end_hold_the_exit_no_longer_than_a_fresh_exit_deadl
 #[test]
 fn a_second_init_is_ignored_and_its_guard_does_not_end_the_session() {
     let collector = collector();
-    let run = run(PROGRAM, &["second-init"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::SecondInit, &env_for(collector.url(), &[]));
     assert_eq!(run.stdout, "session active: true\ndone\n");
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, END]);
@@ -287,7 +283,7 @@ fn the_duration_is_measured_from_start_to_end() {
     // waits for it, but the end is timed when the program ends, not when it is sent.
     collector.then_reply(Reply::accepted().after(Duration::from_millis(1500)));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
-    let run = run(PROGRAM, &["ok-after-200ms"], &env);
+    let run = run(ManualProgram::OkAfter200Ms, &env);
     assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END]);
@@ -314,7 +310,7 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
     kill(killed);
     let first = started[0].session_id().expect("id").to_owned();
 
-    let run = run(PROGRAM, &["ok"], &env);
+    let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END, START, END]);
@@ -324,14 +320,14 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
     assert_end(&requests[3], &second, "ok");
 
     // Recovered once: a third run sends only its own session.
-    common::run(PROGRAM, &["ok"], &env);
+    common::run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()[4..]), [START, END]);
 }
 
 /// Runs the program's `hang` scenario, until killed.
 fn hanging(env: &[(String, String)]) -> std::process::Child {
     use std::process::Stdio;
-    command(PROGRAM, &["hang"], env)
+    command(ManualProgram::Hang, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -365,7 +361,7 @@ fn a_session_whose_recovery_was_killed_midway_is_recovered_by_a_later_run() {
     collector.clear_reply_for(END);
 
     let before = collector.requests().len();
-    let run = run(PROGRAM, &["ok"], &env);
+    let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
     assert_eq!(paths(&requests[before..]), [END, START, END]);
@@ -382,7 +378,7 @@ fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     // The end is answered only after the program is killed.
     collector.then_reply(Reply::accepted().after(Duration::from_secs(10)));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "20000")]);
-    let mut killed = command(PROGRAM, &["capture"], &env)
+    let mut killed = command(ManualProgram::Capture, &env)
         .stdout(Stdio::null())
         .spawn()
         .expect("spawned");
@@ -406,7 +402,7 @@ fn assert_the_next_run_sends_the_end_first(
     status: &str,
 ) {
     let before = collector.requests().len();
-    run(PROGRAM, &["ok"], env);
+    run(ManualProgram::Ok, env);
     let requests = collector.requests();
     assert_eq!(paths(&requests[before..]), [END, START, END]);
     assert_end(&requests[before], id, status);
@@ -420,7 +416,7 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::status(503));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "300")]);
-    let first_run = run(PROGRAM, &["capture"], &env);
+    let first_run = run(ManualProgram::Capture, &env);
     assert_eq!(first_run.code(), Some(0));
     let first = collector.requests();
     assert_eq!(paths(&first), [START, ERRORS, END]);
@@ -428,7 +424,7 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
 
     assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
     // Sent once: the next run sends only its own session.
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()[6..]), [START, END]);
 }
 
@@ -445,7 +441,7 @@ fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
     let collector = collector();
     collector.set_reply_for(START, Reply::status(503));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "300")]);
-    let first_run = run(PROGRAM, &["ok"], &env);
+    let first_run = run(ManualProgram::Ok, &env);
     assert_eq!(first_run.code(), Some(0));
     let first = collector.requests();
     assert!(
@@ -457,7 +453,7 @@ fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
 
     collector.clear_reply_for(START);
     let before = first.len();
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_eq!(paths(&requests[before..]), [START, END, START, END]);
     assert_start(&requests[before], RELEASE, "production");
@@ -480,7 +476,7 @@ fn a_program_killed_before_its_start_went_through_is_started_then_ended_abnormal
 
     collector.clear_reply_for(START);
     let before = collector.requests().len();
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_eq!(paths(&requests[before..]), [START, END, START, END]);
     assert_eq!(requests[before].session_id(), Some(id.as_str()));
@@ -492,11 +488,11 @@ fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent() {
     let collector = collector();
     collector.set_reply_for(START, Reply::status(422));
     let env = env_for(collector.url(), &[]);
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()), [START]);
 
     collector.clear_reply_for(START);
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_eq!(paths(&requests[1..]), [START, END]);
     assert_ne!(requests[1].session_id(), requests[0].session_id());
@@ -508,10 +504,10 @@ fn an_end_the_server_refused_for_good_is_not_sent_again() {
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::status(422));
     let env = env_for(collector.url(), &[]);
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()), [START, END]);
 
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()[2..]), [START, END]);
 }
 
@@ -523,7 +519,7 @@ fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::never());
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "500")]);
-    run(PROGRAM, &["capture"], &env);
+    run(ManualProgram::Capture, &env);
     let first = collector
         .wait_for_requests(3, WAIT)
         .expect("start, event, end");

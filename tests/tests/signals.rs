@@ -9,9 +9,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
 use allstak::testing::Collector;
+use allstak_tests::ManualProgram;
 use common::*;
-
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 
 /// Starts the `hang` scenario, waits for its session start, sends `signal`, returns its status.
 fn signalled(
@@ -19,7 +18,7 @@ fn signalled(
     env: &[(String, String)],
     signal: libc::c_int,
 ) -> std::process::ExitStatus {
-    let mut child = command(PROGRAM, &["hang"], env)
+    let mut child = command(ManualProgram::Hang, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -50,7 +49,7 @@ fn by_default_a_terminated_program_leaves_its_session_to_the_next_run() {
     assert_eq!(paths(&requests), [START]);
     let first = requests[0].session_id().expect("id").to_owned();
 
-    run(PROGRAM, &["ok"], &env);
+    run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END, START, END]);
     assert_end(&requests[1], &first, "abnormal");
@@ -68,7 +67,7 @@ fn with_the_opt_in_sigterm_and_sigint_end_the_session_and_the_process_still_dies
         assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
 
         // Nothing left over for the next run.
-        run(PROGRAM, &["ok"], &env);
+        run(ManualProgram::Ok, &env);
         assert_eq!(paths(&collector.requests()[2..]), [START, END]);
     }
 }
@@ -77,7 +76,7 @@ fn with_the_opt_in_sigterm_and_sigint_end_the_session_and_the_process_still_dies
 fn a_signal_the_program_ignores_stays_ignored() {
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
-    let run = run(PROGRAM, &["sigterm-ignored"], &env);
+    let run = run(ManualProgram::SigtermIgnored, &env);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -92,7 +91,7 @@ fn a_signal_the_program_ignores_stays_ignored() {
 fn the_programs_own_handler_runs_after_the_session_ended() {
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
-    let mut child = command(PROGRAM, &["sigterm-own-handler"], &env)
+    let mut child = command(ManualProgram::SigtermOwnHandler, &env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

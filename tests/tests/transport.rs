@@ -11,9 +11,9 @@ mod common;
 use std::time::Duration;
 
 use allstak::testing::Reply;
+use allstak_tests::ManualProgram;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const DEADLINE_MS: &str = "1000";
 const BOUND: Duration = Duration::from_millis(1000 + 1500);
 const OUTPUT: &str = "session active: true\ndone\n";
@@ -27,8 +27,7 @@ fn assert_unaffected(run: &Run) {
 
 fn against_host(host: &str) -> Run {
     run(
-        PROGRAM,
-        &["capture"],
+        ManualProgram::Capture,
         &env_for(host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]),
     )
 }
@@ -56,7 +55,7 @@ fn assert_a_5xx_on_the_start_is_retried(status: u16) {
     let collector = collector();
     collector.then_reply(Reply::status(status));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!(run.code(), Some(0), "{status}");
     assert_eq!(run.stdout, OUTPUT, "{status}");
     assert_eq!(run.stderr, "", "{status}");
@@ -92,7 +91,7 @@ fn a_key_with_a_newline_is_refused_so_no_header_can_be_injected() {
         collector.url(),
         &[("ALLSTAK_API_KEY", "ask_1\r\nX-Injected: yes")],
     );
-    assert_unaffected(&run(PROGRAM, &["capture"], &env));
+    assert_unaffected(&run(ManualProgram::Capture, &env));
     assert!(collector.requests().is_empty());
 
     let env = env_for(
@@ -102,7 +101,7 @@ fn a_key_with_a_newline_is_refused_so_no_header_can_be_injected() {
             ("ALLSTAK_DEBUG", "1"),
         ],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!(run.stdout, OUTPUT);
     assert_eq!(
         run.stderr.lines().filter(|l| l.contains("API key")).count(),
@@ -119,11 +118,11 @@ fn a_key_over_plain_http_to_a_remote_host_is_warned_about_once_when_debugging() 
         "http://allstak-does-not-exist.invalid",
         &[("ALLSTAK_DEBUG", "1"), ("ALLSTAK_EXIT_DEADLINE_MS", "300")],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_printed_once(&run.stderr, "plain http://");
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = common::run(PROGRAM, &["ok"], &env);
+    let run = common::run(ManualProgram::Ok, &env);
     assert!(
         !run.stderr.contains("plain http://"),
         "loopback is fine: {}",
@@ -162,7 +161,7 @@ fn empty_huge_and_non_utf8_values_in_every_variable_are_survived() {
                 collector.url(),
                 &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
             );
-            let mut command = command(PROGRAM, &["capture"], &env);
+            let mut command = command(ManualProgram::Capture, &env);
             command.env(variable, &value);
             let started = std::time::Instant::now();
             let output = command.output().expect("runs");
@@ -183,7 +182,7 @@ fn empty_huge_and_non_utf8_values_in_every_variable_are_survived() {
 #[test]
 fn a_panicking_display_impl_is_contained_and_silent() {
     let collector = collector();
-    let run = run(PROGRAM, &["display-panics"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::DisplayPanics, &env_for(collector.url(), &[]));
     assert_unaffected(&run);
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, END]);
@@ -198,7 +197,7 @@ fn a_server_that_is_not_there_does_not_hold_the_exit_for_retries() {
     let host = format!("http://127.0.0.1:{}", refused_port());
     // A long deadline: only giving up at once on an unreachable server keeps this fast.
     let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!(run.stdout, OUTPUT);
     assert!(
         run.elapsed < Duration::from_millis(1500),
@@ -211,7 +210,7 @@ fn a_server_that_is_not_there_does_not_hold_the_exit_for_retries() {
 fn a_401_stops_all_sending_for_the_rest_of_the_process() {
     let collector = collector();
     collector.set_reply(Reply::status(401));
-    let run = run(PROGRAM, &["capture-three"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::CaptureThree, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stderr, "");
     assert_eq!(paths(&collector.requests()), [START]);
@@ -222,7 +221,7 @@ fn a_401_is_said_once_when_debugging() {
     let collector = collector();
     collector.set_reply(Reply::status(401));
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = run(PROGRAM, &["capture-three"], &env);
+    let run = run(ManualProgram::CaptureThree, &env);
     assert_printed_once(&run.stderr, "refused (401)");
     assert!(!run.stderr.contains(KEY));
 }
@@ -233,7 +232,7 @@ fn a_server_error_on_an_error_event_is_retried() {
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::status(500));
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
@@ -250,7 +249,7 @@ fn retry_after_on_429_and_503_is_honoured() {
         collector.then_reply(Reply::accepted());
         collector.then_reply(Reply::status(status).with_retry_after("2"));
         let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "8000")]);
-        let run = run(PROGRAM, &["capture"], &env);
+        let run = run(ManualProgram::Capture, &env);
         assert_eq!(run.code(), Some(0));
         let requests = collector.requests();
         assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END], "{status}");
@@ -268,7 +267,7 @@ fn a_rejected_error_event_is_not_retried() {
     let collector = collector();
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::status(422));
-    let run = run(PROGRAM, &["capture"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Capture, &env_for(collector.url(), &[]));
     assert_eq!(run.code(), Some(0));
     assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
 }
@@ -289,8 +288,7 @@ fn assert_refused_events_are_counted(status: u16) {
     collector.then_reply(Reply::accepted());
     collector.set_reply(Reply::status(status));
     let run = run(
-        PROGRAM,
-        &["capture-three-and-flush"],
+        ManualProgram::CaptureThreeAndFlush,
         &env_for(collector.url(), &[]),
     );
     assert_eq!(run.code(), Some(0), "{status}");
@@ -317,7 +315,7 @@ fn a_refused_error_event_is_said_once_when_debugging() {
     collector.then_reply(Reply::accepted());
     collector.set_reply(Reply::status(413));
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = run(PROGRAM, &["capture-three-and-flush"], &env);
+    let run = run(ManualProgram::CaptureThreeAndFlush, &env);
     assert_printed_once(&run.stderr, "an error event was refused");
     assert!(!run.stderr.contains(KEY));
 }
@@ -327,7 +325,7 @@ fn a_flush_is_false_for_the_events_lost_since_the_previous_flush_only() {
     let collector = collector();
     collector.then_reply(Reply::accepted());
     collector.then_reply(Reply::status(413));
-    let run = run(PROGRAM, &["flush-twice"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::FlushTwice, &env_for(collector.url(), &[]));
     assert_eq!(
         run.stdout,
         "session active: true\nflushed: false\nflushed: true\ndropped: 1\ndone\n"
@@ -341,7 +339,7 @@ fn a_flush_is_false_for_the_events_lost_since_the_previous_flush_only() {
 fn a_refused_port_costs_the_program_nothing() {
     let host = format!("http://127.0.0.1:{}", refused_port());
     let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]);
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_unaffected(&run);
 }
 
@@ -353,7 +351,7 @@ fn a_server_that_never_answers_holds_the_exit_no_longer_than_the_deadline() {
         collector.url(),
         &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_unaffected(&run);
     assert!(
         run.elapsed >= Duration::from_millis(900),
@@ -370,7 +368,7 @@ fn a_slow_server_holds_the_exit_no_longer_than_the_deadline() {
         collector.url(),
         &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_unaffected(&run);
 }
 
@@ -381,7 +379,7 @@ fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
         ("ALLSTAK_API_KEY", KEY),
         ("ALLSTAK_TRACK_TEST_RUNS", "1"),
     ];
-    let run = run(PROGRAM, &["capture"], &owned(&env));
+    let run = run(ManualProgram::Capture, &owned(&env));
     assert_unaffected(&run);
 
     let debug: Vec<_> = env
@@ -389,7 +387,7 @@ fn a_malformed_host_sends_nothing_and_is_said_once_when_debugging() {
         .copied()
         .chain([("ALLSTAK_DEBUG", "1")])
         .collect();
-    let run = common::run(PROGRAM, &["capture"], &owned(&debug));
+    let run = common::run(ManualProgram::Capture, &owned(&debug));
     assert_eq!(run.stdout, "session active: true\ndone\n");
     assert_eq!(
         run.stderr
@@ -409,7 +407,7 @@ fn a_full_queue_drops_events_and_the_caller_never_waits() {
         collector.url(),
         &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
     );
-    let run = run(PROGRAM, &["flood"], &env);
+    let run = run(ManualProgram::Flood, &env);
     assert_eq!(run.code(), Some(0));
     // The worker is held by the start, which is never answered, so no event leaves the queue:
     // it takes exactly its 256, and the other 4744 are dropped and counted.
@@ -425,7 +423,7 @@ fn a_full_queue_drops_events_and_the_caller_never_waits() {
 #[test]
 fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
     let collector = collector();
-    let run = run(PROGRAM, &["flush"], &env_for(collector.url(), &[]));
+    let run = run(ManualProgram::Flush, &env_for(collector.url(), &[]));
     assert_eq!(run.stdout, "session active: true\nflushed: true\ndone\n");
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
@@ -437,7 +435,7 @@ fn a_flush_mid_run_waits_for_the_queue_and_later_events_still_go_out() {
 fn the_suite_runs_against_the_backend_it_was_built_with() {
     let collector = collector();
     let env = env_for(collector.url(), &[("ALLSTAK_DEBUG", "1")]);
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     let tls = if cfg!(feature = "native-tls") {
         "native-tls"
     } else {

@@ -1,10 +1,13 @@
 //! Running the test programs as real processes against a real loopback collector.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use allstak::testing::{Collector, Request};
+use allstak_tests::Scenario;
 use serde_json::Value;
 
 pub const KEY: &str = "ask_test_0123456789";
@@ -40,10 +43,91 @@ pub const PROXY_VARIABLES: [&str; 8] = [
     "NO_PROXY",
 ];
 
-/// `program` with `args` and `env`, inheriting no `ALLSTAK_*`, `NEXTEST*` or proxy variable.
-pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Command {
+/// Every test program, by name, as cargo built it for this test target.
+pub const PROGRAMS: [(&str, &str); 13] = [
+    ("attr_args", env!("CARGO_BIN_EXE_attr_args")),
+    ("attr_exit_code", env!("CARGO_BIN_EXE_attr_exit_code")),
+    ("attr_main", env!("CARGO_BIN_EXE_attr_main")),
+    (
+        "attr_result_exit_code",
+        env!("CARGO_BIN_EXE_attr_result_exit_code"),
+    ),
+    ("attr_tokio_above", env!("CARGO_BIN_EXE_attr_tokio_above")),
+    ("attr_tokio_below", env!("CARGO_BIN_EXE_attr_tokio_below")),
+    ("axum_program", env!("CARGO_BIN_EXE_axum_program")),
+    ("beside_logs", env!("CARGO_BIN_EXE_beside_logs")),
+    ("companions", env!("CARGO_BIN_EXE_companions")),
+    ("context", env!("CARGO_BIN_EXE_context")),
+    ("integrations", env!("CARGO_BIN_EXE_integrations")),
+    ("manual_program", env!("CARGO_BIN_EXE_manual_program")),
+    ("stack_trace", env!("CARGO_BIN_EXE_stack_trace")),
+];
+
+/// A build of the program that plays the scenarios `S`: the one cargo built for the tests
+/// ([`Build::tested`]), one [`built_with_profile`], or a copy of one.
+pub struct Build<S> {
+    path: PathBuf,
+    plays: PhantomData<fn(S)>,
+}
+
+impl<S: Scenario> Build<S> {
+    /// The build cargo made for this test target.
+    pub fn tested() -> Self {
+        let (_, path) = PROGRAMS
+            .iter()
+            .find(|(name, _)| *name == S::PROGRAM)
+            .unwrap_or_else(|| panic!("no program {:?} in tests/src/bin", S::PROGRAM));
+        Self::at(PathBuf::from(path))
+    }
+
+    /// The program's build at `path`: one made another way, or a copy of one (stripped).
+    pub fn at(path: PathBuf) -> Self {
+        Self {
+            path,
+            plays: PhantomData,
+        }
+    }
+
+    /// Where the build is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This build playing `scenario` with `env` (see [`bare_command`]).
+    pub fn command(&self, scenario: S, env: &[(String, String)]) -> Command {
+        let mut command = bare_command(&self.path, env);
+        command.args(scenario.to_args());
+        command
+    }
+
+    /// Runs [`Build::command`] to its end.
+    pub fn run(&self, scenario: S, env: &[(String, String)]) -> Run {
+        let mut command = self.command(scenario, env);
+        let started = Instant::now();
+        let output = command.output().expect("the test program runs");
+        Run {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// The tested program playing `scenario` with `env` (see [`bare_command`]).
+pub fn command<S: Scenario>(scenario: S, env: &[(String, String)]) -> Command {
+    Build::tested().command(scenario, env)
+}
+
+/// Runs the tested program playing `scenario` to its end.
+pub fn run<S: Scenario>(scenario: S, env: &[(String, String)]) -> Run {
+    Build::tested().run(scenario, env)
+}
+
+/// `program` with `env`, inheriting no `ALLSTAK_*`, `NEXTEST*` or proxy variable, and no
+/// arguments yet.
+pub fn bare_command(program: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(program);
-    command.args(args);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if name.starts_with("ALLSTAK_") || name.starts_with("NEXTEST") {
@@ -55,19 +139,6 @@ pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Comman
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
     command
-}
-
-/// Runs [`command`] to its end.
-pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
-    let mut command = command(program, args, env);
-    let started = Instant::now();
-    let output = command.output().expect("the test program runs");
-    Run {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
 }
 
 /// What points a program at `host` on purpose (test-run guard off), plus `extra`.
@@ -88,12 +159,12 @@ pub fn env_for(host: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// An empty directory under cargo's temp dir for this test target.
-pub fn fresh_state_dir() -> std::path::PathBuf {
+pub fn fresh_state_dir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("state-{}-{n}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -107,10 +178,10 @@ pub fn wait_until_its_start_was_taken(env: &[(String, String)]) {
 }
 
 /// The sessions dir under `env`'s state dir.
-pub fn sessions_dir(env: &[(String, String)]) -> std::path::PathBuf {
+pub fn sessions_dir(env: &[(String, String)]) -> PathBuf {
     env.iter()
         .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| std::path::PathBuf::from(dir).join("sessions"))
+        .map(|(_, dir)| PathBuf::from(dir).join("sessions"))
         .expect("a state dir")
 }
 
@@ -126,7 +197,7 @@ pub fn wait_for_state_file(env: &[(String, String)], what: &str, holds: impl Fn(
 }
 
 /// The contents of the state files in `dir`.
-pub fn state_files(dir: &std::path::Path) -> Vec<String> {
+pub fn state_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -257,11 +328,13 @@ pub const BACKEND: &str = if cfg!(feature = "reqwest") {
     "ureq"
 };
 
-/// `program` built with cargo profile `profile` (`abort`, `release-lines`) into a target dir of
-/// its own (no lock shared with the running `cargo test`), shared by every profile and program:
-/// dependencies are built once per profile, and later calls find the program up to date.
-pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
-    let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("profiles");
+/// The program that plays `S`, built with cargo profile `profile` (`abort`, `release-lines`)
+/// into a target dir of its own (no lock shared with the running `cargo test`), shared by every
+/// profile and program: dependencies are built once per profile, and later calls find the
+/// program up to date.
+pub fn built_with_profile<S: Scenario>(profile: &str) -> Build<S> {
+    let program = S::PROGRAM;
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("profiles");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
         .args([
@@ -278,7 +351,7 @@ pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the {profile} build failed");
-    target.join(profile).join(program)
+    Build::at(target.join(profile).join(program))
 }
 
 /// A fresh collector; every test has its own.
@@ -286,11 +359,11 @@ pub fn collector() -> Collector {
     Collector::start().expect("the collector listens on 127.0.0.1")
 }
 
-/// Runs `program`'s `scenario`, which must print `done` and exit 0; returns its stderr and its
-/// requests, checked as start, `events` handled error events of the session, end `errored`.
-pub fn reported(program: &str, scenario: &str, events: usize) -> (String, Vec<Request>) {
+/// Runs `scenario`, which must print `done` and exit 0; returns its stderr and its requests,
+/// checked as start, `events` handled error events of the session, end `errored`.
+pub fn reported<S: Scenario>(scenario: S, events: usize) -> (String, Vec<Request>) {
     let collector = collector();
-    let run = run(program, &[scenario], &env_for(collector.url(), &[]));
+    let run = run(scenario, &env_for(collector.url(), &[]));
     assert_eq!(
         (run.code(), run.stdout.as_str()),
         (Some(0), "done\n"),
