@@ -66,7 +66,11 @@ macro_rules! named {
     (
         $(#[doc = $doc:literal])*
         pub enum $enum:ident {
-            $( $(#[doc = $variant_doc:literal])* $(#[cfg($cfg:meta)])? $variant:ident = $name:literal, )*
+            $(
+                $(#[doc = $variant_doc:literal])*
+                $(#[cfg($cfg:meta)])?
+                $variant:ident = $name:literal,
+            )*
         }
     ) => {
         $(#[doc = $doc])*

@@ -76,64 +76,6 @@ fn a_one_letter_api_key_is_removed_where_it_stands_alone_and_nowhere_else() {
     assert_eq!(requests[1].json["exceptionClass"], "&str");
 }
 
-fn breadcrumbs(event: &serde_json::Value) -> Vec<&str> {
-    event["breadcrumbs"]
-        .as_array()
-        .map(|all| all.iter().filter_map(|b| b["message"].as_str()).collect())
-        .unwrap_or_default()
-}
-
-#[test]
-fn every_caught_panic_is_its_own_handled_event_with_the_breadcrumbs_as_of_the_panic() {
-    let (_, requests) = reported(Companions::CaughtPanics, 3);
-    for (n, request) in requests[1..4].iter().enumerate() {
-        let event = &request.json;
-        assert_eq!(event["message"], format!("p{n}"));
-        assert_eq!(event["exceptionClass"], "panic");
-        let expected: Vec<String> = (0..=n).map(|k| format!("before p{k}")).collect();
-        assert_eq!(breadcrumbs(event), expected, "{event}");
-    }
-}
-
-#[test]
-fn a_task_panic_caught_by_a_current_thread_runtime_is_sent_while_the_program_runs_on() {
-    use std::process::Stdio;
-
-    let collector = collector();
-    let mut child = command(
-        Companions::TaskPanicThenWait,
-        &env_for(collector.url(), &[]),
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawned");
-    let stdin = child.stdin.take();
-    // Sent when it was caught, not when the session ends: the program is still running.
-    let arrived = collector.wait_for_requests(2, WAIT);
-    drop(stdin);
-    let output = child.wait_with_output().expect("reaped");
-    assert!(
-        arrived.is_ok(),
-        "the caught panic was not sent while the program ran"
-    );
-    assert_eq!(output.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "task failed: true\ndone\n"
-    );
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, ERRORS, END]);
-    assert_eq!(requests[1].json["message"], "a task gave up");
-    assert_eq!(requests[1].json["handled"], true);
-    assert_end(
-        &requests[2],
-        requests[0].session_id().expect("id"),
-        "errored",
-    );
-}
-
 #[cfg(unix)]
 #[test]
 fn a_forked_child_drops_its_events_never_ends_the_parents_session_and_never_waits() {

@@ -310,6 +310,77 @@ pub fn assert_crash_reported(requests: &[Request], message: &str) {
     assert_end(&requests[2], id, "crashed");
 }
 
+/// The crate's own `name@version`, captured where `#[allstak::main]` expands.
+pub const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
+
+/// Runs `scenario` against a fresh collector and checks that it started a session with the
+/// crate's release; returns the run, every request, and the session id.
+pub fn session<S: Scenario>(scenario: S) -> (Run, Vec<Request>, String) {
+    let collector = collector();
+    let run = run(scenario, &env_for(collector.url(), &[]));
+    let requests = collector.requests();
+    assert!(
+        !requests.is_empty(),
+        "nothing was sent; stderr: {}",
+        run.stderr
+    );
+    assert_start(&requests[0], RELEASE, "production");
+    let id = requests[0].session_id().expect("sessionId").to_owned();
+    (run, requests, id)
+}
+
+/// A panic that something caught, as the contract wants its event: `handled`, level `error`,
+/// the session's id, and its innermost frame at the `panic!` that says `message` in `source`
+/// (the program at `file`).
+pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str, source: &str) {
+    assert_well_formed(event);
+    let site = format!("panic!({message:?})");
+    let (line, column) = source
+        .lines()
+        .enumerate()
+        .find_map(|(n, text)| text.find(&site).map(|at| (n + 1, at + 1)))
+        .expect("the panic is in the program's source");
+    // The panicking frame is the innermost, the last one, in the program's own code; the frames
+    // outside it (std's, the runtime's) are tests/tests/stack_trace.rs's business.
+    let mut json = event.json.clone();
+    let frames = json
+        .as_object_mut()
+        .and_then(|event| event.remove("frames"))
+        .expect("frames");
+    let innermost = frames.as_array().and_then(|f| f.last()).expect("a frame");
+    assert_eq!(innermost["filename"], file);
+    assert_eq!(innermost["lineno"], line);
+    assert_eq!(innermost["colno"], column);
+    assert_eq!(innermost["inApp"], true);
+    assert_eq!(innermost["platform"], "rust");
+    let program = file
+        .trim_start_matches("tests/src/bin/")
+        .trim_end_matches(".rs");
+    assert!(
+        innermost["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with(&format!("{program}::main"))),
+        "{innermost}"
+    );
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "exceptionClass": "panic",
+            "message": message,
+            "level": "error",
+            "environment": "production",
+            "release": RELEASE,
+            "sessionId": id,
+            "metadata": {"rust.type": "panic"},
+            "handled": true,
+            "mechanism": "panic",
+            "sdkName": "allstak-rust",
+            "sdkVersion": allstak::SDK_VERSION,
+            "platform": "rust",
+        })
+    );
+}
+
 /// `text` appears exactly once in `output` (a panic message printed once, not twice).
 pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
