@@ -14,24 +14,6 @@ use allstak::testing::Reply;
 use allstak_tests::ManualProgram;
 use common::*;
 
-const DEADLINE_MS: &str = "1000";
-const BOUND: Duration = Duration::from_millis(1000 + 1500);
-const OUTPUT: &str = "session active: true\ndone\n";
-
-fn assert_unaffected(run: &Run) {
-    assert_eq!(run.code(), Some(0));
-    assert_eq!(run.stdout, OUTPUT);
-    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
-    assert!(run.elapsed < BOUND, "took {:?}", run.elapsed);
-}
-
-fn against_host(host: &str) -> Run {
-    run(
-        ManualProgram::Capture,
-        &env_for(host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]),
-    )
-}
-
 #[test]
 fn a_200_whose_body_is_not_json_is_taken_as_sent() {
     let collector = collector();
@@ -193,20 +175,6 @@ fn a_panicking_display_impl_is_contained_and_silent() {
 }
 
 #[test]
-fn a_server_that_is_not_there_does_not_hold_the_exit_for_retries() {
-    let host = format!("http://127.0.0.1:{}", refused_port());
-    // A long deadline: only giving up at once on an unreachable server keeps this fast.
-    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", "10000")]);
-    let run = run(ManualProgram::Capture, &env);
-    assert_eq!(run.stdout, OUTPUT);
-    assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "took {:?}",
-        run.elapsed
-    );
-}
-
-#[test]
 fn a_401_stops_all_sending_for_the_rest_of_the_process() {
     let collector = collector();
     collector.set_reply(Reply::status(401));
@@ -333,43 +301,6 @@ fn a_flush_is_false_for_the_events_lost_since_the_previous_flush_only() {
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, ERRORS, ERRORS, END]);
     assert_eq!(requests[2].json["message"], "before the second flush");
-}
-
-#[test]
-fn a_refused_port_costs_the_program_nothing() {
-    let host = format!("http://127.0.0.1:{}", refused_port());
-    let env = env_for(&host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]);
-    let run = run(ManualProgram::Capture, &env);
-    assert_unaffected(&run);
-}
-
-#[test]
-fn a_server_that_never_answers_holds_the_exit_no_longer_than_the_deadline() {
-    let collector = collector();
-    collector.set_reply(Reply::never());
-    let env = env_for(
-        collector.url(),
-        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
-    );
-    let run = run(ManualProgram::Capture, &env);
-    assert_unaffected(&run);
-    assert!(
-        run.elapsed >= Duration::from_millis(900),
-        "the end was given its time: {:?}",
-        run.elapsed
-    );
-}
-
-#[test]
-fn a_slow_server_holds_the_exit_no_longer_than_the_deadline() {
-    let collector = collector();
-    collector.set_reply(Reply::accepted().after(Duration::from_secs(20)));
-    let env = env_for(
-        collector.url(),
-        &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)],
-    );
-    let run = run(ManualProgram::Capture, &env);
-    assert_unaffected(&run);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use allstak::testing::{Collector, Request};
-use allstak_tests::Scenario;
+use allstak_tests::{ManualProgram, Scenario};
 use serde_json::Value;
 
 pub const KEY: &str = "ask_test_0123456789";
@@ -384,6 +384,30 @@ pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str
 /// `text` appears exactly once in `output` (a panic message printed once, not twice).
 pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
+}
+
+/// The exit deadline the fault tests give a program, and how long such a run may take: the
+/// deadline plus a margin.
+pub const DEADLINE_MS: &str = "1000";
+pub const BOUND: Duration = Duration::from_millis(1000 + 1500);
+/// What `manual_program` prints for a scenario that only reports (`ok`, `capture`).
+pub const OUTPUT: &str = "session active: true\ndone\n";
+
+/// The program is as it would be without the SDK: exit code 0, its own output, nothing on
+/// stderr, and an exit within [`BOUND`].
+pub fn assert_unaffected(run: &Run) {
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, OUTPUT);
+    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
+    assert!(run.elapsed < BOUND, "took {:?}", run.elapsed);
+}
+
+/// Runs `manual_program capture` sending to `host`, with the [`DEADLINE_MS`] exit deadline.
+pub fn against_host(host: &str) -> Run {
+    run(
+        ManualProgram::Capture,
+        &env_for(host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]),
+    )
 }
 
 /// A port on 127.0.0.1 that nothing listens on: connections to it are refused.
