@@ -1,6 +1,7 @@
 //! SIGTERM and SIGINT: by default the session stays open (the next run reports it
 //! `abnormal`); with `ALLSTAK_END_ON_SIGNALS` it ends with the status reached so far, and the
-//! process still dies of the signal.
+//! process still dies of the signal. The program's own handling stays its own: a signal it
+//! ignores stays ignored, its handler runs, a signalfd still reads the signal.
 #![cfg(unix)]
 
 mod common;
@@ -9,7 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
 use allstak::testing::Collector;
-use allstak_tests::ManualProgram;
+use allstak_tests::{Companions, ManualProgram};
 use common::*;
 
 /// Starts the `hang` scenario, waits for its session start, sends `signal`, returns its status.
@@ -105,6 +106,38 @@ fn the_programs_own_handler_runs_after_the_session_ended() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "session active: true\nown handler ran\n"
+    );
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let collector = collector();
+    let mut child = command(Companions::Signalfd, &env_for(collector.url(), &[]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("a line");
+    assert_eq!(line, "ready\n", "the program blocked SIGTERM");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("the rest");
+    let status = child.wait().expect("reaped");
+    assert_eq!(
+        (status.code(), rest.as_str()),
+        (Some(0), "read SIGTERM: true\ndone\n"),
+        "{status:?}: the SDK's threads took the signal"
     );
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END]);

@@ -457,8 +457,24 @@ pub fn collector() -> Collector {
 /// Runs `scenario`, which must print `done` and exit 0; returns its stderr and its requests,
 /// checked as start, `events` handled error events of the session, end `errored`.
 pub fn reported<S: Scenario>(scenario: S, events: usize) -> (String, Vec<Request>) {
+    let (stderr, requests) = reported_with(scenario, &[], events);
+    for event in &requests[1..=events] {
+        assert_eq!(event.json["level"], "error");
+        assert_eq!(event.json["handled"], true);
+    }
+    (stderr, requests)
+}
+
+/// Runs `scenario` with `extra` env, which must print `done` and exit 0; returns its stderr and
+/// its requests, checked as start, `events` error events of the session (whatever their level:
+/// a `before_send` may change it), end `errored`.
+pub fn reported_with<S: Scenario>(
+    scenario: S,
+    extra: &[(&str, &str)],
+    events: usize,
+) -> (String, Vec<Request>) {
     let collector = collector();
-    let run = run(scenario, &env_for(collector.url(), &[]));
+    let run = run(scenario, &env_for(collector.url(), extra));
     assert_eq!(
         (run.code(), run.stdout.as_str()),
         (Some(0), "done\n"),
@@ -469,13 +485,11 @@ pub fn reported<S: Scenario>(scenario: S, events: usize) -> (String, Vec<Request
     let mut expected = vec![START];
     expected.extend(std::iter::repeat_n(ERRORS, events));
     expected.push(END);
-    assert_eq!(paths(&requests), expected);
+    assert_eq!(paths(&requests), expected, "{}", run.stderr);
     let id = requests[0].session_id().expect("id").to_owned();
     for event in &requests[1..=events] {
         assert_well_formed(event);
         assert_eq!(event.json["sessionId"], id.as_str());
-        assert_eq!(event.json["level"], "error");
-        assert_eq!(event.json["handled"], true);
     }
     assert_end(&requests[events + 1], &id, "errored");
     (run.stderr, requests)
