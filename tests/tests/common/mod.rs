@@ -381,6 +381,16 @@ pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str
     );
 }
 
+/// The messages of an event's `breadcrumbs`, oldest first.
+pub fn breadcrumb_messages(breadcrumbs: &Value) -> Vec<&str> {
+    breadcrumbs
+        .as_array()
+        .expect("breadcrumbs")
+        .iter()
+        .map(|b| b["message"].as_str().expect("message"))
+        .collect()
+}
+
 /// `text` appears exactly once in `output` (a panic message printed once, not twice).
 pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
