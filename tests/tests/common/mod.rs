@@ -196,13 +196,20 @@ pub fn wait_for_state_file(env: &[(String, String)], what: &str, holds: impl Fn(
     }
 }
 
-/// The contents of the state files in `dir`.
+/// The contents of the state files in `dir`: the `*.session` files only, never one still being
+/// written (the SDK writes a temporary file, then renames it; read half-written, it would seem
+/// to hold nothing).
 pub fn state_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "session")
+        })
+        .filter_map(|path| std::fs::read_to_string(path).ok())
         .collect()
 }
 
