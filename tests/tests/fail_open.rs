@@ -1,8 +1,8 @@
 //! Fail-open, end to end (contract: Session rules, Transport): whatever the key, the host, the
 //! network or the environment, the program's exit code, stdout and stderr are unchanged and it
-//! exits within the deadline plus a margin; no key, a malformed host, or a key that would break a
-//! header sends nothing; the SDK says nothing unless `ALLSTAK_DEBUG` asks it to, and then each
-//! problem once.
+//! exits within the deadline plus a margin. Without a key, with a malformed host or a key that
+//! would break a header, nothing is sent. The SDK says nothing unless `ALLSTAK_DEBUG` asks it to,
+//! and then each problem once.
 
 mod common;
 

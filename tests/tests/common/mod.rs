@@ -403,9 +403,9 @@ pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
 }
 
-/// The exit deadline the fault tests give a program, and how long such a run may take: the
-/// deadline plus a margin.
+/// The exit deadline the fault tests give a program.
 pub const DEADLINE_MS: &str = "1000";
+/// How long a run with [`DEADLINE_MS`] may take: the deadline plus a margin.
 pub const BOUND: Duration = Duration::from_millis(1000 + 1500);
 /// What `manual_program` prints for a scenario that only reports (`ok`, `capture`).
 pub const OUTPUT: &str = "session active: true\ndone\n";
