@@ -5,9 +5,9 @@
 mod common;
 
 use allstak::testing::Request;
+use allstak_tests::ManualProgram;
 use common::*;
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_manual_program");
 const VIA: &str = "http://allstak-via-proxy.invalid";
 const VIA_AUTHORITY: &str = "allstak-via-proxy.invalid:80";
 
@@ -40,8 +40,7 @@ fn assert_sent_directly(requests: &[Request]) {
 fn requests_go_through_the_proxy_the_environment_names() {
     let proxy = collector();
     let run = run(
-        PROGRAM,
-        &["capture"],
+        ManualProgram::Capture,
         &env_for(VIA, &[("http_proxy", proxy.url())]),
     );
     assert_eq!(run.code(), Some(0));
@@ -58,7 +57,7 @@ fn an_https_host_is_reached_through_a_tunnel() {
             ("ALLSTAK_EXIT_DEADLINE_MS", "500"),
         ],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!((run.code(), run.stderr.as_str()), (Some(0), ""));
     // The collector speaks no TLS: the tunnel is asked for, and the program is unaffected.
     let tunnels: Vec<String> = proxy
@@ -81,7 +80,7 @@ fn allstak_proxy_wins_over_the_environment() {
         VIA,
         &[("http_proxy", &nowhere), ("ALLSTAK_PROXY", proxy.url())],
     );
-    assert_eq!(run(PROGRAM, &["capture"], &env).code(), Some(0));
+    assert_eq!(run(ManualProgram::Capture, &env).code(), Some(0));
     assert_sent_through_the_proxy(&proxy.requests());
 }
 
@@ -95,12 +94,12 @@ fn no_proxy_sends_to_its_hosts_directly() {
     ] {
         let collector = common::collector();
         let env = env_for(collector.url(), &[("http_proxy", &nowhere), no_proxy]);
-        assert_eq!(run(PROGRAM, &["capture"], &env).code(), Some(0));
+        assert_eq!(run(ManualProgram::Capture, &env).code(), Some(0));
         assert_sent_directly(&collector.requests());
     }
     // And without it, the same program goes to the (dead) proxy: nothing arrives.
     let env = env_for(collector.url(), &[("http_proxy", &nowhere)]);
-    assert_eq!(run(PROGRAM, &["capture"], &env).code(), Some(0));
+    assert_eq!(run(ManualProgram::Capture, &env).code(), Some(0));
     assert!(collector.requests().is_empty());
 }
 
@@ -110,7 +109,7 @@ fn upper_case_http_proxy_is_ignored_as_curl_ignores_it() {
     let collector = collector();
     let nowhere = format!("http://127.0.0.1:{}", refused_port());
     let env = env_for(collector.url(), &[("HTTP_PROXY", &nowhere)]);
-    assert_eq!(run(PROGRAM, &["capture"], &env).code(), Some(0));
+    assert_eq!(run(ManualProgram::Capture, &env).code(), Some(0));
     assert_sent_directly(&collector.requests());
 }
 
@@ -124,7 +123,7 @@ fn an_unsupported_proxy_is_said_once_and_requests_go_directly() {
             ("ALLSTAK_DEBUG", "1"),
         ],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     assert_eq!(run.code(), Some(0));
     assert_eq!(
         run.stderr.lines().filter(|l| l.contains("socks5")).count(),
@@ -147,7 +146,7 @@ fn the_diagnostics_name_the_backend_and_the_proxy_without_its_credentials() {
         VIA,
         &[("ALLSTAK_PROXY", &with_credentials), ("ALLSTAK_DEBUG", "1")],
     );
-    let run = run(PROGRAM, &["capture"], &env);
+    let run = run(ManualProgram::Capture, &env);
     let said = format!(
         "sending to {VIA} with {BACKEND} and rustls through the proxy {}",
         proxy.url()

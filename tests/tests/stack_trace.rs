@@ -5,14 +5,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use allstak_tests::StackTrace;
 use common::*;
 use serde_json::Value;
 
-const DEBUG: &str = env!("CARGO_BIN_EXE_stack_trace");
 const FILE: &str = "tests/src/bin/stack_trace.rs";
 const PANIC: [&str; 4] = [
     "stack_trace::main",
@@ -45,32 +44,29 @@ fn line_of(text: &str) -> u64 {
     u64::try_from(index + 1).expect("a small number")
 }
 
+/// The debug build cargo made for the tests.
+fn debug() -> &'static Build<StackTrace> {
+    static TESTED: OnceLock<Build<StackTrace>> = OnceLock::new();
+    TESTED.get_or_init(Build::tested)
+}
+
 /// The program built with `release-lines`: release, with line tables.
-fn release_with_line_tables() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| built_with_profile("release-lines", "stack_trace"))
-        .clone()
+fn release_with_line_tables() -> &'static Build<StackTrace> {
+    static BUILT: OnceLock<Build<StackTrace>> = OnceLock::new();
+    BUILT.get_or_init(|| built_with_profile("release-lines"))
 }
 
 /// The same build with its debug info stripped: what cargo's default release profile ships
 /// (`debug = false` strips std's debug info too, and keeps the symbol table). Stripping the one
 /// release build saves building every dependency a second time.
-fn release() -> PathBuf {
-    static STRIPPED: OnceLock<PathBuf> = OnceLock::new();
-    STRIPPED
-        .get_or_init(|| {
-            stripped(
-                &release_with_line_tables(),
-                "--strip-debug",
-                "no-debug-info",
-            )
-        })
-        .clone()
+fn release() -> &'static Build<StackTrace> {
+    static STRIPPED: OnceLock<Build<StackTrace>> = OnceLock::new();
+    STRIPPED.get_or_init(|| stripped(release_with_line_tables(), "--strip-debug", "no-debug-info"))
 }
 
 /// `program` through `objcopy <how>`, beside it with `-<suffix>`.
-fn stripped(program: &std::path::Path, how: &str, suffix: &str) -> PathBuf {
+fn stripped(program: &Build<StackTrace>, how: &str, suffix: &str) -> Build<StackTrace> {
+    let program = program.path();
     let mut name = program.file_name().expect("a file").to_owned();
     name.push(format!("-{suffix}"));
     let stripped = program.with_file_name(name);
@@ -81,18 +77,22 @@ fn stripped(program: &std::path::Path, how: &str, suffix: &str) -> PathBuf {
         .status()
         .expect("objcopy runs");
     assert!(status.success(), "objcopy {how} failed");
-    stripped
+    Build::at(stripped)
 }
 
-/// Runs `program scenario` against a fresh collector and returns its one error event.
+/// Runs `program` playing `scenario` against a fresh collector and returns its one error event.
 ///
 /// `RUST_BACKTRACE=0`: std's hook would otherwise symbolize the stack first and leave the SDK
 /// a warm cache.
-fn error_event(program: &str, scenario: &str, extra_env: &[(&str, &str)]) -> (Run, Value) {
+fn error_event(
+    program: &Build<StackTrace>,
+    scenario: StackTrace,
+    extra_env: &[(&str, &str)],
+) -> (Run, Value) {
     let collector = collector();
     let mut env = env_for(collector.url(), extra_env);
     env.push(("RUST_BACKTRACE".to_owned(), "0".to_owned()));
-    let run = run(program, &[scenario], &env);
+    let run = program.run(scenario, &env);
     let requests = collector.requests();
     assert_eq!(
         paths(&requests),
@@ -190,7 +190,7 @@ fn assert_fatal_panic(event: &Value) {
 
 #[test]
 fn debug_a_panic_three_calls_deep_carries_the_stack_to_the_panicking_line() {
-    let (run, event) = error_event(DEBUG, "panic", &[]);
+    let (run, event) = error_event(debug(), StackTrace::Panic, &[]);
     assert_eq!(run.code(), Some(101));
     assert_printed_once(&run.stderr, "three calls deep");
     assert_fatal_panic(&event);
@@ -200,7 +200,7 @@ fn debug_a_panic_three_calls_deep_carries_the_stack_to_the_panicking_line() {
 
 #[test]
 fn debug_a_panic_in_a_joined_thread_carries_the_threads_stack() {
-    let (run, event) = error_event(DEBUG, "thread-panic", &[]);
+    let (run, event) = error_event(debug(), StackTrace::ThreadPanic, &[]);
     assert_eq!(run.stdout, "worker panicked: true\n");
     assert_eq!(event["level"], "error");
     assert_eq!(event["handled"], true);
@@ -221,7 +221,7 @@ fn debug_a_panic_in_a_joined_thread_carries_the_threads_stack() {
 
 #[test]
 fn debug_a_tracked_err_has_its_site_only_unless_the_stack_is_asked_for() {
-    let (_, event) = error_event(DEBUG, "tracked", &[]);
+    let (_, event) = error_event(debug(), StackTrace::Tracked, &[]);
     assert_eq!(
         event["frames"],
         serde_json::json!([{
@@ -234,7 +234,11 @@ fn debug_a_tracked_err_has_its_site_only_unless_the_stack_is_asked_for() {
         }])
     );
 
-    let (run, event) = error_event(DEBUG, "tracked", &[("ALLSTAK_ATTACH_STACKTRACE", "1")]);
+    let (run, event) = error_event(
+        debug(),
+        StackTrace::Tracked,
+        &[("ALLSTAK_ATTACH_STACKTRACE", "1")],
+    );
     assert_eq!(run.stdout, "count 1\n");
     assert_eq!(event["message"], "invalid digit found in string");
     assert_stack(&event, &TRACKED);
@@ -244,8 +248,7 @@ fn debug_a_tracked_err_has_its_site_only_unless_the_stack_is_asked_for() {
 #[test]
 fn release_without_debug_info_names_every_frame_from_the_symbol_table() {
     let program = release();
-    let program = program.to_str().expect("a UTF-8 path");
-    let (run, event) = error_event(program, "panic", &[]);
+    let (run, event) = error_event(program, StackTrace::Panic, &[]);
     assert_eq!(run.code(), Some(101));
     assert_fatal_panic(&event);
     assert_stack(&event, &PANIC);
@@ -256,7 +259,11 @@ fn release_without_debug_info_names_every_frame_from_the_symbol_table() {
     assert_eq!(innermost["lineno"], line_of("// the panicking line"));
     assert!(innermost.get("absPath").is_none());
 
-    let (_, event) = error_event(program, "tracked", &[("ALLSTAK_ATTACH_STACKTRACE", "1")]);
+    let (_, event) = error_event(
+        program,
+        StackTrace::Tracked,
+        &[("ALLSTAK_ATTACH_STACKTRACE", "1")],
+    );
     assert_stack(&event, &TRACKED);
     assert!(
         frames(&event)
@@ -285,12 +292,7 @@ fn in_app(event: &Value) -> Vec<&str> {
 /// named (`tokio::runtime::task::harness::Harness<T,S>::poll`) but not placed, and are not
 /// the program's.
 fn task_panic(extra_env: &[(&str, &str)]) -> Value {
-    let program = release();
-    let (run, event) = error_event(
-        program.to_str().expect("a UTF-8 path"),
-        "task-panic",
-        extra_env,
-    );
+    let (run, event) = error_event(release(), StackTrace::TaskPanic, extra_env);
     assert_eq!(run.code(), Some(0));
     assert_eq!(run.stdout, "task panicked: true\n");
     assert_eq!(event["message"], "three calls deep");
@@ -348,9 +350,9 @@ fn in_app_include_and_exclude_from_the_environment_change_the_marking() {
 
 #[test]
 fn a_binary_without_symbols_sends_the_panics_place_as_its_one_frame() {
-    static STRIPPED: OnceLock<PathBuf> = OnceLock::new();
-    let program = STRIPPED.get_or_init(|| stripped(&release(), "--strip-all", "no-symbols"));
-    let (run, event) = error_event(program.to_str().expect("a UTF-8 path"), "panic", &[]);
+    static STRIPPED: OnceLock<Build<StackTrace>> = OnceLock::new();
+    let program = STRIPPED.get_or_init(|| stripped(release(), "--strip-all", "no-symbols"));
+    let (run, event) = error_event(program, StackTrace::Panic, &[]);
     assert_eq!(run.code(), Some(101));
     assert_fatal_panic(&event);
     assert_eq!(
@@ -368,14 +370,17 @@ fn a_binary_without_symbols_sends_the_panics_place_as_its_one_frame() {
 #[test]
 fn release_with_line_tables_has_the_panicking_line() {
     let program = release_with_line_tables();
-    let program = program.to_str().expect("a UTF-8 path");
-    let (run, event) = error_event(program, "panic", &[]);
+    let (run, event) = error_event(program, StackTrace::Panic, &[]);
     assert_eq!(run.code(), Some(101));
     assert_fatal_panic(&event);
     assert_stack(&event, &PANIC_BARE);
     assert_innermost_at(&event, Some(line_of("// the panicking line")));
 
-    let (_, event) = error_event(program, "tracked", &[("ALLSTAK_ATTACH_STACKTRACE", "1")]);
+    let (_, event) = error_event(
+        program,
+        StackTrace::Tracked,
+        &[("ALLSTAK_ATTACH_STACKTRACE", "1")],
+    );
     assert_stack(&event, &TRACKED_BARE);
     assert_innermost_at(&event, None);
 }
@@ -383,8 +388,8 @@ fn release_with_line_tables_has_the_panicking_line() {
 #[test]
 fn under_panic_abort_the_stack_is_sent_before_the_abort() {
     use std::os::unix::process::ExitStatusExt;
-    let program = built_with_profile("abort", "stack_trace");
-    let (run, event) = error_event(program.to_str().expect("a UTF-8 path"), "panic", &[]);
+    let program = built_with_profile::<StackTrace>("abort");
+    let (run, event) = error_event(&program, StackTrace::Panic, &[]);
     assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
     assert_fatal_panic(&event);
     assert_stack(&event, &PANIC);

@@ -6,10 +6,10 @@ mod common;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Stdio};
 
+use allstak_tests::AxumProgram;
 use common::*;
 use serde_json::{Value, json};
 
-const PROGRAM: &str = env!("CARGO_BIN_EXE_axum_program");
 const USER_AGENT: &str = "allstak-e2e/1";
 
 /// The axum program, serving on 127.0.0.1 until its stdin closes.
@@ -21,7 +21,7 @@ struct Server {
 
 impl Server {
     fn start(collector_url: &str) -> Self {
-        let mut child = command(PROGRAM, &["serve"], &env_for(collector_url, &[]))
+        let mut child = command(AxumProgram::Serve, &env_for(collector_url, &[]))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -241,7 +241,7 @@ fn server_host(event: &Value) -> String {
 
 #[test]
 fn an_err_from_the_inner_service_is_a_handled_event_with_the_request() {
-    let (_, requests) = reported(PROGRAM, "service-error", 1);
+    let (_, requests) = reported(AxumProgram::ServiceError, 1);
     let event = &requests[1].json;
     assert_eq!(event["exceptionClass"], "UpstreamGone");
     assert_eq!(event["message"], "the upstream is gone");

@@ -1,6 +1,8 @@
 //! `#[allstak::main]` with arguments, which win over the `ALLSTAK_*` variables. With
 //! `thread-panic`, a thread panics in code the attribute marks in-app or not.
 
+use allstak_tests::{AttrArgs, Scenario as _};
+
 /// Code the program does not write itself: out of in-app by the attribute, but for its
 /// `bindings`, which the attribute puts back.
 mod generated {
@@ -29,12 +31,16 @@ mod generated {
     in_app_include = ["attr_args::generated::bindings"]
 )]
 fn main() {
+    let scenario = AttrArgs::of_this_process();
     println!(
         "session active: {}",
         allstak::current_session_id().is_some()
     );
-    if std::env::args().nth(1).as_deref() == Some("thread-panic") {
-        let joined = std::thread::spawn(|| generated::decode(1)).join();
-        println!("worker panicked: {}", joined.is_err());
+    match scenario {
+        AttrArgs::Ok => {}
+        AttrArgs::ThreadPanic => {
+            let joined = std::thread::spawn(|| generated::decode(1)).join();
+            println!("worker panicked: {}", joined.is_err());
+        }
     }
 }

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
+use allstak_tests::{AttrExitCode, Scenario as _};
+
 #[allstak::main]
 fn main() -> ExitCode {
-    let code: u8 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(0);
+    let AttrExitCode::Returns(code) = AttrExitCode::of_this_process();
     println!("exiting with {code}");
     ExitCode::from(code)
 }

@@ -1,6 +1,9 @@
-//! A program using both attributes, driven by its first argument.
+//! A program using both attributes, playing the scenario its argument names
+//! (`allstak_tests::AttrMain`).
 
 use std::fmt;
+
+use allstak_tests::{AttrMain, Scenario as _};
 
 #[derive(Debug)]
 struct AppError(String);
@@ -42,29 +45,29 @@ fn connect() -> Result<(), PanickyDisplay> {
 
 #[allstak::main]
 fn main() -> Result<(), AppError> {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let scenario = AttrMain::of_this_process();
     println!(
         "session active: {}",
         allstak::current_session_id().is_some()
     );
-    match scenario.as_str() {
-        "ok" => {
+    match scenario {
+        AttrMain::Ok => {
             let port = parse_port("8080").map_err(|e| AppError(e.to_string()))?;
             println!("port {port}");
         }
-        "handled" => {
+        AttrMain::Handled => {
             if parse_port("eighty").is_err() {
                 println!("using the default port");
             }
         }
-        "quiet" => {
+        AttrMain::Quiet => {
             if load_quietly("/nonexistent/settings.toml").is_err() {
                 println!("no settings");
             }
         }
-        "err" => return Err(AppError("the database is gone".to_owned())),
-        "panic" => panic!("main gave up"),
-        "user-hook" => {
+        AttrMain::Err => return Err(AppError("the database is gone".to_owned())),
+        AttrMain::Panic => panic!("main gave up"),
+        AttrMain::UserHook => {
             // A program's own hook, installed the usual way (keeping the one before it).
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
@@ -73,27 +76,26 @@ fn main() -> Result<(), AppError> {
             }));
             panic!("main gave up");
         }
-        "exit" => {
+        AttrMain::Exit => {
             let _ = parse_port("x");
             std::process::exit(3);
         }
-        "thread-panic" => {
+        AttrMain::ThreadPanic => {
             let joined = std::thread::spawn(|| panic!("worker gave up")).join();
             println!("worker panicked: {}", joined.is_err());
         }
-        "display-panics" => {
+        AttrMain::DisplayPanics => {
             println!("connected: {}", connect().is_ok());
         }
-        "caught-panic-then-err" => {
+        AttrMain::CaughtPanicThenErr => {
             let caught = std::panic::catch_unwind(|| panic!("caught on main"));
             println!("caught: {}", caught.is_err());
             return Err(AppError("the database is gone".to_owned()));
         }
-        "caught-panic" => {
+        AttrMain::CaughtPanic => {
             let caught = std::panic::catch_unwind(|| panic!("caught on main"));
             println!("caught: {}", caught.is_err());
         }
-        other => println!("unknown scenario {other:?}"),
     }
     println!("done");
     Ok(())

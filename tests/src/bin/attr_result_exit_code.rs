@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
+use allstak_tests::{AttrResultExitCode, Scenario as _};
+
 #[allstak::main]
 fn main() -> Result<ExitCode, String> {
-    match std::env::args().nth(1).as_deref() {
-        Some("err") => Err("no code".to_owned()),
-        code => Ok(ExitCode::from(
-            code.and_then(|c| c.parse().ok()).unwrap_or(0u8),
-        )),
+    match AttrResultExitCode::of_this_process() {
+        AttrResultExitCode::ReturnsErr => Err("no code".to_owned()),
+        AttrResultExitCode::ReturnsOk(code) => Ok(ExitCode::from(code)),
     }
 }

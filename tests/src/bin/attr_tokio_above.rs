@@ -1,5 +1,7 @@
 //! `#[tokio::main]` above `#[allstak::main]`: ours sees tokio's sync `fn main`.
 
+use allstak_tests::{AttrTokioAbove, Scenario as _};
+
 #[allstak::track]
 async fn fetch(ok: bool) -> Result<u32, std::io::Error> {
     tokio::task::yield_now().await;
@@ -13,14 +15,17 @@ async fn fetch(ok: bool) -> Result<u32, std::io::Error> {
 #[tokio::main]
 #[allstak::main]
 async fn main() {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let scenario = AttrTokioAbove::of_this_process();
     println!(
         "session active: {}",
         allstak::current_session_id().is_some()
     );
-    println!("fetched: {:?}", fetch(scenario != "err").await.ok());
-    if scenario == "task-panic" {
-        let task = tokio::spawn(async { panic!("task gave up") });
-        println!("task panicked: {}", task.await.is_err());
+    println!("fetched: {:?}", fetch(true).await.ok());
+    match scenario {
+        AttrTokioAbove::Ok => {}
+        AttrTokioAbove::TaskPanic => {
+            let task = tokio::spawn(async { panic!("task gave up") });
+            println!("task panicked: {}", task.await.is_err());
+        }
     }
 }

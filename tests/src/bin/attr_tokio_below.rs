@@ -1,5 +1,7 @@
 //! `#[tokio::main]` below `#[allstak::main]`: ours sees the `async fn` first.
 
+use allstak_tests::{AttrTokioBelow, Scenario as _};
+
 #[allstak::track]
 async fn fetch(ok: bool) -> Result<u32, std::io::Error> {
     tokio::task::yield_now().await;
@@ -13,7 +15,10 @@ async fn fetch(ok: bool) -> Result<u32, std::io::Error> {
 #[allstak::main]
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let ok = std::env::args().nth(1).as_deref() != Some("err");
+    let ok = match AttrTokioBelow::of_this_process() {
+        AttrTokioBelow::Ok => true,
+        AttrTokioBelow::Err => false,
+    };
     println!(
         "session active: {}",
         allstak::current_session_id().is_some()

@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 use axum::extract::{MatchedPath, Path};
 use axum::http::{Request, Response, StatusCode};
 use axum::routing::{get, post};
+
+use allstak_tests::{AxumProgram, Scenario as _};
 use tower_layer::Layer as _;
 use tower_service::Service as _;
 
@@ -123,10 +125,9 @@ async fn service_error() {
 #[allstak::main]
 #[tokio::main]
 async fn main() {
-    match std::env::args().nth(1).as_deref() {
-        Some("serve") => serve().await,
-        Some("service-error") => service_error().await,
-        other => panic!("unknown scenario {other:?}"),
+    match AxumProgram::of_this_process() {
+        AxumProgram::Serve => serve().await,
+        AxumProgram::ServiceError => service_error().await,
     }
     println!("done");
 }

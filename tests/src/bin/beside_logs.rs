@@ -2,38 +2,38 @@
 //! `WITH_ALLSTAK=1`: `beside_logs tracing <layout> <filter>` (a `fmt` layer on stdout) or
 //! `beside_logs log <filter>` (env_logger on stderr). What it prints must not change.
 
-use std::process::ExitCode;
-
+use allstak_tests::{BesideLogs, Layout, Named as _, Scenario as _};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 #[allstak::main]
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn main() {
+    let scenario = BesideLogs::of_this_process();
     let with_allstak = std::env::var_os("WITH_ALLSTAK").is_some();
-    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["tracing", layout, filter] => {
+    match scenario {
+        BesideLogs::Tracing(layout, filter) => {
             let ours = with_allstak.then(allstak::tracing::layer);
-            let filter = EnvFilter::new(filter);
+            let filter = EnvFilter::new(filter.name());
             let registry = tracing_subscriber::registry();
             match layout {
-                "global" => registry.with(filter).with(program_log()).with(ours).init(),
-                "global-ours-first" => registry.with(ours).with(filter).with(program_log()).init(),
-                "per-layer" => registry
+                Layout::Global => registry.with(filter).with(program_log()).with(ours).init(),
+                Layout::GlobalOursFirst => {
+                    registry.with(ours).with(filter).with(program_log()).init();
+                }
+                Layout::PerLayer => registry
                     .with(program_log().with_filter(filter))
                     .with(ours)
                     .init(),
-                "per-layer-ours-first" => registry
+                Layout::PerLayerOursFirst => registry
                     .with(ours)
                     .with(program_log().with_filter(filter))
                     .init(),
-                _ => return usage(),
             }
             log_through_tracing();
         }
-        ["log", filter] => {
+        BesideLogs::Log(filter) => {
             let inner = env_logger::Builder::new()
-                .parse_filters(filter)
+                .parse_filters(filter.name())
                 .format_timestamp(None)
                 .build();
             let max = inner.filter();
@@ -46,9 +46,7 @@ fn main() -> ExitCode {
             log::set_max_level(max);
             log_through_log();
         }
-        _ => return usage(),
     }
-    ExitCode::SUCCESS
 }
 
 /// The program's log: every line on stdout, without the time (two runs compare byte for byte).
@@ -57,11 +55,6 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     fmt::layer().without_time().with_writer(std::io::stdout)
-}
-
-fn usage() -> ExitCode {
-    eprintln!("usage: beside_logs tracing <layout> <filter> | beside_logs log <filter>");
-    ExitCode::from(2)
 }
 
 #[tracing::instrument]

@@ -1,15 +1,17 @@
 //! A program with what real programs have beside the SDK: its own `before_send`, its own
-//! signal handling, `fork`, `catch_unwind`. `companions <scenario>`; an unknown scenario exits 2.
+//! signal handling, `fork`, `catch_unwind`. `companions <scenario>`.
 
 use std::process::ExitCode;
 
+use allstak_tests::{Companions, Scenario as _};
+
 fn main() -> ExitCode {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let scenario = Companions::of_this_process();
     let mut config = allstak::Config::builder().default_release(allstak::release_name!());
-    if scenario == "before-send-panics" {
+    if scenario == Companions::BeforeSendPanics {
         config = config.before_send(|_| panic!("a bug in before_send"));
     }
-    if scenario == "before-send-reports" {
+    if scenario == Companions::BeforeSendReports {
         config = config.before_send(|event| {
             if event.message().contains("secret") {
                 // A natural way to say an event was dropped: report it through the SDK.
@@ -22,14 +24,14 @@ fn main() -> ExitCode {
     }
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut guard = allstak::init(config.build());
-    match scenario.as_str() {
-        "before-send-reports" => {
+    match scenario {
+        Companions::BeforeSendReports => {
             allstak::capture_display(&"the secret is 42");
         }
-        "before-send-panics" => {
+        Companions::BeforeSendPanics => {
             allstak::capture_display(&"an error for the hook");
         }
-        "caught-panics" => {
+        Companions::CaughtPanics => {
             for n in 0..3 {
                 allstak::add_breadcrumb(allstak::Breadcrumb::new(format!("before p{n}")));
                 let caught = std::panic::catch_unwind(|| panic!("p{n}"));
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
             }
             allstak::add_breadcrumb(allstak::Breadcrumb::new("after the panics"));
         }
-        "task-panic-then-wait" => {
+        Companions::TaskPanicThenWait => {
             // A server on a current-thread runtime: its task panics on the session's thread, the
             // runtime catches it, and the server runs on (until its stdin closes).
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -50,21 +52,17 @@ fn main() -> ExitCode {
             let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
         }
         #[cfg(unix)]
-        "fork-child-reports" => guard = fork_child_reports(guard),
+        Companions::ForkChildReports => guard = fork_child_reports(guard),
         #[cfg(unix)]
-        "fork-child-sigterm" => fork_child_sigterm(),
-        "short-key" => {
+        Companions::ForkChildSigterm => fork_child_sigterm(),
+        Companions::ShortKey => {
             allstak::capture_display(&"tokio::runtime::block_on gave up on key k");
         }
         #[cfg(target_os = "linux")]
-        "signalfd" => {
+        Companions::Signalfd => {
             if !sigterm_from_a_signalfd() {
                 return ExitCode::from(3);
             }
-        }
-        _ => {
-            eprintln!("unknown scenario {scenario:?}");
-            return ExitCode::from(2);
         }
     }
     drop(guard);

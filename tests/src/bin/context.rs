@@ -1,10 +1,13 @@
-//! A program setting a user, tags and a `before_send` hook, driven by its first argument.
+//! A program setting a user, tags and a `before_send` hook, playing the scenario its argument
+//! names (`allstak_tests::Context`).
+
+use allstak_tests::{Context, Scenario as _};
 
 fn main() {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let scenario = Context::of_this_process();
     let mut config = allstak::Config::builder().default_release(allstak::release_name!());
-    match scenario.as_str() {
-        "before-send" => {
+    match scenario {
+        Context::BeforeSend => {
             config = config.before_send(|mut event| {
                 if event.message().contains("drop me") {
                     return None;
@@ -24,12 +27,12 @@ fn main() {
                 Some(event)
             });
         }
-        "scrub-off" => config = config.scrub_defaults(false),
-        _ => {}
+        Context::ScrubOff => config = config.scrub_defaults(false),
+        Context::UserAndTags | Context::ScrubOn => {}
     }
     let guard = allstak::init(config.build());
-    match scenario.as_str() {
-        "user-and-tags" => {
+    match scenario {
+        Context::UserAndTags => {
             allstak::capture_display("with the configured user");
             allstak::set_user(
                 allstak::User::new()
@@ -44,7 +47,7 @@ fn main() {
             allstak::remove_tag("tenant");
             allstak::capture_display("without a user");
         }
-        "before-send" => {
+        Context::BeforeSend => {
             allstak::set_tag("tenant", "acme");
             allstak::capture_display("drop me");
             allstak::capture_display("hook panics");
@@ -52,7 +55,7 @@ fn main() {
             // A panic's event goes through the hook too (on the SDK's thread).
             let _ = std::thread::spawn(|| panic!("worker failed")).join();
         }
-        "scrub-on" | "scrub-off" => {
+        Context::ScrubOn | Context::ScrubOff => {
             for name in [
                 "password",
                 "client_secret",
@@ -68,7 +71,6 @@ fn main() {
             let key = std::env::var("ALLSTAK_API_KEY").unwrap_or_default();
             allstak::capture_display(&format!("the key {key} was refused"));
         }
-        _ => {}
     }
     drop(guard);
     println!("done");

@@ -1,8 +1,10 @@
-//! A program reporting through `tracing` and `log`, driven by its first argument.
+//! A program reporting through `tracing` and `log`, playing the scenario its
+//! argument names (`allstak_tests::Integrations`).
 
 use std::error::Error;
 use std::fmt;
 
+use allstak_tests::{Integrations, Scenario as _};
 use tracing_subscriber::prelude::*;
 
 #[derive(Debug)]
@@ -41,8 +43,8 @@ fn track_above_instrument(port: u16) -> Result<u16, std::num::ParseIntError> {
 
 #[allstak::main]
 fn main() {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
-    if scenario.starts_with("log") {
+    let scenario = Integrations::of_this_process();
+    if scenario == Integrations::LogError {
         let inner = env_logger::Builder::new()
             .filter_level(log::LevelFilter::Info)
             .build();
@@ -53,8 +55,8 @@ fn main() {
             .with(allstak::tracing::layer())
             .init();
     }
-    match scenario.as_str() {
-        "tracing-error" => {
+    match scenario {
+        Integrations::TracingError => {
             tracing::info!("starting");
             tracing::warn!(retries = 3, "slow disk");
             tracing::debug!("not kept");
@@ -67,17 +69,17 @@ fn main() {
                 "could not load settings"
             );
         }
-        "instrument-and-track" => {
+        Integrations::InstrumentAndTrack => {
             let _ = instrument_above_track();
             let _ = track_above_instrument(1);
         }
-        "full-trail" => {
+        Integrations::FullTrail => {
             for n in 0..150 {
                 tracing::info!("crumb {n}");
             }
             tracing::error!("after the crumbs");
         }
-        "huge-values" => {
+        Integrations::HugeValues => {
             // What the issue saw: a 2 MB info! rode whole in every later event.
             tracing::info!("starting");
             tracing::info!("{}", "x".repeat(2 << 20));
@@ -86,19 +88,18 @@ fn main() {
             let _entered = span.enter();
             tracing::error!(dump = %"w".repeat(2 << 20), "could not load settings");
         }
-        "heavy-trail" => {
+        Integrations::HeavyTrail => {
             // 100 breadcrumbs of 8 KiB: some 820 KiB of trail for a 256 KiB event.
             for n in 0..100 {
                 tracing::info!("{n:03} {}", "h".repeat(8 << 10));
             }
             tracing::error!("after the heavy trail");
         }
-        "log-error" => {
+        Integrations::LogError => {
             log::info!("starting");
             log::debug!("not kept");
             log::error!("the database is gone");
         }
-        other => println!("unknown scenario {other:?}"),
     }
     println!("done");
 }

@@ -1,7 +1,10 @@
-//! A program using the manual API (`allstak::init`), driven by its first argument.
+//! A program using the manual API (`allstak::init`), playing the scenario its
+//! argument names (`allstak_tests::ManualProgram`).
 
 use std::fmt;
 use std::io;
+
+use allstak_tests::{ManualProgram, Scenario as _};
 
 #[derive(Debug)]
 struct SettingsError(io::Error);
@@ -20,7 +23,7 @@ impl std::error::Error for SettingsError {
 
 /// What the program does with SIGTERM before the SDK starts, for the signal scenarios.
 #[cfg(unix)]
-fn set_up_sigterm(scenario: &str) {
+fn set_up_sigterm(scenario: ManualProgram) {
     extern "C" fn own_handler(_: libc::c_int) {
         const SAID: &[u8] = b"own handler ran\n";
         // SAFETY: async-signal-safe calls only.
@@ -32,10 +35,10 @@ fn set_up_sigterm(scenario: &str) {
     // SAFETY: plain libc calls, before any thread of ours runs.
     unsafe {
         match scenario {
-            "sigterm-ignored" => {
+            ManualProgram::SigtermIgnored => {
                 libc::signal(libc::SIGTERM, libc::SIG_IGN);
             }
-            "sigterm-own-handler" => {
+            ManualProgram::SigtermOwnHandler => {
                 libc::signal(
                     libc::SIGTERM,
                     own_handler as *const () as libc::sighandler_t,
@@ -58,9 +61,9 @@ fn sigterm_ignored() -> bool {
 }
 
 fn main() {
-    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let scenario = ManualProgram::of_this_process();
     #[cfg(unix)]
-    set_up_sigterm(&scenario);
+    set_up_sigterm(scenario);
     let guard = allstak::init(
         allstak::Config::builder()
             .default_release(allstak::release_name!())
@@ -70,42 +73,42 @@ fn main() {
         "session active: {}",
         allstak::current_session_id().is_some()
     );
-    match scenario.as_str() {
-        "ok" => {}
-        "ok-after-200ms" => std::thread::sleep(std::time::Duration::from_millis(200)),
-        "capture" => {
+    match scenario {
+        ManualProgram::Ok => {}
+        ManualProgram::OkAfter200Ms => std::thread::sleep(std::time::Duration::from_millis(200)),
+        ManualProgram::Capture => {
             let error = SettingsError(io::Error::new(io::ErrorKind::NotFound, "no such file"));
             allstak::capture_error(&error);
         }
-        "capture-three" => {
+        ManualProgram::CaptureThree => {
             for n in 0..3 {
                 allstak::capture_display(&format!("failure {n}"));
             }
         }
-        "capture-three-and-flush" => {
+        ManualProgram::CaptureThreeAndFlush => {
             for n in 0..3 {
                 allstak::capture_display(&format!("failure {n}"));
             }
             println!("flushed: {}", allstak::flush());
             println!("dropped: {}", allstak::dropped_event_count());
         }
-        "flush-twice" => {
+        ManualProgram::FlushTwice => {
             allstak::capture_display(&"before the first flush");
             println!("flushed: {}", allstak::flush());
             allstak::capture_display(&"before the second flush");
             println!("flushed: {}", allstak::flush());
             println!("dropped: {}", allstak::dropped_event_count());
         }
-        "thread-panic" => {
+        ManualProgram::ThreadPanic => {
             let joined = std::thread::spawn(|| panic!("worker gave up")).join();
             println!("worker panicked: {}", joined.is_err());
         }
-        "exit" => {
+        ManualProgram::Exit => {
             allstak::capture_display(&"about to exit");
             std::process::exit(3);
         }
-        "panic" => panic!("main gave up"),
-        "display-panics" => {
+        ManualProgram::Panic => panic!("main gave up"),
+        ManualProgram::DisplayPanics => {
             struct Panicky;
             impl fmt::Display for Panicky {
                 fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -114,11 +117,11 @@ fn main() {
             }
             allstak::capture_display(&Panicky);
         }
-        "hang" => {
+        ManualProgram::Hang => {
             // Runs until its stdin closes, or it is killed.
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
         }
-        "flood" => {
+        ManualProgram::Flood => {
             // Far more events than the queue holds, against a server that never answers.
             let mut slowest = std::time::Duration::ZERO;
             for n in 0..5_000 {
@@ -129,38 +132,38 @@ fn main() {
             println!("dropped {} of 5000", allstak::dropped_event_count());
             println!("slowest capture under 50 ms: {}", slowest.as_millis() < 50);
         }
-        "flush" => {
+        ManualProgram::Flush => {
             allstak::capture_display(&"before the flush");
             println!("flushed: {}", allstak::flush());
             allstak::capture_display(&"after the flush");
         }
         #[cfg(unix)]
-        "sigterm-ignored" => {
+        ManualProgram::SigtermIgnored => {
             println!("still ignored: {}", sigterm_ignored());
             // SAFETY: raising a signal at ourselves.
             unsafe { libc::raise(libc::SIGTERM) };
             println!("survived");
         }
         #[cfg(unix)]
-        "sigterm-own-handler" => {
+        ManualProgram::SigtermOwnHandler => {
             // SAFETY: raising a signal at ourselves.
             unsafe { libc::raise(libc::SIGTERM) };
             // Only the program's own handler ends it (exit code 42), once the SDK is done.
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
         }
-        "second-init" => {
+        ManualProgram::SecondInit => {
             // Ignored, and its guard ends nothing.
             drop(allstak::init(allstak::Config::builder().build()));
             allstak::capture_display(&"after a second init");
         }
-        "end-with-ok-after-an-error" => {
+        ManualProgram::EndWithOkAfterAnError => {
             allstak::capture_display(&"a handled error");
             allstak::end_session(allstak::SessionStatus::Ok);
             allstak::capture_display(&"after the end");
             // Sent for sure, so that a test can see it is not the session's.
             println!("flushed: {}", allstak::flush());
         }
-        "capture-after-the-end" => {
+        ManualProgram::CaptureAfterTheEnd => {
             allstak::end_session(allstak::SessionStatus::Ok);
             // The program runs on past its end's exit deadline, then reports errors and exits
             // without flushing.
@@ -173,12 +176,11 @@ fn main() {
                 allstak::capture_display(&format!("after the end {n}"));
             }
         }
-        "end-with" => {
+        ManualProgram::EndWith => {
             guard.end_with(allstak::SessionStatus::Abnormal);
             println!("done");
             return;
         }
-        other => println!("unknown scenario {other:?}"),
     }
     drop(guard);
     println!("done");

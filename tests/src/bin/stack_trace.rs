@@ -7,6 +7,8 @@
 
 use std::hint::black_box;
 
+use allstak_tests::{Scenario as _, StackTrace};
+
 #[inline(never)]
 fn first(depth: u32) -> u32 {
     black_box(second(black_box(depth + 1)) + 1)
@@ -38,13 +40,13 @@ fn load(text: &str) -> u32 {
 
 #[allstak::main]
 fn main() {
-    match std::env::args().nth(1).unwrap_or_default().as_str() {
-        "panic" => println!("{}", first(1)),
-        "thread-panic" => {
+    match StackTrace::of_this_process() {
+        StackTrace::Panic => println!("{}", first(1)),
+        StackTrace::ThreadPanic => {
             let joined = std::thread::spawn(|| first(1)).join();
             println!("worker panicked: {}", joined.is_err());
         }
-        "task-panic" => {
+        StackTrace::TaskPanic => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .build()
@@ -52,7 +54,6 @@ fn main() {
             let joined = runtime.block_on(runtime.spawn(async { first(1) }));
             println!("task panicked: {}", joined.is_err());
         }
-        "tracked" => println!("count {}", load("many")),
-        other => println!("unknown scenario {other:?}"),
+        StackTrace::Tracked => println!("count {}", load("many")),
     }
 }

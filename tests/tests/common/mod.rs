@@ -1,10 +1,13 @@
 //! Running the test programs as real processes against a real loopback collector.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use allstak::testing::{Collector, Request};
+use allstak_tests::{ManualProgram, Scenario};
 use serde_json::Value;
 
 pub const KEY: &str = "ask_test_0123456789";
@@ -40,10 +43,91 @@ pub const PROXY_VARIABLES: [&str; 8] = [
     "NO_PROXY",
 ];
 
-/// `program` with `args` and `env`, inheriting no `ALLSTAK_*`, `NEXTEST*` or proxy variable.
-pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Command {
+/// Every test program, by name, as cargo built it for this test target.
+pub const PROGRAMS: [(&str, &str); 13] = [
+    ("attr_args", env!("CARGO_BIN_EXE_attr_args")),
+    ("attr_exit_code", env!("CARGO_BIN_EXE_attr_exit_code")),
+    ("attr_main", env!("CARGO_BIN_EXE_attr_main")),
+    (
+        "attr_result_exit_code",
+        env!("CARGO_BIN_EXE_attr_result_exit_code"),
+    ),
+    ("attr_tokio_above", env!("CARGO_BIN_EXE_attr_tokio_above")),
+    ("attr_tokio_below", env!("CARGO_BIN_EXE_attr_tokio_below")),
+    ("axum_program", env!("CARGO_BIN_EXE_axum_program")),
+    ("beside_logs", env!("CARGO_BIN_EXE_beside_logs")),
+    ("companions", env!("CARGO_BIN_EXE_companions")),
+    ("context", env!("CARGO_BIN_EXE_context")),
+    ("integrations", env!("CARGO_BIN_EXE_integrations")),
+    ("manual_program", env!("CARGO_BIN_EXE_manual_program")),
+    ("stack_trace", env!("CARGO_BIN_EXE_stack_trace")),
+];
+
+/// A build of the program that plays the scenarios `S`: the one cargo built for the tests
+/// ([`Build::tested`]), one [`built_with_profile`], or a copy of one.
+pub struct Build<S> {
+    path: PathBuf,
+    plays: PhantomData<fn(S)>,
+}
+
+impl<S: Scenario> Build<S> {
+    /// The build cargo made for this test target.
+    pub fn tested() -> Self {
+        let (_, path) = PROGRAMS
+            .iter()
+            .find(|(name, _)| *name == S::PROGRAM)
+            .unwrap_or_else(|| panic!("no program {:?} in tests/src/bin", S::PROGRAM));
+        Self::at(PathBuf::from(path))
+    }
+
+    /// The program's build at `path`: one made another way, or a copy of one (stripped).
+    pub fn at(path: PathBuf) -> Self {
+        Self {
+            path,
+            plays: PhantomData,
+        }
+    }
+
+    /// Where the build is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This build playing `scenario` with `env` (see [`bare_command`]).
+    pub fn command(&self, scenario: S, env: &[(String, String)]) -> Command {
+        let mut command = bare_command(&self.path, env);
+        command.args(scenario.to_args());
+        command
+    }
+
+    /// Runs [`Build::command`] to its end.
+    pub fn run(&self, scenario: S, env: &[(String, String)]) -> Run {
+        let mut command = self.command(scenario, env);
+        let started = Instant::now();
+        let output = command.output().expect("the test program runs");
+        Run {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// The tested program playing `scenario` with `env` (see [`bare_command`]).
+pub fn command<S: Scenario>(scenario: S, env: &[(String, String)]) -> Command {
+    Build::tested().command(scenario, env)
+}
+
+/// Runs the tested program playing `scenario` to its end.
+pub fn run<S: Scenario>(scenario: S, env: &[(String, String)]) -> Run {
+    Build::tested().run(scenario, env)
+}
+
+/// `program` with `env`, inheriting no `ALLSTAK_*`, `NEXTEST*` or proxy variable, and no
+/// arguments yet.
+pub fn bare_command(program: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(program);
-    command.args(args);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if name.starts_with("ALLSTAK_") || name.starts_with("NEXTEST") {
@@ -55,19 +139,6 @@ pub fn command(program: &str, args: &[&str], env: &[(String, String)]) -> Comman
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
     command
-}
-
-/// Runs [`command`] to its end.
-pub fn run(program: &str, args: &[&str], env: &[(String, String)]) -> Run {
-    let mut command = command(program, args, env);
-    let started = Instant::now();
-    let output = command.output().expect("the test program runs");
-    Run {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
 }
 
 /// What points a program at `host` on purpose (test-run guard off), plus `extra`.
@@ -88,12 +159,12 @@ pub fn env_for(host: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// An empty directory under cargo's temp dir for this test target.
-pub fn fresh_state_dir() -> std::path::PathBuf {
+pub fn fresh_state_dir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("state-{}-{n}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -107,10 +178,10 @@ pub fn wait_until_its_start_was_taken(env: &[(String, String)]) {
 }
 
 /// The sessions dir under `env`'s state dir.
-pub fn sessions_dir(env: &[(String, String)]) -> std::path::PathBuf {
+pub fn sessions_dir(env: &[(String, String)]) -> PathBuf {
     env.iter()
         .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| std::path::PathBuf::from(dir).join("sessions"))
+        .map(|(_, dir)| PathBuf::from(dir).join("sessions"))
         .expect("a state dir")
 }
 
@@ -125,13 +196,20 @@ pub fn wait_for_state_file(env: &[(String, String)], what: &str, holds: impl Fn(
     }
 }
 
-/// The contents of the state files in `dir`.
-pub fn state_files(dir: &std::path::Path) -> Vec<String> {
+/// The contents of the state files in `dir`: the `*.session` files only, never one still being
+/// written (the SDK writes a temporary file, then renames it; read half-written, it would seem
+/// to hold nothing).
+pub fn state_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "session")
+        })
+        .filter_map(|path| std::fs::read_to_string(path).ok())
         .collect()
 }
 
@@ -239,9 +317,114 @@ pub fn assert_crash_reported(requests: &[Request], message: &str) {
     assert_end(&requests[2], id, "crashed");
 }
 
+/// The crate's own `name@version`, captured where `#[allstak::main]` expands.
+pub const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
+
+/// Runs `scenario` against a fresh collector and checks that it started a session with the
+/// crate's release; returns the run, every request, and the session id.
+pub fn session<S: Scenario>(scenario: S) -> (Run, Vec<Request>, String) {
+    let collector = collector();
+    let run = run(scenario, &env_for(collector.url(), &[]));
+    let requests = collector.requests();
+    assert!(
+        !requests.is_empty(),
+        "nothing was sent; stderr: {}",
+        run.stderr
+    );
+    assert_start(&requests[0], RELEASE, "production");
+    let id = requests[0].session_id().expect("sessionId").to_owned();
+    (run, requests, id)
+}
+
+/// A panic that something caught, as the contract wants its event: `handled`, level `error`,
+/// the session's id, and its innermost frame at the `panic!` that says `message` in `source`
+/// (the program at `file`).
+pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str, source: &str) {
+    assert_well_formed(event);
+    let site = format!("panic!({message:?})");
+    let (line, column) = source
+        .lines()
+        .enumerate()
+        .find_map(|(n, text)| text.find(&site).map(|at| (n + 1, at + 1)))
+        .expect("the panic is in the program's source");
+    // The panicking frame is the innermost, the last one, in the program's own code; the frames
+    // outside it (std's, the runtime's) are tests/tests/stack_trace.rs's business.
+    let mut json = event.json.clone();
+    let frames = json
+        .as_object_mut()
+        .and_then(|event| event.remove("frames"))
+        .expect("frames");
+    let innermost = frames.as_array().and_then(|f| f.last()).expect("a frame");
+    assert_eq!(innermost["filename"], file);
+    assert_eq!(innermost["lineno"], line);
+    assert_eq!(innermost["colno"], column);
+    assert_eq!(innermost["inApp"], true);
+    assert_eq!(innermost["platform"], "rust");
+    let program = file
+        .trim_start_matches("tests/src/bin/")
+        .trim_end_matches(".rs");
+    assert!(
+        innermost["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with(&format!("{program}::main"))),
+        "{innermost}"
+    );
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "exceptionClass": "panic",
+            "message": message,
+            "level": "error",
+            "environment": "production",
+            "release": RELEASE,
+            "sessionId": id,
+            "metadata": {"rust.type": "panic"},
+            "handled": true,
+            "mechanism": "panic",
+            "sdkName": "allstak-rust",
+            "sdkVersion": allstak::SDK_VERSION,
+            "platform": "rust",
+        })
+    );
+}
+
+/// The messages of an event's `breadcrumbs`, oldest first.
+pub fn breadcrumb_messages(breadcrumbs: &Value) -> Vec<&str> {
+    breadcrumbs
+        .as_array()
+        .expect("breadcrumbs")
+        .iter()
+        .map(|b| b["message"].as_str().expect("message"))
+        .collect()
+}
+
 /// `text` appears exactly once in `output` (a panic message printed once, not twice).
 pub fn assert_printed_once(output: &str, text: &str) {
     assert_eq!(output.matches(text).count(), 1, "{output}");
+}
+
+/// The exit deadline the fault tests give a program.
+pub const DEADLINE_MS: &str = "1000";
+/// How long a run with [`DEADLINE_MS`] may take: the deadline plus a margin.
+pub const BOUND: Duration = Duration::from_millis(1000 + 1500);
+/// What `manual_program` prints for a scenario that only reports (`ok`, `capture`).
+pub const OUTPUT: &str = "session active: true\ndone\n";
+
+/// The program is as it would be without the SDK: exit code 0, its own output, nothing on
+/// stderr, and an exit within [`BOUND`].
+pub fn assert_unaffected(run: &Run) {
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(run.stdout, OUTPUT);
+    assert_eq!(run.stderr, "", "nothing is printed without ALLSTAK_DEBUG");
+    assert!(run.elapsed < BOUND, "took {:?}", run.elapsed);
+}
+
+/// Runs `manual_program capture` sending to `host`, with the [`DEADLINE_MS`] exit deadline.
+pub fn against_host(host: &str) -> Run {
+    run(
+        ManualProgram::Capture,
+        &env_for(host, &[("ALLSTAK_EXIT_DEADLINE_MS", DEADLINE_MS)]),
+    )
 }
 
 /// A port on 127.0.0.1 that nothing listens on: connections to it are refused.
@@ -257,11 +440,13 @@ pub const BACKEND: &str = if cfg!(feature = "reqwest") {
     "ureq"
 };
 
-/// `program` built with cargo profile `profile` (`abort`, `release-lines`) into a target dir of
-/// its own (no lock shared with the running `cargo test`), shared by every profile and program:
-/// dependencies are built once per profile, and later calls find the program up to date.
-pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
-    let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("profiles");
+/// The program that plays `S`, built with cargo profile `profile` (`abort`, `release-lines`)
+/// into a target dir of its own (no lock shared with the running `cargo test`), shared by every
+/// profile and program: dependencies are built once per profile, and later calls find the
+/// program up to date.
+pub fn built_with_profile<S: Scenario>(profile: &str) -> Build<S> {
+    let program = S::PROGRAM;
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("profiles");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
         .args([
@@ -278,7 +463,7 @@ pub fn built_with_profile(profile: &str, program: &str) -> std::path::PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the {profile} build failed");
-    target.join(profile).join(program)
+    Build::at(target.join(profile).join(program))
 }
 
 /// A fresh collector; every test has its own.
@@ -286,11 +471,27 @@ pub fn collector() -> Collector {
     Collector::start().expect("the collector listens on 127.0.0.1")
 }
 
-/// Runs `program`'s `scenario`, which must print `done` and exit 0; returns its stderr and its
-/// requests, checked as start, `events` handled error events of the session, end `errored`.
-pub fn reported(program: &str, scenario: &str, events: usize) -> (String, Vec<Request>) {
+/// Runs `scenario`, which must print `done` and exit 0; returns its stderr and its requests,
+/// checked as start, `events` handled error events of the session, end `errored`.
+pub fn reported<S: Scenario>(scenario: S, events: usize) -> (String, Vec<Request>) {
+    let (stderr, requests) = reported_with(scenario, &[], events);
+    for event in &requests[1..=events] {
+        assert_eq!(event.json["level"], "error");
+        assert_eq!(event.json["handled"], true);
+    }
+    (stderr, requests)
+}
+
+/// Runs `scenario` with `extra` env, which must print `done` and exit 0; returns its stderr and
+/// its requests, checked as start, `events` error events of the session (whatever their level:
+/// a `before_send` may change it), end `errored`.
+pub fn reported_with<S: Scenario>(
+    scenario: S,
+    extra: &[(&str, &str)],
+    events: usize,
+) -> (String, Vec<Request>) {
     let collector = collector();
-    let run = run(program, &[scenario], &env_for(collector.url(), &[]));
+    let run = run(scenario, &env_for(collector.url(), extra));
     assert_eq!(
         (run.code(), run.stdout.as_str()),
         (Some(0), "done\n"),
@@ -301,13 +502,11 @@ pub fn reported(program: &str, scenario: &str, events: usize) -> (String, Vec<Re
     let mut expected = vec![START];
     expected.extend(std::iter::repeat_n(ERRORS, events));
     expected.push(END);
-    assert_eq!(paths(&requests), expected);
+    assert_eq!(paths(&requests), expected, "{}", run.stderr);
     let id = requests[0].session_id().expect("id").to_owned();
     for event in &requests[1..=events] {
         assert_well_formed(event);
         assert_eq!(event.json["sessionId"], id.as_str());
-        assert_eq!(event.json["level"], "error");
-        assert_eq!(event.json["handled"], true);
     }
     assert_end(&requests[events + 1], &id, "errored");
     (run.stderr, requests)

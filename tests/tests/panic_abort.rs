@@ -6,21 +6,18 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 
+use allstak_tests::{AttrMain, Companions};
 use common::*;
 
-fn abort_build() -> std::path::PathBuf {
-    built_with_profile("abort", "attr_main")
+fn abort_build() -> Build<AttrMain> {
+    built_with_profile("abort")
 }
 
 #[test]
 fn under_panic_abort_the_hook_sends_the_crash_and_the_end_before_the_abort() {
     let program = abort_build();
     let collector = collector();
-    let run = run(
-        program.to_str().expect("utf-8 path"),
-        &["panic"],
-        &env_for(collector.url(), &[]),
-    );
+    let run = program.run(AttrMain::Panic, &env_for(collector.url(), &[]));
     assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
     assert_eq!(run.stdout, "session active: true\n");
     assert_printed_once(&run.stderr, "main gave up");
@@ -34,7 +31,7 @@ fn under_panic_abort_a_blackholed_server_holds_the_abort_no_longer_than_the_dead
     let collector = collector();
     collector.set_reply(allstak::testing::Reply::never());
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "1000")]);
-    let run = run(program.to_str().expect("utf-8 path"), &["panic"], &env);
+    let run = program.run(AttrMain::Panic, &env);
     assert_eq!(run.status.signal(), Some(libc::SIGABRT));
     assert!(
         run.elapsed < std::time::Duration::from_millis(2500),
@@ -48,11 +45,7 @@ fn under_panic_abort_a_panic_in_a_tracked_errors_display_is_printed_and_reported
     let program = abort_build();
     let collector = collector();
     let env = env_for(collector.url(), &[]);
-    let run = run(
-        program.to_str().expect("utf-8 path"),
-        &["display-panics"],
-        &env,
-    );
+    let run = program.run(AttrMain::DisplayPanics, &env);
     assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
     // Nothing can catch it under abort: std's message is printed, as without the SDK.
     assert_printed_once(&run.stderr, "a bug in a Display impl");
@@ -61,14 +54,10 @@ fn under_panic_abort_a_panic_in_a_tracked_errors_display_is_printed_and_reported
 
 #[test]
 fn under_panic_abort_a_panic_in_before_send_is_printed_and_ends_the_session_crashed() {
-    let program = built_with_profile("abort", "companions");
+    let program = built_with_profile::<Companions>("abort");
     let collector = collector();
     let env = env_for(collector.url(), &[]);
-    let run = run(
-        program.to_str().expect("utf-8 path"),
-        &["before-send-panics"],
-        &env,
-    );
+    let run = program.run(Companions::BeforeSendPanics, &env);
     assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
     assert_printed_once(&run.stderr, "a bug in before_send");
     let requests = collector.requests();
