@@ -25,7 +25,7 @@ mod generated {
 #[allstak::main(
     release = "attr-release@1.2.3",
     environment = "attr-environment",
-    exit_deadline_ms = 400,
+    exit_deadline_ms = 1000,
     user_id = "attr-user",
     in_app_exclude = ["attr_args::generated"],
     in_app_include = ["attr_args::generated::bindings"]
