@@ -5,16 +5,17 @@
 //! end is never sent before its start went through.
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
-//! hash of key and host, which is also how a program finds its own. A state dir that cannot be
-//! read or written only turns recovery off.
+//! hash of key and host under the dir's random salt, which is also how a program finds its own.
+//! The dir is used only if it is private to the user ([`files`] has the rules against what
+//! others may plant there). A state dir that cannot be used only turns recovery off.
 
+mod files;
 mod json;
 mod slot;
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -32,6 +33,8 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions recovered per start at most: a long outage must not hold this run's own start back.
 const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
+/// A temp file this old was left by a process killed while writing it.
+const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
 
 /// The state of one session, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,36 +78,104 @@ pub(crate) struct Recovered {
     pub(crate) original: PathBuf,
 }
 
-/// The state dir of this program's sessions.
-#[derive(Clone, Debug)]
+/// The state dir of this program's sessions: found (created, checked, its salt read) on first
+/// use, by whichever SDK thread comes first.
+#[derive(Clone)]
 pub(crate) struct StateDir {
-    dir: PathBuf,
+    base: PathBuf,
+    /// `base` sits in the shared temp dir, where a link in its place would be someone else's.
+    in_temp: bool,
+    /// Key and host, hashed under the dir's salt once found; never printed.
+    identity: Arc<[u8]>,
+    usable: Arc<OnceLock<Option<Usable>>>,
+}
+
+/// A state dir found private, and this program's name in it.
+#[derive(Clone, Debug)]
+struct Usable {
+    sessions: PathBuf,
     key_hash: String,
 }
 
+impl std::fmt::Debug for StateDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateDir")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StateDir {
-    /// `ALLSTAK_STATE_DIR`, else the platform's state (or cache) dir, else the temp dir.
+    /// `ALLSTAK_STATE_DIR`, else the platform's state (or cache) dir, else a dir of the user's
+    /// own in the temp dir. Nothing is touched until the dir is first used.
     pub(crate) fn locate(explicit: Option<PathBuf>, key: &str, host: &str) -> Self {
-        let base = explicit.unwrap_or_else(|| platform_state_dir().join("allstak"));
+        let (base, in_temp) = match explicit {
+            Some(dir) => (dir, false),
+            None => platform_state_dir(),
+        };
+        let identity: Vec<u8> = key.bytes().chain([0]).chain(host.bytes()).collect();
         Self {
-            dir: base.join("sessions"),
-            key_hash: key_hash(key, host),
+            base,
+            in_temp,
+            identity: identity.into(),
+            usable: Arc::new(OnceLock::new()),
         }
     }
 
+    /// The dir, if it is private to the user; found once, and said once if it is not.
+    fn usable(&self) -> Option<&Usable> {
+        self.usable
+            .get_or_init(|| match self.find() {
+                Ok(usable) => Some(usable),
+                Err(unusable) => {
+                    diag::say_once(
+                        diag::Notice::StateDir,
+                        "warn",
+                        format_args!("{unusable}: no abnormal-session recovery"),
+                    );
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn find(&self) -> Result<Usable, files::Unusable> {
+        files::private_dir(&self.base, !self.in_temp)?;
+        let sessions = self.base.join("sessions");
+        files::private_dir(&sessions, false)?;
+        let salt = files::salt(&self.base)?;
+        Ok(Usable {
+            sessions,
+            key_hash: files::keyed_name(salt, &self.identity),
+        })
+    }
+
+    /// This program's name in the dir (empty if the dir is not used: nothing is written then).
+    fn key_hash(&self) -> &str {
+        self.usable().map_or("", |usable| &usable.key_hash)
+    }
+
     fn file_for(&self, session_id: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}-{session_id}.{EXTENSION}", self.key_hash))
+        self.base
+            .join("sessions")
+            .join(format!("{}-{session_id}.{EXTENSION}", self.key_hash()))
     }
 
     /// Writes (or rewrites) a session's state, atomically.
     pub(crate) fn write(&self, state: &SessionState) -> std::io::Result<()> {
-        create_private_dir(&self.dir)?;
+        if self.usable().is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the state dir is not used",
+            ));
+        }
         write_state(&self.file_for(&state.session_id), state)
     }
 
     pub(crate) fn remove(&self, session_id: &str) {
-        let _ = fs::remove_file(self.file_for(session_id));
+        if self.usable().is_some() {
+            let _ = fs::remove_file(self.file_for(session_id));
+        }
     }
 
     /// A fresh state for `id`, started now by this process.
@@ -119,7 +190,7 @@ impl StateDir {
             session_id: id.to_string(),
             release: release.to_owned(),
             environment: environment.to_owned(),
-            key_hash: self.key_hash.clone(),
+            key_hash: self.key_hash().to_owned(),
             pid: std::process::id(),
             process_start: process_start(std::process::id()),
             started_at_ms: now,
@@ -133,10 +204,13 @@ impl StateDir {
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
     pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        let Some(usable) = self.usable() else {
             return Vec::new();
         };
-        let prefix = format!("{}-", self.key_hash);
+        let Ok(entries) = fs::read_dir(&usable.sessions) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}-", usable.key_hash);
         let me = Process::this();
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
@@ -154,12 +228,25 @@ impl StateDir {
             if found == Found::ClaimedBy(me) {
                 continue; // claimed by this very loop, and seen again under its new name
             }
+            if found == Found::Temporary {
+                // Left by a process killed while writing: no write takes that long.
+                let written = entry.metadata().and_then(|metadata| metadata.modified());
+                if written
+                    .is_ok_and(|at| now.duration_since(at).unwrap_or_default() > TEMPORARY_AGE)
+                {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            // Anything else under our name (a link, a FIFO, a huge file) is not ours: dropped
+            // unread.
             let Some(state) = read_state(&path) else {
                 let _ = fs::remove_file(&path);
                 continue;
             };
             let stale = age(&state, now) > MAX_AGE;
             match found {
+                Found::Temporary => continue,
                 Found::Session => {
                     // Our own session is sent by us, and a live process's is its own to send:
                     // open, or ended and kept here while that process still tries to send the
@@ -228,6 +315,8 @@ enum Found {
     Session,
     /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
     ClaimedBy(Process),
+    /// A state being written: `….tmp-<random>`.
+    Temporary,
 }
 
 const CLAIMED: &str = "claimed-";
@@ -238,6 +327,9 @@ impl Found {
         let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
         if extension == EXTENSION {
             return Some(Self::Session);
+        }
+        if extension.starts_with(files::TEMPORARY) {
+            return Some(Self::Temporary);
         }
         let claimer = extension.strip_prefix(CLAIMED)?;
         let (pid, start) = match claimer.split_once('-') {
@@ -520,7 +612,8 @@ impl SessionFile {
         };
         if let Err(error) = written {
             inner.slot = before;
-            if opening {
+            // A dir not used was said once already.
+            if opening && self.dir.usable().is_some() {
                 diag::debug!("no state file, so no abnormal-session recovery: {error}");
             }
         }
@@ -537,7 +630,7 @@ fn age(state: &SessionState, now: SystemTime) -> Duration {
 }
 
 fn read_state(path: &Path) -> Option<SessionState> {
-    SessionState::read(&Json::parse(&fs::read(path).ok()?)?)
+    SessionState::read(&Json::parse(&files::read(path).ok()?)?)
 }
 
 impl SessionState {
@@ -582,67 +675,47 @@ pub(crate) fn unix_ms(at: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// FNV-1a over key and host: enough to tell programs apart, useless for finding the key.
-fn key_hash(key: &str, host: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes().chain([0]).chain(host.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
-fn platform_state_dir() -> PathBuf {
+/// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
+/// dir (never one shared by users); and whether it is the latter.
+fn platform_state_dir() -> (PathBuf, bool) {
     let from_env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    if cfg!(windows) {
-        return from_env("LOCALAPPDATA").unwrap_or_else(std::env::temp_dir);
-    }
-    if cfg!(target_os = "macos")
+    let platform = if cfg!(windows) {
+        from_env("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos")
         && let Some(home) = from_env("HOME")
     {
-        return home.join("Library").join("Caches");
+        Some(home.join("Library").join("Caches"))
+    } else {
+        from_env("XDG_STATE_HOME")
+            .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
+    };
+    match platform {
+        Some(dir) => (dir.join("allstak"), false),
+        None => (std::env::temp_dir().join(per_user_temp_name()), true),
     }
-    from_env("XDG_STATE_HOME")
-        .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
-        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// `allstak-<uid>` where users have ids; elsewhere the temp dir is the user's own already.
+fn per_user_temp_name() -> String {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        format!("allstak-{}", unsafe { libc::geteuid() })
+    }
+    #[cfg(not(unix))]
+    {
+        "allstak".to_owned()
+    }
 }
 
 /// Writes `state` to `target`, atomically (write, then rename).
 fn write_state(target: &Path, state: &SessionState) -> std::io::Result<()> {
-    let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
     let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let mut file = private_file(&temporary)?;
-    // No fsync: the rename is atomic for crashes of the process, which is what we recover
-    // from; a torn file after a power loss is unreadable and simply dropped.
-    let written = file.write_all(&body);
-    drop(file);
-    match written.and_then(|()| fs::rename(&temporary, target)) {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            let _ = fs::remove_file(&temporary);
-            Err(error)
-        }
-    }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    files::write(target, &body)
 }
 
 /// When process `pid` started (Linux: clock ticks since boot, from `/proc/<pid>/stat`).
@@ -975,9 +1048,10 @@ mod tests {
         assert_eq!(named("abc-id.session"), Some(Found::Session));
         assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
         assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
+        assert_eq!(named("abc-id.tmp-0123abc"), Some(Found::Temporary));
         for other in [
             "xyz-id.session",
-            "abc-id.tmp-12",
+            "xyz-id.tmp-12",
             "abc-id.claimed-",
             "abc-id.claimed-x",
             "abc-id.claimed-12-",
