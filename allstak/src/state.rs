@@ -1294,6 +1294,304 @@ mod tests {
         );
     }
 
+    /// Runs `attack` on a thread of its own: a hang fails the test instead of holding it.
+    fn within_a_second<T: Send + 'static>(attack: impl FnOnce() -> T + Send + 'static) -> T {
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send(attack());
+        });
+        received
+            .recv_timeout(Duration::from_secs(1))
+            .expect("done within a second, not hung")
+    }
+
+    /// The names under `dir`, recursively, sorted.
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let inner = entries(&entry.path());
+                std::iter::once(name.clone())
+                    .chain(inner.into_iter().map(move |n| format!("{name}/{n}")))
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A dir `dir` can never use: nothing written into it, nothing recovered, no error.
+    fn assert_unused(dir: &StateDir) {
+        let before = entries(&dir.base);
+        let id = SessionId::random();
+        let state = dir.new_state(id, "app@1", "production");
+        assert!(dir.write(&state).is_err());
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.open(id);
+        file.keep_end_unless_busy(&ended(id));
+        assert_eq!(
+            entries(&dir.base),
+            before,
+            "written into {}",
+            dir.base.display()
+        );
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_dir_others_can_write_to_is_not_used() {
+        for (mode, which) in [
+            (0o777, ""),
+            (0o770, ""),
+            (0o777, "sessions"),
+            (0o1777, "sessions"),
+        ] {
+            let scratch = Scratch::new("world-writable");
+            let target = scratch.0.join(which);
+            fs::create_dir_all(&target).expect("dir");
+            set_mode(&target, mode);
+            let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+            assert_unused(&dir);
+            assert!(dir.usable().is_none(), "{mode:o} {which}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_dir_owned_by_someone_else_is_not_used() {
+        // SAFETY: plain libc calls on a path we own.
+        let scratch = Scratch::new("others");
+        let theirs = if unsafe { libc::geteuid() } == 0 {
+            fs::create_dir_all(scratch.0.join("sessions")).expect("dir");
+            for dir in [scratch.0.join("sessions"), scratch.0.clone()] {
+                let path = std::ffi::CString::new(dir.to_string_lossy().as_bytes()).expect("path");
+                // SAFETY: a valid C string; 65534 is `nobody`.
+                assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
+            }
+            scratch.0.clone()
+        } else {
+            PathBuf::from("/") // root's
+        };
+        let dir = StateDir::locate(Some(theirs), "k", "h");
+        assert_unused(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_place_of_the_per_user_temp_dir_is_not_followed() {
+        let scratch = Scratch::new("temp-link");
+        let elsewhere = scratch.0.join("elsewhere");
+        fs::create_dir_all(&elsewhere).expect("dir");
+        let planted = scratch.0.join("allstak-planted");
+        std::os::unix::fs::symlink(&elsewhere, &planted).expect("link");
+        let mut dir = StateDir::locate(Some(planted), "k", "h");
+        dir.in_temp = true;
+        assert_unused(&dir);
+        assert!(entries(&elsewhere).is_empty());
+        // A link to a private dir is the user's own doing where it is not the shared temp dir.
+        let dir = StateDir::locate(Some(scratch.0.join("allstak-planted")), "k", "h");
+        assert!(dir.usable().is_some());
+    }
+
+    /// Plants `plant` under this program's name in its sessions dir, as a dead process's
+    /// session would be named.
+    fn planted(dir: &StateDir, plant: impl FnOnce(&Path)) -> PathBuf {
+        let path = dir.file_for(&SessionId::random().to_string());
+        plant(&path);
+        path
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_fifos_and_huge_files_among_the_session_files_are_dropped_unread() {
+        let scratch = Scratch::new("planted");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let outside = scratch.0.with_extension("outside");
+        fs::write(&outside, "precious").expect("outside");
+        let dead = dead_state(&dir, SessionId::random());
+        dir.write(&dead).expect("written");
+        let plants = [
+            planted(&dir, |path| {
+                std::os::unix::fs::symlink("/dev/zero", path).expect("link")
+            }),
+            planted(&dir, |path| {
+                std::os::unix::fs::symlink(&outside, path).expect("link")
+            }),
+            planted(&dir, mkfifo),
+            planted(&dir, |path| {
+                let file = fs::File::create(path).expect("file");
+                file.set_len(1 << 30).expect("sparse"); // 1 GB, never read
+            }),
+        ];
+        let recover = dir.clone();
+        let recovered = within_a_second(move || recover.recover(SystemTime::now()));
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        assert_eq!(found, [dead.session_id.as_str()], "the real one only");
+        for plant in &plants {
+            assert!(
+                fs::symlink_metadata(plant).is_err(),
+                "{} left",
+                plant.display()
+            );
+        }
+        assert_eq!(fs::read_to_string(&outside).expect("outside"), "precious");
+        let _ = fs::remove_file(&outside);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_or_fifo_at_a_session_file_or_its_old_temp_name_is_never_written_through() {
+        let scratch = Scratch::new("write-planted");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let outside = scratch.0.with_extension("outside-write");
+        fs::write(&outside, "precious").expect("outside");
+        for plant in [
+            &(|path: &Path| std::os::unix::fs::symlink("/dev/zero", path).expect("link"))
+                as &dyn Fn(&Path),
+            &|path: &Path| std::os::unix::fs::symlink(&outside, path).expect("link"),
+            &|path: &Path| mkfifo(path),
+        ] {
+            let state = dir.new_state(SessionId::random(), "app@1", "production");
+            let target = dir.file_for(&state.session_id);
+            // The temp names earlier versions used, and the session file itself.
+            let old_temp = target.with_extension(format!("tmp-{}", std::process::id()));
+            plant(&old_temp);
+            plant(&target);
+            let (writer, written) = (dir.clone(), state.clone());
+            within_a_second(move || writer.write(&written)).expect("written");
+            assert_eq!(read_state(&target), Some(state), "a file of its own now");
+            assert!(fs::symlink_metadata(&target).expect("meta").is_file());
+            let _ = fs::remove_file(&old_temp);
+        }
+        assert_eq!(fs::read_to_string(&outside).expect("outside"), "precious");
+        let _ = fs::remove_file(&outside);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_exiting_threads_write_cannot_be_held_by_a_fifo() {
+        let scratch = Scratch::new("exit-fifo");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let target = dir.file_for(&id.to_string());
+        mkfifo(&target.with_extension(format!("tmp-{}", std::process::id())));
+        mkfifo(&target);
+        let file = Arc::new(SessionFile::new(dir.clone(), "app@1", "production"));
+        file.owe_start(&start_request());
+        let ending = Arc::clone(&file);
+        within_a_second(move || ending.keep_end_unless_busy(&ended(id)));
+        let kept = read_state(&target).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_created_exclusively_under_unpredictable_names() {
+        let scratch = Scratch::new("temp-names");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = dir.new_state(SessionId::random(), "app@1", "production");
+        dir.write(&state).expect("written");
+        // Leftovers of a write killed midway: kept an hour, then swept.
+        let sessions = scratch.0.join("sessions");
+        let fresh = dir
+            .file_for("a")
+            .with_extension(format!("{}{:032x}", files::TEMPORARY, 1));
+        let old = dir
+            .file_for("b")
+            .with_extension(format!("{}{:032x}", files::TEMPORARY, 2));
+        for temp in [&fresh, &old] {
+            fs::write(temp, "{").expect("temp");
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|file| file.set_modified(two_hours_ago))
+            .expect("aged");
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(fresh.exists() && !old.exists());
+        let mut names = entries(&sessions);
+        names.retain(|name| name.contains(".tmp-") && !name.ends_with(&format!("{:032x}", 1)));
+        assert!(names.is_empty(), "no temp file left by a write: {names:?}");
+    }
+
+    #[test]
+    fn names_are_keyed_by_the_dirs_own_salt() {
+        let (one, two) = (Scratch::new("salt-one"), Scratch::new("salt-two"));
+        let in_one = StateDir::locate(one.state_dir(), "k", "h");
+        let in_two = StateDir::locate(two.state_dir(), "k", "h");
+        assert_eq!(in_one.key_hash().len(), 32);
+        assert_ne!(in_one.key_hash(), in_two.key_hash());
+        // Read back by the next run: the same name.
+        let again = StateDir::locate(one.state_dir(), "k", "h");
+        assert_eq!(again.key_hash(), in_one.key_hash());
+        assert_ne!(
+            StateDir::locate(one.state_dir(), "k2", "h").key_hash(),
+            in_one.key_hash()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let salt = fs::symlink_metadata(one.0.join("salt")).expect("salt");
+            assert!(salt.is_file());
+            assert_eq!(salt.permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_fifo_or_huge_file_at_the_salt_is_replaced_not_read() {
+        let scratch = Scratch::new("salt-planted");
+        fs::create_dir_all(&scratch.0).expect("dir");
+        let salt = scratch.0.join("salt");
+        let outside = scratch.0.with_extension("outside-salt");
+        fs::write(&outside, "a".repeat(32)).expect("outside");
+        for plant in [
+            &(|path: &Path| std::os::unix::fs::symlink("/dev/zero", path).expect("link"))
+                as &dyn Fn(&Path),
+            &|path: &Path| std::os::unix::fs::symlink(&outside, path).expect("link"),
+            &|path: &Path| mkfifo(path),
+            &|path: &Path| {
+                fs::File::create(path)
+                    .and_then(|f| f.set_len(1 << 30))
+                    .expect("sparse")
+            },
+        ] {
+            let _ = fs::remove_file(&salt);
+            plant(&salt);
+            let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+            let found = dir.clone();
+            assert!(within_a_second(move || found.usable().is_some()));
+            assert!(fs::symlink_metadata(&salt).expect("salt").is_file());
+            assert_ne!(
+                dir.key_hash(),
+                files::keyed_name(u128::MAX / 15 * 10, b"k\0h")
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&outside).expect("outside"),
+            "a".repeat(32)
+        );
+        let _ = fs::remove_file(&outside);
+    }
+
     /// A child process whose name, cut at the kernel's 15 bytes, ends inside a UTF-8
     /// character: `/proc/<pid>/stat` is then not UTF-8.
     #[cfg(target_os = "linux")]
