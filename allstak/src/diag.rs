@@ -14,6 +14,8 @@ pub(crate) enum Notice {
     QueueFull,
     PlainHttp,
     EventLost,
+    /// The state dir is not used (not private, or not writable).
+    StateDir,
 }
 
 impl Notice {

@@ -5,16 +5,17 @@
 //! end is never sent before its start went through.
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
-//! hash of key and host, which is also how a program finds its own. A state dir that cannot be
-//! read or written only turns recovery off.
+//! hash of key and host under the dir's random salt, which is also how a program finds its own.
+//! The dir is used only if it is private to the user ([`files`] has the rules against what
+//! others may plant there). A state dir that cannot be used only turns recovery off.
 
+mod files;
 mod json;
 mod slot;
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -33,6 +34,8 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions recovered per start at most: a long outage must not hold this run's own start back.
 const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
+/// A temp file this old was left by a process killed while writing it.
+const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
 
 /// The state of one session, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -76,36 +79,104 @@ pub(crate) struct Recovered {
     pub(crate) original: PathBuf,
 }
 
-/// The state dir of this program's sessions.
-#[derive(Clone, Debug)]
+/// The state dir of this program's sessions: found (created, checked, its salt read) on first
+/// use, by whichever SDK thread comes first.
+#[derive(Clone)]
 pub(crate) struct StateDir {
-    dir: PathBuf,
+    base: PathBuf,
+    /// `base` sits in the shared temp dir, where a link in its place would be someone else's.
+    in_temp: bool,
+    /// Key and host, hashed under the dir's salt once found; never printed.
+    identity: Arc<[u8]>,
+    usable: Arc<OnceLock<Option<Usable>>>,
+}
+
+/// A state dir found private, and this program's name in it.
+#[derive(Clone, Debug)]
+struct Usable {
+    sessions: PathBuf,
     key_hash: String,
 }
 
+impl std::fmt::Debug for StateDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateDir")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StateDir {
-    /// `ALLSTAK_STATE_DIR`, else the platform's state (or cache) dir, else the temp dir.
+    /// `ALLSTAK_STATE_DIR`, else the platform's state (or cache) dir, else a dir of the user's
+    /// own in the temp dir. Nothing is touched until the dir is first used.
     pub(crate) fn locate(explicit: Option<PathBuf>, key: &str, host: &str) -> Self {
-        let base = explicit.unwrap_or_else(|| platform_state_dir().join("allstak"));
+        let (base, in_temp) = match explicit {
+            Some(dir) => (dir, false),
+            None => platform_state_dir(),
+        };
+        let identity: Vec<u8> = key.bytes().chain([0]).chain(host.bytes()).collect();
         Self {
-            dir: base.join("sessions"),
-            key_hash: key_hash(key, host),
+            base,
+            in_temp,
+            identity: identity.into(),
+            usable: Arc::new(OnceLock::new()),
         }
     }
 
+    /// The dir, if it is private to the user; found once, and said once if it is not.
+    fn usable(&self) -> Option<&Usable> {
+        self.usable
+            .get_or_init(|| match self.find() {
+                Ok(usable) => Some(usable),
+                Err(unusable) => {
+                    diag::say_once(
+                        diag::Notice::StateDir,
+                        "warn",
+                        format_args!("{unusable}: no abnormal-session recovery"),
+                    );
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn find(&self) -> Result<Usable, files::Unusable> {
+        files::private_dir(&self.base, !self.in_temp)?;
+        let sessions = self.base.join("sessions");
+        files::private_dir(&sessions, false)?;
+        let salt = files::salt(&self.base)?;
+        Ok(Usable {
+            sessions,
+            key_hash: files::keyed_name(salt, &self.identity),
+        })
+    }
+
+    /// This program's name in the dir (empty if the dir is not used: nothing is written then).
+    fn key_hash(&self) -> &str {
+        self.usable().map_or("", |usable| &usable.key_hash)
+    }
+
     fn file_for(&self, session_id: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}-{session_id}.{EXTENSION}", self.key_hash))
+        self.base
+            .join("sessions")
+            .join(format!("{}-{session_id}.{EXTENSION}", self.key_hash()))
     }
 
     /// Writes (or rewrites) a session's state, atomically.
     pub(crate) fn write(&self, state: &SessionState) -> std::io::Result<()> {
-        create_private_dir(&self.dir)?;
+        if self.usable().is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the state dir is not used",
+            ));
+        }
         write_state(&self.file_for(&state.session_id), state)
     }
 
     pub(crate) fn remove(&self, session_id: &str) {
-        let _ = fs::remove_file(self.file_for(session_id));
+        if self.usable().is_some() {
+            let _ = fs::remove_file(self.file_for(session_id));
+        }
     }
 
     /// A fresh state for `id`, started now by this process.
@@ -120,7 +191,7 @@ impl StateDir {
             session_id: id.to_string(),
             release: release.to_owned(),
             environment: environment.to_owned(),
-            key_hash: self.key_hash.clone(),
+            key_hash: self.key_hash().to_owned(),
             pid: std::process::id(),
             process_start: process_start(std::process::id()),
             started_at_ms: now,
@@ -134,10 +205,13 @@ impl StateDir {
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
     pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        let Some(usable) = self.usable() else {
             return Vec::new();
         };
-        let prefix = format!("{}-", self.key_hash);
+        let Ok(entries) = fs::read_dir(&usable.sessions) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}-", usable.key_hash);
         let me = Process::this();
         let mut recovered = Vec::new();
         for entry in entries.flatten() {
@@ -155,12 +229,25 @@ impl StateDir {
             if found == Found::ClaimedBy(me) {
                 continue; // claimed by this very loop, and seen again under its new name
             }
+            if found == Found::Temporary {
+                // Left by a process killed while writing: no write takes that long.
+                let written = entry.metadata().and_then(|metadata| metadata.modified());
+                if written
+                    .is_ok_and(|at| now.duration_since(at).unwrap_or_default() > TEMPORARY_AGE)
+                {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            // Anything else under our name (a link, a FIFO, a huge file) is not ours: dropped
+            // unread.
             let Some(state) = read_state(&path) else {
                 let _ = fs::remove_file(&path);
                 continue;
             };
             let stale = age(&state, now) > MAX_AGE;
             match found {
+                Found::Temporary => continue,
                 Found::Session => {
                     // Our own session is sent by us, and a live process's is its own to send:
                     // open, or ended and kept here while that process still tries to send the
@@ -229,6 +316,8 @@ enum Found {
     Session,
     /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
     ClaimedBy(Process),
+    /// A state being written: `….tmp-<random>`.
+    Temporary,
 }
 
 const CLAIMED: &str = "claimed-";
@@ -239,6 +328,9 @@ impl Found {
         let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
         if extension == EXTENSION {
             return Some(Self::Session);
+        }
+        if extension.starts_with(files::TEMPORARY) {
+            return Some(Self::Temporary);
         }
         let claimer = extension.strip_prefix(CLAIMED)?;
         let (pid, start) = match claimer.split_once('-') {
@@ -524,7 +616,8 @@ impl SessionFile {
         };
         if let Err(error) = written {
             inner.slot = before;
-            if opening {
+            // A dir not used was said once already.
+            if opening && self.dir.usable().is_some() {
                 diag::debug!("no state file, so no abnormal-session recovery: {error}");
             }
         }
@@ -541,7 +634,7 @@ fn age(state: &SessionState, now: SystemTime) -> Duration {
 }
 
 fn read_state(path: &Path) -> Option<SessionState> {
-    SessionState::read(&Json::parse(&fs::read(path).ok()?)?)
+    SessionState::read(&Json::parse(&files::read(path).ok()?)?)
 }
 
 impl SessionState {
@@ -581,67 +674,47 @@ impl SessionState {
     }
 }
 
-/// FNV-1a over key and host: enough to tell programs apart, useless for finding the key.
-fn key_hash(key: &str, host: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes().chain([0]).chain(host.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
-fn platform_state_dir() -> PathBuf {
+/// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
+/// dir (never one shared by users); and whether it is the latter.
+fn platform_state_dir() -> (PathBuf, bool) {
     let from_env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    if cfg!(windows) {
-        return from_env("LOCALAPPDATA").unwrap_or_else(std::env::temp_dir);
-    }
-    if cfg!(target_os = "macos")
+    let platform = if cfg!(windows) {
+        from_env("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos")
         && let Some(home) = from_env("HOME")
     {
-        return home.join("Library").join("Caches");
+        Some(home.join("Library").join("Caches"))
+    } else {
+        from_env("XDG_STATE_HOME")
+            .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
+    };
+    match platform {
+        Some(dir) => (dir.join("allstak"), false),
+        None => (std::env::temp_dir().join(per_user_temp_name()), true),
     }
-    from_env("XDG_STATE_HOME")
-        .or_else(|| from_env("HOME").map(|home| home.join(".local").join("state")))
-        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// `allstak-<uid>` where users have ids; elsewhere the temp dir is the user's own already.
+fn per_user_temp_name() -> String {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        format!("allstak-{}", unsafe { libc::geteuid() })
+    }
+    #[cfg(not(unix))]
+    {
+        "allstak".to_owned()
+    }
 }
 
 /// Writes `state` to `target`, atomically (write, then rename).
 fn write_state(target: &Path, state: &SessionState) -> std::io::Result<()> {
-    let temporary = target.with_extension(format!("tmp-{}", std::process::id()));
     let body = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let mut file = private_file(&temporary)?;
-    // No fsync: the rename is atomic for crashes of the process, which is what we recover
-    // from; a torn file after a power loss is unreadable and simply dropped.
-    let written = file.write_all(&body);
-    drop(file);
-    match written.and_then(|()| fs::rename(&temporary, target)) {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            let _ = fs::remove_file(&temporary);
-            Err(error)
-        }
-    }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    files::write(target, &body)
 }
 
 /// When process `pid` started (Linux: clock ticks since boot, from `/proc/<pid>/stat`).
@@ -974,9 +1047,10 @@ mod tests {
         assert_eq!(named("abc-id.session"), Some(Found::Session));
         assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
         assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
+        assert_eq!(named("abc-id.tmp-0123abc"), Some(Found::Temporary));
         for other in [
             "xyz-id.session",
-            "abc-id.tmp-12",
+            "xyz-id.tmp-12",
             "abc-id.claimed-",
             "abc-id.claimed-x",
             "abc-id.claimed-12-",
@@ -1217,6 +1291,304 @@ mod tests {
             dir.write(&dir.new_state(SessionId::random(), "a", "b"))
                 .is_err()
         );
+    }
+
+    /// Runs `attack` on a thread of its own: a hang fails the test instead of holding it.
+    fn within_a_second<T: Send + 'static>(attack: impl FnOnce() -> T + Send + 'static) -> T {
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send(attack());
+        });
+        received
+            .recv_timeout(Duration::from_secs(1))
+            .expect("done within a second, not hung")
+    }
+
+    /// The names under `dir`, recursively, sorted.
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let inner = entries(&entry.path());
+                std::iter::once(name.clone())
+                    .chain(inner.into_iter().map(move |n| format!("{name}/{n}")))
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A dir `dir` can never use: nothing written into it, nothing recovered, no error.
+    fn assert_unused(dir: &StateDir) {
+        let before = entries(&dir.base);
+        let id = SessionId::random();
+        let state = dir.new_state(id, "app@1", "production");
+        assert!(dir.write(&state).is_err());
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.owe_start(&start_request());
+        file.open(id);
+        file.keep_end_unless_busy(&ended(id));
+        assert_eq!(
+            entries(&dir.base),
+            before,
+            "written into {}",
+            dir.base.display()
+        );
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_dir_others_can_write_to_is_not_used() {
+        for (mode, which) in [
+            (0o777, ""),
+            (0o770, ""),
+            (0o777, "sessions"),
+            (0o1777, "sessions"),
+        ] {
+            let scratch = Scratch::new("world-writable");
+            let target = scratch.0.join(which);
+            fs::create_dir_all(&target).expect("dir");
+            set_mode(&target, mode);
+            let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+            assert_unused(&dir);
+            assert!(dir.usable().is_none(), "{mode:o} {which}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_dir_owned_by_someone_else_is_not_used() {
+        // SAFETY: plain libc calls on a path we own.
+        let scratch = Scratch::new("others");
+        let theirs = if unsafe { libc::geteuid() } == 0 {
+            fs::create_dir_all(scratch.0.join("sessions")).expect("dir");
+            for dir in [scratch.0.join("sessions"), scratch.0.clone()] {
+                let path = std::ffi::CString::new(dir.to_string_lossy().as_bytes()).expect("path");
+                // SAFETY: a valid C string; 65534 is `nobody`.
+                assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
+            }
+            scratch.0.clone()
+        } else {
+            PathBuf::from("/") // root's
+        };
+        let dir = StateDir::locate(Some(theirs), "k", "h");
+        assert_unused(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_place_of_the_per_user_temp_dir_is_not_followed() {
+        let scratch = Scratch::new("temp-link");
+        let elsewhere = scratch.0.join("elsewhere");
+        fs::create_dir_all(&elsewhere).expect("dir");
+        let planted = scratch.0.join("allstak-planted");
+        std::os::unix::fs::symlink(&elsewhere, &planted).expect("link");
+        let mut dir = StateDir::locate(Some(planted), "k", "h");
+        dir.in_temp = true;
+        assert_unused(&dir);
+        assert!(entries(&elsewhere).is_empty());
+        // A link to a private dir is the user's own doing where it is not the shared temp dir.
+        let dir = StateDir::locate(Some(scratch.0.join("allstak-planted")), "k", "h");
+        assert!(dir.usable().is_some());
+    }
+
+    /// Plants `plant` under this program's name in its sessions dir, as a dead process's
+    /// session would be named.
+    fn planted(dir: &StateDir, plant: impl FnOnce(&Path)) -> PathBuf {
+        let path = dir.file_for(&SessionId::random().to_string());
+        plant(&path);
+        path
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_fifos_and_huge_files_among_the_session_files_are_dropped_unread() {
+        let scratch = Scratch::new("planted");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let outside = scratch.0.with_extension("outside");
+        fs::write(&outside, "precious").expect("outside");
+        let dead = dead_state(&dir, SessionId::random());
+        dir.write(&dead).expect("written");
+        let plants = [
+            planted(&dir, |path| {
+                std::os::unix::fs::symlink("/dev/zero", path).expect("link")
+            }),
+            planted(&dir, |path| {
+                std::os::unix::fs::symlink(&outside, path).expect("link")
+            }),
+            planted(&dir, mkfifo),
+            planted(&dir, |path| {
+                let file = fs::File::create(path).expect("file");
+                file.set_len(1 << 30).expect("sparse"); // 1 GB, never read
+            }),
+        ];
+        let recover = dir.clone();
+        let recovered = within_a_second(move || recover.recover(SystemTime::now()));
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        assert_eq!(found, [dead.session_id.as_str()], "the real one only");
+        for plant in &plants {
+            assert!(
+                fs::symlink_metadata(plant).is_err(),
+                "{} left",
+                plant.display()
+            );
+        }
+        assert_eq!(fs::read_to_string(&outside).expect("outside"), "precious");
+        let _ = fs::remove_file(&outside);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_or_fifo_at_a_session_file_or_its_old_temp_name_is_never_written_through() {
+        let scratch = Scratch::new("write-planted");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let outside = scratch.0.with_extension("outside-write");
+        fs::write(&outside, "precious").expect("outside");
+        for plant in [
+            &(|path: &Path| std::os::unix::fs::symlink("/dev/zero", path).expect("link"))
+                as &dyn Fn(&Path),
+            &|path: &Path| std::os::unix::fs::symlink(&outside, path).expect("link"),
+            &|path: &Path| mkfifo(path),
+        ] {
+            let state = dir.new_state(SessionId::random(), "app@1", "production");
+            let target = dir.file_for(&state.session_id);
+            // The temp names earlier versions used, and the session file itself.
+            let old_temp = target.with_extension(format!("tmp-{}", std::process::id()));
+            plant(&old_temp);
+            plant(&target);
+            let (writer, written) = (dir.clone(), state.clone());
+            within_a_second(move || writer.write(&written)).expect("written");
+            assert_eq!(read_state(&target), Some(state), "a file of its own now");
+            assert!(fs::symlink_metadata(&target).expect("meta").is_file());
+            let _ = fs::remove_file(&old_temp);
+        }
+        assert_eq!(fs::read_to_string(&outside).expect("outside"), "precious");
+        let _ = fs::remove_file(&outside);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_exiting_threads_write_cannot_be_held_by_a_fifo() {
+        let scratch = Scratch::new("exit-fifo");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let target = dir.file_for(&id.to_string());
+        mkfifo(&target.with_extension(format!("tmp-{}", std::process::id())));
+        mkfifo(&target);
+        let file = Arc::new(SessionFile::new(dir.clone(), "app@1", "production"));
+        file.owe_start(&start_request());
+        let ending = Arc::clone(&file);
+        within_a_second(move || ending.keep_end_unless_busy(&ended(id)));
+        let kept = read_state(&target).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_created_exclusively_under_unpredictable_names() {
+        let scratch = Scratch::new("temp-names");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = dir.new_state(SessionId::random(), "app@1", "production");
+        dir.write(&state).expect("written");
+        // Leftovers of a write killed midway: kept an hour, then swept.
+        let sessions = scratch.0.join("sessions");
+        let fresh = dir
+            .file_for("a")
+            .with_extension(format!("{}{:032x}", files::TEMPORARY, 1));
+        let old = dir
+            .file_for("b")
+            .with_extension(format!("{}{:032x}", files::TEMPORARY, 2));
+        for temp in [&fresh, &old] {
+            fs::write(temp, "{").expect("temp");
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|file| file.set_modified(two_hours_ago))
+            .expect("aged");
+        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(fresh.exists() && !old.exists());
+        let mut names = entries(&sessions);
+        names.retain(|name| name.contains(".tmp-") && !name.ends_with(&format!("{:032x}", 1)));
+        assert!(names.is_empty(), "no temp file left by a write: {names:?}");
+    }
+
+    #[test]
+    fn names_are_keyed_by_the_dirs_own_salt() {
+        let (one, two) = (Scratch::new("salt-one"), Scratch::new("salt-two"));
+        let in_one = StateDir::locate(one.state_dir(), "k", "h");
+        let in_two = StateDir::locate(two.state_dir(), "k", "h");
+        assert_eq!(in_one.key_hash().len(), 32);
+        assert_ne!(in_one.key_hash(), in_two.key_hash());
+        // Read back by the next run: the same name.
+        let again = StateDir::locate(one.state_dir(), "k", "h");
+        assert_eq!(again.key_hash(), in_one.key_hash());
+        assert_ne!(
+            StateDir::locate(one.state_dir(), "k2", "h").key_hash(),
+            in_one.key_hash()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let salt = fs::symlink_metadata(one.0.join("salt")).expect("salt");
+            assert!(salt.is_file());
+            assert_eq!(salt.permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_fifo_or_huge_file_at_the_salt_is_replaced_not_read() {
+        let scratch = Scratch::new("salt-planted");
+        fs::create_dir_all(&scratch.0).expect("dir");
+        let salt = scratch.0.join("salt");
+        let outside = scratch.0.with_extension("outside-salt");
+        fs::write(&outside, "a".repeat(32)).expect("outside");
+        for plant in [
+            &(|path: &Path| std::os::unix::fs::symlink("/dev/zero", path).expect("link"))
+                as &dyn Fn(&Path),
+            &|path: &Path| std::os::unix::fs::symlink(&outside, path).expect("link"),
+            &|path: &Path| mkfifo(path),
+            &|path: &Path| {
+                fs::File::create(path)
+                    .and_then(|f| f.set_len(1 << 30))
+                    .expect("sparse")
+            },
+        ] {
+            let _ = fs::remove_file(&salt);
+            plant(&salt);
+            let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+            let found = dir.clone();
+            assert!(within_a_second(move || found.usable().is_some()));
+            assert!(fs::symlink_metadata(&salt).expect("salt").is_file());
+            assert_ne!(
+                dir.key_hash(),
+                files::keyed_name(u128::MAX / 15 * 10, b"k\0h")
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&outside).expect("outside"),
+            "a".repeat(32)
+        );
+        let _ = fs::remove_file(&outside);
     }
 
     /// A child process whose name, cut at the kernel's 15 bytes, ends inside a UTF-8
