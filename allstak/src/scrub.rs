@@ -57,6 +57,8 @@ impl Rules {
     };
 
     /// The rules `config` asks for.
+    // Called by the step that prepares an event for the wire (issue 19), wired apart.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_config(config: &Config) -> Self {
         Self {
             on: config.scrub_defaults,
@@ -118,6 +120,8 @@ impl Rules {
 
     /// `fields` with the values under sensitive keys replaced, and every string scrubbed as
     /// [`Self::text`] does, at any depth; borrowed when nothing changed.
+    // Called by the step that prepares an event for the wire (issue 19), wired apart.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn fields<'a>(&self, fields: &'a Map<String, Value>) -> Cow<'a, Map<String, Value>> {
         if !self.on {
             return Cow::Borrowed(fields);
@@ -315,7 +319,7 @@ fn value(bytes: &[u8], at: usize, to_line_end: bool, out: &mut Out<'_>) -> usize
     }
     match rest.first() {
         None => at,
-        Some(&(quote @ (b'"' | b'\''))) => {
+        Some(&quote @ (b'"' | b'\'')) => {
             let close = closing_quote(bytes, at + 1, quote);
             out.replace(at + 1, close);
             (close + 1).min(bytes.len())
