@@ -37,6 +37,31 @@ pub(crate) const DEFAULT_KEYS: [&str; 18] = [
     "csrf",
 ];
 
+/// [`DEFAULT_KEYS`] as their words, in lower case.
+const DEFAULT_WORDS: [&[&[u8]]; 18] = [
+    &[b"password"],
+    &[b"passwd"],
+    &[b"pwd"],
+    &[b"secret"],
+    &[b"api", b"key"],
+    &[b"apikey"],
+    &[b"access", b"token"],
+    &[b"auth"],
+    &[b"authorization"],
+    &[b"credentials"],
+    &[b"mysql", b"pwd"],
+    &[b"private", b"key"],
+    &[b"privatekey"],
+    &[b"token"],
+    &[b"session"],
+    &[b"cookie"],
+    &[b"set", b"cookie"],
+    &[b"csrf"],
+];
+
+/// How many words of a name are kept on the stack while it is matched.
+const MAX_INLINE_WORDS: usize = 16;
+
 /// An entry's first word this long or longer also matches as the end of a longer word
 /// (`dbpassword`, `xsrftoken`); shorter ones (`pwd`, `auth`, `csrf`, `api`) only whole.
 const SUFFIX_MATCH_MIN: usize = 5;
@@ -46,7 +71,8 @@ const SUFFIX_MATCH_MIN: usize = 5;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rules {
     on: bool,
-    extra_keys: Vec<String>,
+    /// The names added to the defaults, each as its words in lower case.
+    extra_keys: Vec<Vec<Vec<u8>>>,
 }
 
 impl Rules {
@@ -62,7 +88,11 @@ impl Rules {
     pub(crate) fn from_config(config: &Config) -> Self {
         Self {
             on: config.scrub_defaults,
-            extra_keys: config.scrub_keys.clone(),
+            extra_keys: config
+                .scrub_keys
+                .iter()
+                .map(|name| lower_words(name))
+                .collect(),
         }
     }
 
@@ -201,14 +231,35 @@ impl Rules {
     }
 
     fn is_sensitive_name(&self, name: &[u8]) -> bool {
-        self.on
-            && (DEFAULT_KEYS
+        if !self.on || !name.iter().any(u8::is_ascii_alphabetic) {
+            return false;
+        }
+        // The name's words, once; on the stack unless there are very many.
+        let mut inline = [&[][..]; MAX_INLINE_WORDS];
+        let mut count = 0;
+        let mut spilled = Vec::new();
+        for word in Words::new(name) {
+            match inline.get_mut(count) {
+                Some(slot) => *slot = word,
+                None => {
+                    if spilled.is_empty() {
+                        spilled.extend_from_slice(&inline);
+                    }
+                    spilled.push(word);
+                }
+            }
+            count += 1;
+        }
+        let words = if spilled.is_empty() {
+            inline.get(..count).unwrap_or_default()
+        } else {
+            &spilled[..]
+        };
+        DEFAULT_WORDS.iter().any(|entry| words_match(words, entry))
+            || self
+                .extra_keys
                 .iter()
-                .any(|entry| name_matches(name, entry.as_bytes()))
-                || self
-                    .extra_keys
-                    .iter()
-                    .any(|entry| name_matches(name, entry.as_bytes())))
+                .any(|entry| words_match(words, entry))
     }
 }
 
@@ -426,23 +477,27 @@ fn url_userinfo(bytes: &[u8], authority: usize, out: &mut Out<'_>) -> usize {
 }
 
 /// An email's domain starting at `start`: labels of letters, digits and `-`, two or more, the
-/// last all letters (two or more); where it ends.
+/// last all letters (two or more); where the longest such domain there ends (`b.com` of
+/// `b.com.x1`, so that what follows is scanned alike once the email is gone).
 fn email_domain_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut end = run_end(bytes, start, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.')
-    });
-    // A sentence's full stop is not the domain's.
-    while end > start && matches!(bytes.get(end - 1), Some(b'.' | b'-')) {
-        end -= 1;
+    let mut labels = 0;
+    let mut found = None;
+    let mut at = start;
+    loop {
+        let end = run_end(bytes, at, |b| b.is_ascii_alphanumeric() || b == b'-');
+        let label = bytes.get(at..end)?;
+        if label.is_empty() {
+            return found;
+        }
+        labels += 1;
+        if labels >= 2 && label.len() >= 2 && label.iter().all(u8::is_ascii_alphabetic) {
+            found = Some(end);
+        }
+        if bytes.get(end) != Some(&b'.') {
+            return found;
+        }
+        at = end + 1;
     }
-    let domain = bytes.get(start..end)?;
-    let mut labels = domain.split(|&b| b == b'.');
-    let last = labels.next_back()?;
-    let valid = labels.clone().count() >= 1
-        && labels.all(|label| !label.is_empty())
-        && last.len() >= 2
-        && last.iter().all(u8::is_ascii_alphabetic);
-    valid.then_some(end)
 }
 
 /// The secrets that start an alphanumeric run inside a token (`bytes[start..end]`): AWS key
@@ -638,41 +693,37 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
-/// Whether the words of `entry` appear in a row among the words of `name`: see
+/// Whether the words of `entry` (lower case) appear in a row among the words of `name`: see
 /// [`Rules::is_sensitive`].
-fn name_matches(name: &[u8], entry: &[u8]) -> bool {
-    let entry_words = Words::new(entry);
-    let count = entry_words.clone().count();
-    if count == 0 {
+fn words_match<W: AsRef<[u8]>>(name: &[&[u8]], entry: &[W]) -> bool {
+    let Some(last) = entry.len().checked_sub(1) else {
         return false;
-    }
-    let mut from = Words::new(name);
-    loop {
-        if words_match(from.clone(), entry_words.clone(), count) {
-            return true;
-        }
-        if from.next().is_none() {
-            return false;
-        }
-    }
+    };
+    name.windows(entry.len()).any(|run| {
+        run.iter()
+            .zip(entry)
+            .enumerate()
+            .all(|(index, (&word, wanted))| {
+                let wanted = wanted.as_ref();
+                let (word, wanted) = if index == last {
+                    (singular(word), singular(wanted))
+                } else {
+                    (word, wanted)
+                };
+                if index == 0 && wanted.len() >= SUFFIX_MATCH_MIN {
+                    ends_with_ignore_case(word, wanted)
+                } else {
+                    word.eq_ignore_ascii_case(wanted)
+                }
+            })
+    })
 }
 
-fn words_match(mut name: Words<'_>, entry: Words<'_>, count: usize) -> bool {
-    entry.enumerate().all(|(index, wanted)| {
-        let Some(word) = name.next() else {
-            return false;
-        };
-        let (word, wanted) = if index + 1 == count {
-            (singular(word), singular(wanted))
-        } else {
-            (word, wanted)
-        };
-        if index == 0 && wanted.len() >= SUFFIX_MATCH_MIN {
-            ends_with_ignore_case(word, wanted)
-        } else {
-            word.eq_ignore_ascii_case(wanted)
-        }
-    })
+/// `name`'s words in lower case.
+fn lower_words(name: &str) -> Vec<Vec<u8>> {
+    Words::new(name.as_bytes())
+        .map(<[u8]>::to_ascii_lowercase)
+        .collect()
 }
 
 /// A word without one plural `s`.
@@ -886,6 +937,19 @@ mod tests {
     }
 
     #[test]
+    fn the_default_words_are_the_default_keys_split() {
+        let split: Vec<Vec<Vec<u8>>> = DEFAULT_KEYS.iter().map(|key| lower_words(key)).collect();
+        let table: Vec<Vec<Vec<u8>>> = DEFAULT_WORDS
+            .iter()
+            .map(|entry| entry.iter().map(|word| word.to_vec()).collect())
+            .collect();
+        assert_eq!(split, table);
+        // A name of more words than are kept on the stack is still matched.
+        let long = format!("{}api_key", "a_".repeat(40));
+        assert!(sensitive(&long) && !sensitive(&"a_".repeat(40)));
+    }
+
+    #[test]
     fn near_miss_names_are_kept() {
         for key in [
             "author",
@@ -932,7 +996,7 @@ mod tests {
     fn extra_keys_extend_the_defaults_and_off_turns_everything_off() {
         let rules = Rules {
             on: true,
-            extra_keys: vec!["ssn".to_owned(), "email".to_owned()],
+            extra_keys: vec![lower_words("SSN"), lower_words("email")],
         };
         assert!(rules.is_sensitive("user_SSN") && rules.is_sensitive("workEmail"));
         assert!(!rules.is_sensitive("lessn") && !rules.is_sensitive("ssnx"));
@@ -942,7 +1006,7 @@ mod tests {
         );
         let off = Rules {
             on: false,
-            extra_keys: vec!["ssn".to_owned()],
+            extra_keys: vec![lower_words("ssn")],
         };
         assert!(!off.is_sensitive("ssn") && !off.is_sensitive("password"));
         assert!(matches!(off.text("pwd=x a@b.com"), Cow::Borrowed(_)));
@@ -1122,6 +1186,8 @@ mod tests {
             "mail to [scrubbed].",
         );
         scrubs("(bob@mail.example)", "([scrubbed])");
+        // The longest domain there: what follows is scanned the same once the email is gone.
+        scrubs("a@b.com.AKIAIOSFODNN7EXAMPLE", "[scrubbed].[scrubbed]");
         for kept in [
             "ping @ada",
             "user@localhost",
