@@ -59,6 +59,56 @@ const DEFAULT_WORDS: [&[&[u8]]; 18] = [
     &[b"csrf"],
 ];
 
+/// [`signatures`] of [`DEFAULT_WORDS`].
+const DEFAULT_SIGNATURES: u64 = {
+    let mut bits = 0;
+    let mut at = 0;
+    while at < DEFAULT_WORDS.len() {
+        let words = DEFAULT_WORDS[at];
+        bits |= signature(words[0], words.len() == 1);
+        at += 1;
+    }
+    bits
+};
+
+/// A quick test before a name is matched: a name can match an entry only if it holds the first
+/// two letters of the entry's first word, next to each other. The bit of a pair of bytes.
+const fn bigram_bit(first: u8, second: u8) -> u64 {
+    let hash = first.to_ascii_lowercase() as u32 * 31 + second.to_ascii_lowercase() as u32;
+    1 << (hash % 64)
+}
+
+/// The bit of an entry's first word (`single`: the entry's only one, matched without its
+/// plural `s`); every bit when it is shorter than two letters.
+const fn signature(first: &[u8], single: bool) -> u64 {
+    let length = match first {
+        [.., b's' | b'S'] if single => first.len() - 1,
+        _ => first.len(),
+    };
+    if length < 2 {
+        u64::MAX
+    } else {
+        bigram_bit(first[0], first[1])
+    }
+}
+
+/// The bits of entries' first words.
+fn signatures(first_words: &[(&[u8], bool)]) -> u64 {
+    first_words
+        .iter()
+        .fold(0, |bits, &(first, single)| bits | signature(first, single))
+}
+
+/// The bits of each pair of ASCII letters or digits next to each other in `name`.
+fn name_bigrams(name: &[u8]) -> u64 {
+    name.windows(2)
+        .filter(|pair| pair.iter().all(u8::is_ascii_alphanumeric))
+        .fold(0, |bits, pair| match pair {
+            [first, second] => bits | bigram_bit(*first, *second),
+            _ => bits,
+        })
+}
+
 /// How many words of a name are kept on the stack while it is matched.
 const MAX_INLINE_WORDS: usize = 16;
 
@@ -73,6 +123,8 @@ pub(crate) struct Rules {
     on: bool,
     /// The names added to the defaults, each as its words in lower case.
     extra_keys: Vec<Vec<Vec<u8>>>,
+    /// [`signatures`] of `extra_keys`.
+    extra_signatures: u64,
 }
 
 impl Rules {
@@ -80,19 +132,28 @@ impl Rules {
     pub(crate) const DEFAULT: Self = Self {
         on: true,
         extra_keys: Vec::new(),
+        extra_signatures: 0,
     };
 
     /// The rules `config` asks for.
     // Called by the step that prepares an event for the wire (issue 19), wired apart.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_config(config: &Config) -> Self {
+        Self::new(config.scrub_defaults, &config.scrub_keys)
+    }
+
+    /// On or off, with `extra_keys` added to the defaults.
+    fn new(on: bool, extra_keys: &[String]) -> Self {
+        let extra_keys: Vec<Vec<Vec<u8>>> =
+            extra_keys.iter().map(|name| lower_words(name)).collect();
+        let first_words: Vec<(&[u8], bool)> = extra_keys
+            .iter()
+            .filter_map(|words| Some((words.first()?.as_slice(), words.len() == 1)))
+            .collect();
         Self {
-            on: config.scrub_defaults,
-            extra_keys: config
-                .scrub_keys
-                .iter()
-                .map(|name| lower_words(name))
-                .collect(),
+            on,
+            extra_signatures: signatures(&first_words),
+            extra_keys,
         }
     }
 
@@ -138,12 +199,31 @@ impl Rules {
         let mut out = Out::new(text);
         let mut at = 0;
         while let Some(&byte) = bytes.get(at) {
-            if is_token(byte) {
-                let end = run_end(bytes, at, is_token);
-                at = self.token(bytes, at, end, &mut out).max(at + 1);
-            } else {
+            if !is_token(byte) {
+                at += 1;
+                continue;
+            }
+            // The token, and whether one of its alphanumeric runs starts like a secret (runs
+            // after the first only follow punctuation, which is rare: looked at apart).
+            let start = at;
+            let mut classes = 0;
+            while let Some(&byte) = bytes.get(at) {
+                let class = TOKEN_CLASS[usize::from(byte)];
+                if class == 0 {
+                    break;
+                }
+                classes |= class;
                 at += 1;
             }
+            let may_hold_secret = starts_like_a_secret(bytes, start)
+                || (classes & PUNCTUATION != 0
+                    && (start..at).any(|run| {
+                        bytes.get(run).is_some_and(|&b| !b.is_ascii_alphanumeric())
+                            && starts_like_a_secret(bytes, run + 1)
+                    }));
+            at = self
+                .token(bytes, start, at, may_hold_secret, &mut out)
+                .max(start + 1);
         }
         out.finish()
     }
@@ -208,7 +288,25 @@ impl Rules {
 
     /// One token (`bytes[start..end]`, a run of [`is_token`] bytes): scrubs what it starts,
     /// and says where scanning goes on.
-    fn token(&self, bytes: &[u8], start: usize, end: usize, out: &mut Out<'_>) -> usize {
+    fn token(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+        may_hold_secret: bool,
+        out: &mut Out<'_>,
+    ) -> usize {
+        // Only what follows a token can make it a scheme, an email's local part or a name.
+        if !matches!(
+            bytes.get(end),
+            Some(b':' | b'@' | b'=' | b'"' | b'\'' | b' ' | b'\t')
+        ) {
+            return if may_hold_secret {
+                inner_secrets(bytes, start, end, out)
+            } else {
+                end
+            };
+        }
         let name = bytes.get(start..end).unwrap_or_default();
         let rest = bytes.get(end..).unwrap_or_default();
         if rest.starts_with(b"://") && is_scheme(name) {
@@ -227,11 +325,16 @@ impl Rules {
             let to_line_end = separator == b':' && is_header_like(name);
             return value(bytes, value_start, to_line_end, out);
         }
-        inner_secrets(bytes, start, end, out)
+        if may_hold_secret {
+            inner_secrets(bytes, start, end, out)
+        } else {
+            end
+        }
     }
 
     fn is_sensitive_name(&self, name: &[u8]) -> bool {
-        if !self.on || !name.iter().any(u8::is_ascii_alphabetic) {
+        let signatures = DEFAULT_SIGNATURES | self.extra_signatures;
+        if !self.on || (signatures != u64::MAX && name_bigrams(name) & signatures == 0) {
             return false;
         }
         // The name's words, once; on the stack unless there are very many.
@@ -314,8 +417,31 @@ impl<'a> Out<'a> {
 /// A byte of a token the scanner looks at as a whole: a name, an email's local part, a URL's
 /// scheme, a JWT.
 fn is_token(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'+' | b'%')
+    TOKEN_CLASS[usize::from(byte)] != 0
 }
+
+/// A token's byte that is a letter or digit, in [`TOKEN_CLASS`].
+const ALPHANUMERIC: u8 = 1;
+/// A token's byte that is punctuation (`_`, `.`, `-`, `+`, `%`), in [`TOKEN_CLASS`].
+const PUNCTUATION: u8 = 2;
+
+/// [`is_token`] as a table, with the kind of byte: the scanner asks it of every byte.
+const TOKEN_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = if b.is_ascii_alphanumeric() {
+            ALPHANUMERIC
+        } else if matches!(b, b'_' | b'.' | b'-' | b'+' | b'%') {
+            PUNCTUATION
+        } else {
+            0
+        };
+        byte += 1;
+    }
+    table
+};
 
 fn is_base64url(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-')
@@ -500,6 +626,16 @@ fn email_domain_end(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
+/// Whether the alphanumeric run at `at` may start a secret [`inner_secrets`] looks for: a
+/// cheap test of its first bytes.
+fn starts_like_a_secret(bytes: &[u8], at: usize) -> bool {
+    match bytes.get(at..).unwrap_or_default() {
+        [b'A', b'K' | b'S', ..] | [b'e', b'y', b'J', ..] | [b'2'..=b'6', ..] => true,
+        [b'B' | b'b', b'e' | b'E' | b'a' | b'A', ..] => true,
+        _ => false,
+    }
+}
+
 /// The secrets that start an alphanumeric run inside a token (`bytes[start..end]`): AWS key
 /// ids, JWTs, card numbers, `Bearer` and `Basic` credentials. Where scanning goes on.
 fn inner_secrets(bytes: &[u8], start: usize, end: usize, out: &mut Out<'_>) -> usize {
@@ -614,7 +750,8 @@ fn auth_credential(bytes: &[u8], scheme: &[u8], scheme_end: usize) -> Option<(us
     let is_credential = if scheme.eq_ignore_ascii_case(b"bearer") {
         credential.len() >= 16
     } else {
-        base64_holds_colon(credential)
+        // One cut short by a replacement (`…pwd=` before `[scrubbed]`) was none before it.
+        bytes.get(end) != Some(&b'[') && base64_holds_colon(credential)
     };
     is_credential.then_some((start, end))
 }
@@ -625,7 +762,8 @@ fn base64_holds_colon(text: &[u8]) -> bool {
         .strip_suffix(b"==")
         .or_else(|| text.strip_suffix(b"="))
         .unwrap_or(text);
-    if text.len() < 4 || text.len() % 4 == 1 {
+    let is_base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
+    if text.len() < 4 || text.len() % 4 == 1 || !text.iter().all(is_base64) {
         return false;
     }
     let mut bits = 0u32;
@@ -696,24 +834,37 @@ impl<'a> Iterator for Words<'a> {
 /// Whether the words of `entry` (lower case) appear in a row among the words of `name`: see
 /// [`Rules::is_sensitive`].
 fn words_match<W: AsRef<[u8]>>(name: &[&[u8]], entry: &[W]) -> bool {
-    let Some(last) = entry.len().checked_sub(1) else {
+    let Some((first, rest)) = entry.split_first() else {
         return false;
     };
-    name.windows(entry.len()).any(|run| {
-        run.iter()
-            .zip(entry)
-            .enumerate()
-            .all(|(index, (&word, wanted))| {
-                let wanted = wanted.as_ref();
-                let (word, wanted) = if index == last {
-                    (singular(word), singular(wanted))
-                } else {
-                    (word, wanted)
+    let Some(starts) = name.len().checked_sub(rest.len()) else {
+        return false;
+    };
+    // The first word decides almost always: compared alone, lengths first.
+    let single = rest.is_empty();
+    let first = if single {
+        singular(first.as_ref())
+    } else {
+        first.as_ref()
+    };
+    let first_matches = |word: &[u8]| {
+        let word = if single { singular(word) } else { word };
+        if first.len() >= SUFFIX_MATCH_MIN {
+            ends_with_ignore_case(word, first)
+        } else {
+            word.eq_ignore_ascii_case(first)
+        }
+    };
+    (0..starts).any(|at| {
+        name.get(at).is_some_and(|word| first_matches(word))
+            && rest.iter().enumerate().all(|(index, wanted)| {
+                let Some(&word) = name.get(at + 1 + index) else {
+                    return false;
                 };
-                if index == 0 && wanted.len() >= SUFFIX_MATCH_MIN {
-                    ends_with_ignore_case(word, wanted)
+                if index + 1 == rest.len() {
+                    singular(word).eq_ignore_ascii_case(singular(wanted.as_ref()))
                 } else {
-                    word.eq_ignore_ascii_case(wanted)
+                    word.eq_ignore_ascii_case(wanted.as_ref())
                 }
             })
     })
@@ -994,20 +1145,19 @@ mod tests {
 
     #[test]
     fn extra_keys_extend_the_defaults_and_off_turns_everything_off() {
-        let rules = Rules {
-            on: true,
-            extra_keys: vec![lower_words("SSN"), lower_words("email")],
-        };
+        let rules = Rules::new(
+            true,
+            &["SSN".to_owned(), "email".to_owned(), "x".to_owned()],
+        );
+        assert!(rules.is_sensitive("x") && rules.is_sensitive("x_y") && !rules.is_sensitive("xy"));
+        let rules = Rules::new(true, &["SSN".to_owned(), "email".to_owned()]);
         assert!(rules.is_sensitive("user_SSN") && rules.is_sensitive("workEmail"));
         assert!(!rules.is_sensitive("lessn") && !rules.is_sensitive("ssnx"));
         assert_eq!(
             rules.text("ssn=123-45-6789 page=2"),
             "ssn=[scrubbed] page=2"
         );
-        let off = Rules {
-            on: false,
-            extra_keys: vec![lower_words("ssn")],
-        };
+        let off = Rules::new(false, &["ssn".to_owned()]);
         assert!(!off.is_sensitive("ssn") && !off.is_sensitive("password"));
         assert!(matches!(off.text("pwd=x a@b.com"), Cow::Borrowed(_)));
     }
