@@ -182,8 +182,9 @@ impl Rules {
     ///   ends at a space, `,`, `;`, `&`, a closing bracket or a quote; after a `Cookie:`,
     ///   `Set-Cookie:` or `Authorization:` name, at the end of the line. `name::path` and
     ///   `name == x` are no pairs.
-    /// - `Bearer <credential>` (16 characters or more) and `Basic <base64 of user:password>`:
-    ///   the credential goes, the scheme stays.
+    /// - `Bearer <credential>` (16 characters or more) and `Basic <base64 of user:password>`
+    ///   (`Bearer`, `BEARER`, `Basic`, `BASIC`; after a sensitive name, in any case and with
+    ///   any credential): the credential goes, the scheme stays.
     /// - URL userinfo: `https://user:pass@host` becomes `https://[scrubbed]@host`; a query's
     ///   values go by the pair rule (`?token=…&page=2`).
     /// - JWTs: `eyJ…` `.` `eyJ…` `.` `…`, in base64url.
@@ -192,7 +193,7 @@ impl Rules {
     ///   to 6 (the card networks' ranges: no millisecond timestamp), passing Luhn's check.
     /// - Emails: `local@domain.tld`, a domain of two labels or more, its last all letters.
     pub(crate) fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if !self.on {
+        if !self.on || !may_hold_a_secret(text.as_bytes()) {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
@@ -296,11 +297,13 @@ impl Rules {
         may_hold_secret: bool,
         out: &mut Out<'_>,
     ) -> usize {
-        // Only what follows a token can make it a scheme, an email's local part or a name.
-        if !matches!(
-            bytes.get(end),
-            Some(b':' | b'@' | b'=' | b'"' | b'\'' | b' ' | b'\t')
-        ) {
+        // Only what follows a token can make it a scheme, an email's local part or a name; after
+        // a space (most tokens), only a `:` or `=` past the blanks.
+        let follows = match bytes.get(end) {
+            Some(b' ' | b'\t') => bytes.get(skip_blanks(bytes, end)),
+            next => next,
+        };
+        if !matches!(follows, Some(b':' | b'@' | b'=' | b'"' | b'\'')) {
             return if may_hold_secret {
                 inner_secrets(bytes, start, end, out)
             } else {
@@ -419,6 +422,47 @@ impl<'a> Out<'a> {
 fn is_token(byte: u8) -> bool {
     TOKEN_CLASS[usize::from(byte)] != 0
 }
+
+/// Whether `text` holds the bytes some rule needs: `:`, `=` or `@` (pairs, URLs, emails), `J`
+/// (a JWT's `eyJ`), `A` and `I` (`AKIA`, `ASIA`), `B` (`Bearer`, `Basic`), 13 digits (a card).
+/// Most text has none of them and is not scanned: this loop has no branch but its end.
+fn may_hold_a_secret(text: &[u8]) -> bool {
+    let mut seen = 0u8;
+    let mut digits = 0usize;
+    for &byte in text {
+        let class = TRIGGERS[usize::from(byte)];
+        seen |= class;
+        digits += usize::from(class & TRIGGER_DIGIT);
+    }
+    seen & (TRIGGER_SEPARATOR | TRIGGER_J | TRIGGER_B) != 0
+        || seen & (TRIGGER_A | TRIGGER_I) == TRIGGER_A | TRIGGER_I
+        || digits >= 13
+}
+
+const TRIGGER_DIGIT: u8 = 1;
+const TRIGGER_SEPARATOR: u8 = 2;
+const TRIGGER_J: u8 = 4;
+const TRIGGER_B: u8 = 8;
+const TRIGGER_A: u8 = 16;
+const TRIGGER_I: u8 = 32;
+
+/// The bytes [`may_hold_a_secret`] looks for.
+const TRIGGERS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = b'0';
+    while byte <= b'9' {
+        table[byte as usize] = TRIGGER_DIGIT;
+        byte += 1;
+    }
+    table[b':' as usize] = TRIGGER_SEPARATOR;
+    table[b'=' as usize] = TRIGGER_SEPARATOR;
+    table[b'@' as usize] = TRIGGER_SEPARATOR;
+    table[b'J' as usize] = TRIGGER_J;
+    table[b'B' as usize] = TRIGGER_B;
+    table[b'A' as usize] = TRIGGER_A;
+    table[b'I' as usize] = TRIGGER_I;
+    table
+};
 
 /// A token's byte that is a letter or digit, in [`TOKEN_CLASS`].
 const ALPHANUMERIC: u8 = 1;
@@ -631,7 +675,7 @@ fn email_domain_end(bytes: &[u8], start: usize) -> Option<usize> {
 fn starts_like_a_secret(bytes: &[u8], at: usize) -> bool {
     match bytes.get(at..).unwrap_or_default() {
         [b'A', b'K' | b'S', ..] | [b'e', b'y', b'J', ..] | [b'2'..=b'6', ..] => true,
-        [b'B' | b'b', b'e' | b'E' | b'a' | b'A', ..] => true,
+        [b'B', b'e' | b'E' | b'a' | b'A', ..] => true,
         _ => false,
     }
 }
@@ -652,7 +696,7 @@ fn inner_secrets(bytes: &[u8], start: usize, end: usize, out: &mut Out<'_>) -> u
             b'A' if is_aws_key_id(word) => Some((at, word_end)),
             b'e' => jwt_end(bytes, at).map(|end| (at, end)),
             b'2'..=b'6' => card_end(bytes, at).map(|end| (at, end)),
-            b'B' | b'b' if at == start && word_end == end && is_auth_scheme(word) => {
+            b'B' if at == start && word_end == end && is_auth_scheme(word) => {
                 auth_credential(bytes, word, end)
             }
             _ => None,
@@ -1247,7 +1291,8 @@ mod tests {
             "the bearer of bad news",
             "Bearer short",
             "Basic settings were kept",
-            "basic YWJjZA==",
+            // In free text, the schemes as HTTP writes them (after a listed name, any case).
+            "basic YWRhOmh1bnRlcjI=",
         ] {
             scrubs(kept, kept);
         }

@@ -5,6 +5,7 @@
 //! no secret in them (the common case: nothing is copied), then with one secret in four of them.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use allstak::__private::scrub_text;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -42,6 +43,28 @@ fn scrub_all(message: &str, breadcrumbs: &[&str]) -> usize {
     length
 }
 
+/// This thread's time on a CPU so far (Linux: `/proc/thread-self/schedstat`), unlike wall
+/// time not lengthened by other processes running meanwhile.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(stat.split(' ').next()?.parse().ok()?))
+}
+
+/// Prints the CPU time per call of `f` over many calls.
+fn print_cpu_time_per_call(what: &str, f: impl Fn() -> usize) {
+    const CALLS: u32 = 200_000;
+    let Some(before) = cpu_time() else { return };
+    for _ in 0..CALLS {
+        black_box(f());
+    }
+    if let Some(after) = cpu_time() {
+        eprintln!(
+            "{what}: {:?} of CPU time per event",
+            (after - before) / CALLS
+        );
+    }
+}
+
 fn event_strings(c: &mut Criterion) {
     assert_eq!(MESSAGE.len(), 100);
     let mut group = c.benchmark_group("scrub_event_strings");
@@ -51,6 +74,7 @@ fn event_strings(c: &mut Criterion) {
     for (secret, scrubbed) in WITH_SECRETS.iter().map(|s| (s, scrub_text(s))) {
         assert!(scrubbed.contains("[scrubbed]"), "{secret}");
     }
+    print_cpu_time_per_call("four_secrets", || scrub_all(MESSAGE, &mixed));
     group.bench_function("four_secrets", |b| b.iter(|| scrub_all(MESSAGE, &mixed)));
     group.finish();
 }
