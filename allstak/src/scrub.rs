@@ -13,31 +13,11 @@ use crate::config::Config;
 /// What a scrubbed value becomes.
 pub(crate) const SCRUBBED: &str = "[scrubbed]";
 
-/// The names whose values are secrets, by default: sentry's server-side defaults. Each is
-/// matched as its words (see [`Rules::is_sensitive`]), so `api_key` also stands for `apiKey`,
-/// `API-KEY` and `x-api-key`.
-pub(crate) const DEFAULT_KEYS: [&str; 18] = [
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "api_key",
-    "apikey",
-    "access_token",
-    "auth",
-    "authorization",
-    "credentials",
-    "mysql_pwd",
-    "private_key",
-    "privatekey",
-    "token",
-    "session",
-    "cookie",
-    "set-cookie",
-    "csrf",
-];
-
-/// [`DEFAULT_KEYS`] as their words, in lower case.
+/// The names whose values are secrets, by default: sentry's server-side defaults (`password`,
+/// `passwd`, `pwd`, `secret`, `api_key`, `apikey`, `access_token`, `auth`, `authorization`,
+/// `credentials`, `mysql_pwd`, `private_key`, `privatekey`, `token`, `session`, `cookie`,
+/// `set-cookie`, `csrf`), each as its words in lower case (see [`Rules::is_sensitive`]), so
+/// that `api_key` also stands for `apiKey`, `API-KEY` and `x-api-key`.
 const DEFAULT_WORDS: [&[&[u8]]; 18] = [
     &[b"password"],
     &[b"passwd"],
@@ -117,7 +97,7 @@ const MAX_INLINE_WORDS: usize = 16;
 const SUFFIX_MATCH_MIN: usize = 5;
 
 /// What scrubbing does, from [`Config`]: on or off (`scrub_defaults`), and the names added to
-/// [`DEFAULT_KEYS`] (`scrub_keys`, `ALLSTAK_SCRUB_KEYS`). Build it once; it is cheap to use.
+/// [`DEFAULT_WORDS`] (`scrub_keys`, `ALLSTAK_SCRUB_KEYS`). Build it once; it is cheap to use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rules {
     on: bool,
@@ -128,7 +108,7 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    /// The default rules: on, with [`DEFAULT_KEYS`] only.
+    /// The default rules: on, with [`DEFAULT_WORDS`] only.
     pub(crate) const DEFAULT: Self = Self {
         on: true,
         extra_keys: Vec::new(),
@@ -673,11 +653,13 @@ fn email_domain_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// Whether the alphanumeric run at `at` may start a secret [`inner_secrets`] looks for: a
 /// cheap test of its first bytes.
 fn starts_like_a_secret(bytes: &[u8], at: usize) -> bool {
-    match bytes.get(at..).unwrap_or_default() {
-        [b'A', b'K' | b'S', ..] | [b'e', b'y', b'J', ..] | [b'2'..=b'6', ..] => true,
-        [b'B', b'e' | b'E' | b'a' | b'A', ..] => true,
-        _ => false,
-    }
+    matches!(
+        bytes.get(at..).unwrap_or_default(),
+        [b'A', b'K' | b'S', ..]
+            | [b'e', b'y', b'J', ..]
+            | [b'2'..=b'6', ..]
+            | [b'B', b'e' | b'E' | b'a' | b'A', ..]
+    )
 }
 
 /// The secrets that start an alphanumeric run inside a token (`bytes[start..end]`): AWS key
@@ -955,7 +937,7 @@ pub(crate) fn key_names(names: Vec<String>) -> (Vec<String>, Vec<String>) {
     (kept, refused)
 }
 
-/// `fields` with the values under [`DEFAULT_KEYS`] replaced, at any depth; borrowed when it
+/// `fields` with the values under [`DEFAULT_WORDS`] replaced, at any depth; borrowed when it
 /// holds none. Key names only: [`Rules::fields`] also scrubs the strings.
 pub(crate) fn fields(fields: &Map<String, Value>) -> Cow<'_, Map<String, Value>> {
     if fields
@@ -1058,6 +1040,28 @@ fn is_word(byte: u8) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The default names as the docs list them.
+    const DEFAULT_KEYS: [&str; 18] = [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "api_key",
+        "apikey",
+        "access_token",
+        "auth",
+        "authorization",
+        "credentials",
+        "mysql_pwd",
+        "private_key",
+        "privatekey",
+        "token",
+        "session",
+        "cookie",
+        "set-cookie",
+        "csrf",
+    ];
 
     fn sensitive(key: &str) -> bool {
         Rules::DEFAULT.is_sensitive(key)

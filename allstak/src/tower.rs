@@ -203,14 +203,13 @@ fn templated_path(path: &str) -> Cow<'_, str> {
         let all = |class: fn(&u8) -> bool| !bytes.is_empty() && bytes.iter().all(class);
         if all(u8::is_ascii_digit) || is_uuid(bytes) {
             Some(":id")
-        } else if bytes.len() >= 16 && all(u8::is_ascii_hexdigit) {
-            Some(":token")
-        } else if bytes.len() >= 20
-            && all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            && has(u8::is_ascii_digit)
-            && has(u8::is_ascii_alphabetic)
-            && ((has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase))
-                || !has(|&b| b == b'-' || b == b'_'))
+        } else if (bytes.len() >= 16 && all(u8::is_ascii_hexdigit))
+            || (bytes.len() >= 20
+                && all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && has(u8::is_ascii_digit)
+                && has(u8::is_ascii_alphabetic)
+                && ((has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase))
+                    || !has(|&b| b == b'-' || b == b'_')))
         {
             Some(":token")
         } else {
