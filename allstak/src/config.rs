@@ -53,6 +53,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_DEBUG` | [`debug`](ConfigBuilder::debug) | off |
 /// | — | [`before_send`](ConfigBuilder::before_send) | none |
 /// | — | [`scrub_defaults`](ConfigBuilder::scrub_defaults) | on |
+/// | `ALLSTAK_SCRUB_KEYS` | [`scrub_keys`](ConfigBuilder::scrub_keys) | none: the default names only |
 ///
 /// ```
 /// let config = allstak::Config::builder()
@@ -86,6 +87,8 @@ pub struct Config {
     pub(crate) max_breadcrumbs: usize,
     pub(crate) before_send: Option<Arc<BeforeSend>>,
     pub(crate) scrub_defaults: bool,
+    /// Key names scrubbed on top of the default ones.
+    pub(crate) scrub_keys: Vec<String>,
     /// What was wrong with the input, said once the SDK starts (when debug is on).
     pub(crate) problems: Vec<String>,
 }
@@ -167,6 +170,17 @@ impl Config {
         &self.in_app.exclude
     }
 
+    /// The key names scrubbed on top of the default ones (see [`ConfigBuilder::scrub_keys`]).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().scrub_keys(["ssn", " iban "]).build();
+    /// assert_eq!(config.scrub_keys(), ["ssn", "iban"]);
+    /// ```
+    #[must_use]
+    pub fn scrub_keys(&self) -> &[String] {
+        &self.scrub_keys
+    }
+
     /// The proxy's URL, if requests go through one.
     pub(crate) fn proxy_url(&self) -> Option<&str> {
         self.proxy.as_ref().map(Proxy::url)
@@ -194,6 +208,7 @@ impl fmt::Debug for Config {
             .field("max_breadcrumbs", &self.max_breadcrumbs)
             .field("before_send", &self.before_send.as_ref().map(|_| "Fn"))
             .field("scrub_defaults", &self.scrub_defaults)
+            .field("scrub_keys", &self.scrub_keys)
             .finish_non_exhaustive()
     }
 }
@@ -233,6 +248,7 @@ pub struct ConfigBuilder {
     max_breadcrumbs: Option<usize>,
     before_send: Option<Arc<BeforeSend>>,
     scrub_defaults: Option<bool>,
+    scrub_keys: Option<Vec<String>>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -456,10 +472,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// Whether values under keys named like a secret (`password`, `passwd`, `secret`, `token`,
-    /// `api_key`, `apikey`, `api-key`, `authorization`, `cookie`, in any case, anywhere in the
-    /// name) are replaced by `[scrubbed]` in events' metadata and breadcrumbs' data. On by
-    /// default. The API key itself never leaves in a payload, whatever this says.
+    /// Whether the default scrubbing runs (on by default): values under keys named like a
+    /// secret (`password`, `passwd`, `pwd`, `secret`, `api_key`, `apikey`, `access_token`,
+    /// `auth`, `authorization`, `credentials`, `mysql_pwd`, `private_key`, `privatekey`,
+    /// `token`, `session`, `cookie`, `set-cookie`, `csrf`, and the
+    /// [`scrub_keys`](Self::scrub_keys)) become `[scrubbed]` in events' metadata and
+    /// breadcrumbs' data, and secrets written in strings (such pairs as `pwd: "…"` or
+    /// `token=…`, bearer and basic credentials, URL passwords, JWTs, AWS key ids, card numbers,
+    /// emails) too; the README's privacy section lists every rule. Off turns all of it off. The
+    /// API key itself never leaves in a payload, whatever this says.
     ///
     /// ```
     /// // This program's `token` fields are counts, not secrets.
@@ -468,6 +489,29 @@ impl ConfigBuilder {
     /// ```
     pub fn scrub_defaults(mut self, on: bool) -> Self {
         self.scrub_defaults = Some(on);
+        self
+    }
+
+    /// Key names scrubbed on top of the default ones (`ALLSTAK_SCRUB_KEYS`, comma-separated;
+    /// this list replaces the variable's). A name matches by its words, in any case and with
+    /// any separator: `ssn` hits `ssn`, `user_ssn` and `userSSN`, `tax_id` hits `taxId` and
+    /// `X-Tax-Id`; a name of five letters or more also hits the end of a longer word (`email`
+    /// hits `workemail`; `ssn` does not hit `lessn`). A value is scrubbed under such a key, and after
+    /// it in strings (`ssn=…`, `ssn: "…"`). A name without a letter or digit is dropped with
+    /// a diagnostic. [`scrub_defaults(false)`](Self::scrub_defaults) turns these off too.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .scrub_keys(["ssn", "tax_id"])
+    ///     .build();
+    /// assert_eq!(config.scrub_keys(), ["ssn", "tax_id"]);
+    /// ```
+    pub fn scrub_keys<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.scrub_keys = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -540,6 +584,12 @@ impl ConfigBuilder {
             .state_dir
             .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from));
         let proxy_setting = self.proxy.or_else(|| var("ALLSTAK_PROXY"));
+        let scrub_keys = self
+            .scrub_keys
+            .map(|names| ("scrub_keys", names))
+            .or_else(|| {
+                var("ALLSTAK_SCRUB_KEYS").map(|list| ("ALLSTAK_SCRUB_KEYS", comma_separated(&list)))
+            });
 
         let exit_deadline = match (self.exit_deadline, deadline_ms) {
             (Some(deadline), _) => Some(deadline),
@@ -573,6 +623,19 @@ impl ConfigBuilder {
                 own_crates
             },
         };
+
+        let scrub_keys = scrub_keys
+            .map(|(setting, names)| {
+                let (kept, refused) = crate::scrub::key_names(names);
+                if !refused.is_empty() {
+                    problems.push(format!(
+                        "{setting}: ignored {}: each entry is a key name with a letter or digit",
+                        shorten(&format!("{refused:?}")),
+                    ));
+                }
+                kept
+            })
+            .unwrap_or_default();
 
         let valid_api_key = api_key
             .as_deref()
@@ -616,6 +679,7 @@ impl ConfigBuilder {
                 .unwrap_or(crate::breadcrumbs::DEFAULT_MAX_BREADCRUMBS),
             before_send: self.before_send,
             scrub_defaults: self.scrub_defaults.unwrap_or(true),
+            scrub_keys,
             problems,
         }
     }
@@ -935,6 +999,30 @@ mod tests {
     }
 
     #[test]
+    fn scrub_keys_come_from_the_builder_then_the_environment_and_extend_the_rules() {
+        use crate::scrub::Rules;
+        assert!(build(Config::builder(), &[]).scrub_keys.is_empty());
+        let env = [("ALLSTAK_SCRUB_KEYS", " ssn, tax_id,,SSN, --")];
+        let config = build(Config::builder(), &env);
+        assert_eq!(config.scrub_keys(), ["ssn", "tax_id"]);
+        assert_eq!(config.problems.len(), 1, "{:?}", config.problems);
+        assert!(config.problems[0].starts_with("ALLSTAK_SCRUB_KEYS: ignored [\"--\"]"));
+        let rules = Rules::from_config(&config);
+        assert!(rules.is_sensitive("user_ssn") && rules.is_sensitive("taxId"));
+        assert!(rules.is_sensitive("password"), "the defaults stay");
+        assert!(!Rules::from_config(&build(Config::builder(), &[])).is_sensitive("ssn"));
+        // The builder's list replaces the variable's; scrub_defaults(false) turns all off.
+        let config = build(Config::builder().scrub_keys(["iban"]), &env);
+        assert_eq!(config.scrub_keys(), ["iban"]);
+        let off = Rules::from_config(&build(
+            Config::builder().scrub_keys(["iban"]).scrub_defaults(false),
+            &[],
+        ));
+        assert!(!off.is_sensitive("iban") && !off.is_sensitive("password"));
+        assert_eq!(off.text("password=hunter2"), "password=hunter2");
+    }
+
+    #[test]
     fn builder_values_win_over_the_environment() {
         let config = build(
             Config::builder()
@@ -1050,9 +1138,9 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the fifteen `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the sixteen `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 22, "{read:?}");
+        assert_eq!(read.len(), 23, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();

@@ -430,6 +430,12 @@ fn record_tracked_status() {
     }
 }
 
+/// The default scrubbing of a string (what `scrub_defaults` does to messages, breadcrumbs and
+/// metadata values), for the benches.
+pub fn scrub_text(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::scrub::Rules::DEFAULT.text(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

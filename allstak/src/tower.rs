@@ -23,7 +23,8 @@
 //! thread: an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a
 //! panic the server survives) carries its `requestContext` too, without a status (there is no
 //! response yet). A 5xx that follows such an event is not a second event. Only the path is
-//! sent, never the query string.
+//! sent, never the query string; without a route, its segments that look like ids or tokens are
+//! replaced (`/reset/3f2a…` becomes `/reset/:token`, see [`templated_path`]).
 //!
 //! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
 //! is copied) into one allocation, and lends it to a thread-local around each poll; without a
@@ -177,13 +178,64 @@ fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestCo
         uri: request.uri().clone(),
         route: route
             .and_then(|find| find(request.extensions()))
-            .map(str::to_owned),
+            .map(str::to_owned)
+            // Without a route, the path stands in for it, with no ids or tokens.
+            .or_else(|| match templated_path(request.uri().path()) {
+                Cow::Owned(path) => Some(path),
+                Cow::Borrowed(_) => None,
+            }),
         host: headers.get(HOST).cloned(),
         user_agent: headers.get(USER_AGENT).cloned(),
         status: None,
         reported: false,
         user: None,
     }
+}
+
+/// `path` with each segment that looks like an id replaced by `:id` (all digits; a UUID), and
+/// each that looks like a token by `:token` (16 hex digits or more; 20 base64url characters or
+/// more with a digit and a letter, and either both cases or no `-`/`_`: a slug such as
+/// `my-post-2024-12-01` stays, as does `getUserProfileSettings`); borrowed when none does.
+fn templated_path(path: &str) -> Cow<'_, str> {
+    let placeholder = |segment: &str| -> Option<&'static str> {
+        let bytes = segment.as_bytes();
+        let has = |class: fn(&u8) -> bool| bytes.iter().any(class);
+        let all = |class: fn(&u8) -> bool| !bytes.is_empty() && bytes.iter().all(class);
+        if all(u8::is_ascii_digit) || is_uuid(bytes) {
+            Some(":id")
+        } else if (bytes.len() >= 16 && all(u8::is_ascii_hexdigit))
+            || (bytes.len() >= 20
+                && all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && has(u8::is_ascii_digit)
+                && has(u8::is_ascii_alphabetic)
+                && ((has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase))
+                    || !has(|&b| b == b'-' || b == b'_')))
+        {
+            Some(":token")
+        } else {
+            None
+        }
+    };
+    if !path
+        .split('/')
+        .any(|segment| placeholder(segment).is_some())
+    {
+        return Cow::Borrowed(path);
+    }
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| placeholder(segment).unwrap_or(segment))
+        .collect();
+    Cow::Owned(segments.join("/"))
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(bytes: &[u8]) -> bool {
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
 }
 
 pin_project_lite::pin_project! {
@@ -437,7 +489,10 @@ mod tests {
         let mut request = get("/users/42?token=abc");
         let context = super::context(&request, None);
         assert_eq!(context.method, http::Method::GET);
-        assert_eq!(context.path(), "/users/42");
+        assert_eq!(context.path(), "/users/:id");
+        let context = super::context(&get("/users/me?token=abc"), None);
+        assert_eq!(context.path(), "/users/me");
+        assert_eq!(context.route, None, "nothing to replace: nothing copied");
         assert_eq!(context.host().as_deref(), Some("api.example"));
         assert_eq!(
             context.user_agent,
@@ -451,6 +506,46 @@ mod tests {
             Some(|extensions| extensions.get::<Route>().map(|route| route.0)),
         );
         assert_eq!(context.path(), "/users/{id}");
+    }
+
+    #[test]
+    fn ids_and_tokens_in_a_path_become_placeholders_and_words_stay() {
+        for (path, templated) in [
+            ("/users/42", "/users/:id"),
+            ("/users/42/orders/7", "/users/:id/orders/:id"),
+            ("/items/550e8400-e29b-41d4-a716-446655440000", "/items/:id"),
+            ("/objects/507f1f77bcf86cd799439011", "/objects/:token"),
+            ("/reset/9f86d081884c7d65", "/reset/:token"),
+            ("/reset/dGhpcyBpcyBhIHRva2VuIDEy_x-Y", "/reset/:token"),
+            ("/verify/k3j4h5k6j7h8g9f0d1s2q8", "/verify/:token"),
+            ("/a/1/", "/a/:id/"),
+        ] {
+            assert_eq!(templated_path(path), templated, "{path}");
+        }
+        for kept in [
+            "/",
+            "",
+            "/users/me",
+            "/v1/users",
+            "/blog/my-post-2024-12-01-announcement",
+            "/api/getUserProfileSettings",
+            // Hex, but 15 digits; a UUID missing a digit; a word of hex letters.
+            "/reset/9f86d081884c7d6",
+            "/items/550e8400-e29b-41d4-a716-44665544000",
+            "/cafe/deadbeef",
+            "/files/report_final_version_2",
+        ] {
+            assert!(matches!(templated_path(kept), Cow::Borrowed(_)), "{kept}");
+        }
+    }
+
+    #[test]
+    fn without_a_route_the_message_and_the_context_say_the_templated_path() {
+        let request = get("/reset/dGhpcyBpcyBhIHRva2VuIDEy_x-Y?page=2");
+        let context = super::context(&request, None);
+        let answered = context.outcome(Some(500));
+        assert_eq!(answered.path(), "/reset/:token");
+        assert!(!format!("{} {}", answered.method, answered.path()).contains("dGhp"));
     }
 
     #[test]
