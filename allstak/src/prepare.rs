@@ -79,22 +79,23 @@ pub(crate) fn error(
     } else {
         stack.iter().map(frame_of_stack).collect()
     };
+    // What never leaves the process: secrets by their names and in the text of every string.
+    let rules = scrub::Rules::from_config(config);
     let stack_trace: Vec<String> = event
         .causes
         .iter()
-        .map(|cause| format!("caused by: {cause}"))
+        .map(|cause| format!("caused by: {}", rules.text(cause)))
         .collect();
-    let scrub_defaults = config.scrub_defaults;
     let mut fields = Cow::Borrowed(&event.metadata);
     if let Some(tags) = &event.context.tags {
         crate::scope::merge_tags(fields.to_mut(), tags);
     }
-    if scrub_defaults && let Cow::Owned(scrubbed) = scrub::fields(&fields) {
+    if let Cow::Owned(scrubbed) = rules.fields(&fields) {
         fields = Cow::Owned(scrubbed);
     }
     let payload = wire::ErrorPayload {
         exception_class: &event.exception_class,
-        message: &event.message,
+        message: rules.text(&event.message),
         stack_trace,
         frames,
         level: event.level.as_str(),
@@ -102,7 +103,11 @@ pub(crate) fn error(
         release: config.release(),
         session_id: event.session_id.map(|id| id.to_string()),
         user: event.context.user.as_deref().and_then(user),
-        request_context: event.context.request.as_deref().map(request_context),
+        request_context: event
+            .context
+            .request
+            .as_deref()
+            .map(|request| request_context(request, &rules)),
         metadata: wire::Metadata {
             rust_type: event.type_name,
             trimmed: None,
@@ -110,7 +115,7 @@ pub(crate) fn error(
         },
         breadcrumbs: breadcrumbs
             .iter()
-            .map(|breadcrumb| breadcrumb_payload(breadcrumb, scrub_defaults))
+            .map(|breadcrumb| breadcrumb_payload(breadcrumb, &rules))
             .collect(),
         handled: event.handled,
         mechanism: event.mechanism,
@@ -251,34 +256,48 @@ fn user(user: &User) -> Option<wire::UserPayload<'_>> {
     (payload.id.is_some() || payload.email.is_some() || payload.ip.is_some()).then_some(payload)
 }
 
-fn request_context(request: &RequestContext) -> wire::RequestContextPayload<'_> {
+fn request_context<'a>(
+    request: &'a RequestContext,
+    rules: &scrub::Rules,
+) -> wire::RequestContextPayload<'a> {
     wire::RequestContextPayload {
         method: request.method.as_str(),
-        path: truncated(request.path()),
-        host: request.host().map(truncate_cow),
+        path: scrubbed(truncated(request.path()), rules),
+        host: request
+            .host()
+            .map(|host| scrubbed(truncate_cow(host), rules)),
         status_code: request.status,
-        user_agent: request
-            .user_agent
-            .as_ref()
-            .map(|agent| truncate_cow(String::from_utf8_lossy(agent.as_bytes()))),
+        user_agent: request.user_agent.as_ref().map(|agent| {
+            scrubbed(
+                truncate_cow(String::from_utf8_lossy(agent.as_bytes())),
+                rules,
+            )
+        }),
     }
 }
 
-fn breadcrumb_payload(
-    breadcrumb: &Breadcrumb,
-    scrub_defaults: bool,
-) -> wire::BreadcrumbPayload<'_> {
+/// `text` with the secrets in it scrubbed; as it was (not copied) when it holds none.
+fn scrubbed<'a>(text: Cow<'a, str>, rules: &scrub::Rules) -> Cow<'a, str> {
+    match rules.text(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => Cow::Owned(clean),
+    }
+}
+
+fn breadcrumb_payload<'a>(
+    breadcrumb: &'a Breadcrumb,
+    rules: &scrub::Rules,
+) -> wire::BreadcrumbPayload<'a> {
     wire::BreadcrumbPayload {
         timestamp: time::rfc3339(breadcrumb.timestamp),
         kind: &breadcrumb.kind,
         category: breadcrumb.category.as_deref(),
-        message: breadcrumb.message.as_deref(),
+        message: breadcrumb
+            .message
+            .as_deref()
+            .map(|message| rules.text(message)),
         level: breadcrumb.level.as_str(),
-        data: if scrub_defaults {
-            scrub::fields(&breadcrumb.data)
-        } else {
-            Cow::Borrowed(&breadcrumb.data)
-        },
+        data: rules.fields(&breadcrumb.data),
     }
 }
 

@@ -116,8 +116,6 @@ impl Rules {
     };
 
     /// The rules `config` asks for.
-    // Called by the step that prepares an event for the wire (issue 19), wired apart.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_config(config: &Config) -> Self {
         Self::new(config.scrub_defaults, &config.scrub_keys)
     }
@@ -211,8 +209,6 @@ impl Rules {
 
     /// `fields` with the values under sensitive keys replaced, and every string scrubbed as
     /// [`Self::text`] does, at any depth; borrowed when nothing changed.
-    // Called by the step that prepares an event for the wire (issue 19), wired apart.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn fields<'a>(&self, fields: &'a Map<String, Value>) -> Cow<'a, Map<String, Value>> {
         if !self.on {
             return Cow::Borrowed(fields);
@@ -937,49 +933,6 @@ pub(crate) fn key_names(names: Vec<String>) -> (Vec<String>, Vec<String>) {
     (kept, refused)
 }
 
-/// `fields` with the values under [`DEFAULT_WORDS`] replaced, at any depth; borrowed when it
-/// holds none. Key names only: [`Rules::fields`] also scrubs the strings.
-pub(crate) fn fields(fields: &Map<String, Value>) -> Cow<'_, Map<String, Value>> {
-    if fields
-        .iter()
-        .any(|(key, value)| Rules::DEFAULT.is_sensitive(key) || holds_secret(value))
-    {
-        let mut owned = fields.clone();
-        scrub_map(&mut owned);
-        Cow::Owned(owned)
-    } else {
-        Cow::Borrowed(fields)
-    }
-}
-
-fn holds_secret(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .any(|(key, value)| Rules::DEFAULT.is_sensitive(key) || holds_secret(value)),
-        Value::Array(items) => items.iter().any(holds_secret),
-        _ => false,
-    }
-}
-
-fn scrub_map(map: &mut Map<String, Value>) {
-    for (key, value) in map.iter_mut() {
-        if Rules::DEFAULT.is_sensitive(key) {
-            *value = Value::from(SCRUBBED);
-        } else {
-            scrub_value(value);
-        }
-    }
-}
-
-fn scrub_value(value: &mut Value) {
-    match value {
-        Value::Object(map) => scrub_map(map),
-        Value::Array(items) => items.iter_mut().for_each(scrub_value),
-        _ => {}
-    }
-}
-
 /// A JSON `body` in which `api_key` appears nowhere as a word: every occurrence in a string (or
 /// an object's key) that stands alone, between characters that cannot be part of a key (a
 /// space, `=`, `:`, `/`, `"`, an escape), is replaced, in place in the text. Other text is left
@@ -1479,7 +1432,7 @@ mod tests {
         let Value::Object(fields) = fields else {
             unreachable!()
         };
-        let scrubbed = super::fields(&fields);
+        let scrubbed = Rules::DEFAULT.fields(&fields);
         assert_eq!(
             Value::Object(scrubbed.into_owned()),
             json!({
@@ -1497,7 +1450,7 @@ mod tests {
         let Value::Object(fields) = json!({"user": "u-1", "nested": {"id": 7}}) else {
             unreachable!()
         };
-        assert!(matches!(super::fields(&fields), Cow::Borrowed(_)));
+        assert!(matches!(Rules::DEFAULT.fields(&fields), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //! panic the server survives) carries its `requestContext` too, without a status (there is no
 //! response yet). A 5xx that follows such an event is not a second event. Only the path is
 //! sent, never the query string; without a route, its segments that look like ids or tokens are
-//! replaced (`/reset/3f2a…` becomes `/reset/:token`, see [`templated_path`]).
+//! replaced: all digits or a UUID become `:id` (`/users/42` → `/users/:id`), 16 or more hex
+//! digits or 20 or more base64url characters mixing letters and digits become `:token`
+//! (`/reset/3f2a…` → `/reset/:token`).
 //!
 //! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
 //! is copied) into one allocation, and lends it to a thread-local around each poll; without a

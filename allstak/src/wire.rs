@@ -123,7 +123,7 @@ pub(crate) fn error(payload: &ErrorPayload<'_>) -> Request {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ErrorPayload<'a> {
     pub(crate) exception_class: &'a str,
-    pub(crate) message: &'a str,
+    pub(crate) message: Cow<'a, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) stack_trace: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -237,7 +237,7 @@ pub(crate) struct BreadcrumbPayload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) category: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) message: Option<&'a str>,
+    pub(crate) message: Option<Cow<'a, str>>,
     pub(crate) level: &'a str,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) data: Cow<'a, Map<String, Value>>,

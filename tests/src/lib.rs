@@ -230,6 +230,8 @@ scenarios! {
     pub enum AxumProgram for "axum_program" {
         /// Prints `listening on <address>` and serves until its stdin closes.
         Serve = "serve",
+        /// [`AxumProgram::Serve`], with a layer that is not told the route.
+        ServeWithoutRoute = "serve-without-route",
         /// Calls a failing tower service once, through the layer.
         ServiceError = "service-error",
     }
@@ -350,6 +352,9 @@ scenarios! {
         HeavyTrail = "heavy-trail",
         /// `log::error!` through the SDK's logger around env_logger.
         LogError = "log-error",
+        /// Secrets in a span's Debug value (`DbConfig { pwd, auth, private_key }`), in an
+        /// error's field (`credentials`) and in its message (a bearer token, a URL's password).
+        Secrets = "secrets",
     }
 }
 

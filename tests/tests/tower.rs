@@ -21,7 +21,11 @@ struct Server {
 
 impl Server {
     fn start(collector_url: &str) -> Self {
-        let mut child = command(AxumProgram::Serve, &env_for(collector_url, &[]))
+        Self::start_as(AxumProgram::Serve, collector_url)
+    }
+
+    fn start_as(program: AxumProgram, collector_url: &str) -> Self {
+        let mut child = command(program, &env_for(collector_url, &[]))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -249,8 +253,29 @@ fn an_err_from_the_inner_service_is_a_handled_event_with_the_request() {
     assert_eq!(
         event["requestContext"],
         json!({
-            "method": "POST", "path": "/jobs/7", "host": "jobs.internal:8080",
+            // No route known: the id in the path is not sent.
+            "method": "POST", "path": "/jobs/:id", "host": "jobs.internal:8080",
             "userAgent": "jobs-client/2",
         })
     );
+}
+
+#[test]
+fn without_a_route_ids_and_tokens_in_the_path_never_leave_the_process() {
+    let collector = collector();
+    let server = Server::start_as(AxumProgram::ServeWithoutRoute, collector.url());
+    let token = "q3Zt8vYb2LmN0pRsT5uWxYz1AbCdEf";
+    let agent = http_client();
+    let url = format!("http://{}/reset/{token}", server.address);
+    assert_eq!(send(&agent, "GET", &url), Some(500));
+    drop(agent);
+    server.stop();
+
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    for request in &requests {
+        assert!(!request.body.contains(token), "{}", request.body);
+    }
+    let event = &requests[1].json;
+    assert_eq!(event["requestContext"]["path"], "/reset/:token", "{event}");
 }

@@ -63,15 +63,20 @@ fn layer() -> allstak::tower::Layer {
         .route(|extensions| extensions.get::<MatchedPath>().map(MatchedPath::as_str))
 }
 
-async fn serve() {
+async fn reset() -> StatusCode {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+async fn serve(layer: allstak::tower::Layer) {
     let app = axum::Router::new()
+        .route("/reset/{token}", get(reset))
         .route("/ok", get(|| async { "fine" }))
         .route("/users/{id}", get(user))
         .route("/accounts/{id}", get(account))
         .route("/inventory.Stock/Reserve/{code}", post(grpc))
         .route("/settings", post(settings))
         .route("/panic", get(panics))
-        .layer(layer());
+        .layer(layer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port on 127.0.0.1");
@@ -126,7 +131,8 @@ async fn service_error() {
 #[tokio::main]
 async fn main() {
     match AxumProgram::of_this_process() {
-        AxumProgram::Serve => serve().await,
+        AxumProgram::Serve => serve(layer()).await,
+        AxumProgram::ServeWithoutRoute => serve(allstak::tower::Layer::new()).await,
         AxumProgram::ServiceError => service_error().await,
     }
     println!("done");

@@ -41,6 +41,25 @@ fn track_above_instrument(port: u16) -> Result<u16, std::num::ParseIntError> {
     "eighty".parse::<u16>().map(|p| p + port)
 }
 
+/// A program's settings, as programs derive `Debug` for them.
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug only
+struct DbConfig {
+    host: &'static str,
+    user: &'static str,
+    pwd: &'static str,
+    auth: &'static str,
+    private_key: &'static str,
+}
+
+#[tracing::instrument]
+fn connect(config: &DbConfig) {
+    tracing::error!(
+        credentials = "s3cr3t-credentials",
+        "could not connect with Authorization: Bearer abc.def-ghi to https://admin:hunter3@db.internal/"
+    );
+}
+
 #[allstak::main]
 fn main() {
     let scenario = Integrations::of_this_process();
@@ -95,6 +114,13 @@ fn main() {
             }
             tracing::error!("after the heavy trail");
         }
+        Integrations::Secrets => connect(&DbConfig {
+            host: "db.internal",
+            user: "app",
+            pwd: "hunter2",
+            auth: "tok-auth-123",
+            private_key: "-----BEGIN PRIVATE KEY-----",
+        }),
         Integrations::LogError => {
             log::info!("starting");
             log::debug!("not kept");
