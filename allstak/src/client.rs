@@ -250,7 +250,7 @@ impl Client {
                         }
                     }
                     prepare::error(&event, &self.trail.before(mark), config)
-                        .map_or(Outgoing::Unsendable, Outgoing::Request)
+                        .map_or(Outgoing::Unsendable, Outgoing::Post)
                 });
             }
         }

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::diag;
 use crate::event::{ErrorEvent, Location, truncate_cow, truncated};
 use crate::scope::RequestContext;
-use crate::wire::{self, Request, json_len};
+use crate::wire::{self, Post, json_len};
 use crate::{SessionId, User, scrub, stack, time};
 
 /// The largest error event the SDK sends: 256 KiB of JSON body. (The contract names no limit
@@ -33,7 +33,7 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// `POST /ingest/v1/sessions/start` for this process's session, under the config's release,
 /// environment and user.
-pub(crate) fn session_start(id: SessionId, config: &Config) -> Request {
+pub(crate) fn session_start(id: SessionId, config: &Config) -> Post {
     let request = wire::session_start(
         &id.to_string(),
         config.release(),
@@ -44,7 +44,7 @@ pub(crate) fn session_start(id: SessionId, config: &Config) -> Request {
 }
 
 /// The API key never leaves in a payload that holds text from the program.
-fn without_api_key(mut request: Request, config: &Config) -> Request {
+fn without_api_key(mut request: Post, config: &Config) -> Post {
     if let Some(key) = &config.api_key {
         request.body = scrub::without_api_key(request.body, key);
     }
@@ -57,7 +57,7 @@ pub(crate) fn error(
     event: &ErrorEvent,
     breadcrumbs: &[Breadcrumb],
     config: &Config,
-) -> Option<Request> {
+) -> Option<Post> {
     // Symbolized here, on the transport thread; a stack that yields nothing (a stripped binary)
     // leaves the location's one frame.
     let stack = event
@@ -124,7 +124,7 @@ pub(crate) fn error(
 }
 
 /// The request for `payload`, the API key removed, trimmed until it fits [`MAX_EVENT_BYTES`].
-fn fit(mut payload: wire::ErrorPayload<'_>, config: &Config) -> Option<Request> {
+fn fit(mut payload: wire::ErrorPayload<'_>, config: &Config) -> Option<Post> {
     let mut request = without_api_key(wire::error(&payload), config);
     let original = request.body.len();
     while request.body.len() > MAX_EVENT_BYTES {
@@ -310,12 +310,12 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
-    fn json_of(request: &Request) -> Value {
+    fn json_of(request: &Post) -> Value {
         serde_json::from_slice(&request.body).expect("json")
     }
 
     /// The request for an event that fits.
-    fn sent(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Request {
+    fn sent(event: &ErrorEvent, breadcrumbs: &[Breadcrumb], config: &Config) -> Post {
         error(event, breadcrumbs, config).expect("the event fits")
     }
 

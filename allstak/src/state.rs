@@ -24,7 +24,7 @@ use crate::diag;
 use crate::session::EndedSession;
 use crate::time;
 use crate::transport::Delivery;
-use crate::wire::{self, Request};
+use crate::wire::{self, Post};
 use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
@@ -376,8 +376,8 @@ impl Process {
 
 impl Recovered {
     /// The session's start, if the server has not taken it: to send before the end.
-    pub(crate) fn start(&self) -> Option<Request> {
-        self.state.start.as_ref().map(|body| Request {
+    pub(crate) fn start(&self) -> Option<Post> {
+        self.state.start.as_ref().map(|body| Post {
             path: wire::SESSIONS_START,
             body: body.clone().into_bytes(),
         })
@@ -423,7 +423,7 @@ enum Start {
     /// (a signal in between), and its end then goes as it is.
     NotQueued,
     /// Not taken yet: kept with the session's state, and sent again before the end.
-    Owed(Request),
+    Owed(Post),
     Sent,
     /// Refused for good: the server will never have this session, so its end is never sent.
     Refused,
@@ -454,7 +454,7 @@ impl SessionFile {
 
     /// Ends the sessions of this program's processes that died without ending theirs, each
     /// after its start if the server never took that: `deliver` sends a request.
-    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Request) -> Delivery) {
+    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Post) -> Delivery) {
         for mut recovered in self.dir.recover(SystemTime::now()) {
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
@@ -486,7 +486,7 @@ impl SessionFile {
 
     /// The session's start is about to be sent: owed until [`Self::settle_start`] says the
     /// server took it.
-    pub(crate) fn owe_start(&self, start: &Request) {
+    pub(crate) fn owe_start(&self, start: &Post) {
         self.lock().start = Start::Owed(start.clone());
     }
 
@@ -536,7 +536,7 @@ impl SessionFile {
     pub(crate) fn send_end(
         &self,
         ended: &EndedSession,
-        mut deliver: impl FnMut(&Request) -> Delivery,
+        mut deliver: impl FnMut(&Post) -> Delivery,
     ) {
         let start = self.lock().start.clone();
         match start {
@@ -1087,8 +1087,8 @@ mod tests {
 
     const START_BODY: &str = r#"{"sessionId":"3b241101-e2bb-4255-8caf-4136c566a962"}"#;
 
-    fn start_request() -> Request {
-        Request {
+    fn start_request() -> Post {
+        Post {
             path: wire::SESSIONS_START,
             body: START_BODY.as_bytes().to_vec(),
         }
@@ -1110,7 +1110,7 @@ mod tests {
             }
         }
 
-        fn deliver(&mut self, request: &Request) -> Delivery {
+        fn deliver(&mut self, request: &Post) -> Delivery {
             let body = String::from_utf8_lossy(&request.body).into_owned();
             self.received.push((request.path, body));
             self.answers.pop().unwrap_or(Delivery::Sent)

@@ -24,12 +24,12 @@ pub(crate) const ERRORS: &str = "/ingest/v1/errors";
 
 /// One `POST` to the ingest API: the path under the host, and the JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Request {
+pub(crate) struct Post {
     pub(crate) path: &'static str,
     pub(crate) body: Vec<u8>,
 }
 
-impl Request {
+impl Post {
     fn json(path: &'static str, payload: &impl Serialize) -> Self {
         // Our payloads are plain structs of strings, numbers and JSON values: serializing them
         // cannot fail.
@@ -76,7 +76,7 @@ pub(crate) fn session_start(
     release: &str,
     environment: &str,
     user_id: Option<&str>,
-) -> Request {
+) -> Post {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SessionStart<'a> {
@@ -92,12 +92,12 @@ pub(crate) fn session_start(
         environment,
         user_id,
     };
-    Request::identified(SESSIONS_START, &payload)
+    Post::identified(SESSIONS_START, &payload)
 }
 
 /// `POST /ingest/v1/sessions/end`, for this process's session or one recovered from the state
 /// dir; `status` as the contract spells it (`ok`, `errored`, `crashed`, `abnormal`).
-pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: &str) -> Request {
+pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: &str) -> Post {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct SessionEnd<'a> {
@@ -110,12 +110,12 @@ pub(crate) fn session_end(session_id: &str, duration_ms: u64, status: &str) -> R
         duration_ms,
         status,
     };
-    Request::json(SESSIONS_END, &payload)
+    Post::json(SESSIONS_END, &payload)
 }
 
 /// `POST /ingest/v1/errors`, the body exactly as `payload` says.
-pub(crate) fn error(payload: &ErrorPayload<'_>) -> Request {
-    Request::identified(ERRORS, payload)
+pub(crate) fn error(payload: &ErrorPayload<'_>) -> Post {
+    Post::identified(ERRORS, payload)
 }
 
 /// The body of `POST /ingest/v1/errors`, without the SDK's identity ([`error`] adds it).
@@ -265,7 +265,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn json_of(request: &Request) -> Value {
+    fn json_of(request: &Post) -> Value {
         serde_json::from_slice(&request.body).expect("json")
     }
 

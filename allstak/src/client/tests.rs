@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::shutdown::{EndSent, exit_deadline_after};
 use super::*;
 use crate::transport::Answer;
-use crate::wire::Request;
+use crate::wire::Post;
 
 /// What the fake server does with a request to a path.
 #[derive(Clone, Copy)]
@@ -52,7 +52,7 @@ impl Fake {
 }
 
 impl Backend for Fake {
-    fn post(&mut self, _: &Endpoint, request: &Request, timeout: Duration) -> Answer {
+    fn post(&mut self, _: &Endpoint, request: &Post, timeout: Duration) -> Answer {
         let json = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         self.sent
             .lock()

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::wire::Request;
+use crate::wire::Post;
 
 /// The most bytes of a response body a backend reads: the ingest API answers a few dozen; a
 /// server that sends more (a proxy's error page, a misbehaving server) is not read further.
@@ -39,7 +39,7 @@ pub(crate) enum Answer {
 /// An HTTP client on the SDK's thread.
 pub(crate) trait Backend: Send {
     /// POSTs `request` to the endpoint with the contract's headers, taking at most `timeout`.
-    fn post(&mut self, endpoint: &Endpoint, request: &Request, timeout: Duration) -> Answer;
+    fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer;
 }
 
 /// The backend this build has.
@@ -84,7 +84,7 @@ struct Unusable(String);
 
 #[cfg(any(feature = "reqwest", not(feature = "ureq")))]
 impl Backend for Unusable {
-    fn post(&mut self, _: &Endpoint, _: &Request, _: Duration) -> Answer {
+    fn post(&mut self, _: &Endpoint, _: &Post, _: Duration) -> Answer {
         Answer::Unreachable(self.0.clone())
     }
 }
@@ -132,7 +132,7 @@ mod tests {
             key: "k".to_owned(),
             proxy: None,
         };
-        let request = Request {
+        let request = Post {
             path: "/ingest/v1/errors",
             body: b"{}".to_vec(),
         };

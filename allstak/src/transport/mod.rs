@@ -1,6 +1,6 @@
 //! Sending to the AllStak ingest API, on one thread the SDK owns.
 //!
-//! The transport knows requests (a path and a body, [`crate::wire::Request`]), not sessions or
+//! The transport knows requests (a path and a body, [`crate::wire::Post`]), not sessions or
 //! events. Callers hand it jobs through its inbox and never wait, except the one that ends the
 //! session, which waits for its job and never longer than the exit deadline. Jobs run in order,
 //! so a session's start always reaches the server before its end.
@@ -27,7 +27,7 @@ use std::time::Instant;
 use crate::counter::ShardedCounter;
 use crate::diag::{self, Notice};
 use crate::sdk_thread;
-use crate::wire::Request;
+use crate::wire::Post;
 use queue::{Done, Inbox, Wait};
 
 #[cfg(test)]
@@ -45,7 +45,7 @@ pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 /// What an error event's job makes on the worker.
 pub(crate) enum Outgoing {
     /// The request to send.
-    Request(Request),
+    Post(Post),
     /// Nothing to send: `before_send` dropped it (the program's choice, not counted).
     Discarded,
     /// Nothing that can be sent (too large even trimmed): counted as dropped.

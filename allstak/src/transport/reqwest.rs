@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::http::{Answer, Backend, Endpoint, MAX_RESPONSE_BODY};
 use crate::diag;
-use crate::wire::{Request, USER_AGENT};
+use crate::wire::{Post, USER_AGENT};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -55,7 +55,7 @@ impl Reqwest {
 }
 
 impl Backend for Reqwest {
-    fn post(&mut self, endpoint: &Endpoint, request: &Request, timeout: Duration) -> Answer {
+    fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer {
         let url = format!("{}{}", endpoint.host, request.path);
         let sent = self
             .client

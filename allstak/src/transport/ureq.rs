@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::http::{Answer, Backend, Endpoint, MAX_RESPONSE_BODY};
 use crate::diag;
-use crate::wire::{Request, USER_AGENT};
+use crate::wire::{Post, USER_AGENT};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -52,7 +52,7 @@ impl Ureq {
 }
 
 impl Backend for Ureq {
-    fn post(&mut self, endpoint: &Endpoint, request: &Request, timeout: Duration) -> Answer {
+    fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer {
         let url = format!("{}{}", endpoint.host, request.path);
         // Each phase is bounded rather than the whole call: a whole-call timeout makes ureq
         // resolve the host on a thread of its own per request. DNS is then bounded by the

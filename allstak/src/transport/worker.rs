@@ -11,7 +11,7 @@ use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Job, Outgoing, Shared};
 use crate::diag::{self, Notice};
-use crate::wire::Request;
+use crate::wire::Post;
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often the worker calls its heartbeat (which refreshes the state file), busy or idle.
@@ -112,7 +112,7 @@ impl Worker {
         match job {
             Job::Event(build) => {
                 let lost = match build() {
-                    Outgoing::Request(request) => match self.deliver(&request) {
+                    Outgoing::Post(request) => match self.deliver(&request) {
                         Delivery::Sent => None,
                         Delivery::Refused => Some("was refused"),
                         Delivery::NotYet => Some("could not be sent in time"),
@@ -162,7 +162,7 @@ impl Worker {
     }
 
     /// Sends one request, retrying as the contract says, never past the exit deadline.
-    pub(crate) fn deliver(&mut self, request: &Request) -> Delivery {
+    pub(crate) fn deliver(&mut self, request: &Post) -> Delivery {
         let path = request.path;
         for attempt in 0..MAX_ATTEMPTS {
             if self.shared.unauthorized.load(Ordering::Relaxed) {
@@ -246,7 +246,7 @@ impl Worker {
         }
     }
 
-    fn post(&mut self, request: &Request, timeout: Duration) -> Outcome {
+    fn post(&mut self, request: &Post, timeout: Duration) -> Outcome {
         let backend = self
             .backend
             .get_or_insert_with(|| http::backend(&self.endpoint));
