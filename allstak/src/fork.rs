@@ -24,7 +24,7 @@ pub(crate) fn watch() {
         static WATCHING: std::sync::Once = std::sync::Once::new();
         WATCHING.call_once(|| {
             // Runs in the child, right after the fork, on its only thread: async-signal-safe
-            // work only (atomic stores, `sigaction`, `close`).
+            // work only (an atomic store).
             unsafe extern "C" fn in_child() {
                 IN_CHILD.store(true, Ordering::Relaxed);
             }

@@ -1,5 +1,6 @@
-//! The process's hooks, in place before the program's first line once its session runs: `fork`
-//! watching, the panic hook, the `atexit` hook and, with `end_on_signals`, the signal handlers.
+//! The process's hooks, in place before the program's first line: `fork` watching, and once its
+//! session runs, the panic hook, the `atexit` hook and, with `end_on_signals`, the signal
+//! handlers.
 //! Each calls back into the client; the client knows none of them.
 
 use crate::config::Config;
@@ -12,8 +13,9 @@ pub(crate) fn set_up(config: Config, cfg_test: bool) -> bool {
     if !client::start(config, cfg_test) {
         return false;
     }
+    // A forked child sends nothing, whether or not a session runs.
+    fork::watch();
     if client::session_active() {
-        fork::watch();
         panic::install();
         exit::install();
         // After the start is queued: an end from another thread is always queued behind it.
