@@ -364,9 +364,12 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     for problem in &config.problems {
         diag::warning!("{problem}");
     }
-    if PROCESS.get().is_some() {
+    let already_set_up = || {
         diag::debug!("allstak was already set up in this process; this setup is ignored");
-        return false;
+        false
+    };
+    if PROCESS.get().is_some() {
+        return already_set_up();
     }
     let test_run = !config.track_test_runs && config::is_test_run(cfg_test);
     if test_run {
@@ -376,8 +379,7 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     }
     let track = config.auto_session_tracking && !test_run;
     if PROCESS.set(Client::new(config, test_run, None)).is_err() {
-        diag::debug!("allstak was already set up in this process; this setup is ignored");
-        return false;
+        return already_set_up();
     }
     let Some(client) = PROCESS.get() else {
         return false;
@@ -462,9 +464,6 @@ pub(crate) fn handled_error_count() -> u64 {
 }
 
 pub(crate) fn dropped_event_count() -> u64 {
-    if fork::is_child() {
-        return fork::dropped_event_count();
-    }
     current().map_or(0, Client::dropped_event_count)
 }
 
@@ -476,9 +475,6 @@ pub(crate) fn sending() -> bool {
 
 /// Records a handled error on the session and queues its event (never waits).
 pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
-    if fork::is_child() {
-        return fork::drop_event();
-    }
     if let Some(client) = current() {
         client.capture(build);
     }
@@ -496,9 +492,6 @@ pub(crate) fn note_tracing_layer() {
 /// text, or its message): skipped when a call on this thread just reported the same error.
 #[cfg(feature = "tracing")]
 pub(crate) fn capture_from_tracing(fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
-    if fork::is_child() {
-        return fork::drop_event();
-    }
     if let Some(client) = current() {
         client.capture_from_tracing(fingerprint, build);
     }
@@ -551,9 +544,6 @@ mod reported_once {
 
 /// Adds a breadcrumb to the trail later error events carry; nothing when they go nowhere.
 pub(crate) fn add_breadcrumb(build: impl FnOnce() -> Breadcrumb) {
-    if fork::is_child() {
-        return;
-    }
     if let Some(client) = current() {
         client.add_breadcrumb(build);
     }
@@ -618,9 +608,6 @@ pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
 
 /// Waits until every queued event was sent, at most the exit deadline.
 pub(crate) fn flush() -> bool {
-    if fork::is_child() {
-        return fork::dropped_event_count() == 0;
-    }
     current().is_none_or(Client::flush)
 }
 

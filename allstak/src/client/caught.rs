@@ -24,6 +24,12 @@ struct Undecided {
     unwinding_since: Option<Instant>,
 }
 
+impl Undecided {
+    fn into_held(self) -> Held {
+        (self.record, self.mark)
+    }
+}
+
 #[derive(Default)]
 struct State {
     undecided: Vec<Undecided>,
@@ -85,7 +91,7 @@ impl Panics {
         let taken: Vec<_> = state
             .undecided
             .drain(..old)
-            .map(|held| (held.record, held.mark))
+            .map(Undecided::into_held)
             .collect();
         if let Some((record, mark)) = taken.last()
             && state.undecided.is_empty()
@@ -102,7 +108,7 @@ impl Panics {
         state
             .undecided
             .drain(..)
-            .map(|held| (held.record, held.mark))
+            .map(Undecided::into_held)
             .collect()
     }
 
@@ -113,7 +119,7 @@ impl Panics {
         let mut caught: Vec<_> = state
             .undecided
             .drain(..)
-            .map(|held| (held.record, held.mark))
+            .map(Undecided::into_held)
             .collect();
         let crash = caught.pop().or(latest_caught);
         (caught, crash)

@@ -198,6 +198,10 @@ impl Client {
 
     /// Waits until every queued event was sent, at most the exit deadline.
     pub(super) fn flush(&'static self) -> bool {
+        if fork::is_child() {
+            // Nothing is sent from a forked child: all went out only if nothing was reported.
+            return fork::dropped_event_count() == 0;
+        }
         self.send_caught_panics_if_past_them();
         self.transport()
             .is_none_or(|transport| transport.flush(Instant::now() + self.config.exit_deadline))
