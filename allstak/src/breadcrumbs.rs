@@ -30,9 +30,9 @@ pub(crate) const DEFAULT_MAX_BREADCRUMBS: usize = 100;
 /// ```
 /// allstak::add_breadcrumb(
 ///     allstak::Breadcrumb::new("cache miss")
-///         .category("cache")
-///         .level(allstak::Level::Warning)
-///         .data("key", "user:42"),
+///         .with_category("cache")
+///         .with_level(allstak::Level::Warning)
+///         .with_data("key", "user:42"),
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -45,8 +45,24 @@ pub struct Breadcrumb {
     pub(crate) data: Map<String, Value>,
 }
 
+/// The hook [`ConfigBuilder::before_breadcrumb`](crate::ConfigBuilder::before_breadcrumb)
+/// takes.
+pub(crate) type BeforeBreadcrumb = dyn Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync;
+
+/// Runs `hook` on `breadcrumb`: `None` when it dropped it, or panicked.
+pub(crate) fn apply(hook: &BeforeBreadcrumb, breadcrumb: Breadcrumb) -> Option<Breadcrumb> {
+    crate::sdk_thread::quietly(|| hook(breadcrumb)).flatten()
+}
+
 impl Breadcrumb {
     /// A breadcrumb of type `default`, level `info`, timestamped now.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("loaded 3 plugins");
+    /// assert_eq!(breadcrumb.message(), Some("loaded 3 plugins"));
+    /// assert_eq!(breadcrumb.kind(), "default");
+    /// assert_eq!(breadcrumb.level(), allstak::Level::Info);
+    /// ```
     #[must_use]
     pub fn new(message: impl Into<String>) -> Self {
         Self {
@@ -59,30 +75,155 @@ impl Breadcrumb {
         }
     }
 
-    /// Its type on the wire: `default`, `log`, `http`, `navigation`…
+    /// When it happened (when it was made, unless [`with_timestamp`](Self::with_timestamp)
+    /// said otherwise).
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("started");
+    /// assert!(breadcrumb.timestamp() <= std::time::SystemTime::now());
+    /// ```
     #[must_use]
-    pub fn kind(mut self, kind: impl Into<Cow<'static, str>>) -> Self {
+    pub fn timestamp(&self) -> SystemTime {
+        self.timestamp
+    }
+
+    /// Its type on the wire: `default`, `log`, `http`, `navigation`…
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("GET /users").with_kind("http");
+    /// assert_eq!(breadcrumb.kind(), "http");
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// What part of the program it comes from, if said.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("miss").with_category("cache");
+    /// assert_eq!(breadcrumb.category(), Some("cache"));
+    /// ```
+    #[must_use]
+    pub fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+
+    /// Its message.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("miss");
+    /// assert_eq!(breadcrumb.message(), Some("miss"));
+    /// ```
+    #[must_use]
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// How serious it was.
+    ///
+    /// ```
+    /// use allstak::{Breadcrumb, Level};
+    /// assert_eq!(Breadcrumb::new("slow").with_level(Level::Warning).level(), Level::Warning);
+    /// ```
+    #[must_use]
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Its `data` object.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("miss").with_data("key", "user:42");
+    /// assert_eq!(breadcrumb.data()["key"], "user:42");
+    /// ```
+    #[must_use]
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// The `data` object to change (in [`ConfigBuilder::before_breadcrumb`](crate::ConfigBuilder::before_breadcrumb),
+    /// say).
+    ///
+    /// ```
+    /// let mut breadcrumb = allstak::Breadcrumb::new("login").with_data("email", "ada@example.com");
+    /// breadcrumb.data_mut().remove("email");
+    /// assert!(breadcrumb.data().is_empty());
+    /// ```
+    pub fn data_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.data
+    }
+
+    /// Itself with another message.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("GET /users/42").with_message("GET /users/:id");
+    /// assert_eq!(breadcrumb.message(), Some("GET /users/:id"));
+    /// ```
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Itself timestamped `timestamp` (something that happened earlier, recorded now).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let then = SystemTime::now() - Duration::from_secs(5);
+    /// let breadcrumb = allstak::Breadcrumb::new("request sent").with_timestamp(then);
+    /// assert_eq!(breadcrumb.timestamp(), then);
+    /// ```
+    #[must_use]
+    pub fn with_timestamp(mut self, timestamp: SystemTime) -> Self {
+        self.timestamp = timestamp;
+        self
+    }
+
+    /// Itself with its type on the wire: `default`, `log`, `http`, `navigation`…
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("GET /users").with_kind("http");
+    /// # let _ = breadcrumb;
+    /// ```
+    #[must_use]
+    pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> Self {
         self.kind = kind.into();
         self
     }
 
-    /// What part of the program it comes from (`db`, `http`, a module path…).
+    /// Itself with the part of the program it comes from (`db`, `http`, a module path…).
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("miss").with_category("cache");
+    /// # let _ = breadcrumb;
+    /// ```
     #[must_use]
-    pub fn category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
+    pub fn with_category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
         self.category = Some(category.into());
         self
     }
 
-    /// How serious it was (`info` by default).
+    /// Itself with how serious it was (`info` by default).
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("slow").with_level(allstak::Level::Warning);
+    /// # let _ = breadcrumb;
+    /// ```
     #[must_use]
-    pub fn level(mut self, level: Level) -> Self {
+    pub fn with_level(mut self, level: Level) -> Self {
         self.level = level;
         self
     }
 
-    /// One more field of its `data` object.
+    /// Itself with one more field of its `data` object.
+    ///
+    /// ```
+    /// let breadcrumb = allstak::Breadcrumb::new("miss").with_data("key", "user:42");
+    /// # let _ = breadcrumb;
+    /// ```
     #[must_use]
-    pub fn data(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn with_data(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.data.insert(truncate(key.into()), value.into());
         self
     }
@@ -197,10 +338,10 @@ mod tests {
         let huge = "x".repeat(2 << 20);
         trail.add(
             Breadcrumb::new(huge.clone())
-                .kind(huge.clone())
-                .category(huge.clone())
-                .data(huge.clone(), serde_json::json!({"deep": [huge.clone()]}))
-                .data("short", "kept"),
+                .with_kind(huge.clone())
+                .with_category(huge.clone())
+                .with_data(huge.clone(), serde_json::json!({"deep": [huge.clone()]}))
+                .with_data("short", "kept"),
         );
         let kept = trail.before(trail.mark());
         let cut =

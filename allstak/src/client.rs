@@ -18,8 +18,9 @@ use std::time::Instant;
 use crate::breadcrumbs::{Breadcrumb, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Notice};
+use crate::disabled::DisabledReason;
 use crate::event::PanicRecord;
-use crate::event::{ErrorEvent, Event};
+use crate::event::{ErrorEvent, Event, EventId, Level};
 use crate::fork;
 use crate::prepare;
 use crate::session::SessionTracker;
@@ -60,6 +61,10 @@ pub(crate) struct Client {
     session_thread: ThreadId,
     panics: caught::Panics,
     ending: shutdown::Ending,
+    /// The id of the latest event queued, for [`crate::last_event_id`].
+    last_event_id: Mutex<Option<EventId>>,
+    /// Why nothing is sent, when nothing is (`None` while events go out).
+    not_sending: Option<DisabledReason>,
 }
 
 /// Where events go.
@@ -82,15 +87,20 @@ impl Client {
         let outbox = match (&config.api_key, &config.host) {
             (Some(key), Some(host)) if !test_run => {
                 warn_if_plain_http(host);
-                http_outbox(&config, host, key, backend)
+                http_outbox(&config, host, key, backend).ok_or(DisabledReason::NoTransport)
             }
-            (None, _) if !config.api_key_refused => {
+            (None, _) if config.api_key_refused => Err(DisabledReason::UnusableApiKey),
+            (None, _) => {
                 diag::debug!("no API key (ALLSTAK_API_KEY): nothing will be sent");
-                None
+                Err(DisabledReason::NoApiKey)
             }
-            _ => None,
+            (Some(_), None) => Err(DisabledReason::UnusableHost),
+            (Some(_), Some(_)) => Err(DisabledReason::TestRun),
         };
-        Self::with_outbox(config, outbox)
+        let not_sending = outbox.as_ref().err().copied();
+        let mut client = Self::with_outbox(config, outbox.ok());
+        client.not_sending = not_sending;
+        client
     }
 
     fn with_outbox(config: Arc<Config>, outbox: Option<Outbox>) -> Self {
@@ -104,6 +114,8 @@ impl Client {
             session_thread: thread::current().id(),
             panics: caught::Panics::new(),
             ending: shutdown::Ending::new(),
+            last_event_id: Mutex::new(None),
+            not_sending: None,
         }
     }
 
@@ -160,6 +172,16 @@ impl Client {
         }
     }
 
+    /// Why this client does not report everything, if it does not.
+    fn disabled_reason(&self) -> Option<DisabledReason> {
+        if fork::is_child() {
+            return Some(DisabledReason::ForkedChild);
+        }
+        self.not_sending.or_else(|| {
+            (!self.config.auto_session_tracking).then_some(DisabledReason::SessionTrackingOff)
+        })
+    }
+
     /// Whether a session is running: one relaxed atomic load.
     fn session_active(&self) -> bool {
         self.tracker.is_active() && !fork::is_child()
@@ -169,49 +191,93 @@ impl Client {
         self.session_thread == thread::current().id()
     }
 
-    /// Records a handled error on the session and queues its event (never waits).
+    /// Records a handled error on the session and queues its event (never waits); the event's
+    /// id, if it goes anywhere.
+    fn capture(&'static self, build: impl FnOnce() -> ErrorEvent) -> Option<EventId> {
+        self.capture_at(Level::Error, build)
+    }
+
+    /// [`Self::capture`] for an event of `level`: only `error` and `fatal` make the session
+    /// `errored` (the event is built with its level by `build`).
     ///
     /// The event is only built (the user's `Display` or `Debug` run) when it goes somewhere:
-    /// without a key, in a test run, it would be thrown away.
-    fn capture(&'static self, build: impl FnOnce() -> ErrorEvent) {
+    /// without a key, in a test run, or sampled out, it would be thrown away. The sampling dice
+    /// are thrown first; a sampled-out error still counts for the session.
+    fn capture_at(
+        &'static self,
+        level: Level,
+        build: impl FnOnce() -> ErrorEvent,
+    ) -> Option<EventId> {
         if fork::is_child() {
-            return fork::drop_event();
+            fork::drop_event();
+            return None;
         }
-        self.tracker.record_handled_error();
-        if self.sends() {
-            self.send_caught_panics_if_past_them();
-            let mut event = build();
-            if self.config.attach_stacktrace {
-                event.stack = Some(Stack::capture());
-            }
-            if !TRACING_LAYER.load(Ordering::Relaxed)
-                || reported_once::first(Reporter::Call, fingerprint(&event.message))
-            {
-                self.send_event(event);
-            }
+        if level.is_error() {
+            self.tracker.record_handled_error();
+        }
+        if !self.sends() {
+            return None;
+        }
+        self.send_caught_panics_if_past_them();
+        if !self.sampled_in() {
+            return None;
+        }
+        let mut event = build();
+        event.sampled = true;
+        if self.config.attach_stacktrace {
+            event.stack = Some(Stack::capture());
+        }
+        if !TRACING_LAYER.load(Ordering::Relaxed)
+            || reported_once::first(Reporter::Call, fingerprint(&event.message))
+        {
+            self.send_event(event)
+        } else {
+            None
         }
     }
 
     #[cfg(feature = "tracing")]
-    fn capture_from_tracing(&'static self, fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
+    fn capture_from_tracing(
+        &'static self,
+        level: Level,
+        fingerprint: u64,
+        build: impl FnOnce() -> ErrorEvent,
+    ) -> Option<EventId> {
         if fork::is_child() {
-            return fork::drop_event();
+            fork::drop_event();
+            return None;
         }
-        self.tracker.record_handled_error();
-        if self.sends() && reported_once::first(Reporter::Tracing, fingerprint) {
-            self.send_event(build());
+        if level.is_error() {
+            self.tracker.record_handled_error();
+        }
+        if self.sends() && self.sampled_in() && reported_once::first(Reporter::Tracing, fingerprint)
+        {
+            let mut event = build();
+            event.sampled = true;
+            self.send_event(event)
+        } else {
+            None
         }
     }
 
-    fn send_event(&'static self, event: ErrorEvent) {
-        self.send_event_as_of(event, self.trail.mark());
+    /// The sampling dice: whether an error event is kept, at `sample_rate`.
+    fn sampled_in(&self) -> bool {
+        crate::random::chance(self.config.sample_rate)
     }
 
-    /// Sends `event` with the breadcrumbs added before `mark` (taken when it happened).
-    fn send_event_as_of(&'static self, mut event: ErrorEvent, mark: u64) {
-        let Some(outbox) = &self.outbox else {
-            return;
-        };
+    fn send_event(&'static self, event: ErrorEvent) -> Option<EventId> {
+        self.send_event_as_of(event, self.trail.mark())
+    }
+
+    /// Sends `event` with the breadcrumbs added before `mark` (taken when it happened): its id
+    /// once it is queued, `None` when sampling or `before_send` dropped it, or it goes nowhere.
+    fn send_event_as_of(&'static self, mut event: ErrorEvent, mark: u64) -> Option<EventId> {
+        let outbox = self.outbox.as_ref()?;
+        // Panics come here unsampled: their dice are thrown now.
+        if !event.sampled && !self.sampled_in() {
+            return None;
+        }
+        let id = event.id;
         event.session_id = self.tracker.current_id();
         event.context.attach();
         let config = &self.config;
@@ -219,18 +285,12 @@ impl Client {
         // would abort the process: then it runs on the transport thread instead.
         let hook_later = config.before_send.is_some() && thread::panicking();
         if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
-            match crate::before_send::apply(hook, event) {
-                Some(kept) => event = kept,
-                None => return,
-            }
+            event = crate::before_send::apply(hook, event)?;
         }
         match outbox {
             Outbox::Capture(events) => {
                 if let Some(hook) = config.before_send.as_deref().filter(|_| hook_later) {
-                    match crate::before_send::apply(hook, event) {
-                        Some(kept) => event = kept,
-                        None => return,
-                    }
+                    event = crate::before_send::apply(hook, event)?;
                 }
                 events
                     .lock()
@@ -239,7 +299,8 @@ impl Client {
             }
             Outbox::Http { transport, .. } => {
                 if fork::is_child() {
-                    return fork::drop_event();
+                    fork::drop_event();
+                    return None;
                 }
                 // The trail is read on the transport thread: the caller only took the mark.
                 transport.send_event(move || {
@@ -254,11 +315,24 @@ impl Client {
                 });
             }
         }
+        *self
+            .last_event_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(id);
+        Some(id)
     }
 
     fn add_breadcrumb(&self, build: impl FnOnce() -> Breadcrumb) {
-        if self.sends() {
-            self.trail.add(build());
+        if !self.sends() {
+            return;
+        }
+        let breadcrumb = build();
+        let kept = match self.config.before_breadcrumb.as_deref() {
+            Some(hook) => crate::breadcrumbs::apply(hook, breadcrumb),
+            None => Some(breadcrumb),
+        };
+        if let Some(breadcrumb) = kept {
+            self.trail.add(breadcrumb);
         }
     }
 
@@ -272,7 +346,7 @@ impl Client {
         }
         if !self.is_session_thread() {
             // Its thread's end (a join, a task's handle) is the program's business: handled.
-            self.send_event(record.into_event(false));
+            let _ = self.send_event(record.into_event(false));
             return;
         }
         // `main`'s guard decides: the crash if it unwinds out of `main`; otherwise it was
@@ -290,7 +364,7 @@ impl Client {
             transport.run(Box::new(move |worker| {
                 worker.pause_until(now + caught::CAUGHT_AFTER);
                 for (record, mark) in self.panics.take_older_than(caught::CAUGHT_AFTER) {
-                    self.send_event_as_of(record.into_event(false), mark);
+                    let _ = self.send_event_as_of(record.into_event(false), mark);
                 }
             }));
         }
@@ -300,7 +374,7 @@ impl Client {
     /// panic still undecided was caught, and is sent as a handled event before what comes next.
     fn send_caught_panics(&'static self) {
         for (record, mark) in self.panics.take_all() {
-            self.send_event_as_of(record.into_event(false), mark);
+            let _ = self.send_event_as_of(record.into_event(false), mark);
         }
     }
 
@@ -463,21 +537,38 @@ pub(crate) fn handled_error_count() -> u64 {
     current().map_or(0, |client| client.tracker.error_count())
 }
 
+/// Why the SDK does not report everything, if it does not.
+pub(crate) fn disabled_reason() -> Option<DisabledReason> {
+    current().map_or(Some(DisabledReason::NotSetUp), Client::disabled_reason)
+}
+
 pub(crate) fn dropped_event_count() -> u64 {
     current().map_or(0, Client::dropped_event_count)
 }
 
 /// Whether error events go anywhere: integrations skip work otherwise.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "tracing", feature = "log"))]
 pub(crate) fn sending() -> bool {
     current().is_some_and(Client::sends)
 }
 
-/// Records a handled error on the session and queues its event (never waits).
-pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) {
-    if let Some(client) = current() {
-        client.capture(build);
-    }
+/// Records a handled error on the session and queues its event (never waits): the event's id,
+/// if it goes anywhere.
+pub(crate) fn capture(build: impl FnOnce() -> ErrorEvent) -> Option<EventId> {
+    current()?.capture(build)
+}
+
+/// [`capture`] for an event of `level`: only `error` and `fatal` make the session `errored`.
+pub(crate) fn capture_at(level: Level, build: impl FnOnce() -> ErrorEvent) -> Option<EventId> {
+    current()?.capture_at(level, build)
+}
+
+/// The id of the latest event this thread's client queued.
+pub(crate) fn last_event_id() -> Option<EventId> {
+    *current()?
+        .last_event_id
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether a `tracing` layer of ours exists: only then can an error be reported twice.
@@ -488,13 +579,15 @@ pub(crate) fn note_tracing_layer() {
     TRACING_LAYER.store(true, Ordering::Relaxed);
 }
 
-/// [`capture`] for an error-level `tracing` event, identified by `fingerprint` (its error's
-/// text, or its message): skipped when a call on this thread just reported the same error.
+/// [`capture_at`] for a `tracing` event, identified by `fingerprint` (its error's text, or its
+/// message): skipped when a call on this thread just reported the same error.
 #[cfg(feature = "tracing")]
-pub(crate) fn capture_from_tracing(fingerprint: u64, build: impl FnOnce() -> ErrorEvent) {
-    if let Some(client) = current() {
-        client.capture_from_tracing(fingerprint, build);
-    }
+pub(crate) fn capture_from_tracing(
+    level: Level,
+    fingerprint: u64,
+    build: impl FnOnce() -> ErrorEvent,
+) -> Option<EventId> {
+    current()?.capture_from_tracing(level, fingerprint, build)
 }
 
 /// What tells one error from another for [`reported_once`]: its text, hashed.
@@ -606,9 +699,9 @@ pub(crate) fn end_after_fatal_panic(record: PanicRecord) {
     }
 }
 
-/// Waits until every queued event was sent, at most the exit deadline.
-pub(crate) fn flush() -> bool {
-    current().is_none_or(Client::flush)
+/// Waits until every queued event was sent, at most `timeout`.
+pub(crate) fn flush(timeout: std::time::Duration) -> bool {
+    current().is_none_or(|client| client.flush(timeout))
 }
 
 #[cfg(test)]

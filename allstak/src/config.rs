@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::before_send::BeforeSend;
+use crate::breadcrumbs::{BeforeBreadcrumb, Breadcrumb};
 use crate::event::Event;
 use crate::proxy::{self, Proxy};
 use crate::stack::InAppRules;
@@ -45,6 +46,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
 /// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | off |
+/// | `ALLSTAK_SAMPLE_RATE` | [`sample_rate`](ConfigBuilder::sample_rate) | `1.0`: every error event is sent |
 /// | `ALLSTAK_ATTACH_STACKTRACE` | [`attach_stacktrace`](ConfigBuilder::attach_stacktrace) | off: errors carry their site, panics their stack |
 /// | `ALLSTAK_IN_APP_INCLUDE` | [`in_app_include`](ConfigBuilder::in_app_include) | none: the program's crates as paths and names say |
 /// | `ALLSTAK_IN_APP_EXCLUDE` | [`in_app_exclude`](ConfigBuilder::in_app_exclude) | none |
@@ -86,6 +88,9 @@ pub struct Config {
     pub(crate) proxy: Option<Proxy>,
     pub(crate) max_breadcrumbs: usize,
     pub(crate) before_send: Option<Arc<BeforeSend>>,
+    pub(crate) before_breadcrumb: Option<Arc<BeforeBreadcrumb>>,
+    /// The share of error events sent, 0.0 to 1.0.
+    pub(crate) sample_rate: f32,
     pub(crate) scrub_defaults: bool,
     /// Key names scrubbed on top of the default ones.
     pub(crate) scrub_keys: Vec<String>,
@@ -170,6 +175,18 @@ impl Config {
         &self.in_app.exclude
     }
 
+    /// The share of error events sent, from 0.0 (none) to 1.0 (all, the default); see
+    /// [`ConfigBuilder::sample_rate`].
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().sample_rate(0.25).build();
+    /// assert_eq!(config.sample_rate(), 0.25);
+    /// ```
+    #[must_use]
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
     /// The key names scrubbed on top of the default ones (see [`ConfigBuilder::scrub_keys`]).
     ///
     /// ```
@@ -207,6 +224,11 @@ impl fmt::Debug for Config {
             .field("proxy", &self.proxy)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
             .field("before_send", &self.before_send.as_ref().map(|_| "Fn"))
+            .field(
+                "before_breadcrumb",
+                &self.before_breadcrumb.as_ref().map(|_| "Fn"),
+            )
+            .field("sample_rate", &self.sample_rate)
             .field("scrub_defaults", &self.scrub_defaults)
             .field("scrub_keys", &self.scrub_keys)
             .finish_non_exhaustive()
@@ -247,6 +269,8 @@ pub struct ConfigBuilder {
     proxy: Option<String>,
     max_breadcrumbs: Option<usize>,
     before_send: Option<Arc<BeforeSend>>,
+    before_breadcrumb: Option<Arc<BeforeBreadcrumb>>,
+    sample_rate: Option<f32>,
     scrub_defaults: Option<bool>,
     scrub_keys: Option<Vec<String>>,
 }
@@ -472,6 +496,47 @@ impl ConfigBuilder {
         self
     }
 
+    /// A hook that sees every breadcrumb before it joins the trail (added by
+    /// [`add_breadcrumb`](crate::add_breadcrumb), the `tracing` layer or the `log` logger), and
+    /// may change it or drop it by returning `None`. It runs on the thread that adds the
+    /// breadcrumb, only when events are sent; a panic in it is caught and drops that
+    /// breadcrumb.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_breadcrumb(|breadcrumb| {
+    ///         // Health checks say nothing about an error.
+    ///         (breadcrumb.category() != Some("health")).then_some(breadcrumb)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    pub fn before_breadcrumb(
+        mut self,
+        hook: impl Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
+    ) -> Self {
+        self.before_breadcrumb = Some(Arc::new(hook));
+        self
+    }
+
+    /// The share of error events sent (`ALLSTAK_SAMPLE_RATE`; the attribute's
+    /// `sample_rate = …`), from 0.0 (none) to 1.0 (all, the default). Each event is kept or
+    /// dropped at random, before anything of it is built on the caller's thread. Sessions are
+    /// never sampled: a sampled-out error still makes the session `errored` (it happened), and
+    /// a crash still makes it `crashed`. Applies to every error event, a panic's and the
+    /// crash's included, as in 0.2 and sentry. A value outside 0.0 to 1.0 (or not a number) is
+    /// ignored with one diagnostic: every event is sent.
+    ///
+    /// ```
+    /// // A chatty service: one error event in ten is enough to see what goes wrong.
+    /// let config = allstak::Config::builder().sample_rate(0.1).build();
+    /// assert_eq!(config.sample_rate(), 0.1);
+    /// ```
+    pub fn sample_rate(mut self, rate: f32) -> Self {
+        self.sample_rate = Some(rate);
+        self
+    }
+
     /// Whether the default scrubbing runs (on by default): values under keys named like a
     /// secret (`password`, `passwd`, `pwd`, `secret`, `api_key`, `apikey`, `access_token`,
     /// `auth`, `authorization`, `credentials`, `mysql_pwd`, `private_key`, `privatekey`,
@@ -580,6 +645,13 @@ impl ConfigBuilder {
                     .map(|list| ("ALLSTAK_IN_APP_EXCLUDE", comma_separated(&list)))
             });
         let deadline_ms = var("ALLSTAK_EXIT_DEADLINE_MS");
+        let sample_rate = match self.sample_rate {
+            Some(rate) => Some(("sample_rate", rate.to_string(), Some(rate))),
+            None => var("ALLSTAK_SAMPLE_RATE").map(|text| {
+                let rate = text.trim().parse::<f32>().ok();
+                ("ALLSTAK_SAMPLE_RATE", text, rate)
+            }),
+        };
         let state_dir = self
             .state_dir
             .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from));
@@ -607,6 +679,17 @@ impl ConfigBuilder {
         let exit_deadline = exit_deadline
             .unwrap_or(DEFAULT_EXIT_DEADLINE)
             .min(MAX_EXIT_DEADLINE);
+        let sample_rate = match sample_rate {
+            Some((_, _, Some(rate))) if (0.0..=1.0).contains(&rate) => rate,
+            Some((setting, text, _)) => {
+                problems.push(format!(
+                    "{setting} is not a number from 0.0 to 1.0: {}; every error event is sent",
+                    shorten(&format!("{text:?}"))
+                ));
+                1.0
+            }
+            None => 1.0,
+        };
         let mut in_app_list = |setting: Option<(&str, Vec<String>)>| {
             setting
                 .map(|(name, paths)| module_paths(name, paths, &mut problems))
@@ -678,6 +761,8 @@ impl ConfigBuilder {
                 .max_breadcrumbs
                 .unwrap_or(crate::breadcrumbs::DEFAULT_MAX_BREADCRUMBS),
             before_send: self.before_send,
+            before_breadcrumb: self.before_breadcrumb,
+            sample_rate,
             scrub_defaults: self.scrub_defaults.unwrap_or(true),
             scrub_keys,
             problems,
@@ -942,6 +1027,36 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_rate_comes_from_the_builder_then_allstak_sample_rate_and_a_bad_one_is_one_problem()
+     {
+        assert_eq!(build(Config::builder(), &[]).sample_rate(), 1.0);
+        let env = [("ALLSTAK_SAMPLE_RATE", " 0.25 ")];
+        assert_eq!(build(Config::builder(), &env).sample_rate(), 0.25);
+        assert_eq!(
+            build(Config::builder().sample_rate(0.0), &env).sample_rate(),
+            0.0
+        );
+        for bad in ["1.5", "-0.1", "NaN", "half", "inf"] {
+            let config = build(Config::builder(), &[("ALLSTAK_SAMPLE_RATE", bad)]);
+            assert_eq!(config.sample_rate(), 1.0, "{bad}");
+            assert_eq!(config.problems.len(), 1, "{bad}: {:?}", config.problems);
+            assert!(
+                config.problems[0]
+                    .starts_with("ALLSTAK_SAMPLE_RATE is not a number from 0.0 to 1.0"),
+                "{}",
+                config.problems[0]
+            );
+        }
+        let config = build(Config::builder().sample_rate(2.0), &[]);
+        assert_eq!(config.sample_rate(), 1.0);
+        assert!(
+            config.problems[0].starts_with("sample_rate is not"),
+            "{:?}",
+            config.problems
+        );
+    }
+
+    #[test]
     fn environment_variables_fill_in_what_the_builder_left_out() {
         let config = build(
             Config::builder(),
@@ -1138,9 +1253,9 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the sixteen `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the seventeen `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 23, "{read:?}");
+        assert_eq!(read.len(), 24, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();

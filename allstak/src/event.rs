@@ -1,14 +1,16 @@
 //! Error events as a caller captures them: cheap, owned, queued. The transport thread turns
 //! them into the `/ingest/v1/errors` payload ([`crate::prepare::error`]).
 
+mod id;
 mod panic;
 mod public;
+pub use id::{EventId, ParseEventIdError};
 pub(crate) use panic::PanicRecord;
 pub use public::Event;
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::SessionId;
 use crate::sdk_thread::quietly;
@@ -20,12 +22,17 @@ pub(crate) use crate::text::{render, truncate, truncate_cow, truncate_strings, t
 /// Most `source()` causes kept per error.
 const MAX_CAUSES: usize = 16;
 
-/// How serious an event or a breadcrumb is.
+/// How serious an event or a breadcrumb is; ordered from `Debug` to `Fatal`, written and read as
+/// the wire contract spells it (`debug`, `info`, `warning`, `error`, `fatal`).
 ///
 /// ```
-/// assert_eq!(allstak::Level::Warning.as_str(), "warning");
+/// use allstak::Level;
+/// assert_eq!(Level::Warning.as_str(), "warning");
+/// assert_eq!(Level::Warning.to_string(), "warning");
+/// assert_eq!("fatal".parse(), Ok(Level::Fatal));
+/// assert!(Level::Error > Level::Warning);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Level {
@@ -53,7 +60,68 @@ impl Level {
             Self::Fatal => "fatal",
         }
     }
+
+    /// Whether an event of this level makes the session `errored`: `error` and `fatal` do;
+    /// `debug`, `info` and `warning` leave its status as it is.
+    ///
+    /// ```
+    /// assert!(allstak::Level::Error.is_error());
+    /// assert!(!allstak::Level::Info.is_error());
+    /// ```
+    #[must_use]
+    pub const fn is_error(self) -> bool {
+        matches!(self, Self::Error | Self::Fatal)
+    }
 }
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a level as [`Level::as_str`] spells it, in any case; `warn` reads as `warning`.
+///
+/// ```
+/// use allstak::Level;
+/// assert_eq!("INFO".parse(), Ok(Level::Info));
+/// assert_eq!("warn".parse(), Ok(Level::Warning));
+/// assert!("loud".parse::<Level>().is_err());
+/// ```
+impl std::str::FromStr for Level {
+    type Err = ParseLevelError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Debug,
+            Self::Info,
+            Self::Warning,
+            Self::Error,
+            Self::Fatal,
+        ]
+        .into_iter()
+        .find(|level| text.eq_ignore_ascii_case(level.as_str()))
+        .or_else(|| text.eq_ignore_ascii_case("warn").then_some(Self::Warning))
+        .ok_or(ParseLevelError(()))
+    }
+}
+
+/// The text given to [`Level`]'s `FromStr` is not a level.
+///
+/// ```
+/// let error = "loud".parse::<allstak::Level>().unwrap_err();
+/// assert!(error.to_string().contains("debug, info, warning, error, fatal"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseLevelError(());
+
+impl std::fmt::Display for ParseLevelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a level: one of debug, info, warning, error, fatal")
+    }
+}
+
+impl std::error::Error for ParseLevelError {}
 
 /// Where an error came from: the place a panic happened, or a tracked function.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +197,10 @@ fn read_track_site(site: &str) -> (Option<&str>, &str, u32, u32) {
 /// An error as captured on the caller's thread: only what cannot be had later.
 #[derive(Clone, Debug)]
 pub(crate) struct ErrorEvent {
+    /// Drawn when it is captured: the `eventId` it is sent with.
+    pub(crate) id: EventId,
+    /// Whether sampling already kept it (the capture calls throw the dice before building it).
+    pub(crate) sampled: bool,
     pub(crate) exception_class: Cow<'static, str>,
     pub(crate) type_name: &'static str,
     pub(crate) message: String,
@@ -164,6 +236,8 @@ impl ErrorEvent {
         mechanism: &'static str,
     ) -> Self {
         Self {
+            id: EventId::random(),
+            sampled: false,
             exception_class: truncate_cow(exception_class),
             type_name,
             message: truncate(message),

@@ -32,6 +32,7 @@ mod client;
 mod config;
 mod counter;
 mod diag;
+mod disabled;
 mod event;
 mod exit;
 mod fork;
@@ -45,7 +46,8 @@ mod integration {
     pub(crate) use crate::client::add_breadcrumb;
     #[cfg(any(feature = "log", feature = "tower"))]
     pub(crate) use crate::client::capture;
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tracing", feature = "log"))]
+    pub(crate) use crate::client::capture_at;
     pub(crate) use crate::client::sending;
     #[cfg(feature = "tracing")]
     pub(crate) use crate::client::{capture_from_tracing, fingerprint, note_tracing_layer};
@@ -74,6 +76,7 @@ pub mod tower;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 mod transport;
+mod uuid_text;
 mod wire;
 
 use std::error::Error;
@@ -157,10 +160,21 @@ pub use allstak_macros::main;
 pub use allstak_macros::track;
 pub use breadcrumbs::Breadcrumb;
 pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
-pub use event::Event;
-pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
+pub use disabled::DisabledReason;
+pub use event::{Event, EventId, ParseEventIdError};
+pub use event::{Level, MAX_STRING_BYTES, ParseLevelError, TRUNCATED};
 pub use prepare::MAX_EVENT_BYTES;
 pub use scope::User;
+/// The JSON types in the SDK's signatures ([`Event::metadata`], [`Breadcrumb::data`]), so that
+/// a program needs no `serde_json` dependency of its own to use them.
+///
+/// ```
+/// let mut breadcrumb = allstak::Breadcrumb::new("retry");
+/// breadcrumb.data_mut().insert("attempt".to_owned(), allstak::Value::from(2));
+/// let fields: &allstak::Map<String, allstak::Value> = breadcrumb.data();
+/// assert_eq!(fields["attempt"], 2);
+/// ```
+pub use serde_json::{Map, Value};
 pub use session::{ParseSessionIdError, SessionId, SessionStatus};
 pub use wire::{SDK_NAME, SDK_VERSION};
 
@@ -171,7 +185,7 @@ pub mod __private {
 }
 
 /// What an integration makes of a `tracing` event or a `log` record: see
-/// `allstak::tracing::AllstakLayer::event_filter` and `allstak::log::Logger::filter`.
+/// `allstak::tracing::Layer::filter` and `allstak::log::Logger::filter`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventFilter {
@@ -179,6 +193,25 @@ pub enum EventFilter {
     Event,
     /// A breadcrumb that later error events carry.
     Breadcrumb,
+    /// Nothing.
+    Ignore,
+}
+
+/// What a mapper (`allstak::tracing::Layer::mapper`, `allstak::log::Logger::mapper`) makes of a `tracing` event or a `log`
+/// record: an error event, a breadcrumb, or nothing. An event makes the session `errored` only
+/// if its level is `error` or `fatal` ([`Level::is_error`]), as with [`capture_message`].
+///
+/// ```
+/// let mapping = allstak::Mapping::Breadcrumb(allstak::Breadcrumb::new("cache warmed"));
+/// assert!(matches!(mapping, allstak::Mapping::Breadcrumb(_)));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Mapping {
+    /// This error event (its id is the one it is sent with).
+    Event(Event),
+    /// This breadcrumb, which later error events carry.
+    Breadcrumb(Breadcrumb),
     /// Nothing.
     Ignore,
 }
@@ -232,6 +265,33 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// Whether the SDK reports this process: its session and its errors. The same answer as
+    /// [`is_enabled`], for programs that keep the guard at hand.
+    ///
+    /// ```
+    /// let guard = allstak::init(allstak::Config::builder().build());
+    /// if !guard.is_enabled() {
+    ///     // A doctest is a test run: nothing is reported.
+    ///     eprintln!("error reporting is off: {}", guard.disabled_reason().unwrap());
+    /// }
+    /// ```
+    #[must_use]
+    pub fn is_enabled(&self) -> bool {
+        is_enabled()
+    }
+
+    /// Why the SDK does not report this process (or not all of it); `None` when it does. The
+    /// same answer as [`disabled_reason`].
+    ///
+    /// ```
+    /// let guard = allstak::init(allstak::Config::builder().build());
+    /// assert_eq!(guard.disabled_reason(), Some(allstak::DisabledReason::TestRun));
+    /// ```
+    #[must_use]
+    pub fn disabled_reason(&self) -> Option<DisabledReason> {
+        disabled_reason()
+    }
+
     /// Ends the session now with `status`, which wins over the status reached so far.
     ///
     /// ```
@@ -274,7 +334,7 @@ pub fn end_session(status: SessionStatus) {
 /// [`MAX_STRING_BYTES`]. Costs one short lock; nothing without a key.
 ///
 /// ```
-/// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").category("startup"));
+/// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").with_category("startup"));
 /// ```
 pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     client::add_breadcrumb(|| breadcrumb);
@@ -324,37 +384,117 @@ pub fn remove_tag(key: &str) {
 /// Reports an error: queues an error event (with its `source()` chain) and marks the session
 /// `errored`. Never waits and never does I/O on the calling thread.
 ///
-/// ```
-/// let error = "x".parse::<u8>().unwrap_err();
-/// allstak::capture_error(&error);
-/// ```
-pub fn capture_error<E: Error + ?Sized>(error: &E) {
-    client::capture(|| event::ErrorEvent::from_error(std::any::type_name::<E>(), error, "capture"));
-}
-
-/// Reports a value that is only `Display`: its text is the message, its type the class.
+/// Returns the event's id (its `eventId`, for a program to show its user or put in a support
+/// ticket), or `None` when no event goes out: no key, a test run, sampled out
+/// ([`ConfigBuilder::sample_rate`]), dropped by [`ConfigBuilder::before_send`], or already
+/// reported by the `tracing` layer. `Some` is returned once the event is queued: sending it
+/// may still fail ([`dropped_event_count`]).
 ///
 /// ```
-/// allstak::capture_display(&"the cache is cold");
+/// let error = "x".parse::<u8>().unwrap_err();
+/// if let Some(id) = allstak::capture_error(&error) {
+///     eprintln!("something went wrong; reference {id}");
+/// }
 /// ```
-pub fn capture_display<T: Display + ?Sized>(value: &T) {
-    client::capture(|| {
-        event::ErrorEvent::new(std::any::type_name::<T>(), event::render(&value), "capture")
-    });
+#[allow(clippy::must_use_candidate)] // reporting is the point; the id is a bonus
+pub fn capture_error<E: Error + ?Sized>(error: &E) -> Option<EventId> {
+    client::capture(|| event::ErrorEvent::from_error(std::any::type_name::<E>(), error, "capture"))
 }
 
-/// Reports a value that is only `Debug`: its `{:?}` is the message, its type the class.
+/// Reports a value that is only `Display`: its text is the message, its type the class. The
+/// session becomes `errored`. Returns the event's id, as [`capture_error`] does.
+///
+/// ```
+/// let id = allstak::capture_display(&"the cache is cold");
+/// assert_eq!(id, None); // no key in a doctest: nothing is sent
+/// ```
+#[allow(clippy::must_use_candidate)]
+pub fn capture_display<T: Display + ?Sized>(value: &T) -> Option<EventId> {
+    client::capture(|| {
+        event::ErrorEvent::new(std::any::type_name::<T>(), event::render(&value), "capture")
+    })
+}
+
+/// Reports a value that is only `Debug`: its `{:?}` is the message, its type the class. The
+/// session becomes `errored`. Returns the event's id, as [`capture_error`] does.
 ///
 /// ```
 /// #[derive(Debug)]
 /// enum Oops { Late(u32) }
 /// allstak::capture_debug(&Oops::Late(3));
 /// ```
-pub fn capture_debug<T: Debug + ?Sized>(value: &T) {
+#[allow(clippy::must_use_candidate)]
+pub fn capture_debug<T: Debug + ?Sized>(value: &T) -> Option<EventId> {
     client::capture(|| {
         let message = event::render(&format_args!("{value:?}"));
         event::ErrorEvent::new(std::any::type_name::<T>(), message, "capture")
-    });
+    })
+}
+
+/// Reports a message at `level`: an event whose class is `message` and whose level is `level`.
+/// Only [`Level::Error`] and [`Level::Fatal`] make the session `errored`; a `debug`, `info` or
+/// `warning` message leaves its status as it is (and is not counted by
+/// [`handled_error_count`]). Returns the event's id, as [`capture_error`] does.
+///
+/// ```
+/// use allstak::Level;
+/// allstak::capture_message("nightly import finished with 3 skipped rows", Level::Info);
+/// assert_eq!(allstak::session_status(), allstak::SessionStatus::Ok);
+/// ```
+#[allow(clippy::must_use_candidate)]
+pub fn capture_message(message: &str, level: Level) -> Option<EventId> {
+    client::capture_at(level, || {
+        let mut event = event::ErrorEvent::with_class(
+            std::borrow::Cow::Borrowed("message"),
+            "&str",
+            event::truncated(message).into_owned(),
+            "message",
+        );
+        event.level = level;
+        event
+    })
+}
+
+/// The id of the latest error event the SDK queued (a capture call's, a tracked error's, a
+/// panic's, an integration's), from any thread; `None` before the first.
+///
+/// ```
+/// // No key in a doctest: nothing is sent, so there is no id.
+/// allstak::capture_display(&"late");
+/// assert_eq!(allstak::last_event_id(), None);
+/// ```
+#[must_use]
+pub fn last_event_id() -> Option<EventId> {
+    client::last_event_id()
+}
+
+/// Whether the SDK reports this process: set up, with a usable key and host, not a test run,
+/// not a forked child, and tracking sessions. When it is `false`, [`disabled_reason`] says why,
+/// in words a program can print for its operator.
+///
+/// ```
+/// if !allstak::is_enabled() {
+///     eprintln!("error reporting is off: {}", allstak::disabled_reason().unwrap());
+/// }
+/// ```
+#[must_use]
+pub fn is_enabled() -> bool {
+    client::disabled_reason().is_none()
+}
+
+/// Why the SDK does not report this process (or not all of it: with session tracking off,
+/// error events are still sent); `None` when it does.
+///
+/// ```
+/// match allstak::disabled_reason() {
+///     None => {}
+///     Some(reason) if reason.sends_errors() => eprintln!("note: {reason}"),
+///     Some(reason) => eprintln!("error reporting is off: {reason}"),
+/// }
+/// ```
+#[must_use]
+pub fn disabled_reason() -> Option<DisabledReason> {
+    client::disabled_reason()
 }
 
 /// The id of the running session: `Some` only between its start and its end.
@@ -406,16 +546,19 @@ pub fn dropped_event_count() -> u64 {
 }
 
 /// Waits until the SDK is done with every error event reported so far (sent, refused, or given
-/// up after its retries), at most the exit deadline.
+/// up after its retries), at most `timeout` (as 0.2's `flush(timeout)`; a program that wants
+/// the bound the session's end has passes [`Config::exit_deadline`], 2 s by default:
+/// [`DEFAULT_EXIT_DEADLINE`]).
 ///
 /// Returns `true` when it was done in time and every error event reported since the previous
-/// `flush` (or since the start) reached the server; `false` when the deadline passed first, or
+/// `flush` (or since the start) reached the server; `false` when the timeout passed first, or
 /// when any of them was lost, as [`dropped_event_count`] counts them (refused by the server,
 /// too large, a full queue — on any thread). Without a key (nothing is sent) it is `true`.
 ///
 /// ```
-/// assert!(allstak::flush());
+/// use std::time::Duration;
+/// assert!(allstak::flush(Duration::from_secs(2)));
 /// ```
-pub fn flush() -> bool {
-    client::flush()
+pub fn flush(timeout: std::time::Duration) -> bool {
+    client::flush(timeout)
 }

@@ -1,7 +1,8 @@
 //! `log` integration (feature `log`): a [`Logger`] around the program's own logger. Every
 //! record of the program still reaches that logger exactly as before (env_logger keeps
 //! printing); error records also become error events (the session becomes `errored`), warn and
-//! info records breadcrumbs. Records logged on the SDK's own threads (its HTTP client's, under
+//! info records breadcrumbs ([`Logger::filter`] decides otherwise per record's metadata,
+//! [`Logger::mapper`] per record). Records logged on the SDK's own threads (its HTTP client's, under
 //! the targets `ureq`, `ureq_proto`, `rustls`, `hyper`, `hyper_util`, `reqwest`, `h2`) are the
 //! SDK's: they reach neither that logger nor AllStak.
 //!
@@ -14,16 +15,18 @@
 //! # }
 //! let logger = allstak::log::Logger::new(Quiet);
 //! log::set_logger(Box::leak(Box::new(logger))).expect("the first logger");
-//! log::set_max_level(log::LevelFilter::Info); // breadcrumbs need info and warn records
+//! // Breadcrumbs need info and warn records: at least `Info`, or what `RUST_LOG` asks for
+//! // beyond it (env_logger's `Logger::filter()` says what that is).
+//! log::set_max_level(log::LevelFilter::Info);
 //! ```
 
 use std::fmt;
 use std::sync::Arc;
 
-pub use crate::EventFilter;
 use crate::breadcrumbs::Breadcrumb;
 use crate::event::{ErrorEvent, Location, render};
 use crate::integration as client;
+pub use crate::{EventFilter, Mapping};
 use crate::{Level, sdk_thread};
 
 /// The default: `Error` → event, `Warn` and `Info` → breadcrumb, `Debug` and `Trace` → ignored.
@@ -45,16 +48,31 @@ pub fn default_filter(metadata: &::log::Metadata<'_>) -> EventFilter {
 }
 
 type Filter = dyn Fn(&::log::Metadata<'_>) -> EventFilter + Send + Sync;
+type Mapper = dyn Fn(&::log::Record<'_>) -> Mapping + Send + Sync;
 
 /// A [`log::Log`] that reports to AllStak and passes every record on to `inner`.
+///
+/// ```
+/// # struct Quiet;
+/// # impl log::Log for Quiet {
+/// #     fn enabled(&self, _: &log::Metadata<'_>) -> bool { true }
+/// #     fn log(&self, _: &log::Record<'_>) {}
+/// #     fn flush(&self) {}
+/// # }
+/// let logger: allstak::log::Logger<Quiet> = allstak::log::Logger::new(Quiet);
+/// # let _ = logger;
+/// ```
 pub struct Logger<L> {
     inner: L,
     filter: Arc<Filter>,
+    mapper: Option<Arc<Mapper>>,
 }
 
 impl<L> fmt::Debug for Logger<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Logger").finish_non_exhaustive()
+        f.debug_struct("Logger")
+            .field("mapper", &self.mapper.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,6 +93,7 @@ impl<L: ::log::Log> Logger<L> {
         Self {
             inner,
             filter: Arc::new(default_filter),
+            mapper: None,
         }
     }
 
@@ -105,12 +124,87 @@ impl<L: ::log::Log> Logger<L> {
         self.filter = Arc::new(filter);
         self
     }
+
+    /// Decides per record what it becomes, in place of the filter: an error event of any level
+    /// and content, a breadcrumb, or nothing ([`Mapping`]). [`event_from_record`] and
+    /// [`breadcrumb_from_record`] make what the logger would have made, to start from. A mapped
+    /// event makes the session `errored` only at level `error` or `fatal`. The mapper runs on
+    /// the logging thread for every record `log`'s max level lets through (after the program's
+    /// logger had it): keep it cheap for the records it ignores.
+    ///
+    /// ```
+    /// # struct Quiet;
+    /// # impl log::Log for Quiet {
+    /// #     fn enabled(&self, _: &log::Metadata<'_>) -> bool { true }
+    /// #     fn log(&self, _: &log::Record<'_>) {}
+    /// #     fn flush(&self) {}
+    /// # }
+    /// use allstak::log::{Mapping, breadcrumb_from_record, event_from_record};
+    ///
+    /// let logger = allstak::log::Logger::new(Quiet).mapper(|record| match record.level() {
+    ///     // A failed payment is an error wherever it is logged.
+    ///     _ if record.target() == "payments" && record.level() <= log::Level::Warn => {
+    ///         Mapping::Event(event_from_record(record))
+    ///     }
+    ///     log::Level::Error => Mapping::Event(event_from_record(record)),
+    ///     log::Level::Warn | log::Level::Info => Mapping::Breadcrumb(breadcrumb_from_record(record)),
+    ///     _ => Mapping::Ignore,
+    /// });
+    /// # let _ = logger;
+    /// ```
+    #[must_use]
+    pub fn mapper(
+        mut self,
+        mapper: impl Fn(&::log::Record<'_>) -> Mapping + Send + Sync + 'static,
+    ) -> Self {
+        self.mapper = Some(Arc::new(mapper));
+        self
+    }
+}
+
+/// The error event the logger makes of an error record by default (level `error`, the record's
+/// target as its class): for a [`Logger::mapper`] to start from.
+///
+/// ```
+/// let record = log::Record::builder()
+///     .args(format_args!("card declined"))
+///     .level(log::Level::Error)
+///     .target("payments")
+///     .build();
+/// let event = allstak::log::event_from_record(&record);
+/// assert_eq!(event.message(), "card declined");
+/// assert_eq!(event.exception_class(), "payments");
+/// ```
+#[must_use]
+pub fn event_from_record(record: &::log::Record<'_>) -> crate::Event {
+    crate::Event::captured(event(record))
+}
+
+/// The breadcrumb the logger makes of a warn or info record by default: for a
+/// [`Logger::mapper`] to start from.
+///
+/// ```
+/// let record = log::Record::builder()
+///     .args(format_args!("cache miss"))
+///     .level(log::Level::Warn)
+///     .target("cache")
+///     .build();
+/// let breadcrumb = allstak::log::breadcrumb_from_record(&record);
+/// assert_eq!(breadcrumb.message(), Some("cache miss"));
+/// assert_eq!(breadcrumb.category(), Some("cache"));
+/// assert_eq!(breadcrumb.level(), allstak::Level::Warning);
+/// ```
+#[must_use]
+pub fn breadcrumb_from_record(record: &::log::Record<'_>) -> Breadcrumb {
+    breadcrumb(record)
 }
 
 impl<L: ::log::Log> ::log::Log for Logger<L> {
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
         !sdk_thread::is_own_thread()
-            && (self.inner.enabled(metadata) || (self.filter)(metadata) != EventFilter::Ignore)
+            && (self.inner.enabled(metadata)
+                || self.mapper.is_some()
+                || (self.filter)(metadata) != EventFilter::Ignore)
     }
 
     fn log(&self, record: &::log::Record<'_>) {
@@ -122,8 +216,22 @@ impl<L: ::log::Log> ::log::Log for Logger<L> {
         if sdk_thread::is_current() {
             return; // the SDK's own diagnostics never feed back into it
         }
+        if let Some(mapper) = &self.mapper {
+            // The program's code: a panic in it stays in the SDK, and maps to nothing.
+            match sdk_thread::quietly(|| mapper(record)) {
+                Some(Mapping::Event(mapped)) => {
+                    let mapped = mapped.into_inner();
+                    let _ = client::capture_at(mapped.level, || mapped);
+                }
+                Some(Mapping::Breadcrumb(breadcrumb)) => client::add_breadcrumb(|| breadcrumb),
+                Some(Mapping::Ignore) | None => {}
+            }
+            return;
+        }
         match (self.filter)(record.metadata()) {
-            EventFilter::Event => client::capture(|| event(record)),
+            EventFilter::Event => {
+                let _ = client::capture(|| event(record));
+            }
             EventFilter::Breadcrumb => client::add_breadcrumb(|| breadcrumb(record)),
             EventFilter::Ignore => {}
         }
@@ -154,7 +262,7 @@ fn breadcrumb(record: &::log::Record<'_>) -> Breadcrumb {
         ::log::Level::Debug | ::log::Level::Trace => Level::Debug,
     };
     Breadcrumb::new(render(record.args()))
-        .kind("log")
-        .category(record.target().to_owned())
-        .level(level)
+        .with_kind("log")
+        .with_category(record.target().to_owned())
+        .with_level(level)
 }

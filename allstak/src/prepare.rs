@@ -94,6 +94,7 @@ pub(crate) fn error(
         fields = Cow::Owned(scrubbed);
     }
     let payload = wire::ErrorPayload {
+        event_id: event.id.to_string(),
         exception_class: &event.exception_class,
         message: rules.text(&event.message),
         stack_trace,
@@ -370,6 +371,7 @@ mod tests {
         assert_eq!(
             json_of(&request),
             json!({
+                "eventId": event.id.to_string(),
                 "exceptionClass": "Outer",
                 "message": "could not load settings",
                 "stackTrace": ["caused by: disk on fire"],
@@ -436,9 +438,9 @@ mod tests {
             .insert("span.request".to_owned(), json!({"id": 7}));
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(784_111_777_042);
         let mut crumb = Breadcrumb::new("cache miss")
-            .category("cache")
-            .level(Level::Warning)
-            .data("key", "user:42");
+            .with_category("cache")
+            .with_level(Level::Warning)
+            .with_data("key", "user:42");
         crumb.timestamp = at;
         let bare = Breadcrumb::new("bare");
         let json = json_of(&sent(&event, &[crumb, bare], &config));
@@ -476,7 +478,7 @@ mod tests {
     fn a_2_mb_breadcrumb_then_an_error_is_sent_cut_with_a_marker_under_the_cap() {
         let trail = crate::breadcrumbs::Trail::new();
         trail.add(Breadcrumb::new("starting"));
-        trail.add(Breadcrumb::new("x".repeat(2 << 20)).data("payload", "y".repeat(2 << 20)));
+        trail.add(Breadcrumb::new("x".repeat(2 << 20)).with_data("payload", "y".repeat(2 << 20)));
         trail.add(Breadcrumb::new("retrying"));
         let event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
         let config = Config::builder().release("app@1").build();
@@ -691,8 +693,8 @@ mod tests {
             event.metadata.insert(key.to_owned(), value);
         }
         let crumb = Breadcrumb::new("signed in")
-            .data("token", "t-2")
-            .data("id", 7);
+            .with_data("token", "t-2")
+            .with_data("id", 7);
         (event, crumb)
     }
 

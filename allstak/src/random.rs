@@ -29,6 +29,20 @@ pub(crate) fn random_u128() -> u128 {
     half(0) << 64 | half(1)
 }
 
+/// `true` with probability `rate` (0.0 to 1.0): the sampling dice. `1.0` and above always, `0.0`
+/// and below never, without drawing.
+pub(crate) fn chance(rate: f32) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    if rate <= 0.0 || rate.is_nan() {
+        return false;
+    }
+    // 24 random bits: every `f32` step of the rate counts.
+    let draw = (random_u128() >> 104) as f32 / (1u32 << 24) as f32;
+    draw < rate
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +50,14 @@ mod tests {
     #[test]
     fn two_draws_differ() {
         assert_ne!(random_u128(), random_u128());
+    }
+
+    #[test]
+    fn a_chance_of_one_always_wins_of_zero_never_and_of_a_half_about_half() {
+        assert!((0..1000).all(|_| chance(1.0)));
+        assert!((0..1000).all(|_| !chance(0.0)));
+        let wins = (0..10_000).filter(|_| chance(0.5)).count();
+        // Six standard deviations (50 each) either side.
+        assert!((4700..=5300).contains(&wins), "{wins}");
     }
 }

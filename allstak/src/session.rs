@@ -121,9 +121,7 @@ impl SessionId {
     /// A new random id.
     #[must_use]
     pub fn random() -> Self {
-        const ALL_BUT_VERSION_AND_VARIANT: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
-        const VERSION_4_AND_RFC_VARIANT: u128 = 0x0000_0000_0000_4000_8000_0000_0000_0000;
-        Self(crate::random::random_u128() & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT)
+        Self(crate::uuid_text::random_v4())
     }
 
     /// The id's 128 bits, in the order its text shows them.
@@ -146,18 +144,7 @@ impl SessionId {
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [0u8; 36];
-        let mut nibbles = (0..32)
-            .rev()
-            .map(|shift| usize::try_from(self.0 >> (shift * 4) & 0xf).unwrap_or(0));
-        for (at, byte) in text.iter_mut().enumerate() {
-            *byte = match at {
-                8 | 13 | 18 | 23 => b'-',
-                _ => nibbles.next().map_or(b'0', |nibble| DIGITS[nibble]),
-            };
-        }
-        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+        crate::uuid_text::write(self.0, f)
     }
 }
 
@@ -187,29 +174,9 @@ impl std::str::FromStr for SessionId {
     type Err = ParseSessionIdError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let dashed = match text.len() {
-            32 => false,
-            36 => true,
-            _ => return Err(ParseSessionIdError(())),
-        };
-        let digits = text
-            .bytes()
-            .enumerate()
-            .filter(|&(at, byte)| !(dashed && matches!(at, 8 | 13 | 18 | 23) && byte == b'-'));
-        let mut bits = 0u128;
-        let mut count = 0usize;
-        for (_, byte) in digits {
-            let digit = char::from(byte)
-                .to_digit(16)
-                .ok_or(ParseSessionIdError(()))?;
-            bits = bits << 4 | u128::from(digit);
-            count += 1;
-        }
-        if count == 32 {
-            Ok(Self(bits))
-        } else {
-            Err(ParseSessionIdError(()))
-        }
+        crate::uuid_text::parse(text)
+            .map(Self)
+            .ok_or(ParseSessionIdError(()))
     }
 }
 
@@ -234,6 +201,20 @@ impl fmt::Debug for SessionId {
 impl Serialize for SessionId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// Reads what [`Serialize`] writes (the id as text, in any case, with or without dashes).
+///
+/// ```
+/// let id = allstak::SessionId::random();
+/// let json = serde_json::to_string(&id).unwrap();
+/// assert_eq!(serde_json::from_str::<allstak::SessionId>(&json).unwrap(), id);
+/// ```
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -30,8 +30,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// One request the collector received.
+/// One request the collector received. Its fields are read, never built: more may come in a
+/// minor release.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Request {
     /// The method, e.g. `POST`.
     pub method: String,
@@ -63,6 +65,20 @@ impl Request {
     #[must_use]
     pub fn session_id(&self) -> Option<&str> {
         self.json.get("sessionId").and_then(Value::as_str)
+    }
+
+    /// The body's `eventId` (an error event's), if it has one: the id the capture call
+    /// returned.
+    ///
+    /// ```no_run
+    /// # fn check(collector: &allstak::testing::Collector, id: allstak::EventId) {
+    /// let events = collector.requests();
+    /// assert_eq!(events[1].event_id(), Some(id.to_string().as_str()));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn event_id(&self) -> Option<&str> {
+        self.json.get("eventId").and_then(Value::as_str)
     }
 
     /// When the request came through the collector as a proxy, the `host:port` the client asked
@@ -167,10 +183,39 @@ impl Reply {
 }
 
 /// Waiting for requests took longer than the timeout; holds what had arrived.
+///
+/// ```
+/// use std::time::Duration;
+/// let collector = allstak::testing::Collector::start()?;
+/// let timeout = collector.wait_for_requests(1, Duration::from_millis(10)).unwrap_err();
+/// assert!(timeout.received().is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Timeout {
+    received: Vec<Request>,
+}
+
+impl Timeout {
     /// The requests received before the timeout.
-    pub received: Vec<Request>,
+    #[must_use]
+    pub fn received(&self) -> &[Request] {
+        &self.received
+    }
+
+    /// The requests received before the timeout, owned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let collector = allstak::testing::Collector::start()?;
+    /// let timeout = collector.wait_for_requests(1, Duration::from_millis(10)).unwrap_err();
+    /// assert!(timeout.into_received().is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn into_received(self) -> Vec<Request> {
+        self.received
+    }
 }
 
 impl fmt::Display for Timeout {

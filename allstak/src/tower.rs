@@ -46,7 +46,7 @@ use crate::integration as client;
 use crate::scope::{self, RequestContext};
 
 /// How the layer finds the route a request matched, from the request's extensions.
-type FindRoute = fn(&http::Extensions) -> Option<&str>;
+type FindRoute = Arc<dyn Fn(&http::Extensions) -> Option<&str> + Send + Sync>;
 
 /// Reports a service's 5xx responses and errors to AllStak; see the [module](self).
 ///
@@ -71,7 +71,7 @@ type FindRoute = fn(&http::Extensions) -> Option<&str>;
 /// let service = allstak::tower::Layer::new().layer(Handler);
 /// # let _ = service;
 /// ```
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct Layer {
     route: Option<FindRoute>,
@@ -107,8 +107,24 @@ impl Layer {
     ///     .route(|extensions| extensions.get::<MatchedPath>().map(MatchedPath::as_str));
     /// # let _ = layer;
     /// ```
-    pub fn route(mut self, find: fn(&http::Extensions) -> Option<&str>) -> Self {
-        self.route = Some(find);
+    ///
+    /// The finder is any closure, so it may hold state (a router's own route type, a prefix):
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct Route(&'static str);
+    ///
+    /// let fallback = "/unmatched";
+    /// let layer = allstak::tower::Layer::new().route(move |extensions| {
+    ///     Some(extensions.get::<Route>().map_or(fallback, |route| route.0))
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn route(
+        mut self,
+        find: impl Fn(&http::Extensions) -> Option<&str> + Send + Sync + 'static,
+    ) -> Self {
+        self.route = Some(Arc::new(find));
         self
     }
 }
@@ -119,7 +135,7 @@ impl<S> tower_layer::Layer<S> for Layer {
     fn layer(&self, inner: S) -> Service<S> {
         Service {
             inner,
-            route: self.route,
+            route: self.route.clone(),
         }
     }
 }
@@ -160,7 +176,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         // Without a key nothing is sent: no need to know the request.
         let mut request_context =
-            client::sending().then(|| Box::new(context(&request, self.route)));
+            client::sending().then(|| Box::new(context(&request, self.route.as_ref())));
         let inner = {
             // A service may run the handler's first steps in `call` itself.
             let _serving = scope::serving(&mut request_context);
@@ -173,7 +189,7 @@ where
     }
 }
 
-fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestContext {
+fn context<B>(request: &http::Request<B>, route: Option<&FindRoute>) -> RequestContext {
     let headers = request.headers();
     RequestContext {
         method: request.method().clone(),
@@ -503,11 +519,14 @@ mod tests {
         #[derive(Clone)]
         struct Route(&'static str);
         request.extensions_mut().insert(Route("/users/{id}"));
-        let context = super::context(
-            &request,
-            Some(|extensions| extensions.get::<Route>().map(|route| route.0)),
-        );
+        // A finder that holds state: a closure, not a `fn`.
+        let unmatched = "/unmatched";
+        let find: FindRoute =
+            Arc::new(move |extensions| Some(extensions.get::<Route>().map_or(unmatched, |r| r.0)));
+        let context = super::context(&request, Some(&find));
         assert_eq!(context.path(), "/users/{id}");
+        let context = super::context(&get("/users/7"), Some(&find));
+        assert_eq!(context.path(), "/unmatched");
     }
 
     #[test]

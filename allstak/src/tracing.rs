@@ -1,6 +1,6 @@
-//! `tracing` integration (feature `tracing`): a [`Layer`](tracing_subscriber::Layer) that turns
-//! error-level events into error events (the session becomes `errored`) and info and warn
-//! events into breadcrumbs.
+//! `tracing` integration (feature `tracing`): a [`Layer`] that turns error-level events into
+//! error events (the session becomes `errored`) and info and warn events into breadcrumbs;
+//! [`Layer::filter`] decides otherwise per callsite, [`Layer::mapper`] per event.
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
@@ -37,20 +37,24 @@ use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-pub use crate::EventFilter;
 use crate::breadcrumbs::Breadcrumb;
 use crate::event::{self, ErrorEvent, Location};
 use crate::integration as client;
+pub use crate::{EventFilter, Mapping};
 use crate::{Level, sdk_thread};
 
 /// The default: `ERROR` → event, `WARN` and `INFO` → breadcrumb, `DEBUG` and `TRACE` → ignored.
 ///
 /// ```
-/// use allstak::tracing::{EventFilter, default_event_filter};
-/// # let _ = default_event_filter;
+/// use allstak::tracing::{EventFilter, default_filter};
+/// let layer = allstak::tracing::layer().filter(|metadata| match metadata.target() {
+///     "noisy_dependency" => EventFilter::Ignore,
+///     _ => default_filter(metadata),
+/// });
+/// # let _ = layer;
 /// ```
 #[must_use]
-pub fn default_event_filter(metadata: &Metadata<'_>) -> EventFilter {
+pub fn default_filter(metadata: &Metadata<'_>) -> EventFilter {
     let level = *metadata.level();
     if level == tracing_core::Level::ERROR {
         EventFilter::Event
@@ -62,17 +66,51 @@ pub fn default_event_filter(metadata: &Metadata<'_>) -> EventFilter {
     }
 }
 
-type Filter = dyn Fn(&Metadata<'_>) -> EventFilter + Send + Sync;
-
-/// The AllStak layer; made by [`layer()`].
-#[derive(Clone)]
-pub struct AllstakLayer {
-    filter: Arc<Filter>,
+/// The former name of [`default_filter`].
+///
+/// ```
+/// # #![allow(deprecated)]
+/// use allstak::tracing::default_event_filter;
+/// # let _ = default_event_filter;
+/// ```
+#[deprecated(
+    since = "0.3.0",
+    note = "renamed `default_filter`, as in `allstak::log`"
+)]
+#[must_use]
+pub fn default_event_filter(metadata: &Metadata<'_>) -> EventFilter {
+    default_filter(metadata)
 }
 
-impl fmt::Debug for AllstakLayer {
+type Filter = dyn Fn(&Metadata<'_>) -> EventFilter + Send + Sync;
+type Mapper = dyn Fn(&Event<'_>) -> Mapping + Send + Sync;
+
+/// The AllStak layer; made by [`layer()`].
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let layer: allstak::tracing::Layer = allstak::tracing::layer();
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// # let _ = subscriber;
+/// ```
+#[derive(Clone)]
+pub struct Layer {
+    filter: Arc<Filter>,
+    mapper: Option<Arc<Mapper>>,
+}
+
+/// The former name of [`Layer`].
+#[deprecated(
+    since = "0.3.0",
+    note = "renamed `Layer`, as `allstak::tower::Layer` and `allstak::log::Logger`"
+)]
+pub type AllstakLayer = Layer;
+
+impl fmt::Debug for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AllstakLayer").finish_non_exhaustive()
+        f.debug_struct("Layer")
+            .field("mapper", &self.mapper.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,38 +122,125 @@ impl fmt::Debug for AllstakLayer {
 /// # let _ = subscriber;
 /// ```
 #[must_use]
-pub fn layer() -> AllstakLayer {
+pub fn layer() -> Layer {
     client::note_tracing_layer();
-    AllstakLayer {
-        filter: Arc::new(default_event_filter),
+    Layer {
+        filter: Arc::new(default_filter),
+        mapper: None,
     }
 }
 
-impl AllstakLayer {
-    /// Decides per callsite what an event becomes, in place of [`default_event_filter`].
+impl Layer {
+    /// Decides per callsite what an event becomes, in place of [`default_filter`].
     ///
     /// ```
-    /// use allstak::tracing::{EventFilter, default_event_filter};
-    /// let layer = allstak::tracing::layer().event_filter(|metadata| {
+    /// use allstak::tracing::{EventFilter, default_filter};
+    /// let layer = allstak::tracing::layer().filter(|metadata| {
     ///     if metadata.target().starts_with("hyper") {
     ///         EventFilter::Ignore
     ///     } else {
-    ///         default_event_filter(metadata)
+    ///         default_filter(metadata)
     ///     }
     /// });
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn event_filter(
+    pub fn filter(
         mut self,
         filter: impl Fn(&Metadata<'_>) -> EventFilter + Send + Sync + 'static,
     ) -> Self {
         self.filter = Arc::new(filter);
         self
     }
+
+    /// The former name of [`filter`](Self::filter).
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// let layer = allstak::tracing::layer().event_filter(allstak::tracing::default_filter);
+    /// # let _ = layer;
+    /// ```
+    #[deprecated(
+        since = "0.3.0",
+        note = "renamed `filter`, as in `allstak::log::Logger`"
+    )]
+    #[must_use]
+    pub fn event_filter(
+        self,
+        filter: impl Fn(&Metadata<'_>) -> EventFilter + Send + Sync + 'static,
+    ) -> Self {
+        self.filter(filter)
+    }
+
+    /// Decides per event what it becomes, in place of the filter: an error event of any level
+    /// and content, a breadcrumb, or nothing ([`Mapping`]). [`event_from_event`] and
+    /// [`breadcrumb_from_event`] make what the layer would have made, to start from; an event
+    /// gets the enclosing spans in its `metadata`, as the layer's own do. A mapped event makes
+    /// the session `errored` only at level `error` or `fatal`. The mapper runs on the thread
+    /// that emitted the event, for every event the program's filters let through (the SDK's
+    /// own threads' excepted): keep it cheap for the levels it ignores.
+    ///
+    /// ```
+    /// use allstak::tracing::{Mapping, breadcrumb_from_event, event_from_event};
+    /// use allstak::Level;
+    ///
+    /// let layer = allstak::tracing::layer().mapper(|event| match *event.metadata().level() {
+    ///     tracing::Level::ERROR => Mapping::Event(event_from_event(event)),
+    ///     // Warnings are events too, at level `warning`: the session stays `ok`.
+    ///     tracing::Level::WARN => {
+    ///         let mut warning = event_from_event(event);
+    ///         warning.set_level(Level::Warning);
+    ///         Mapping::Event(warning)
+    ///     }
+    ///     tracing::Level::INFO => Mapping::Breadcrumb(breadcrumb_from_event(event)),
+    ///     _ => Mapping::Ignore,
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn mapper(
+        mut self,
+        mapper: impl Fn(&Event<'_>) -> Mapping + Send + Sync + 'static,
+    ) -> Self {
+        self.mapper = Some(Arc::new(mapper));
+        self
+    }
 }
 
-impl<S> tracing_subscriber::Layer<S> for AllstakLayer
+/// The error event the layer makes of an error-level `event` by default (without the enclosing
+/// spans, which the layer adds): for a [`Layer::mapper`] to start from.
+///
+/// ```
+/// use allstak::tracing::{Mapping, event_from_event};
+/// let layer = allstak::tracing::layer().mapper(|event| {
+///     let mut mapped = event_from_event(event);
+///     mapped.metadata_mut().insert("team".into(), "payments".into());
+///     Mapping::Event(mapped)
+/// });
+/// # let _ = layer;
+/// ```
+#[must_use]
+pub fn event_from_event(event: &Event<'_>) -> crate::Event {
+    let mut fields = EventFields::default();
+    event.record(&mut fields);
+    crate::Event::captured(error_event(fields, event.metadata()))
+}
+
+/// The breadcrumb the layer makes of an info or warn `event` by default: for a
+/// [`Layer::mapper`] to start from.
+///
+/// ```
+/// use allstak::tracing::{Mapping, breadcrumb_from_event};
+/// let layer = allstak::tracing::layer()
+///     .mapper(|event| Mapping::Breadcrumb(breadcrumb_from_event(event).with_kind("audit")));
+/// # let _ = layer;
+/// ```
+#[must_use]
+pub fn breadcrumb_from_event(event: &Event<'_>) -> Breadcrumb {
+    breadcrumb(event)
+}
+
+impl<S> tracing_subscriber::Layer<S> for Layer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -149,6 +274,17 @@ where
         if sdk_thread::is_current() {
             return; // the SDK's own diagnostics never feed back into it
         }
+        if let Some(mapper) = &self.mapper {
+            // The program's code: a panic in it stays in the SDK, and maps to nothing.
+            match sdk_thread::quietly(|| mapper(event)) {
+                Some(Mapping::Event(mapped)) => {
+                    let _ = sdk_thread::quietly(|| capture_mapped(mapped, event, &context));
+                }
+                Some(Mapping::Breadcrumb(breadcrumb)) => client::add_breadcrumb(|| breadcrumb),
+                Some(Mapping::Ignore) | None => {}
+            }
+            return;
+        }
         match (self.filter)(event.metadata()) {
             EventFilter::Event => {
                 let _ = sdk_thread::quietly(|| capture(event, &context));
@@ -159,6 +295,26 @@ where
             EventFilter::Ignore => {}
         }
     }
+}
+
+/// Sends an event a mapper made of `event`, with the enclosing spans.
+fn capture_mapped<S>(mapped: crate::Event, event: &Event<'_>, context: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut mapped = mapped.into_inner();
+    let fingerprint = client::fingerprint(&mapped.message);
+    client::capture_from_tracing(mapped.level, fingerprint, move || {
+        if !mapped.metadata.contains_key("spans") {
+            let spans = spans(event, context);
+            if !spans.is_empty() {
+                mapped
+                    .metadata
+                    .insert("spans".to_owned(), Value::Array(spans));
+            }
+        }
+        mapped
+    });
 }
 
 fn capture<S>(event: &Event<'_>, context: &Context<'_, S>)
@@ -173,41 +329,8 @@ where
         Some(error) => &error.text,
         None => fields.message.as_deref().unwrap_or_default(),
     });
-    client::capture_from_tracing(fingerprint, move || {
-        let EventFields {
-            message,
-            error,
-            others,
-        } = fields;
-        let (class, causes, message) = match error {
-            Some(ErrorField {
-                class,
-                text,
-                causes,
-            }) => {
-                let message = message.unwrap_or_else(|| text.clone());
-                (
-                    class,
-                    std::iter::once(text).chain(causes).collect(),
-                    message,
-                )
-            }
-            None => (
-                None,
-                Vec::new(),
-                message.unwrap_or_else(|| metadata.name().to_owned()),
-            ),
-        };
-        // Without an error's type, the class is where it was logged: the full module path.
-        let class = class.map_or_else(|| metadata.target().into(), Into::into);
-        let mut captured = ErrorEvent::with_class(class, metadata.target(), message, "tracing");
-        captured.causes = causes;
-        captured.location = Some(Location::Callsite {
-            module: metadata.module_path(),
-            file: metadata.file(),
-            line: metadata.line(),
-        });
-        captured.metadata = others;
+    client::capture_from_tracing(Level::Error, fingerprint, move || {
+        let mut captured = error_event(fields, metadata);
         let spans = spans(event, context);
         if !spans.is_empty() {
             captured
@@ -216,6 +339,45 @@ where
         }
         captured
     });
+}
+
+/// The error event of an event's fields, without its spans.
+fn error_event(fields: EventFields, metadata: &'static Metadata<'static>) -> ErrorEvent {
+    let EventFields {
+        message,
+        error,
+        others,
+    } = fields;
+    let (class, causes, message) = match error {
+        Some(ErrorField {
+            class,
+            text,
+            causes,
+        }) => {
+            let message = message.unwrap_or_else(|| text.clone());
+            (
+                class,
+                std::iter::once(text).chain(causes).collect(),
+                message,
+            )
+        }
+        None => (
+            None,
+            Vec::new(),
+            message.unwrap_or_else(|| metadata.name().to_owned()),
+        ),
+    };
+    // Without an error's type, the class is where it was logged: the full module path.
+    let class = class.map_or_else(|| metadata.target().into(), Into::into);
+    let mut captured = ErrorEvent::with_class(class, metadata.target(), message, "tracing");
+    captured.causes = causes;
+    captured.location = Some(Location::Callsite {
+        module: metadata.module_path(),
+        file: metadata.file(),
+        line: metadata.line(),
+    });
+    captured.metadata = others;
+    captured
 }
 
 /// The enclosing spans, outermost first: `[{name, fields}]`.
@@ -246,12 +408,12 @@ fn breadcrumb(event: &Event<'_>) -> Breadcrumb {
     event.record(&mut fields);
     let metadata = event.metadata();
     let mut breadcrumb = Breadcrumb::new(fields.message.unwrap_or_default())
-        .kind("log")
-        .category(metadata.target().to_owned())
-        .level(level(*metadata.level()));
+        .with_kind("log")
+        .with_category(metadata.target().to_owned())
+        .with_level(level(*metadata.level()));
     breadcrumb.data = fields.others;
     if let Some(error) = fields.error {
-        breadcrumb = breadcrumb.data("error", error.text);
+        breadcrumb = breadcrumb.with_data("error", error.text);
     }
     breadcrumb
 }

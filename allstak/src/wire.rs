@@ -122,6 +122,8 @@ pub(crate) fn error(payload: &ErrorPayload<'_>) -> Post {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ErrorPayload<'a> {
+    /// The id the capture call returned: lets the server drop a copy it already has.
+    pub(crate) event_id: String,
     pub(crate) exception_class: &'a str,
     pub(crate) message: Cow<'a, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -196,15 +196,18 @@ impl Client {
         }
     }
 
-    /// Waits until every queued event was sent, at most the exit deadline.
-    pub(super) fn flush(&'static self) -> bool {
+    /// Waits until every queued event was sent, at most `timeout`.
+    pub(super) fn flush(&'static self, timeout: Duration) -> bool {
         if fork::is_child() {
             // Nothing is sent from a forked child: all went out only if nothing was reported.
             return fork::dropped_event_count() == 0;
         }
         self.send_caught_panics_if_past_them();
         self.transport()
-            .is_none_or(|transport| transport.flush(Instant::now() + self.config.exit_deadline))
+            // A day at most: no `Instant` overflows, whatever the caller asked.
+            .is_none_or(|transport| {
+                transport.flush(Instant::now() + timeout.min(Duration::from_secs(86_400)))
+            })
     }
 
     /// The process exits: end the session if it is still open, then send what was reported

@@ -202,7 +202,7 @@ fn a_flush_before_the_end_sends_what_was_queued_and_the_end_follows() {
     let fake = Fake::default();
     let client = client(&fake, Instant::now());
     client.capture(|| event("one"));
-    assert!(client.flush());
+    assert!(client.flush(client.config.exit_deadline));
     assert_eq!(fake.paths(), [START, ERRORS]);
     client.end(None);
     assert_eq!(fake.paths(), [START, ERRORS, END]);
@@ -214,7 +214,7 @@ fn a_flush_after_the_end_sends_what_was_reported_since() {
     let client = client(&fake, Instant::now());
     client.end(Some(SessionStatus::Ok));
     client.capture(|| event("late"));
-    assert!(client.flush());
+    assert!(client.flush(client.config.exit_deadline));
     assert_eq!(fake.paths(), [START, END, ERRORS]);
 }
 
@@ -352,7 +352,9 @@ fn a_capturing_client_keeps_its_events_and_gives_the_thread_back() {
     });
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].message(), "kept");
-    let again = capture_events(Config::builder().build(), || capture(|| event("again")));
+    let again = capture_events(Config::builder().build(), || {
+        capture(|| event("again"));
+    });
     assert_eq!(again.len(), 1, "each capture has a client of its own");
     // Outside a capture, the thread's client is the process's again.
     assert_eq!(

@@ -24,6 +24,7 @@ use crate::text::truncate;
 ///     .build();
 /// # let _ = config;
 /// ```
+#[derive(Clone)]
 pub struct Event {
     inner: ErrorEvent,
 }
@@ -49,6 +50,22 @@ impl Event {
     /// The event, back in the SDK's hands.
     pub(crate) fn into_inner(self) -> ErrorEvent {
         self.inner
+    }
+
+    /// The id the event is sent with (its `eventId`): the one the capture call returned.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder()
+    ///     .before_send(|event| {
+    ///         eprintln!("reporting {} as {}", event.exception_class(), event.id());
+    ///         Some(event)
+    ///     })
+    ///     .build();
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> super::EventId {
+        self.inner.id
     }
 
     /// The message (the error's `Display`, a panic's message, a log record's text).

@@ -73,7 +73,7 @@ fn log_through_tracing() {
     log::debug!("a debug record of the log crate");
     tracing::error!("error line");
     // The event's POST runs on the SDK's thread while the program goes on logging.
-    let _ = allstak::flush();
+    let _ = allstak::flush(allstak::Config::from_env().exit_deadline());
     tracing::info!("after the flush");
 }
 
@@ -83,6 +83,6 @@ fn log_through_log() {
     log::info!("info record");
     log::warn!(target: "app::disk", "warn record");
     log::error!("error record");
-    let _ = allstak::flush();
+    let _ = allstak::flush(allstak::Config::from_env().exit_deadline());
     log::info!("after the flush");
 }

@@ -110,7 +110,7 @@ fn fork_child_reports(guard: allstak::Guard) -> allstak::Guard {
         println!(
             "child: session {}, flushed {}, dropped {}",
             allstak::current_session_id().is_some(),
-            allstak::flush(),
+            allstak::flush(allstak::Config::from_env().exit_deadline()),
             allstak::dropped_event_count()
         );
         drop(guard);

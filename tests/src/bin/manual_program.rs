@@ -89,14 +89,23 @@ fn main() {
             for n in 0..3 {
                 allstak::capture_display(&format!("failure {n}"));
             }
-            println!("flushed: {}", allstak::flush());
+            println!(
+                "flushed: {}",
+                allstak::flush(allstak::Config::from_env().exit_deadline())
+            );
             println!("dropped: {}", allstak::dropped_event_count());
         }
         ManualProgram::FlushTwice => {
             allstak::capture_display(&"before the first flush");
-            println!("flushed: {}", allstak::flush());
+            println!(
+                "flushed: {}",
+                allstak::flush(allstak::Config::from_env().exit_deadline())
+            );
             allstak::capture_display(&"before the second flush");
-            println!("flushed: {}", allstak::flush());
+            println!(
+                "flushed: {}",
+                allstak::flush(allstak::Config::from_env().exit_deadline())
+            );
             println!("dropped: {}", allstak::dropped_event_count());
         }
         ManualProgram::ThreadPanic => {
@@ -134,7 +143,10 @@ fn main() {
         }
         ManualProgram::Flush => {
             allstak::capture_display(&"before the flush");
-            println!("flushed: {}", allstak::flush());
+            println!(
+                "flushed: {}",
+                allstak::flush(allstak::Config::from_env().exit_deadline())
+            );
             allstak::capture_display(&"after the flush");
         }
         #[cfg(unix)]
@@ -161,7 +173,10 @@ fn main() {
             allstak::end_session(allstak::SessionStatus::Ok);
             allstak::capture_display(&"after the end");
             // Sent for sure, so that a test can see it is not the session's.
-            println!("flushed: {}", allstak::flush());
+            println!(
+                "flushed: {}",
+                allstak::flush(allstak::Config::from_env().exit_deadline())
+            );
         }
         ManualProgram::CaptureAfterTheEnd => {
             allstak::end_session(allstak::SessionStatus::Ok);
