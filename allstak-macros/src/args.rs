@@ -62,6 +62,8 @@ pub(crate) struct MainArgs {
     pub(crate) exit_deadline_ms: Option<LitInt>,
     pub(crate) end_on_signals: Option<LitBool>,
     pub(crate) attach_stacktrace: Option<LitBool>,
+    /// `sample_rate = 0.25`: checked to be from 0.0 to 1.0.
+    pub(crate) sample_rate: Option<f32>,
     pub(crate) user_id: Option<LitStr>,
     /// `in_app_include = ["…", …]`: crate or module paths, each checked.
     pub(crate) in_app_include: Option<Vec<LitStr>>,
@@ -82,7 +84,8 @@ pub(crate) struct TrackArgs {
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
                          `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
-                         `attach_stacktrace = true`, `user_id = \"…\"`, \
+                         `attach_stacktrace = true`, `sample_rate = <0.0 to 1.0>`, \
+                         `user_id = \"…\"`, \
                          `in_app_include = [\"…\"]`, `in_app_exclude = [\"…\"]`, `crate = \"…\"`";
 const TRACK_KEYS: &str =
     "`name = \"…\"`, `report = false`, `describe = \"display\"`, `crate = \"…\"`";
@@ -185,6 +188,26 @@ fn boolean(pair: &Pair, errors: &mut Errors) -> Option<LitBool> {
             None
         }
     }
+}
+
+/// A share from 0.0 to 1.0 (`sample_rate`): a float literal, or `0` or `1`.
+fn rate(pair: &Pair, errors: &mut Errors) -> Option<f32> {
+    let parsed = match &pair.value {
+        Value::Lit(Lit::Float(v)) => v.base10_parse::<f32>().ok(),
+        Value::Lit(Lit::Int(v)) => v.base10_parse::<u8>().ok().map(f32::from),
+        _ => None,
+    };
+    let rate = parsed.filter(|rate| (0.0..=1.0).contains(rate));
+    if rate.is_none() {
+        errors.at(
+            pair.value.span(),
+            format!(
+                "`{}` takes a number from 0.0 (no error event sent) to 1.0 (all sent), e.g. `{} = 0.25`",
+                pair.key, pair.key
+            ),
+        );
+    }
+    rate
 }
 
 /// A list of crate or module paths (`in_app_include`, `in_app_exclude`): `None` if any item is
@@ -295,6 +318,11 @@ fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
             "attach_stacktrace" => {
                 if let Some(v) = boolean(&pair, errors) {
                     set(&mut parsed.attach_stacktrace, v, key, errors);
+                }
+            }
+            "sample_rate" => {
+                if let Some(v) = rate(&pair, errors) {
+                    set(&mut parsed.sample_rate, v, key, errors);
                 }
             }
             "user_id" => {
@@ -472,6 +500,23 @@ mod tests {
         assert_eq!(main_errors(quote!(exit_deadline_ms = "soon")).len(), 1);
         assert_eq!(main_errors(quote!(release = 3, host = 4)).len(), 2);
         assert!(main_errors(quote!(api_key = "k"))[0].contains("ALLSTAK_API_KEY"));
+    }
+
+    #[test]
+    fn a_sample_rate_is_a_number_from_zero_to_one() {
+        let rate = |args: TokenStream| {
+            let mut errors = Errors::default();
+            let parsed = parse_main(args, &mut errors);
+            (parsed.sample_rate, errors.messages().len())
+        };
+        assert_eq!(rate(quote!(sample_rate = 0.25)), (Some(0.25), 0));
+        assert_eq!(rate(quote!(sample_rate = 0.0)), (Some(0.0), 0));
+        assert_eq!(rate(quote!(sample_rate = 1)), (Some(1.0), 0));
+        assert_eq!(rate(quote!(sample_rate = 1.5)), (None, 1));
+        assert_eq!(rate(quote!(sample_rate = 2)), (None, 1));
+        assert_eq!(rate(quote!(sample_rate = "0.5")), (None, 1));
+        assert_eq!(rate(quote!(sample_rate = 0.5, sample_rate = 0.5)), (Some(0.5), 1));
+        assert!(main_errors(quote!(sample_rate = -1))[0].contains("from 0.0"));
     }
 
     #[test]

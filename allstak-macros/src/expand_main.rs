@@ -43,6 +43,10 @@ pub(crate) fn generate(
     };
     let end_on_signals = some_bool(args.end_on_signals.as_ref());
     let attach_stacktrace = some_bool(args.attach_stacktrace.as_ref());
+    let sample_rate = match args.sample_rate {
+        Some(rate) => quote!(::core::option::Option::Some(#rate)),
+        None => quote!(::core::option::Option::None),
+    };
     let user_id = some_str(args.user_id.as_ref());
     let some_list = |paths: Option<&Vec<LitStr>>| match paths {
         Some(paths) => quote!(::core::option::Option::Some(&[#(#paths),*])),
@@ -59,6 +63,7 @@ pub(crate) fn generate(
             exit_deadline_ms: #exit_deadline_ms,
             end_on_signals: #end_on_signals,
             attach_stacktrace: #attach_stacktrace,
+            sample_rate: #sample_rate,
             user_id: #user_id,
             in_app_include: #in_app_include,
             in_app_exclude: #in_app_exclude,

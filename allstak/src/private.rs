@@ -23,6 +23,8 @@ pub struct MainArgs {
     pub end_on_signals: Option<bool>,
     /// `attach_stacktrace = true`: tracked errors send their whole stack.
     pub attach_stacktrace: Option<bool>,
+    /// `sample_rate = 0.25`: the share of error events sent (checked by the macro).
+    pub sample_rate: Option<f32>,
     /// `user_id = ".."`: the session start's `userId`, and the events' user until `set_user`.
     pub user_id: Option<&'static str>,
     /// `in_app_include = [..]`: crate or module paths whose frames are in-app.
@@ -60,6 +62,9 @@ pub fn main_start(args: MainArgs) -> MainSession {
     }
     if let Some(on) = args.attach_stacktrace {
         builder = builder.attach_stacktrace(on);
+    }
+    if let Some(rate) = args.sample_rate {
+        builder = builder.sample_rate(rate);
     }
     if let Some(id) = args.user_id {
         builder = builder.user_id(id);

@@ -401,6 +401,26 @@ scenarios! {
 }
 
 scenarios! {
+    /// The public API's answers: event ids, levels, sampling, whether the SDK reports
+    /// (`api_program`, a `#[allstak::main]` program without arguments). It prints `enabled:
+    /// <bool>`, then `disabled: <reason>` when it is not, first.
+    pub enum ApiProgram for "api_program" {
+        /// `capture_error`, then prints `event id: <id or none>` and `last event id: <…>`.
+        CaptureError = "capture-error",
+        /// `capture_message(.., Level::Info)`, then prints `event id: <…>` and `status: <…>`.
+        InfoMessage = "info-message",
+    }
+}
+
+scenarios! {
+    /// `#[allstak::main(sample_rate = 0.0)]`: a tracked `Err` and a captured error, then
+    /// `event id: <id or none>` (`attr_sampled_out`).
+    pub enum AttrSampledOut for "attr_sampled_out" {
+        Errors = "errors",
+    }
+}
+
+scenarios! {
     /// Stacks in events: a panic three calls deep and a tracked `Err` two calls deep
     /// (`stack_trace`).
     pub enum StackTrace for "stack_trace" {
@@ -431,6 +451,8 @@ mod tests {
 
     #[test]
     fn every_scenario_is_parsed_back_from_its_arguments() {
+        every_named_scenario_round_trips::<ApiProgram>();
+        every_named_scenario_round_trips::<AttrSampledOut>();
         every_named_scenario_round_trips::<AttrArgs>();
         every_named_scenario_round_trips::<AttrMain>();
         every_named_scenario_round_trips::<AttrTokioAbove>();

@@ -44,13 +44,18 @@ pub const PROXY_VARIABLES: [&str; 8] = [
 ];
 
 /// Every test program, by name, as cargo built it for this test target.
-pub const PROGRAMS: [(&str, &str); 13] = [
+pub const PROGRAMS: [(&str, &str); 15] = [
+    ("api_program", env!("CARGO_BIN_EXE_api_program")),
     ("attr_args", env!("CARGO_BIN_EXE_attr_args")),
     ("attr_exit_code", env!("CARGO_BIN_EXE_attr_exit_code")),
     ("attr_main", env!("CARGO_BIN_EXE_attr_main")),
     (
         "attr_result_exit_code",
         env!("CARGO_BIN_EXE_attr_result_exit_code"),
+    ),
+    (
+        "attr_sampled_out",
+        env!("CARGO_BIN_EXE_attr_sampled_out"),
     ),
     ("attr_tokio_above", env!("CARGO_BIN_EXE_attr_tokio_above")),
     ("attr_tokio_below", env!("CARGO_BIN_EXE_attr_tokio_below")),
