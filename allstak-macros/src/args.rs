@@ -515,7 +515,10 @@ mod tests {
         assert_eq!(rate(quote!(sample_rate = 1.5)), (None, 1));
         assert_eq!(rate(quote!(sample_rate = 2)), (None, 1));
         assert_eq!(rate(quote!(sample_rate = "0.5")), (None, 1));
-        assert_eq!(rate(quote!(sample_rate = 0.5, sample_rate = 0.5)), (Some(0.5), 1));
+        assert_eq!(
+            rate(quote!(sample_rate = 0.5, sample_rate = 0.5)),
+            (Some(0.5), 1)
+        );
         assert!(main_errors(quote!(sample_rate = -1))[0].contains("from 0.0"));
     }
 

@@ -100,6 +100,11 @@ pub struct Config {
 
 impl Config {
     /// An empty builder: everything not set on it comes from the environment, then defaults.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().environment("staging").build();
+    /// assert_eq!(config.environment(), "staging");
+    /// ```
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -116,36 +121,73 @@ impl Config {
     }
 
     /// The release every session and event is reported under.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().release("shop@2.4.0").build();
+    /// assert_eq!(config.release(), "shop@2.4.0");
+    /// ```
     #[must_use]
     pub fn release(&self) -> &str {
         &self.release
     }
 
     /// The environment name (`production` unless told otherwise).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().environment("staging").build();
+    /// assert_eq!(config.environment(), "staging");
+    /// ```
     #[must_use]
     pub fn environment(&self) -> &str {
         &self.environment
     }
 
     /// The ingest base URL, without trailing slashes; `None` when the one given was unusable.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().host("https://ingest.example/").build();
+    /// assert_eq!(config.host(), Some("https://ingest.example"));
+    /// let config = allstak::Config::builder().host("ftp://nope").build();
+    /// assert_eq!(config.host(), None);
+    /// ```
     #[must_use]
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
     }
 
     /// Whether an API key is configured (the key itself is never handed out).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().api_key("ask_live_123").build();
+    /// assert!(config.has_api_key());
+    /// ```
     #[must_use]
     pub fn has_api_key(&self) -> bool {
         self.api_key.is_some()
     }
 
     /// How long ending a session may hold the process.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = allstak::Config::builder()
+    ///     .exit_deadline(Duration::from_millis(500))
+    ///     .build();
+    /// assert_eq!(config.exit_deadline(), Duration::from_millis(500));
+    /// // Also the bound a program may give `flush`:
+    /// allstak::flush(config.exit_deadline());
+    /// ```
     #[must_use]
     pub fn exit_deadline(&self) -> Duration {
         self.exit_deadline
     }
 
     /// Whether sessions are tracked at all.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().auto_session_tracking(false).build();
+    /// assert!(!config.auto_session_tracking());
+    /// ```
     #[must_use]
     pub fn auto_session_tracking(&self) -> bool {
         self.auto_session_tracking

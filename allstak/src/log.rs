@@ -266,3 +266,53 @@ fn breadcrumb(record: &::log::Record<'_>) -> Breadcrumb {
         .with_category(record.target().to_owned())
         .with_level(level)
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use ::log::Log as _;
+
+    use super::*;
+
+    struct Quiet;
+    impl ::log::Log for Quiet {
+        fn enabled(&self, _: &::log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, _: &::log::Record<'_>) {}
+        fn flush(&self) {}
+    }
+
+    fn log(logger: &Logger<Quiet>, level: ::log::Level, target: &str, text: &str) {
+        logger.log(
+            &::log::Record::builder()
+                .args(format_args!("{text}"))
+                .level(level)
+                .target(target)
+                .build(),
+        );
+    }
+
+    #[test]
+    fn a_mapper_decides_what_a_record_becomes_and_a_warning_event_leaves_the_session_ok() {
+        let logger = Logger::new(Quiet).mapper(|record| match record.target() {
+            "payments" => {
+                let mut event = event_from_record(record);
+                event.set_level(Level::Warning);
+                Mapping::Event(event)
+            }
+            "noise" => Mapping::Ignore,
+            _ => Mapping::Breadcrumb(breadcrumb_from_record(record)),
+        });
+        let mut status = None;
+        let events = crate::testing::capture(|| {
+            log(&logger, ::log::Level::Info, "payments", "card declined");
+            log(&logger, ::log::Level::Error, "noise", "ignored");
+            log(&logger, ::log::Level::Error, "app", "a breadcrumb now");
+            status = Some(crate::session_status());
+        });
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].message(), "card declined");
+        assert_eq!(events[0].level(), Level::Warning);
+        assert_eq!(status, Some(crate::SessionStatus::Ok));
+    }
+}

@@ -184,15 +184,17 @@ impl Layer {
     /// use allstak::tracing::{Mapping, breadcrumb_from_event, event_from_event};
     /// use allstak::Level;
     ///
+    /// use tracing_core::Level as Verbosity;
+    ///
     /// let layer = allstak::tracing::layer().mapper(|event| match *event.metadata().level() {
-    ///     tracing::Level::ERROR => Mapping::Event(event_from_event(event)),
+    ///     Verbosity::ERROR => Mapping::Event(event_from_event(event)),
     ///     // Warnings are events too, at level `warning`: the session stays `ok`.
-    ///     tracing::Level::WARN => {
+    ///     Verbosity::WARN => {
     ///         let mut warning = event_from_event(event);
     ///         warning.set_level(Level::Warning);
     ///         Mapping::Event(warning)
     ///     }
-    ///     tracing::Level::INFO => Mapping::Breadcrumb(breadcrumb_from_event(event)),
+    ///     Verbosity::INFO => Mapping::Breadcrumb(breadcrumb_from_event(event)),
     ///     _ => Mapping::Ignore,
     /// });
     /// # let _ = layer;

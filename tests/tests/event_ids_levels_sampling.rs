@@ -33,7 +33,11 @@ fn the_id_capture_error_returns_is_the_event_id_the_server_received() {
     assert_eq!(printed(&run.stdout, "last event id"), id);
     assert_eq!(printed(&run.stdout, "enabled"), "true");
     assert_eq!(event.json["exceptionClass"], "ParseIntError");
-    assert_end(&requests[2], requests[0].session_id().expect("id"), "errored");
+    assert_end(
+        &requests[2],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
 }
 
 #[test]
@@ -81,7 +85,11 @@ fn allstak_sample_rate_zero_sends_no_event_and_both_session_requests() {
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END], "{}", run.stderr);
     // The error happened: the session says so, sampled or not.
-    assert_end(&requests[1], requests[0].session_id().expect("id"), "errored");
+    assert_end(
+        &requests[1],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
 }
 
 #[test]
@@ -92,7 +100,11 @@ fn the_attributes_sample_rate_zero_sends_no_event_and_both_session_requests() {
     assert_eq!(run.stdout, "event id: none\n");
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END], "{}", run.stderr);
-    assert_end(&requests[1], requests[0].session_id().expect("id"), "errored");
+    assert_end(
+        &requests[1],
+        requests[0].session_id().expect("id"),
+        "errored",
+    );
 }
 
 #[test]
@@ -110,7 +122,11 @@ fn an_invalid_sample_rate_is_one_diagnostic_and_every_event_is_sent() {
         .filter(|line| line.contains("ALLSTAK_SAMPLE_RATE"))
         .collect();
     assert_eq!(said.len(), 1, "{}", run.stderr);
-    assert!(said[0].contains("not a number from 0.0 to 1.0"), "{}", said[0]);
+    assert!(
+        said[0].contains("not a number from 0.0 to 1.0"),
+        "{}",
+        said[0]
+    );
     assert_eq!(paths(&collector.requests()), [START, ERRORS, END]);
 }
 

@@ -28,6 +28,7 @@ fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
     assert_eq!(
         event.json,
         serde_json::json!({
+            "eventId": event.json["eventId"],
             "exceptionClass": "ParseIntError",
             "message": "invalid digit found in string",
             "frames": [{
@@ -76,6 +77,7 @@ fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() 
     assert_eq!(
         event.json,
         serde_json::json!({
+            "eventId": event.json["eventId"],
             "exceptionClass": "SettingsError",
             "message": "could not read the settings",
             "stackTrace": ["caused by: no such file"],

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::shutdown::{EndSent, exit_deadline_after};
 use super::*;
+use crate::config::ConfigBuilder;
 use crate::transport::Answer;
 use crate::wire::Post;
 
@@ -361,4 +362,149 @@ fn a_capturing_client_keeps_its_events_and_gives_the_thread_back() {
         current().map(std::ptr::from_ref),
         PROCESS.get().map(std::ptr::from_ref)
     );
+}
+
+/// A client that keeps its events in a list (as `testing::capture`'s), configured by `config`,
+/// with its session started.
+fn capturing(config: ConfigBuilder) -> &'static Client {
+    let client: &'static Client = Box::leak(Box::new(Client::with_outbox(
+        Arc::new(config.build()),
+        Some(Outbox::Capture(Mutex::new(Vec::new()))),
+    )));
+    client.start_session();
+    client
+}
+
+fn captured(client: &Client) -> Vec<Event> {
+    match &client.outbox {
+        Some(Outbox::Capture(events)) => events.lock().expect("lock").clone(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn a_capture_returns_the_id_its_event_is_sent_with_and_it_is_the_last_event_id() {
+    let fake = Fake::default();
+    let client = client(&fake, Instant::now());
+    assert_eq!(*client.last_event_id.lock().expect("lock"), None);
+    let id = client.capture(|| event("boom")).expect("sent");
+    assert!(client.flush(DEADLINE));
+    let sent = fake.sent();
+    let (_, json) = sent
+        .iter()
+        .find(|(path, _)| path == ERRORS)
+        .expect("the event");
+    assert_eq!(json["eventId"], id.to_string());
+    assert_eq!(*client.last_event_id.lock().expect("lock"), Some(id));
+    let second = client.capture(|| event("again")).expect("sent");
+    assert_ne!(second, id);
+    assert_eq!(*client.last_event_id.lock().expect("lock"), Some(second));
+}
+
+#[test]
+fn a_sampled_out_error_is_never_built_and_still_makes_the_session_errored() {
+    let client = capturing(Config::builder().sample_rate(0.0));
+    let built = std::cell::Cell::new(false);
+    let id = client.capture(|| {
+        built.set(true);
+        event("sampled out")
+    });
+    assert_eq!(id, None);
+    assert!(!built.get(), "the dice come before the event is built");
+    assert_eq!(client.tracker.status(), SessionStatus::Errored);
+    assert!(captured(client).is_empty());
+    assert_eq!(*client.last_event_id.lock().expect("lock"), None);
+}
+
+#[test]
+fn at_a_sample_rate_of_a_half_about_half_the_events_are_sent() {
+    let client = capturing(Config::builder().sample_rate(0.5));
+    let sent = (0..2000)
+        .filter_map(|n| client.capture(|| event(&n.to_string())))
+        .count();
+    // Six standard deviations (22) either side.
+    assert!((868..=1132).contains(&sent), "{sent}");
+    assert_eq!(captured(client).len(), sent);
+}
+
+#[test]
+fn only_error_and_fatal_events_make_the_session_errored() {
+    let client = capturing(Config::builder());
+    for level in [Level::Debug, Level::Info, Level::Warning] {
+        let id = client.capture_at(level, || {
+            let mut event = event("fine");
+            event.level = level;
+            event
+        });
+        assert!(id.is_some());
+        assert_eq!(client.tracker.status(), SessionStatus::Ok, "{level}");
+    }
+    assert_eq!(client.tracker.error_count(), 0);
+    let _ = client.capture_at(Level::Error, || event("bad"));
+    assert_eq!(client.tracker.status(), SessionStatus::Errored);
+    let levels: Vec<Level> = captured(client).iter().map(Event::level).collect();
+    assert_eq!(
+        levels,
+        [Level::Debug, Level::Info, Level::Warning, Level::Error]
+    );
+}
+
+#[test]
+fn before_breadcrumb_changes_or_drops_a_breadcrumb_and_a_panic_in_it_drops_that_one() {
+    let client =
+        capturing(
+            Config::builder().before_breadcrumb(|breadcrumb| match breadcrumb.message() {
+                Some("health check") => None,
+                Some("panics") => panic!("a bug in the hook"),
+                _ => Some(breadcrumb.with_category("kept")),
+            }),
+        );
+    for message in ["health check", "loaded", "panics", "saved"] {
+        client.add_breadcrumb(|| Breadcrumb::new(message));
+    }
+    let kept = client.trail.before(client.trail.mark());
+    let kept: Vec<(Option<&str>, Option<&str>)> = kept
+        .iter()
+        .map(|breadcrumb| (breadcrumb.message(), breadcrumb.category()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (Some("loaded"), Some("kept")),
+            (Some("saved"), Some("kept"))
+        ]
+    );
+}
+
+#[test]
+fn a_client_that_sends_nothing_says_why() {
+    let reason = |builder: ConfigBuilder, test_run: bool| {
+        let config = builder
+            .state_dir(std::env::temp_dir().join("allstak-client-reasons"))
+            .build();
+        Client::new(config, test_run, Some(Box::new(Fake::default()))).disabled_reason()
+    };
+    let keyed = || {
+        Config::builder()
+            .api_key("ask_test")
+            .host("http://127.0.0.1:9")
+    };
+    assert_eq!(
+        reason(Config::builder().host("http://127.0.0.1:9"), false),
+        Some(DisabledReason::NoApiKey)
+    );
+    assert_eq!(
+        reason(keyed().api_key("ask\ntest"), false),
+        Some(DisabledReason::UnusableApiKey)
+    );
+    assert_eq!(
+        reason(keyed().host("ftp://nope"), false),
+        Some(DisabledReason::UnusableHost)
+    );
+    assert_eq!(reason(keyed(), true), Some(DisabledReason::TestRun));
+    assert_eq!(
+        reason(keyed().auto_session_tracking(false), false),
+        Some(DisabledReason::SessionTrackingOff)
+    );
+    assert_eq!(reason(keyed(), false), None);
 }

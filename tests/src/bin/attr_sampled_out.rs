@@ -14,7 +14,10 @@ fn main() {
         AttrSampledOut::Errors => {
             let _ = port("eighty");
             let id = allstak::capture_display(&"sampled out");
-            println!("event id: {}", id.map_or_else(|| "none".to_owned(), |id| id.to_string()));
+            println!(
+                "event id: {}",
+                id.map_or_else(|| "none".to_owned(), |id| id.to_string())
+            );
         }
     }
 }

@@ -53,10 +53,7 @@ pub const PROGRAMS: [(&str, &str); 15] = [
         "attr_result_exit_code",
         env!("CARGO_BIN_EXE_attr_result_exit_code"),
     ),
-    (
-        "attr_sampled_out",
-        env!("CARGO_BIN_EXE_attr_sampled_out"),
-    ),
+    ("attr_sampled_out", env!("CARGO_BIN_EXE_attr_sampled_out")),
     ("attr_tokio_above", env!("CARGO_BIN_EXE_attr_tokio_above")),
     ("attr_tokio_below", env!("CARGO_BIN_EXE_attr_tokio_below")),
     ("axum_program", env!("CARGO_BIN_EXE_axum_program")),
@@ -228,7 +225,8 @@ pub fn paths(requests: &[Request]) -> Vec<&str> {
     requests.iter().map(|r| r.path.as_str()).collect()
 }
 
-/// Every request the SDK sends: a POST with the contract's headers and a JSON body free of nulls.
+/// Every request the SDK sends: a POST with the contract's headers and a JSON body free of nulls;
+/// an error event's with an `eventId`, a UUID v4.
 pub fn assert_well_formed(request: &Request) {
     assert_eq!(request.method, "POST", "{}", request.path);
     assert_eq!(request.header("content-type"), Some("application/json"));
@@ -243,6 +241,9 @@ pub fn assert_well_formed(request: &Request) {
         request.body
     );
     assert_no_nulls(&request.json, &request.path);
+    if request.path == ERRORS {
+        assert_session_id(request.event_id().expect("an error event has an eventId"));
+    }
 }
 
 fn assert_no_nulls(value: &Value, at: &str) {
@@ -377,6 +378,7 @@ pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str
     assert_eq!(
         json,
         serde_json::json!({
+            "eventId": event.json["eventId"],
             "exceptionClass": "panic",
             "message": message,
             "level": "error",
