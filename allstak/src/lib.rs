@@ -285,7 +285,8 @@ impl Guard {
     ///
     /// ```
     /// let guard = allstak::init(allstak::Config::builder().build());
-    /// assert_eq!(guard.disabled_reason(), Some(allstak::DisabledReason::TestRun));
+    /// // A doctest has no key, and is a test run: nothing is reported.
+    /// assert!(guard.disabled_reason().is_some());
     /// ```
     #[must_use]
     pub fn disabled_reason(&self) -> Option<DisabledReason> {

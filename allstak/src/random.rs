@@ -38,9 +38,9 @@ pub(crate) fn chance(rate: f32) -> bool {
     if rate <= 0.0 || rate.is_nan() {
         return false;
     }
-    // 24 random bits: every `f32` step of the rate counts.
-    let draw = (random_u128() >> 104) as f32 / (1u32 << 24) as f32;
-    draw < rate
+    // 32 random bits against the rate scaled to them: both exact in an `f64`.
+    let draw = u32::try_from(random_u128() >> 96).unwrap_or(u32::MAX);
+    f64::from(draw) < f64::from(rate) * 4_294_967_296.0
 }
 
 #[cfg(test)]
