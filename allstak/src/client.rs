@@ -227,7 +227,9 @@ impl Client {
         if self.config.attach_stacktrace {
             event.stack = Some(Stack::capture());
         }
-        if !TRACING_LAYER.load(Ordering::Relaxed)
+        // Only errors are what `#[instrument(err)]` reports too.
+        if !level.is_error()
+            || !TRACING_LAYER.load(Ordering::Relaxed)
             || reported_once::first(Reporter::Call, fingerprint(&event.message))
         {
             self.send_event(event)
@@ -250,7 +252,10 @@ impl Client {
         if level.is_error() {
             self.tracker.record_handled_error();
         }
-        if self.sends() && self.sampled_in() && reported_once::first(Reporter::Tracing, fingerprint)
+        // The once-only rule before the dice: a report it drops is not thrown for.
+        if self.sends()
+            && (!level.is_error() || reported_once::first(Reporter::Tracing, fingerprint))
+            && self.sampled_in()
         {
             let mut event = build();
             event.sampled = true;
