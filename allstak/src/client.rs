@@ -228,14 +228,16 @@ impl Client {
             event.stack = Some(Stack::capture());
         }
         // Only errors are what `#[instrument(err)]` reports too.
-        if !level.is_error()
-            || !TRACING_LAYER.load(Ordering::Relaxed)
-            || reported_once::first(Reporter::Call, fingerprint(&event.message))
-        {
-            self.send_event(event)
-        } else {
-            None
+        if !level.is_error() || !TRACING_LAYER.load(Ordering::Relaxed) {
+            return self.send_event(event);
         }
+        if let Err(earlier) = reported_once::first(Reporter::Call, fingerprint(&event.message)) {
+            // The `tracing` layer sent this error a moment ago: its event is this one.
+            return earlier;
+        }
+        let id = self.send_event(event);
+        reported_once::sent_as(id);
+        id
     }
 
     #[cfg(feature = "tracing")]
@@ -252,17 +254,25 @@ impl Client {
         if level.is_error() {
             self.tracker.record_handled_error();
         }
+        if !self.sends() {
+            return None;
+        }
         // The once-only rule before the dice: a report it drops is not thrown for.
-        if self.sends()
-            && (!level.is_error() || reported_once::first(Reporter::Tracing, fingerprint))
-            && self.sampled_in()
+        if level.is_error()
+            && let Err(earlier) = reported_once::first(Reporter::Tracing, fingerprint)
         {
+            return earlier;
+        }
+        let id = self.sampled_in().then(|| {
             let mut event = build();
             event.sampled = true;
             self.send_event(event)
-        } else {
-            None
+        });
+        let id = id.flatten();
+        if level.is_error() {
+            reported_once::sent_as(id);
         }
+        id
     }
 
     /// The sampling dice: whether an error event is kept, at `sample_rate`.
@@ -617,26 +627,37 @@ enum Reporter {
 mod reported_once {
     use std::cell::Cell;
 
-    use super::Reporter;
+    use super::{EventId, Reporter};
 
     thread_local! {
-        static LAST: Cell<Option<(Reporter, u64)>> = const { Cell::new(None) };
+        /// The latest report on this thread: who, the fingerprint, and the id it was sent with.
+        static LAST: Cell<Option<(Reporter, u64, Option<EventId>)>> = const { Cell::new(None) };
     }
 
-    /// Whether this report is the first of its error: `false` if the other reporter just
-    /// reported the same fingerprint on this thread (that report is then consumed).
-    pub(super) fn first(reporter: Reporter, fingerprint: u64) -> bool {
+    /// `Ok` if this report is the first of its error; `Err` with the id the other reporter's
+    /// event was sent with, if it just reported the same fingerprint on this thread (that
+    /// report is then consumed).
+    pub(super) fn first(reporter: Reporter, fingerprint: u64) -> Result<(), Option<EventId>> {
         LAST.try_with(|last| match last.get() {
-            Some((other, seen)) if other != reporter && seen == fingerprint => {
+            Some((other, seen, id)) if other != reporter && seen == fingerprint => {
                 last.set(None);
-                false
+                Err(id)
             }
             _ => {
-                last.set(Some((reporter, fingerprint)));
-                true
+                last.set(Some((reporter, fingerprint, None)));
+                Ok(())
             }
         })
-        .unwrap_or(true)
+        .unwrap_or(Ok(()))
+    }
+
+    /// The report [`first`] just let through was sent with `id`.
+    pub(super) fn sent_as(id: Option<EventId>) {
+        let _ = LAST.try_with(|last| {
+            if let Some((reporter, fingerprint, _)) = last.get() {
+                last.set(Some((reporter, fingerprint, id)));
+            }
+        });
     }
 }
 

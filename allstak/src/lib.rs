@@ -387,9 +387,10 @@ pub fn remove_tag(key: &str) {
 ///
 /// Returns the event's id (its `eventId`, for a program to show its user or put in a support
 /// ticket), or `None` when no event goes out: no key, a test run, sampled out
-/// ([`ConfigBuilder::sample_rate`]), dropped by [`ConfigBuilder::before_send`], or already
-/// reported by the `tracing` layer. `Some` is returned once the event is queued: sending it
-/// may still fail ([`dropped_event_count`]).
+/// ([`ConfigBuilder::sample_rate`]), or dropped by [`ConfigBuilder::before_send`]. `Some` is
+/// returned once the event is queued: sending it may still fail ([`dropped_event_count`]). An
+/// error the `tracing` layer reported a moment before on the same thread (as
+/// `#[tracing::instrument(err)]` does) is not sent twice: its event's id is returned.
 ///
 /// ```
 /// let error = "x".parse::<u8>().unwrap_err();

@@ -508,3 +508,24 @@ fn a_client_that_sends_nothing_says_why() {
     );
     assert_eq!(reason(keyed(), false), None);
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn an_error_the_tracing_layer_just_sent_is_not_sent_again_and_the_call_returns_its_id() {
+    note_tracing_layer();
+    let client = capturing(Config::builder());
+    let from_tracing = client
+        .capture_from_tracing(Level::Error, fingerprint("disk full"), || {
+            event("disk full")
+        })
+        .expect("sent");
+    assert_eq!(client.capture(|| event("disk full")), Some(from_tracing));
+    assert_eq!(captured(client).len(), 1);
+    // The pair is consumed: the same error again is a new event.
+    let again = client.capture(|| event("disk full")).expect("sent");
+    assert_ne!(again, from_tracing);
+    // An info message of the same text is never taken for the error.
+    let info = client.capture_at(Level::Info, || event("disk full"));
+    assert!(info.is_some());
+    assert_eq!(captured(client).len(), 3);
+}
