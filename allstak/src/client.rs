@@ -562,7 +562,7 @@ pub(crate) fn dropped_event_count() -> u64 {
 }
 
 /// Whether error events go anywhere: integrations skip work otherwise.
-#[cfg(any(feature = "tower", feature = "tracing", feature = "log"))]
+#[cfg(feature = "tower")]
 pub(crate) fn sending() -> bool {
     current().is_some_and(Client::sends)
 }

@@ -46,8 +46,9 @@ mod integration {
     pub(crate) use crate::client::add_breadcrumb;
     #[cfg(any(feature = "log", feature = "tower"))]
     pub(crate) use crate::client::capture;
-    #[cfg(any(feature = "tracing", feature = "log"))]
+    #[cfg(feature = "log")]
     pub(crate) use crate::client::capture_at;
+    #[cfg(feature = "tower")]
     pub(crate) use crate::client::sending;
     #[cfg(feature = "tracing")]
     pub(crate) use crate::client::{capture_from_tracing, fingerprint, note_tracing_layer};
