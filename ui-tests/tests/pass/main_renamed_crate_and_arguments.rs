@@ -16,6 +16,7 @@ fn parse(text: &str) -> Result<u8, std::num::ParseIntError> {
     exit_deadline_ms = 500,
     end_on_signals = true,
     attach_stacktrace = true,
+    sample_rate = 0.5,
     user_id = "u-42",
     in_app_include = ["shop_core", "shop-db::pool"],
     in_app_exclude = [],
