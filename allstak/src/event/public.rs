@@ -32,6 +32,7 @@ pub struct Event {
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
+            .field("id", &self.id())
             .field("exception_class", &self.exception_class())
             .field("message", &self.message())
             .field("level", &self.level())
