@@ -4,11 +4,21 @@
 
 use std::fmt;
 
-/// A random UUID v4 (RFC 4122 variant), from [`crate::random::random_u128`].
+/// A random UUID v4 (RFC 4122 variant), from [`crate::random::random_u128`]: once a process.
 pub(crate) fn random_v4() -> u128 {
+    as_v4(crate::random::random_u128())
+}
+
+/// [`random_v4`] for what is drawn per event, from [`crate::random::fast_u128`].
+pub(crate) fn fast_random_v4() -> u128 {
+    as_v4(crate::random::fast_u128())
+}
+
+/// `bits` with the version (4) and variant (RFC 4122) of a random UUID.
+fn as_v4(bits: u128) -> u128 {
     const ALL_BUT_VERSION_AND_VARIANT: u128 = 0xffff_ffff_ffff_0fff_3fff_ffff_ffff_ffff;
     const VERSION_4_AND_RFC_VARIANT: u128 = 0x0000_0000_0000_4000_8000_0000_0000_0000;
-    crate::random::random_u128() & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT
+    bits & ALL_BUT_VERSION_AND_VARIANT | VERSION_4_AND_RFC_VARIANT
 }
 
 /// Writes `bits` as `8-4-4-4-12` lower-case hex digits.

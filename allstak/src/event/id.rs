@@ -28,7 +28,7 @@ impl EventId {
     /// ```
     #[must_use]
     pub fn random() -> Self {
-        Self(crate::uuid_text::random_v4())
+        Self(crate::uuid_text::fast_random_v4())
     }
 
     /// The id's 128 bits, in the order its text shows them.
