@@ -401,6 +401,27 @@ scenarios! {
 }
 
 scenarios! {
+    /// A tokio server with its own `tokio::signal` handlers (`signal_server`).
+    pub enum SignalServer for "signal_server" {
+        /// Says `ready` once its SIGTERM and SIGINT streams are registered; on either signal,
+        /// drains for 300 ms on the runtime's threads, then returns.
+        GracefulShutdown = "graceful-shutdown",
+    }
+}
+
+scenarios! {
+    /// A program under `#[allstak::main]` stopped by a signal (`signal_handlers`).
+    pub enum SignalHandlers for "signal_handlers" {
+        /// Says `ready`, then runs until its stdin closes: only a signal stops it.
+        Wait = "wait",
+        /// signal-hook flags for SIGTERM and SIGINT; says `ready`, stops once one is set.
+        SignalHook = "signal-hook",
+        /// Blocks SIGTERM, says `ready`, and takes it with `sigwait`.
+        Sigwait = "sigwait",
+    }
+}
+
+scenarios! {
     /// Stacks in events: a panic three calls deep and a tracked `Err` two calls deep
     /// (`stack_trace`).
     pub enum StackTrace for "stack_trace" {
