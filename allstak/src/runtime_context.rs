@@ -21,7 +21,7 @@ pub(crate) const ARCH: &str = "arch";
 /// 2025-06-23)`), or `unknown`.
 pub(crate) const RUSTC_VERSION: &str = "rustc.version";
 /// `metadata` key: the name of the thread that raised the event (`main`,
-/// `tokio-runtime-worker`); left out for a thread without a name.
+/// `tokio-rt-worker`); left out for a thread without a name.
 pub(crate) const THREAD_NAME: &str = "thread.name";
 /// `metadata` key: the host's name, as `uname -n` says (`COMPUTERNAME` on Windows), unless
 /// [`send_server_name`](crate::ConfigBuilder::send_server_name) is off.
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn every_key_is_filled_in() {
         let mut fields = Map::new();
-        context().fill(&mut fields, Some("tokio-runtime-worker"), true);
+        context().fill(&mut fields, Some("tokio-rt-worker"), true);
         assert_eq!(
             Value::Object(fields),
             json!({
@@ -162,7 +162,7 @@ mod tests {
                 "os.version": "6.8.0-45-generic",
                 "arch": "x86_64",
                 "rustc.version": "1.88.0 (6b00bc388 2025-06-23)",
-                "thread.name": "tokio-runtime-worker",
+                "thread.name": "tokio-rt-worker",
                 "server_name": "web-1",
             })
         );
