@@ -461,6 +461,8 @@ mod tests {
         every_named_scenario_round_trips::<Context>();
         every_named_scenario_round_trips::<Integrations>();
         every_named_scenario_round_trips::<ManualProgram>();
+        every_named_scenario_round_trips::<SignalHandlers>();
+        every_named_scenario_round_trips::<SignalServer>();
         every_named_scenario_round_trips::<StackTrace>();
         for code in [0, 2, 255] {
             round_trips(AttrExitCode::Returns(code));
