@@ -422,6 +422,14 @@ scenarios! {
 }
 
 scenarios! {
+    /// `#[allstak::main(end_on_signals = false)]` (`signals_left_alone`).
+    pub enum SignalsLeftAlone for "signals_left_alone" {
+        /// Says `ready`, then runs until its stdin closes: only a signal stops it.
+        Wait = "wait",
+    }
+}
+
+scenarios! {
     /// Stacks in events: a panic three calls deep and a tracked `Err` two calls deep
     /// (`stack_trace`).
     pub enum StackTrace for "stack_trace" {
@@ -463,6 +471,7 @@ mod tests {
         every_named_scenario_round_trips::<ManualProgram>();
         every_named_scenario_round_trips::<SignalHandlers>();
         every_named_scenario_round_trips::<SignalServer>();
+        every_named_scenario_round_trips::<SignalsLeftAlone>();
         every_named_scenario_round_trips::<StackTrace>();
         for code in [0, 2, 255] {
             round_trips(AttrExitCode::Returns(code));

@@ -16,7 +16,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use allstak::testing::{Collector, Reply};
-use allstak_tests::{Companions, ManualProgram, Scenario, SignalHandlers, SignalServer};
+use allstak_tests::{
+    Companions, ManualProgram, Scenario, SignalHandlers, SignalServer, SignalsLeftAlone,
+};
 use common::*;
 
 /// The program as it is without the SDK's session: no session, so no signal handler of ours.
@@ -213,6 +215,19 @@ fn with_end_on_signals_off_a_terminated_program_leaves_its_session_to_the_next_r
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END, START, END]);
     assert_end(&requests[1], &first, "abnormal");
+}
+
+#[test]
+fn the_attributes_end_on_signals_false_wins_over_the_variable() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let stopped = stopped(SignalsLeftAlone::Wait, &env, &[libc::SIGINT]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGINT));
+    assert_eq!(
+        paths(&collector.requests()),
+        [START],
+        "left to the next run"
+    );
 }
 
 #[test]

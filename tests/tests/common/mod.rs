@@ -44,7 +44,7 @@ pub const PROXY_VARIABLES: [&str; 8] = [
 ];
 
 /// Every test program, by name, as cargo built it for this test target.
-pub const PROGRAMS: [(&str, &str); 15] = [
+pub const PROGRAMS: [(&str, &str); 16] = [
     ("attr_args", env!("CARGO_BIN_EXE_attr_args")),
     ("attr_exit_code", env!("CARGO_BIN_EXE_attr_exit_code")),
     ("attr_main", env!("CARGO_BIN_EXE_attr_main")),
@@ -62,6 +62,10 @@ pub const PROGRAMS: [(&str, &str); 15] = [
     ("manual_program", env!("CARGO_BIN_EXE_manual_program")),
     ("signal_handlers", env!("CARGO_BIN_EXE_signal_handlers")),
     ("signal_server", env!("CARGO_BIN_EXE_signal_server")),
+    (
+        "signals_left_alone",
+        env!("CARGO_BIN_EXE_signals_left_alone"),
+    ),
     ("stack_trace", env!("CARGO_BIN_EXE_stack_trace")),
 ];
 
