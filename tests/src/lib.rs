@@ -414,6 +414,8 @@ scenarios! {
     pub enum SignalHandlers for "signal_handlers" {
         /// Says `ready`, then runs until its stdin closes: only a signal stops it.
         Wait = "wait",
+        /// Reports a handled error, then plays [`SignalHandlers::Wait`].
+        HandledThenWait = "handled-then-wait",
         /// signal-hook flags for SIGTERM and SIGINT; says `ready`, stops once one is set.
         SignalHook = "signal-hook",
         /// Blocks SIGTERM, says `ready`, and takes it with `sigwait`.

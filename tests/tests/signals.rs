@@ -164,6 +164,23 @@ fn sigterm_and_sigint_end_the_session_and_the_process_still_dies_of_them() {
 }
 
 #[test]
+fn a_signal_ends_the_session_with_the_status_reached_so_far() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let stopped = stopped(SignalHandlers::HandledThenWait, &env, &[libc::SIGTERM]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGTERM));
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, ERRORS, END],
+        "the event before the end"
+    );
+    let id = requests[0].session_id().expect("id");
+    assert_eq!(requests[1].json["sessionId"], id);
+    assert_end(&requests[2], id, "errored");
+}
+
+#[test]
 fn a_shell_sees_the_exit_status_of_the_signal_143() {
     let collector = collector();
     // `$!` is the program itself; its stdin is the shell's, through fd 3 (a background job's

@@ -11,10 +11,10 @@ fn main() {
     let scenario = SignalHandlers::of_this_process();
     #[cfg(unix)]
     match scenario {
-        SignalHandlers::Wait => {
-            say("ready");
-            // Runs until its stdin closes, or a signal stops it.
-            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+        SignalHandlers::Wait => wait(),
+        SignalHandlers::HandledThenWait => {
+            allstak::capture_display(&"a handled error before the signal");
+            wait();
         }
         SignalHandlers::SignalHook => stop_on_a_signal_hook_flag(),
         SignalHandlers::Sigwait => take_sigterm_with_sigwait(),
@@ -22,6 +22,13 @@ fn main() {
     #[cfg(not(unix))]
     let _ = scenario;
     say("done");
+}
+
+/// Says `ready`, then runs until its stdin closes, or a signal stops it.
+#[cfg(unix)]
+fn wait() {
+    say("ready");
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
 }
 
 /// A line on stdout, at once (the test waits for it).
