@@ -342,6 +342,8 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
     collector
         .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
         .expect("the end is being sent, and never answered");
+    // Not taken within 10 ms, the end is kept for the next run too.
+    wait_for_state_file(&env, "end kept", |body| body.contains("\"ended\""));
     let second = Instant::now();
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -353,6 +355,18 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
         took < Duration::from_secs(5),
         "the second signal took {took:?} to kill a process whose exit deadline is 30 s"
     );
+
+    // The end the server never took is sent again by the next run, as it was.
+    collector.clear_reply_for(END);
+    let id = collector.requests()[0].session_id().expect("id").to_owned();
+    run(ManualProgram::Ok, &env);
+    let requests = collector.requests();
+    let ends: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
+        .collect();
+    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
+    assert_end(ends[1], &id, "ok");
 }
 
 #[test]
