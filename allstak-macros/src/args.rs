@@ -81,7 +81,7 @@ pub(crate) struct TrackArgs {
 }
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
-                         `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
+                         `exit_deadline_ms = <integer>`, `end_on_signals = false`, \
                          `attach_stacktrace = true`, `user_id = \"…\"`, \
                          `in_app_include = [\"…\"]`, `in_app_exclude = [\"…\"]`, `crate = \"…\"`";
 const TRACK_KEYS: &str =

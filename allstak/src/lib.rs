@@ -58,6 +58,7 @@ mod prepare;
 mod private;
 mod proxy;
 mod random;
+mod runtime_context;
 mod scope;
 mod scrub;
 mod sdk_thread;
@@ -91,6 +92,7 @@ use std::fmt::{Debug, Display};
 /// | returns `Err` | `crashed`, and the error is sent as a `fatal` event | prints `Error: …`, exits 1, as always |
 /// | panics | `crashed`, the panic sent as a `fatal` event with its stack | message printed once, exit code 101 |
 /// | calls `std::process::exit` | ended with the status reached so far | same exit code |
+/// | is stopped by SIGTERM or SIGINT (Unix) | ended with the status reached so far | dies of the signal as before (exit 143 or 130 in a shell), or runs its own handler |
 ///
 /// ```no_run
 /// #[allstak::main]
@@ -103,12 +105,15 @@ use std::fmt::{Debug, Display};
 ///
 /// Arguments (each also an environment variable, which the argument overrides):
 /// `release = "…"`, `environment = "…"`, `host = "…"`, `exit_deadline_ms = …`,
-/// `end_on_signals = true`, `attach_stacktrace = true`, `user_id = "…"`,
+/// `end_on_signals = false` (SIGTERM and SIGINT then leave the session open; they end it by
+/// default), `attach_stacktrace = true`, `user_id = "…"`,
 /// `in_app_include = ["…", …]` and `in_app_exclude = ["…", …]` (crate or module paths whose
 /// frames are, or are not, the program's: see
 /// [`ConfigBuilder::in_app_include`](crate::ConfigBuilder::in_app_include)), and
 /// `crate = "…"` when `allstak` is a renamed dependency. The API key
-/// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`.
+/// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`, the
+/// environment to `development` if this crate is built with debug assertions, else
+/// `production`.
 ///
 /// With an async runtime, put its attribute below this one:
 ///
@@ -156,7 +161,10 @@ pub use allstak_macros::main;
 /// ```
 pub use allstak_macros::track;
 pub use breadcrumbs::Breadcrumb;
-pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST,
+    DEVELOPMENT_ENVIRONMENT,
+};
 pub use event::Event;
 pub use event::{Level, MAX_STRING_BYTES, TRUNCATED};
 pub use prepare::MAX_EVENT_BYTES;
