@@ -12,11 +12,13 @@
 mod files;
 mod json;
 mod slot;
+mod spool;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -28,12 +30,16 @@ use crate::wire::{self, Post};
 use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
+pub(crate) use spool::Spool;
 
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Sessions recovered per start at most: a long outage must not hold this run's own start back.
+/// Sessions recovered in one go at most: a long outage must not hold this run's own start back
+/// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
+/// How long the exiting thread tries for the file while the worker writes it: one local write.
+const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 /// A temp file this old was left by a process killed while writing it.
 const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
 
@@ -95,6 +101,8 @@ pub(crate) struct StateDir {
 #[derive(Clone, Debug)]
 struct Usable {
     sessions: PathBuf,
+    /// Where error events wait for a later run ([`Spool`]).
+    spool: PathBuf,
     key_hash: String,
 }
 
@@ -144,9 +152,12 @@ impl StateDir {
         files::private_dir(&self.base, !self.in_temp)?;
         let sessions = self.base.join("sessions");
         files::private_dir(&sessions, false)?;
+        let spool = self.base.join("spool");
+        files::private_dir(&spool, false)?;
         let salt = files::salt(&self.base)?;
         Ok(Usable {
             sessions,
+            spool,
             key_hash: files::keyed_name(salt, &self.identity),
         })
     }
@@ -222,7 +233,7 @@ impl StateDir {
             let Some(found) = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .and_then(|name| Found::named(name, &prefix))
+                .and_then(|name| Found::named(name, &prefix, EXTENSION))
             else {
                 continue;
             };
@@ -248,7 +259,7 @@ impl StateDir {
             let stale = age(&state, now) > MAX_AGE;
             match found {
                 Found::Temporary => continue,
-                Found::Session => {
+                Found::Kept => {
                     // Our own session is sent by us, and a live process's is its own to send:
                     // open, or ended and kept here while that process still tries to send the
                     // end. However old its file (a heartbeat may have failed for days), it is
@@ -312,8 +323,9 @@ impl StateDir {
 /// A file of this program's in the state dir.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Found {
-    /// A session's state: `<key hash>-<session id>.session`.
-    Session,
+    /// A file as kept: a session's state, `<key hash>-<session id>.session`, or an event in the
+    /// spool, `<key hash>-<sequence>.event`.
+    Kept,
     /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
     ClaimedBy(Process),
     /// A state being written: `….tmp-<random>`.
@@ -323,11 +335,12 @@ enum Found {
 const CLAIMED: &str = "claimed-";
 
 impl Found {
-    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash).
-    fn named(name: &str, prefix: &str) -> Option<Self> {
+    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash) and
+    /// of its kind (`kept`: the extension of a kept file).
+    fn named(name: &str, prefix: &str, kept: &str) -> Option<Self> {
         let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
-        if extension == EXTENSION {
-            return Some(Self::Session);
+        if extension == kept {
+            return Some(Self::Kept);
         }
         if extension.starts_with(files::TEMPORARY) {
             return Some(Self::Temporary);
@@ -452,10 +465,21 @@ impl SessionFile {
         }
     }
 
-    /// Ends the sessions of this program's processes that died without ending theirs, each
-    /// after its start if the server never took that: `deliver` sends a request.
-    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Post) -> Delivery) {
-        for mut recovered in self.dir.recover(SystemTime::now()) {
+    /// Sends what earlier runs of this program left (a few sessions at most, see
+    /// [`MAX_RECOVERED_PER_START`]): the ends of processes that died without ending their
+    /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
+    /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
+    /// (stopped at the first the server does not take yet: the rest wait for a later call).
+    pub(crate) fn recover_sessions(
+        &self,
+        mut deliver: impl FnMut(&Post) -> Delivery,
+    ) -> Option<bool> {
+        let batch = self.dir.recover(SystemTime::now());
+        if batch.is_empty() {
+            return None;
+        }
+        let mut batch = batch.into_iter();
+        while let Some(mut recovered) = batch.next() {
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
                 recovered.session_id,
@@ -471,7 +495,8 @@ impl SessionFile {
                     }
                     Delivery::NotYet => {
                         recovered.settle(false);
-                        continue;
+                        batch.for_each(|left| left.settle(false));
+                        return Some(false);
                     }
                 }
             }
@@ -480,8 +505,14 @@ impl SessionFile {
                 recovered.duration_ms,
                 recovered.status.as_str(),
             );
-            recovered.settle(deliver(&end) != Delivery::NotYet);
+            let delivery = deliver(&end);
+            recovered.settle(delivery != Delivery::NotYet);
+            if delivery == Delivery::NotYet {
+                batch.for_each(|left| left.settle(false));
+                return Some(false);
+            }
         }
+        Some(true)
     }
 
     /// The session's start is about to be sent: owed until [`Self::settle_start`] says the
@@ -570,13 +601,24 @@ impl SessionFile {
     }
 
     /// From the thread ending the session, which must not wait on the worker's file I/O (a
-    /// hung disk would hold the process past its deadline): if the worker holds the file, it
-    /// is settling it.
-    pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession) {
-        if let Ok(inner) = self.inner.try_lock() {
-            let event = self.end_event(&inner, ended, false);
-            self.apply(inner, event);
+    /// hung disk would hold the process past its deadline): if the worker holds the file longer
+    /// than [`KEEP_LOCK_TRIES_FOR`], it is settling it. If the worker has not got to the start
+    /// yet (the program ended at once), `start` makes it, kept before the end.
+    pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession, start: impl FnOnce() -> Post) {
+        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
+        let mut inner = loop {
+            match self.inner.try_lock() {
+                Ok(inner) => break inner,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) if Instant::now() < until => thread::yield_now(),
+                Err(TryLockError::WouldBlock) => return,
+            }
+        };
+        if matches!(inner.start, Start::NotQueued) {
+            inner.start = Start::Owed(start());
         }
+        let event = self.end_event(&inner, ended, false);
+        self.apply(inner, event);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -770,10 +812,10 @@ mod tests {
     use super::*;
 
     /// A state dir of the test's own under the system's temp dir, removed when the test ends.
-    struct Scratch(PathBuf);
+    pub(super) struct Scratch(pub(super) PathBuf);
 
     impl Scratch {
-        fn new(name: &str) -> Self {
+        pub(super) fn new(name: &str) -> Self {
             let dir =
                 std::env::temp_dir().join(format!("allstak-state-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
@@ -781,7 +823,7 @@ mod tests {
         }
 
         /// The explicit state dir for [`StateDir::locate`].
-        fn state_dir(&self) -> Option<PathBuf> {
+        pub(super) fn state_dir(&self) -> Option<PathBuf> {
             Some(self.0.clone())
         }
     }
@@ -1042,9 +1084,14 @@ mod tests {
 
     #[test]
     fn only_this_programs_sessions_and_claims_are_found() {
-        let named = |name| Found::named(name, "abc-");
+        let named = |name| Found::named(name, "abc-", EXTENSION);
         let claimed = |pid, start| Some(Found::ClaimedBy(Process { pid, start }));
-        assert_eq!(named("abc-id.session"), Some(Found::Session));
+        assert_eq!(named("abc-id.session"), Some(Found::Kept));
+        assert_eq!(
+            Found::named("abc-1.event", "abc-", spool::EXTENSION),
+            Some(Found::Kept)
+        );
+        assert_eq!(named("abc-1.event"), None, "a spool item is not a session");
         assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
         assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
         assert_eq!(named("abc-id.tmp-0123abc"), Some(Found::Temporary));
@@ -1096,21 +1143,21 @@ mod tests {
 
     /// What a delivery closure was given: each request's path and body.
     #[derive(Default)]
-    struct Server {
+    pub(super) struct Server {
         answers: Vec<Delivery>,
-        received: Vec<(&'static str, String)>,
+        pub(super) received: Vec<(&'static str, String)>,
     }
 
     impl Server {
         /// A server that answers each request in turn with `answers`, then `Sent`.
-        fn answering(answers: &[Delivery]) -> Self {
+        pub(super) fn answering(answers: &[Delivery]) -> Self {
             Self {
                 answers: answers.iter().rev().copied().collect(),
                 received: Vec::new(),
             }
         }
 
-        fn deliver(&mut self, request: &Post) -> Delivery {
+        pub(super) fn deliver(&mut self, request: &Post) -> Delivery {
             let body = String::from_utf8_lossy(&request.body).into_owned();
             self.received.push((request.path, body));
             self.answers.pop().unwrap_or(Delivery::Sent)
@@ -1130,7 +1177,7 @@ mod tests {
 
     fn recover_with(dir: &StateDir, server: &mut Server) {
         SessionFile::new(dir.clone(), "app@1", "production")
-            .recover_abnormal_sessions(|request| server.deliver(request));
+            .recover_sessions(|request| server.deliver(request));
     }
 
     #[test]
@@ -1263,7 +1310,7 @@ mod tests {
         let id = SessionId::random();
         let file = opened(&dir, id, Delivery::Refused);
         assert!(!dir.file_for(&id.to_string()).exists());
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         let mut server = Server::default();
         file.send_end(&ended(id), |request| server.deliver(request));
         assert_eq!(server.paths(), Vec::<&str>::new());
@@ -1277,10 +1324,36 @@ mod tests {
         let id = SessionId::random();
         let file = SessionFile::new(dir.clone(), "app@1", "production");
         file.owe_start(&start_request());
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
         assert!(kept.ended.is_some());
+    }
+
+    #[test]
+    fn a_session_ending_before_the_worker_got_to_its_start_keeps_the_start_with_its_end() {
+        let scratch = Scratch::new("end-before-start");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.keep_end_unless_busy(&ended(id), start_request);
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert_eq!(
+            kept.ended,
+            Some(Ended {
+                status: SessionStatus::Errored,
+                duration_ms: 1500
+            })
+        );
+        // The worker gets to the start late: it goes, then the end, and nothing is left.
+        file.owe_start(&start_request());
+        file.open(id);
+        file.settle_start(Delivery::Sent);
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_END]);
+        assert!(!dir.file_for(&id.to_string()).exists());
     }
 
     #[test]
@@ -1294,7 +1367,9 @@ mod tests {
     }
 
     /// Runs `attack` on a thread of its own: a hang fails the test instead of holding it.
-    fn within_a_second<T: Send + 'static>(attack: impl FnOnce() -> T + Send + 'static) -> T {
+    pub(super) fn within_a_second<T: Send + 'static>(
+        attack: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
         let (sent, received) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _ = sent.send(attack());
@@ -1331,7 +1406,7 @@ mod tests {
         let file = SessionFile::new(dir.clone(), "app@1", "production");
         file.owe_start(&start_request());
         file.open(id);
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         assert_eq!(
             entries(&dir.base),
             before,
@@ -1411,7 +1486,7 @@ mod tests {
     }
 
     #[cfg(unix)]
-    fn mkfifo(path: &Path) {
+    pub(super) fn mkfifo(path: &Path) {
         let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
         // SAFETY: a valid C string.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
@@ -1495,7 +1570,7 @@ mod tests {
         let file = Arc::new(SessionFile::new(dir.clone(), "app@1", "production"));
         file.owe_start(&start_request());
         let ending = Arc::clone(&file);
-        within_a_second(move || ending.keep_end_unless_busy(&ended(id)));
+        within_a_second(move || ending.keep_end_unless_busy(&ended(id), start_request));
         let kept = read_state(&target).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
     }

@@ -114,6 +114,10 @@ impl Client {
         crate::diag::debug!("session {} ended: {}", ended.id, ended.status);
         let deadline = Instant::now() + self.config.exit_deadline;
         let settled = self.send_end(ended, deadline);
+        if !settled && final_status.is_none() {
+            // The process is ending (not the program ending its session and going on).
+            self.keep_what_is_left();
+        }
         self.ending.settle(EndSent {
             deadline,
             settled,
@@ -151,8 +155,23 @@ impl Client {
         }
         // Not yet: if the process dies or exits before the worker is done, the next run sends
         // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
-        file.keep_end_unless_busy(&ended);
+        file.keep_end_unless_busy(&ended, || {
+            crate::prepare::session_start(ended.id, &self.config)
+        });
         queued && transport::done_by_deadline(&wait, deadline)
+    }
+
+    /// The process will not wait for the worker any longer: the error events it has not
+    /// delivered are kept for the next run. Never unwinds (it runs at exit, or while a panic
+    /// unwinds out of `main`).
+    fn keep_what_is_left(&self) {
+        if let Some(transport) = self.transport()
+            && transport.has_pending_events()
+        {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                transport.keep_what_is_left();
+            }));
+        }
     }
 
     /// The process is dying of a panic that unwound out of `main` (or the session's guard), or
@@ -221,6 +240,7 @@ impl Client {
             transport.set_deadline(deadline);
             transport.flush(deadline);
         }
+        self.keep_what_is_left();
     }
 }
 
