@@ -131,21 +131,26 @@ impl StateDir {
         }
     }
 
-    /// The dir, if it is private to the user; found once, and said once if it is not.
+    /// The dir, if it is private to the user; said once if it is not. Never waits for another
+    /// thread finding it (the exiting thread must not wait on a worker the scheduler left
+    /// aside): two threads may both look, and agree (see [`files::salt`]).
     fn usable(&self) -> Option<&Usable> {
-        self.usable
-            .get_or_init(|| match self.find() {
-                Ok(usable) => Some(usable),
-                Err(unusable) => {
-                    diag::say_once(
-                        diag::Notice::StateDir,
-                        "warn",
-                        format_args!("{unusable}: no abnormal-session recovery"),
-                    );
-                    None
-                }
-            })
-            .as_ref()
+        if let Some(found) = self.usable.get() {
+            return found.as_ref();
+        }
+        let found = match self.find() {
+            Ok(usable) => Some(usable),
+            Err(unusable) => {
+                diag::say_once(
+                    diag::Notice::StateDir,
+                    "warn",
+                    format_args!("{unusable}: no abnormal-session recovery"),
+                );
+                None
+            }
+        };
+        let _ = self.usable.set(found);
+        self.usable.get().and_then(Option::as_ref)
     }
 
     fn find(&self) -> Result<Usable, files::Unusable> {
@@ -204,7 +209,7 @@ impl StateDir {
             environment: environment.to_owned(),
             key_hash: self.key_hash().to_owned(),
             pid: std::process::id(),
-            process_start: process_start(std::process::id()),
+            process_start: Process::this().start,
             started_at_ms: now,
             updated_at_ms: now,
             start: None,
@@ -316,6 +321,8 @@ impl StateDir {
                 original: path.with_extension(EXTENSION),
             });
         }
+        // Oldest first, as they happened.
+        recovered.sort_by_key(|recovered| recovered.state.started_at_ms);
         recovered
     }
 }
@@ -366,11 +373,17 @@ struct Process {
 }
 
 impl Process {
+    /// This process: its start time read once (a forked child, whose pid differs, reads its own).
     fn this() -> Self {
+        static THIS: OnceLock<Process> = OnceLock::new();
         let pid = std::process::id();
-        Self {
+        let read = || Self {
             pid,
             start: process_start(pid),
+        };
+        match THIS.get_or_init(read) {
+            this if this.pid == pid => *this,
+            _ => read(),
         }
     }
 

@@ -128,8 +128,8 @@ fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_e
             assert_eq!(events[0].json["level"], "fatal");
         }
         *seen.entry((status, events.len())).or_default() += 1;
-        if duration >= 200 {
-            assert_eq!(status, "ok", "only the 200 ms runs last that long");
+        // The 200 ms runs, and not the instant ones (a panic's backtrace may take its time).
+        if status == "ok" && duration >= 200 {
             long += 1;
         }
     }

@@ -114,8 +114,9 @@ impl Client {
         crate::diag::debug!("session {} ended: {}", ended.id, ended.status);
         let deadline = Instant::now() + self.config.exit_deadline;
         let settled = self.send_end(ended, deadline);
-        if !settled && final_status.is_none() {
-            // The process is ending (not the program ending its session and going on).
+        // The process is ending (not the program ending its session and going on). While a
+        // panic unwinds, `before_send` must not run: the exit hook, after it, keeps them.
+        if !settled && final_status.is_none() && !std::thread::panicking() {
             self.keep_what_is_left();
         }
         self.ending.settle(EndSent {
