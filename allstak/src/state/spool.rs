@@ -101,17 +101,14 @@ impl Spool {
 
     /// Keeps `requests` (error events) for a later run, oldest first; makes room by dropping the
     /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
-    /// calls it.
-    pub(crate) fn keep(&self, requests: &[Post]) {
+    /// calls it. Returns how many were kept (none where the state dir is not used).
+    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
         let requests: Vec<&Post> = requests
             .iter()
             .filter(|request| request.path == wire::ERRORS)
             .collect();
-        if requests.is_empty() {
-            return;
-        }
-        let Some(usable) = self.dir.usable() else {
-            return;
+        let Some(usable) = self.dir.usable().filter(|_| !requests.is_empty()) else {
+            return 0;
         };
         let adding: u64 = requests.iter().map(|r| r.body.len() as u64).sum();
         let kept: Vec<Entry> = self
@@ -128,12 +125,15 @@ impl Spool {
             items -= 1;
             bytes -= oldest.size;
         }
+        let mut written = 0;
         for request in requests {
             let name = format!("{}-{}.{EXTENSION}", usable.key_hash, sequence());
             if files::write(&usable.spool.join(name), &request.body).is_err() {
-                return;
+                break;
             }
+            written += 1;
         }
+        written
     }
 
     /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the
@@ -253,7 +253,7 @@ mod tests {
     fn kept_events_are_delivered_oldest_first_once_each() {
         let scratch = Scratch::new("spool-order");
         let spool = spool(&scratch);
-        spool.keep(&[event(0), event(1)]);
+        assert_eq!(spool.keep(&[event(0), event(1)]), 2);
         spool.keep(&[event(2)]);
         let mut server = Server::default();
         assert!(spool.deliver(|request| server.deliver(request)));

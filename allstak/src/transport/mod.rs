@@ -42,8 +42,9 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
-/// Keeps error events that were not delivered for a later run (the layer above's spool).
-pub(crate) type Keep = Box<dyn Fn(&[Post]) + Send + Sync>;
+/// Keeps error events that were not delivered for a later run (the layer above's spool);
+/// returns how many it kept.
+pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
 
 /// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
 /// worker holds it for one local file write; a hung disk must not hold the exit.
@@ -107,12 +108,13 @@ impl Shared {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Keeps `requests` for a later run, and counts them.
+    /// Keeps `requests` for a later run, and counts them: kept, or dropped if they could not be
+    /// (the state dir is not used).
     fn keep(&self, requests: &[Post]) {
         if !requests.is_empty() {
-            (self.keep)(requests);
-            self.kept
-                .fetch_add(requests.len() as u64, Ordering::Relaxed);
+            let kept = (self.keep)(requests).min(requests.len());
+            self.kept.fetch_add(kept as u64, Ordering::Relaxed);
+            self.dropped.add((requests.len() - kept) as u64);
         }
     }
 

@@ -310,7 +310,7 @@ mod tests {
             key: "k".to_owned(),
             proxy: None,
         };
-        Worker::new(endpoint, Arc::new(Shared::new(Box::new(|_| {}))), None)
+        Worker::new(endpoint, Arc::new(Shared::new(Box::new(|_| 0))), None)
     }
 
     #[test]
