@@ -157,7 +157,7 @@ fn a_run_killed_while_it_delivers_the_spool_leaves_the_rest_to_the_next_run() {
     let collector = collector();
     relay(port, collector.url());
     // Every answer is slow: the run is killed while one event waits for its answer.
-    collector.set_reply(Reply::accepted().after(Duration::from_millis(150)));
+    collector.set_reply(Reply::accepted().after(Duration::from_millis(300)));
     let mut killed = command(ManualProgram::Hang, &env)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
