@@ -296,7 +296,11 @@ impl Transport {
             .filter_map(|job| match job {
                 Job::Event(build) => match build() {
                     Outgoing::Post(request) => Some(request),
-                    Outgoing::Discarded | Outgoing::Unsendable => None,
+                    Outgoing::Discarded => None,
+                    Outgoing::Unsendable => {
+                        self.shared.dropped.add(1);
+                        None
+                    }
                 },
                 Job::Task(_) | Job::Flush { .. } => None,
             })
