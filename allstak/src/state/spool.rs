@@ -103,14 +103,28 @@ impl Spool {
     /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
     /// calls it. Returns how many were kept (none where the state dir is not used).
     pub(crate) fn keep(&self, requests: &[Post]) -> usize {
-        let requests: Vec<&Post> = requests
+        let mut requests: Vec<&Post> = requests
             .iter()
             .filter(|request| request.path == wire::ERRORS)
             .collect();
         let Some(usable) = self.dir.usable().filter(|_| !requests.is_empty()) else {
             return 0;
         };
-        let adding: u64 = requests.iter().map(|r| r.body.len() as u64).sum();
+        let size = |requests: &[&Post]| requests.iter().map(|r| r.body.len() as u64).sum::<u64>();
+        // More than the spool holds at once (the exit keeping a full queue): the oldest go first.
+        let mut over = 0;
+        while requests.len() > MAX_ITEMS || size(&requests) > MAX_BYTES {
+            requests.remove(0);
+            over += 1;
+        }
+        if over > 0 {
+            self.dropped.fetch_add(over, Ordering::Relaxed);
+            diag::debug!(
+                "{over} error events were dropped (the spool was full); counted by \
+                 dropped_event_count()"
+            );
+        }
+        let adding = size(&requests);
         let kept: Vec<Entry> = self
             .entries()
             .into_iter()
@@ -313,6 +327,23 @@ mod tests {
         let mut server = Server::default();
         spool.deliver(|request| server.deliver(request));
         assert_eq!(messages(&server), bodies(3..MAX_ITEMS + 3));
+    }
+
+    #[test]
+    fn more_events_at_once_than_the_spool_holds_keep_the_newest() {
+        let scratch = Scratch::new("spool-batch");
+        let spool = spool(&scratch);
+        spool.keep(&[event(1000)]);
+        let batch: Vec<Post> = (0..MAX_ITEMS + 5).map(event).collect();
+        assert_eq!(spool.keep(&batch), MAX_ITEMS);
+        assert_eq!(
+            spool.dropped(),
+            6,
+            "the one kept before, and the batch's five oldest"
+        );
+        let mut server = Server::default();
+        spool.deliver(|request| server.deliver(request));
+        assert_eq!(messages(&server), bodies(5..MAX_ITEMS + 5));
     }
 
     #[test]
