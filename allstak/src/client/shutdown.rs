@@ -141,7 +141,12 @@ impl Client {
         let (Some(transport), Some(file)) = (self.transport(), self.file()) else {
             return true;
         };
-        transport.set_deadline(deadline);
+        // A deadline of 0 waits for nothing, so it stops nothing either: the worker goes on as
+        // it would (a program that ended its session and runs on still sends the end), and what
+        // it has not sent when the process dies is kept below and at exit.
+        if !self.config.exit_deadline.is_zero() {
+            transport.set_deadline(deadline);
+        }
         let (done, wait) = transport::signal();
         let worker_file = Arc::clone(file);
         let queued = transport.run_final(Box::new(move |worker| {

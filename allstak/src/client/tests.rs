@@ -228,6 +228,25 @@ fn events_an_exit_with_deadline_zero_leaves_are_kept_once_each_and_sent_by_the_n
 }
 
 #[test]
+fn with_deadline_zero_an_end_by_the_program_returns_at_once_and_is_still_sent() {
+    let fake = Fake::default();
+    let client = client_in(&fake, &fresh_state_dir(), Duration::ZERO, Instant::now());
+    client.capture(|| event("before the end"));
+    let ending = Instant::now();
+    client.end(Some(SessionStatus::Ok));
+    assert!(ending.elapsed() < DEADLINE / 2, "{:?}", ending.elapsed());
+    // The program runs on: the worker sends what it has, the end after the start.
+    assert!(
+        client
+            .transport()
+            .expect("transport")
+            .flush(Instant::now() + DEADLINE)
+    );
+    assert_eq!(fake.paths(), [START, ERRORS, END]);
+    assert_eq!(status_of_end(&fake).as_deref(), Some("ok"));
+}
+
+#[test]
 fn a_hanging_server_holds_the_end_no_longer_than_the_exit_deadline() {
     let fake = Fake::default().hang_on(END);
     let client = client(&fake, Instant::now());
