@@ -34,6 +34,9 @@ pub(crate) use spool::Spool;
 
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Sessions of earlier runs kept at most (a program run a thousand times while the server was
+/// away); past it the oldest are dropped unsent.
+const MAX_KEPT_SESSIONS: usize = 1000;
 /// Sessions recovered in one go at most: a long outage must not hold this run's own start back
 /// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
@@ -217,6 +220,51 @@ impl StateDir {
         }
     }
 
+    /// Past [`MAX_KEPT_SESSIONS`] of this program's session files (a long outage of a program
+    /// run often), drops the oldest of processes that are gone, unsent, and says how many.
+    /// `entries`: the dir's, oldest first.
+    fn drop_the_oldest_past_the_bound(
+        &self,
+        entries: &[(Option<SystemTime>, fs::DirEntry)],
+        prefix: &str,
+    ) {
+        let kept: Vec<PathBuf> = entries
+            .iter()
+            .map(|(_, entry)| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .and_then(|name| Found::named(name, prefix, EXTENSION))
+                    == Some(Found::Kept)
+            })
+            .collect();
+        let mut over = kept.len().saturating_sub(MAX_KEPT_SESSIONS);
+        let mut dropped = 0;
+        for path in kept {
+            if over == 0 {
+                break;
+            }
+            let gone = read_state(&path).is_some_and(|state| {
+                Process {
+                    pid: state.pid,
+                    start: state.process_start,
+                }
+                .alive()
+                    == Some(false)
+            });
+            if gone && fs::remove_file(&path).is_ok() {
+                over -= 1;
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            diag::debug!(
+                "{dropped} sessions of earlier runs were dropped unsent: more than \
+                 {MAX_KEPT_SESSIONS} were kept"
+            );
+        }
+    }
+
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
@@ -229,8 +277,15 @@ impl StateDir {
         };
         let prefix = format!("{}-", usable.key_hash);
         let me = Process::this();
+        // Oldest first (as last written), across the whole dir, not the dir's own order.
+        let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = entries
+            .flatten()
+            .map(|entry| (entry.metadata().and_then(|m| m.modified()).ok(), entry))
+            .collect();
+        entries.sort_by_key(|(modified, _)| *modified);
+        self.drop_the_oldest_past_the_bound(&entries, &prefix);
         let mut recovered = Vec::new();
-        for entry in entries.flatten() {
+        for (_, entry) in entries {
             if recovered.len() >= MAX_RECOVERED_PER_START {
                 break;
             }
@@ -942,6 +997,37 @@ mod tests {
         assert!(dir.recover(SystemTime::now()).is_empty());
         recovered[0].settle(true);
         assert!(!recovered[0].claim.exists() && !recovered[0].original.exists());
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_sessions_of_gone_processes_are_dropped_and_the_rest_recovered_oldest_first()
+     {
+        let scratch = Scratch::new("bound");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let ids: Vec<String> = (0..MAX_KEPT_SESSIONS + 3)
+            .map(|n| {
+                let state = dead_state(&dir, SessionId::random());
+                dir.write(&state).expect("written");
+                let at = long_ago + Duration::from_secs(n as u64);
+                fs::File::options()
+                    .write(true)
+                    .open(dir.file_for(&state.session_id))
+                    .and_then(|file| file.set_modified(at))
+                    .expect("dated");
+                state.session_id
+            })
+            .collect();
+        let recovered = dir.recover(SystemTime::now());
+        for oldest in &ids[..3] {
+            assert!(!dir.file_for(oldest).exists(), "{oldest} dropped");
+        }
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        let expected: Vec<&str> = ids[3..3 + MAX_RECOVERED_PER_START]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(found, expected, "the oldest first");
     }
 
     #[test]
