@@ -157,16 +157,18 @@ impl Client {
             let config = Arc::clone(&self.config);
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                // Before our own start, a first few of what earlier runs left: the sessions of
-                // processes that died, or whose start or end the server had not taken.
-                let mut recovered = file.recover_sessions(|request| worker.deliver(request));
                 let start = prepare::session_start(id, &config);
                 file.owe_start(&start);
-                // A program already ending (done in a microsecond) has nothing to leave open:
-                // its end is next in line, and is written only if it cannot be sent.
+                // On disk first, whatever comes before its start: a process killed meanwhile is
+                // still ended (`abnormal`) by a later run. A program already ending (done in a
+                // microsecond) has nothing to leave open: its end is next in line, and is
+                // written only if it cannot be sent.
                 if !worker.is_ending() {
                     file.open(id);
                 }
+                // Before our own start, a first few of what earlier runs left: the sessions of
+                // processes that died, or whose start or end the server had not taken.
+                let mut recovered = file.recover_sessions(|request| worker.deliver(request));
                 file.settle_start(worker.deliver(&start));
                 // Then the rest, and the error events kept, while the server takes them.
                 while recovered == Some(true) {
