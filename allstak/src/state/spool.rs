@@ -101,7 +101,8 @@ impl Spool {
 
     /// Keeps `requests` (error events) for a later run, oldest first; makes room by dropping the
     /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
-    /// calls it. Returns how many were kept (none where the state dir is not used).
+    /// calls it. Returns how many it took: kept, or dropped and counted here; the rest (all,
+    /// where the state dir is not used) are the caller's to count.
     pub(crate) fn keep(&self, requests: &[Post]) -> usize {
         let mut requests: Vec<&Post> = requests
             .iter()
@@ -118,7 +119,7 @@ impl Spool {
             over += 1;
         }
         if over > 0 {
-            self.dropped.fetch_add(over, Ordering::Relaxed);
+            self.dropped.fetch_add(over as u64, Ordering::Relaxed);
             diag::debug!(
                 "{over} error events were dropped (the spool was full); counted by \
                  dropped_event_count()"
@@ -139,15 +140,15 @@ impl Spool {
             items -= 1;
             bytes -= oldest.size;
         }
-        let mut written = 0;
+        let mut taken = over;
         for request in requests {
             let name = format!("{}-{}.{EXTENSION}", usable.key_hash, sequence());
             if files::write(&usable.spool.join(name), &request.body).is_err() {
                 break;
             }
-            written += 1;
+            taken += 1;
         }
-        written
+        taken
     }
 
     /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the
@@ -335,7 +336,11 @@ mod tests {
         let spool = spool(&scratch);
         spool.keep(&[event(1000)]);
         let batch: Vec<Post> = (0..MAX_ITEMS + 5).map(event).collect();
-        assert_eq!(spool.keep(&batch), MAX_ITEMS);
+        assert_eq!(
+            spool.keep(&batch),
+            MAX_ITEMS + 5,
+            "all taken: kept, or dropped and counted"
+        );
         assert_eq!(
             spool.dropped(),
             6,

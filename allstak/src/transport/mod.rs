@@ -43,7 +43,7 @@ const QUEUE_CAPACITY: usize = 256;
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// Keeps error events that were not delivered for a later run (the layer above's spool);
-/// returns how many it kept.
+/// returns how many it took (kept, or dropped and counted by it).
 pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
 
 /// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
@@ -108,8 +108,8 @@ impl Shared {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Keeps `requests` for a later run, and counts them: kept, or dropped if they could not be
-    /// (the state dir is not used).
+    /// Keeps `requests` for a later run, and counts them as not sent; those the spool did not
+    /// take (the state dir is not used) as dropped.
     fn keep(&self, requests: &[Post]) {
         if !requests.is_empty() {
             let kept = (self.keep)(requests).min(requests.len());
