@@ -2,7 +2,8 @@
 //! next start of a program with the same key and host can end the sessions of processes that
 //! died without ending theirs (killed, out of memory, power loss) as `abnormal`. The file also
 //! keeps what the server has not taken yet, in order: the session's start, then its end; an
-//! end is never sent before its start went through.
+//! end is never sent before its start went through. Error events the server has not taken wait
+//! beside the sessions, in the [`spool`].
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
 //! hash of key and host under the dir's random salt, which is also how a program finds its own.
@@ -388,7 +389,7 @@ enum Found {
     /// A file as kept: a session's state, `<key hash>-<session id>.session`, or an event in the
     /// spool, `<key hash>-<sequence>.event`.
     Kept,
-    /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
+    /// A kept file claimed by a run, to send what it holds: `….claimed-<pid>[-<start>]`.
     ClaimedBy(Process),
     /// A state being written: `….tmp-<random>`.
     Temporary,
