@@ -311,3 +311,33 @@ fn an_exit_deadline_of_zero_never_waits_for_a_server_that_never_answers() {
         .collect();
     assert_eq!(events.len(), 7, "every run's error event");
 }
+
+#[test]
+fn a_crash_with_an_exit_deadline_of_zero_keeps_its_fatal_event_for_the_next_run() {
+    let port = refused_port();
+    let env = env_for(
+        &format!("http://127.0.0.1:{port}"),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", "0"), ("RUST_BACKTRACE", "0")],
+    );
+    let crashed = run(ManualProgram::Panic, &env);
+    assert_eq!(crashed.code(), Some(101));
+
+    let collector = collector();
+    relay(port, collector.url());
+    let next: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
+        .cloned()
+        .collect();
+    run(ManualProgram::Ok, &next);
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, END, START, ERRORS, END],
+        "{requests:?}"
+    );
+    let id = requests[0].session_id().expect("id");
+    assert_end(&requests[1], id, "crashed");
+    assert_eq!(requests[3].json["level"], "fatal");
+    assert_eq!(requests[3].json["sessionId"], id);
+}
