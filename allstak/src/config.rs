@@ -1307,6 +1307,15 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_of_zero_is_kept_never_waiting_at_exit() {
+        let config = build(Config::builder(), &[("ALLSTAK_EXIT_DEADLINE_MS", "0")]);
+        assert_eq!(config.exit_deadline(), Duration::ZERO);
+        assert!(config.problems.is_empty());
+        let config = build(Config::builder().exit_deadline(Duration::ZERO), &[]);
+        assert_eq!(config.exit_deadline(), Duration::ZERO);
+    }
+
+    #[test]
     fn debug_output_redacts_the_key() {
         let config = build(Config::builder().api_key("super-secret"), &[]);
         let shown = format!("{config:?} {:?}", Config::builder().api_key("super-secret"));
