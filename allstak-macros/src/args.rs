@@ -83,7 +83,7 @@ pub(crate) struct TrackArgs {
 }
 
 const MAIN_KEYS: &str = "`release = \"…\"`, `environment = \"…\"`, `host = \"…\"`, \
-                         `exit_deadline_ms = <integer>`, `end_on_signals = true`, \
+                         `exit_deadline_ms = <integer>`, `end_on_signals = false`, \
                          `attach_stacktrace = true`, `sample_rate = <0.0 to 1.0>`, \
                          `user_id = \"…\"`, \
                          `in_app_include = [\"…\"]`, `in_app_exclude = [\"…\"]`, `crate = \"…\"`";

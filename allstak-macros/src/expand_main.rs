@@ -71,6 +71,7 @@ pub(crate) fn generate(
             package_name: ::core::env!("CARGO_PKG_NAME"),
             crate_release: ::core::concat!(::core::env!("CARGO_PKG_NAME"), "@", ::core::env!("CARGO_PKG_VERSION")),
             cfg_test: ::core::cfg!(test),
+            cfg_debug_assertions: ::core::cfg!(debug_assertions),
         });
     };
 

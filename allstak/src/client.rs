@@ -25,7 +25,7 @@ use crate::fork;
 use crate::prepare;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
-use crate::state::{SessionFile, StateDir};
+use crate::state::{SessionFile, Spool, StateDir};
 use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
 use crate::{SessionId, SessionStatus};
 
@@ -69,10 +69,12 @@ pub(crate) struct Client {
 
 /// Where events go.
 enum Outbox {
-    /// To the ingest API, by the transport's thread, with the session's state file.
+    /// To the ingest API, by the transport's thread, with the session's state file and the
+    /// spool of events kept for a later run.
     Http {
         transport: Transport,
         file: Arc<SessionFile>,
+        spool: Arc<Spool>,
     },
     /// Into a list, for `testing::capture`: no thread, no network.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -134,6 +136,13 @@ impl Client {
         }
     }
 
+    fn spool(&self) -> Option<&Arc<Spool>> {
+        match &self.outbox {
+            Some(Outbox::Http { spool, .. }) if !fork::is_child() => Some(spool),
+            _ => None,
+        }
+    }
+
     /// Whether events go anywhere: only then are they built.
     fn sends(&self) -> bool {
         match &self.outbox {
@@ -154,20 +163,32 @@ impl Client {
             return;
         }
         diag::debug!("session {id} started");
-        if let (Some(transport), Some(file)) = (self.transport(), self.file()) {
+        if let (Some(transport), Some(file), Some(spool)) =
+            (self.transport(), self.file(), self.spool())
+        {
             let config = Arc::clone(&self.config);
-            let file = Arc::clone(file);
+            let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                // Before our own start: the ends of sessions whose processes died.
-                file.recover_abnormal_sessions(|request| worker.deliver(request));
                 let start = prepare::session_start(id, &config);
                 file.owe_start(&start);
-                // A program already ending (done in a microsecond) has nothing to leave open:
-                // its end is next in line, and is written only if it cannot be sent.
+                // On disk first, whatever comes before its start: a process killed meanwhile is
+                // still ended (`abnormal`) by a later run. A program already ending (done in a
+                // microsecond) has nothing to leave open: its end is next in line, and is
+                // written only if it cannot be sent.
                 if !worker.is_ending() {
                     file.open(id);
                 }
+                // Before our own start, a first few of what earlier runs left: the sessions of
+                // processes that died, or whose start or end the server had not taken.
+                let mut recovered = file.recover_sessions(|request| worker.deliver(request));
                 file.settle_start(worker.deliver(&start));
+                // Then the rest, and the error events kept, while the server takes them.
+                while recovered == Some(true) {
+                    recovered = file.recover_sessions(|request| worker.deliver(request));
+                }
+                if recovered.is_none() {
+                    spool.deliver(|request| worker.deliver(request));
+                }
             }));
         }
     }
@@ -404,6 +425,7 @@ impl Client {
             return fork::dropped_event_count();
         }
         self.transport().map_or(0, Transport::dropped_event_count)
+            + self.spool().map_or(0, |spool| spool.dropped())
     }
 }
 
@@ -416,7 +438,7 @@ fn http_outbox(
 ) -> Option<Outbox> {
     let dir = StateDir::locate(config.state_dir.clone(), key, host);
     let file = Arc::new(SessionFile::new(
-        dir,
+        dir.clone(),
         config.release(),
         config.environment(),
     ));
@@ -440,9 +462,20 @@ fn http_outbox(
              nothing can reach {host}"
         );
     }
+    let spool = Arc::new(Spool::new(dir));
     let heartbeat = Arc::clone(&file);
-    let transport = Transport::spawn(endpoint, backend, Box::new(move || heartbeat.heartbeat()))?;
-    Some(Outbox::Http { transport, file })
+    let keeper = Arc::clone(&spool);
+    let transport = Transport::spawn(
+        endpoint,
+        backend,
+        Box::new(move || heartbeat.heartbeat()),
+        Box::new(move |requests| keeper.keep(requests)),
+    )?;
+    Some(Outbox::Http {
+        transport,
+        file,
+        spool,
+    })
 }
 
 /// Sets the process's client up with `config`, and starts its session unless tracking is off

@@ -14,8 +14,33 @@ use crate::stack::InAppRules;
 
 /// The default AllStak ingest host.
 pub const DEFAULT_HOST: &str = "https://api.allstak.sa";
-/// The default environment name.
+/// The environment of a build without debug assertions (a release build), when none is given.
+///
+/// A build with debug assertions (a debug build: `cargo run`, `cargo build`) reports as
+/// [`DEVELOPMENT_ENVIRONMENT`] instead, so that a laptop's runs do not count in production's
+/// crash-free rate. Whose build decides: with `#[allstak::main]`, the crate the attribute is
+/// in; with [`init`](crate::init), the `allstak` crate's (the same unless a profile overrides
+/// `debug-assertions` for some packages).
+///
+/// ```
+/// let config = allstak::Config::from_env();
+/// # if std::env::var_os("ALLSTAK_ENVIRONMENT").is_none() {
+/// let expected = if cfg!(debug_assertions) {
+///     allstak::DEVELOPMENT_ENVIRONMENT
+/// } else {
+///     allstak::DEFAULT_ENVIRONMENT
+/// };
+/// assert_eq!(config.environment(), expected);
+/// # }
+/// ```
 pub const DEFAULT_ENVIRONMENT: &str = "production";
+/// The environment of a build with debug assertions, when none is given (see
+/// [`DEFAULT_ENVIRONMENT`]).
+///
+/// ```
+/// assert_eq!(allstak::DEVELOPMENT_ENVIRONMENT, "development");
+/// ```
+pub const DEVELOPMENT_ENVIRONMENT: &str = "development";
 /// How long ending a session may hold the process, by default.
 pub const DEFAULT_EXIT_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -40,12 +65,13 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_API_KEY` | [`api_key`](ConfigBuilder::api_key) | none: nothing is sent |
 /// | `ALLSTAK_HOST` | [`host`](ConfigBuilder::host) | `https://api.allstak.sa` |
 /// | `ALLSTAK_RELEASE` | [`release`](ConfigBuilder::release) | platform commit, then the crate's `name@version` |
-/// | `ALLSTAK_ENVIRONMENT` | [`environment`](ConfigBuilder::environment) | `production` |
+/// | `ALLSTAK_ENVIRONMENT` | [`environment`](ConfigBuilder::environment) | `development` in a build with debug assertions, else `production` |
 /// | `ALLSTAK_USER_ID` | [`user_id`](ConfigBuilder::user_id) | none |
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
 /// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
-/// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | off |
+/// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | on (Unix) |
+/// | `ALLSTAK_SEND_SERVER_NAME` | [`send_server_name`](ConfigBuilder::send_server_name) | on |
 /// | `ALLSTAK_SAMPLE_RATE` | [`sample_rate`](ConfigBuilder::sample_rate) | `1.0`: every error event is sent |
 /// | `ALLSTAK_ATTACH_STACKTRACE` | [`attach_stacktrace`](ConfigBuilder::attach_stacktrace) | off: errors carry their site, panics their stack |
 /// | `ALLSTAK_IN_APP_INCLUDE` | [`in_app_include`](ConfigBuilder::in_app_include) | none: the program's crates as paths and names say |
@@ -81,6 +107,8 @@ pub struct Config {
     pub(crate) exit_deadline: Duration,
     pub(crate) debug: bool,
     pub(crate) end_on_signals: bool,
+    /// Whether error events carry the host's name (`server_name`).
+    pub(crate) send_server_name: bool,
     pub(crate) attach_stacktrace: bool,
     /// Which frames are the program's: its known crates, `in_app_include`, `in_app_exclude`.
     pub(crate) in_app: InAppRules,
@@ -131,7 +159,8 @@ impl Config {
         &self.release
     }
 
-    /// The environment name (`production` unless told otherwise).
+    /// The environment name: as told, else `development` in a build with debug assertions and
+    /// `production` otherwise (see [`DEFAULT_ENVIRONMENT`]).
     ///
     /// ```
     /// let config = allstak::Config::builder().environment("staging").build();
@@ -259,6 +288,7 @@ impl fmt::Debug for Config {
             .field("exit_deadline", &self.exit_deadline)
             .field("debug", &self.debug)
             .field("end_on_signals", &self.end_on_signals)
+            .field("send_server_name", &self.send_server_name)
             .field("attach_stacktrace", &self.attach_stacktrace)
             .field("in_app_include", &self.in_app.include)
             .field("in_app_exclude", &self.in_app.exclude)
@@ -296,12 +326,15 @@ pub struct ConfigBuilder {
     release: Option<String>,
     default_release: Option<String>,
     environment: Option<String>,
+    /// Whether the build that sets the SDK up has debug assertions (the default environment).
+    debug_assertions: Option<bool>,
     user_id: Option<String>,
     auto_session_tracking: Option<bool>,
     track_test_runs: Option<bool>,
     exit_deadline: Option<Duration>,
     debug: Option<bool>,
     end_on_signals: Option<bool>,
+    send_server_name: Option<bool>,
     attach_stacktrace: Option<bool>,
     in_app_include: Option<Vec<String>>,
     in_app_exclude: Option<Vec<String>>,
@@ -354,9 +387,23 @@ impl ConfigBuilder {
         self
     }
 
-    /// The environment name, winning over `ALLSTAK_ENVIRONMENT`.
+    /// The environment name, winning over `ALLSTAK_ENVIRONMENT`. Without either, a build with
+    /// debug assertions reports as `development`, any other as `production` (see
+    /// [`DEFAULT_ENVIRONMENT`]).
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().environment("staging").build();
+    /// assert_eq!(config.environment(), "staging");
+    /// ```
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.environment = Some(environment.into());
+        self
+    }
+
+    /// Whether the program's build has debug assertions, for the default environment:
+    /// `#[allstak::main]` passes `cfg!(debug_assertions)` of the crate it is in.
+    pub(crate) fn debug_assertions(mut self, on: bool) -> Self {
+        self.debug_assertions = Some(on);
         self
     }
 
@@ -404,11 +451,35 @@ impl ConfigBuilder {
         self
     }
 
-    /// Ends the session when SIGTERM or SIGINT arrives, then dies of that signal as before
-    /// (`ALLSTAK_END_ON_SIGNALS`; Unix only). Off by default: a program killed by a signal is
-    /// reported `abnormal` by its next run, unless it handles the signal itself.
+    /// Whether SIGTERM and SIGINT end the session (`ALLSTAK_END_ON_SIGNALS`; Unix only). On by
+    /// default: the signal ends the session with the status reached so far, within the exit
+    /// deadline, and the process then dies of the same signal (or runs the handler it had
+    /// installed before the SDK started), as it would without the SDK. A signal the program
+    /// ignores stays ignored, and a handler it installs later (tokio's `signal`, signal-hook,
+    /// ctrlc) owns the signal: its `main` returning ends the session. Off: a program killed by
+    /// these signals leaves its session open, and the next run reports it `abnormal`.
+    ///
+    /// ```
+    /// // This program is stopped by its supervisor, and wants that counted as abnormal.
+    /// let config = allstak::Config::builder().end_on_signals(false).build();
+    /// # let _ = config;
+    /// ```
     pub fn end_on_signals(mut self, on: bool) -> Self {
         self.end_on_signals = Some(on);
+        self
+    }
+
+    /// Whether error events carry the host's name as `metadata["server_name"]`
+    /// (`ALLSTAK_SEND_SERVER_NAME`; on by default). A host name can be personal data (a laptop
+    /// named after its owner): turn it off where that matters. The README's "What each event
+    /// carries" lists the rest of the runtime context, which is always sent.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().send_server_name(false).build();
+    /// # let _ = config;
+    /// ```
+    pub fn send_server_name(mut self, on: bool) -> Self {
+        self.send_server_name = Some(on);
         self
     }
 
@@ -669,6 +740,9 @@ impl ConfigBuilder {
         let end_on_signals = self
             .end_on_signals
             .or_else(|| flag(var("ALLSTAK_END_ON_SIGNALS")));
+        let send_server_name = self
+            .send_server_name
+            .or_else(|| flag(var("ALLSTAK_SEND_SERVER_NAME")));
         let attach_stacktrace = self
             .attach_stacktrace
             .or_else(|| flag(var("ALLSTAK_ATTACH_STACKTRACE")));
@@ -788,13 +862,17 @@ impl ConfigBuilder {
                 .unwrap_or_else(executable_name),
             environment: environment
                 .filter(|e| !e.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
+                .unwrap_or_else(|| {
+                    default_environment(self.debug_assertions.unwrap_or(cfg!(debug_assertions)))
+                        .to_owned()
+                }),
             user_id: user_id.filter(|u| !u.trim().is_empty()),
             auto_session_tracking: auto_session_tracking.unwrap_or(true),
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
             debug: debug.unwrap_or(false),
-            end_on_signals: end_on_signals.unwrap_or(false),
+            end_on_signals: end_on_signals.unwrap_or(true),
+            send_server_name: send_server_name.unwrap_or(true),
             attach_stacktrace: attach_stacktrace.unwrap_or(false),
             in_app,
             state_dir,
@@ -809,6 +887,15 @@ impl ConfigBuilder {
             scrub_keys,
             problems,
         }
+    }
+}
+
+/// The environment of a build with or without debug assertions, when none is given.
+fn default_environment(debug_assertions: bool) -> &'static str {
+    if debug_assertions {
+        DEVELOPMENT_ENVIRONMENT
+    } else {
+        DEFAULT_ENVIRONMENT
     }
 }
 
@@ -1060,8 +1147,14 @@ mod tests {
         assert_eq!(config.api_key, None);
         assert_eq!(config.host(), Some(DEFAULT_HOST));
         assert_eq!(config.release(), "app@1.0.0");
-        assert_eq!(config.environment(), "production");
+        assert_eq!(
+            config.environment(),
+            "development",
+            "tests are debug builds"
+        );
         assert!(config.auto_session_tracking);
+        assert!(config.end_on_signals);
+        assert!(config.send_server_name);
         assert!(!config.track_test_runs);
         assert!(!config.debug);
         assert_eq!(config.exit_deadline(), Duration::from_secs(2));
@@ -1180,6 +1273,54 @@ mod tests {
     }
 
     #[test]
+    fn the_environment_defaults_to_development_in_a_debug_build_and_production_otherwise() {
+        let debug = Config::builder().debug_assertions(true);
+        let release = Config::builder().debug_assertions(false);
+        assert_eq!(build(debug.clone(), &[]).environment(), "development");
+        assert_eq!(build(release.clone(), &[]).environment(), "production");
+        // The variable and the builder (the attribute's argument) still win.
+        let env = [("ALLSTAK_ENVIRONMENT", "staging")];
+        assert_eq!(build(debug.clone(), &env).environment(), "staging");
+        assert_eq!(build(release, &env).environment(), "staging");
+        assert_eq!(build(debug.environment("qa"), &env).environment(), "qa");
+        // `init(Config)` users get the allstak crate's own build.
+        assert_eq!(
+            build(Config::builder(), &[]).environment(),
+            if cfg!(debug_assertions) {
+                "development"
+            } else {
+                "production"
+            }
+        );
+    }
+
+    #[test]
+    fn signals_end_the_session_and_events_carry_the_host_unless_turned_off() {
+        let config = build(Config::builder(), &[]);
+        assert!(config.end_on_signals && config.send_server_name);
+        let off = [
+            ("ALLSTAK_END_ON_SIGNALS", "0"),
+            ("ALLSTAK_SEND_SERVER_NAME", "false"),
+        ];
+        let config = build(Config::builder(), &off);
+        assert!(!config.end_on_signals && !config.send_server_name);
+        let config = build(
+            Config::builder()
+                .end_on_signals(true)
+                .send_server_name(true),
+            &off,
+        );
+        assert!(config.end_on_signals && config.send_server_name);
+        let config = build(
+            Config::builder()
+                .end_on_signals(false)
+                .send_server_name(false),
+            &[],
+        );
+        assert!(!config.end_on_signals && !config.send_server_name);
+    }
+
+    #[test]
     fn builder_values_win_over_the_environment() {
         let config = build(
             Config::builder()
@@ -1295,15 +1436,18 @@ mod tests {
                     _ => None,
                 }
             });
-        // Each variable read once: the seventeen `ALLSTAK_*` ones, the three platform commits (no
+        // Each variable read once: the eighteen `ALLSTAK_*` ones, the three platform commits (no
         // release came from ALLSTAK_RELEASE) and the four proxies curl reads for an https host.
-        assert_eq!(read.len(), 24, "{read:?}");
+        assert_eq!(read.len(), 25, "{read:?}");
         let mut distinct = read.clone();
         distinct.sort();
         distinct.dedup();
         assert_eq!(distinct.len(), read.len(), "{read:?}");
         assert_eq!(config.release(), "app@1");
-        assert_eq!(config.environment(), "production");
+        assert_eq!(
+            config.environment(),
+            default_environment(cfg!(debug_assertions))
+        );
         assert_eq!(config.problems.len(), if cfg!(unix) { 2 } else { 1 });
     }
 
@@ -1317,6 +1461,15 @@ mod tests {
             &[("ALLSTAK_EXIT_DEADLINE_MS", "99999999")],
         );
         assert_eq!(config.exit_deadline(), MAX_EXIT_DEADLINE);
+    }
+
+    #[test]
+    fn a_deadline_of_zero_is_kept_never_waiting_at_exit() {
+        let config = build(Config::builder(), &[("ALLSTAK_EXIT_DEADLINE_MS", "0")]);
+        assert_eq!(config.exit_deadline(), Duration::ZERO);
+        assert!(config.problems.is_empty());
+        let config = build(Config::builder().exit_deadline(Duration::ZERO), &[]);
+        assert_eq!(config.exit_deadline(), Duration::ZERO);
     }
 
     #[test]

@@ -216,6 +216,8 @@ pub(crate) struct ErrorEvent {
     pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
     /// The user, tags and request around it.
     pub(crate) context: crate::scope::EventContext,
+    /// The thread that raised it: a handle, taken on that thread; its name is read on the SDK's.
+    pub(crate) thread: Option<std::thread::Thread>,
 }
 
 impl ErrorEvent {
@@ -250,6 +252,7 @@ impl ErrorEvent {
             session_id: None,
             metadata: serde_json::Map::new(),
             context: crate::scope::EventContext::default(),
+            thread: Some(std::thread::current()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The process's hooks, in place before the program's first line: `fork` watching, and once its
-//! session runs, the panic hook, the `atexit` hook and, with `end_on_signals`, the signal
-//! handlers.
+//! session runs, the panic hook, the `atexit` hook and, unless `end_on_signals` is off, the
+//! SIGTERM and SIGINT handlers.
 //! Each calls back into the client; the client knows none of them.
 
 use crate::config::Config;

@@ -61,6 +61,7 @@ mod prepare;
 mod private;
 mod proxy;
 mod random;
+mod runtime_context;
 mod scope;
 mod scrub;
 mod sdk_thread;
@@ -95,6 +96,7 @@ use std::fmt::{Debug, Display};
 /// | returns `Err` | `crashed`, and the error is sent as a `fatal` event | prints `Error: …`, exits 1, as always |
 /// | panics | `crashed`, the panic sent as a `fatal` event with its stack | message printed once, exit code 101 |
 /// | calls `std::process::exit` | ended with the status reached so far | same exit code |
+/// | is stopped by SIGTERM or SIGINT (Unix) | ended with the status reached so far | dies of the signal as before (exit 143 or 130 in a shell), or runs its own handler |
 ///
 /// ```no_run
 /// #[allstak::main]
@@ -107,12 +109,15 @@ use std::fmt::{Debug, Display};
 ///
 /// Arguments (each also an environment variable, which the argument overrides):
 /// `release = "…"`, `environment = "…"`, `host = "…"`, `exit_deadline_ms = …`,
-/// `end_on_signals = true`, `attach_stacktrace = true`, `user_id = "…"`,
+/// `end_on_signals = false` (SIGTERM and SIGINT then leave the session open; they end it by
+/// default), `attach_stacktrace = true`, `user_id = "…"`,
 /// `in_app_include = ["…", …]` and `in_app_exclude = ["…", …]` (crate or module paths whose
 /// frames are, or are not, the program's: see
 /// [`ConfigBuilder::in_app_include`](crate::ConfigBuilder::in_app_include)), and
 /// `crate = "…"` when `allstak` is a renamed dependency. The API key
-/// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`.
+/// only comes from `ALLSTAK_API_KEY`. The release defaults to the crate's `name@version`, the
+/// environment to `development` if this crate is built with debug assertions, else
+/// `production`.
 ///
 /// With an async runtime, put its attribute below this one:
 ///
@@ -160,7 +165,10 @@ pub use allstak_macros::main;
 /// ```
 pub use allstak_macros::track;
 pub use breadcrumbs::Breadcrumb;
-pub use config::{Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST};
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_ENVIRONMENT, DEFAULT_EXIT_DEADLINE, DEFAULT_HOST,
+    DEVELOPMENT_ENVIRONMENT,
+};
 pub use disabled::DisabledReason;
 pub use event::{Event, EventId, ParseEventIdError};
 pub use event::{Level, MAX_STRING_BYTES, ParseLevelError, TRUNCATED};

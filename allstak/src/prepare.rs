@@ -1,6 +1,6 @@
 //! From what the program captured to what the wire sends: an error event, its breadcrumbs and
 //! the config become [`wire`] payloads of plain values. The one place that merges tags under
-//! the event's fields, scrubs secrets, symbolizes the stack, makes the body fit
+//! the event's fields, adds the runtime context under both, scrubs secrets, symbolizes the stack, makes the body fit
 //! [`MAX_EVENT_BYTES`] and removes the API key.
 //!
 //! Runs on the transport thread, so the caller's thread never pays for it.
@@ -90,6 +90,12 @@ pub(crate) fn error(
     if let Some(tags) = &event.context.tags {
         crate::scope::merge_tags(fields.to_mut(), tags);
     }
+    // Under the program's own tags and fields, and scrubbed as they are.
+    crate::runtime_context::process().fill(
+        fields.to_mut(),
+        event.thread.as_ref().and_then(std::thread::Thread::name),
+        config.send_server_name,
+    );
     if let Cow::Owned(scrubbed) = rules.fields(&fields) {
         fields = Cow::Owned(scrubbed);
     }
@@ -311,6 +317,55 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
+    /// `metadata` as this thread's events carry it: with the runtime context.
+    fn with_runtime_context(mut metadata: Value) -> Value {
+        let fields = metadata.as_object_mut().expect("an object");
+        crate::runtime_context::process().fill(fields, std::thread::current().name(), true);
+        metadata
+    }
+
+    #[test]
+    fn every_event_carries_the_runtime_context_under_the_programs_own_tags() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "capture");
+        event.context.tags = Some(crate::scope::tags(&[("server_name", "from-a-tag")]));
+        let json = json_of(&sent(&event, &[], &config));
+        let process = crate::runtime_context::process();
+        let metadata = &json["metadata"];
+        assert_eq!(metadata["os.name"], process.os_name.as_str());
+        assert_eq!(metadata["arch"], std::env::consts::ARCH);
+        assert_eq!(metadata["rustc.version"], process.rustc_version);
+        assert_eq!(
+            metadata["server_name"], "from-a-tag",
+            "the program's tag wins"
+        );
+        assert_eq!(
+            metadata["thread.name"].as_str(),
+            std::thread::current().name()
+        );
+
+        // Raised on a named thread, prepared here: the thread that raised it.
+        let raised = std::thread::Builder::new()
+            .name("worker-7".to_owned())
+            .spawn(|| ErrorEvent::new("x::Y", "boom".to_owned(), "capture"))
+            .expect("spawned")
+            .join()
+            .expect("joined");
+        let config = Config::builder()
+            .release("app@1")
+            .send_server_name(false)
+            .build();
+        let json = json_of(&sent(&raised, &[], &config));
+        assert_eq!(json["metadata"]["thread.name"], "worker-7");
+        assert!(json["metadata"].get("server_name").is_none(), "turned off");
+        // An unnamed thread has no name to send.
+        let unnamed = std::thread::spawn(|| ErrorEvent::new("x::Y", "boom".to_owned(), "capture"))
+            .join()
+            .expect("joined");
+        let json = json_of(&sent(&unnamed, &[], &config));
+        assert!(json["metadata"].get("thread.name").is_none());
+    }
+
     fn json_of(request: &Post) -> Value {
         serde_json::from_slice(&request.body).expect("json")
     }
@@ -384,7 +439,7 @@ mod tests {
                 "release": "app@1.2.3",
                 "sessionId": id.to_string(),
                 "user": {"id": "u-1"},
-                "metadata": {"rust.type": std::any::type_name::<Outer>()},
+                "metadata": with_runtime_context(json!({"rust.type": std::any::type_name::<Outer>()})),
                 "handled": true,
                 "mechanism": "track",
                 "sdkName": "allstak-rust",
@@ -446,7 +501,7 @@ mod tests {
         let json = json_of(&sent(&event, &[crumb, bare], &config));
         assert_eq!(
             json["metadata"],
-            json!({"rust.type": "x::Y", "span.request": {"id": 7}})
+            with_runtime_context(json!({"rust.type": "x::Y", "span.request": {"id": 7}}))
         );
         assert_eq!(
             json["breadcrumbs"][0],
@@ -634,7 +689,9 @@ mod tests {
             .insert("tenant".to_owned(), json!("from-field"));
         assert_eq!(
             json_of(&sent(&event, &[], &config))["metadata"],
-            json!({"rust.type": "x::Y", "region": "eu", "tenant": "from-field"})
+            with_runtime_context(
+                json!({"rust.type": "x::Y", "region": "eu", "tenant": "from-field"})
+            )
         );
     }
 
@@ -705,7 +762,7 @@ mod tests {
         let json = json_of(&sent(&event, &[crumb], &config));
         assert_eq!(
             json["metadata"],
-            json!({
+            with_runtime_context(json!({
                 "rust.type": "x::Y",
                 "api_key": "[scrubbed]",
                 "tenant": "acme",
@@ -717,7 +774,7 @@ mod tests {
                 "cookie": "[scrubbed]",
                 "spans": [{"name": "login", "fields": {"Password": "[scrubbed]", "id": 7}}],
                 "user": "u-1",
-            })
+            }))
         );
         assert_eq!(
             json["breadcrumbs"][0]["data"],

@@ -39,6 +39,8 @@ pub struct MainArgs {
     pub crate_release: &'static str,
     /// `cfg!(test)` where the attribute expands.
     pub cfg_test: bool,
+    /// `cfg!(debug_assertions)` where the attribute expands: the default environment.
+    pub cfg_debug_assertions: bool,
 }
 
 /// Starts the process's session from the attribute's arguments and the environment.
@@ -46,6 +48,7 @@ pub fn main_start(args: MainArgs) -> MainSession {
     let main_crate = args.module_path.split("::").next().unwrap_or_default();
     let mut builder = Config::builder()
         .default_release(args.crate_release)
+        .debug_assertions(args.cfg_debug_assertions)
         .own_crate(main_crate)
         .own_crate(args.package_name);
     if let Some(release) = args.release {

@@ -51,6 +51,46 @@ const DEFAULT_SIGNATURES: u64 = {
     bits
 };
 
+/// Bit `i` of entry `b` is set when the first word of `DEFAULT_WORDS[i]` ends with the byte
+/// `b` (without its plural `s` when it is the entry's only word, as [`words_match`] compares
+/// it): a name's word can start a match only with the entries its last byte picks.
+const DEFAULT_BY_LAST_BYTE: [u32; 256] = {
+    let mut table = [0; 256];
+    let mut at = 0;
+    while at < DEFAULT_WORDS.len() {
+        let words = DEFAULT_WORDS[at];
+        let first = words[0];
+        let mut length = first.len();
+        if words.len() == 1 && length > 1 && first[length - 1] == b's' {
+            length -= 1;
+        }
+        table[first[length - 1] as usize] |= 1 << at;
+        at += 1;
+    }
+    table
+};
+
+/// The bits of the entries of [`DEFAULT_WORDS`] that have one word.
+const DEFAULT_SINGLE_WORDS: u32 = {
+    let mut bits = 0;
+    let mut at = 0;
+    while at < DEFAULT_WORDS.len() {
+        if DEFAULT_WORDS[at].len() == 1 {
+            bits |= 1 << at;
+        }
+        at += 1;
+    }
+    bits
+};
+
+/// The entries of [`DEFAULT_WORDS`] whose first word `word` may match, by its last byte.
+fn default_entries_ending_like(word: &[u8]) -> u32 {
+    let last = |word: &[u8]| word.last().map_or(0, |&b| b.to_ascii_lowercase());
+    let by_last = |byte: u8| DEFAULT_BY_LAST_BYTE[usize::from(byte)];
+    (by_last(last(word)) & !DEFAULT_SINGLE_WORDS)
+        | (by_last(last(singular(word))) & DEFAULT_SINGLE_WORDS)
+}
+
 /// A quick test before a name is matched: a name can match an entry only if it holds the first
 /// two letters of the entry's first word, next to each other. The bit of a pair of bytes.
 const fn bigram_bit(first: u8, second: u8) -> u64 {
@@ -171,9 +211,43 @@ impl Rules {
     ///   to 6 (the card networks' ranges: no millisecond timestamp), passing Luhn's check.
     /// - Emails: `local@domain.tld`, a domain of two labels or more, its last all letters.
     pub(crate) fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if !self.on || !may_hold_a_secret(text.as_bytes()) {
+        if !self.on {
             return Cow::Borrowed(text);
         }
+        let bytes = text.as_bytes();
+        match needed_scan(bytes) {
+            Scan::None => Cow::Borrowed(text),
+            Scan::Pairs => self.pairs(text),
+            Scan::Full => self.full_scan(text),
+        }
+    }
+
+    /// [`Self::text`] for a text that holds no secret but after a `:`, `=` or `@` (no JWT, key
+    /// id, card or `Bearer`/`Basic` can start in it): only the tokens before those bytes are
+    /// looked at, as the full scan would see them.
+    fn pairs<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let bytes = text.as_bytes();
+        let mut out = Out::new(text);
+        // What is scrubbed or looked at already ends at `at`; separators are sought from `from`.
+        let mut at = 0;
+        let mut from = 0;
+        while let Some(offset) = bytes
+            .get(from..)
+            .and_then(|rest| memchr::memchr3(b':', b'=', b'@', rest))
+        {
+            let separator = from + offset;
+            from = separator + 1;
+            let Some((start, end)) = token_before(bytes, at, separator) else {
+                continue;
+            };
+            at = self.token(bytes, start, end, false, &mut out).max(end);
+            from = from.max(at);
+        }
+        out.finish()
+    }
+
+    /// [`Self::text`] token by token, for a text in which any rule may apply.
+    fn full_scan<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
         let mut out = Out::new(text);
         let mut at = 0;
@@ -337,8 +411,20 @@ impl Rules {
         } else {
             &spilled[..]
         };
-        DEFAULT_WORDS.iter().any(|entry| words_match(words, entry))
-            || self
+        words.iter().enumerate().any(|(at, word)| {
+            let mut candidates = default_entries_ending_like(word);
+            while candidates != 0 {
+                let index = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                if DEFAULT_WORDS
+                    .get(index)
+                    .is_some_and(|entry| words_match_at(words, at, entry))
+                {
+                    return true;
+                }
+            }
+            false
+        }) || self
                 .extra_keys
                 .iter()
                 .any(|entry| words_match(words, entry))
@@ -399,46 +485,135 @@ fn is_token(byte: u8) -> bool {
     TOKEN_CLASS[usize::from(byte)] != 0
 }
 
-/// Whether `text` holds the bytes some rule needs: `:`, `=` or `@` (pairs, URLs, emails), `J`
-/// (a JWT's `eyJ`), `A` and `I` (`AKIA`, `ASIA`), `B` (`Bearer`, `Basic`), 13 digits (a card).
-/// Most text has none of them and is not scanned: this loop has no branch but its end.
-fn may_hold_a_secret(text: &[u8]) -> bool {
-    let mut seen = 0u8;
-    let mut digits = 0usize;
-    for &byte in text {
-        let class = TRIGGERS[usize::from(byte)];
-        seen |= class;
-        digits += usize::from(class & TRIGGER_DIGIT);
-    }
-    seen & (TRIGGER_SEPARATOR | TRIGGER_J | TRIGGER_B) != 0
-        || seen & (TRIGGER_A | TRIGGER_I) == TRIGGER_A | TRIGGER_I
-        || digits >= 13
+/// How much of a text [`Rules::text`] must look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    /// No rule can apply: the text has no `:`, `=` or `@`, and nothing a secret starts with.
+    None,
+    /// Only the names before `:`, `=` and `@` (pairs, URLs, emails).
+    Pairs,
+    /// Every token: something a JWT, key id, card or credential starts with is there too.
+    Full,
 }
 
-const TRIGGER_DIGIT: u8 = 1;
-const TRIGGER_SEPARATOR: u8 = 2;
-const TRIGGER_J: u8 = 4;
-const TRIGGER_B: u8 = 8;
-const TRIGGER_A: u8 = 16;
-const TRIGGER_I: u8 = 32;
-
-/// The bytes [`may_hold_a_secret`] looks for.
-const TRIGGERS: [u8; 256] = {
-    let mut table = [0; 256];
-    let mut byte = b'0';
-    while byte <= b'9' {
-        table[byte as usize] = TRIGGER_DIGIT;
-        byte += 1;
+/// Which bytes of `text` some rule needs: `:`, `=` or `@` (pairs, URLs, emails), `eyJ` (a
+/// JWT), `AKIA` and `ASIA` (key ids), `Bearer` and `Basic`, 13 digits with nothing but spaces
+/// and dashes between (a card). Most text has none of them and
+/// is not scanned; the rest mostly holds only pairs, whose names alone are looked at.
+fn needed_scan(text: &[u8]) -> Scan {
+    let mut seen = 0u8;
+    // The digits in the last three chunks of 16 bytes: a card's 13 digits or more, with at most
+    // one space or dash between them, lie within 25 bytes, hence within three chunks.
+    let mut recent_digits = [0u8; 3];
+    let mut may_hold_card = false;
+    let chunks = text.chunks_exact(16);
+    let mut last = [0u8; 16];
+    let rest = chunks.remainder();
+    if let Some(head) = last.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
     }
-    table[b':' as usize] = TRIGGER_SEPARATOR;
-    table[b'=' as usize] = TRIGGER_SEPARATOR;
-    table[b'@' as usize] = TRIGGER_SEPARATOR;
-    table[b'J' as usize] = TRIGGER_J;
-    table[b'B' as usize] = TRIGGER_B;
-    table[b'A' as usize] = TRIGGER_A;
-    table[b'I' as usize] = TRIGGER_I;
-    table
-};
+    let mut add = |(chunk_seen, chunk_digits): (u8, u8)| {
+        seen |= chunk_seen;
+        recent_digits = [recent_digits[1], recent_digits[2], chunk_digits];
+        may_hold_card |= recent_digits.iter().sum::<u8>() >= 13;
+    };
+    for chunk in chunks {
+        add(chunk.try_into().map_or((0, 0), triggers_in));
+    }
+    add(triggers_in(&last));
+    if (seen & (TRIGGER_J | TRIGGER_B | TRIGGER_A) != 0 && has_secret_start(text, seen))
+        || (may_hold_card && has_card_digits(text))
+    {
+        Scan::Full
+    } else if seen & TRIGGER_SEPARATOR != 0 {
+        Scan::Pairs
+    } else {
+        Scan::None
+    }
+}
+
+/// The triggers among 16 bytes, and how many of them are digits: compares rather than a table,
+/// on a fixed length, which the compiler turns into a few vector instructions.
+fn triggers_in(chunk: &[u8; 16]) -> (u8, u8) {
+    let bit = |on: bool, trigger: u8| u8::from(on) * trigger;
+    let mut seen = 0u8;
+    let mut digits = 0u8;
+    for &byte in chunk {
+        // `|` on each compare, not `matches!`, which becomes a scalar bit test.
+        let separator = (byte == b':') | (byte == b'=') | (byte == b'@');
+        seen |= bit(separator, TRIGGER_SEPARATOR)
+            | bit(byte == b'J', TRIGGER_J)
+            | bit(byte == b'B', TRIGGER_B)
+            | bit(byte == b'A', TRIGGER_A);
+        digits += u8::from(byte.is_ascii_digit());
+    }
+    (seen, digits)
+}
+
+/// Whether one of the letters [`triggers_in`] saw (`seen`) starts what a secret starts with:
+/// `eyJ` (a JWT), `AKIA` or `ASIA` (a key id), `Bearer` or `Basic` (any case after the `B`).
+/// A second look, at those letters only.
+fn has_secret_start(text: &[u8], seen: u8) -> bool {
+    // Whether `letter`, `offset` bytes into what it starts, starts something `is_start` takes.
+    let found = |trigger: u8, letter: u8, offset: usize, is_start: &dyn Fn(&[u8]) -> bool| {
+        seen & trigger != 0
+            && memchr::memchr_iter(letter, text).any(|at| {
+                at.checked_sub(offset)
+                    .and_then(|start| text.get(start..))
+                    .is_some_and(is_start)
+            })
+    };
+    let starts_with_ignore_case = |text: &[u8], word: &[u8]| {
+        text.get(..word.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(word))
+    };
+    found(TRIGGER_J, b'J', 2, &|start| start.starts_with(b"eyJ"))
+        || found(TRIGGER_A, b'A', 0, &|start| {
+            start.starts_with(b"AKIA") || start.starts_with(b"ASIA")
+        })
+        || found(TRIGGER_B, b'B', 0, &|start| {
+            starts_with_ignore_case(start, b"bearer") || starts_with_ignore_case(start, b"basic")
+        })
+}
+
+/// Whether 13 digits stand in `text` with nothing but spaces and dashes between them, as in
+/// every card number: a second look, for the rare text with 13 digits at all.
+fn has_card_digits(text: &[u8]) -> bool {
+    let mut run = 0;
+    for &byte in text {
+        if byte.is_ascii_digit() {
+            run += 1;
+            if run >= 13 {
+                return true;
+            }
+        } else if !matches!(byte, b' ' | b'-') {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// The token that a separator at `separator` follows, as the full scan cuts it: right before
+/// it, or before blanks, or before a closing quote and blanks; never before `floor`.
+fn token_before(bytes: &[u8], floor: usize, separator: usize) -> Option<(usize, usize)> {
+    let mut end = separator;
+    while end > floor && matches!(bytes.get(end - 1), Some(b' ' | b'\t')) {
+        end -= 1;
+    }
+    if end > floor && matches!(bytes.get(end - 1), Some(b'"' | b'\'')) {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > floor && bytes.get(start - 1).is_some_and(|&b| is_token(b)) {
+        start -= 1;
+    }
+    (start < end).then_some((start, end))
+}
+
+const TRIGGER_SEPARATOR: u8 = 1;
+const TRIGGER_J: u8 = 2;
+const TRIGGER_B: u8 = 4;
+const TRIGGER_A: u8 = 8;
 
 /// A token's byte that is a letter or digit, in [`TOKEN_CLASS`].
 const ALPHANUMERIC: u8 = 1;
@@ -856,40 +1031,43 @@ impl<'a> Iterator for Words<'a> {
 /// Whether the words of `entry` (lower case) appear in a row among the words of `name`: see
 /// [`Rules::is_sensitive`].
 fn words_match<W: AsRef<[u8]>>(name: &[&[u8]], entry: &[W]) -> bool {
+    (0..name.len()).any(|at| words_match_at(name, at, entry))
+}
+
+/// Whether the words of `entry` (lower case) appear in a row among the words of `name` from
+/// its word `at` on.
+fn words_match_at<W: AsRef<[u8]>>(name: &[&[u8]], at: usize, entry: &[W]) -> bool {
     let Some((first, rest)) = entry.split_first() else {
         return false;
     };
-    let Some(starts) = name.len().checked_sub(rest.len()) else {
+    let Some(&word) = name.get(at) else {
         return false;
     };
     // The first word decides almost always: compared alone, lengths first.
     let single = rest.is_empty();
-    let first = if single {
-        singular(first.as_ref())
-    } else {
-        first.as_ref()
-    };
-    let first_matches = |word: &[u8]| {
-        let word = if single { singular(word) } else { word };
+    let first_matches = if single {
+        let (word, first) = (singular(word), singular(first.as_ref()));
         if first.len() >= SUFFIX_MATCH_MIN {
             ends_with_ignore_case(word, first)
         } else {
             word.eq_ignore_ascii_case(first)
         }
+    } else if first.as_ref().len() >= SUFFIX_MATCH_MIN {
+        ends_with_ignore_case(word, first.as_ref())
+    } else {
+        word.eq_ignore_ascii_case(first.as_ref())
     };
-    (0..starts).any(|at| {
-        name.get(at).is_some_and(|word| first_matches(word))
-            && rest.iter().enumerate().all(|(index, wanted)| {
-                let Some(&word) = name.get(at + 1 + index) else {
-                    return false;
-                };
-                if index + 1 == rest.len() {
-                    singular(word).eq_ignore_ascii_case(singular(wanted.as_ref()))
-                } else {
-                    word.eq_ignore_ascii_case(wanted.as_ref())
-                }
-            })
-    })
+    first_matches
+        && rest.iter().enumerate().all(|(index, wanted)| {
+            let Some(&word) = name.get(at + 1 + index) else {
+                return false;
+            };
+            if index + 1 == rest.len() {
+                singular(word).eq_ignore_ascii_case(singular(wanted.as_ref()))
+            } else {
+                word.eq_ignore_ascii_case(wanted.as_ref())
+            }
+        })
 }
 
 /// `name`'s words in lower case.
@@ -1024,16 +1202,52 @@ mod tests {
         Rules::DEFAULT.text(text)
     }
 
-    /// `input` scrubbed is `expected`, and borrowed exactly when nothing changed.
+    /// `input` scrubbed is `expected`, and borrowed exactly when nothing changed; the full scan
+    /// of every token, which the shorter paths stand in for, agrees.
     #[track_caller]
     fn scrubs(input: &str, expected: &str) {
         let scrubbed = text(input);
         assert_eq!(scrubbed, expected, "{input:?}");
+        assert_eq!(Rules::DEFAULT.full_scan(input), expected, "{input:?}, fully scanned");
         assert_eq!(
             matches!(scrubbed, Cow::Borrowed(_)),
             input == expected,
             "{input:?}"
         );
+    }
+
+    #[test]
+    fn only_text_where_a_rule_may_apply_is_scanned_and_the_short_scan_agrees_with_the_full() {
+        assert_eq!(needed_scan(b"released pool connection #7 after 12 ms."), Scan::None);
+        assert_eq!(needed_scan(b"order 8812 for user 42 at 17:42:10"), Scan::Pairs);
+        assert_eq!(needed_scan(b"charged 4111 1111 1111 1111"), Scan::Full);
+        assert_eq!(needed_scan(b"charged 4111-1111-1111-1111"), Scan::Full);
+        assert_eq!(needed_scan(b"1111 1111 1111 x 1"), Scan::None);
+        assert_eq!(needed_scan(b"payment answered 502 Bad Gateway"), Scan::None);
+        assert_eq!(needed_scan(b"sent Bearer abcdefghijklmnopqrstu"), Scan::Full);
+        assert_eq!(needed_scan(b"ASIA and AKIA in text"), Scan::Full);
+        assert_eq!(needed_scan(b"an eyJhbGciOi token"), Scan::Full);
+        assert_eq!(needed_scan(b"Ask the API for JSON"), Scan::None);
+        let pairs_only = [
+            "password: hunter2, user: ada",
+            "\"password\"  :  \"x\", \"user\":\"ada\"",
+            "password  \"  : kept",
+            "a=b=c password=x=y token = z",
+            "mail ada@example.com or bob @example.com",
+            "https://user:pass@host/path?token=t&page=2 then pwd=1",
+            "key:value:password:secret x:y",
+            "Cookie: a=1; b=2\nnext: line",
+            "session ended: pwd='quoted value' token==x",
+            "::password:: x => y",
+        ];
+        for input in pairs_only {
+            assert_eq!(needed_scan(input.as_bytes()), Scan::Pairs, "{input:?}");
+            assert_eq!(
+                Rules::DEFAULT.pairs(input),
+                Rules::DEFAULT.full_scan(input),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,36 +1,97 @@
-//! Ending the session on SIGTERM and SIGINT (opt-in: `ALLSTAK_END_ON_SIGNALS`,
-//! [`ConfigBuilder::end_on_signals`](crate::ConfigBuilder::end_on_signals)).
+//! Ending the session on SIGTERM and SIGINT: on by default (Unix), off with
+//! [`ConfigBuilder::end_on_signals(false)`](crate::ConfigBuilder::end_on_signals),
+//! `ALLSTAK_END_ON_SIGNALS=0` or `#[allstak::main(end_on_signals = false)]`.
 //!
-//! By default a signal that kills the program leaves its session open, and the next run reports
-//! it `abnormal`. A server stopped by its supervisor is not abnormal, so such programs opt in:
-//! the signal then ends the session with the status reached so far (within the exit deadline),
-//! and the process still dies of the same signal, as it would have without the SDK. Programs
-//! that handle these signals themselves (graceful shutdown) need none of this: their `main`
-//! returns and the session ends normally.
+//! A supervisor stops a server with SIGTERM and a terminal stops a program with Ctrl-C: neither
+//! is abnormal. The signal ends the session with the status reached so far (within the exit
+//! deadline), and the process then dies of the same signal, as it would have without the SDK
+//! (a shell sees exit 143 or 130, `waitpid` a process killed by the signal).
 //!
-//! What was there before is kept: a signal the program ignores (`SIG_IGN`) stays ignored, and a
-//! handler installed before the SDK's runs after the session ended, as if the SDK were not
-//! there.
+//! The program's own handling stays its own:
+//! - a signal it ignores (`SIG_IGN`, as a shell leaves SIGINT for a background job) stays
+//!   ignored: no handler is installed for it;
+//! - a handler it installed before the SDK started runs after the session ended, as if the SDK
+//!   were not there;
+//! - a handler it installs after (tokio's `signal`, signal-hook, ctrlc) owns the signal: those
+//!   libraries call the handler they replaced, and ours, seeing it is no longer the installed
+//!   one, does nothing. The program's graceful shutdown runs, and its `main` returning ends the
+//!   session as usual;
+//! - a signal it blocks and takes with `sigwait` or a `signalfd` never reaches a handler (the
+//!   SDK's threads block every signal, so the kernel hands it to the program's);
+//! - a second SIGTERM or SIGINT while the end is being sent is passed on at once: the process
+//!   dies of it without waiting for the server.
 
 #[cfg(unix)]
 mod unix {
     use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
     use crate::diag;
 
     const SIGNALS: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGINT];
     static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
     static READ_FD: AtomicI32 = AtomicI32::new(-1);
+    /// Set by the first signal our handler takes: a later one does not wait for the end.
+    static ENDING: AtomicBool = AtomicBool::new(false);
     /// The action each signal had before ours, restored (and run) once the session ended.
     static PREVIOUS: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
 
+    /// Our handler's address, as `sigaction` reports an installed handler.
+    fn our_handler() -> libc::sighandler_t {
+        on_signal as *const () as libc::sighandler_t
+    }
+
+    /// Async-signal-safe work only: `sigaction`, `raise`, `write` and atomics. None of them
+    /// fails here (a valid signal, our own pipe, at most one byte ever written), so the
+    /// interrupted code's `errno` is left as it was.
     extern "C" fn on_signal(signal: libc::c_int) {
-        // Only async-signal-safe work here: one write to the pipe the SDK's thread waits on.
+        if !is_installed(signal) {
+            // A handler the program installed after ours called us, as tokio's and
+            // signal-hook's do with the one they replaced: the signal is the program's now.
+            return;
+        }
+        if ENDING.swap(true, Ordering::SeqCst) {
+            // The end is being sent and the signal came again: no more waiting for it.
+            restore_previous(signal);
+            // SAFETY: raising a signal is async-signal-safe. It is blocked while this handler
+            // runs, and is delivered as the previous action says once it returns.
+            unsafe { libc::raise(signal) };
+            return;
+        }
         let fd = WAKE_FD.load(Ordering::Relaxed);
         let byte = u8::try_from(signal).unwrap_or(0);
         // SAFETY: `write` is async-signal-safe; `fd` is our pipe's write end, `byte` outlives it.
         let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    }
+
+    /// Whether our handler is the one installed for `signal`.
+    fn is_installed(signal: libc::c_int) -> bool {
+        // SAFETY: a zeroed `sigaction` is a valid one for `sigaction` to fill; reading the
+        // current action is async-signal-safe.
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, std::ptr::null(), &raw mut current) == 0
+                && current.sa_sigaction == our_handler()
+        }
+    }
+
+    /// Gives `signal` back the action it had before ours (the default if we never saw one).
+    /// Async-signal-safe: `sigaction` only, and a read of what was set before any handler ran.
+    fn restore_previous(signal: libc::c_int) {
+        let previous = PREVIOUS
+            .get()
+            .and_then(|all| all.iter().find(|(s, _)| *s == signal));
+        // SAFETY: restores an action `sigaction` gave us, or the default disposition.
+        unsafe {
+            match previous {
+                Some((_, action)) => {
+                    libc::sigaction(signal, action, std::ptr::null_mut());
+                }
+                None => {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+            }
+        }
     }
 
     pub(crate) fn install() {
@@ -58,13 +119,13 @@ mod unix {
             // SAFETY: reads the action only (the new action is null).
             let read = unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut current) };
             if read != 0 || current.sa_sigaction == libc::SIG_IGN {
-                continue; // ignored on purpose (`nohup`, a daemon): it stays ignored
+                continue; // ignored on purpose (a background job, a daemon): it stays ignored
             }
-            // SAFETY: as above; the handler is a plain `extern "C" fn(c_int)` that only calls
-            // `write`.
+            // SAFETY: as above; the handler is a plain `extern "C" fn(c_int)` that only makes
+            // async-signal-safe calls.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_sigaction = our_handler();
                 action.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&raw mut action.sa_mask);
                 if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) == 0 {
@@ -132,28 +193,19 @@ mod unix {
             }
         }
         let signal = libc::c_int::from(byte);
-        diag::debug!("signal {signal}: ending the session");
-        let _ = std::panic::catch_unwind(|| crate::client::end(None));
+        // A session the program already ended (`end_session`, `main` returning while the
+        // signal came) is not waited for: the process dies of the signal at once, as it would
+        // without the SDK (an end not yet sent is kept for the next run).
+        if crate::client::session_active() {
+            diag::debug!("signal {signal}: ending the session");
+            let _ = std::panic::catch_unwind(|| crate::client::end(None));
+        }
         // Do what the program did before us: die of the signal (the default), or run the
         // handler it had installed.
-        let previous = PREVIOUS
-            .get()
-            .and_then(|all| all.iter().find(|(s, _)| *s == signal));
-        // SAFETY: restoring an action `sigaction` gave us (or the default disposition) and
-        // raising a signal are plain libc calls.
-        unsafe {
-            match previous {
-                Some((_, action)) => {
-                    libc::sigaction(signal, action, std::ptr::null_mut());
-                }
-                None => {
-                    libc::signal(signal, libc::SIG_DFL);
-                }
-            }
-            // To the process, not to this thread (which blocks it): a thread of the program
-            // takes it, as it would have without the SDK.
-            libc::kill(libc::getpid(), signal);
-        }
+        restore_previous(signal);
+        // SAFETY: raising a signal is a plain libc call. To the process, not to this thread
+        // (which blocks it): a thread of the program takes it, as it would without the SDK.
+        unsafe { libc::kill(libc::getpid(), signal) };
     }
 }
 

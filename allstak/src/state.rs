@@ -2,7 +2,8 @@
 //! next start of a program with the same key and host can end the sessions of processes that
 //! died without ending theirs (killed, out of memory, power loss) as `abnormal`. The file also
 //! keeps what the server has not taken yet, in order: the session's start, then its end; an
-//! end is never sent before its start went through.
+//! end is never sent before its start went through. Error events the server has not taken wait
+//! beside the sessions, in the [`spool`].
 //!
 //! Files are written atomically (write, then rename), mode 0600, and never hold the key: only a
 //! hash of key and host under the dir's random salt, which is also how a program finds its own.
@@ -12,11 +13,13 @@
 mod files;
 mod json;
 mod slot;
+mod spool;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -28,12 +31,19 @@ use crate::wire::{self, Post};
 use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
+pub(crate) use spool::Spool;
 
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Sessions recovered per start at most: a long outage must not hold this run's own start back.
+/// Sessions of earlier runs kept at most (a program run a thousand times while the server was
+/// away); past it the oldest are dropped unsent.
+const MAX_KEPT_SESSIONS: usize = 1000;
+/// Sessions recovered in one go at most: a long outage must not hold this run's own start back
+/// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
+/// How long the exiting thread tries for the file while the worker writes it: one local write.
+const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 /// A temp file this old was left by a process killed while writing it.
 const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
 
@@ -95,6 +105,8 @@ pub(crate) struct StateDir {
 #[derive(Clone, Debug)]
 struct Usable {
     sessions: PathBuf,
+    /// Where error events wait for a later run ([`Spool`]).
+    spool: PathBuf,
     key_hash: String,
 }
 
@@ -123,30 +135,38 @@ impl StateDir {
         }
     }
 
-    /// The dir, if it is private to the user; found once, and said once if it is not.
+    /// The dir, if it is private to the user; said once if it is not. Never waits for another
+    /// thread finding it (the exiting thread must not wait on a worker the scheduler left
+    /// aside): two threads may both look, and agree (see [`files::salt`]).
     fn usable(&self) -> Option<&Usable> {
-        self.usable
-            .get_or_init(|| match self.find() {
-                Ok(usable) => Some(usable),
-                Err(unusable) => {
-                    diag::say_once(
-                        diag::Notice::StateDir,
-                        "warn",
-                        format_args!("{unusable}: no abnormal-session recovery"),
-                    );
-                    None
-                }
-            })
-            .as_ref()
+        if let Some(found) = self.usable.get() {
+            return found.as_ref();
+        }
+        let found = match self.find() {
+            Ok(usable) => Some(usable),
+            Err(unusable) => {
+                diag::say_once(
+                    diag::Notice::StateDir,
+                    "warn",
+                    format_args!("{unusable}: no abnormal-session recovery"),
+                );
+                None
+            }
+        };
+        let _ = self.usable.set(found);
+        self.usable.get().and_then(Option::as_ref)
     }
 
     fn find(&self) -> Result<Usable, files::Unusable> {
         files::private_dir(&self.base, !self.in_temp)?;
         let sessions = self.base.join("sessions");
         files::private_dir(&sessions, false)?;
+        let spool = self.base.join("spool");
+        files::private_dir(&spool, false)?;
         let salt = files::salt(&self.base)?;
         Ok(Usable {
             sessions,
+            spool,
             key_hash: files::keyed_name(salt, &self.identity),
         })
     }
@@ -193,11 +213,56 @@ impl StateDir {
             environment: environment.to_owned(),
             key_hash: self.key_hash().to_owned(),
             pid: std::process::id(),
-            process_start: process_start(std::process::id()),
+            process_start: Process::this().start,
             started_at_ms: now,
             updated_at_ms: now,
             start: None,
             ended: None,
+        }
+    }
+
+    /// Past [`MAX_KEPT_SESSIONS`] of this program's session files (a long outage of a program
+    /// run often), drops the oldest of processes that are gone, unsent, and says how many.
+    /// `entries`: the dir's, oldest first.
+    fn drop_the_oldest_past_the_bound(
+        &self,
+        entries: &[(Option<SystemTime>, fs::DirEntry)],
+        prefix: &str,
+    ) {
+        let kept: Vec<PathBuf> = entries
+            .iter()
+            .map(|(_, entry)| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .and_then(|name| Found::named(name, prefix, EXTENSION))
+                    == Some(Found::Kept)
+            })
+            .collect();
+        let mut over = kept.len().saturating_sub(MAX_KEPT_SESSIONS);
+        let mut dropped = 0;
+        for path in kept {
+            if over == 0 {
+                break;
+            }
+            let gone = read_state(&path).is_some_and(|state| {
+                Process {
+                    pid: state.pid,
+                    start: state.process_start,
+                }
+                .alive()
+                    == Some(false)
+            });
+            if gone && fs::remove_file(&path).is_ok() {
+                over -= 1;
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            diag::debug!(
+                "{dropped} sessions of earlier runs were dropped unsent: more than \
+                 {MAX_KEPT_SESSIONS} were kept"
+            );
         }
     }
 
@@ -213,8 +278,15 @@ impl StateDir {
         };
         let prefix = format!("{}-", usable.key_hash);
         let me = Process::this();
+        // Oldest first (as last written), across the whole dir, not the dir's own order.
+        let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = entries
+            .flatten()
+            .map(|entry| (entry.metadata().and_then(|m| m.modified()).ok(), entry))
+            .collect();
+        entries.sort_by_key(|(modified, _)| *modified);
+        self.drop_the_oldest_past_the_bound(&entries, &prefix);
         let mut recovered = Vec::new();
-        for entry in entries.flatten() {
+        for (_, entry) in entries {
             if recovered.len() >= MAX_RECOVERED_PER_START {
                 break;
             }
@@ -222,7 +294,7 @@ impl StateDir {
             let Some(found) = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .and_then(|name| Found::named(name, &prefix))
+                .and_then(|name| Found::named(name, &prefix, EXTENSION))
             else {
                 continue;
             };
@@ -248,7 +320,7 @@ impl StateDir {
             let stale = age(&state, now) > MAX_AGE;
             match found {
                 Found::Temporary => continue,
-                Found::Session => {
+                Found::Kept => {
                     // Our own session is sent by us, and a live process's is its own to send:
                     // open, or ended and kept here while that process still tries to send the
                     // end. However old its file (a heartbeat may have failed for days), it is
@@ -305,6 +377,8 @@ impl StateDir {
                 original: path.with_extension(EXTENSION),
             });
         }
+        // Oldest first, as they happened.
+        recovered.sort_by_key(|recovered| recovered.state.started_at_ms);
         recovered
     }
 }
@@ -312,9 +386,10 @@ impl StateDir {
 /// A file of this program's in the state dir.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Found {
-    /// A session's state: `<key hash>-<session id>.session`.
-    Session,
-    /// A session's state claimed by a run, to send its end: `….claimed-<pid>[-<start>]`.
+    /// A file as kept: a session's state, `<key hash>-<session id>.session`, or an event in the
+    /// spool, `<key hash>-<sequence>.event`.
+    Kept,
+    /// A kept file claimed by a run, to send what it holds: `….claimed-<pid>[-<start>]`.
     ClaimedBy(Process),
     /// A state being written: `….tmp-<random>`.
     Temporary,
@@ -323,11 +398,12 @@ enum Found {
 const CLAIMED: &str = "claimed-";
 
 impl Found {
-    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash).
-    fn named(name: &str, prefix: &str) -> Option<Self> {
+    /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash) and
+    /// of its kind (`kept`: the extension of a kept file).
+    fn named(name: &str, prefix: &str, kept: &str) -> Option<Self> {
         let (_, extension) = name.strip_prefix(prefix)?.rsplit_once('.')?;
-        if extension == EXTENSION {
-            return Some(Self::Session);
+        if extension == kept {
+            return Some(Self::Kept);
         }
         if extension.starts_with(files::TEMPORARY) {
             return Some(Self::Temporary);
@@ -353,11 +429,17 @@ struct Process {
 }
 
 impl Process {
+    /// This process: its start time read once (a forked child, whose pid differs, reads its own).
     fn this() -> Self {
+        static THIS: OnceLock<Process> = OnceLock::new();
         let pid = std::process::id();
-        Self {
+        let read = || Self {
             pid,
             start: process_start(pid),
+        };
+        match THIS.get_or_init(read) {
+            this if this.pid == pid => *this,
+            _ => read(),
         }
     }
 
@@ -452,10 +534,21 @@ impl SessionFile {
         }
     }
 
-    /// Ends the sessions of this program's processes that died without ending theirs, each
-    /// after its start if the server never took that: `deliver` sends a request.
-    pub(crate) fn recover_abnormal_sessions(&self, mut deliver: impl FnMut(&Post) -> Delivery) {
-        for mut recovered in self.dir.recover(SystemTime::now()) {
+    /// Sends what earlier runs of this program left (a few sessions at most, see
+    /// [`MAX_RECOVERED_PER_START`]): the ends of processes that died without ending their
+    /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
+    /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
+    /// (stopped at the first the server does not take yet: the rest wait for a later call).
+    pub(crate) fn recover_sessions(
+        &self,
+        mut deliver: impl FnMut(&Post) -> Delivery,
+    ) -> Option<bool> {
+        let batch = self.dir.recover(SystemTime::now());
+        if batch.is_empty() {
+            return None;
+        }
+        let mut batch = batch.into_iter();
+        while let Some(mut recovered) = batch.next() {
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
                 recovered.session_id,
@@ -471,7 +564,8 @@ impl SessionFile {
                     }
                     Delivery::NotYet => {
                         recovered.settle(false);
-                        continue;
+                        batch.for_each(|left| left.settle(false));
+                        return Some(false);
                     }
                 }
             }
@@ -480,8 +574,14 @@ impl SessionFile {
                 recovered.duration_ms,
                 recovered.status.as_str(),
             );
-            recovered.settle(deliver(&end) != Delivery::NotYet);
+            let delivery = deliver(&end);
+            recovered.settle(delivery != Delivery::NotYet);
+            if delivery == Delivery::NotYet {
+                batch.for_each(|left| left.settle(false));
+                return Some(false);
+            }
         }
+        Some(true)
     }
 
     /// The session's start is about to be sent: owed until [`Self::settle_start`] says the
@@ -570,13 +670,24 @@ impl SessionFile {
     }
 
     /// From the thread ending the session, which must not wait on the worker's file I/O (a
-    /// hung disk would hold the process past its deadline): if the worker holds the file, it
-    /// is settling it.
-    pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession) {
-        if let Ok(inner) = self.inner.try_lock() {
-            let event = self.end_event(&inner, ended, false);
-            self.apply(inner, event);
+    /// hung disk would hold the process past its deadline): if the worker holds the file longer
+    /// than [`KEEP_LOCK_TRIES_FOR`], it is settling it. If the worker has not got to the start
+    /// yet (the program ended at once), `start` makes it, kept before the end.
+    pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession, start: impl FnOnce() -> Post) {
+        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
+        let mut inner = loop {
+            match self.inner.try_lock() {
+                Ok(inner) => break inner,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) if Instant::now() < until => thread::yield_now(),
+                Err(TryLockError::WouldBlock) => return,
+            }
+        };
+        if matches!(inner.start, Start::NotQueued) {
+            inner.start = Start::Owed(start());
         }
+        let event = self.end_event(&inner, ended, false);
+        self.apply(inner, event);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -770,10 +881,10 @@ mod tests {
     use super::*;
 
     /// A state dir of the test's own under the system's temp dir, removed when the test ends.
-    struct Scratch(PathBuf);
+    pub(super) struct Scratch(pub(super) PathBuf);
 
     impl Scratch {
-        fn new(name: &str) -> Self {
+        pub(super) fn new(name: &str) -> Self {
             let dir =
                 std::env::temp_dir().join(format!("allstak-state-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
@@ -781,7 +892,7 @@ mod tests {
         }
 
         /// The explicit state dir for [`StateDir::locate`].
-        fn state_dir(&self) -> Option<PathBuf> {
+        pub(super) fn state_dir(&self) -> Option<PathBuf> {
             Some(self.0.clone())
         }
     }
@@ -887,6 +998,37 @@ mod tests {
         assert!(dir.recover(SystemTime::now()).is_empty());
         recovered[0].settle(true);
         assert!(!recovered[0].claim.exists() && !recovered[0].original.exists());
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_sessions_of_gone_processes_are_dropped_and_the_rest_recovered_oldest_first()
+     {
+        let scratch = Scratch::new("bound");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let ids: Vec<String> = (0..MAX_KEPT_SESSIONS + 3)
+            .map(|n| {
+                let state = dead_state(&dir, SessionId::random());
+                dir.write(&state).expect("written");
+                let at = long_ago + Duration::from_secs(n as u64);
+                fs::File::options()
+                    .write(true)
+                    .open(dir.file_for(&state.session_id))
+                    .and_then(|file| file.set_modified(at))
+                    .expect("dated");
+                state.session_id
+            })
+            .collect();
+        let recovered = dir.recover(SystemTime::now());
+        for oldest in &ids[..3] {
+            assert!(!dir.file_for(oldest).exists(), "{oldest} dropped");
+        }
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        let expected: Vec<&str> = ids[3..3 + MAX_RECOVERED_PER_START]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(found, expected, "the oldest first");
     }
 
     #[test]
@@ -1042,9 +1184,14 @@ mod tests {
 
     #[test]
     fn only_this_programs_sessions_and_claims_are_found() {
-        let named = |name| Found::named(name, "abc-");
+        let named = |name| Found::named(name, "abc-", EXTENSION);
         let claimed = |pid, start| Some(Found::ClaimedBy(Process { pid, start }));
-        assert_eq!(named("abc-id.session"), Some(Found::Session));
+        assert_eq!(named("abc-id.session"), Some(Found::Kept));
+        assert_eq!(
+            Found::named("abc-1.event", "abc-", spool::EXTENSION),
+            Some(Found::Kept)
+        );
+        assert_eq!(named("abc-1.event"), None, "a spool item is not a session");
         assert_eq!(named("abc-id.claimed-12"), claimed(12, None));
         assert_eq!(named("abc-id.claimed-12-345"), claimed(12, Some(345)));
         assert_eq!(named("abc-id.tmp-0123abc"), Some(Found::Temporary));
@@ -1096,21 +1243,21 @@ mod tests {
 
     /// What a delivery closure was given: each request's path and body.
     #[derive(Default)]
-    struct Server {
+    pub(super) struct Server {
         answers: Vec<Delivery>,
-        received: Vec<(&'static str, String)>,
+        pub(super) received: Vec<(&'static str, String)>,
     }
 
     impl Server {
         /// A server that answers each request in turn with `answers`, then `Sent`.
-        fn answering(answers: &[Delivery]) -> Self {
+        pub(super) fn answering(answers: &[Delivery]) -> Self {
             Self {
                 answers: answers.iter().rev().copied().collect(),
                 received: Vec::new(),
             }
         }
 
-        fn deliver(&mut self, request: &Post) -> Delivery {
+        pub(super) fn deliver(&mut self, request: &Post) -> Delivery {
             let body = String::from_utf8_lossy(&request.body).into_owned();
             self.received.push((request.path, body));
             self.answers.pop().unwrap_or(Delivery::Sent)
@@ -1130,7 +1277,7 @@ mod tests {
 
     fn recover_with(dir: &StateDir, server: &mut Server) {
         SessionFile::new(dir.clone(), "app@1", "production")
-            .recover_abnormal_sessions(|request| server.deliver(request));
+            .recover_sessions(|request| server.deliver(request));
     }
 
     #[test]
@@ -1263,7 +1410,7 @@ mod tests {
         let id = SessionId::random();
         let file = opened(&dir, id, Delivery::Refused);
         assert!(!dir.file_for(&id.to_string()).exists());
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         let mut server = Server::default();
         file.send_end(&ended(id), |request| server.deliver(request));
         assert_eq!(server.paths(), Vec::<&str>::new());
@@ -1277,10 +1424,36 @@ mod tests {
         let id = SessionId::random();
         let file = SessionFile::new(dir.clone(), "app@1", "production");
         file.owe_start(&start_request());
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
         assert!(kept.ended.is_some());
+    }
+
+    #[test]
+    fn a_session_ending_before_the_worker_got_to_its_start_keeps_the_start_with_its_end() {
+        let scratch = Scratch::new("end-before-start");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let id = SessionId::random();
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.keep_end_unless_busy(&ended(id), start_request);
+        let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
+        assert_eq!(kept.start.as_deref(), Some(START_BODY));
+        assert_eq!(
+            kept.ended,
+            Some(Ended {
+                status: SessionStatus::Errored,
+                duration_ms: 1500
+            })
+        );
+        // The worker gets to the start late: it goes, then the end, and nothing is left.
+        file.owe_start(&start_request());
+        file.open(id);
+        file.settle_start(Delivery::Sent);
+        let mut server = Server::default();
+        file.send_end(&ended(id), |request| server.deliver(request));
+        assert_eq!(server.paths(), [wire::SESSIONS_END]);
+        assert!(!dir.file_for(&id.to_string()).exists());
     }
 
     #[test]
@@ -1294,7 +1467,9 @@ mod tests {
     }
 
     /// Runs `attack` on a thread of its own: a hang fails the test instead of holding it.
-    fn within_a_second<T: Send + 'static>(attack: impl FnOnce() -> T + Send + 'static) -> T {
+    pub(super) fn within_a_second<T: Send + 'static>(
+        attack: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
         let (sent, received) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _ = sent.send(attack());
@@ -1331,7 +1506,7 @@ mod tests {
         let file = SessionFile::new(dir.clone(), "app@1", "production");
         file.owe_start(&start_request());
         file.open(id);
-        file.keep_end_unless_busy(&ended(id));
+        file.keep_end_unless_busy(&ended(id), start_request);
         assert_eq!(
             entries(&dir.base),
             before,
@@ -1411,7 +1586,7 @@ mod tests {
     }
 
     #[cfg(unix)]
-    fn mkfifo(path: &Path) {
+    pub(super) fn mkfifo(path: &Path) {
         let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
         // SAFETY: a valid C string.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
@@ -1495,7 +1670,7 @@ mod tests {
         let file = Arc::new(SessionFile::new(dir.clone(), "app@1", "production"));
         file.owe_start(&start_request());
         let ending = Arc::clone(&file);
-        within_a_second(move || ending.keep_end_unless_busy(&ended(id)));
+        within_a_second(move || ending.keep_end_unless_busy(&ended(id), start_request));
         let kept = read_state(&target).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
     }

@@ -413,10 +413,41 @@ scenarios! {
 }
 
 scenarios! {
+    /// A tokio server with its own `tokio::signal` handlers (`signal_server`).
+    pub enum SignalServer for "signal_server" {
+        /// Says `ready` once its SIGTERM and SIGINT streams are registered; on either signal,
+        /// drains for 300 ms on the runtime's threads, then returns.
+        GracefulShutdown = "graceful-shutdown",
+    }
+}
+
+scenarios! {
     /// `#[allstak::main(sample_rate = 0.0)]`: a tracked `Err` and a captured error, then
     /// `event id: <id or none>` (`attr_sampled_out`).
     pub enum AttrSampledOut for "attr_sampled_out" {
         Errors = "errors",
+    }
+}
+
+scenarios! {
+    /// A program under `#[allstak::main]` stopped by a signal (`signal_handlers`).
+    pub enum SignalHandlers for "signal_handlers" {
+        /// Says `ready`, then runs until its stdin closes: only a signal stops it.
+        Wait = "wait",
+        /// Reports a handled error, then plays [`SignalHandlers::Wait`].
+        HandledThenWait = "handled-then-wait",
+        /// signal-hook flags for SIGTERM and SIGINT; says `ready`, stops once one is set.
+        SignalHook = "signal-hook",
+        /// Blocks SIGTERM, says `ready`, and takes it with `sigwait`.
+        Sigwait = "sigwait",
+    }
+}
+
+scenarios! {
+    /// `#[allstak::main(end_on_signals = false)]` (`signals_left_alone`).
+    pub enum SignalsLeftAlone for "signals_left_alone" {
+        /// Says `ready`, then runs until its stdin closes: only a signal stops it.
+        Wait = "wait",
     }
 }
 
@@ -462,6 +493,9 @@ mod tests {
         every_named_scenario_round_trips::<Context>();
         every_named_scenario_round_trips::<Integrations>();
         every_named_scenario_round_trips::<ManualProgram>();
+        every_named_scenario_round_trips::<SignalHandlers>();
+        every_named_scenario_round_trips::<SignalServer>();
+        every_named_scenario_round_trips::<SignalsLeftAlone>();
         every_named_scenario_round_trips::<StackTrace>();
         for code in [0, 2, 255] {
             round_trips(AttrExitCode::Returns(code));

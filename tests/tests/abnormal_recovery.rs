@@ -75,8 +75,15 @@ fn a_session_whose_recovery_was_killed_midway_is_recovered_by_a_later_run() {
     let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.code(), Some(0));
     let requests = collector.requests();
-    assert_eq!(paths(&requests[before..]), [END, START, END]);
+    // The first run's end; then the second run's own session, on disk before it started
+    // recovering (its start never went out: it was still sending the first one's end); then
+    // this run's.
+    assert_eq!(paths(&requests[before..]), [END, START, END, START, END]);
     assert_end(&requests[before], &first, "abnormal");
+    let second = requests[before + 1].session_id().expect("id").to_owned();
+    assert_ne!(second, first);
+    assert_end(&requests[before + 2], &second, "abnormal");
+    assert_ne!(requests[before + 3].session_id(), Some(second.as_str()));
 }
 
 #[test]

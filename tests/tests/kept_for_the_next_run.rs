@@ -118,7 +118,7 @@ fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
     run(ManualProgram::Ok, &env);
     let requests = collector.requests();
     assert_eq!(paths(&requests[before..]), [START, END, START, END]);
-    assert_start(&requests[before], RELEASE, "production");
+    assert_start(&requests[before], RELEASE, ENVIRONMENT);
     assert_eq!(requests[before].session_id(), Some(id.as_str()));
     assert_end(&requests[before + 1], &id, "ok");
     assert_ne!(requests[before + 2].session_id(), Some(id.as_str()));

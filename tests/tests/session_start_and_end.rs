@@ -30,7 +30,7 @@ fn end_is_sent_after_start_even_when_the_program_ends_at_once() {
 
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START, END]);
-    assert_start(&requests[0], RELEASE, "production");
+    assert_start(&requests[0], RELEASE, ENVIRONMENT);
     let id = requests[0].session_id().expect("sessionId");
     assert_end(&requests[1], id, "ok");
     assert!(requests[0].received_at <= requests[1].received_at);

@@ -26,7 +26,7 @@ fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
         .expect("parse_port is there")
         + 1;
     assert_eq!(
-        event.json,
+        without_runtime_context(&event.json, Some("main")),
         serde_json::json!({
             "eventId": event.json["eventId"],
             "exceptionClass": "ParseIntError",
@@ -40,7 +40,7 @@ fn an_err_from_a_tracked_fn_is_errored_with_an_event_at_the_fn() {
                 "platform": "rust",
             }],
             "level": "error",
-            "environment": "production",
+            "environment": ENVIRONMENT,
             "release": RELEASE,
             "sessionId": id,
             "metadata": {"rust.type": "core::num::error::ParseIntError"},
@@ -75,14 +75,14 @@ fn a_captured_error_is_sent_with_its_session_id_and_marks_the_session_errored() 
     let event = &requests[1];
     assert_well_formed(event);
     assert_eq!(
-        event.json,
+        without_runtime_context(&event.json, Some("main")),
         serde_json::json!({
             "eventId": event.json["eventId"],
             "exceptionClass": "SettingsError",
             "message": "could not read the settings",
             "stackTrace": ["caused by: no such file"],
             "level": "error",
-            "environment": "production",
+            "environment": ENVIRONMENT,
             "release": RELEASE,
             "sessionId": id,
             "metadata": {"rust.type": "manual_program::SettingsError"},

@@ -1,51 +1,229 @@
-//! SIGTERM and SIGINT: by default the session stays open (the next run reports it
-//! `abnormal`); with `ALLSTAK_END_ON_SIGNALS` it ends with the status reached so far, and the
-//! process still dies of the signal. The program's own handling stays its own: a signal it
-//! ignores stays ignored, its handler runs, a signalfd still reads the signal.
+//! SIGTERM and SIGINT: by default they end the session with the status reached so far, and the
+//! process still dies of them, exactly as it does without the SDK (each test runs the same
+//! program with the SDK's session tracking off, so with no handler of ours, and compares).
+//! `end_on_signals` off leaves the session to the next run (`abnormal`). The program's own
+//! handling stays its own: a signal it ignores stays ignored, a handler it installed before the
+//! SDK's runs after the end, one it installs after (tokio, signal-hook) owns the signal, a
+//! `sigwait` or a signalfd still reads it, and a second signal while the end is being sent
+//! kills the process at once.
 #![cfg(unix)]
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use allstak::testing::Collector;
-use allstak_tests::{Companions, ManualProgram};
+use allstak::testing::{Collector, Reply};
+use allstak_tests::{
+    Companions, ManualProgram, Scenario, SignalHandlers, SignalServer, SignalsLeftAlone,
+};
 use common::*;
 
-/// Starts the `hang` scenario, waits for its session start, sends `signal`, returns its status.
-fn signalled(
-    collector: &Collector,
-    env: &[(String, String)],
-    signal: libc::c_int,
-) -> std::process::ExitStatus {
-    let mut child = command(ManualProgram::Hang, env)
+/// The program as it is without the SDK's session: no session, so no signal handler of ours.
+const WITHOUT_THE_SDK: (&str, &str) = ("ALLSTAK_AUTO_SESSION_TRACKING", "0");
+
+/// How a program stopped by signals ended.
+#[derive(Debug)]
+struct Stopped {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Whether `env` runs the program with a session.
+fn with_session(env: &[(String, String)]) -> bool {
+    !env.iter()
+        .any(|(k, v)| (k.as_str(), v.as_str()) == WITHOUT_THE_SDK)
+}
+
+/// `command` started with piped stdio.
+fn spawned(mut command: Command) -> Child {
+    command
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawned");
-    // Held open until the child is gone: the program only ends by the signal.
-    let stdin = child.stdin.take();
-    collector
-        .wait_for_requests(1, WAIT)
-        .expect("the session started");
-    wait_until_its_start_was_taken(env);
+        .expect("spawned")
+}
+
+/// What becomes of the program's stdin once the signals are sent.
+#[derive(Clone, Copy)]
+enum Stdin {
+    /// Held open until the program is gone: it only ends by the signals. (The program's threads
+    /// run on while the SDK ends the session: closed at once, it would finish first.)
+    Open,
+    /// Closed: a program that survives the signals ends.
+    Closed,
+}
+
+/// Reads the program's `ready` line (and, with a session, waits until the server took its
+/// start), then sends it `signals`, and reaps it.
+fn stop(
+    mut child: Child,
+    env: &[(String, String)],
+    signals: &[libc::c_int],
+    then: Stdin,
+) -> Stopped {
+    let mut stdin = child.stdin.take();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("a line");
+    assert_eq!(line, "ready\n", "the program set itself up");
+    if with_session(env) {
+        wait_until_its_start_was_taken(env);
+    }
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sends a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-    let output = child.wait_with_output().expect("reaped");
+    for signal in signals {
+        // SAFETY: sends a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, *signal) }, 0);
+    }
+    if let Stdin::Closed = then {
+        stdin = None;
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("stdout");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    let status = child.wait().expect("reaped");
     drop(stdin);
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
-    output.status
+    Stopped {
+        status,
+        stdout: line + &rest,
+        stderr,
+    }
+}
+
+/// [`stop`] for the tested program playing `scenario`.
+fn stopped<S: Scenario>(scenario: S, env: &[(String, String)], signals: &[libc::c_int]) -> Stopped {
+    stop(spawned(command(scenario, env)), env, signals, Stdin::Open)
+}
+
+/// `env` without the SDK's session, for the comparison run.
+fn without_the_sdk(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .cloned()
+        .chain(owned(&[WITHOUT_THE_SDK]))
+        .collect()
+}
+
+/// `stopped` with and without the SDK: the program ends the same way both times (status,
+/// stdout, stderr). Returns the run with the SDK.
+fn the_same_with_and_without_the_sdk<S: Scenario + Copy>(
+    collector: &Collector,
+    scenario: S,
+    signals: &[libc::c_int],
+) -> Stopped {
+    let env = env_for(collector.url(), &[]);
+    let without = stopped(scenario, &without_the_sdk(&env), signals);
+    assert!(collector.requests().is_empty(), "no session, nothing sent");
+    let with = stopped(scenario, &env, signals);
+    assert_eq!(
+        (
+            with.status.code(),
+            with.status.signal(),
+            &with.stdout,
+            &with.stderr
+        ),
+        (
+            without.status.code(),
+            without.status.signal(),
+            &without.stdout,
+            &without.stderr
+        ),
+        "with the SDK: {with:?}\nwithout: {without:?}"
+    );
+    with
+}
+
+/// The session of the run: start, then end with `status`.
+fn assert_one_session_ended(collector: &Collector, status: &str) {
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), status);
 }
 
 #[test]
-fn by_default_a_terminated_program_leaves_its_session_to_the_next_run() {
+fn sigterm_and_sigint_end_the_session_and_the_process_still_dies_of_them() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let collector = collector();
+        let with = the_same_with_and_without_the_sdk(&collector, SignalHandlers::Wait, &[signal]);
+        assert_eq!(with.status.signal(), Some(signal), "killed by the signal");
+        assert_eq!(
+            (with.stdout.as_str(), with.stderr.as_str()),
+            ("ready\n", "")
+        );
+        assert_one_session_ended(&collector, "ok");
+    }
+}
+
+#[test]
+fn a_signal_ends_the_session_with_the_status_reached_so_far() {
     let collector = collector();
     let env = env_for(collector.url(), &[]);
-    let status = signalled(&collector, &env, libc::SIGTERM);
-    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    let stopped = stopped(SignalHandlers::HandledThenWait, &env, &[libc::SIGTERM]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGTERM));
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, ERRORS, END],
+        "the event before the end"
+    );
+    let id = requests[0].session_id().expect("id");
+    assert_eq!(requests[1].json["sessionId"], id);
+    assert_end(&requests[2], id, "errored");
+}
+
+#[test]
+fn a_shell_sees_the_exit_status_of_the_signal_143() {
+    let collector = collector();
+    // `$!` is the program itself; its stdin is the shell's, through fd 3 (a background job's
+    // own stdin is /dev/null).
+    let script = r#"exec 3<&0; "$0" "$@" <&3 3<&- & echo $!; wait $!; echo "exit $?""#;
+    for env in [
+        without_the_sdk(&env_for(collector.url(), &[])),
+        env_for(collector.url(), &[]),
+    ] {
+        let mut command = bare_command(std::path::Path::new("sh"), &env);
+        command
+            .args(["-c", script])
+            .arg(Build::<SignalHandlers>::tested().path())
+            .args(SignalHandlers::Wait.to_args());
+        let mut shell = spawned(command);
+        let stdin = shell.stdin.take();
+        let mut stdout = BufReader::new(shell.stdout.take().expect("stdout"));
+        let mut pid = String::new();
+        stdout.read_line(&mut pid).expect("the pid");
+        let pid: libc::pid_t = pid.trim().parse().expect("a pid");
+        let mut ready = String::new();
+        stdout.read_line(&mut ready).expect("ready");
+        assert_eq!(ready, "ready\n");
+        if with_session(&env) {
+            wait_until_its_start_was_taken(&env);
+        }
+        // SAFETY: sends a signal to the shell's child, ours.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).expect("the rest");
+        drop(stdin);
+        assert!(shell.wait().expect("reaped").success());
+        assert_eq!(rest, "exit 143\n", "{env:?}");
+    }
+    assert_one_session_ended(&collector, "ok");
+}
+
+#[test]
+fn with_end_on_signals_off_a_terminated_program_leaves_its_session_to_the_next_run() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "0")]);
+    let stopped = stopped(SignalHandlers::Wait, &env, &[libc::SIGTERM]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGTERM));
     let requests = collector.requests();
     assert_eq!(paths(&requests), [START]);
     let first = requests[0].session_id().expect("id").to_owned();
@@ -57,41 +235,157 @@ fn by_default_a_terminated_program_leaves_its_session_to_the_next_run() {
 }
 
 #[test]
-fn with_the_opt_in_sigterm_and_sigint_end_the_session_and_the_process_still_dies_of_them() {
+fn the_attributes_end_on_signals_false_wins_over_the_variable() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let stopped = stopped(SignalsLeftAlone::Wait, &env, &[libc::SIGINT]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGINT));
+    assert_eq!(
+        paths(&collector.requests()),
+        [START],
+        "left to the next run"
+    );
+}
+
+#[test]
+fn after_a_signal_nothing_is_left_for_the_next_run() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    let stopped = stopped(SignalHandlers::Wait, &env, &[libc::SIGINT]);
+    assert_eq!(stopped.status.signal(), Some(libc::SIGINT));
+    run(ManualProgram::Ok, &env);
+    let requests = collector.requests();
+    assert_eq!(paths(&requests), [START, END, START, END]);
+    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+}
+
+#[test]
+fn a_tokio_servers_own_handlers_installed_after_ours_run_its_graceful_shutdown_to_the_end() {
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let collector = collector();
+        let with = the_same_with_and_without_the_sdk(
+            &collector,
+            SignalServer::GracefulShutdown,
+            &[signal],
+        );
+        assert_eq!(with.status.code(), Some(0), "{with:?}");
+        assert_eq!(with.stdout, format!("ready\n{name}: draining\ndrained\n"));
+        assert_one_session_ended(&collector, "ok");
+    }
+}
+
+#[test]
+fn a_signal_hook_program_stops_on_its_own_as_without_the_sdk() {
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let collector = collector();
-        let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
-        let status = signalled(&collector, &env, signal);
-        assert_eq!(status.signal(), Some(signal), "exit behaviour kept");
-        let requests = collector.requests();
-        assert_eq!(paths(&requests), [START, END], "signal {signal}");
-        assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
-
-        // Nothing left over for the next run.
-        run(ManualProgram::Ok, &env);
-        assert_eq!(paths(&collector.requests()[2..]), [START, END]);
+        let with =
+            the_same_with_and_without_the_sdk(&collector, SignalHandlers::SignalHook, &[signal]);
+        assert_eq!(with.status.code(), Some(0), "{with:?}");
+        assert_eq!(with.stdout, "ready\nstopping\ndone\n");
+        assert_one_session_ended(&collector, "ok");
     }
+}
+
+#[test]
+fn a_program_that_blocks_sigterm_and_takes_it_with_sigwait_still_gets_it() {
+    let collector = collector();
+    let with =
+        the_same_with_and_without_the_sdk(&collector, SignalHandlers::Sigwait, &[libc::SIGTERM]);
+    assert_eq!(with.status.code(), Some(0), "{with:?}");
+    assert_eq!(with.stdout, "ready\ntook SIGTERM: true\ndone\n");
+    assert_one_session_ended(&collector, "ok");
+}
+
+#[test]
+fn signals_ignored_before_the_sdk_started_stay_ignored() {
+    // As `nohup`-style launchers and shells leave them (`trap '' TERM INT`, a background job's
+    // SIGINT): ignored across `exec`.
+    let collector = collector();
+    let script = r#"trap '' TERM INT; exec "$0" "$@""#;
+    let ignoring = |env: &[(String, String)]| {
+        let mut command = bare_command(std::path::Path::new("sh"), env);
+        command
+            .args(["-c", script])
+            .arg(Build::<SignalHandlers>::tested().path())
+            .args(SignalHandlers::Wait.to_args());
+        let signals = [libc::SIGTERM, libc::SIGINT];
+        stop(spawned(command), env, &signals, Stdin::Closed)
+    };
+    let env = env_for(collector.url(), &[]);
+    let without = ignoring(&without_the_sdk(&env));
+    let with = ignoring(&env);
+    for stopped in [&without, &with] {
+        assert_eq!(stopped.status.code(), Some(0), "{stopped:?}");
+        assert_eq!(
+            (stopped.stdout.as_str(), stopped.stderr.as_str()),
+            ("ready\ndone\n", "")
+        );
+    }
+    assert_one_session_ended(&collector, "ok");
+}
+
+#[test]
+fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
+    let collector = collector();
+    collector.set_reply_for(END, Reply::never());
+    // A deadline far longer than the test's bound: only the second signal can end it sooner.
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "30000")]);
+    let mut child = spawned(command(SignalHandlers::Wait, &env));
+    let stdin = child.stdin.take();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("ready");
+    wait_until_its_start_was_taken(&env);
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    collector
+        .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
+        .expect("the end is being sent, and never answered");
+    // Not taken within 10 ms, the end is kept for the next run too.
+    wait_for_state_file(&env, "end kept", |body| body.contains("\"ended\""));
+    let second = Instant::now();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().expect("reaped");
+    let took = second.elapsed();
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(
+        took < Duration::from_secs(5),
+        "the second signal took {took:?} to kill a process whose exit deadline is 30 s"
+    );
+
+    // The end the server never took is sent again by the next run, as it was.
+    collector.clear_reply_for(END);
+    let id = collector.requests()[0].session_id().expect("id").to_owned();
+    run(ManualProgram::Ok, &env);
+    let requests = collector.requests();
+    let ends: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
+        .collect();
+    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
+    assert_end(ends[1], &id, "ok");
 }
 
 #[test]
 fn a_signal_the_program_ignores_stays_ignored() {
     let collector = collector();
-    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let env = env_for(collector.url(), &[]);
     let run = run(ManualProgram::SigtermIgnored, &env);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(
         run.stdout,
         "session active: true\nstill ignored: true\nsurvived\ndone\n"
     );
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, END]);
-    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+    assert_one_session_ended(&collector, "ok");
 }
 
 #[test]
-fn the_programs_own_handler_runs_after_the_session_ended() {
+fn the_programs_own_handler_installed_before_ours_runs_after_the_session_ended() {
     let collector = collector();
-    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let env = env_for(collector.url(), &[]);
     let mut child = command(ManualProgram::SigtermOwnHandler, &env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -107,17 +401,12 @@ fn the_programs_own_handler_runs_after_the_session_ended() {
         String::from_utf8_lossy(&output.stdout),
         "session active: true\nown handler ran\n"
     );
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, END]);
-    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+    assert_one_session_ended(&collector, "ok");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let collector = collector();
     let mut child = command(Companions::Signalfd, &env_for(collector.url(), &[]))
         .stdout(Stdio::piped())
@@ -132,14 +421,12 @@ fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
     // SAFETY: sends a signal to our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("the rest");
+    stdout.read_to_string(&mut rest).expect("the rest");
     let status = child.wait().expect("reaped");
     assert_eq!(
         (status.code(), rest.as_str()),
         (Some(0), "read SIGTERM: true\ndone\n"),
         "{status:?}: the SDK's threads took the signal"
     );
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, END]);
-    assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
+    assert_one_session_ended(&collector, "ok");
 }

@@ -114,6 +114,11 @@ impl Client {
         crate::diag::debug!("session {} ended: {}", ended.id, ended.status);
         let deadline = Instant::now() + self.config.exit_deadline;
         let settled = self.send_end(ended, deadline);
+        // The process is ending (not the program ending its session and going on). While a
+        // panic unwinds, `before_send` must not run: the exit hook, after it, keeps them.
+        if !settled && final_status.is_none() && !std::thread::panicking() {
+            self.keep_what_is_left();
+        }
         self.ending.settle(EndSent {
             deadline,
             settled,
@@ -136,7 +141,12 @@ impl Client {
         let (Some(transport), Some(file)) = (self.transport(), self.file()) else {
             return true;
         };
-        transport.set_deadline(deadline);
+        // A deadline of 0 waits for nothing, so it stops nothing either: the worker goes on as
+        // it would (a program that ended its session and runs on still sends the end), and what
+        // it has not sent when the process dies is kept below and at exit.
+        if !self.config.exit_deadline.is_zero() {
+            transport.set_deadline(deadline);
+        }
         let (done, wait) = transport::signal();
         let worker_file = Arc::clone(file);
         let queued = transport.run_final(Box::new(move |worker| {
@@ -151,8 +161,23 @@ impl Client {
         }
         // Not yet: if the process dies or exits before the worker is done, the next run sends
         // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
-        file.keep_end_unless_busy(&ended);
+        file.keep_end_unless_busy(&ended, || {
+            crate::prepare::session_start(ended.id, &self.config)
+        });
         queued && transport::done_by_deadline(&wait, deadline)
+    }
+
+    /// The process will not wait for the worker any longer: the error events it has not
+    /// delivered are kept for the next run. Never unwinds (it runs at exit, or while a panic
+    /// unwinds out of `main`).
+    fn keep_what_is_left(&self) {
+        if let Some(transport) = self.transport()
+            && transport.has_pending_events()
+        {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                transport.keep_what_is_left();
+            }));
+        }
     }
 
     /// The process is dying of a panic that unwound out of `main` (or the session's guard), or
@@ -224,6 +249,7 @@ impl Client {
             transport.set_deadline(deadline);
             transport.flush(deadline);
         }
+        self.keep_what_is_left();
     }
 }
 

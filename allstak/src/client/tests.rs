@@ -81,17 +81,30 @@ const DEADLINE: Duration = Duration::from_millis(400);
 /// A client of its own (leaked, as the process's lives for good), sending to `fake`, with a
 /// state dir of its own; its session started at `at`.
 fn client(fake: &Fake, at: Instant) -> &'static Client {
-    let dir = std::env::temp_dir().join(format!(
+    client_in(fake, &fresh_state_dir(), DEADLINE, at)
+}
+
+fn fresh_state_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
         "allstak-client-{}-{}",
         std::process::id(),
         SessionId::random()
-    ));
+    ))
+}
+
+/// [`client`] with the state dir `dir` (a later run's, when given again) and `deadline`.
+fn client_in(
+    fake: &Fake,
+    dir: &std::path::Path,
+    deadline: Duration,
+    at: Instant,
+) -> &'static Client {
     let config = Config::builder()
         .api_key("ask_test")
         .host("http://127.0.0.1:9")
         .release("app@1")
-        .exit_deadline(DEADLINE)
-        .state_dir(&dir)
+        .exit_deadline(deadline)
+        .state_dir(dir)
         .track_test_runs(true)
         .build();
     let client: &'static Client = Box::leak(Box::new(Client::new(
@@ -186,6 +199,52 @@ fn an_exit_after_an_end_the_server_never_answered_does_not_wait_again() {
     let exiting = Instant::now();
     client.exit();
     assert!(exiting.elapsed() < DEADLINE / 2, "{:?}", exiting.elapsed());
+}
+
+#[test]
+fn events_an_exit_with_deadline_zero_leaves_are_kept_once_each_and_sent_by_the_next_run() {
+    let dir = fresh_state_dir();
+    let hanging = Fake::default().hang_on(ERRORS);
+    let first = client_in(&hanging, &dir, Duration::ZERO, Instant::now());
+    for n in 0..3 {
+        first.capture(|| event(&format!("kept {n}")));
+    }
+    // The first is in flight (the server took it and does not answer), the others queued.
+    let since = Instant::now();
+    while !hanging.paths().iter().any(|path| path == ERRORS) {
+        assert!(since.elapsed() < Duration::from_secs(5), "never sent");
+        std::thread::yield_now();
+    }
+    let exiting = Instant::now();
+    first.exit();
+    assert!(exiting.elapsed() < DEADLINE / 2, "{:?}", exiting.elapsed());
+    assert_eq!(first.dropped_event_count(), 0, "kept, not dropped");
+
+    let fake = Fake::default();
+    let next = client_in(&fake, &dir, DEADLINE, Instant::now());
+    assert!(next.end(None));
+    assert_eq!(fake.paths(), [START, ERRORS, ERRORS, ERRORS, END]);
+    assert_eq!(messages(&fake), ["kept 0", "kept 1", "kept 2"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_deadline_zero_an_end_by_the_program_returns_at_once_and_is_still_sent() {
+    let fake = Fake::default();
+    let client = client_in(&fake, &fresh_state_dir(), Duration::ZERO, Instant::now());
+    client.capture(|| event("before the end"));
+    let ending = Instant::now();
+    client.end(Some(SessionStatus::Ok));
+    assert!(ending.elapsed() < DEADLINE / 2, "{:?}", ending.elapsed());
+    // The program runs on: the worker sends what it has, the end after the start.
+    assert!(
+        client
+            .transport()
+            .expect("transport")
+            .flush(Instant::now() + DEADLINE)
+    );
+    assert_eq!(fake.paths(), [START, ERRORS, END]);
+    assert_eq!(status_of_end(&fake).as_deref(), Some("ok"));
 }
 
 #[test]

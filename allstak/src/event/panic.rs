@@ -16,6 +16,8 @@ pub(crate) struct PanicRecord {
     location: Option<Location>,
     stack: Option<Stack>,
     request: Option<Arc<RequestContext>>,
+    /// The panicking thread (its event may be built on another).
+    thread: Option<std::thread::Thread>,
 }
 
 impl PanicRecord {
@@ -27,6 +29,7 @@ impl PanicRecord {
             location: None,
             stack: None,
             request: None,
+            thread: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl PanicRecord {
             location,
             stack,
             request: crate::scope::current_request(),
+            thread: Some(std::thread::current()),
         }
     }
 
@@ -57,6 +61,7 @@ impl PanicRecord {
         event.location = self.location;
         event.stack = self.stack;
         event.context.request = self.request;
+        event.thread = self.thread;
         if fatal {
             event.level = Level::Fatal;
             event.handled = false;

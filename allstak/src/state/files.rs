@@ -100,13 +100,18 @@ fn options() -> fs::OpenOptions {
 /// The bytes of the regular file `path`, at most [`MAX_FILE`] of them; a link, a FIFO, a
 /// device, a dir or a bigger file is an error (`InvalidData`), found without reading it.
 pub(super) fn read(path: &Path) -> io::Result<Vec<u8>> {
+    read_at_most(path, MAX_FILE)
+}
+
+/// [`read`] with another bound: `max` bytes.
+pub(super) fn read_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     #[cfg(not(unix))]
     if fs::symlink_metadata(path)?.file_type().is_symlink() {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "a link"));
     }
     let file = options().read(true).open(path)?;
     let metadata = file.metadata()?;
-    if !metadata.is_file() || metadata.len() > MAX_FILE {
+    if !metadata.is_file() || metadata.len() > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a state file",
@@ -114,8 +119,8 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<u8>> {
     }
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
     // The file may grow while it is read: never past the bound.
-    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE {
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "too big"));
     }
     Ok(bytes)

@@ -19,10 +19,10 @@ mod retry;
 mod ureq;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::counter::ShardedCounter;
 use crate::diag::{self, Notice};
@@ -41,6 +41,14 @@ const QUEUE_CAPACITY: usize = 256;
 
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// Keeps error events that were not delivered for a later run (the layer above's spool);
+/// returns how many it took (kept, or dropped and counted by it).
+pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
+
+/// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
+/// worker holds it for one local file write; a hung disk must not hold the exit.
+const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 
 /// What an error event's job makes on the worker.
 pub(crate) enum Outgoing {
@@ -64,6 +72,9 @@ enum Job {
     },
 }
 
+/// The error event the worker is sending, and whether the exiting thread kept it already.
+type InFlight = Option<(Arc<Post>, bool)>;
+
 /// State shared between the handle and the worker.
 struct Shared {
     queued: CacheLine<AtomicUsize>,
@@ -74,11 +85,54 @@ struct Shared {
     /// Set while the session's end is being sent, and again when the process exits after it:
     /// no request, wait or retry may run past it.
     deadline: Mutex<Option<Instant>>,
+    /// Error events not delivered but kept for a later run: not dropped, not sent either.
+    kept: AtomicU64,
+    keep: Keep,
+    in_flight: Mutex<InFlight>,
 }
 
 impl Shared {
+    fn new(keep: Keep) -> Self {
+        Self {
+            queued: CacheLine(AtomicUsize::new(0)),
+            dropped: ShardedCounter::new(),
+            unauthorized: AtomicBool::new(false),
+            deadline: Mutex::new(None),
+            kept: AtomicU64::new(0),
+            keep,
+            in_flight: Mutex::new(None),
+        }
+    }
+
     fn deadline(&self) -> Option<Instant> {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps `requests` for a later run, and counts them as not sent; those the spool did not
+    /// take (the state dir is not used) as dropped.
+    fn keep(&self, requests: &[Post]) {
+        if !requests.is_empty() {
+            let kept = (self.keep)(requests).min(requests.len());
+            self.kept.fetch_add(kept as u64, Ordering::Relaxed);
+            self.dropped.add((requests.len() - kept) as u64);
+        }
+    }
+
+    /// The in-flight slot, from the exiting thread: tried for [`KEEP_LOCK_TRIES_FOR`] at most.
+    fn in_flight_soon(&self) -> Option<MutexGuard<'_, InFlight>> {
+        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
+        loop {
+            match self.in_flight.try_lock() {
+                Ok(slot) => return Some(slot),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    return Some(poisoned.into_inner());
+                }
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < until => {
+                    std::thread::yield_now();
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            }
+        }
     }
 }
 
@@ -101,21 +155,17 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Spawns the worker, which calls `heartbeat` every 30 s, busy or idle; `None` (with a
-    /// diagnostic) if the system refuses a thread.
-    /// `backend` in place of the build's own HTTP client (unit tests).
+    /// Spawns the worker, which calls `heartbeat` every 30 s, busy or idle, and `keep` with the
+    /// error events it could not deliver; `None` (with a diagnostic) if the system refuses a
+    /// thread. `backend` in place of the build's own HTTP client (unit tests).
     pub(crate) fn spawn(
         endpoint: Endpoint,
         backend: Option<Box<dyn Backend>>,
         heartbeat: Box<dyn FnMut() + Send>,
+        keep: Keep,
     ) -> Option<Self> {
         let inbox = Arc::new(Inbox::new());
-        let shared = Arc::new(Shared {
-            queued: CacheLine(AtomicUsize::new(0)),
-            dropped: ShardedCounter::new(),
-            unauthorized: AtomicBool::new(false),
-            deadline: Mutex::new(None),
-        });
+        let shared = Arc::new(Shared::new(keep));
         let worker = Worker::new(endpoint, Arc::clone(&shared), backend);
         let taken = Arc::clone(&inbox);
         let spawned = sdk_thread::spawn("allstak-transport", move || {
@@ -221,6 +271,41 @@ impl Transport {
         }
         self.worker.unpark();
         true
+    }
+
+    /// The process is exiting, and will not wait for the worker any longer: the error events it
+    /// has not delivered (the one it is sending, then those still queued, built here) are kept
+    /// for a later run. Never waits for the network, nor long for the worker.
+    pub(crate) fn keep_what_is_left(&self) {
+        if let Some(mut slot) = self.shared.in_flight_soon()
+            && let Some((request, kept)) = slot.as_mut()
+            && !*kept
+        {
+            self.shared.keep(std::slice::from_ref(&**request));
+            *kept = true;
+        }
+        let queued = self.inbox.take_where(|job| matches!(job, Job::Event(_)));
+        if queued.is_empty() {
+            return;
+        }
+        self.shared
+            .queued
+            .fetch_sub(queued.len(), Ordering::Relaxed);
+        let requests: Vec<Post> = queued
+            .into_iter()
+            .filter_map(|job| match job {
+                Job::Event(build) => match build() {
+                    Outgoing::Post(request) => Some(request),
+                    Outgoing::Discarded => None,
+                    Outgoing::Unsendable => {
+                        self.shared.dropped.add(1);
+                        None
+                    }
+                },
+                Job::Task(_) | Job::Flush { .. } => None,
+            })
+            .collect();
+        self.shared.keep(&requests);
     }
 
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).

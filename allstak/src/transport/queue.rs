@@ -74,6 +74,20 @@ impl<T> Inbox<T> {
         drop(jobs);
     }
 
+    /// Takes out the jobs `wanted` picks, in order, leaving the others queued.
+    pub(super) fn take_where(&self, wanted: impl Fn(&T) -> bool) -> Vec<T> {
+        let mut state = self.lock();
+        let mut taken = Vec::new();
+        for job in std::mem::take(&mut state.jobs) {
+            if wanted(&job) {
+                taken.push(job);
+            } else {
+                state.jobs.push_back(job);
+            }
+        }
+        taken
+    }
+
     /// The next job, waiting for one up to `timeout`.
     pub(super) fn take(&self, timeout: Duration) -> Taken<T> {
         let until = Instant::now() + timeout;
@@ -183,6 +197,22 @@ mod tests {
         .collect();
         assert_eq!(taken, [1, 2, 3]);
         assert!(matches!(inbox.take(LONG), Taken::Closed));
+    }
+
+    #[test]
+    fn jobs_taken_out_leave_the_others_queued_in_order() {
+        let inbox = Inbox::new();
+        for job in 1..=6 {
+            inbox.push(job);
+        }
+        assert_eq!(inbox.take_where(|job| job % 2 == 0), [2, 4, 6]);
+        inbox.close();
+        let left: Vec<_> = std::iter::from_fn(|| match inbox.take(LONG) {
+            Taken::Job(job) => Some(job),
+            Taken::Idle | Taken::Closed => None,
+        })
+        .collect();
+        assert_eq!(left, [1, 3, 5]);
     }
 
     #[test]

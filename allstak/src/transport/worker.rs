@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{Job, Outgoing, Shared};
+use super::{InFlight, Job, Outgoing, Shared};
 use crate::diag::{self, Notice};
 use crate::wire::Post;
 
@@ -112,10 +112,9 @@ impl Worker {
         match job {
             Job::Event(build) => {
                 let lost = match build() {
-                    Outgoing::Post(request) => match self.deliver(&request) {
-                        Delivery::Sent => None,
+                    Outgoing::Post(request) => match self.deliver_event(request) {
+                        Delivery::Sent | Delivery::NotYet => None,
                         Delivery::Refused => Some("was refused"),
-                        Delivery::NotYet => Some("could not be sent in time"),
                     },
                     Outgoing::Discarded => None,
                     Outgoing::Unsendable => Some("is too large to send"),
@@ -135,12 +134,44 @@ impl Worker {
             }
             Job::Task(task) => task(self),
             Job::Flush { done, all_sent } => {
-                let dropped = self.shared.dropped.sum();
+                // Kept for a later run is not sent either.
+                let dropped = self.shared.dropped.sum() + self.shared.kept.load(Ordering::Relaxed);
                 all_sent.store(dropped == self.dropped_at_flush, Ordering::Relaxed);
                 self.dropped_at_flush = dropped;
                 done.raise();
             }
         }
+    }
+
+    /// Delivers an error event; one not delivered is kept for a later run (unless the exiting
+    /// thread kept it while it was in flight).
+    fn deliver_event(&mut self, request: Post) -> Delivery {
+        let request = Arc::new(request);
+        *self.in_flight() = Some((Arc::clone(&request), false));
+        let delivery = self.deliver(&request);
+        let mut slot = self.in_flight();
+        let kept = slot.take().is_some_and(|(_, kept)| kept);
+        if delivery == Delivery::NotYet && !kept {
+            // Under the lock: the exiting thread sees it either in flight or kept.
+            self.shared.keep(std::slice::from_ref(&*request));
+            diag::say_once(
+                Notice::EventLost,
+                "debug",
+                format_args!(
+                    "an error event could not be sent in time; it is kept for the next run, and \
+                     flush() returns false"
+                ),
+            );
+        }
+        drop(slot);
+        delivery
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        self.shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the session is ending (a deadline is set), as [`super::Transport::is_ending`].
@@ -270,9 +301,8 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::counter::ShardedCounter;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::atomic::AtomicUsize;
 
     fn worker() -> Worker {
         let endpoint = Endpoint {
@@ -280,13 +310,7 @@ mod tests {
             key: "k".to_owned(),
             proxy: None,
         };
-        let shared = Arc::new(Shared {
-            queued: super::super::CacheLine(AtomicUsize::new(0)),
-            dropped: ShardedCounter::new(),
-            unauthorized: AtomicBool::new(false),
-            deadline: Mutex::new(None),
-        });
-        Worker::new(endpoint, shared, None)
+        Worker::new(endpoint, Arc::new(Shared::new(Box::new(|_| 0))), None)
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub const PROXY_VARIABLES: [&str; 8] = [
 ];
 
 /// Every test program, by name, as cargo built it for this test target.
-pub const PROGRAMS: [(&str, &str); 15] = [
+pub const PROGRAMS: [(&str, &str); 18] = [
     ("api_program", env!("CARGO_BIN_EXE_api_program")),
     ("attr_args", env!("CARGO_BIN_EXE_attr_args")),
     ("attr_exit_code", env!("CARGO_BIN_EXE_attr_exit_code")),
@@ -62,6 +62,12 @@ pub const PROGRAMS: [(&str, &str); 15] = [
     ("context", env!("CARGO_BIN_EXE_context")),
     ("integrations", env!("CARGO_BIN_EXE_integrations")),
     ("manual_program", env!("CARGO_BIN_EXE_manual_program")),
+    ("signal_handlers", env!("CARGO_BIN_EXE_signal_handlers")),
+    ("signal_server", env!("CARGO_BIN_EXE_signal_server")),
+    (
+        "signals_left_alone",
+        env!("CARGO_BIN_EXE_signals_left_alone"),
+    ),
     ("stack_trace", env!("CARGO_BIN_EXE_stack_trace")),
 ];
 
@@ -323,6 +329,64 @@ pub fn assert_crash_reported(requests: &[Request], message: &str) {
     assert_end(&requests[2], id, "crashed");
 }
 
+/// The environment the test programs report when none is given: they are debug builds.
+pub const ENVIRONMENT: &str = "development";
+
+/// The keys of the runtime context in an error event's `metadata`.
+pub const RUNTIME_CONTEXT_KEYS: [&str; 6] = [
+    "os.name",
+    "os.version",
+    "arch",
+    "rustc.version",
+    "thread.name",
+    "server_name",
+];
+
+/// Takes the runtime context out of `event`'s `metadata` (so that the rest can be compared
+/// exactly), checking the process-wide values against this machine; returns the thread name it
+/// carried, if any.
+pub fn take_runtime_context(event: &mut Value) -> Option<String> {
+    let metadata = event
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .expect("metadata");
+    let mut taken: std::collections::BTreeMap<&str, String> = RUNTIME_CONTEXT_KEYS
+        .iter()
+        .filter_map(|key| {
+            let value = metadata.remove(*key)?;
+            let text = value.as_str().unwrap_or_else(|| panic!("{key}: {value}"));
+            assert!(!text.is_empty(), "{key} is empty");
+            Some((*key, text.to_owned()))
+        })
+        .collect();
+    assert_eq!(
+        taken.get("arch").map(String::as_str),
+        Some(std::env::consts::ARCH)
+    );
+    assert!(taken.contains_key("os.name") && taken.contains_key("rustc.version"));
+    #[cfg(target_os = "linux")]
+    {
+        let proc_text = |file: &str| {
+            std::fs::read_to_string(format!("/proc/sys/kernel/{file}"))
+                .expect("procfs")
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(taken.get("os.name").map(String::as_str), Some("Linux"));
+        assert_eq!(taken.get("os.version"), Some(&proc_text("osrelease")));
+        assert_eq!(taken.get("server_name"), Some(&proc_text("hostname")));
+    }
+    taken.remove("thread.name")
+}
+
+/// `event` without its runtime context, which is checked ([`take_runtime_context`]), `thread`
+/// the name of the thread that raised it (`None`: an unnamed one).
+pub fn without_runtime_context(event: &Value, thread: Option<&str>) -> Value {
+    let mut event = event.clone();
+    assert_eq!(take_runtime_context(&mut event).as_deref(), thread);
+    event
+}
+
 /// The crate's own `name@version`, captured where `#[allstak::main]` expands.
 pub const RELEASE: &str = concat!("allstak-tests@", env!("CARGO_PKG_VERSION"));
 
@@ -337,7 +401,7 @@ pub fn session<S: Scenario>(scenario: S) -> (Run, Vec<Request>, String) {
         "nothing was sent; stderr: {}",
         run.stderr
     );
-    assert_start(&requests[0], RELEASE, "production");
+    assert_start(&requests[0], RELEASE, ENVIRONMENT);
     let id = requests[0].session_id().expect("sessionId").to_owned();
     (run, requests, id)
 }
@@ -356,6 +420,8 @@ pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str
     // The panicking frame is the innermost, the last one, in the program's own code; the frames
     // outside it (std's, the runtime's) are tests/tests/stack_trace.rs's business.
     let mut json = event.json.clone();
+    // The panicking thread's name, whichever it is: tests/tests/runtime_context.rs's business.
+    take_runtime_context(&mut json);
     let frames = json
         .as_object_mut()
         .and_then(|event| event.remove("frames"))
@@ -382,7 +448,7 @@ pub fn assert_handled_panic(event: &Request, id: &str, message: &str, file: &str
             "exceptionClass": "panic",
             "message": message,
             "level": "error",
-            "environment": "production",
+            "environment": ENVIRONMENT,
             "release": RELEASE,
             "sessionId": id,
             "metadata": {"rust.type": "panic"},

@@ -1,0 +1,449 @@
+//! The spool: error events the server had not taken when their process ended (not reachable, no
+//! answer before the exit deadline, or still queued at exit), kept beside the session files and
+//! delivered, oldest first, by the next start of a program with the same key and host. (A
+//! session's start and end are kept in its own state file, [`super::SessionFile`].)
+//!
+//! Bounded: [`MAX_ITEMS`] events and [`MAX_BYTES`] bytes, the oldest dropped first to make
+//! room, and [`super::MAX_AGE`]; what is dropped is counted. Each item is one request's body in
+//! a file of its own under the state dir's rules ([`super::files`]), and is removed only once
+//! the server took it or refused it for good. Delivery claims each file by a rename, as
+//! recovery claims a session's: a run killed while delivering leaves a claim that the next run
+//! takes over, so nothing is lost, and only the item whose answer was lost is sent twice (its
+//! event id lets the server drop the copy).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use super::{Found, MAX_AGE, Process, StateDir, TEMPORARY_AGE, files};
+use crate::diag;
+use crate::transport::Delivery;
+use crate::wire::{self, Post};
+
+/// Events kept at most (AllStak-Rust 0.2.2's offline queue kept as many).
+pub(crate) const MAX_ITEMS: usize = 100;
+/// Bytes of events kept at most (0.2.2's bound too).
+pub(crate) const MAX_BYTES: u64 = 5 * 1024 * 1024;
+/// An item's file, `<key hash>-<sequence>.event`.
+pub(super) const EXTENSION: &str = "event";
+/// A file bigger than an event can be is not ours.
+const MAX_ITEM: u64 = crate::MAX_EVENT_BYTES as u64 + 1024;
+
+/// This program's spool in the state dir.
+pub(crate) struct Spool {
+    dir: StateDir,
+    /// Items dropped unsent: the spool was full, they expired, or the server refused them.
+    dropped: AtomicU64,
+}
+
+/// A file of this program's in the spool dir.
+struct Entry {
+    path: PathBuf,
+    /// The name up to its extension: items sort by it, oldest first.
+    stem: String,
+    found: Found,
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Spool {
+    pub(crate) fn new(dir: StateDir) -> Self {
+        Self {
+            dir,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Items dropped unsent by this process (see [`Spool`]).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn drop_counted(&self, path: &Path, why: &str) {
+        if fs::remove_file(path).is_ok() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            diag::debug!(
+                "a kept error event was dropped ({why}); counted by dropped_event_count()"
+            );
+        }
+    }
+
+    /// This program's files in the spool dir, oldest first.
+    fn entries(&self) -> Vec<Entry> {
+        let Some(usable) = self.dir.usable() else {
+            return Vec::new();
+        };
+        let Ok(listing) = fs::read_dir(&usable.spool) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}-", usable.key_hash);
+        let mut entries: Vec<Entry> = listing
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let found = Found::named(&name, &prefix, EXTENSION)?;
+                let (stem, _) = name.rsplit_once('.')?;
+                // Not followed: a link here is not ours, and is dropped unread when its turn comes.
+                let metadata = entry.metadata().ok();
+                Some(Entry {
+                    path: entry.path(),
+                    stem: stem.to_owned(),
+                    found,
+                    size: metadata.as_ref().map_or(0, fs::Metadata::len),
+                    modified: metadata.and_then(|m| m.modified().ok()),
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| a.stem.cmp(&b.stem));
+        entries
+    }
+
+    /// Keeps `requests` (error events) for a later run, oldest first; makes room by dropping the
+    /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
+    /// calls it. Returns how many it took: kept, or dropped and counted here; the rest (all,
+    /// where the state dir is not used) are the caller's to count.
+    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
+        let mut requests: Vec<&Post> = requests
+            .iter()
+            .filter(|request| request.path == wire::ERRORS)
+            .collect();
+        let Some(usable) = self.dir.usable().filter(|_| !requests.is_empty()) else {
+            return 0;
+        };
+        let size = |requests: &[&Post]| requests.iter().map(|r| r.body.len() as u64).sum::<u64>();
+        // More than the spool holds at once (the exit keeping a full queue): the oldest go first.
+        let mut over = 0;
+        while requests.len() > MAX_ITEMS || size(&requests) > MAX_BYTES {
+            requests.remove(0);
+            over += 1;
+        }
+        if over > 0 {
+            self.dropped.fetch_add(over as u64, Ordering::Relaxed);
+            diag::debug!(
+                "{over} error events were dropped (the spool was full); counted by \
+                 dropped_event_count()"
+            );
+        }
+        let adding = size(&requests);
+        let kept: Vec<Entry> = self
+            .entries()
+            .into_iter()
+            .filter(|entry| entry.found == Found::Kept)
+            .collect();
+        let (mut items, mut bytes) = (kept.len(), kept.iter().map(|e| e.size).sum::<u64>());
+        for oldest in &kept {
+            if items + requests.len() <= MAX_ITEMS && bytes + adding <= MAX_BYTES {
+                break;
+            }
+            self.drop_counted(&oldest.path, "the spool was full");
+            items -= 1;
+            bytes -= oldest.size;
+        }
+        let mut taken = over;
+        for request in requests {
+            let name = format!("{}-{}.{EXTENSION}", usable.key_hash, sequence());
+            if files::write(&usable.spool.join(name), &request.body).is_err() {
+                break;
+            }
+            taken += 1;
+        }
+        taken
+    }
+
+    /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the
+    /// server took it or refused it for good (counted), put back at the first that cannot be sent
+    /// yet (the rest wait for a later run). Returns whether none is left to send.
+    pub(crate) fn deliver(&self, mut deliver: impl FnMut(&Post) -> Delivery) -> bool {
+        let me = Process::this();
+        let now = SystemTime::now();
+        let age = |entry: &Entry| {
+            entry
+                .modified
+                .and_then(|at| now.duration_since(at).ok())
+                .unwrap_or_default()
+        };
+        for entry in self.entries() {
+            match entry.found {
+                Found::Temporary => {
+                    // Left by a process killed while writing it: no write takes that long.
+                    if age(&entry) > TEMPORARY_AGE {
+                        let _ = fs::remove_file(&entry.path);
+                    }
+                    continue;
+                }
+                Found::ClaimedBy(claimer) if claimer == me || claimer.alive() != Some(false) => {
+                    continue; // being sent by that run
+                }
+                Found::Kept | Found::ClaimedBy(_) => {}
+            }
+            if age(&entry) > MAX_AGE {
+                self.drop_counted(&entry.path, "older than 7 days");
+                continue;
+            }
+            let original = entry.path.with_extension(EXTENSION);
+            let claim = entry.path.with_extension(me.claim_extension());
+            if fs::rename(&entry.path, &claim).is_err() {
+                continue; // another run claimed it first
+            }
+            let Ok(body) = files::read_at_most(&claim, MAX_ITEM) else {
+                let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
+                continue;
+            };
+            let request = Post {
+                path: wire::ERRORS,
+                body,
+            };
+            match deliver(&request) {
+                Delivery::Sent => {
+                    let _ = fs::remove_file(&claim);
+                }
+                Delivery::Refused => self.drop_counted(&claim, "the server refused it"),
+                Delivery::NotYet => {
+                    let _ = fs::rename(&claim, &original);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The next item's name in the spool: later than every earlier one of this process (the
+/// clock's nanoseconds, bumped past the last), then random digits against another process's
+/// name of the same instant.
+fn sequence() -> String {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    )
+    .unwrap_or(u64::MAX);
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or(now);
+    let at = now.max(previous.saturating_add(1));
+    #[allow(clippy::cast_possible_truncation)] // 32 of the random bits
+    let random = crate::random::random_u128() as u32;
+    format!("{at:020}{random:08x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::tests::{Scratch, Server, within_a_second};
+    use super::*;
+
+    fn event(n: usize) -> Post {
+        Post {
+            path: wire::ERRORS,
+            body: format!(r#"{{"message":"event {n}"}}"#).into_bytes(),
+        }
+    }
+
+    fn spool(scratch: &Scratch) -> Spool {
+        Spool::new(StateDir::locate(scratch.state_dir(), "k", "h"))
+    }
+
+    fn messages(server: &Server) -> Vec<String> {
+        server
+            .received
+            .iter()
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    fn bodies(range: std::ops::Range<usize>) -> Vec<String> {
+        range
+            .map(|n| String::from_utf8(event(n).body).expect("utf-8"))
+            .collect()
+    }
+
+    #[test]
+    fn kept_events_are_delivered_oldest_first_once_each() {
+        let scratch = Scratch::new("spool-order");
+        let spool = spool(&scratch);
+        assert_eq!(spool.keep(&[event(0), event(1)]), 2);
+        spool.keep(&[event(2)]);
+        let mut server = Server::default();
+        assert!(spool.deliver(|request| server.deliver(request)));
+        assert_eq!(messages(&server), bodies(0..3));
+        assert!(
+            server
+                .received
+                .iter()
+                .all(|(path, _)| *path == wire::ERRORS)
+        );
+        // Removed once taken: a later run finds nothing.
+        let mut later = Server::default();
+        assert!(spool.deliver(|request| later.deliver(request)));
+        assert!(later.received.is_empty());
+        assert_eq!(spool.dropped(), 0);
+    }
+
+    #[test]
+    fn an_event_the_server_does_not_take_yet_waits_in_its_place_with_those_after_it() {
+        let scratch = Scratch::new("spool-not-yet");
+        let spool = spool(&scratch);
+        spool.keep(&[event(0), event(1), event(2)]);
+        let mut down = Server::answering(&[Delivery::Sent, Delivery::NotYet]);
+        assert!(!spool.deliver(|request| down.deliver(request)));
+        assert_eq!(
+            messages(&down),
+            bodies(0..2),
+            "stops at the first not taken"
+        );
+        let mut up = Server::default();
+        assert!(spool.deliver(|request| up.deliver(request)));
+        assert_eq!(messages(&up), bodies(1..3));
+    }
+
+    #[test]
+    fn an_event_refused_for_good_is_removed_and_counted() {
+        let scratch = Scratch::new("spool-refused");
+        let spool = spool(&scratch);
+        spool.keep(&[event(0), event(1)]);
+        let mut server = Server::answering(&[Delivery::Refused]);
+        assert!(spool.deliver(|request| server.deliver(request)));
+        assert_eq!(messages(&server), bodies(0..2));
+        assert_eq!(spool.dropped(), 1);
+        let mut later = Server::default();
+        spool.deliver(|request| later.deliver(request));
+        assert!(later.received.is_empty());
+    }
+
+    #[test]
+    fn a_full_spool_drops_the_oldest_first_and_counts_them() {
+        let scratch = Scratch::new("spool-full");
+        let spool = spool(&scratch);
+        for n in 0..MAX_ITEMS + 3 {
+            spool.keep(&[event(n)]);
+        }
+        assert_eq!(spool.dropped(), 3);
+        let mut server = Server::default();
+        spool.deliver(|request| server.deliver(request));
+        assert_eq!(messages(&server), bodies(3..MAX_ITEMS + 3));
+    }
+
+    #[test]
+    fn more_events_at_once_than_the_spool_holds_keep_the_newest() {
+        let scratch = Scratch::new("spool-batch");
+        let spool = spool(&scratch);
+        spool.keep(&[event(1000)]);
+        let batch: Vec<Post> = (0..MAX_ITEMS + 5).map(event).collect();
+        assert_eq!(
+            spool.keep(&batch),
+            MAX_ITEMS + 5,
+            "all taken: kept, or dropped and counted"
+        );
+        assert_eq!(
+            spool.dropped(),
+            6,
+            "the one kept before, and the batch's five oldest"
+        );
+        let mut server = Server::default();
+        spool.deliver(|request| server.deliver(request));
+        assert_eq!(messages(&server), bodies(5..MAX_ITEMS + 5));
+    }
+
+    #[test]
+    fn the_spool_holds_at_most_its_bytes() {
+        let scratch = Scratch::new("spool-bytes");
+        let spool = spool(&scratch);
+        let big = |n: usize| Post {
+            path: wire::ERRORS,
+            body: format!("{n:03}{}", "x".repeat(crate::MAX_EVENT_BYTES - 3)).into_bytes(),
+        };
+        let fit = usize::try_from(MAX_BYTES).expect("fits") / crate::MAX_EVENT_BYTES;
+        for n in 0..fit + 2 {
+            spool.keep(&[big(n)]);
+        }
+        assert_eq!(spool.dropped(), 2);
+        let mut server = Server::default();
+        spool.deliver(|request| server.deliver(request));
+        let firsts: Vec<String> = messages(&server)
+            .iter()
+            .map(|m| m[..3].to_owned())
+            .collect();
+        let expected: Vec<String> = (2..fit + 2).map(|n| format!("{n:03}")).collect();
+        assert_eq!(firsts, expected);
+    }
+
+    #[test]
+    fn an_event_claimed_by_a_run_that_died_is_delivered_and_one_claimed_by_a_live_run_is_not() {
+        let scratch = Scratch::new("spool-claims");
+        let spool = spool(&scratch);
+        spool.keep(&[event(0), event(1)]);
+        let mut items = spool.entries().into_iter();
+        let (first, second) = (items.next().expect("one"), items.next().expect("two"));
+        let dead = Process {
+            pid: u32::MAX - 1,
+            start: None,
+        };
+        fs::rename(
+            &first.path,
+            first.path.with_extension(dead.claim_extension()),
+        )
+        .expect("claim");
+        let live = Process {
+            pid: 1,
+            start: None,
+        }; // init: always running
+        fs::rename(
+            &second.path,
+            second.path.with_extension(live.claim_extension()),
+        )
+        .expect("claim");
+        let mut server = Server::default();
+        assert!(spool.deliver(|request| server.deliver(request)));
+        let expected = if cfg!(unix) { bodies(0..1) } else { Vec::new() };
+        assert_eq!(messages(&server), expected);
+    }
+
+    #[test]
+    fn an_expired_event_is_dropped_unsent_and_counted() {
+        let scratch = Scratch::new("spool-expired");
+        let spool = spool(&scratch);
+        spool.keep(&[event(0), event(1)]);
+        let oldest = spool.entries().remove(0);
+        let eight_days_ago = SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+        fs::File::options()
+            .write(true)
+            .open(&oldest.path)
+            .and_then(|file| file.set_modified(eight_days_ago))
+            .expect("aged");
+        let mut server = Server::default();
+        assert!(spool.deliver(|request| server.deliver(request)));
+        assert_eq!(messages(&server), bodies(1..2));
+        assert_eq!(spool.dropped(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_and_fifos_in_the_spool_are_dropped_unread() {
+        let scratch = Scratch::new("spool-planted");
+        let spool = spool(&scratch);
+        spool.keep(&[event(0)]);
+        let usable = spool.dir.usable().expect("usable").clone();
+        let planted = |n: u32| {
+            usable
+                .spool
+                .join(format!("{}-{n:028}.{EXTENSION}", usable.key_hash))
+        };
+        std::os::unix::fs::symlink("/dev/zero", planted(1)).expect("link");
+        super::super::tests::mkfifo(&planted(2));
+        let mut server = Server::default();
+        let delivered = within_a_second(move || {
+            spool.deliver(|request| server.deliver(request));
+            server
+        });
+        assert_eq!(messages(&delivered), bodies(0..1));
+        assert!(fs::symlink_metadata(planted(1)).is_err());
+        assert!(fs::symlink_metadata(planted(2)).is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Whole-process timings against a far-away server (one that answers every request 100 ms after
+//! it arrives): `cargo build --release -p allstak-benches --bins && target/release/far_server_timer`.
+//!
+//! Runs `hello_plain`, `hello_tracked` with the default exit deadline and `hello_tracked` with
+//! `ALLSTAK_EXIT_DEADLINE_MS=0`, `RUNS` times each, interleaved; each configuration keeps its
+//! state dir from run to run, as consecutive runs of a real program do. Prints the median wall
+//! times, then what reached each server: sessions started, sessions ended, requests received
+//! (a request sent again after its answer was lost counts twice), and the same once one more
+//! run with the default deadline has happened.
+//!
+//! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
+//! goes: the same program without a key (the SDK set up, no transport), with a refused port
+//! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
+//! with the collector answering (the start's and the end's round trips on top).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use allstak::testing::{Collector, Reply};
+
+const RUNS: usize = 21;
+const ANSWER_AFTER: Duration = Duration::from_millis(100);
+
+struct Setup {
+    label: &'static str,
+    program: PathBuf,
+    deadline_ms: Option<&'static str>,
+    collector: Collector,
+    state_dir: PathBuf,
+    walls: Vec<Duration>,
+}
+
+impl Setup {
+    fn new(label: &'static str, program: PathBuf, deadline_ms: Option<&'static str>) -> Self {
+        let collector = Collector::start().expect("collector");
+        collector.set_reply(Reply::accepted().after(ANSWER_AFTER));
+        let state_dir = std::env::temp_dir().join(format!(
+            "allstak-far-{}-{}",
+            label.replace(' ', "-"),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&state_dir);
+        Self {
+            label,
+            program,
+            deadline_ms,
+            collector,
+            state_dir,
+            walls: Vec::new(),
+        }
+    }
+
+    fn run(&self, deadline_ms: Option<&str>) -> Duration {
+        let mut command = Command::new(&self.program);
+        command
+            .env("ALLSTAK_API_KEY", "bench")
+            .env("ALLSTAK_HOST", self.collector.url())
+            .env("ALLSTAK_TRACK_TEST_RUNS", "1")
+            .env("ALLSTAK_STATE_DIR", &self.state_dir);
+        if let Some(ms) = deadline_ms {
+            command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
+        }
+        let started = Instant::now();
+        let output = command.output().expect("runs");
+        let wall = started.elapsed();
+        assert!(output.status.success(), "{}", self.program.display());
+        wall
+    }
+
+    /// Sessions started and ended at the server, and requests it received.
+    fn reached(&self) -> (usize, usize, usize) {
+        let requests = self.collector.requests();
+        let ids = |path: &str| -> BTreeSet<String> {
+            requests
+                .iter()
+                .filter(|r| r.path == path)
+                .filter_map(|r| r.session_id().map(str::to_owned))
+                .collect()
+        };
+        (
+            ids("/ingest/v1/sessions/start").len(),
+            ids("/ingest/v1/sessions/end").len(),
+            requests.len(),
+        )
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn sibling(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// The loopback breakdown: median wall times of each variant, interleaved.
+fn loopback_breakdown(plain: &Path, tracked: &Path) {
+    let up = Collector::start().expect("collector");
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    let state_dir = std::env::temp_dir().join(format!("allstak-loopback-{}", std::process::id()));
+    let variants: [(&str, &Path, Option<&str>, Option<&str>); 5] = [
+        ("plain", plain, None, None),
+        (
+            "allstak, no key (SDK set up, no transport)",
+            tracked,
+            None,
+            None,
+        ),
+        (
+            "allstak, refused port (thread, state dir, refused connect)",
+            tracked,
+            Some(&refused),
+            None,
+        ),
+        (
+            "allstak, answering, exit deadline 0",
+            tracked,
+            Some(up.url()),
+            Some("0"),
+        ),
+        (
+            "allstak, answering (start and end round trips)",
+            tracked,
+            Some(up.url()),
+            None,
+        ),
+    ];
+    let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for _ in 0..RUNS {
+        for ((_, program, host, deadline), walls) in variants.iter().zip(&mut walls) {
+            // An empty state dir each run: each is timed alone.
+            let _ = std::fs::remove_dir_all(&state_dir);
+            let mut command = Command::new(program);
+            command
+                .env("ALLSTAK_TRACK_TEST_RUNS", "1")
+                .env("ALLSTAK_STATE_DIR", &state_dir);
+            if let Some(host) = host {
+                command
+                    .env("ALLSTAK_API_KEY", "bench")
+                    .env("ALLSTAK_HOST", host);
+            }
+            if let Some(ms) = deadline {
+                command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
+            }
+            let started = Instant::now();
+            let status = command.output().expect("runs").status;
+            walls.push(started.elapsed());
+            assert!(status.success());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let plain_wall = median(walls[0].clone());
+    println!();
+    println!("| {RUNS} runs on loopback | wall (median) | added |");
+    println!("|---|---|---|");
+    for ((label, ..), walls) in variants.iter().zip(walls) {
+        let wall = median(walls);
+        println!(
+            "| {label} | {:.2} ms | {:+.2} ms |",
+            ms(wall),
+            ms(wall) - ms(plain_wall)
+        );
+    }
+}
+
+fn main() {
+    let (plain, tracked) = (sibling("hello_plain"), sibling("hello_tracked"));
+    for program in [&plain, &tracked] {
+        assert!(
+            Path::new(program).exists(),
+            "build it first: cargo build --release -p allstak-benches --bins ({})",
+            program.display()
+        );
+    }
+    let mut setups = [
+        Setup::new("plain", plain, None),
+        Setup::new("allstak, default exit deadline", tracked.clone(), None),
+        Setup::new("allstak, exit deadline 0", tracked, Some("0")),
+    ];
+    for _ in 0..RUNS {
+        for setup in &mut setups {
+            let wall = setup.run(setup.deadline_ms);
+            setup.walls.push(wall);
+        }
+    }
+    // Answers still on their way reach the programs that asked, or nobody.
+    std::thread::sleep(ANSWER_AFTER * 2);
+    let plain_wall = median(setups[0].walls.clone());
+    println!(
+        "| {RUNS} runs, server answering after {} ms | wall (median) | added | sessions started / ended at the server | requests | after one more run (default deadline) |",
+        ANSWER_AFTER.as_millis()
+    );
+    println!("|---|---|---|---|---|---|");
+    for setup in &setups {
+        let wall = median(setup.walls.clone());
+        let (started, ended, requests) = setup.reached();
+        let later = if setup.label == "plain" {
+            "".to_owned()
+        } else {
+            setup.run(None);
+            std::thread::sleep(ANSWER_AFTER * 2);
+            let (started, ended, requests) = setup.reached();
+            format!("{started} / {ended} of {}, {requests} requests", RUNS + 1)
+        };
+        println!(
+            "| {} | {:.2} ms | {:+.2} ms | {started} / {ended} of {RUNS} | {requests} | {later} |",
+            setup.label,
+            ms(wall),
+            ms(wall) - ms(plain_wall),
+        );
+        let _ = std::fs::remove_dir_all(&setup.state_dir);
+    }
+    let (plain, tracked) = (&setups[0].program, &setups[1].program);
+    loopback_breakdown(plain, tracked);
+}
