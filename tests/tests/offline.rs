@@ -112,7 +112,7 @@ fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_e
     let mut seen = BTreeMap::<(&str, usize), usize>::new();
     let mut long = 0;
     for (id, requests) in &sessions {
-        assert_start(requests[0], RELEASE, "production");
+        assert_start(requests[0], RELEASE, ENVIRONMENT);
         let ends: Vec<&&Request> = requests.iter().filter(|r| r.path == END).collect();
         let starts = requests.iter().filter(|r| r.path == START).count();
         assert_eq!((starts, ends.len()), (1, 1), "{id}: {:?}", requests);
