@@ -87,6 +87,9 @@ pub(crate) fn error(
         .map(|cause| format!("caused by: {}", rules.text(cause)))
         .collect();
     let mut fields = Cow::Borrowed(&event.metadata);
+    if let Some(extra) = &event.context.extra {
+        crate::scope::merge_extra(fields.to_mut(), extra);
+    }
     if let Some(tags) = &event.context.tags {
         crate::scope::merge_tags(fields.to_mut(), tags);
     }
@@ -647,8 +650,7 @@ mod tests {
             host: Some(http::HeaderValue::from_static("api.example:8443")),
             user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
             status: Some(503),
-            reported: false,
-            user: None,
+            reported: std::sync::atomic::AtomicBool::new(false),
         };
         event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(

@@ -37,13 +37,14 @@ use std::fmt::{self, Display};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::header::{HOST, USER_AGENT};
 
 use crate::event::{ErrorEvent, render, short_type_name};
 use crate::integration as client;
-use crate::scope::{self, RequestContext};
+use crate::scope::{self, RequestContext, Shared};
 
 /// How the layer finds the route a request matched, from the request's extensions.
 type FindRoute = fn(&http::Extensions) -> Option<&str>;
@@ -158,18 +159,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // Without a key nothing is sent: no need to know the request.
-        let mut request_context =
-            client::sending().then(|| Box::new(context(&request, self.route)));
+        // Without a key nothing is sent: no need to know the request, nor a scope for it.
+        let mut scope =
+            client::sending().then(|| scope::fork_for_request(context(&request, self.route)));
         let inner = {
             // A service may run the handler's first steps in `call` itself.
-            let _serving = scope::serving(&mut request_context);
+            let _entered = scope::enter(&mut scope);
             self.inner.call(request)
         };
-        ResponseFuture {
-            inner,
-            request: request_context,
-        }
+        ResponseFuture { inner, scope }
     }
 }
 
@@ -189,8 +187,7 @@ fn context<B>(request: &http::Request<B>, route: Option<FindRoute>) -> RequestCo
         host: headers.get(HOST).cloned(),
         user_agent: headers.get(USER_AGENT).cloned(),
         status: None,
-        reported: false,
-        user: None,
+        reported: AtomicBool::new(false),
     }
 }
 
@@ -241,11 +238,13 @@ fn is_uuid(bytes: &[u8]) -> bool {
 }
 
 pin_project_lite::pin_project! {
-    /// The future of a [`Service`]: the inner service's, reported on when it is ready.
+    /// The future of a [`Service`]: the inner service's, run in the request's scope, reported
+    /// on when it is ready.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        request: Option<Box<RequestContext>>,
+        // The request's scope; `None` without a key.
+        scope: Option<Arc<Shared>>,
     }
 }
 
@@ -265,28 +264,29 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let outcome = {
-            // Until the guard drops (a panic unwinding included), this thread serves the request.
-            let _serving = scope::serving(this.request);
+            // Until the guard drops (a panic unwinding included), this thread runs in the
+            // request's scope.
+            let _entered = scope::enter(this.scope);
             ready!(this.inner.poll(cx))
         };
-        let request = this.request.take();
+        let scope = this.scope.take();
         match &outcome {
             Ok(response) if response.status().is_server_error() => {
                 let status = response.status();
                 let class = ("HttpServerError", "http::StatusCode");
-                report_answer(request.as_deref(), status.as_u16(), class, &status);
+                report_answer(scope, status.as_u16(), class, &status);
             }
-            // Without a key there is no request context, and nothing to report.
-            Ok(response) if request.is_some() => {
+            // Without a key there is no request scope, and nothing to report.
+            Ok(response) if scope.is_some() => {
                 if let Some(code) = grpc_server_error(response.headers()) {
                     // The status came as a header value: the event's Rust type says so.
                     let class = ("GrpcServerError", "http::HeaderValue");
                     let status = response.status().as_u16();
-                    report_answer(request.as_deref(), status, class, &code);
+                    report_answer(scope, status, class, &code);
                 }
             }
             Ok(_) => {}
-            Err(error) => report_error(request.as_deref(), error),
+            Err(error) => report_error(scope, error),
         }
         Poll::Ready(outcome)
     }
@@ -294,7 +294,18 @@ where
 
 /// Whether an event already carried this request: its outcome is then no second event.
 fn already_reported(request: Option<&RequestContext>) -> bool {
-    request.is_some_and(|request| request.reported)
+    request.is_some_and(|request| request.reported.load(Ordering::Relaxed))
+}
+
+/// Runs `report` with the request `scope` serves, in that scope (its events carry the user,
+/// tags and breadcrumbs the request's handler set), unless an event already carried it.
+fn in_request_scope(mut scope: Option<Arc<Shared>>, report: impl FnOnce(Option<&RequestContext>)) {
+    let request = scope.as_ref().and_then(|scope| scope.request.clone());
+    if already_reported(request.as_deref()) {
+        return;
+    }
+    let _entered = scope::enter(&mut scope);
+    report(request.as_deref());
 }
 
 /// A gRPC status that says the server failed, read from a response's `grpc-status` header.
@@ -356,42 +367,43 @@ fn grpc_server_error(headers: &http::HeaderMap) -> Option<GrpcStatus> {
 #[cold]
 #[inline(never)]
 fn report_answer(
-    request: Option<&RequestContext>,
+    scope: Option<Arc<Shared>>,
     status: u16,
     (class, type_name): (&'static str, &'static str),
     outcome: &dyn Display,
 ) {
-    if already_reported(request) {
-        return;
-    }
-    client::capture(|| {
-        let answered = request.map(|request| request.outcome(Some(status)));
-        let message = match &answered {
-            Some(request) => format!("{} {} answered {outcome}", request.method, request.path()),
-            None => format!("answered {outcome}"),
-        };
-        let mut event = ErrorEvent::with_class(Cow::Borrowed(class), type_name, message, "tower");
-        event.context.request = answered.map(Arc::new);
-        event
+    in_request_scope(scope, |request| {
+        client::capture(|| {
+            let answered = request.map(|request| request.outcome(Some(status)));
+            let message = match &answered {
+                Some(request) => {
+                    format!("{} {} answered {outcome}", request.method, request.path())
+                }
+                None => format!("answered {outcome}"),
+            };
+            let mut event =
+                ErrorEvent::with_class(Cow::Borrowed(class), type_name, message, "tower");
+            event.context.request = answered.map(Arc::new);
+            event
+        });
     });
 }
 
 #[cold]
 #[inline(never)]
-fn report_error<E: Display>(request: Option<&RequestContext>, error: &E) {
-    if already_reported(request) {
-        return;
-    }
-    client::capture(|| {
-        let type_name = std::any::type_name::<E>();
-        let mut event = ErrorEvent::with_class(
-            Cow::Owned(short_type_name(type_name)),
-            type_name,
-            render(error),
-            "tower",
-        );
-        event.context.request = request.map(|request| Arc::new(request.outcome(None)));
-        event
+fn report_error<E: Display>(scope: Option<Arc<Shared>>, error: &E) {
+    in_request_scope(scope, |request| {
+        client::capture(|| {
+            let type_name = std::any::type_name::<E>();
+            let mut event = ErrorEvent::with_class(
+                Cow::Owned(short_type_name(type_name)),
+                type_name,
+                render(error),
+                "tower",
+            );
+            event.context.request = request.map(|request| Arc::new(request.outcome(None)));
+            event
+        });
     });
 }
 
