@@ -171,6 +171,10 @@ impl Trail {
         copies
     }
 
+    fn is_empty(&self) -> bool {
+        self.ring.lock().is_ok_and(|ring| ring.is_empty())
+    }
+
     /// Pushes copies of the (at most `most`) newest breadcrumbs added before `mark`, newest
     /// first.
     fn newest_before(&self, mark: u64, most: usize, into: &mut Vec<Breadcrumb>) {
@@ -200,10 +204,20 @@ pub(crate) struct ScopeTrail {
 impl ScopeTrail {
     /// A trail that continues `parent` (the process's when `None`) as it is now.
     pub(crate) fn fork(parent: Option<Arc<ScopeTrail>>) -> Self {
-        Self {
-            own: Trail::new(),
-            parent,
-            forked_at: mark_now(),
+        match parent {
+            // A parent with nothing of its own is passed over: what it continues is what the
+            // fork continues too, so that scopes forked from scopes (a task's from a request's,
+            // again and again) do not make a chain that grows.
+            Some(parent) if parent.own.is_empty() => Self {
+                own: Trail::new(),
+                parent: parent.parent.clone(),
+                forked_at: parent.forked_at,
+            },
+            parent => Self {
+                own: Trail::new(),
+                parent,
+                forked_at: mark_now(),
+            },
         }
     }
 
@@ -340,6 +354,24 @@ mod tests {
             messages(&unscoped.read(&process, 100)),
             ["boot", "other work, after the fork"]
         );
+    }
+
+    #[test]
+    fn a_fork_of_a_scope_with_no_breadcrumbs_continues_what_that_scope_continues() {
+        let process = Trail::new();
+        process.add(Breadcrumb::new("before"));
+        let mut scope = Arc::new(ScopeTrail::fork(None));
+        process.add(Breadcrumb::new("after the first fork"));
+        for _ in 0..1000 {
+            scope = Arc::new(ScopeTrail::fork(Some(scope)));
+        }
+        assert!(scope.parent.is_none(), "no chain of empty scopes");
+        scope.add(Breadcrumb::new("own"), 100);
+        let mark = Mark {
+            scope: Some(scope),
+            at: mark_now(),
+        };
+        assert_eq!(messages(&mark.read(&process, 100)), ["before", "own"]);
     }
 
     #[test]

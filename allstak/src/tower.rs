@@ -19,18 +19,23 @@
 //! # let _ = app;
 //! ```
 //!
-//! While the layer polls a request's handler, the request is visible to the SDK on that
-//! thread: an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a
-//! panic the server survives) carries its `requestContext` too, without a status (there is no
-//! response yet). A 5xx that follows such an event is not a second event. Only the path is
+//! Each request runs in a [scope](crate::Scope) of its own, forked from the current one when
+//! the layer is called: the handler's future runs in it at every poll, on whichever thread
+//! polls it. The user, tags and breadcrumbs the handler sets stay in that request's events;
+//! an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a panic the
+//! server survives, an error of a task spawned with
+//! [`.in_current_scope()`](crate::InScope::in_current_scope)) carries its `requestContext`
+//! too, without a status (there is no response yet). A 5xx that follows such an event is not a
+//! second event. Only the path is
 //! sent, never the query string; without a route, its segments that look like ids or tokens are
 //! replaced: all digits or a UUID become `:id` (`/users/42` → `/users/:id`), 16 or more hex
 //! digits or 20 or more base64url characters mixing letters and digits become `:token`
 //! (`/reset/3f2a…` → `/reset/:token`).
 //!
 //! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
-//! is copied) into one allocation, and lends it to a thread-local around each poll; without a
-//! key it does nothing at all.
+//! is copied) into the request's scope (three small allocations), and lends the scope to a
+//! thread-local around each poll (a pointer moved in and out); without a key it does nothing at
+//! all.
 
 use std::borrow::Cow;
 use std::fmt::{self, Display};

@@ -115,7 +115,11 @@ fn concurrent_requests_each_report_only_their_own_user_tags_breadcrumbs_and_requ
         // Its own tag and extra data, over the process's tag.
         assert_eq!(metadata_str(event, "caller"), Some(name), "{event}");
         assert_eq!(metadata_str(event, "caller_extra"), Some(name), "{event}");
-        assert_eq!(metadata_str(event, "service"), Some("scopes-demo"), "{event}");
+        assert_eq!(
+            metadata_str(event, "service"),
+            Some("scopes-demo"),
+            "{event}"
+        );
 
         // The process's breadcrumb from before the request, then its own, none of another's.
         let mut expected = vec![
@@ -126,7 +130,11 @@ fn concurrent_requests_each_report_only_their_own_user_tags_breadcrumbs_and_requ
         if name == "dave" {
             expected.push(format!("{name}: in the spawned task"));
         }
-        assert_eq!(breadcrumb_messages(&event["breadcrumbs"]), expected, "{event}");
+        assert_eq!(
+            breadcrumb_messages(&event["breadcrumbs"]),
+            expected,
+            "{event}"
+        );
 
         // Its own request, seen from the handler, the layer, or the spawned task.
         let context = &event["requestContext"];
@@ -145,7 +153,10 @@ fn concurrent_requests_each_report_only_their_own_user_tags_breadcrumbs_and_requ
         };
         assert_eq!(event["message"], message, "{event}");
         assert_eq!(event["mechanism"], mechanism, "{event}");
-        assert_eq!(context.get("statusCode"), (name == "bob").then_some(&json!(500)));
+        assert_eq!(
+            context.get("statusCode"),
+            (name == "bob").then_some(&json!(500))
+        );
     }
     assert_end(&requests[5], id, "errored");
 }
