@@ -169,7 +169,7 @@ where
             client::sending().then(|| scope::fork_for_request(context(&request, self.route)));
         let inner = {
             // A service may run the handler's first steps in `call` itself.
-            let _entered = scope::enter(&mut scope);
+            let _entered = scope.is_some().then(|| scope::enter(&mut scope));
             self.inner.call(request)
         };
         ResponseFuture { inner, scope }
@@ -271,7 +271,7 @@ where
         let outcome = {
             // Until the guard drops (a panic unwinding included), this thread runs in the
             // request's scope.
-            let _entered = scope::enter(this.scope);
+            let _entered = this.scope.is_some().then(|| scope::enter(this.scope));
             ready!(this.inner.poll(cx))
         };
         let scope = this.scope.take();
