@@ -209,6 +209,7 @@ pub(crate) struct RequestContext {
 
 impl RequestContext {
     /// A copy for an event: answered with `status`, or `None` (failed, or not answered yet).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn outcome(&self, status: Option<u16>) -> Self {
         Self {
             method: self.method.clone(),
