@@ -567,6 +567,73 @@ mod tests {
         assert!(!format!("{} {}", answered.method, answered.path()).contains("dGhp"));
     }
 
+    /// A handler that makes `.0` the user of its request, waits once, then answers 500.
+    #[cfg(feature = "testing")]
+    #[derive(Clone)]
+    struct Caller(&'static str);
+
+    #[cfg(feature = "testing")]
+    impl tower_service::Service<http::Request<()>> for Caller {
+        type Response = http::Response<()>;
+        type Error = Infallible;
+        type Future = WaitsOnce;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> WaitsOnce {
+            WaitsOnce {
+                caller: self.0,
+                waited: false,
+            }
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    struct WaitsOnce {
+        caller: &'static str,
+        waited: bool,
+    }
+
+    #[cfg(feature = "testing")]
+    impl Future for WaitsOnce {
+        type Output = Result<http::Response<()>, Infallible>;
+
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            if std::mem::replace(&mut self.waited, true) {
+                let mut response = http::Response::new(());
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                return Poll::Ready(Ok(response));
+            }
+            crate::set_user(crate::User::new().with_id(self.caller));
+            Poll::Pending
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn requests_polled_in_turn_on_one_thread_each_keep_their_own_user() {
+        let events = crate::testing::capture(|| {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let mut alice = Box::pin(Layer::new().layer(Caller("alice")).call(get("/a")));
+            let mut bob = Box::pin(Layer::new().layer(Caller("bob")).call(get("/b")));
+            assert!(alice.as_mut().poll(&mut cx).is_pending());
+            assert!(bob.as_mut().poll(&mut cx).is_pending());
+            assert!(alice.as_mut().poll(&mut cx).is_ready());
+            assert!(bob.as_mut().poll(&mut cx).is_ready());
+            assert!(
+                crate::scope::current_trail().is_none(),
+                "out of both scopes"
+            );
+        });
+        let users: Vec<_> = events
+            .iter()
+            .map(|event| event.user().and_then(crate::User::id))
+            .collect();
+        assert_eq!(users, [Some("alice"), Some("bob")]);
+    }
+
     #[test]
     fn the_layer_is_send_sync_and_clone() {
         fn layer_bounds<T: Send + Sync + Clone + 'static>() {}
