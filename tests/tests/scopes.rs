@@ -5,56 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Stdio};
-
 use allstak_tests::AxumProgram;
 use common::*;
 use serde_json::{Value, json};
 
 /// The callers, one request each, all in flight at once (the program waits for four).
 const CALLERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
-
-/// The axum program in `serve-scopes` mode, until its stdin closes.
-struct Server {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    address: String,
-}
-
-impl Server {
-    fn start(collector_url: &str) -> Self {
-        let mut child = command(AxumProgram::ServeScopes, &env_for(collector_url, &[]))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("where it listens");
-        let address = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("not an address: {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            stdout,
-            address,
-        }
-    }
-
-    fn stop(mut self) {
-        drop(self.child.stdin.take());
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("its stdout");
-        let output = self.child.wait_with_output().expect("the server exits");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{stderr}");
-        assert_eq!(rest, "done\n", "{stderr}");
-    }
-}
 
 /// `GET /together/{name}` with the user agent `e2e-{name}`, each on a connection of its own:
 /// the status of each answer, in the order of [`CALLERS`].
@@ -91,7 +47,7 @@ fn metadata_str<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
 #[test]
 fn concurrent_requests_each_report_only_their_own_user_tags_breadcrumbs_and_request() {
     let collector = collector();
-    let server = Server::start(collector.url());
+    let server = AxumServer::start(AxumProgram::ServeScopes, collector.url());
     let statuses = send_all_at_once(&server.address);
     assert_eq!(statuses, [200, 500, 429, 200]);
     server.stop();
