@@ -13,7 +13,11 @@ pub(crate) type BeforeSend = dyn Fn(Event) -> Option<Event> + Send + Sync;
 /// Runs `hook` on `event`: `None` when it dropped the event, or panicked (the hook may be what
 /// keeps a secret out of the event: without it, nothing is sent).
 pub(crate) fn apply(hook: &BeforeSend, mut event: ErrorEvent) -> Option<ErrorEvent> {
-    // The hook sees one metadata object: the tags, then the event's own fields over them.
+    // The hook sees one metadata object: the tags, the extra data over them, then the event's
+    // own fields over both.
+    if let Some(extra) = event.context.extra.take() {
+        crate::scope::merge_extra(&mut event.metadata, &extra);
+    }
     if let Some(tags) = event.context.tags.take() {
         crate::scope::merge_tags(&mut event.metadata, &tags);
     }

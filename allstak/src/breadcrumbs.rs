@@ -1,16 +1,17 @@
 //! The trail of what happened before an error: a bounded ring of breadcrumbs that any thread
-//! adds to, and that every error event carries.
+//! adds to, and that every error event carries. The process has one; each scope has its own,
+//! which continues the trail it was forked from as it was then ([`ScopeTrail`]).
 //!
 //! Adding costs one short lock and no I/O. An event only takes a mark on the caller's thread
-//! (one atomic load); the transport thread copies the trail up to that mark when it builds the
-//! payload, so a capture never copies the trail. Every string of a breadcrumb is cut to
+//! (one atomic load, and a reference count in a scope); the transport thread copies the trail
+//! up to that mark when it builds the payload, so a capture never copies the trail. Every string of a breadcrumb is cut to
 //! [`MAX_STRING_BYTES`](crate::MAX_STRING_BYTES) as it is added, so the trail holds at most
 //! `max_breadcrumbs` bounded breadcrumbs, whatever the program logs.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -238,11 +239,18 @@ impl Breadcrumb {
     }
 }
 
-/// The process's trail: the newest breadcrumbs, each numbered in the order added.
+/// The number the next breadcrumb gets, in any trail: one sequence for all, so that a mark
+/// taken when a scope is forked also says where its parent's trail stops.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A mark for an event captured now (or a scope forked now): what came before it is its.
+pub(crate) fn mark_now() -> u64 {
+    NEXT.load(Ordering::Relaxed)
+}
+
+/// A trail: the newest breadcrumbs, each numbered in the order added.
 pub(crate) struct Trail {
     ring: Mutex<VecDeque<(u64, Breadcrumb)>>,
-    /// The number the next breadcrumb gets.
-    next: AtomicU64,
     capacity: AtomicUsize,
 }
 
@@ -250,7 +258,6 @@ impl Trail {
     pub(crate) const fn new() -> Self {
         Self {
             ring: Mutex::new(VecDeque::new()),
-            next: AtomicU64::new(0),
             capacity: AtomicUsize::new(DEFAULT_MAX_BREADCRUMBS),
         }
     }
@@ -261,7 +268,11 @@ impl Trail {
 
     /// Adds `breadcrumb` with its strings cut, dropping the oldest once the trail is full.
     pub(crate) fn add(&self, breadcrumb: Breadcrumb) {
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        self.add_within(breadcrumb, self.capacity.load(Ordering::Relaxed));
+    }
+
+    /// [`Self::add`], keeping at most `capacity` (a scope's trail keeps what its client's does).
+    pub(crate) fn add_within(&self, breadcrumb: Breadcrumb, capacity: usize) {
         if capacity == 0 {
             return;
         }
@@ -271,7 +282,7 @@ impl Trail {
             return;
         };
         // Numbered under the lock, so numbers grow along the ring.
-        let number = self.next.fetch_add(1, Ordering::Relaxed);
+        let number = NEXT.fetch_add(1, Ordering::Relaxed);
         let evicted = if ring.len() >= capacity {
             ring.pop_front()
         } else {
@@ -287,19 +298,113 @@ impl Trail {
     }
 
     /// A mark for an event captured now: the trail before it is what it carries.
+    #[cfg(test)]
     pub(crate) fn mark(&self) -> u64 {
-        self.next.load(Ordering::Relaxed)
+        mark_now()
     }
 
     /// Copies of the breadcrumbs added before `mark` that are still kept, oldest first.
+    #[cfg(test)]
     pub(crate) fn before(&self, mark: u64) -> Vec<Breadcrumb> {
+        let mut copies = Vec::new();
+        self.newest_before(mark, usize::MAX, &mut copies);
+        copies.reverse();
+        copies
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ring.lock().is_ok_and(|ring| ring.is_empty())
+    }
+
+    /// Pushes copies of the (at most `most`) newest breadcrumbs added before `mark`, newest
+    /// first.
+    fn newest_before(&self, mark: u64, most: usize, into: &mut Vec<Breadcrumb>) {
         let Ok(ring) = self.ring.lock() else {
-            return Vec::new();
+            return;
         };
-        ring.iter()
-            .take_while(|(number, _)| *number < mark)
-            .map(|(_, breadcrumb)| breadcrumb.clone())
-            .collect()
+        into.extend(
+            ring.iter()
+                .rev()
+                .skip_while(|(number, _)| *number >= mark)
+                .take(most)
+                .map(|(_, breadcrumb)| breadcrumb.clone()),
+        );
+    }
+}
+
+/// A scope's trail: its own breadcrumbs, after those of the trail it was forked from (its
+/// parent scope's, or the process's) as they were when it was forked.
+pub(crate) struct ScopeTrail {
+    own: Trail,
+    /// `None`: forked from the process's trail.
+    parent: Option<Arc<ScopeTrail>>,
+    /// The mark taken when it was forked: the parent's breadcrumbs before it are its.
+    forked_at: u64,
+}
+
+impl ScopeTrail {
+    /// A trail that continues `parent` (the process's when `None`) as it is now.
+    pub(crate) fn fork(parent: Option<Arc<ScopeTrail>>) -> Self {
+        match parent {
+            // A parent with nothing of its own is passed over: what it continues is what the
+            // fork continues too, so that scopes forked from scopes (a task's from a request's,
+            // again and again) do not make a chain that grows.
+            Some(parent) if parent.own.is_empty() => Self {
+                own: Trail::new(),
+                parent: parent.parent.clone(),
+                forked_at: parent.forked_at,
+            },
+            parent => Self {
+                own: Trail::new(),
+                parent,
+                forked_at: mark_now(),
+            },
+        }
+    }
+
+    /// Adds `breadcrumb` to this scope only, keeping at most `capacity` of its own.
+    pub(crate) fn add(&self, breadcrumb: Breadcrumb, capacity: usize) {
+        self.own.add_within(breadcrumb, capacity);
+    }
+}
+
+impl std::fmt::Debug for ScopeTrail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopeTrail").finish_non_exhaustive()
+    }
+}
+
+/// Where an event's breadcrumbs are, as of when it happened.
+#[derive(Clone, Debug)]
+pub(crate) struct Mark {
+    /// `None`: the process's trail.
+    pub(crate) scope: Option<Arc<ScopeTrail>>,
+    pub(crate) at: u64,
+}
+
+impl Mark {
+    /// The event's breadcrumbs, oldest first: at most `capacity`, the newest, from its scope's
+    /// trail and those it continues (`process`: the process's).
+    pub(crate) fn read(&self, process: &Trail, capacity: usize) -> Vec<Breadcrumb> {
+        let mut newest_first = Vec::new();
+        let (mut scope, mut at) = (self.scope.as_deref(), self.at);
+        // A loop, not recursion: however deep scopes nest, the stack does not grow.
+        while newest_first.len() < capacity {
+            let most = capacity - newest_first.len();
+            match scope {
+                Some(trail) => {
+                    trail.own.newest_before(at, most, &mut newest_first);
+                    at = at.min(trail.forked_at);
+                    scope = trail.parent.as_deref();
+                }
+                None => {
+                    process.newest_before(at, most, &mut newest_first);
+                    break;
+                }
+            }
+        }
+        newest_first.reverse();
+        newest_first
     }
 }
 
@@ -358,6 +463,69 @@ mod tests {
         assert!(cut(key));
         assert!(cut(value["deep"][0].as_str().unwrap_or_default()));
         assert_eq!(crumb.data["short"], "kept");
+    }
+
+    #[test]
+    fn a_scopes_trail_is_its_parents_as_of_the_fork_then_its_own() {
+        let process = Trail::new();
+        process.add(Breadcrumb::new("boot"));
+        let request = Arc::new(ScopeTrail::fork(None));
+        process.add(Breadcrumb::new("other work, after the fork"));
+        request.add(Breadcrumb::new("auth"), 100);
+        let task = Arc::new(ScopeTrail::fork(Some(Arc::clone(&request))));
+        request.add(Breadcrumb::new("the request, after the task forked"), 100);
+        task.add(Breadcrumb::new("task"), 100);
+        let mark = |scope: &Arc<ScopeTrail>| Mark {
+            scope: Some(Arc::clone(scope)),
+            at: mark_now(),
+        };
+        assert_eq!(
+            messages(&mark(&task).read(&process, 100)),
+            ["boot", "auth", "task"]
+        );
+        assert_eq!(
+            messages(&mark(&request).read(&process, 100)),
+            ["boot", "auth", "the request, after the task forked"]
+        );
+        let unscoped = Mark {
+            scope: None,
+            at: mark_now(),
+        };
+        assert_eq!(
+            messages(&unscoped.read(&process, 100)),
+            ["boot", "other work, after the fork"]
+        );
+    }
+
+    #[test]
+    fn a_fork_of_a_scope_with_no_breadcrumbs_continues_what_that_scope_continues() {
+        let process = Trail::new();
+        process.add(Breadcrumb::new("before"));
+        let mut scope = Arc::new(ScopeTrail::fork(None));
+        process.add(Breadcrumb::new("after the first fork"));
+        for _ in 0..1000 {
+            scope = Arc::new(ScopeTrail::fork(Some(scope)));
+        }
+        assert!(scope.parent.is_none(), "no chain of empty scopes");
+        scope.add(Breadcrumb::new("own"), 100);
+        let mark = Mark {
+            scope: Some(scope),
+            at: mark_now(),
+        };
+        assert_eq!(messages(&mark.read(&process, 100)), ["before", "own"]);
+    }
+
+    #[test]
+    fn an_event_in_a_scope_carries_the_newest_breadcrumbs_up_to_the_capacity() {
+        let process = Trail::new();
+        (0..5).for_each(|n| process.add(Breadcrumb::new(format!("p{n}"))));
+        let scope = Arc::new(ScopeTrail::fork(None));
+        (0..5).for_each(|n| scope.add(Breadcrumb::new(format!("s{n}")), 3));
+        let mark = Mark {
+            scope: Some(scope),
+            at: mark_now(),
+        };
+        assert_eq!(messages(&mark.read(&process, 4)), ["p4", "s2", "s3", "s4"]);
     }
 
     #[test]

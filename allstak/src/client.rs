@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use crate::breadcrumbs::{Breadcrumb, Trail};
+use crate::breadcrumbs::{self, Breadcrumb, Mark, ScopeTrail, Trail};
 use crate::config::{self, Config};
 use crate::diag::{self, Notice};
 use crate::disabled::DisabledReason;
@@ -302,12 +302,12 @@ impl Client {
     }
 
     fn send_event(&'static self, event: ErrorEvent) -> Option<EventId> {
-        self.send_event_as_of(event, self.trail.mark())
+        self.send_event_as_of(event, mark())
     }
 
     /// Sends `event` with the breadcrumbs added before `mark` (taken when it happened): its id
     /// once it is queued, `None` when sampling or `before_send` dropped it, or it goes nowhere.
-    fn send_event_as_of(&'static self, mut event: ErrorEvent, mark: u64) -> Option<EventId> {
+    fn send_event_as_of(&'static self, mut event: ErrorEvent, mark: Mark) -> Option<EventId> {
         let outbox = self.outbox.as_ref()?;
         // Panics come here unsampled: their dice are thrown now.
         if !event.sampled && !self.sampled_in() {
@@ -346,7 +346,8 @@ impl Client {
                             None => return Outgoing::Discarded,
                         }
                     }
-                    prepare::error(&event, &self.trail.before(mark), config)
+                    let breadcrumbs = mark.read(&self.trail, config.max_breadcrumbs);
+                    prepare::error(&event, &breadcrumbs, config)
                         .map_or(Outgoing::Unsendable, Outgoing::Post)
                 });
             }
@@ -358,7 +359,9 @@ impl Client {
         Some(id)
     }
 
-    fn add_breadcrumb(&self, build: impl FnOnce() -> Breadcrumb) {
+    /// Adds a breadcrumb to a scope's trail, or (`None`) to the process's, after
+    /// `before_breadcrumb`.
+    fn add_breadcrumb(&self, scope: Option<&ScopeTrail>, build: impl FnOnce() -> Breadcrumb) {
         if !self.sends() {
             return;
         }
@@ -368,7 +371,10 @@ impl Client {
             None => Some(breadcrumb),
         };
         if let Some(breadcrumb) = kept {
-            self.trail.add(breadcrumb);
+            match scope {
+                Some(trail) => trail.add(breadcrumb, self.config.max_breadcrumbs),
+                None => self.trail.add(breadcrumb),
+            }
         }
     }
 
@@ -387,7 +393,7 @@ impl Client {
         }
         // `main`'s guard decides: the crash if it unwinds out of `main`; otherwise it was
         // caught (see `panic_hook_done`).
-        let _ = self.panics.hold(record, self.trail.mark());
+        let _ = self.panics.hold(record, mark());
     }
 
     /// The panic hook is done with the session thread's latest panic, which now unwinds: sent
@@ -697,7 +703,23 @@ mod reported_once {
 /// Adds a breadcrumb to the trail later error events carry; nothing when they go nowhere.
 pub(crate) fn add_breadcrumb(build: impl FnOnce() -> Breadcrumb) {
     if let Some(client) = current() {
-        client.add_breadcrumb(build);
+        client.add_breadcrumb(crate::scope::current_trail().as_deref(), build);
+    }
+}
+
+/// Adds a breadcrumb to a scope's trail (`None`: the process's), whatever scope is current.
+pub(crate) fn add_breadcrumb_to(scope: Option<&ScopeTrail>, build: impl FnOnce() -> Breadcrumb) {
+    if let Some(client) = current() {
+        client.add_breadcrumb(scope, build);
+    }
+}
+
+/// Where the breadcrumbs of an event raised now on this thread are: its scope's trail (else
+/// the process's), up to now.
+fn mark() -> Mark {
+    Mark {
+        scope: crate::scope::current_trail(),
+        at: breadcrumbs::mark_now(),
     }
 }
 

@@ -173,7 +173,7 @@ pub use disabled::DisabledReason;
 pub use event::{Event, EventId, ParseEventIdError};
 pub use event::{Level, MAX_STRING_BYTES, ParseLevelError, TRUNCATED};
 pub use prepare::MAX_EVENT_BYTES;
-pub use scope::User;
+pub use scope::{InScope, Scope, Scoped, User};
 /// The JSON types in the SDK's signatures ([`Event::metadata`], [`Breadcrumb::data`]), so that
 /// a program needs no `serde_json` dependency of its own to use them.
 ///
@@ -341,7 +341,8 @@ pub fn end_session(status: SessionStatus) {
 
 /// Adds a breadcrumb to the trail that every later error event carries (the newest 100, or
 /// [`ConfigBuilder::max_breadcrumbs`], as many as fit [`MAX_EVENT_BYTES`]), its strings cut to
-/// [`MAX_STRING_BYTES`]. Costs one short lock; nothing without a key.
+/// [`MAX_STRING_BYTES`]. Costs one short lock; nothing without a key. In a [`Scope`], to that
+/// scope's trail only.
 ///
 /// ```
 /// allstak::add_breadcrumb(allstak::Breadcrumb::new("loaded 3 plugins").with_category("startup"));
@@ -354,9 +355,10 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
 /// thread, at any time; `None` removes it. Until the first call, events carry
 /// [`ConfigBuilder::user_id`] (or `ALLSTAK_USER_ID`), if set. One short lock.
 ///
-/// In a request's handler behind the `tower` feature's layer, it sets the user of that
-/// request's events only (the handler's, and the 5xx the layer reports for it); `None` there
-/// gives the request the process's user back.
+/// In a [`Scope`] it sets the user of that scope's events only: in a request's handler behind
+/// the `tower` feature's layer, that request's (the handler's, its tasks bound with
+/// [`InScope::in_current_scope`], and the 5xx the layer reports for it); `None` there gives
+/// the scope the process's user back.
 ///
 /// The session start's `userId` is only what is known before the start:
 /// [`ConfigBuilder::user_id`], `ALLSTAK_USER_ID`.
@@ -371,7 +373,8 @@ pub fn set_user(user: impl Into<Option<User>>) {
 }
 
 /// Sets a tag of every later error event, sent in its `metadata` (a field an integration
-/// captured wins over a tag of the same name). Process-wide, from any thread. One short lock.
+/// captured wins over a tag of the same name). Process-wide, from any thread; in a [`Scope`]
+/// (a request behind the `tower` layer), that scope's only. One short lock.
 ///
 /// ```
 /// allstak::set_tag("region", "eu-west-1");
@@ -389,6 +392,43 @@ pub fn set_tag(key: impl Into<String>, value: impl Into<String>) {
 /// ```
 pub fn remove_tag(key: &str) {
     scope::remove_tag(key);
+}
+
+/// Runs `run` in a new scope forked from the current one ([`Scope::fork`]), after `configure`
+/// has set it up: what is set there, and in `run` with [`set_user`], [`set_tag`] or
+/// [`add_breadcrumb`], stays in it. The thread gets its previous scope back after `run`
+/// (also when it panics). Entering and leaving cost a reference count or two and no lock.
+///
+/// ```
+/// allstak::with_scope(
+///     |scope| {
+///         scope.set_user(allstak::User::new().with_id("u-42"));
+///         scope.set_tag("job", "invoice-run");
+///     },
+///     || {
+///         allstak::add_breadcrumb(allstak::Breadcrumb::new("invoices loaded"));
+///         // An error reported here carries u-42, the tag and the breadcrumb; one reported
+///         // after `with_scope` returns carries none of them.
+///     },
+/// );
+/// ```
+pub fn with_scope<R>(configure: impl FnOnce(&Scope), run: impl FnOnce() -> R) -> R {
+    let scope = Scope::current().fork();
+    configure(&scope);
+    scope.run_owned(run)
+}
+
+/// Changes the current scope ([`Scope::current`]): the request's in a handler behind the
+/// `tower` layer, the process's outside any scope.
+///
+/// ```
+/// allstak::configure_scope(|scope| {
+///     scope.set_tag("tenant", "acme");
+///     scope.set_extra("plan", "pro");
+/// });
+/// ```
+pub fn configure_scope<R>(configure: impl FnOnce(&Scope) -> R) -> R {
+    configure(&Scope::current())
 }
 
 /// Reports an error: queues an error event (with its `source()` chain) and marks the session

@@ -87,6 +87,9 @@ pub(crate) fn error(
         .map(|cause| format!("caused by: {}", rules.text(cause)))
         .collect();
     let mut fields = Cow::Borrowed(&event.metadata);
+    if let Some(extra) = &event.context.extra {
+        crate::scope::merge_extra(fields.to_mut(), extra);
+    }
     if let Some(tags) = &event.context.tags {
         crate::scope::merge_tags(fields.to_mut(), tags);
     }
@@ -696,6 +699,27 @@ mod tests {
     }
 
     #[test]
+    fn extra_data_goes_to_metadata_over_the_tags_and_under_the_events_own_fields() {
+        let config = Config::builder().release("app@1").build();
+        let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tracing");
+        event.context.tags = Some(crate::scope::tags(&[("region", "eu"), ("plan", "tag")]));
+        let extra = [
+            ("plan", json!({"tier": "pro"})),
+            ("attempt", json!("from-extra")),
+        ];
+        event.context.extra = Some(Arc::new(
+            extra.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        ));
+        event.metadata.insert("attempt".to_owned(), json!(3));
+        assert_eq!(
+            json_of(&sent(&event, &[], &config))["metadata"],
+            with_runtime_context(
+                json!({"rust.type": "x::Y", "region": "eu", "plan": {"tier": "pro"}, "attempt": 3})
+            )
+        );
+    }
+
+    #[test]
     fn the_request_context_has_the_contracts_shape_with_the_route_and_no_query() {
         let config = Config::builder().release("app@1").build();
         let mut event = ErrorEvent::new("x::Y", "boom".to_owned(), "tower");
@@ -706,8 +730,7 @@ mod tests {
             host: Some(http::HeaderValue::from_static("api.example:8443")),
             user_agent: Some(http::HeaderValue::from_static("curl/8.5")),
             status: Some(503),
-            reported: false,
-            user: None,
+            reported: std::sync::atomic::AtomicBool::new(false),
         };
         event.context.request = Some(Arc::new(request.outcome(Some(503))));
         assert_eq!(

@@ -1,12 +1,20 @@
-//! What an error event carries besides the error itself: the process's user and tags, set at
-//! any time by any thread, and the HTTP request the current thread is serving (made visible by
-//! the `tower` layer while it polls the request's handler).
+//! What an error event carries besides the error itself: the user, tags and extra data of the
+//! process (set at any time by any thread) under those of the current scope ([`Scope`], in
+//! [`local`]), and the HTTP request that scope serves (the `tower` layer gives each request a
+//! scope of its own). A future bound to a scope takes it along ([`future`]).
 //!
 //! Setting a user or a tag is one short lock. An event takes a snapshot on the caller's thread:
-//! one relaxed load when nothing was ever set, else a short lock and a reference count or two.
-//! The transport thread reads the snapshot when it builds the payload.
+//! one relaxed load and a thread-local read when nothing was ever set, else a short lock and a
+//! reference count or two. The transport thread reads the snapshot when it builds the payload.
 
-use std::cell::Cell;
+mod future;
+mod local;
+
+pub use future::{InScope, Scoped};
+pub use local::Scope;
+#[cfg_attr(not(feature = "tower"), allow(unused_imports))]
+pub(crate) use local::{Shared, current_trail, enter, fork_for_request};
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -115,6 +123,9 @@ impl User {
 /// Tags by key, sorted so that payloads are stable.
 pub(crate) type Tags = BTreeMap<String, String>;
 
+/// Extra data by key ([`Scope::set_extra`]), sent in `metadata` beside the tags.
+pub(crate) type Extra = BTreeMap<String, serde_json::Value>;
+
 /// Tags from `(key, value)` pairs, as events carry them (tests).
 #[cfg(test)]
 pub(crate) fn tags(pairs: &[(&str, &str)]) -> Arc<Tags> {
@@ -126,77 +137,58 @@ pub(crate) fn tags(pairs: &[(&str, &str)]) -> Arc<Tags> {
     )
 }
 
-/// The process's user and tags.
-struct Scope {
-    user: Option<Arc<User>>,
-    tags: Option<Arc<Tags>>,
+/// What a scope holds besides its breadcrumbs (the process's too): each part shared with the
+/// events that carry it and the scopes forked from it, and copied only when changed while
+/// shared.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Values {
+    pub(crate) user: Option<Arc<User>>,
+    pub(crate) tags: Option<Arc<Tags>>,
+    pub(crate) extra: Option<Arc<Extra>>,
 }
 
-static SCOPE: Mutex<Scope> = Mutex::new(Scope {
-    user: None,
-    tags: None,
-});
-/// Whether a user or a tag was ever set: until then an event skips the lock.
+impl Values {
+    const NONE: Self = Self {
+        user: None,
+        tags: None,
+        extra: None,
+    };
+}
+
+/// The process's user, tags and extra data: those of every event, under its scope's.
+static PROCESS: Mutex<Values> = Mutex::new(Values::NONE);
+/// Whether the process's values were ever set: until then an event skips the lock.
 static IN_USE: AtomicBool = AtomicBool::new(false);
 
-/// Sets (or, with `None`, clears) the user of every later event.
-pub(crate) fn set_user(user: Option<User>) {
-    if crate::fork::is_child() {
-        return; // nothing is sent from a forked child, and the lock may be held for good
-    }
-    let user = user.map(Arc::new);
-    // In a request's handler, the request's user (its callers are not the process's).
-    let Err(user) = set_request_user(user) else {
-        return;
-    };
+/// The process's values, to change (`IN_USE` from now on).
+pub(crate) fn process_values() -> &'static Mutex<Values> {
     IN_USE.store(true, Ordering::Relaxed);
-    let previous = match SCOPE.lock() {
-        Ok(mut scope) => std::mem::replace(&mut scope.user, user),
-        Err(_) => None,
-    };
-    // Freed outside the lock.
-    drop(previous);
+    &PROCESS
+}
+
+/// Sets (or, with `None`, clears) the user of every later event of the current scope.
+pub(crate) fn set_user(user: Option<User>) {
+    Scope::current().set_user(user);
 }
 
 /// The user known from the configuration: the user of every event until [`set_user`] is
 /// called (and unless it was called before the SDK started).
 pub(crate) fn set_configured_user(id: &str) {
-    IN_USE.store(true, Ordering::Relaxed);
-    if let Ok(mut scope) = SCOPE.lock()
-        && scope.user.is_none()
+    if let Ok(mut process) = process_values().lock()
+        && process.user.is_none()
     {
-        scope.user = Some(Arc::new(User::new().with_id(id)));
+        process.user = Some(Arc::new(User::new().with_id(id)));
     }
 }
 
-/// Sets a tag of every later event.
+/// Sets a tag of every later event of the current scope.
 pub(crate) fn set_tag(key: String, value: String) {
-    if crate::fork::is_child() {
-        return; // nothing is sent from a forked child, and the lock may be held for good
-    }
-    let (key, value) = (truncate(key), truncate(value));
-    IN_USE.store(true, Ordering::Relaxed);
-    let replaced = match SCOPE.lock() {
-        // In place unless an event still holds the tags it was given.
-        Ok(mut scope) => Arc::make_mut(scope.tags.get_or_insert_default()).insert(key, value),
-        Err(_) => None,
-    };
-    drop(replaced);
+    Scope::current().set_tag(key, value);
 }
 
-/// Removes a tag from every later event.
+/// Removes a tag from every later event of the current scope.
 pub(crate) fn remove_tag(key: &str) {
-    if crate::fork::is_child() {
-        return; // nothing is sent from a forked child, and the lock may be held for good
-    }
-    let removed = match SCOPE.lock() {
-        Ok(mut scope) => match &mut scope.tags {
-            Some(tags) if tags.contains_key(key) => Arc::make_mut(tags).remove(key),
-            _ => None,
-        },
-        Err(_) => None,
-    };
-    drop(removed);
+    Scope::current().remove_tag(key);
 }
 
 /// An HTTP request being served, as the `tower` layer saw it: the parts are kept as `http`
@@ -212,13 +204,12 @@ pub(crate) struct RequestContext {
     /// The response's status, once there is one.
     pub(crate) status: Option<u16>,
     /// Set once an error event carried this request: its 5xx is then not a second event.
-    pub(crate) reported: bool,
-    /// Set by [`crate::set_user`] in the request's handler: its events' user.
-    pub(crate) user: Option<Arc<User>>,
+    pub(crate) reported: AtomicBool,
 }
 
 impl RequestContext {
     /// A copy for an event: answered with `status`, or `None` (failed, or not answered yet).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn outcome(&self, status: Option<u16>) -> Self {
         Self {
             method: self.method.clone(),
@@ -227,8 +218,7 @@ impl RequestContext {
             host: self.host.clone(),
             user_agent: self.user_agent.clone(),
             status,
-            reported: true,
-            user: self.user.clone(),
+            reported: AtomicBool::new(true),
         }
     }
 
@@ -246,94 +236,80 @@ impl RequestContext {
     }
 }
 
-thread_local! {
-    /// The request whose handler this thread is running, if any.
-    static SERVING: Cell<Option<Box<RequestContext>>> = const { Cell::new(None) };
-}
-
-/// Lends `request` to the current thread until the guard is dropped (also when a panic unwinds
-/// through it), when it goes back into `slot`: events raised meanwhile carry a copy of it, the
-/// panic hook's included. Boxed, so that lending moves a pointer.
-#[cfg_attr(not(feature = "tower"), allow(dead_code))]
-pub(crate) fn serving(slot: &mut Option<Box<RequestContext>>) -> Serving<'_> {
-    let previous = slot.take().and_then(|request| {
-        SERVING
-            .try_with(|serving| serving.replace(Some(request)))
-            .ok()
-    });
-    Serving { slot, previous }
-}
-
-/// Gives the request back to its owner, and the thread what it served before; see [`serving`].
-pub(crate) struct Serving<'a> {
-    slot: &'a mut Option<Box<RequestContext>>,
-    /// `None` when nothing was lent.
-    previous: Option<Option<Box<RequestContext>>>,
-}
-
-impl Drop for Serving<'_> {
-    fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            *self.slot = SERVING
-                .try_with(|serving| serving.replace(previous))
-                .ok()
-                .flatten();
-        }
-    }
-}
-
-/// Gives `user` to the request this thread is serving, if any; else gives it back.
-fn set_request_user(user: Option<Arc<User>>) -> Result<(), Option<Arc<User>>> {
-    SERVING
-        .try_with(|serving| match serving.take() {
-            Some(mut request) => {
-                request.user = user.clone();
-                serving.set(Some(request));
-                Ok(())
-            }
-            None => Err(user.clone()),
-        })
-        .unwrap_or(Err(user))
-}
-
-/// A copy of the request the current thread is serving, for an event; the request is marked
-/// reported.
-pub(crate) fn current_request() -> Option<Arc<RequestContext>> {
-    SERVING
-        .try_with(|serving| {
-            let mut request = serving.take()?;
-            request.reported = true;
-            let copy = Arc::new(request.outcome(None));
-            serving.set(Some(request));
-            Some(copy)
-        })
-        .ok()
-        .flatten()
-}
-
 /// What an event carries besides the error: a snapshot taken when it was captured.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EventContext {
     pub(crate) user: Option<Arc<User>>,
     pub(crate) tags: Option<Arc<Tags>>,
+    pub(crate) extra: Option<Arc<Extra>>,
     pub(crate) request: Option<Arc<RequestContext>>,
+    /// Whether [`Self::attach`] took the snapshot already (a panic's, in the panic hook).
+    attached: bool,
 }
 
 impl EventContext {
-    /// Fills in the process's user and tags, and the request being served unless the event
-    /// already has one (that request is then marked reported).
+    /// The snapshot of this thread's scope, now.
+    pub(crate) fn now() -> Self {
+        let mut context = Self::default();
+        context.attach();
+        context
+    }
+
+    /// Takes the snapshot, once: the process's user, tags and extra data, under those of the
+    /// current scope; the request the scope serves unless the event already has one (that
+    /// request is then marked reported).
     pub(crate) fn attach(&mut self) {
+        if std::mem::replace(&mut self.attached, true) {
+            return;
+        }
         if IN_USE.load(Ordering::Relaxed)
-            && let Ok(scope) = SCOPE.lock()
+            && let Ok(process) = PROCESS.lock()
         {
-            self.user.clone_from(&scope.user);
-            self.tags.clone_from(&scope.tags);
+            self.user.clone_from(&process.user);
+            self.tags.clone_from(&process.tags);
+            self.extra.clone_from(&process.extra);
         }
-        if self.request.is_none() {
-            self.request = current_request();
+        if let Some(scope) = local::current() {
+            if let Ok(values) = scope.values.lock() {
+                if values.user.is_some() {
+                    self.user.clone_from(&values.user);
+                }
+                self.tags = layered(self.tags.take(), values.tags.as_ref());
+                self.extra = layered(self.extra.take(), values.extra.as_ref());
+            }
+            if self.request.is_none() {
+                self.request.clone_from(&scope.request);
+            }
         }
-        if let Some(user) = self.request.as_ref().and_then(|r| r.user.as_ref()) {
-            self.user = Some(Arc::clone(user));
+        if let Some(request) = &self.request {
+            request.reported.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `over`'s entries over `under`'s: one of them as it is when the other has none.
+fn layered<V: Clone>(
+    under: Option<Arc<BTreeMap<String, V>>>,
+    over: Option<&Arc<BTreeMap<String, V>>>,
+) -> Option<Arc<BTreeMap<String, V>>> {
+    match (under, over) {
+        (under, None) => under,
+        (Some(under), Some(over)) if over.is_empty() => Some(under),
+        (Some(under), Some(over)) if !under.is_empty() => {
+            let mut both = BTreeMap::clone(&under);
+            both.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Some(Arc::new(both))
+        }
+        (_, Some(over)) => Some(Arc::clone(over)),
+    }
+}
+
+/// Puts the extra data into an event's fields, except where a field has the same name: a
+/// field wins over extra data (which wins over a tag: merge it first).
+pub(crate) fn merge_extra(fields: &mut serde_json::Map<String, serde_json::Value>, extra: &Extra) {
+    for (key, value) in extra {
+        if !fields.contains_key(key) {
+            fields.insert(key.clone(), value.clone());
         }
     }
 }
@@ -351,94 +327,161 @@ pub(crate) fn merge_tags(fields: &mut serde_json::Map<String, serde_json::Value>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll};
 
-    fn request(path: &str) -> Option<Box<RequestContext>> {
-        Some(Box::new(RequestContext {
+    fn request(path: &str) -> RequestContext {
+        RequestContext {
             method: Method::GET,
             uri: path.parse().expect("uri"),
             route: None,
             host: None,
             user_agent: None,
             status: None,
-            reported: false,
-            user: None,
-        }))
+            reported: AtomicBool::new(false),
+        }
     }
 
-    fn served_path() -> Option<String> {
-        SERVING.with(|serving| {
-            let request = serving.take();
-            let path = request.as_ref().map(|r| r.uri.path().to_owned());
-            serving.set(request);
-            path
-        })
+    fn tag(context: &EventContext, key: &str) -> Option<String> {
+        context.tags.as_ref()?.get(key).cloned()
+    }
+
+    fn user_id(context: &EventContext) -> Option<&str> {
+        context.user.as_deref().and_then(User::id)
     }
 
     #[test]
-    fn a_user_set_while_a_request_is_served_is_that_requests() {
-        let mut served = request("/accounts/9");
-        {
-            let _serving = serving(&mut served);
-            set_user(Some(User::new().with_id("u-9")));
-            let mut context = EventContext::default();
-            context.attach();
-            assert_eq!(context.user.as_deref().and_then(User::id), Some("u-9"));
-        }
-        let served = served.expect("given back");
-        assert_eq!(served.user.as_deref().and_then(User::id), Some("u-9"));
-        // The copy an event of the layer's own takes keeps it.
-        let answered = served.outcome(Some(503));
-        assert_eq!(answered.user.as_deref().and_then(User::id), Some("u-9"));
+    fn what_is_set_in_a_scope_is_its_events_only() {
+        crate::with_scope(
+            |scope| scope.set_tag("scope-test-job", "export"),
+            || {
+                crate::set_user(User::new().with_id("u-scoped"));
+                crate::configure_scope(|scope| scope.set_extra("scope-test-batch", 7));
+                let inside = EventContext::now();
+                assert_eq!(user_id(&inside), Some("u-scoped"));
+                assert_eq!(tag(&inside, "scope-test-job").as_deref(), Some("export"));
+                let extra = inside
+                    .extra
+                    .as_deref()
+                    .and_then(|e| e.get("scope-test-batch"));
+                assert_eq!(extra, Some(&serde_json::json!(7)));
+            },
+        );
+        let outside = EventContext::now();
+        assert_ne!(user_id(&outside), Some("u-scoped"));
+        assert_eq!(tag(&outside, "scope-test-job"), None);
+        assert!(
+            outside
+                .extra
+                .is_none_or(|e| !e.contains_key("scope-test-batch"))
+        );
     }
 
     #[test]
-    fn a_request_is_lent_while_served_and_given_back_after_nesting_and_panics() {
-        assert!(served_path().is_none());
-        let mut outer = request("/outer");
-        let serving_outer = serving(&mut outer);
+    fn a_scopes_tags_go_over_the_processs_which_still_show_under_it() {
+        crate::set_tag("scope-test-region", "eu");
+        crate::set_tag("scope-test-tier", "free");
+        crate::with_scope(
+            |scope| scope.set_tag("scope-test-tier", "pro"),
+            || {
+                let inside = EventContext::now();
+                assert_eq!(tag(&inside, "scope-test-region").as_deref(), Some("eu"));
+                assert_eq!(tag(&inside, "scope-test-tier").as_deref(), Some("pro"));
+            },
+        );
+        assert_eq!(
+            tag(&EventContext::now(), "scope-test-tier").as_deref(),
+            Some("free")
+        );
+        crate::remove_tag("scope-test-region");
+        crate::remove_tag("scope-test-tier");
+    }
+
+    #[test]
+    fn a_fork_starts_as_a_copy_and_then_goes_its_own_way() {
+        let parent = Scope::new();
+        parent.set_tag("scope-test-a", "1");
+        let child = parent.fork();
+        child.set_tag("scope-test-b", "2");
+        parent.set_tag("scope-test-c", "3");
+        let seen = child.run(EventContext::now);
+        assert_eq!(tag(&seen, "scope-test-a").as_deref(), Some("1"));
+        assert_eq!(tag(&seen, "scope-test-b").as_deref(), Some("2"));
+        assert_eq!(tag(&seen, "scope-test-c"), None);
+        assert_eq!(tag(&parent.run(EventContext::now), "scope-test-b"), None);
+    }
+
+    #[test]
+    fn an_event_in_a_requests_scope_carries_the_request_and_marks_it_reported() {
+        let mut scope = Some(fork_for_request(request("/users/42?token=abc")));
+        let copy = {
+            let _entered = enter(&mut scope);
+            EventContext::now().request.expect("the request")
+        };
+        assert_eq!(copy.path(), "/users/42");
+        let scope = scope.expect("given back");
+        let served = scope.request.as_ref().expect("its request");
+        assert!(served.reported.load(Ordering::Relaxed));
+        // A scope forked in the request's serves it too.
+        let mut slot = Some(scope);
+        let _entered = enter(&mut slot);
+        let nested = crate::with_scope(|_| {}, EventContext::now);
+        assert_eq!(
+            nested.request.map(|r| r.path().to_owned()).as_deref(),
+            Some("/users/42")
+        );
+    }
+
+    #[test]
+    fn a_scope_is_lent_while_entered_and_given_back_after_nesting_and_panics() {
+        let path =
+            || local::current().and_then(|s| s.request.as_ref().map(|r| r.path().to_owned()));
+        assert!(path().is_none());
+        let mut outer = Some(fork_for_request(request("/outer")));
+        let entered_outer = enter(&mut outer);
         {
-            let mut inner = request("/inner");
-            let serving_inner = serving(&mut inner);
-            assert_eq!(served_path().as_deref(), Some("/inner"));
-            drop(serving_inner);
-            assert_eq!(
-                inner.map(|r| r.uri.path().to_owned()).as_deref(),
-                Some("/inner")
-            );
+            let mut inner = Some(fork_for_request(request("/inner")));
+            let entered_inner = enter(&mut inner);
+            assert_eq!(path().as_deref(), Some("/inner"));
+            drop(entered_inner);
+            assert!(inner.is_some());
         }
-        assert_eq!(served_path().as_deref(), Some("/outer"));
-        let mut panicking = request("/panics");
+        assert_eq!(path().as_deref(), Some("/outer"));
+        let mut panicking = Some(fork_for_request(request("/panics")));
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _during = serving(&mut panicking);
+            let _during = enter(&mut panicking);
             panic!("in a handler");
         }));
         assert!(caught.is_err());
         assert!(panicking.is_some(), "given back while unwinding");
-        assert_eq!(served_path().as_deref(), Some("/outer"));
-        drop(serving_outer);
-        assert!(served_path().is_none());
+        assert_eq!(path().as_deref(), Some("/outer"));
+        drop(entered_outer);
+        assert!(path().is_none());
         assert!(outer.is_some());
     }
 
     #[test]
-    fn an_event_takes_a_copy_of_the_request_being_served_and_marks_it_reported() {
-        let mut served = request("/users/42?token=abc");
-        {
-            let _serving = serving(&mut served);
-            let mut context = EventContext::default();
-            context.attach();
-            let copy = context.request.expect("the request");
-            assert_eq!(copy.path(), "/users/42");
-            assert_eq!(copy.host(), None);
-        }
-        assert!(served.is_some_and(|r| r.reported));
+    fn a_future_bound_to_a_scope_runs_in_it_on_whichever_thread_polls_it() {
+        let scope = Scope::new();
+        scope.set_tag("scope-test-task", "bound");
+        let bound = async { EventContext::now() }.in_scope(scope);
+        let seen = std::thread::spawn(move || {
+            let mut bound = std::pin::pin!(bound);
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            match bound.as_mut().poll(&mut cx) {
+                Poll::Ready(seen) => seen,
+                Poll::Pending => unreachable!("an async block without awaits is ready"),
+            }
+        })
+        .join()
+        .expect("the thread");
+        assert_eq!(tag(&seen, "scope-test-task").as_deref(), Some("bound"));
+        assert_eq!(tag(&EventContext::now(), "scope-test-task"), None);
     }
 
     #[test]
     fn the_host_header_wins_over_the_authority() {
-        let mut request = request("http://a.example/x")
-            .expect("a request")
-            .outcome(Some(500));
+        let mut request = request("http://a.example/x").outcome(Some(500));
         assert_eq!(request.host().as_deref(), Some("a.example"));
         request.host = Some(HeaderValue::from_static("b.example:8080"));
         assert_eq!(request.host().as_deref(), Some("b.example:8080"));

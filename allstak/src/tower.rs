@@ -19,31 +19,37 @@
 //! # let _ = app;
 //! ```
 //!
-//! While the layer polls a request's handler, the request is visible to the SDK on that
-//! thread: an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a
-//! panic the server survives) carries its `requestContext` too, without a status (there is no
-//! response yet). A 5xx that follows such an event is not a second event. Only the path is
+//! Each request runs in a [scope](crate::Scope) of its own, forked from the current one when
+//! the layer is called: the handler's future runs in it at every poll, on whichever thread
+//! polls it. The user, tags and breadcrumbs the handler sets stay in that request's events;
+//! an event raised meanwhile (a `#[allstak::track]` fn's `Err`, `tracing::error!`, a panic the
+//! server survives, an error of a task spawned with
+//! [`.in_current_scope()`](crate::InScope::in_current_scope)) carries its `requestContext`
+//! too, without a status (there is no response yet). A 5xx that follows such an event is not a
+//! second event. Only the path is
 //! sent, never the query string; without a route, its segments that look like ids or tokens are
 //! replaced: all digits or a UUID become `:id` (`/users/42` → `/users/:id`), 16 or more hex
 //! digits or 20 or more base64url characters mixing letters and digits become `:token`
 //! (`/reset/3f2a…` → `/reset/:token`).
 //!
 //! On the `Ok` path the layer copies the method, URI and two headers (reference counts: no text
-//! is copied) into one allocation, and lends it to a thread-local around each poll; without a
-//! key it does nothing at all.
+//! is copied) into the request's scope (three small allocations), and lends the scope to a
+//! thread-local around each poll (a pointer moved in and out); without a key it does nothing at
+//! all.
 
 use std::borrow::Cow;
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::header::{HOST, USER_AGENT};
 
 use crate::event::{ErrorEvent, render, short_type_name};
 use crate::integration as client;
-use crate::scope::{self, RequestContext};
+use crate::scope::{self, RequestContext, Shared};
 
 /// How the layer finds the route a request matched, from the request's extensions.
 type FindRoute = Arc<dyn Fn(&http::Extensions) -> Option<&str> + Send + Sync>;
@@ -174,18 +180,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // Without a key nothing is sent: no need to know the request.
-        let mut request_context =
-            client::sending().then(|| Box::new(context(&request, self.route.as_ref())));
+        // Without a key nothing is sent: no need to know the request, nor a scope for it.
+        let mut scope = client::sending()
+            .then(|| scope::fork_for_request(context(&request, self.route.as_ref())));
         let inner = {
             // A service may run the handler's first steps in `call` itself.
-            let _serving = scope::serving(&mut request_context);
+            let _entered = scope.is_some().then(|| scope::enter(&mut scope));
             self.inner.call(request)
         };
-        ResponseFuture {
-            inner,
-            request: request_context,
-        }
+        ResponseFuture { inner, scope }
     }
 }
 
@@ -205,8 +208,7 @@ fn context<B>(request: &http::Request<B>, route: Option<&FindRoute>) -> RequestC
         host: headers.get(HOST).cloned(),
         user_agent: headers.get(USER_AGENT).cloned(),
         status: None,
-        reported: false,
-        user: None,
+        reported: AtomicBool::new(false),
     }
 }
 
@@ -257,11 +259,13 @@ fn is_uuid(bytes: &[u8]) -> bool {
 }
 
 pin_project_lite::pin_project! {
-    /// The future of a [`Service`]: the inner service's, reported on when it is ready.
+    /// The future of a [`Service`]: the inner service's, run in the request's scope, reported
+    /// on when it is ready.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        request: Option<Box<RequestContext>>,
+        // The request's scope; `None` without a key.
+        scope: Option<Arc<Shared>>,
     }
 }
 
@@ -281,28 +285,29 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let outcome = {
-            // Until the guard drops (a panic unwinding included), this thread serves the request.
-            let _serving = scope::serving(this.request);
+            // Until the guard drops (a panic unwinding included), this thread runs in the
+            // request's scope.
+            let _entered = this.scope.is_some().then(|| scope::enter(this.scope));
             ready!(this.inner.poll(cx))
         };
-        let request = this.request.take();
+        let scope = this.scope.take();
         match &outcome {
             Ok(response) if response.status().is_server_error() => {
                 let status = response.status();
                 let class = ("HttpServerError", "http::StatusCode");
-                report_answer(request.as_deref(), status.as_u16(), class, &status);
+                report_answer(scope, status.as_u16(), class, &status);
             }
-            // Without a key there is no request context, and nothing to report.
-            Ok(response) if request.is_some() => {
+            // Without a key there is no request scope, and nothing to report.
+            Ok(response) if scope.is_some() => {
                 if let Some(code) = grpc_server_error(response.headers()) {
                     // The status came as a header value: the event's Rust type says so.
                     let class = ("GrpcServerError", "http::HeaderValue");
                     let status = response.status().as_u16();
-                    report_answer(request.as_deref(), status, class, &code);
+                    report_answer(scope, status, class, &code);
                 }
             }
             Ok(_) => {}
-            Err(error) => report_error(request.as_deref(), error),
+            Err(error) => report_error(scope, error),
         }
         Poll::Ready(outcome)
     }
@@ -310,7 +315,18 @@ where
 
 /// Whether an event already carried this request: its outcome is then no second event.
 fn already_reported(request: Option<&RequestContext>) -> bool {
-    request.is_some_and(|request| request.reported)
+    request.is_some_and(|request| request.reported.load(Ordering::Relaxed))
+}
+
+/// Runs `report` with the request `scope` serves, in that scope (its events carry the user,
+/// tags and breadcrumbs the request's handler set), unless an event already carried it.
+fn in_request_scope(mut scope: Option<Arc<Shared>>, report: impl FnOnce(Option<&RequestContext>)) {
+    let request = scope.as_ref().and_then(|scope| scope.request.clone());
+    if already_reported(request.as_deref()) {
+        return;
+    }
+    let _entered = scope::enter(&mut scope);
+    report(request.as_deref());
 }
 
 /// A gRPC status that says the server failed, read from a response's `grpc-status` header.
@@ -372,42 +388,43 @@ fn grpc_server_error(headers: &http::HeaderMap) -> Option<GrpcStatus> {
 #[cold]
 #[inline(never)]
 fn report_answer(
-    request: Option<&RequestContext>,
+    scope: Option<Arc<Shared>>,
     status: u16,
     (class, type_name): (&'static str, &'static str),
     outcome: &dyn Display,
 ) {
-    if already_reported(request) {
-        return;
-    }
-    client::capture(|| {
-        let answered = request.map(|request| request.outcome(Some(status)));
-        let message = match &answered {
-            Some(request) => format!("{} {} answered {outcome}", request.method, request.path()),
-            None => format!("answered {outcome}"),
-        };
-        let mut event = ErrorEvent::with_class(Cow::Borrowed(class), type_name, message, "tower");
-        event.context.request = answered.map(Arc::new);
-        event
+    in_request_scope(scope, |request| {
+        client::capture(|| {
+            let answered = request.map(|request| request.outcome(Some(status)));
+            let message = match &answered {
+                Some(request) => {
+                    format!("{} {} answered {outcome}", request.method, request.path())
+                }
+                None => format!("answered {outcome}"),
+            };
+            let mut event =
+                ErrorEvent::with_class(Cow::Borrowed(class), type_name, message, "tower");
+            event.context.request = answered.map(Arc::new);
+            event
+        });
     });
 }
 
 #[cold]
 #[inline(never)]
-fn report_error<E: Display>(request: Option<&RequestContext>, error: &E) {
-    if already_reported(request) {
-        return;
-    }
-    client::capture(|| {
-        let type_name = std::any::type_name::<E>();
-        let mut event = ErrorEvent::with_class(
-            Cow::Owned(short_type_name(type_name)),
-            type_name,
-            render(error),
-            "tower",
-        );
-        event.context.request = request.map(|request| Arc::new(request.outcome(None)));
-        event
+fn report_error<E: Display>(scope: Option<Arc<Shared>>, error: &E) {
+    in_request_scope(scope, |request| {
+        client::capture(|| {
+            let type_name = std::any::type_name::<E>();
+            let mut event = ErrorEvent::with_class(
+                Cow::Owned(short_type_name(type_name)),
+                type_name,
+                render(error),
+                "tower",
+            );
+            event.context.request = request.map(|request| Arc::new(request.outcome(None)));
+            event
+        });
     });
 }
 
@@ -567,6 +584,73 @@ mod tests {
         let answered = context.outcome(Some(500));
         assert_eq!(answered.path(), "/reset/:token");
         assert!(!format!("{} {}", answered.method, answered.path()).contains("dGhp"));
+    }
+
+    /// A handler that makes `.0` the user of its request, waits once, then answers 500.
+    #[cfg(feature = "testing")]
+    #[derive(Clone)]
+    struct Caller(&'static str);
+
+    #[cfg(feature = "testing")]
+    impl tower_service::Service<http::Request<()>> for Caller {
+        type Response = http::Response<()>;
+        type Error = Infallible;
+        type Future = WaitsOnce;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> WaitsOnce {
+            WaitsOnce {
+                caller: self.0,
+                waited: false,
+            }
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    struct WaitsOnce {
+        caller: &'static str,
+        waited: bool,
+    }
+
+    #[cfg(feature = "testing")]
+    impl Future for WaitsOnce {
+        type Output = Result<http::Response<()>, Infallible>;
+
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            if std::mem::replace(&mut self.waited, true) {
+                let mut response = http::Response::new(());
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                return Poll::Ready(Ok(response));
+            }
+            crate::set_user(crate::User::new().with_id(self.caller));
+            Poll::Pending
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn requests_polled_in_turn_on_one_thread_each_keep_their_own_user() {
+        let events = crate::testing::capture(|| {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let mut alice = Box::pin(Layer::new().layer(Caller("alice")).call(get("/a")));
+            let mut bob = Box::pin(Layer::new().layer(Caller("bob")).call(get("/b")));
+            assert!(alice.as_mut().poll(&mut cx).is_pending());
+            assert!(bob.as_mut().poll(&mut cx).is_pending());
+            assert!(alice.as_mut().poll(&mut cx).is_ready());
+            assert!(bob.as_mut().poll(&mut cx).is_ready());
+            assert!(
+                crate::scope::current_trail().is_none(),
+                "out of both scopes"
+            );
+        });
+        let users: Vec<_> = events
+            .iter()
+            .map(|event| event.user().and_then(crate::User::id))
+            .collect();
+        assert_eq!(users, [Some("alice"), Some("bob")]);
     }
 
     #[test]

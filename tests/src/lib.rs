@@ -234,6 +234,9 @@ scenarios! {
         ServeWithoutRoute = "serve-without-route",
         /// Calls a failing tower service once, through the layer.
         ServiceError = "service-error",
+        /// [`AxumProgram::Serve`], after setting a process tag and breadcrumb: for the
+        /// concurrent requests of `/together/{name}`, each in a scope of its own.
+        ServeScopes = "serve-scopes",
     }
 }
 

@@ -3,63 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Stdio};
-
 use allstak_tests::AxumProgram;
 use common::*;
 use serde_json::{Value, json};
 
 const USER_AGENT: &str = "allstak-e2e/1";
-
-/// The axum program, serving on 127.0.0.1 until its stdin closes.
-struct Server {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    address: String,
-}
-
-impl Server {
-    fn start(collector_url: &str) -> Self {
-        Self::start_as(AxumProgram::Serve, collector_url)
-    }
-
-    fn start_as(program: AxumProgram, collector_url: &str) -> Self {
-        let mut child = command(program, &env_for(collector_url, &[]))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
-        let mut line = String::new();
-        stdout
-            .read_line(&mut line)
-            .expect("the server says where it listens");
-        let address = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("not an address: {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            stdout,
-            address,
-        }
-    }
-
-    /// Closes its stdin, so that it shuts down and its session ends; returns its stderr.
-    fn stop(mut self) -> String {
-        drop(self.child.stdin.take());
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("its stdout");
-        let output = self.child.wait_with_output().expect("the server exits");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "{stderr}");
-        assert_eq!(rest, "done\n", "{stderr}");
-        stderr
-    }
-}
 
 /// A client that keeps one connection and takes every status as an answer.
 fn http_client() -> ureq::Agent {
@@ -90,7 +38,7 @@ fn assert_handled_event_of(event: &Value, session_id: &str) {
 #[test]
 fn a_grpc_call_that_failed_on_the_server_is_a_handled_event_and_the_callers_failures_are_not() {
     let collector = collector();
-    let server = Server::start(collector.url());
+    let server = AxumServer::start(AxumProgram::Serve, collector.url());
     let base = format!("http://{}/inventory.Stock/Reserve", server.address);
     let agent = http_client();
     // OK, NOT_FOUND, INVALID_ARGUMENT: no event; UNAVAILABLE, INTERNAL: one each.
@@ -131,7 +79,7 @@ fn a_grpc_call_that_failed_on_the_server_is_a_handled_event_and_the_callers_fail
 #[test]
 fn a_user_set_in_a_handler_is_the_user_of_that_requests_events_only() {
     let collector = collector();
-    let server = Server::start(collector.url());
+    let server = AxumServer::start(AxumProgram::Serve, collector.url());
     let base = format!("http://{}", server.address);
     // One connection: the requests are served one after the other.
     let agent = http_client();
@@ -167,7 +115,7 @@ fn a_user_set_in_a_handler_is_the_user_of_that_requests_events_only() {
 fn a_5xx_a_tracked_error_and_a_panic_in_handlers_are_handled_events_with_the_request_and_2xx_are_not()
  {
     let collector = collector();
-    let server = Server::start(collector.url());
+    let server = AxumServer::start(AxumProgram::Serve, collector.url());
     let base = format!("http://{}", server.address);
     let agent = http_client();
     assert_eq!(send(&agent, "GET", &format!("{base}/ok")), Some(200));
@@ -263,7 +211,7 @@ fn an_err_from_the_inner_service_is_a_handled_event_with_the_request() {
 #[test]
 fn without_a_route_ids_and_tokens_in_the_path_never_leave_the_process() {
     let collector = collector();
-    let server = Server::start_as(AxumProgram::ServeWithoutRoute, collector.url());
+    let server = AxumServer::start(AxumProgram::ServeWithoutRoute, collector.url());
     let token = "q3Zt8vYb2LmN0pRsT5uWxYz1AbCdEf";
     let agent = http_client();
     let url = format!("http://{}/reset/{token}", server.address);

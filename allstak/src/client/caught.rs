@@ -7,18 +7,19 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::breadcrumbs::Mark;
 use crate::event::PanicRecord;
 
 /// A panic, and the trail's mark when it happened (its event carries the breadcrumbs as of
 /// then).
-pub(super) type Held = (PanicRecord, u64);
+pub(super) type Held = (PanicRecord, Mark);
 
 /// How long a panic may unwind before it is taken as caught.
 pub(super) const CAUGHT_AFTER: Duration = Duration::from_millis(250);
 
 struct Undecided {
     record: PanicRecord,
-    mark: u64,
+    mark: Mark,
     /// When the panic hook was done with it and it started to unwind (`None` while the hooks,
     /// ours and the program's, still run: a backtrace printed there can take long).
     unwinding_since: Option<Instant>,
@@ -48,7 +49,7 @@ impl Panics {
     /// Holds a new panic; the ones before it were caught (a panic cannot unwind past another).
     /// `false` if it could not be held (the lock is this thread's: a panic inside our own
     /// section), and was dropped.
-    pub(super) fn hold(&self, record: PanicRecord, mark: u64) -> bool {
+    pub(super) fn hold(&self, record: PanicRecord, mark: Mark) -> bool {
         let Ok(mut state) = self.0.try_lock() else {
             return false;
         };
@@ -96,7 +97,7 @@ impl Panics {
         if let Some((record, mark)) = taken.last()
             && state.undecided.is_empty()
         {
-            state.latest_caught = Some((record.clone(), *mark));
+            state.latest_caught = Some((record.clone(), mark.clone()));
         }
         taken
     }

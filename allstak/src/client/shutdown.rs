@@ -191,7 +191,7 @@ impl Client {
             // `main` returned `Err`: every panic before it was caught.
             Some(error) => {
                 self.send_caught_panics();
-                Some((error, self.trail.mark()))
+                Some((error, super::mark()))
             }
             None => {
                 let (caught, crash) = self.panics.take_the_crash();

@@ -519,7 +519,7 @@ fn before_breadcrumb_changes_or_drops_a_breadcrumb_and_a_panic_in_it_drops_that_
             }),
         );
     for message in ["health check", "loaded", "panics", "saved"] {
-        client.add_breadcrumb(|| Breadcrumb::new(message));
+        client.add_breadcrumb(None, || Breadcrumb::new(message));
     }
     let kept = client.trail.before(client.trail.mark());
     let kept: Vec<(Option<&str>, Option<&str>)> = kept

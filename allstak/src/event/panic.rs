@@ -1,21 +1,21 @@
 //! A panic as the panic hook saw it, and the error event it becomes.
 
 use std::panic::PanicHookInfo;
-use std::sync::Arc;
 
 use super::{ErrorEvent, Level, Location};
-use crate::scope::RequestContext;
+use crate::scope::EventContext;
 use crate::stack::Stack;
 
 /// A panic as the hook saw it: the message, where it happened, the panicking thread's stack
-/// (unresolved: it is symbolized on the transport thread), and the HTTP request the thread was
-/// serving (kept now: a panic on `main`'s thread is only sent later).
+/// (unresolved: it is symbolized on the transport thread), and what its thread's scope gives an
+/// event: user, tags, the request it serves (kept now: a panic on `main`'s thread is only sent
+/// later).
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
     message: String,
     location: Option<Location>,
     stack: Option<Stack>,
-    request: Option<Arc<RequestContext>>,
+    context: EventContext,
     /// The panicking thread (its event may be built on another).
     thread: Option<std::thread::Thread>,
 }
@@ -28,7 +28,7 @@ impl PanicRecord {
             message: message.to_owned(),
             location: None,
             stack: None,
-            request: None,
+            context: EventContext::default(),
             thread: None,
         }
     }
@@ -50,7 +50,7 @@ impl PanicRecord {
             message,
             location,
             stack,
-            request: crate::scope::current_request(),
+            context: EventContext::now(),
             thread: Some(std::thread::current()),
         }
     }
@@ -60,7 +60,7 @@ impl PanicRecord {
         let mut event = ErrorEvent::new("panic", self.message, "panic");
         event.location = self.location;
         event.stack = self.stack;
-        event.context.request = self.request;
+        event.context = self.context;
         event.thread = self.thread;
         if fatal {
             event.level = Level::Fatal;

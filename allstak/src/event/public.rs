@@ -177,9 +177,10 @@ impl Event {
         self.inner.handled
     }
 
-    /// The event's `metadata`: the tags ([`set_tag`](crate::set_tag)) and the fields an
-    /// integration captured (a `tracing` event's fields and spans); a field wins over a tag of
-    /// the same name. Default scrubbing runs after the hook.
+    /// The event's `metadata`: the tags ([`set_tag`](crate::set_tag)), the extra data
+    /// ([`Scope::set_extra`](crate::Scope::set_extra)) and the fields an integration captured
+    /// (a `tracing` event's fields and spans); a field wins over extra data, which wins over a
+    /// tag of the same name. Default scrubbing runs after the hook.
     ///
     /// ```
     /// let config = allstak::Config::builder()

@@ -584,3 +584,55 @@ pub fn reported_with<S: Scenario>(
     assert_end(&requests[events + 1], &id, "errored");
     (run.stderr, requests)
 }
+
+/// The axum program (`tests/src/bin/axum_program.rs`), serving on 127.0.0.1 until its stdin
+/// closes.
+pub struct AxumServer {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// Where it listens: `127.0.0.1:<port>`.
+    pub address: String,
+}
+
+impl AxumServer {
+    /// Starts the program in `scenario`, reporting to `collector_url`; returns once it listens.
+    pub fn start(scenario: allstak_tests::AxumProgram, collector_url: &str) -> Self {
+        use std::io::BufRead as _;
+        use std::process::Stdio;
+        let mut child = command(scenario, &env_for(collector_url, &[]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("its stdout"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("not an address: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            stdout,
+            address,
+        }
+    }
+
+    /// Closes its stdin, so that it shuts down and its session ends; checks it exited well and
+    /// returns its stderr.
+    pub fn stop(mut self) -> String {
+        use std::io::Read as _;
+        drop(self.child.stdin.take());
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).expect("its stdout");
+        let output = self.child.wait_with_output().expect("the server exits");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(rest, "done\n", "{stderr}");
+        stderr
+    }
+}

@@ -1,0 +1,98 @@
+//! A future bound to a scope: it runs in the scope at every poll, on whatever thread polls it,
+//! so that the scope follows it into `tokio::spawn` and across a multi-thread runtime's workers.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::Scope;
+use super::local::{self, Shared};
+
+/// Binds a future to a scope, as `tracing`'s `Instrument` binds one to a span: every poll runs
+/// in the scope, whichever thread polls it. Implemented for every future.
+///
+/// ```
+/// use allstak::InScope as _;
+///
+/// # async fn work() {}
+/// # async fn handler() {
+/// // In a request's handler: the task reports with the request's user, tags, breadcrumbs
+/// // and request context.
+/// tokio::spawn(work().in_current_scope());
+/// # }
+/// ```
+pub trait InScope: Future + Sized {
+    /// This future, run in `scope` at every poll.
+    ///
+    /// ```
+    /// use allstak::InScope as _;
+    ///
+    /// # async fn import() {}
+    /// # async fn run() {
+    /// let scope = allstak::Scope::new();
+    /// scope.set_tag("job", "import");
+    /// import().in_scope(scope).await;
+    /// # }
+    /// ```
+    fn in_scope(self, scope: Scope) -> Scoped<Self> {
+        Scoped {
+            future: self,
+            scope: scope.into_shared(),
+        }
+    }
+
+    /// This future, run at every poll in the scope that is current now ([`Scope::current`]):
+    /// the same scope, not a copy, so what the future sets there the scope's later events
+    /// carry too.
+    ///
+    /// ```
+    /// use allstak::InScope as _;
+    ///
+    /// # async fn send_receipt() {}
+    /// # async fn handler() {
+    /// allstak::set_user(allstak::User::new().with_id("u-42"));
+    /// tokio::spawn(send_receipt().in_current_scope()); // its errors are u-42's
+    /// # }
+    /// ```
+    fn in_current_scope(self) -> Scoped<Self> {
+        self.in_scope(Scope::current())
+    }
+}
+
+impl<F: Future> InScope for F {}
+
+pin_project_lite::pin_project! {
+    /// A future bound to a scope by [`InScope`]: its output is the inner future's.
+    ///
+    /// ```
+    /// use allstak::InScope as _;
+    ///
+    /// # async fn run() {
+    /// let bound: allstak::Scoped<_> = async { 7 }.in_scope(allstak::Scope::new());
+    /// assert_eq!(bound.await, 7);
+    /// # }
+    /// ```
+    pub struct Scoped<F> {
+        #[pin]
+        future: F,
+        scope: Option<Arc<Shared>>,
+    }
+}
+
+impl<F> fmt::Debug for Scoped<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scoped").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = local::enter(this.scope);
+        this.future.poll(cx)
+    }
+}
