@@ -337,7 +337,7 @@ impl Scope {
     ///
     /// ```
     /// let scope = allstak::Scope::new();
-    /// scope.add_breadcrumb(allstak::Breadcrumb::new("cart loaded").category("shop"));
+    /// scope.add_breadcrumb(allstak::Breadcrumb::new("cart loaded").with_category("shop"));
     /// ```
     pub fn add_breadcrumb(&self, breadcrumb: Breadcrumb) {
         let trail = self.shared.as_ref().map(|shared| &*shared.trail);
