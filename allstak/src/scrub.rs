@@ -425,9 +425,9 @@ impl Rules {
             }
             false
         }) || self
-                .extra_keys
-                .iter()
-                .any(|entry| words_match(words, entry))
+            .extra_keys
+            .iter()
+            .any(|entry| words_match(words, entry))
     }
 }
 
@@ -788,7 +788,16 @@ fn url_userinfo(bytes: &[u8], authority: usize, out: &mut Out<'_>) -> usize {
             || matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\'))
     });
     let inside = bytes.get(authority..end).unwrap_or_default();
-    match inside.iter().rposition(|&b| b == b'@') {
+    // Userinfo has no `[` or `]` (RFC 3986): one with them is no userinfo, unless it is what
+    // scrubbing left there, so that scrubbing twice changes nothing.
+    let is_userinfo = |userinfo: &[u8]| {
+        userinfo == SCRUBBED.as_bytes() || !userinfo.iter().any(|&b| matches!(b, b'[' | b']'))
+    };
+    // The last `@` ends the userinfo (the host has none), or the last one before which a
+    // userinfo stands.
+    match (0..inside.len()).rev().find(|&at| {
+        inside.get(at) == Some(&b'@') && inside.get(..at).is_some_and(is_userinfo)
+    }) {
         Some(at) => {
             out.replace(authority, authority + at);
             authority + at + 1
@@ -1208,7 +1217,11 @@ mod tests {
     fn scrubs(input: &str, expected: &str) {
         let scrubbed = text(input);
         assert_eq!(scrubbed, expected, "{input:?}");
-        assert_eq!(Rules::DEFAULT.full_scan(input), expected, "{input:?}, fully scanned");
+        assert_eq!(
+            Rules::DEFAULT.full_scan(input),
+            expected,
+            "{input:?}, fully scanned"
+        );
         assert_eq!(
             matches!(scrubbed, Cow::Borrowed(_)),
             input == expected,
@@ -1218,13 +1231,22 @@ mod tests {
 
     #[test]
     fn only_text_where_a_rule_may_apply_is_scanned_and_the_short_scan_agrees_with_the_full() {
-        assert_eq!(needed_scan(b"released pool connection #7 after 12 ms."), Scan::None);
-        assert_eq!(needed_scan(b"order 8812 for user 42 at 17:42:10"), Scan::Pairs);
+        assert_eq!(
+            needed_scan(b"released pool connection #7 after 12 ms."),
+            Scan::None
+        );
+        assert_eq!(
+            needed_scan(b"order 8812 for user 42 at 17:42:10"),
+            Scan::Pairs
+        );
         assert_eq!(needed_scan(b"charged 4111 1111 1111 1111"), Scan::Full);
         assert_eq!(needed_scan(b"charged 4111-1111-1111-1111"), Scan::Full);
         assert_eq!(needed_scan(b"1111 1111 1111 x 1"), Scan::None);
         assert_eq!(needed_scan(b"payment answered 502 Bad Gateway"), Scan::None);
-        assert_eq!(needed_scan(b"sent Bearer abcdefghijklmnopqrstu"), Scan::Full);
+        assert_eq!(
+            needed_scan(b"sent Bearer abcdefghijklmnopqrstu"),
+            Scan::Full
+        );
         assert_eq!(needed_scan(b"ASIA and AKIA in text"), Scan::Full);
         assert_eq!(needed_scan(b"an eyJhbGciOi token"), Scan::Full);
         assert_eq!(needed_scan(b"Ask the API for JSON"), Scan::None);
@@ -1481,9 +1503,17 @@ mod tests {
             "https://api.example.com/v1/users?page=2",
             "https://example.com/@ada",
             "see http://host:8080/",
+            "http://[::1]:8080/",
         ] {
             scrubs(kept, kept);
         }
+        // What a pair's value scrubbed leaves is no userinfo: a second pass keeps it.
+        scrubs("pwd://Cookie=://)@", "pwd://Cookie=[scrubbed])@");
+        scrubs("pwd://Cookie=[scrubbed])@", "pwd://Cookie=[scrubbed])@");
+        scrubs(
+            "x://YWRhOmh1bnRlcjI=@[[scrubbed]pwda@b.com",
+            "x://[scrubbed]@[[scrubbed][scrubbed]",
+        );
     }
 
     #[test]
