@@ -795,9 +795,10 @@ fn url_userinfo(bytes: &[u8], authority: usize, out: &mut Out<'_>) -> usize {
     };
     // The last `@` ends the userinfo (the host has none), or the last one before which a
     // userinfo stands.
-    match (0..inside.len()).rev().find(|&at| {
-        inside.get(at) == Some(&b'@') && inside.get(..at).is_some_and(is_userinfo)
-    }) {
+    match (0..inside.len())
+        .rev()
+        .find(|&at| inside.get(at) == Some(&b'@') && inside.get(..at).is_some_and(is_userinfo))
+    {
         Some(at) => {
             out.replace(authority, authority + at);
             authority + at + 1
