@@ -50,9 +50,22 @@ pub struct Breadcrumb {
 /// takes.
 pub(crate) type BeforeBreadcrumb = dyn Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync;
 
-/// Runs `hook` on `breadcrumb`: `None` when it dropped it, or panicked.
+/// Runs `hook` on `breadcrumb`: `None` when it dropped it, or panicked. A breadcrumb the hook
+/// itself adds is kept as it is: through the hook again, each would add another, without end.
 pub(crate) fn apply(hook: &BeforeBreadcrumb, breadcrumb: Breadcrumb) -> Option<Breadcrumb> {
-    crate::sdk_thread::quietly(|| hook(breadcrumb)).flatten()
+    thread_local! {
+        /// Set while `before_breadcrumb` runs on this thread.
+        static IN_HOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    match IN_HOOK.try_with(|flag| flag.replace(true)) {
+        Ok(false) => {}
+        Ok(true) => return Some(breadcrumb),
+        // The thread is exiting, past its thread-locals: the hook cannot be guarded.
+        Err(_) => return None,
+    }
+    let outcome = crate::sdk_thread::quietly(|| hook(breadcrumb)).flatten();
+    let _ = IN_HOOK.try_with(|flag| flag.set(false));
+    outcome
 }
 
 impl Breadcrumb {
@@ -411,6 +424,22 @@ impl Mark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_breadcrumb_the_hook_adds_is_kept_as_it_is_not_hooked_again() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let hook = |breadcrumb: Breadcrumb| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            let inner = apply(&|_| None, Breadcrumb::new("from the hook"));
+            assert_eq!(inner.and_then(|b| b.message).as_deref(), Some("from the hook"));
+            Some(breadcrumb)
+        };
+        let hook: &BeforeBreadcrumb = &hook;
+        assert!(apply(hook, Breadcrumb::new("outer")).is_some());
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        // The guard is down again: the next one goes through a hook.
+        assert!(apply(&|_| None, Breadcrumb::new("dropped")).is_none());
+    }
 
     fn messages(trail: &[Breadcrumb]) -> Vec<String> {
         trail.iter().filter_map(|b| b.message.clone()).collect()

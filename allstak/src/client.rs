@@ -323,6 +323,9 @@ impl Client {
         if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
             event = crate::before_send::apply(hook, event)?;
         }
+        if event.level.is_error() {
+            event.context.mark_reported();
+        }
         match outbox {
             Outbox::Capture(events) => {
                 if let Some(hook) = config.before_send.as_deref().filter(|_| hook_later) {
@@ -619,6 +622,10 @@ pub(crate) fn capture_at(level: Level, build: impl FnOnce() -> ErrorEvent) -> Op
 
 /// The id of the latest event this thread's client queued.
 pub(crate) fn last_event_id() -> Option<EventId> {
+    // A forked child sends nothing, and must not wait on a lock a parent's thread held.
+    if fork::is_child() {
+        return None;
+    }
     *current()?
         .last_event_id
         .lock()

@@ -412,6 +412,10 @@ pub fn remove_tag(key: &str) {
 ///     },
 /// );
 /// ```
+///
+/// `run` is synchronous: a future it returns is polled after `with_scope` returned, outside the
+/// scope. For async code, bind the future instead: `work().in_scope(scope)` or
+/// `.in_current_scope()` ([`InScope`]).
 pub fn with_scope<R>(configure: impl FnOnce(&Scope), run: impl FnOnce() -> R) -> R {
     let scope = Scope::current().fork();
     configure(&scope);

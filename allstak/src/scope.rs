@@ -256,8 +256,7 @@ impl EventContext {
     }
 
     /// Takes the snapshot, once: the process's user, tags and extra data, under those of the
-    /// current scope; the request the scope serves unless the event already has one (that
-    /// request is then marked reported).
+    /// current scope; the request the scope serves unless the event already has one.
     pub(crate) fn attach(&mut self) {
         if std::mem::replace(&mut self.attached, true) {
             return;
@@ -281,6 +280,12 @@ impl EventContext {
                 self.request.clone_from(&scope.request);
             }
         }
+    }
+
+    /// Marks the request this event was raised in as reported, so that the `tower` layer does
+    /// not report its 5xx again: only for an error event that is on its way (after
+    /// `before_send`), never for an info message or an event the hook dropped.
+    pub(crate) fn mark_reported(&self) {
         if let Some(request) = &self.request {
             request.reported.store(true, Ordering::Relaxed);
         }
@@ -412,15 +417,20 @@ mod tests {
     }
 
     #[test]
-    fn an_event_in_a_requests_scope_carries_the_request_and_marks_it_reported() {
+    fn an_event_in_a_requests_scope_carries_the_request_and_marks_it_reported_when_sent() {
         let mut scope = Some(fork_for_request(request("/users/42?token=abc")));
-        let copy = {
+        let context = {
             let _entered = enter(&mut scope);
-            EventContext::now().request.expect("the request")
+            EventContext::now()
         };
+        let copy = context.request.clone().expect("the request");
         assert_eq!(copy.path(), "/users/42");
         let scope = scope.expect("given back");
         let served = scope.request.as_ref().expect("its request");
+        // Taking the snapshot does not mark it: an info message, or an event `before_send`
+        // drops, leaves the request's 5xx to the layer.
+        assert!(!served.reported.load(Ordering::Relaxed));
+        context.mark_reported();
         assert!(served.reported.load(Ordering::Relaxed));
         // A scope forked in the request's serves it too.
         let mut slot = Some(scope);

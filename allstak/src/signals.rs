@@ -111,6 +111,8 @@ mod unix {
         if spawned.is_err() {
             return;
         }
+        // What each signal does now, kept before any handler of ours can run: a signal that
+        // comes while they are installed restores and runs it.
         let mut previous = Vec::with_capacity(SIGNALS.len());
         for signal in SIGNALS {
             // SAFETY: a zeroed `sigaction` is a valid empty one, which `sigaction` fills with
@@ -121,6 +123,12 @@ mod unix {
             if read != 0 || current.sa_sigaction == libc::SIG_IGN {
                 continue; // ignored on purpose (a background job, a daemon): it stays ignored
             }
+            previous.push((signal, current));
+        }
+        let Ok(()) = PREVIOUS.set(previous) else {
+            return; // installed already
+        };
+        for (signal, _) in PREVIOUS.get().into_iter().flatten() {
             // SAFETY: as above; the handler is a plain `extern "C" fn(c_int)` that only makes
             // async-signal-safe calls.
             unsafe {
@@ -128,12 +136,9 @@ mod unix {
                 action.sa_sigaction = our_handler();
                 action.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&raw mut action.sa_mask);
-                if libc::sigaction(signal, &raw const action, std::ptr::null_mut()) == 0 {
-                    previous.push((signal, current));
-                }
+                libc::sigaction(*signal, &raw const action, std::ptr::null_mut());
             }
         }
-        let _ = PREVIOUS.set(previous);
     }
 
     /// A pipe whose ends a program the process `exec`s does not inherit.

@@ -36,6 +36,7 @@ pub trait InScope: Future + Sized {
     /// import().in_scope(scope).await;
     /// # }
     /// ```
+    #[must_use = "futures do nothing unless polled"]
     fn in_scope(self, scope: Scope) -> Scoped<Self> {
         Scoped {
             future: self,
@@ -56,6 +57,7 @@ pub trait InScope: Future + Sized {
     /// tokio::spawn(send_receipt().in_current_scope()); // its errors are u-42's
     /// # }
     /// ```
+    #[must_use = "futures do nothing unless polled"]
     fn in_current_scope(self) -> Scoped<Self> {
         self.in_scope(Scope::current())
     }
@@ -74,6 +76,7 @@ pin_project_lite::pin_project! {
     /// assert_eq!(bound.await, 7);
     /// # }
     /// ```
+    #[must_use = "futures do nothing unless polled"]
     pub struct Scoped<F> {
         #[pin]
         future: F,
@@ -94,5 +97,18 @@ impl<F: Future> Future for Scoped<F> {
         let this = self.project();
         let _entered = local::enter(this.scope);
         this.future.poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_future_can_be_spawned_and_a_scope_shared_across_threads() {
+        fn sendable<T: Send>() {}
+        fn shareable<T: Send + Sync>() {}
+        sendable::<Scoped<std::future::Ready<()>>>();
+        shareable::<Scope>();
     }
 }

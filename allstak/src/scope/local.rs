@@ -32,11 +32,14 @@ impl Shared {
                 trail: Arc::new(ScopeTrail::fork(None)),
             };
         };
-        let values = parent
-            .values
-            .lock()
-            .map(|values| values.clone())
-            .unwrap_or_default();
+        // In a forked child, a lock a parent's thread held at the fork is never released: the
+        // child's scope then starts empty rather than wait for it.
+        let values = if crate::fork::is_child() {
+            parent.values.try_lock().map(|values| values.clone()).ok()
+        } else {
+            parent.values.lock().map(|values| values.clone()).ok()
+        };
+        let values = values.unwrap_or_default();
         Self {
             values: Mutex::new(values),
             request: request.or_else(|| parent.request.clone()),
