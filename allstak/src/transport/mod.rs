@@ -50,6 +50,11 @@ pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
 /// worker holds it for one local file write; a hung disk must not hold the exit.
 const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 
+/// How long the exiting thread may spend building the queued error events it keeps, from when
+/// keeping starts: it runs after the exit deadline, and an event's first build may symbolize a
+/// large binary for seconds. Those not built in time are dropped and counted.
+const KEEP_BUILDING_FOR: Duration = Duration::from_millis(30);
+
 /// What an error event's job makes on the worker.
 pub(crate) enum Outgoing {
     /// The request to send.
@@ -277,6 +282,7 @@ impl Transport {
     /// has not delivered (the one it is sending, then those still queued, built here) are kept
     /// for a later run. Never waits for the network, nor long for the worker.
     pub(crate) fn keep_what_is_left(&self) {
+        let until = Instant::now() + KEEP_BUILDING_FOR;
         if let Some(mut slot) = self.shared.in_flight_soon()
             && let Some((request, kept)) = slot.as_mut()
             && !*kept
@@ -291,9 +297,14 @@ impl Transport {
         self.shared
             .queued
             .fetch_sub(queued.len(), Ordering::Relaxed);
+        let mut out_of_time = 0;
         let requests: Vec<Post> = queued
             .into_iter()
             .filter_map(|job| match job {
+                Job::Event(_) if Instant::now() >= until => {
+                    out_of_time += 1;
+                    None
+                }
                 Job::Event(build) => match build() {
                     Outgoing::Post(request) => Some(request),
                     Outgoing::Discarded => None,
@@ -305,6 +316,13 @@ impl Transport {
                 Job::Task(_) | Job::Flush { .. } => None,
             })
             .collect();
+        if out_of_time > 0 {
+            self.shared.dropped.add(out_of_time);
+            diag::debug!(
+                "{out_of_time} queued error events could not be kept in time at exit; \
+                 counted by dropped_event_count()"
+            );
+        }
         self.shared.keep(&requests);
     }
 
@@ -328,4 +346,66 @@ pub(crate) fn done_by_deadline(wait: &Wait, deadline: Instant) -> bool {
         diag::debug!("the exit deadline passed before everything was sent");
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            host: "http://127.0.0.1:9".to_owned(),
+            key: "k".to_owned(),
+            proxy: None,
+        }
+    }
+
+    /// A transport whose worker is held by a task until the returned sender drops, and whose
+    /// keep counts what it is given.
+    fn held_transport(kept: &Arc<AtomicUsize>) -> (Transport, mpsc::Sender<()>) {
+        let counted = Arc::clone(kept);
+        let transport = Transport::spawn(
+            endpoint(),
+            None,
+            Box::new(|| {}),
+            Box::new(move |requests| {
+                counted.fetch_add(requests.len(), Ordering::Relaxed);
+                requests.len()
+            }),
+        )
+        .expect("a thread");
+        let (release, held) = mpsc::channel::<()>();
+        transport.run(Box::new(move |_| {
+            let _ = held.recv();
+        }));
+        (transport, release)
+    }
+
+    fn slow_event() -> Outgoing {
+        std::thread::sleep(Duration::from_millis(50));
+        Outgoing::Post(Post {
+            path: crate::wire::ERRORS,
+            body: b"{}".to_vec(),
+        })
+    }
+
+    #[test]
+    fn keeping_at_exit_builds_events_only_within_its_budget_and_counts_the_rest_dropped() {
+        let kept = Arc::new(AtomicUsize::new(0));
+        let (transport, release) = held_transport(&kept);
+        for _ in 0..20 {
+            transport.send_event(slow_event);
+        }
+        let started = Instant::now();
+        transport.keep_what_is_left();
+        let took = started.elapsed();
+        // 20 builds of 50 ms each would take a second; the budget allows one started in time.
+        assert!(took < Duration::from_millis(500), "took {took:?}");
+        let kept = kept.load(Ordering::Relaxed);
+        assert!(kept >= 1, "the first event is built and kept");
+        assert_eq!(transport.dropped_event_count(), (20 - kept) as u64);
+        assert!(!transport.has_pending_events());
+        drop(release);
+    }
 }
