@@ -317,9 +317,12 @@ impl Client {
         event.session_id = self.tracker.current_id();
         event.context.attach();
         let config = &self.config;
-        // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
-        // would abort the process: then it runs on the transport thread instead.
-        let hook_later = config.before_send.is_some() && thread::panicking();
+        // A panic in `before_send` while this thread unwinds (or in the panic hook before it
+        // unwinds) would abort the process: then it runs on the transport thread instead. Under
+        // `panic = "abort"` a panic aborts on any thread, and the fatal event must be ready to
+        // keep when the hook ends the session: the hook runs here.
+        let hook_later =
+            config.before_send.is_some() && thread::panicking() && !cfg!(panic = "abort");
         if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
             event = crate::before_send::apply(hook, event)?;
         }
