@@ -180,15 +180,23 @@ impl Client {
                 }
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken.
-                let mut recovered = file.recover_sessions(|request| worker.deliver(request));
+                let recovered = file.recover_sessions(|request| worker.deliver(request));
                 file.settle_start(worker.deliver(&start));
-                // Then the rest, and the error events kept, while the server takes them.
-                while recovered == Some(true) {
-                    recovered = file.recover_sessions(|request| worker.deliver(request));
-                }
-                if recovered.is_none() {
-                    spool.deliver(|request| worker.deliver(request));
-                }
+                deliver_the_rest_left(worker, &file, &spool, recovered);
+            }));
+        }
+    }
+
+    /// Without a session of its own (tracking is off), a run still delivers what earlier runs
+    /// left: their sessions, then the error events they kept.
+    fn deliver_what_earlier_runs_left(&self) {
+        if let (Some(transport), Some(file), Some(spool)) =
+            (self.transport(), self.file(), self.spool())
+        {
+            let (file, spool) = (Arc::clone(file), Arc::clone(spool));
+            transport.run(Box::new(move |worker| {
+                let recovered = file.recover_sessions(|request| worker.deliver(request));
+                deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
     }
@@ -520,8 +528,27 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     }
     if track {
         client.start_session();
+    } else {
+        client.deliver_what_earlier_runs_left();
     }
     true
+}
+
+/// After the first few sessions earlier runs left (`recovered`, as
+/// [`SessionFile::recover_sessions`] said): the rest of them, then the error events kept (each
+/// after its session's start), while the server takes them.
+fn deliver_the_rest_left(
+    worker: &mut transport::Worker,
+    file: &SessionFile,
+    spool: &Spool,
+    mut recovered: Option<bool>,
+) {
+    while recovered == Some(true) {
+        recovered = file.recover_sessions(|request| worker.deliver(request));
+    }
+    if recovered.is_none() {
+        spool.deliver(|request| worker.deliver(request));
+    }
 }
 
 /// Runs `run` with a client of its own on this thread, which keeps the events it would send

@@ -229,6 +229,45 @@ fn events_an_exit_with_deadline_zero_leaves_are_kept_once_each_and_sent_by_the_n
 }
 
 #[test]
+fn a_run_without_a_session_still_delivers_the_events_earlier_runs_kept() {
+    let dir = fresh_state_dir();
+    let hanging = Fake::default().hang_on(ERRORS);
+    let first = client_in(&hanging, &dir, Duration::ZERO, Instant::now());
+    first.capture(|| event("kept"));
+    let since = Instant::now();
+    while !hanging.paths().iter().any(|path| path == ERRORS) {
+        assert!(since.elapsed() < Duration::from_secs(5), "never sent");
+        std::thread::yield_now();
+    }
+    first.exit();
+
+    // Session tracking off: no session is started, the spool is delivered all the same.
+    let fake = Fake::default();
+    let config = Config::builder()
+        .api_key("ask_test")
+        .host("http://127.0.0.1:9")
+        .state_dir(&dir)
+        .auto_session_tracking(false)
+        .track_test_runs(true)
+        .build();
+    let next: &'static Client = Box::leak(Box::new(Client::new(
+        config,
+        false,
+        Some(Box::new(fake.clone())),
+    )));
+    next.deliver_what_earlier_runs_left();
+    assert!(
+        next.transport()
+            .expect("transport")
+            .flush(Instant::now() + DEADLINE)
+    );
+    // (The first run's session is this live process's: not recovered.)
+    assert_eq!(fake.paths(), [ERRORS]);
+    assert_eq!(messages(&fake), ["kept"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn with_deadline_zero_an_end_by_the_program_returns_at_once_and_is_still_sent() {
     let fake = Fake::default();
     let client = client_in(&fake, &fresh_state_dir(), Duration::ZERO, Instant::now());
