@@ -486,7 +486,14 @@ fn http_outbox(
         endpoint,
         backend,
         Box::new(move || heartbeat.heartbeat()),
-        Box::new(move |requests| keeper.keep(requests)),
+        Box::new(move |requests| {
+            let (taken, written) = keeper.keep_files(requests);
+            let spool = Arc::clone(&keeper);
+            transport::Kept {
+                taken,
+                take_back: Box::new(move || spool.take_back(&written)),
+            }
+        }),
     )?;
     Some(Outbox::Http {
         transport,

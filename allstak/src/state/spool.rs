@@ -99,17 +99,32 @@ impl Spool {
         entries
     }
 
+    /// [`Spool::keep_files`], for what it took only.
+    #[cfg(test)]
+    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
+        self.keep_files(requests).0
+    }
+
+    /// Takes back items kept by [`Spool::keep_files`] (their events were delivered after all):
+    /// removed, unless a later run claimed them meanwhile (then it sends them: once more).
+    pub(crate) fn take_back(&self, kept: &[PathBuf]) {
+        for path in kept {
+            let _ = fs::remove_file(path);
+        }
+    }
+
     /// Keeps `requests` (error events) for a later run, oldest first; makes room by dropping the
     /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
     /// calls it. Returns how many it took: kept, or dropped and counted here; the rest (all,
-    /// where the state dir is not used) are the caller's to count.
-    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
+    /// where the state dir is not used) are the caller's to count; and the files it wrote, for
+    /// [`Spool::take_back`].
+    pub(crate) fn keep_files(&self, requests: &[Post]) -> (usize, Vec<PathBuf>) {
         let mut requests: Vec<&Post> = requests
             .iter()
             .filter(|request| request.path == wire::ERRORS)
             .collect();
         let Some(usable) = self.dir.usable().filter(|_| !requests.is_empty()) else {
-            return 0;
+            return (0, Vec::new());
         };
         let size = |requests: &[&Post]| requests.iter().map(|r| r.body.len() as u64).sum::<u64>();
         // More than the spool holds at once (the exit keeping a full queue): the oldest go first.
@@ -140,15 +155,17 @@ impl Spool {
             items -= 1;
             bytes -= oldest.size;
         }
-        let mut taken = over;
+        let mut written = Vec::with_capacity(requests.len());
         for request in requests {
-            let name = format!("{}-{}.{EXTENSION}", usable.key_hash, sequence());
-            if files::write(&usable.spool.join(name), &request.body).is_err() {
+            let path = usable
+                .spool
+                .join(format!("{}-{}.{EXTENSION}", usable.key_hash, sequence()));
+            if files::write(&path, &request.body).is_err() {
                 break;
             }
-            taken += 1;
+            written.push(path);
         }
-        taken
+        (over + written.len(), written)
     }
 
     /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the

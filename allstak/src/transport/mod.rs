@@ -42,9 +42,18 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
-/// Keeps error events that were not delivered for a later run (the layer above's spool);
-/// returns how many it took (kept, or dropped and counted by it).
-pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
+/// Keeps error events that were not delivered for a later run (the layer above's spool).
+pub(crate) type Keep = Box<dyn Fn(&[Post]) -> Kept + Send + Sync>;
+
+/// Takes back what a [`Keep`] kept: its event was delivered (or refused for good) after all.
+pub(crate) type TakeBack = Box<dyn FnOnce() + Send>;
+
+/// What a [`Keep`] did.
+pub(crate) struct Kept {
+    /// How many it took: kept, or dropped and counted by it.
+    pub(crate) taken: usize,
+    pub(crate) take_back: TakeBack,
+}
 
 /// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
 /// worker holds it for one local file write; a hung disk must not hold the exit.
@@ -77,8 +86,9 @@ enum Job {
     },
 }
 
-/// The error event the worker is sending, and whether the exiting thread kept it already.
-type InFlight = Option<(Arc<Post>, bool)>;
+/// The error event the worker is sending, and, once the exiting thread kept it, how to take
+/// that back if the worker delivers it after all.
+type InFlight = Option<(Arc<Post>, Option<TakeBack>)>;
 
 /// State shared between the handle and the worker.
 struct Shared {
@@ -114,13 +124,16 @@ impl Shared {
     }
 
     /// Keeps `requests` for a later run, and counts them as not sent; those the spool did not
-    /// take (the state dir is not used) as dropped.
-    fn keep(&self, requests: &[Post]) {
-        if !requests.is_empty() {
-            let kept = (self.keep)(requests).min(requests.len());
-            self.kept.fetch_add(kept as u64, Ordering::Relaxed);
-            self.dropped.add((requests.len() - kept) as u64);
+    /// take (the state dir is not used) as dropped. Returns how to take them back.
+    fn keep(&self, requests: &[Post]) -> TakeBack {
+        if requests.is_empty() {
+            return Box::new(|| {});
         }
+        let kept = (self.keep)(requests);
+        let taken = kept.taken.min(requests.len());
+        self.kept.fetch_add(taken as u64, Ordering::Relaxed);
+        self.dropped.add((requests.len() - taken) as u64);
+        kept.take_back
     }
 
     /// The in-flight slot, from the exiting thread: tried for [`KEEP_LOCK_TRIES_FOR`] at most.
@@ -285,10 +298,9 @@ impl Transport {
         let until = Instant::now() + KEEP_BUILDING_FOR;
         if let Some(mut slot) = self.shared.in_flight_soon()
             && let Some((request, kept)) = slot.as_mut()
-            && !*kept
+            && kept.is_none()
         {
-            self.shared.keep(std::slice::from_ref(&**request));
-            *kept = true;
+            *kept = Some(self.shared.keep(std::slice::from_ref(&**request)));
         }
         let queued = self.inbox.take_where(|job| matches!(job, Job::Event(_)));
         if queued.is_empty() {
@@ -323,7 +335,7 @@ impl Transport {
                  counted by dropped_event_count()"
             );
         }
-        self.shared.keep(&requests);
+        let _ = self.shared.keep(&requests);
     }
 
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
@@ -371,7 +383,10 @@ mod tests {
             Box::new(|| {}),
             Box::new(move |requests| {
                 counted.fetch_add(requests.len(), Ordering::Relaxed);
-                requests.len()
+                Kept {
+                    taken: requests.len(),
+                    take_back: Box::new(|| {}),
+                }
             }),
         )
         .expect("a thread");
