@@ -486,8 +486,9 @@ fn http_outbox(
         endpoint,
         backend,
         Box::new(move || heartbeat.heartbeat()),
-        Box::new(move |requests| {
-            let (taken, written) = keeper.keep_files(requests);
+        Box::new(move |requests, keeper_thread| {
+            let may_wait = keeper_thread == transport::Keeper::Worker;
+            let (taken, written) = keeper.keep_files(requests, may_wait);
             let spool = Arc::clone(&keeper);
             transport::Kept {
                 taken,

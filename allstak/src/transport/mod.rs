@@ -43,7 +43,14 @@ const QUEUE_CAPACITY: usize = 256;
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// Keeps error events that were not delivered for a later run (the layer above's spool).
-pub(crate) type Keep = Box<dyn Fn(&[Post]) -> Kept + Send + Sync>;
+pub(crate) type Keep = Box<dyn Fn(&[Post], Keeper) -> Kept + Send + Sync>;
+
+/// The thread that keeps: the worker may wait for another keep; the exiting thread must not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keeper {
+    Worker,
+    Exiting,
+}
 
 /// Takes back what a [`Keep`] kept: its event was delivered (or refused for good) after all.
 pub(crate) type TakeBack = Box<dyn FnOnce() + Send>;
@@ -54,10 +61,6 @@ pub(crate) struct Kept {
     pub(crate) taken: usize,
     pub(crate) take_back: TakeBack,
 }
-
-/// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
-/// worker holds it for one local file write; a hung disk must not hold the exit.
-const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 
 /// How long the exiting thread may spend building the queued error events it keeps, from when
 /// keeping starts: it runs after the exit deadline, and an event's first build may symbolize a
@@ -125,32 +128,21 @@ impl Shared {
 
     /// Keeps `requests` for a later run, and counts them as not sent; those the spool did not
     /// take (the state dir is not used) as dropped. Returns how to take them back.
-    fn keep(&self, requests: &[Post]) -> TakeBack {
+    fn keep(&self, requests: &[Post], keeper: Keeper) -> TakeBack {
         if requests.is_empty() {
             return Box::new(|| {});
         }
-        let kept = (self.keep)(requests);
+        let kept = (self.keep)(requests, keeper);
         let taken = kept.taken.min(requests.len());
         self.kept.fetch_add(taken as u64, Ordering::Relaxed);
         self.dropped.add((requests.len() - taken) as u64);
         kept.take_back
     }
 
-    /// The in-flight slot, from the exiting thread: tried for [`KEEP_LOCK_TRIES_FOR`] at most.
+    /// The in-flight slot, from the exiting thread: the worker holds it while it keeps an event
+    /// (one local file write), tried for [`crate::lock_soon::TRIES_FOR`] at most.
     fn in_flight_soon(&self) -> Option<MutexGuard<'_, InFlight>> {
-        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
-        loop {
-            match self.in_flight.try_lock() {
-                Ok(slot) => return Some(slot),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                    return Some(poisoned.into_inner());
-                }
-                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < until => {
-                    std::thread::yield_now();
-                }
-                Err(std::sync::TryLockError::WouldBlock) => return None,
-            }
-        }
+        crate::lock_soon::lock_soon(&self.in_flight)
     }
 }
 
@@ -300,7 +292,10 @@ impl Transport {
             && let Some((request, kept)) = slot.as_mut()
             && kept.is_none()
         {
-            *kept = Some(self.shared.keep(std::slice::from_ref(&**request)));
+            *kept = Some(
+                self.shared
+                    .keep(std::slice::from_ref(&**request), Keeper::Exiting),
+            );
         }
         let queued = self.inbox.take_where(|job| matches!(job, Job::Event(_)));
         if queued.is_empty() {
@@ -335,7 +330,7 @@ impl Transport {
                  counted by dropped_event_count()"
             );
         }
-        let _ = self.shared.keep(&requests);
+        let _ = self.shared.keep(&requests, Keeper::Exiting);
     }
 
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
@@ -381,7 +376,7 @@ mod tests {
             endpoint(),
             None,
             Box::new(|| {}),
-            Box::new(move |requests| {
+            Box::new(move |requests, _| {
                 counted.fetch_add(requests.len(), Ordering::Relaxed);
                 Kept {
                     taken: requests.len(),

@@ -159,7 +159,9 @@ impl Worker {
             }
         } else if delivery == Delivery::NotYet {
             // Under the lock: the exiting thread sees it either in flight or kept.
-            let _ = self.shared.keep(std::slice::from_ref(&*request));
+            let _ = self
+                .shared
+                .keep(std::slice::from_ref(&*request), super::Keeper::Worker);
             diag::say_once(
                 Notice::EventLost,
                 "debug",
@@ -318,7 +320,7 @@ mod tests {
         };
         Worker::new(
             endpoint,
-            Arc::new(Shared::new(Box::new(|_| super::super::Kept {
+            Arc::new(Shared::new(Box::new(|_, _| super::super::Kept {
                 taken: 0,
                 take_back: Box::new(|| {}),
             }))),
