@@ -180,15 +180,23 @@ impl Client {
                 }
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken.
-                let mut recovered = file.recover_sessions(|request| worker.deliver(request));
+                let recovered = file.recover_sessions(|request| worker.deliver(request));
                 file.settle_start(worker.deliver(&start));
-                // Then the rest, and the error events kept, while the server takes them.
-                while recovered == Some(true) {
-                    recovered = file.recover_sessions(|request| worker.deliver(request));
-                }
-                if recovered.is_none() {
-                    spool.deliver(|request| worker.deliver(request));
-                }
+                deliver_the_rest_left(worker, &file, &spool, recovered);
+            }));
+        }
+    }
+
+    /// Without a session of its own (tracking is off), a run still delivers what earlier runs
+    /// left: their sessions, then the error events they kept.
+    fn deliver_what_earlier_runs_left(&self) {
+        if let (Some(transport), Some(file), Some(spool)) =
+            (self.transport(), self.file(), self.spool())
+        {
+            let (file, spool) = (Arc::clone(file), Arc::clone(spool));
+            transport.run(Box::new(move |worker| {
+                let recovered = file.recover_sessions(|request| worker.deliver(request));
+                deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
     }
@@ -317,9 +325,12 @@ impl Client {
         event.session_id = self.tracker.current_id();
         event.context.attach();
         let config = &self.config;
-        // A panic in `before_send` while this thread panics (in the panic hook, or unwinding)
-        // would abort the process: then it runs on the transport thread instead.
-        let hook_later = config.before_send.is_some() && thread::panicking();
+        // A panic in `before_send` while this thread unwinds (or in the panic hook before it
+        // unwinds) would abort the process: then it runs on the transport thread instead. Under
+        // `panic = "abort"` a panic aborts on any thread, and the fatal event must be ready to
+        // keep when the hook ends the session: the hook runs here.
+        let hook_later =
+            config.before_send.is_some() && thread::panicking() && !cfg!(panic = "abort");
         if let Some(hook) = config.before_send.as_deref().filter(|_| !hook_later) {
             event = crate::before_send::apply(hook, event)?;
         }
@@ -478,7 +489,15 @@ fn http_outbox(
         endpoint,
         backend,
         Box::new(move || heartbeat.heartbeat()),
-        Box::new(move |requests| keeper.keep(requests)),
+        Box::new(move |requests, keeper_thread| {
+            let may_wait = keeper_thread == transport::Keeper::Worker;
+            let (taken, written) = keeper.keep_files(requests, may_wait);
+            let spool = Arc::clone(&keeper);
+            transport::Kept {
+                taken,
+                take_back: Box::new(move || spool.take_back(&written)),
+            }
+        }),
     )?;
     Some(Outbox::Http {
         transport,
@@ -520,8 +539,27 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     }
     if track {
         client.start_session();
+    } else {
+        client.deliver_what_earlier_runs_left();
     }
     true
+}
+
+/// After the first few sessions earlier runs left (`recovered`, as
+/// [`SessionFile::recover_sessions`] said): the rest of them, then the error events kept (each
+/// after its session's start), while the server takes them.
+fn deliver_the_rest_left(
+    worker: &mut transport::Worker,
+    file: &SessionFile,
+    spool: &Spool,
+    mut recovered: Option<bool>,
+) {
+    while recovered == Some(true) {
+        recovered = file.recover_sessions(|request| worker.deliver(request));
+    }
+    if recovered.is_none() {
+        spool.deliver(|request| worker.deliver(request));
+    }
 }
 
 /// Runs `run` with a client of its own on this thread, which keeps the events it would send

@@ -38,6 +38,7 @@ mod exit;
 mod fork;
 mod hooks;
 mod host;
+mod lock_soon;
 /// What the integrations (`tracing`, `log`, `tower`) may call: the capture and breadcrumb calls
 /// the attributes use, and nothing else of the client. They only translate into these.
 #[cfg(any(feature = "tracing", feature = "log", feature = "tower"))]

@@ -17,13 +17,13 @@ mod spool;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::diag;
+use crate::lock_soon::lock_soon;
 use crate::session::EndedSession;
 use crate::time;
 use crate::transport::Delivery;
@@ -42,8 +42,6 @@ const MAX_KEPT_SESSIONS: usize = 1000;
 /// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
 const EXTENSION: &str = "session";
-/// How long the exiting thread tries for the file while the worker writes it: one local write.
-const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
 /// A temp file this old was left by a process killed while writing it.
 const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
 
@@ -671,17 +669,11 @@ impl SessionFile {
 
     /// From the thread ending the session, which must not wait on the worker's file I/O (a
     /// hung disk would hold the process past its deadline): if the worker holds the file longer
-    /// than [`KEEP_LOCK_TRIES_FOR`], it is settling it. If the worker has not got to the start
+    /// than [`crate::lock_soon::TRIES_FOR`], it is settling it. If the worker has not got to the start
     /// yet (the program ended at once), `start` makes it, kept before the end.
     pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession, start: impl FnOnce() -> Post) {
-        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
-        let mut inner = loop {
-            match self.inner.try_lock() {
-                Ok(inner) => break inner,
-                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) if Instant::now() < until => thread::yield_now(),
-                Err(TryLockError::WouldBlock) => return,
-            }
+        let Some(mut inner) = lock_soon(&self.inner) else {
+            return;
         };
         if matches!(inner.start, Start::NotQueued) {
             inner.start = Start::Owed(start());

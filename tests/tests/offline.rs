@@ -341,3 +341,37 @@ fn a_crash_with_an_exit_deadline_of_zero_keeps_its_fatal_event_for_the_next_run(
     assert_eq!(requests[3].json["level"], "fatal");
     assert_eq!(requests[3].json["sessionId"], id);
 }
+
+#[test]
+fn a_run_without_session_tracking_still_delivers_the_events_earlier_runs_kept() {
+    let port = refused_port();
+    let env = env_for(
+        &format!("http://127.0.0.1:{port}"),
+        &[("ALLSTAK_EXIT_DEADLINE_MS", "0")],
+    );
+    assert_unaffected(&run(ManualProgram::Capture, &env));
+
+    let collector = collector();
+    relay(port, collector.url());
+    let next: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
+        .cloned()
+        .chain([("ALLSTAK_AUTO_SESSION_TRACKING".to_owned(), "off".to_owned())])
+        .collect();
+    // Its flush waits for what is queued before it: the earlier run's leftovers first.
+    run(ManualProgram::Flush, &next);
+    let requests = collector.requests();
+    // The earlier run's session (recovered: its process is gone), and its event in it.
+    let started: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path == START)
+        .filter_map(Request::session_id)
+        .collect();
+    assert_eq!(started.len(), 1, "{:?}", paths(&requests));
+    let kept: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.path == ERRORS && r.session_id() == Some(started[0]))
+        .collect();
+    assert_eq!(kept.len(), 1, "{:?}", paths(&requests));
+}

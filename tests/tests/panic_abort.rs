@@ -69,3 +69,38 @@ fn under_panic_abort_a_panic_in_before_send_is_printed_and_ends_the_session_cras
         "crashed",
     );
 }
+
+#[test]
+fn under_panic_abort_with_an_exit_deadline_of_zero_the_fatal_event_is_kept_for_the_next_run() {
+    let program = abort_build();
+    let collector = collector();
+    collector.set_reply(allstak::testing::Reply::never());
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "0")]);
+    let run = program.run(AttrMain::Panic, &env);
+    assert_eq!(run.status.signal(), Some(libc::SIGABRT), "{:?}", run.status);
+
+    // The server answers again: the next run (the same state dir) delivers the fatal event.
+    collector.set_reply(allstak::testing::Reply::accepted());
+    let before = collector.requests().len();
+    let next: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
+        .cloned()
+        .collect();
+    program.run(AttrMain::Ok, &next);
+    let requests = collector.requests();
+    let fatal: Vec<&allstak::testing::Request> = requests[before..]
+        .iter()
+        .filter(|r| r.path == ERRORS)
+        .collect();
+    assert_eq!(fatal.len(), 1, "{:?}", paths(&requests[before..]));
+    assert_eq!(fatal[0].json["level"], "fatal");
+    assert_eq!(fatal[0].json["message"], "main gave up");
+    // Of the crashed session (its end is sent by one run or the other).
+    let crashed = fatal[0].json["sessionId"].as_str().expect("sessionId");
+    let end = requests
+        .iter()
+        .find(|r| r.path == END && r.session_id() == Some(crashed))
+        .expect("the crashed session's end");
+    assert_end(end, crashed, "crashed");
+}

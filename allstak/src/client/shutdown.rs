@@ -209,7 +209,8 @@ impl Client {
         self.end(None)
     }
 
-    /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end.
+    /// Under `panic = "abort"` the hook is the last code that runs: send the crash and the end,
+    /// and keep what the worker has not delivered (no `atexit` hook runs after an abort).
     pub(super) fn end_after_fatal_panic(&'static self, record: PanicRecord) {
         if self.session_active() {
             // A panic in `before_send` itself: the crash cannot go through the hook that keeps
@@ -217,7 +218,11 @@ impl Client {
             if !crate::before_send::is_running() {
                 self.send_event(record.into_event(true));
             }
-            self.end(None);
+            if !self.end(None) {
+                // `before_send` ran on the threads that queued them (see `send_event_as_of`):
+                // keeping builds no event through it.
+                self.keep_what_is_left();
+            }
         }
     }
 

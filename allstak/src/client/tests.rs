@@ -20,6 +20,8 @@ enum Behaviour {
     /// Takes the request and does not answer within its timeout (a blackholed server, and a
     /// client whose timer fires late).
     Hang,
+    /// Takes the request and accepts it after [`DEADLINE`] (a slow server).
+    Slow,
 }
 
 /// An HTTP backend that records what it is sent and answers as told per path.
@@ -27,11 +29,17 @@ enum Behaviour {
 struct Fake {
     sent: Arc<Mutex<Vec<(String, Value)>>>,
     hang: Arc<Mutex<Vec<&'static str>>>,
+    slow: Arc<Mutex<Vec<&'static str>>>,
 }
 
 impl Fake {
     fn hang_on(self, path: &'static str) -> Self {
         self.hang.lock().expect("lock").push(path);
+        self
+    }
+
+    fn slow_on(self, path: &'static str) -> Self {
+        self.slow.lock().expect("lock").push(path);
         self
     }
 
@@ -46,6 +54,8 @@ impl Fake {
     fn behaviour(&self, path: &str) -> Behaviour {
         if self.hang.lock().expect("lock").contains(&path) {
             Behaviour::Hang
+        } else if self.slow.lock().expect("lock").contains(&path) {
+            Behaviour::Slow
         } else {
             Behaviour::Accept
         }
@@ -64,6 +74,13 @@ impl Backend for Fake {
                 status: 202,
                 retry_after: None,
             },
+            Behaviour::Slow => {
+                std::thread::sleep(DEADLINE);
+                Answer::Status {
+                    status: 202,
+                    retry_after: None,
+                }
+            }
             Behaviour::Hang => {
                 std::thread::sleep(timeout + DEADLINE);
                 Answer::Unreachable("timed out".to_owned())
@@ -225,6 +242,72 @@ fn events_an_exit_with_deadline_zero_leaves_are_kept_once_each_and_sent_by_the_n
     assert!(next.end(None));
     assert_eq!(fake.paths(), [START, ERRORS, ERRORS, ERRORS, END]);
     assert_eq!(messages(&fake), ["kept 0", "kept 1", "kept 2"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_event_kept_at_exit_while_in_flight_and_then_delivered_is_not_sent_again() {
+    let dir = fresh_state_dir();
+    let slow = Fake::default().slow_on(ERRORS);
+    let first = client_in(&slow, &dir, Duration::ZERO, Instant::now());
+    first.capture(|| event("once"));
+    let since = Instant::now();
+    while !slow.paths().iter().any(|path| path == ERRORS) {
+        assert!(since.elapsed() < Duration::from_secs(5), "never sent");
+        std::thread::yield_now();
+    }
+    // Kept while in flight; the worker goes on, and the server takes it.
+    first.exit();
+    // Waits for the worker (false all the same: it was kept, which counts as not sent).
+    let _ = first
+        .transport()
+        .expect("transport")
+        .flush(Instant::now() + Duration::from_secs(5));
+    assert!(slow.paths().iter().filter(|path| *path == ERRORS).count() == 1);
+
+    let fake = Fake::default();
+    let next = client_in(&fake, &dir, DEADLINE, Instant::now());
+    assert!(next.end(None));
+    assert_eq!(fake.paths(), [START, END], "sent once, by the first run");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_without_a_session_still_delivers_the_events_earlier_runs_kept() {
+    let dir = fresh_state_dir();
+    let hanging = Fake::default().hang_on(ERRORS);
+    let first = client_in(&hanging, &dir, Duration::ZERO, Instant::now());
+    first.capture(|| event("kept"));
+    let since = Instant::now();
+    while !hanging.paths().iter().any(|path| path == ERRORS) {
+        assert!(since.elapsed() < Duration::from_secs(5), "never sent");
+        std::thread::yield_now();
+    }
+    first.exit();
+
+    // Session tracking off: no session is started, the spool is delivered all the same.
+    let fake = Fake::default();
+    let config = Config::builder()
+        .api_key("ask_test")
+        .host("http://127.0.0.1:9")
+        .state_dir(&dir)
+        .auto_session_tracking(false)
+        .track_test_runs(true)
+        .build();
+    let next: &'static Client = Box::leak(Box::new(Client::new(
+        config,
+        false,
+        Some(Box::new(fake.clone())),
+    )));
+    next.deliver_what_earlier_runs_left();
+    assert!(
+        next.transport()
+            .expect("transport")
+            .flush(Instant::now() + DEADLINE)
+    );
+    // (The first run's session is this live process's: not recovered.)
+    assert_eq!(fake.paths(), [ERRORS]);
+    assert_eq!(messages(&fake), ["kept"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -14,10 +14,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use super::{Found, MAX_AGE, Process, StateDir, TEMPORARY_AGE, files};
 use crate::diag;
+use crate::lock_soon::lock_soon;
 use crate::transport::Delivery;
 use crate::wire::{self, Post};
 
@@ -35,6 +37,9 @@ pub(crate) struct Spool {
     dir: StateDir,
     /// Items dropped unsent: the spool was full, they expired, or the server refused them.
     dropped: AtomicU64,
+    /// Held while keeping: two keeps at once (the worker's and the exiting thread's) would make
+    /// room from the same listing, and drop more than they must, or keep more than the bounds.
+    keeping: Mutex<()>,
 }
 
 /// A file of this program's in the spool dir.
@@ -52,6 +57,7 @@ impl Spool {
         Self {
             dir,
             dropped: AtomicU64::new(0),
+            keeping: Mutex::new(()),
         }
     }
 
@@ -99,17 +105,42 @@ impl Spool {
         entries
     }
 
+    /// [`Spool::keep_files`], for what it took only.
+    #[cfg(test)]
+    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
+        self.keep_files(requests, true).0
+    }
+
+    /// Takes back items kept by [`Spool::keep_files`] (their events were delivered after all):
+    /// removed, unless a later run claimed them meanwhile (then it sends them: once more).
+    pub(crate) fn take_back(&self, kept: &[PathBuf]) {
+        for path in kept {
+            let _ = fs::remove_file(path);
+        }
+    }
+
     /// Keeps `requests` (error events) for a later run, oldest first; makes room by dropping the
     /// oldest kept. Never waits on a FIFO or follows a link (see [`files`]): the exiting thread
     /// calls it. Returns how many it took: kept, or dropped and counted here; the rest (all,
-    /// where the state dir is not used) are the caller's to count.
-    pub(crate) fn keep(&self, requests: &[Post]) -> usize {
+    /// where the state dir is not used, or another keep holds the spool past `may_wait`) are the
+    /// caller's to count; and the files it wrote, for [`Spool::take_back`]. One keep at a time:
+    /// the worker waits for another (`may_wait`), the exiting thread tries briefly
+    /// ([`lock_soon`]).
+    pub(crate) fn keep_files(&self, requests: &[Post], may_wait: bool) -> (usize, Vec<PathBuf>) {
+        let keeping = if may_wait {
+            Some(self.keeping.lock().unwrap_or_else(PoisonError::into_inner))
+        } else {
+            lock_soon(&self.keeping)
+        };
+        let Some(_keeping) = keeping else {
+            return (0, Vec::new());
+        };
         let mut requests: Vec<&Post> = requests
             .iter()
             .filter(|request| request.path == wire::ERRORS)
             .collect();
         let Some(usable) = self.dir.usable().filter(|_| !requests.is_empty()) else {
-            return 0;
+            return (0, Vec::new());
         };
         let size = |requests: &[&Post]| requests.iter().map(|r| r.body.len() as u64).sum::<u64>();
         // More than the spool holds at once (the exit keeping a full queue): the oldest go first.
@@ -140,15 +171,17 @@ impl Spool {
             items -= 1;
             bytes -= oldest.size;
         }
-        let mut taken = over;
+        let mut written = Vec::with_capacity(requests.len());
         for request in requests {
-            let name = format!("{}-{}.{EXTENSION}", usable.key_hash, sequence());
-            if files::write(&usable.spool.join(name), &request.body).is_err() {
+            let path = usable
+                .spool
+                .join(format!("{}-{}.{EXTENSION}", usable.key_hash, sequence()));
+            if files::write(&path, &request.body).is_err() {
                 break;
             }
-            taken += 1;
+            written.push(path);
         }
-        taken
+        (over + written.len(), written)
     }
 
     /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the
@@ -234,7 +267,7 @@ fn sequence() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use super::super::tests::{Scratch, Server, within_a_second};
     use super::*;
@@ -445,5 +478,32 @@ mod tests {
         assert_eq!(messages(&delivered), bodies(0..1));
         assert!(fs::symlink_metadata(planted(1)).is_err());
         assert!(fs::symlink_metadata(planted(2)).is_err());
+    }
+
+    #[test]
+    fn one_keep_at_a_time_and_the_exiting_thread_gives_up_on_a_busy_spool_at_once() {
+        let scratch = Scratch::new("spool-one-keep");
+        let spool = spool(&scratch);
+        let busy = spool.keeping.lock().unwrap();
+        let trying = Instant::now();
+        assert_eq!(spool.keep_files(&[event(0)], false), (0, Vec::new()));
+        assert!(
+            trying.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            trying.elapsed()
+        );
+        // The worker waits for the keep in progress, then keeps.
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| spool.keep_files(&[event(1)], true).0);
+            std::thread::sleep(Duration::from_millis(20));
+            drop(busy);
+            assert_eq!(waiting.join().unwrap(), 1);
+        });
+        let (taken, written) = spool.keep_files(&[event(2)], false);
+        assert_eq!((taken, written.len()), (1, 1));
+        spool.take_back(&written);
+        let mut server = Server::default();
+        spool.deliver(|request| server.deliver(request));
+        assert_eq!(messages(&server), [r#"{"message":"event 1"}"#]);
     }
 }

@@ -42,13 +42,30 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
-/// Keeps error events that were not delivered for a later run (the layer above's spool);
-/// returns how many it took (kept, or dropped and counted by it).
-pub(crate) type Keep = Box<dyn Fn(&[Post]) -> usize + Send + Sync>;
+/// Keeps error events that were not delivered for a later run (the layer above's spool).
+pub(crate) type Keep = Box<dyn Fn(&[Post], Keeper) -> Kept + Send + Sync>;
 
-/// How long the exiting thread tries for a lock the worker holds while it keeps an event: the
-/// worker holds it for one local file write; a hung disk must not hold the exit.
-const KEEP_LOCK_TRIES_FOR: Duration = Duration::from_millis(2);
+/// The thread that keeps: the worker may wait for another keep; the exiting thread must not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keeper {
+    Worker,
+    Exiting,
+}
+
+/// Takes back what a [`Keep`] kept: its event was delivered (or refused for good) after all.
+pub(crate) type TakeBack = Box<dyn FnOnce() + Send>;
+
+/// What a [`Keep`] did.
+pub(crate) struct Kept {
+    /// How many it took: kept, or dropped and counted by it.
+    pub(crate) taken: usize,
+    pub(crate) take_back: TakeBack,
+}
+
+/// How long the exiting thread may spend building the queued error events it keeps, from when
+/// keeping starts: it runs after the exit deadline, and an event's first build may symbolize a
+/// large binary for seconds. Those not built in time are dropped and counted.
+const KEEP_BUILDING_FOR: Duration = Duration::from_millis(30);
 
 /// What an error event's job makes on the worker.
 pub(crate) enum Outgoing {
@@ -72,8 +89,9 @@ enum Job {
     },
 }
 
-/// The error event the worker is sending, and whether the exiting thread kept it already.
-type InFlight = Option<(Arc<Post>, bool)>;
+/// The error event the worker is sending, and, once the exiting thread kept it, how to take
+/// that back if the worker delivers it after all.
+type InFlight = Option<(Arc<Post>, Option<TakeBack>)>;
 
 /// State shared between the handle and the worker.
 struct Shared {
@@ -109,30 +127,22 @@ impl Shared {
     }
 
     /// Keeps `requests` for a later run, and counts them as not sent; those the spool did not
-    /// take (the state dir is not used) as dropped.
-    fn keep(&self, requests: &[Post]) {
-        if !requests.is_empty() {
-            let kept = (self.keep)(requests).min(requests.len());
-            self.kept.fetch_add(kept as u64, Ordering::Relaxed);
-            self.dropped.add((requests.len() - kept) as u64);
+    /// take (the state dir is not used) as dropped. Returns how to take them back.
+    fn keep(&self, requests: &[Post], keeper: Keeper) -> TakeBack {
+        if requests.is_empty() {
+            return Box::new(|| {});
         }
+        let kept = (self.keep)(requests, keeper);
+        let taken = kept.taken.min(requests.len());
+        self.kept.fetch_add(taken as u64, Ordering::Relaxed);
+        self.dropped.add((requests.len() - taken) as u64);
+        kept.take_back
     }
 
-    /// The in-flight slot, from the exiting thread: tried for [`KEEP_LOCK_TRIES_FOR`] at most.
+    /// The in-flight slot, from the exiting thread: the worker holds it while it keeps an event
+    /// (one local file write), tried for [`crate::lock_soon::TRIES_FOR`] at most.
     fn in_flight_soon(&self) -> Option<MutexGuard<'_, InFlight>> {
-        let until = Instant::now() + KEEP_LOCK_TRIES_FOR;
-        loop {
-            match self.in_flight.try_lock() {
-                Ok(slot) => return Some(slot),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                    return Some(poisoned.into_inner());
-                }
-                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < until => {
-                    std::thread::yield_now();
-                }
-                Err(std::sync::TryLockError::WouldBlock) => return None,
-            }
-        }
+        crate::lock_soon::lock_soon(&self.in_flight)
     }
 }
 
@@ -277,12 +287,15 @@ impl Transport {
     /// has not delivered (the one it is sending, then those still queued, built here) are kept
     /// for a later run. Never waits for the network, nor long for the worker.
     pub(crate) fn keep_what_is_left(&self) {
+        let until = Instant::now() + KEEP_BUILDING_FOR;
         if let Some(mut slot) = self.shared.in_flight_soon()
             && let Some((request, kept)) = slot.as_mut()
-            && !*kept
+            && kept.is_none()
         {
-            self.shared.keep(std::slice::from_ref(&**request));
-            *kept = true;
+            *kept = Some(
+                self.shared
+                    .keep(std::slice::from_ref(&**request), Keeper::Exiting),
+            );
         }
         let queued = self.inbox.take_where(|job| matches!(job, Job::Event(_)));
         if queued.is_empty() {
@@ -291,9 +304,14 @@ impl Transport {
         self.shared
             .queued
             .fetch_sub(queued.len(), Ordering::Relaxed);
+        let mut out_of_time = 0;
         let requests: Vec<Post> = queued
             .into_iter()
             .filter_map(|job| match job {
+                Job::Event(_) if Instant::now() >= until => {
+                    out_of_time += 1;
+                    None
+                }
                 Job::Event(build) => match build() {
                     Outgoing::Post(request) => Some(request),
                     Outgoing::Discarded => None,
@@ -305,7 +323,14 @@ impl Transport {
                 Job::Task(_) | Job::Flush { .. } => None,
             })
             .collect();
-        self.shared.keep(&requests);
+        if out_of_time > 0 {
+            self.shared.dropped.add(out_of_time);
+            diag::debug!(
+                "{out_of_time} queued error events could not be kept in time at exit; \
+                 counted by dropped_event_count()"
+            );
+        }
+        let _ = self.shared.keep(&requests, Keeper::Exiting);
     }
 
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
@@ -328,4 +353,69 @@ pub(crate) fn done_by_deadline(wait: &Wait, deadline: Instant) -> bool {
         diag::debug!("the exit deadline passed before everything was sent");
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            host: "http://127.0.0.1:9".to_owned(),
+            key: "k".to_owned(),
+            proxy: None,
+        }
+    }
+
+    /// A transport whose worker is held by a task until the returned sender drops, and whose
+    /// keep counts what it is given.
+    fn held_transport(kept: &Arc<AtomicUsize>) -> (Transport, mpsc::Sender<()>) {
+        let counted = Arc::clone(kept);
+        let transport = Transport::spawn(
+            endpoint(),
+            None,
+            Box::new(|| {}),
+            Box::new(move |requests, _| {
+                counted.fetch_add(requests.len(), Ordering::Relaxed);
+                Kept {
+                    taken: requests.len(),
+                    take_back: Box::new(|| {}),
+                }
+            }),
+        )
+        .expect("a thread");
+        let (release, held) = mpsc::channel::<()>();
+        transport.run(Box::new(move |_| {
+            let _ = held.recv();
+        }));
+        (transport, release)
+    }
+
+    fn slow_event() -> Outgoing {
+        std::thread::sleep(Duration::from_millis(50));
+        Outgoing::Post(Post {
+            path: crate::wire::ERRORS,
+            body: b"{}".to_vec(),
+        })
+    }
+
+    #[test]
+    fn keeping_at_exit_builds_events_only_within_its_budget_and_counts_the_rest_dropped() {
+        let kept = Arc::new(AtomicUsize::new(0));
+        let (transport, release) = held_transport(&kept);
+        for _ in 0..20 {
+            transport.send_event(slow_event);
+        }
+        let started = Instant::now();
+        transport.keep_what_is_left();
+        let took = started.elapsed();
+        // 20 builds of 50 ms each would take a second; the budget allows one started in time.
+        assert!(took < Duration::from_millis(500), "took {took:?}");
+        let kept = kept.load(Ordering::Relaxed);
+        assert!(kept >= 1, "the first event is built and kept");
+        assert_eq!(transport.dropped_event_count(), (20 - kept) as u64);
+        assert!(!transport.has_pending_events());
+        drop(release);
+    }
 }

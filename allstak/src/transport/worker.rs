@@ -147,13 +147,21 @@ impl Worker {
     /// thread kept it while it was in flight).
     fn deliver_event(&mut self, request: Post) -> Delivery {
         let request = Arc::new(request);
-        *self.in_flight() = Some((Arc::clone(&request), false));
+        *self.in_flight() = Some((Arc::clone(&request), None));
         let delivery = self.deliver(&request);
         let mut slot = self.in_flight();
-        let kept = slot.take().is_some_and(|(_, kept)| kept);
-        if delivery == Delivery::NotYet && !kept {
+        let kept = slot.take().and_then(|(_, kept)| kept);
+        if let Some(take_back) = kept {
+            if delivery != Delivery::NotYet {
+                // Kept by the exiting thread while in flight, then delivered (or refused for
+                // good): no later run may send it again.
+                take_back();
+            }
+        } else if delivery == Delivery::NotYet {
             // Under the lock: the exiting thread sees it either in flight or kept.
-            self.shared.keep(std::slice::from_ref(&*request));
+            let _ = self
+                .shared
+                .keep(std::slice::from_ref(&*request), super::Keeper::Worker);
             diag::say_once(
                 Notice::EventLost,
                 "debug",
@@ -310,7 +318,14 @@ mod tests {
             key: "k".to_owned(),
             proxy: None,
         };
-        Worker::new(endpoint, Arc::new(Shared::new(Box::new(|_| 0))), None)
+        Worker::new(
+            endpoint,
+            Arc::new(Shared::new(Box::new(|_, _| super::super::Kept {
+                taken: 0,
+                take_back: Box::new(|| {}),
+            }))),
+            None,
+        )
     }
 
     #[test]
