@@ -427,16 +427,19 @@ mod tests {
 
     #[test]
     fn a_breadcrumb_the_hook_adds_is_kept_as_it_is_not_hooked_again() {
-        let calls = std::sync::atomic::AtomicUsize::new(0);
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
         let hook = |breadcrumb: Breadcrumb| {
-            calls.fetch_add(1, Ordering::Relaxed);
+            CALLS.fetch_add(1, Ordering::Relaxed);
             let inner = apply(&|_| None, Breadcrumb::new("from the hook"));
-            assert_eq!(inner.and_then(|b| b.message).as_deref(), Some("from the hook"));
+            assert_eq!(
+                inner.and_then(|b| b.message).as_deref(),
+                Some("from the hook")
+            );
             Some(breadcrumb)
         };
         let hook: &BeforeBreadcrumb = &hook;
         assert!(apply(hook, Breadcrumb::new("outer")).is_some());
-        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        assert_eq!(CALLS.load(Ordering::Relaxed), 1);
         // The guard is down again: the next one goes through a hook.
         assert!(apply(&|_| None, Breadcrumb::new("dropped")).is_none());
     }
