@@ -8,6 +8,13 @@
 //! (a request sent again after its answer was lost counts twice), and the same once one more
 //! run with the default deadline has happened.
 //!
+//! With `FAR_SERVER_EXTRA="label=path,label=path"` (`scripts/far-server-compare.sh` sets it), each
+//! program named there gets a row of its own in the same interleaved runs, against its own
+//! collector: another SDK's hello world (sentry, AllStak-Rust 0.2.2), given both `SENTRY_DSN` and
+//! `ALLSTAK_API_KEY`/`ALLSTAK_HOST` pointing at that collector, and `TMPDIR` set to its own
+//! directory (where AllStak-Rust 0.2.2 keeps its offline queue). Its sessions are counted only if
+//! it uses AllStak's session paths.
+//!
 //! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
@@ -24,28 +31,31 @@ const RUNS: usize = 21;
 const ANSWER_AFTER: Duration = Duration::from_millis(100);
 
 struct Setup {
-    label: &'static str,
+    label: String,
     program: PathBuf,
     deadline_ms: Option<&'static str>,
+    /// Another SDK's program (from `FAR_SERVER_EXTRA`), not one of ours.
+    extra: bool,
     collector: Collector,
     state_dir: PathBuf,
     walls: Vec<Duration>,
 }
 
 impl Setup {
-    fn new(label: &'static str, program: PathBuf, deadline_ms: Option<&'static str>) -> Self {
+    fn new(label: &str, program: PathBuf, deadline_ms: Option<&'static str>) -> Self {
         let collector = Collector::start().expect("collector");
         collector.set_reply(Reply::accepted().after(ANSWER_AFTER));
         let state_dir = std::env::temp_dir().join(format!(
             "allstak-far-{}-{}",
-            label.replace(' ', "-"),
+            label.replace([' ', ','], "-"),
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&state_dir);
         Self {
-            label,
+            label: label.to_owned(),
             program,
             deadline_ms,
+            extra: false,
             collector,
             state_dir,
             walls: Vec::new(),
@@ -61,6 +71,14 @@ impl Setup {
             .env("ALLSTAK_STATE_DIR", &self.state_dir);
         if let Some(ms) = deadline_ms {
             command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
+        }
+        if self.extra {
+            // sentry's DSN: its key as the URL's user, the project id as the path.
+            let dsn = self.collector.url().replacen("://", "://public@", 1) + "/1";
+            let _ = std::fs::create_dir_all(&self.state_dir);
+            command
+                .env("SENTRY_DSN", dsn)
+                .env("TMPDIR", &self.state_dir);
         }
         let started = Instant::now();
         let output = command.output().expect("runs");
@@ -84,6 +102,15 @@ impl Setup {
             ids("/ingest/v1/sessions/end").len(),
             requests.len(),
         )
+    }
+
+    /// Whether the program sent anything to AllStak's session paths (sentry sends its sessions
+    /// in envelopes, which the columns of sessions do not count).
+    fn uses_session_paths(&self) -> bool {
+        self.collector
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/ingest/v1/sessions/"))
     }
 }
 
@@ -183,11 +210,17 @@ fn main() {
             program.display()
         );
     }
-    let mut setups = [
+    let mut setups = vec![
         Setup::new("plain", plain, None),
         Setup::new("allstak, default exit deadline", tracked.clone(), None),
         Setup::new("allstak, exit deadline 0", tracked, Some("0")),
     ];
+    let extras = std::env::var("FAR_SERVER_EXTRA").unwrap_or_default();
+    for (label, program) in extras.split(',').filter_map(|extra| extra.split_once('=')) {
+        let mut setup = Setup::new(label.trim(), PathBuf::from(program.trim()), None);
+        setup.extra = true;
+        setups.push(setup);
+    }
     for _ in 0..RUNS {
         for setup in &mut setups {
             let wall = setup.run(setup.deadline_ms);
@@ -205,8 +238,15 @@ fn main() {
     for setup in &setups {
         let wall = median(setup.walls.clone());
         let (started, ended, requests) = setup.reached();
+        let sessions = if setup.extra && !setup.uses_session_paths() {
+            "—".to_owned()
+        } else {
+            format!("{started} / {ended} of {RUNS}")
+        };
         let later = if setup.label == "plain" {
-            "".to_owned()
+            String::new()
+        } else if setup.extra {
+            "—".to_owned()
         } else {
             setup.run(None);
             std::thread::sleep(ANSWER_AFTER * 2);
@@ -214,7 +254,7 @@ fn main() {
             format!("{started} / {ended} of {}, {requests} requests", RUNS + 1)
         };
         println!(
-            "| {} | {:.2} ms | {:+.2} ms | {started} / {ended} of {RUNS} | {requests} | {later} |",
+            "| {} | {:.2} ms | {:+.2} ms | {sessions} | {requests} | {later} |",
             setup.label,
             ms(wall),
             ms(wall) - ms(plain_wall),
