@@ -6,7 +6,11 @@
 # Needs python3 (to read `cargo metadata`). Shares target/ so unchanged crates are not rebuilt.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-scratch=$(mktemp -d)
+# Always the same place: a test binary keeps the path of its crate (`CARGO_MANIFEST_DIR`), and
+# cargo reuses one built by an earlier run from identical sources, which must still be there.
+scratch="$root/target/minimal-versions"
+rm -rf "$scratch"
+mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 (cd "$root" && tar --exclude=./target --exclude=./.git -cf - .) | (cd "$scratch" && tar -xf -)
 cd "$scratch"
