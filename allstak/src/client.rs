@@ -226,6 +226,19 @@ impl Client {
         self.capture_at(Level::Error, build)
     }
 
+    /// What every capture does first: a forked child's event is dropped and counted; an error
+    /// marks the session `errored`; then whether the event goes anywhere.
+    fn admits(&self, level: Level) -> bool {
+        if fork::is_child() {
+            fork::drop_event();
+            return false;
+        }
+        if level.is_error() {
+            self.tracker.record_handled_error();
+        }
+        self.sends()
+    }
+
     /// [`Self::capture`] for an event of `level`: only `error` and `fatal` make the session
     /// `errored` (the event is built with its level by `build`).
     ///
@@ -237,14 +250,7 @@ impl Client {
         level: Level,
         build: impl FnOnce() -> ErrorEvent,
     ) -> Option<EventId> {
-        if fork::is_child() {
-            fork::drop_event();
-            return None;
-        }
-        if level.is_error() {
-            self.tracker.record_handled_error();
-        }
-        if !self.sends() {
+        if !self.admits(level) {
             return None;
         }
         self.send_caught_panics_if_past_them();
@@ -276,14 +282,7 @@ impl Client {
         fingerprint: u64,
         build: impl FnOnce() -> ErrorEvent,
     ) -> Option<EventId> {
-        if fork::is_child() {
-            fork::drop_event();
-            return None;
-        }
-        if level.is_error() {
-            self.tracker.record_handled_error();
-        }
-        if !self.sends() {
+        if !self.admits(level) {
             return None;
         }
         // The once-only rule before the dice: a report it drops is not thrown for.

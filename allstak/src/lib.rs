@@ -352,6 +352,23 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     client::add_breadcrumb(|| breadcrumb);
 }
 
+// Here rather than beside the rest of `Scope` (scope/local.rs): a scope's breadcrumb goes
+// through the client (`before_breadcrumb`, and nothing kept without a key), and only the
+// crate's entry points call into the client.
+impl Scope {
+    /// Adds a breadcrumb to this scope's trail: the events raised in it (and in scopes forked
+    /// from it afterwards) carry it; no other scope's do. Nothing is kept when nothing is sent
+    /// (no API key).
+    ///
+    /// ```
+    /// let scope = allstak::Scope::new();
+    /// scope.add_breadcrumb(allstak::Breadcrumb::new("cart loaded").with_category("shop"));
+    /// ```
+    pub fn add_breadcrumb(&self, breadcrumb: Breadcrumb) {
+        client::add_breadcrumb_to(self.trail(), || breadcrumb);
+    }
+}
+
 /// Sets the user of every later error event (the contract's `user`: id, email, IP), from any
 /// thread, at any time; `None` removes it. Until the first call, events carry
 /// [`ConfigBuilder::user_id`] (or `ALLSTAK_USER_ID`), if set. One short lock.

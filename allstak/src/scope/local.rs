@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::{RequestContext, User, Values, process_values};
-use crate::breadcrumbs::{Breadcrumb, ScopeTrail};
+use crate::breadcrumbs::ScopeTrail;
 use crate::text::truncate;
 
 /// A scope's insides: its values (changed under a short lock), the request it serves (fixed
@@ -334,16 +334,8 @@ impl Scope {
         });
     }
 
-    /// Adds a breadcrumb to this scope's trail: the events raised in it (and in scopes forked
-    /// from it afterwards) carry it; no other scope's do. Nothing is kept when nothing is sent
-    /// (no API key).
-    ///
-    /// ```
-    /// let scope = allstak::Scope::new();
-    /// scope.add_breadcrumb(allstak::Breadcrumb::new("cart loaded").with_category("shop"));
-    /// ```
-    pub fn add_breadcrumb(&self, breadcrumb: Breadcrumb) {
-        let trail = self.shared.as_ref().map(|shared| &*shared.trail);
-        crate::client::add_breadcrumb_to(trail, || breadcrumb);
+    /// This scope's trail of breadcrumbs; `None` for the process's.
+    pub(crate) fn trail(&self) -> Option<&ScopeTrail> {
+        self.shared.as_ref().map(|shared| &*shared.trail)
     }
 }
