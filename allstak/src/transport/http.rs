@@ -40,6 +40,28 @@ pub(crate) enum Answer {
 pub(crate) trait Backend: Send {
     /// POSTs `request` to the endpoint with the contract's headers, taking at most `timeout`.
     fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer;
+
+    /// Opens, ahead of time, the connection [`Self::post_all`] will use (the connect and the
+    /// TLS handshake), taking at most `timeout`; a backend that cannot pipeline does nothing.
+    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) {
+        let _ = (endpoint, timeout);
+    }
+
+    /// POSTs every one of `requests` on one connection, each written before the answer to the
+    /// one before it is read (HTTP/1.1 pipelining): the server receives them in order, and
+    /// they cost one round trip, not one each. Their answers in order, as many as came back
+    /// within `timeout` (those after the last one were not answered: the connection ended, or
+    /// the time ran out). `None` if this backend cannot pipeline here (the caller posts them
+    /// one by one).
+    fn post_all(
+        &mut self,
+        endpoint: &Endpoint,
+        requests: &[&Post],
+        timeout: Duration,
+    ) -> Option<Vec<Answer>> {
+        let _ = (endpoint, requests, timeout);
+        None
+    }
 }
 
 /// The backend this build has.
