@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::breadcrumbs::{self, Breadcrumb, Mark, ScopeTrail, Trail};
 use crate::config::{self, Config};
@@ -30,6 +30,11 @@ use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
 use crate::{SessionId, SessionStatus};
 
 pub(crate) use shutdown::at_exit;
+
+/// How long the session's start is held back on the SDK's thread, unless the program ends
+/// its session first (then the start goes out with the end, on one connection: one round trip
+/// at exit instead of two) or anything else is queued (an error event, a flush: then at once).
+const START_HELD_FOR: Duration = Duration::from_secs(1);
 
 /// The process's client, once set up.
 static PROCESS: OnceLock<Client> = OnceLock::new();
@@ -181,7 +186,12 @@ impl Client {
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken.
                 let recovered = file.recover_sessions(|request| worker.deliver(request));
-                file.settle_start(worker.deliver(&start));
+                // A program that ends meanwhile sends its start with its end, on a connection
+                // opened meanwhile: one round trip at exit, not two.
+                worker.linger(Instant::now() + START_HELD_FOR);
+                if !self.tracker.has_ended() {
+                    file.settle_start(worker.deliver(&start));
+                }
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }

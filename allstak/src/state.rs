@@ -26,7 +26,7 @@ use crate::diag;
 use crate::lock_soon::lock_soon;
 use crate::session::EndedSession;
 use crate::time;
-use crate::transport::Delivery;
+use crate::transport::{Deliver, Delivery};
 use crate::wire::{self, Post};
 use crate::{SessionId, SessionStatus};
 use json::Json;
@@ -628,34 +628,30 @@ impl SessionFile {
     }
 
     /// Sends the session's end, after its start if the server has not taken that yet (one more
-    /// try); settles the file: removed once nothing is owed, else keeping what is, in order.
+    /// try, the two written together where the backend can pipeline); settles the file: removed once nothing is owed, else keeping what is, in order.
     /// An end whose start did not go out is not sent: kept after its start for the next run,
     /// or, the start refused for good, never.
-    pub(crate) fn send_end(
-        &self,
-        ended: &EndedSession,
-        mut deliver: impl FnMut(&Post) -> Delivery,
-    ) {
-        let start = self.lock().start.clone();
-        match start {
-            Start::Owed(start) => {
-                let delivery = deliver(&start);
-                self.settle_start(delivery);
-                match delivery {
-                    Delivery::Sent => {}
-                    Delivery::Refused => return,
-                    Delivery::NotYet => return self.settle_end(ended, false),
-                }
-            }
-            Start::Refused => return,
-            Start::NotQueued | Start::Sent => {}
-        }
+    pub(crate) fn send_end(&self, ended: &EndedSession, deliver: &mut impl Deliver) {
         let end = wire::session_end(
             &ended.id.to_string(),
             time::millis(ended.duration),
             ended.status.as_str(),
         );
-        let settled = deliver(&end) != Delivery::NotYet;
+        let start = self.lock().start.clone();
+        let settled = match start {
+            // Both on one connection where the backend can: one round trip, in order.
+            Start::Owed(start) => {
+                let (started, end_delivery) = deliver.deliver_after(&start, &end);
+                self.settle_start(started);
+                match (started, end_delivery) {
+                    (Delivery::Refused, _) => return,
+                    (_, Some(end_delivery)) => end_delivery != Delivery::NotYet,
+                    (_, None) => false,
+                }
+            }
+            Start::Refused => return,
+            Start::NotQueued | Start::Sent => deliver.deliver(&end) != Delivery::NotYet,
+        };
         self.settle_end(ended, settled);
     }
 
@@ -1260,6 +1256,12 @@ mod tests {
         }
     }
 
+    impl Deliver for Server {
+        fn deliver(&mut self, request: &Post) -> Delivery {
+            Server::deliver(self, request)
+        }
+    }
+
     /// A dead process's state that still owes its start.
     fn owing_dead_state(dir: &StateDir) -> SessionState {
         let mut state = dead_state(dir, SessionId::random());
@@ -1370,7 +1372,7 @@ mod tests {
         let file = opened(&dir, id, Delivery::NotYet);
         // The end's one more try at the start fails too.
         let mut server = Server::answering(&[Delivery::NotYet]);
-        file.send_end(&ended(id), |request| server.deliver(request));
+        file.send_end(&ended(id), &mut server);
         assert_eq!(server.paths(), [wire::SESSIONS_START]);
         let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
@@ -1390,7 +1392,7 @@ mod tests {
         let id = SessionId::random();
         let file = opened(&dir, id, Delivery::NotYet);
         let mut server = Server::default();
-        file.send_end(&ended(id), |request| server.deliver(request));
+        file.send_end(&ended(id), &mut server);
         assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
         assert!(!dir.file_for(&id.to_string()).exists());
     }
@@ -1404,7 +1406,7 @@ mod tests {
         assert!(!dir.file_for(&id.to_string()).exists());
         file.keep_end_unless_busy(&ended(id), start_request);
         let mut server = Server::default();
-        file.send_end(&ended(id), |request| server.deliver(request));
+        file.send_end(&ended(id), &mut server);
         assert_eq!(server.paths(), Vec::<&str>::new());
         assert!(!dir.file_for(&id.to_string()).exists());
     }
@@ -1443,7 +1445,7 @@ mod tests {
         file.open(id);
         file.settle_start(Delivery::Sent);
         let mut server = Server::default();
-        file.send_end(&ended(id), |request| server.deliver(request));
+        file.send_end(&ended(id), &mut server);
         assert_eq!(server.paths(), [wire::SESSIONS_END]);
         assert!(!dir.file_for(&id.to_string()).exists());
     }

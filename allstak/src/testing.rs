@@ -48,6 +48,8 @@ pub struct Request {
     pub json: Value,
     /// When it arrived.
     pub received_at: Instant,
+    /// The address it came from: requests from one address came on one connection.
+    pub from: Option<SocketAddr>,
     proxied_for: Option<String>,
 }
 
@@ -457,6 +459,7 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
         json: serde_json::from_str(&body).unwrap_or(Value::Null),
         body,
         received_at: Instant::now(),
+        from: request.remote_addr().copied(),
     };
     let reply = {
         let mut state = shared.lock();
@@ -532,6 +535,7 @@ fn open_tunnel(shared: &Shared, request: tiny_http::Request) {
             body: String::new(),
             json: Value::Null,
             received_at: Instant::now(),
+            from: request.remote_addr().copied(),
         });
         shared.arrived.notify_all();
     }

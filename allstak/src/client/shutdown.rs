@@ -151,7 +151,7 @@ impl Client {
         let worker_file = Arc::clone(file);
         let queued = transport.run_final(Box::new(move |worker| {
             // After the start, if that has not gone out yet; never without it.
-            worker_file.send_end(&ended, |request| worker.deliver(request));
+            worker_file.send_end(&ended, worker);
             worker.ended_by(deadline);
             done.raise();
         }));

@@ -36,6 +36,21 @@ pub(crate) use http::{BACKEND, Backend, Endpoint, TLS};
 pub(crate) use queue::signal;
 pub(crate) use worker::{Delivery, Worker};
 
+/// Delivers requests in order: what the session's file asks of the worker (and of a test's
+/// stand-in for it).
+pub(crate) trait Deliver {
+    /// Sends one request, as [`Worker::deliver`].
+    fn deliver(&mut self, request: &Post) -> Delivery;
+
+    /// Sends `first`, then `then` once `first` is sent, as [`Worker::deliver_after`]: one by
+    /// one unless pipelined.
+    fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
+        let first_delivery = self.deliver(first);
+        let then_delivery = (first_delivery == Delivery::Sent).then(|| self.deliver(then));
+        (first_delivery, then_delivery)
+    }
+}
+
 /// Error events queued or being sent; past this they are dropped and counted.
 const QUEUE_CAPACITY: usize = 256;
 
@@ -176,12 +191,12 @@ impl Transport {
     ) -> Option<Self> {
         let inbox = Arc::new(Inbox::new());
         let shared = Arc::new(Shared::new(keep));
-        let worker = Worker::new(endpoint, Arc::clone(&shared), backend);
+        let worker = Worker::new(endpoint, Arc::clone(&shared), Arc::clone(&inbox), backend);
         let taken = Arc::clone(&inbox);
         let spawned = sdk_thread::spawn("allstak-transport", move || {
             // A bug of ours on this thread must not reach the program; the thread just ends.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                worker.run(&taken, heartbeat);
+                worker.run(heartbeat);
             }));
             // Whoever waits for a job still queued stops waiting at once.
             taken.abandon();

@@ -90,18 +90,26 @@ impl<T> Inbox<T> {
 
     /// The next job, waiting for one up to `timeout`.
     pub(super) fn take(&self, timeout: Duration) -> Taken<T> {
-        let until = Instant::now() + timeout;
+        let mut state = self.wait_for_job(Instant::now() + timeout);
+        match state.jobs.pop_front() {
+            Some(job) => Taken::Job(job),
+            None if state.closed => Taken::Closed,
+            None => Taken::Idle,
+        }
+    }
+
+    /// Waits until a job is queued, the inbox closes, or `until`; takes nothing.
+    pub(super) fn wait_until_queued(&self, until: Instant) {
+        drop(self.wait_for_job(until));
+    }
+
+    /// The state once a job is queued, the inbox closed, or `until` passed.
+    fn wait_for_job(&self, until: Instant) -> MutexGuard<'_, InboxState<T>> {
         let mut state = self.lock();
         loop {
-            if let Some(job) = state.jobs.pop_front() {
-                return Taken::Job(job);
-            }
-            if state.closed {
-                return Taken::Closed;
-            }
             let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Taken::Idle;
+            if !state.jobs.is_empty() || state.closed || left.is_zero() {
+                return state;
             }
             state.waiting = true;
             state = match self.ready.wait_timeout(state, left) {

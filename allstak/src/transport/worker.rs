@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{InFlight, Job, Outgoing, Shared};
+use super::{Deliver, InFlight, Job, Outgoing, Shared};
 use crate::diag::{self, Notice};
 use crate::wire::Post;
 
@@ -60,6 +60,7 @@ pub(crate) enum Delivery {
 pub(crate) struct Worker {
     endpoint: Endpoint,
     shared: Arc<Shared>,
+    inbox: Arc<Inbox<Job>>,
     /// Made on first use, so that a program that sends nothing never sets up HTTP or TLS.
     backend: Option<Box<dyn Backend>>,
     paused_until: Option<Instant>,
@@ -72,29 +73,27 @@ impl Worker {
     pub(super) fn new(
         endpoint: Endpoint,
         shared: Arc<Shared>,
+        inbox: Arc<Inbox<Job>>,
         backend: Option<Box<dyn Backend>>,
     ) -> Self {
         Self {
             endpoint,
             shared,
+            inbox,
             backend,
             paused_until: None,
             dropped_at_flush: 0,
         }
     }
 
-    pub(super) fn run(self, inbox: &Inbox<Job>, heartbeat: Box<dyn FnMut() + Send>) {
-        self.run_beating_every(HEARTBEAT_EVERY, inbox, heartbeat);
+    pub(super) fn run(self, heartbeat: Box<dyn FnMut() + Send>) {
+        self.run_beating_every(HEARTBEAT_EVERY, heartbeat);
     }
 
     /// Runs jobs until the inbox closes, and `heartbeat` every `every`: after a job as after a
     /// wait, so that a worker busy every few seconds beats on time too.
-    fn run_beating_every(
-        mut self,
-        every: Duration,
-        inbox: &Inbox<Job>,
-        mut heartbeat: Box<dyn FnMut() + Send>,
-    ) {
+    fn run_beating_every(mut self, every: Duration, mut heartbeat: Box<dyn FnMut() + Send>) {
+        let inbox = Arc::clone(&self.inbox);
         let mut schedule = Schedule::new(every, Instant::now());
         loop {
             match inbox.take(schedule.wait(Instant::now())) {
@@ -217,29 +216,13 @@ impl Worker {
                 return Delivery::NotYet;
             };
             let outcome = self.post(request, timeout);
+            if let Some(delivery) = self.settled(path, outcome) {
+                return delivery;
+            }
             let backoff = match outcome {
-                Outcome::Sent => return Delivery::Sent,
-                Outcome::Unauthorized => {
-                    self.shared.unauthorized.store(true, Ordering::Relaxed);
-                    diag::say_once(
-                        Notice::Unauthorized,
-                        "warn",
-                        format_args!("the API key was refused (401); nothing more will be sent"),
-                    );
-                    return Delivery::Refused;
-                }
-                Outcome::Rejected(status) => {
-                    diag::debug!("{path} was rejected with {status}; not retried");
-                    return Delivery::Refused;
-                }
-                Outcome::RetryAfter(Some(wait)) => {
-                    self.paused_until = Some(Instant::now() + wait);
-                    continue;
-                }
+                Outcome::RetryAfter(Some(_)) => continue,
                 Outcome::Unreachable if self.is_ending() => return Delivery::NotYet,
-                Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => {
-                    retry::backoff(attempt)
-                }
+                _ => retry::backoff(attempt),
             };
             let unreachable = outcome == Outcome::Unreachable;
             if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff, unreachable)
@@ -248,6 +231,92 @@ impl Worker {
             }
         }
         Delivery::NotYet
+    }
+
+    /// What `outcome` settles for a request to `path`: sent, or refused for good (the key
+    /// refused stops everything); `None` if it is worth another try (after the pause a
+    /// `Retry-After` asks for, which is then set).
+    fn settled(&mut self, path: &str, outcome: Outcome) -> Option<Delivery> {
+        match outcome {
+            Outcome::Sent => Some(Delivery::Sent),
+            Outcome::Unauthorized => {
+                self.shared.unauthorized.store(true, Ordering::Relaxed);
+                diag::say_once(
+                    Notice::Unauthorized,
+                    "warn",
+                    format_args!("the API key was refused (401); nothing more will be sent"),
+                );
+                Some(Delivery::Refused)
+            }
+            Outcome::Rejected(status) => {
+                diag::debug!("{path} was rejected with {status}; not retried");
+                Some(Delivery::Refused)
+            }
+            Outcome::RetryAfter(Some(wait)) => {
+                self.paused_until = Some(Instant::now() + wait);
+                None
+            }
+            Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => None,
+        }
+    }
+
+    /// Sends `first`, then `then` once `first` is sent, as [`Self::deliver`] would, but both
+    /// written on one connection before either answer is read where the backend can (the
+    /// server receives them in order, for one round trip, not two). `then` is not delivered
+    /// (`None`) unless `first` was sent; what was not answered, or answered "try again", is
+    /// sent again one by one.
+    pub(crate) fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
+        let mut answered = self.post_in_order(&[first, then]).into_iter();
+        let mut delivery = |worker: &mut Self, request: &Post| {
+            answered
+                .next()
+                .and_then(|outcome| worker.settled(request.path, outcome))
+                .unwrap_or_else(|| worker.deliver(request))
+        };
+        let first_delivery = delivery(self, first);
+        if first_delivery != Delivery::Sent {
+            return (first_delivery, None);
+        }
+        (first_delivery, Some(delivery(self, then)))
+    }
+
+    /// Posts `requests` pipelined on one connection, if the backend can and nothing holds them
+    /// back (a pause, the key refused, the deadline passed): what each of those answered came
+    /// to, in order.
+    fn post_in_order(&mut self, requests: &[&Post]) -> Vec<Outcome> {
+        if self.paused_until.is_some() || self.shared.unauthorized.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
+            return Vec::new();
+        };
+        let backend = self
+            .backend
+            .get_or_insert_with(|| http::backend(&self.endpoint));
+        let answers = backend
+            .post_all(&self.endpoint, requests, timeout)
+            .unwrap_or_default();
+        answers
+            .into_iter()
+            .zip(requests)
+            .map(|(answer, request)| outcome_of(request.path, answer))
+            .collect()
+    }
+
+    /// Holds the caller (the session's start) back until `until`, the program ending its
+    /// session, or anything else queued for the worker, whichever comes first; meanwhile opens
+    /// the connection pipelined requests go out on. A program that ends within it sends its
+    /// start and its end together ([`Self::deliver_after`]).
+    pub(crate) fn linger(&mut self, until: Instant) {
+        let Some(timeout) = self.time_left(until.saturating_duration_since(Instant::now())) else {
+            return;
+        };
+        self.backend
+            .get_or_insert_with(|| http::backend(&self.endpoint))
+            .warm(&self.endpoint, timeout);
+        if !self.is_ending() {
+            self.inbox.wait_until_queued(until);
+        }
     }
 
     /// Waits until `until`, or less if the session starts ending first (a deadline is set):
@@ -289,19 +358,33 @@ impl Worker {
         let backend = self
             .backend
             .get_or_insert_with(|| http::backend(&self.endpoint));
-        let path = request.path;
-        match backend.post(&self.endpoint, request, timeout) {
-            Answer::Status {
-                status,
-                retry_after,
-            } => {
-                diag::debug!("POST {path} → {status}");
-                retry::classify(status, retry_after.as_deref())
-            }
-            Answer::Unreachable(error) => {
-                diag::debug!("POST {path} failed: {error}");
-                Outcome::Unreachable
-            }
+        outcome_of(request.path, backend.post(&self.endpoint, request, timeout))
+    }
+}
+
+impl Deliver for Worker {
+    fn deliver(&mut self, request: &Post) -> Delivery {
+        Worker::deliver(self, request)
+    }
+
+    fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
+        Worker::deliver_after(self, first, then)
+    }
+}
+
+/// What an answer to a request to `path` means, said in the debug log.
+fn outcome_of(path: &str, answer: Answer) -> Outcome {
+    match answer {
+        Answer::Status {
+            status,
+            retry_after,
+        } => {
+            diag::debug!("POST {path} → {status}");
+            retry::classify(status, retry_after.as_deref())
+        }
+        Answer::Unreachable(error) => {
+            diag::debug!("POST {path} failed: {error}");
+            Outcome::Unreachable
         }
     }
 }
@@ -312,7 +395,7 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
 
-    fn worker() -> Worker {
+    fn worker(inbox: Arc<Inbox<Job>>) -> Worker {
         let endpoint = Endpoint {
             host: "http://127.0.0.1:9".to_owned(),
             key: "k".to_owned(),
@@ -324,6 +407,7 @@ mod tests {
                 taken: 0,
                 take_back: Box::new(|| {}),
             }))),
+            inbox,
             None,
         )
     }
@@ -352,7 +436,7 @@ mod tests {
     fn the_heartbeat_runs_between_jobs_when_the_worker_is_never_idle() {
         let beats = Arc::new(AtomicUsize::new(0));
         let seen_by_jobs = Arc::new(Mutex::new(Vec::new()));
-        let inbox = Inbox::new();
+        let inbox = Arc::new(Inbox::new());
         for _ in 0..3 {
             let (beats, seen) = (Arc::clone(&beats), Arc::clone(&seen_by_jobs));
             inbox.push(Job::Task(Box::new(move |_| {
@@ -362,9 +446,8 @@ mod tests {
         inbox.close();
         let counted = Arc::clone(&beats);
         // Due at once, every time: the inbox is never empty until it closes.
-        worker().run_beating_every(
+        worker(inbox).run_beating_every(
             Duration::ZERO,
-            &inbox,
             Box::new(move || {
                 counted.fetch_add(1, Ordering::Relaxed);
             }),
