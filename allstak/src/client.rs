@@ -188,8 +188,9 @@ impl Client {
                 let recovered = file.recover_sessions(|request| worker.deliver(request));
                 // A program that ends meanwhile sends its start with its end, on a connection
                 // opened meanwhile: one round trip at exit, not two.
+                // Not when this session's error events are queued: they go after the start.
                 worker.linger(Instant::now() + START_HELD_FOR);
-                if !self.tracker.has_ended() {
+                if !self.tracker.has_ended() || worker.has_pending_events() {
                     file.settle_start(worker.deliver(&start));
                 }
                 deliver_the_rest_left(worker, &file, &spool, recovered);

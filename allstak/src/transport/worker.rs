@@ -186,6 +186,11 @@ impl Worker {
         self.shared.deadline().is_some()
     }
 
+    /// Whether error events are queued (as [`super::Transport::has_pending_events`]).
+    pub(crate) fn has_pending_events(&self) -> bool {
+        self.shared.queued.load(Ordering::Relaxed) > 0
+    }
+
     /// The session's end, sent under `deadline`, is settled: a program that goes on running
     /// after it sends what it reports later as it did before (until it exits).
     pub(crate) fn ended_by(&self, deadline: Instant) {
