@@ -185,7 +185,7 @@ impl Client {
                 }
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken.
-                let recovered = file.recover_sessions(|request| worker.deliver(request));
+                let recovered = file.recover_sessions(worker);
                 // A program that ends meanwhile sends its start with its end, on a connection
                 // opened meanwhile: one round trip at exit, not two.
                 // Not when this session's error events are queued: they go after the start.
@@ -206,7 +206,7 @@ impl Client {
         {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                let recovered = file.recover_sessions(|request| worker.deliver(request));
+                let recovered = file.recover_sessions(worker);
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
@@ -565,7 +565,7 @@ fn deliver_the_rest_left(
     mut recovered: Option<bool>,
 ) {
     while recovered == Some(true) {
-        recovered = file.recover_sessions(|request| worker.deliver(request));
+        recovered = file.recover_sessions(worker);
     }
     if recovered.is_none() {
         spool.deliver(|request| worker.deliver(request));

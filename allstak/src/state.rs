@@ -537,10 +537,7 @@ impl SessionFile {
     /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
-    pub(crate) fn recover_sessions(
-        &self,
-        mut deliver: impl FnMut(&Post) -> Delivery,
-    ) -> Option<bool> {
+    pub(crate) fn recover_sessions(&self, deliver: &mut impl Deliver) -> Option<bool> {
         let batch = self.dir.recover(SystemTime::now());
         if batch.is_empty() {
             return None;
@@ -552,27 +549,28 @@ impl SessionFile {
                 recovered.session_id,
                 recovered.status
             );
-            if let Some(start) = recovered.start() {
-                match deliver(&start) {
-                    Delivery::Sent => recovered.start_sent(),
-                    // Refused for good: the server will never have this session, nor its end.
-                    Delivery::Refused => {
-                        recovered.settle(true);
-                        continue;
-                    }
-                    Delivery::NotYet => {
-                        recovered.settle(false);
-                        batch.for_each(|left| left.settle(false));
-                        return Some(false);
-                    }
-                }
-            }
             let end = wire::session_end(
                 &recovered.session_id,
                 recovered.duration_ms,
                 recovered.status.as_str(),
             );
-            let delivery = deliver(&end);
+            // Its start and end together, where the backend can pipeline: one round trip.
+            let delivery = match recovered.start() {
+                Some(start) => match deliver.deliver_after(&start, &end) {
+                    (Delivery::Sent, Some(delivery)) => {
+                        recovered.start_sent();
+                        delivery
+                    }
+                    // Refused for good: the server will never have this session, nor its end.
+                    (Delivery::Refused, _) => Delivery::Refused,
+                    (_, _) => {
+                        recovered.settle(false);
+                        batch.for_each(|left| left.settle(false));
+                        return Some(false);
+                    }
+                },
+                None => deliver.deliver(&end),
+            };
             recovered.settle(delivery != Delivery::NotYet);
             if delivery == Delivery::NotYet {
                 batch.for_each(|left| left.settle(false));
@@ -1270,8 +1268,7 @@ mod tests {
     }
 
     fn recover_with(dir: &StateDir, server: &mut Server) {
-        SessionFile::new(dir.clone(), "app@1", "production")
-            .recover_sessions(|request| server.deliver(request));
+        SessionFile::new(dir.clone(), "app@1", "production").recover_sessions(server);
     }
 
     #[test]

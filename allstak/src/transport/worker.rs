@@ -270,7 +270,11 @@ impl Worker {
     /// server receives them in order, for one round trip, not two). `then` is not delivered
     /// (`None`) unless `first` was sent; what was not answered, or answered "try again", is
     /// sent again one by one.
-    pub(crate) fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
+    pub(crate) fn deliver_after(
+        &mut self,
+        first: &Post,
+        then: &Post,
+    ) -> (Delivery, Option<Delivery>) {
         let mut answered = self.post_in_order(&[first, then]).into_iter();
         let mut delivery = |worker: &mut Self, request: &Post| {
             answered
