@@ -186,10 +186,13 @@ impl Client {
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken.
                 let recovered = file.recover_sessions(worker);
-                // A program that ends meanwhile sends its start with its end, on a connection
-                // opened meanwhile: one round trip at exit, not two.
-                // Not when this session's error events are queued: they go after the start.
-                worker.linger(Instant::now() + START_HELD_FOR);
+                // Held back a moment (once the server took a start from this key and host):
+                // a program that ends meanwhile sends its start with its end, on a connection
+                // opened meanwhile, one round trip at exit instead of two. Sent at once if
+                // this session's error events are queued: they go after it.
+                if file.pipelines() {
+                    worker.linger(Instant::now() + START_HELD_FOR);
+                }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
                     file.settle_start(worker.deliver(&start));
                 }

@@ -17,6 +17,7 @@ mod spool;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -38,6 +39,11 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
 /// away); past it the oldest are dropped unsent.
 const MAX_KEPT_SESSIONS: usize = 1000;
+/// The extension of the mark saying the server took a session's start from a key and host:
+/// only then does a run send a start and its end together (pipelined), so that where the server
+/// refuses starts (a wrong key, a host that is not AllStak's), an end never follows one.
+const TAKEN: &str = "took-a-start";
+
 /// Sessions recovered in one go at most: a long outage must not hold this run's own start back
 /// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
@@ -194,6 +200,22 @@ impl StateDir {
     pub(crate) fn remove(&self, session_id: &str) {
         if self.usable().is_some() {
             let _ = fs::remove_file(self.file_for(session_id));
+        }
+    }
+
+    /// Whether the server took a session's start from this key and host before (a mark in
+    /// the dir, see [`Self::remember_a_start_was_taken`]).
+    fn took_a_start_before(&self) -> bool {
+        self.usable().is_some_and(|usable| {
+            fs::symlink_metadata(self.base.join(format!("{}.{TAKEN}", usable.key_hash)))
+                .is_ok_and(|found| found.is_file())
+        })
+    }
+
+    /// Marks that the server took a session's start from this key and host.
+    fn remember_a_start_was_taken(&self) {
+        if let Some(usable) = self.usable() {
+            let _ = files::write(&self.base.join(format!("{}.{TAKEN}", usable.key_hash)), b"");
         }
     }
 
@@ -489,6 +511,9 @@ pub(crate) struct SessionFile {
     environment: String,
     /// One lock for both, so that a state is written with the start exactly while it is owed.
     inner: Mutex<Inner>,
+    /// Whether the server took a start from this key and host, by this run or an earlier one
+    /// ([`Self::pipelines`]); looked up once.
+    taken_before: OnceLock<AtomicBool>,
 }
 
 struct Inner {
@@ -529,7 +554,44 @@ impl SessionFile {
                 slot: Slot::NotWritten,
                 start: Start::NotQueued,
             }),
+            taken_before: OnceLock::new(),
         }
+    }
+
+    /// Whether a start and its end go out together (pipelined): only once the server took a
+    /// start from this key and host, by this run or an earlier one (see [`TAKEN`]).
+    pub(crate) fn pipelines(&self) -> bool {
+        self.taken_before().load(Ordering::Relaxed)
+    }
+
+    fn taken_before(&self) -> &AtomicBool {
+        self.taken_before
+            .get_or_init(|| AtomicBool::new(self.dir.took_a_start_before()))
+    }
+
+    /// The server took a start: remembered for later runs, once.
+    fn start_was_taken(&self) {
+        if !self.taken_before().swap(true, Ordering::Relaxed) {
+            self.dir.remember_a_start_was_taken();
+        }
+    }
+
+    /// `first` then `then` once `first` was sent: together if [`Self::pipelines`].
+    fn deliver_after(
+        &self,
+        deliver: &mut impl Deliver,
+        first: &Post,
+        then: &Post,
+    ) -> (Delivery, Option<Delivery>) {
+        let delivered = if self.pipelines() {
+            deliver.deliver_after(first, then)
+        } else {
+            crate::transport::one_then_the_other(deliver, first, then)
+        };
+        if delivered.0 == Delivery::Sent {
+            self.start_was_taken();
+        }
+        delivered
     }
 
     /// Sends what earlier runs of this program left (a few sessions at most, see
@@ -556,7 +618,7 @@ impl SessionFile {
             );
             // Its start and end together, where the backend can pipeline: one round trip.
             let delivery = match recovered.start() {
-                Some(start) => match deliver.deliver_after(&start, &end) {
+                Some(start) => match self.deliver_after(deliver, &start, &end) {
                     (Delivery::Sent, Some(delivery)) => {
                         recovered.start_sent();
                         delivery
@@ -599,6 +661,9 @@ impl SessionFile {
     /// What became of the start: sent (no longer kept), refused for good (nothing of this
     /// session is kept, or sent), or not yet (still owed).
     pub(crate) fn settle_start(&self, delivery: Delivery) {
+        if delivery == Delivery::Sent {
+            self.start_was_taken();
+        }
         if let Ok(mut inner) = self.inner.lock() {
             let event = match delivery {
                 Delivery::Sent => {
@@ -639,7 +704,7 @@ impl SessionFile {
         let settled = match start {
             // Both on one connection where the backend can: one round trip, in order.
             Start::Owed(start) => {
-                let (started, end_delivery) = deliver.deliver_after(&start, &end);
+                let (started, end_delivery) = self.deliver_after(deliver, &start, &end);
                 self.settle_start(started);
                 match (started, end_delivery) {
                     (Delivery::Refused, _) => return,
@@ -1232,6 +1297,8 @@ mod tests {
     pub(super) struct Server {
         answers: Vec<Delivery>,
         pub(super) received: Vec<(&'static str, String)>,
+        /// How many pairs were asked for together (pipelined).
+        together: usize,
     }
 
     impl Server {
@@ -1240,6 +1307,7 @@ mod tests {
             Self {
                 answers: answers.iter().rev().copied().collect(),
                 received: Vec::new(),
+                together: 0,
             }
         }
 
@@ -1257,6 +1325,11 @@ mod tests {
     impl Deliver for Server {
         fn deliver(&mut self, request: &Post) -> Delivery {
             Server::deliver(self, request)
+        }
+
+        fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
+            self.together += 1;
+            crate::transport::one_then_the_other(self, first, then)
         }
     }
 
@@ -1392,6 +1465,37 @@ mod tests {
         file.send_end(&ended(id), &mut server);
         assert_eq!(server.paths(), [wire::SESSIONS_START, wire::SESSIONS_END]);
         assert!(!dir.file_for(&id.to_string()).exists());
+    }
+
+    #[test]
+    fn a_start_and_its_end_go_together_only_once_the_server_took_a_start_from_this_key_and_host() {
+        let scratch = Scratch::new("together");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let mut server = Server::default();
+        let (first, second) = (SessionId::random(), SessionId::random());
+        // Never taken before: one by one, so that a refused start is never followed by its end.
+        let file = opened(&dir, first, Delivery::NotYet);
+        assert!(!file.pipelines());
+        file.send_end(&ended(first), &mut server);
+        assert_eq!(server.together, 0);
+        assert!(file.pipelines(), "taken now");
+        // A later run of the same key and host: together.
+        let later = opened(&dir, second, Delivery::NotYet);
+        assert!(later.pipelines());
+        later.send_end(&ended(second), &mut server);
+        assert_eq!(server.together, 1);
+        assert_eq!(
+            server.paths(),
+            [
+                wire::SESSIONS_START,
+                wire::SESSIONS_END,
+                wire::SESSIONS_START,
+                wire::SESSIONS_END
+            ]
+        );
+        // Another key (or host) has not had a start taken.
+        let other = StateDir::locate(scratch.state_dir(), "other", "h");
+        assert!(!opened(&other, SessionId::random(), Delivery::NotYet).pipelines());
     }
 
     #[test]

@@ -45,10 +45,19 @@ pub(crate) trait Deliver {
     /// Sends `first`, then `then` once `first` is sent, as [`Worker::deliver_after`]: one by
     /// one unless pipelined.
     fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
-        let first_delivery = self.deliver(first);
-        let then_delivery = (first_delivery == Delivery::Sent).then(|| self.deliver(then));
-        (first_delivery, then_delivery)
+        one_then_the_other(self, first, then)
     }
+}
+
+/// Sends `first`, then `then` only once `first` is sent, one by one (never pipelined).
+pub(crate) fn one_then_the_other(
+    deliver: &mut (impl Deliver + ?Sized),
+    first: &Post,
+    then: &Post,
+) -> (Delivery, Option<Delivery>) {
+    let first_delivery = deliver.deliver(first);
+    let then_delivery = (first_delivery == Delivery::Sent).then(|| deliver.deliver(then));
+    (first_delivery, then_delivery)
 }
 
 /// Error events queued or being sent; past this they are dropped and counted.
