@@ -421,7 +421,8 @@ enum After {
 
 impl Connection {
     /// Connects to `target` (each of its addresses in turn, within the connect bound) and
-    /// does the TLS handshake for `https`, all by `deadline`.
+    /// does the TLS handshake for `https`, all by `deadline`. Resolving the name is the system
+    /// resolver's and bounded by it, as on ureq's path (the exit deadline bounds the process).
     fn open(host: &str, target: &Target, tls: &mut Tls, deadline: Instant) -> io::Result<Self> {
         let connect_by = deadline.min(deadline_in(CONNECT_TIMEOUT));
         let mut failure = None;
@@ -727,4 +728,532 @@ fn head_of(response: &httparse::Response<'_, '_>) -> io::Result<Option<Head>> {
 /// An answer this file cannot read.
 fn invalid(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::thread;
+
+    use super::*;
+    use crate::wire::{SESSIONS_END, SESSIONS_START};
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn endpoint(host: &str) -> Endpoint {
+        Endpoint {
+            host: host.to_owned(),
+            key: "test-key".to_owned(),
+            proxy: None,
+        }
+    }
+
+    /// A session's start and end, as the worker would pipeline them.
+    fn start_and_end() -> [Post; 2] {
+        [
+            Post {
+                path: SESSIONS_START,
+                body: br#"{"sessionId":"s1"}"#.to_vec(),
+            },
+            Post {
+                path: SESSIONS_END,
+                body: br#"{"sessionId":"s1","status":"ok"}"#.to_vec(),
+            },
+        ]
+    }
+
+    fn status(status: u16) -> Answer {
+        Answer::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// What a hand-made server saw: each request's connection (numbered from 0 in the order
+    /// accepted), request line and body.
+    type Seen = Arc<Mutex<Vec<(usize, String, String)>>>;
+
+    /// A server on 127.0.0.1 that runs `serve` on each connection it accepts, each on a
+    /// thread of its own, with the connection's number: its URL, and how many it accepted.
+    fn server(
+        serve: impl Fn(usize, TcpStream) + Send + Sync + 'static,
+    ) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        let serve = Arc::new(serve);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let index = counter.fetch_add(1, Ordering::SeqCst);
+                let serve = Arc::clone(&serve);
+                thread::spawn(move || serve(index, stream));
+            }
+        });
+        (url, accepted)
+    }
+
+    /// Reads one request: its request line and body; `None` once the client closed.
+    fn read_request(reader: &mut impl BufRead) -> Option<(String, String)> {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).ok()?;
+            if header == "\r\n" || header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().ok()?;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        Some((line.trim_end().to_owned(), String::from_utf8(body).ok()?))
+    }
+
+    /// Reads `count` requests from `stream` into `seen` (fewer if the client closes).
+    fn read_requests(stream: &TcpStream, count: usize, index: usize, seen: &Seen) {
+        let mut reader = BufReader::new(stream);
+        for _ in 0..count {
+            let Some((line, body)) = read_request(&mut reader) else {
+                return;
+            };
+            seen.lock().unwrap().push((index, line, body));
+        }
+    }
+
+    /// Writes `bytes` a few at a time, so that the client reads heads, chunk sizes and bodies
+    /// in pieces.
+    fn write_in_pieces(mut stream: &TcpStream, bytes: &[u8]) {
+        stream.set_nodelay(true).unwrap();
+        for piece in bytes.chunks(7) {
+            if stream.write_all(piece).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// A server that answers every request `202` on the connection it came on, for as long
+    /// as the client keeps it.
+    fn accepting_server(seen: &Seen) -> (String, Arc<AtomicUsize>) {
+        let seen = Arc::clone(seen);
+        server(move |index, mut stream| {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            while let Some((line, body)) = read_request(&mut reader) {
+                seen.lock().unwrap().push((index, line, body));
+                let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}";
+                if stream.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn two_requests_cost_one_round_trip_and_arrive_in_order_with_the_contract_s_headers() {
+        use crate::testing::{Collector, Reply};
+
+        let collector = Collector::start().unwrap();
+        collector.set_reply(Reply::accepted().after(Duration::from_millis(300)));
+        let host = format!("{}/relay/", collector.url());
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+
+        let started = Instant::now();
+        let answers = pipeline.post_all(&endpoint(&host), &requests, WAIT);
+        let took = started.elapsed();
+
+        assert_eq!(answers, Some(vec![status(202), status(202)]));
+        // One by one, each answer 300 ms after its request: 600 ms and more.
+        assert!(took < Duration::from_millis(550), "{took:?}");
+        let received = collector.wait_for_requests(2, WAIT).unwrap();
+        let authority = collector.url().trim_start_matches("http://");
+        for (request, post) in received.iter().zip(&posts) {
+            assert_eq!(request.method, "POST");
+            assert_eq!(request.path, format!("/relay{}", post.path));
+            assert_eq!(request.header("host"), Some(authority));
+            assert_eq!(request.header("content-type"), Some("application/json"));
+            assert_eq!(request.header("x-allstak-key"), Some("test-key"));
+            assert_eq!(request.header("user-agent"), Some(USER_AGENT));
+            assert_eq!(request.body.as_bytes(), post.body);
+        }
+        assert!(received[0].received_at <= received[1].received_at);
+    }
+
+    #[test]
+    fn a_kept_connection_carries_the_next_call() {
+        let seen = Seen::default();
+        let (url, accepted) = accepting_server(&seen);
+        let posts = start_and_end();
+        let mut pipeline = Pipeline::default();
+        for post in &posts {
+            let answers = pipeline.post_all(&endpoint(&url), &[post], WAIT);
+            assert_eq!(answers, Some(vec![status(202)]));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        let lines: Vec<_> = seen.lock().unwrap().iter().map(|s| s.1.clone()).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("POST {SESSIONS_START} HTTP/1.1"),
+                format!("POST {SESSIONS_END} HTTP/1.1")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_answer_that_closes_the_connection_ends_the_call_and_nothing_is_sent_again() {
+        let seen = Seen::default();
+        let recorded = Arc::clone(&seen);
+        let (url, accepted) = server(move |index, mut stream| {
+            read_requests(&stream, 2, index, &recorded);
+            let _ = stream.write_all(
+                b"HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+            );
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+
+        let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![status(202)]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_fresh_connection_that_ends_unanswered_is_not_tried_again() {
+        let seen = Seen::default();
+        let recorded = Arc::clone(&seen);
+        let (url, accepted) = server(move |index, stream| {
+            read_requests(&stream, 2, index, &recorded);
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+
+        let answers = Pipeline::default().post_all(&endpoint(&url), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_warmed_connection_the_server_closed_is_replaced_once() {
+        let seen = Seen::default();
+        let recorded = Arc::clone(&seen);
+        let (url, accepted) = server(move |index, mut stream| {
+            // The first connection is closed at once, as by an idle timeout.
+            if index == 0 {
+                return;
+            }
+            read_requests(&stream, 2, index, &recorded);
+            let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}";
+            let _ = stream.write_all(answer.repeat(2).as_bytes());
+            thread::sleep(WAIT);
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+        pipeline.warm(&endpoint(&url), WAIT);
+        // Time for the server to close it, and for its end to reach the client.
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+        let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![status(202), status(202)]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        let connections: Vec<_> = seen.lock().unwrap().iter().map(|s| s.0).collect();
+        assert_eq!(connections, [1, 1]);
+    }
+
+    #[test]
+    fn chunked_answers_are_read_through_and_the_connection_kept() {
+        let seen = Seen::default();
+        let recorded = Arc::clone(&seen);
+        let (url, accepted) = server(move |index, stream| {
+            read_requests(&stream, 2, index, &recorded);
+            write_in_pieces(
+                &stream,
+                b"HTTP/1.1 100 Continue\r\n\r\n\
+                  HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n\
+                  5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n\
+                  HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n\
+                  Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            );
+            read_requests(&stream, 1, index, &recorded);
+            write_in_pieces(&stream, b"HTTP/1.1 204 No Content\r\n\r\n");
+            thread::sleep(WAIT);
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+
+        let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT);
+        let again = pipeline.post_all(&endpoint(&url), &requests[..1], WAIT);
+
+        let limited = Answer::Status {
+            status: 429,
+            retry_after: Some("7".to_owned()),
+        };
+        assert_eq!(answers, Some(vec![status(202), limited]));
+        assert_eq!(again, Some(vec![status(204)]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    /// A server that reads two requests and answers the first with `head` followed by a body
+    /// of `MAX_RESPONSE_BODY + 1` bytes (`chunk` makes it one chunk), and then, if the client
+    /// still reads, the second with `202`.
+    fn oversized_body_server(head: &'static str, chunked: bool) -> (String, Arc<AtomicUsize>) {
+        server(move |index, mut stream| {
+            read_requests(&stream, 2, index, &Seen::default());
+            let length = usize::try_from(MAX_RESPONSE_BODY).unwrap() + 1;
+            let mut answer = head.as_bytes().to_vec();
+            if chunked {
+                answer.extend_from_slice(format!("{length:x}\r\n").as_bytes());
+            }
+            answer.extend(std::iter::repeat_n(b'x', length));
+            if chunked {
+                answer.extend_from_slice(b"\r\n0\r\n\r\n");
+            }
+            answer.extend_from_slice(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}");
+            let _ = stream.write_all(&answer);
+            thread::sleep(WAIT);
+        })
+    }
+
+    #[test]
+    fn an_answer_past_the_body_bound_counts_and_ends_the_call() {
+        let length = MAX_RESPONSE_BODY + 1;
+        let heads = [
+            (
+                format!("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: {length}\r\n\r\n"),
+                false,
+            ),
+            (
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .to_owned(),
+                true,
+            ),
+        ];
+        for (head, chunked) in heads {
+            let (url, accepted) = oversized_body_server(head.leak(), chunked);
+            let posts = start_and_end();
+            let requests: Vec<&Post> = posts.iter().collect();
+            let mut pipeline = Pipeline::default();
+
+            let started = Instant::now();
+            let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT);
+
+            let unavailable = Answer::Status {
+                status: 503,
+                retry_after: Some("7".to_owned()),
+            };
+            assert_eq!(answers, Some(vec![unavailable]), "chunked: {chunked}");
+            // Not waiting for the connection to end: it stays open for 5 s.
+            assert!(started.elapsed() < Duration::from_secs(2));
+            // The connection is not kept: the next call opens another.
+            let _ = pipeline.post_all(&endpoint(&url), &requests, Duration::from_millis(100));
+            assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[test]
+    fn the_last_answer_may_end_with_the_connection() {
+        let (url, _) = server(move |index, stream| {
+            read_requests(&stream, 2, index, &Seen::default());
+            write_in_pieces(
+                &stream,
+                b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}\
+                  HTTP/1.1 202 Accepted\r\n\r\n{\"success\":true}",
+            );
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+
+        let answers = Pipeline::default().post_all(&endpoint(&url), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![status(202), status(202)]));
+    }
+
+    #[test]
+    fn the_call_ends_by_its_timeout_when_no_answer_comes() {
+        let (url, _) = server(move |index, stream| {
+            read_requests(&stream, 2, index, &Seen::default());
+            thread::sleep(WAIT);
+        });
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+
+        let started = Instant::now();
+        let answers =
+            Pipeline::default().post_all(&endpoint(&url), &requests, Duration::from_millis(300));
+        let took = started.elapsed();
+
+        assert_eq!(answers, Some(vec![]));
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[test]
+    fn a_refused_connection_gives_no_answers_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+
+        let started = Instant::now();
+        let answers = Pipeline::default().post_all(&endpoint(&url), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![]));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn through_a_proxy_nothing_is_pipelined_nor_opened_ahead() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let proxied = Endpoint {
+            proxy: Some("http://127.0.0.1:9".to_owned()),
+            ..endpoint(&url)
+        };
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+
+        pipeline.warm(&proxied, WAIT);
+        assert_eq!(pipeline.post_all(&proxied, &requests, WAIT), None);
+        let nothing = listener.accept().map(drop).unwrap_err();
+        assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock);
+
+        // The same host without the proxy: opened ahead of time.
+        pipeline.warm(&endpoint(&url), WAIT);
+        assert!(listener.accept().is_ok());
+    }
+
+    #[test]
+    fn the_ureq_backend_opens_ahead_and_pipelines_through_the_backend_seam() {
+        use super::super::http::Backend;
+
+        let seen = Seen::default();
+        let (url, accepted) = accepting_server(&seen);
+        let endpoint = endpoint(&url);
+        let mut backend: Box<dyn Backend> = Box::new(super::super::ureq::Ureq::new(&endpoint));
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+
+        backend.warm(&endpoint, WAIT);
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        let answers = backend.post_all(&endpoint, &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![status(202), status(202)]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn a_failed_tls_handshake_gives_no_answers() {
+        let (url, accepted) = server(|_, mut stream| {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        });
+        let host = url.replace("http://", "https://");
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let mut pipeline = Pipeline::default();
+
+        pipeline.warm(&endpoint(&host), WAIT);
+        let answers = pipeline.post_all(&endpoint(&host), &requests, WAIT);
+
+        assert_eq!(answers, Some(vec![]));
+        // One for the warm, one for the call: nothing was kept.
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    #[test]
+    fn rustls_is_set_up_with_the_platform_verifier() {
+        assert!(rustls_config().is_ok());
+    }
+
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_an_https_host_is_left_to_ureq() {
+        let posts = start_and_end();
+        let https = endpoint("https://127.0.0.1:9");
+        assert_eq!(
+            Pipeline::default().post_all(&https, &[&posts[0]], WAIT),
+            None
+        );
+        let http = endpoint("http://127.0.0.1:9");
+        assert!(
+            Pipeline::default()
+                .post_all(&http, &[&posts[0]], WAIT)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_host_is_read_into_where_to_connect_and_what_to_write() {
+        let target = |host: &str| Target::parse(host);
+        let expected = |secure, host: &str, port, authority: &str, base: &str| {
+            Some(Target {
+                secure,
+                host: host.to_owned(),
+                port,
+                authority: authority.to_owned(),
+                base: base.to_owned(),
+            })
+        };
+        assert_eq!(
+            target("https://api.allstak.sa"),
+            expected(true, "api.allstak.sa", 443, "api.allstak.sa", "")
+        );
+        assert_eq!(
+            target("http://h:8080/relay/v2/"),
+            expected(false, "h", 8080, "h:8080", "/relay/v2")
+        );
+        assert_eq!(target("HTTPS://h:443"), expected(true, "h", 443, "h", ""));
+        assert_eq!(
+            target("http://[::1]:9/x"),
+            expected(false, "::1", 9, "[::1]:9", "/x")
+        );
+        assert_eq!(target("http://u:p@h"), None);
+        assert_eq!(target("http://h/?q=1"), None);
+        assert_eq!(target("ftp://h"), None);
+        assert_eq!(target("h:80"), None);
+        assert_eq!(target(""), None);
+    }
+
+    #[test]
+    fn a_key_that_is_no_header_value_is_left_to_ureq() {
+        let (url, accepted) = accepting_server(&Seen::default());
+        let injected = Endpoint {
+            key: "k\r\nX-Injected: 1".to_owned(),
+            ..endpoint(&url)
+        };
+        let posts = start_and_end();
+        let mut pipeline = Pipeline::default();
+        assert_eq!(pipeline.post_all(&injected, &[&posts[0]], WAIT), None);
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+        let answers = pipeline.post_all(&endpoint(&url), &[&posts[0]], WAIT);
+        assert_eq!(answers, Some(vec![status(202)]));
+    }
 }
