@@ -127,6 +127,7 @@ struct Target {
     /// The name or address to resolve and to verify the certificate for (an IPv6 address
     /// without its brackets).
     host: String,
+    /// The port given, else the scheme's.
     port: u16,
     /// The `Host` header: the host as written, with the port only when it is not the scheme's.
     authority: String,
@@ -206,6 +207,7 @@ impl Target {
 /// A TCP socket whose every read and write ends by a deadline.
 struct Socket {
     tcp: TcpStream,
+    /// When the exchange (or the opening) under way must be over.
     deadline: Instant,
 }
 
@@ -230,9 +232,12 @@ impl Write for Socket {
 
 /// The connection's bytes: plain, or through the build's TLS.
 enum Stream {
+    /// `http://`.
     Plain(Socket),
+    /// `https://` through rustls.
     #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
     Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, Socket>>),
+    /// `https://` through the platform's TLS.
     #[cfg(feature = "native-tls")]
     NativeTls(Box<native_tls::TlsStream<Socket>>),
 }
@@ -376,6 +381,7 @@ struct Connection {
     /// The endpoint's host it was opened for: another host needs another connection.
     host: String,
     stream: Stream,
+    /// Read, not yet taken: the rest of an answer, or the answers after it.
     buffer: Vec<u8>,
     /// Bytes read since the exchange began.
     received: usize,
@@ -396,6 +402,7 @@ struct Exchange {
 /// An answer's head, as far as reading the answers goes.
 struct Head {
     status: u16,
+    /// The `Retry-After` header as sent (the retry policy reads it).
     retry_after: Option<String>,
     body: Body,
     /// The server closes the connection after this answer.
@@ -405,8 +412,11 @@ struct Head {
 /// How an answer's body ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Body {
+    /// None (`204`, `304`, `Content-Length: 0`).
     Empty,
+    /// `Content-Length` bytes.
     Length(u64),
+    /// `Transfer-Encoding: chunked`.
     Chunked,
     /// When the server closes the connection.
     UntilClose,
@@ -415,7 +425,9 @@ enum Body {
 /// Whether the connection can carry more after an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum After {
+    /// The next answer can be read, or the next call sent.
     Continue,
+    /// Nothing more can be read: the connection is dropped.
     Stop,
 }
 
