@@ -7,9 +7,12 @@
 //!
 //! One concern per file: the handle (here), the inbox and the signals callers wait on
 //! ([`queue`]), the worker loop ([`worker`]), the retry policy ([`retry`]), and the HTTP backends
-//! behind one seam ([`http`]).
+//! behind one seam ([`http`]), the ureq one with its pipelined connection (`pipeline`).
 
 mod http;
+#[cfg(feature = "ureq")]
+#[cfg_attr(feature = "reqwest", allow(dead_code))] // compiled and linted, but reqwest is used
+mod pipeline;
 mod queue;
 #[cfg(feature = "reqwest")]
 mod reqwest;

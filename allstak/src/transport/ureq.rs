@@ -3,13 +3,18 @@
 use std::time::Duration;
 
 use super::http::{Answer, Backend, Endpoint, MAX_RESPONSE_BODY};
+use super::pipeline::Pipeline;
 use crate::diag;
 use crate::wire::{Post, USER_AGENT};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest a TCP connect may take (the contract's 3 s), within any shorter timeout.
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// ureq's agent for requests one by one, and a connection of our own to pipeline on (ureq
+/// cannot write a request before it read the answer to the one before).
 pub(super) struct Ureq {
     agent: ureq::Agent,
+    pipeline: Pipeline,
 }
 
 impl Ureq {
@@ -47,6 +52,7 @@ impl Ureq {
         );
         Self {
             agent: config.build().new_agent(),
+            pipeline: Pipeline::default(),
         }
     }
 }
@@ -92,5 +98,22 @@ impl Backend for Ureq {
             }
             Err(error) => Answer::Unreachable(error.to_string()),
         }
+    }
+
+    /// Opens the pipelined connection ahead of time (not through a proxy: see
+    /// [`Pipeline::post_all`]).
+    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) {
+        self.pipeline.warm(endpoint, timeout);
+    }
+
+    /// Pipelines on the connection of our own; `None` through a proxy, where ureq posts them
+    /// one by one.
+    fn post_all(
+        &mut self,
+        endpoint: &Endpoint,
+        requests: &[&Post],
+        timeout: Duration,
+    ) -> Option<Vec<Answer>> {
+        self.pipeline.post_all(endpoint, requests, timeout)
     }
 }
