@@ -214,6 +214,7 @@ struct Socket {
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tcp.set_read_timeout(Some(time_left(self.deadline)?))?;
+        acknowledge_at_once(&self.tcp);
         self.tcp.read(buf)
     }
 }
@@ -228,6 +229,30 @@ impl Write for Socket {
     fn flush(&mut self) -> io::Result<()> {
         self.tcp.flush()
     }
+}
+
+/// Has the kernel acknowledge what arrives at once, not up to 40 ms later (Linux's
+/// `TCP_QUICKACK`, which lapses, so set before each read). A server with Nagle's algorithm on
+/// holds the second of two pipelined answers until the first is acknowledged: a delayed
+/// acknowledgement would cost each pipelined call those 40 ms.
+fn acknowledge_at_once(tcp: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket, and an option value of the size given.
+        let _ = unsafe {
+            libc::setsockopt(
+                tcp.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                std::ptr::from_ref(&on).cast(),
+                libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
+            )
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = tcp;
 }
 
 /// The connection's bytes: plain, or through the build's TLS.
