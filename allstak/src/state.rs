@@ -289,7 +289,7 @@ impl StateDir {
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
-    pub(crate) fn recover(&self, now: SystemTime) -> Vec<Recovered> {
+    pub(crate) fn recover(&self, now: SystemTime, own: Option<&Path>) -> Vec<Recovered> {
         let Some(usable) = self.usable() else {
             return Vec::new();
         };
@@ -318,8 +318,10 @@ impl StateDir {
             else {
                 continue;
             };
-            if found == Found::ClaimedBy(me) {
-                continue; // claimed by this very loop, and seen again under its new name
+            if found == Found::ClaimedBy(me) || own == Some(path.as_path()) {
+                // Claimed by this very loop, and seen again under its new name; or this run's
+                // own session, its to send.
+                continue;
             }
             if found == Found::Temporary {
                 // Left by a process killed while writing: no write takes that long.
@@ -600,7 +602,11 @@ impl SessionFile {
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
     pub(crate) fn recover_sessions(&self, deliver: &mut impl Deliver) -> Option<bool> {
-        let batch = self.dir.recover(SystemTime::now());
+        let own = match &self.lock().slot {
+            Slot::Open(state) | Slot::Kept(state) => Some(self.dir.file_for(&state.session_id)),
+            Slot::NotWritten | Slot::Done => None,
+        };
+        let batch = self.dir.recover(SystemTime::now(), own.as_deref());
         if batch.is_empty() {
             return None;
         }
@@ -705,7 +711,14 @@ impl SessionFile {
             // Both on one connection where the backend can: one round trip, in order.
             Start::Owed(start) => {
                 let (started, end_delivery) = self.deliver_after(deliver, &start, &end);
-                self.settle_start(started);
+                if started == Delivery::Sent
+                    && end_delivery.is_some_and(|delivery| delivery != Delivery::NotYet)
+                {
+                    // Both taken: the file goes at once, not rewritten without its start first.
+                    self.lock().start = Start::Sent;
+                } else {
+                    self.settle_start(started);
+                }
                 match (started, end_delivery) {
                     (Delivery::Refused, _) => return,
                     (_, Some(end_delivery)) => end_delivery != Delivery::NotYet,
@@ -1037,7 +1050,7 @@ mod tests {
         dir.write(&live).expect("written");
         dir.write(&dead).expect("written");
 
-        let recovered = dir.recover(SystemTime::now());
+        let recovered = dir.recover(SystemTime::now(), None);
         assert_eq!(recovered.len(), 1);
         assert_eq!(recovered[0].session_id, dead.session_id);
         assert_eq!(recovered[0].status, SessionStatus::Abnormal);
@@ -1046,7 +1059,7 @@ mod tests {
             dead.updated_at_ms - dead.started_at_ms
         );
         // Claimed: a second look finds nothing more to send.
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         recovered[0].settle(true);
         assert!(!recovered[0].claim.exists() && !recovered[0].original.exists());
     }
@@ -1070,7 +1083,7 @@ mod tests {
                 state.session_id
             })
             .collect();
-        let recovered = dir.recover(SystemTime::now());
+        let recovered = dir.recover(SystemTime::now(), None);
         for oldest in &ids[..3] {
             assert!(!dir.file_for(oldest).exists(), "{oldest} dropped");
         }
@@ -1092,7 +1105,7 @@ mod tests {
             duration_ms: 1,
         });
         dir.write(&state).expect("written");
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
     }
 
     #[test]
@@ -1109,7 +1122,7 @@ mod tests {
             duration_ms: 3,
         });
         dir.write(&state).expect("written");
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
     }
 
     #[test]
@@ -1128,7 +1141,7 @@ mod tests {
             state.updated_at_ms -= eight_days_ms;
             dir.write(state).expect("written");
         }
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         assert!(dir.file_for(&parents.session_id).exists());
         assert!(dir.file_for(&own.session_id).exists());
     }
@@ -1143,7 +1156,7 @@ mod tests {
             duration_ms: 42,
         });
         dir.write(&state).expect("written");
-        let recovered = dir.recover(SystemTime::now());
+        let recovered = dir.recover(SystemTime::now(), None);
         assert_eq!(recovered.len(), 1);
         assert_eq!(
             (recovered[0].status, recovered[0].duration_ms),
@@ -1157,9 +1170,9 @@ mod tests {
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         dir.write(&dead_state(&dir, SessionId::random()))
             .expect("written");
-        let recovered = dir.recover(SystemTime::now());
+        let recovered = dir.recover(SystemTime::now(), None);
         recovered[0].settle(false);
-        assert_eq!(dir.recover(SystemTime::now()).len(), 1);
+        assert_eq!(dir.recover(SystemTime::now(), None).len(), 1);
     }
 
     /// `state`'s file, as a run with process `claimer` (`pid[-start]`) that claimed it and was
@@ -1187,7 +1200,7 @@ mod tests {
             claimed_by(&dir, &ended, &format!("{}-1", u32::MAX - 1)),
         ];
 
-        let mut recovered = dir.recover(SystemTime::now());
+        let mut recovered = dir.recover(SystemTime::now(), None);
         recovered.sort_by_key(|r| r.duration_ms);
         let found: Vec<_> = recovered
             .iter()
@@ -1204,7 +1217,7 @@ mod tests {
         // Not sent this time either: put back under its own name, for the run after.
         recovered.iter().for_each(|r| r.settle(false));
         assert!(dir.file_for(&dead.session_id).exists());
-        assert_eq!(dir.recover(SystemTime::now()).len(), 2);
+        assert_eq!(dir.recover(SystemTime::now(), None).len(), 2);
     }
 
     #[test]
@@ -1219,7 +1232,7 @@ mod tests {
         };
         let recent = dead_state(&dir, SessionId::random());
         let recent_claim = claimed_by(&dir, &recent, &claimer);
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         assert!(recent_claim.exists());
 
         // Past the age limit, claimed by a live run or a dead one, it is dropped.
@@ -1227,7 +1240,7 @@ mod tests {
             let mut stale = dead_state(&dir, SessionId::random());
             stale.updated_at_ms -= 8 * 24 * 3600 * 1000;
             let stale_claim = claimed_by(&dir, &stale, claimer);
-            assert!(dir.recover(SystemTime::now()).is_empty());
+            assert!(dir.recover(SystemTime::now(), None).is_empty());
             assert!(!stale_claim.exists(), "{claimer}");
         }
         assert!(recent_claim.exists());
@@ -1275,12 +1288,12 @@ mod tests {
         let mut stale = dead_state(&mine, SessionId::random());
         stale.updated_at_ms -= 8 * 24 * 3600 * 1000;
         mine.write(&stale).expect("written");
-        assert!(mine.recover(SystemTime::now()).is_empty());
+        assert!(mine.recover(SystemTime::now(), None).is_empty());
         assert!(
             !mine.file_for(&stale.session_id).exists(),
             "stale state is dropped"
         );
-        assert_eq!(theirs.recover(SystemTime::now()).len(), 1);
+        assert_eq!(theirs.recover(SystemTime::now(), None).len(), 1);
     }
 
     const START_BODY: &str = r#"{"sessionId":"3b241101-e2bb-4255-8caf-4136c566a962"}"#;
@@ -1402,7 +1415,7 @@ mod tests {
         let mut server = Server::answering(&[Delivery::Refused]);
         recover_with(&dir, &mut server);
         assert_eq!(server.paths(), [wire::SESSIONS_START]);
-        assert!(dir.recover(SystemTime::now()).is_empty(), "dropped");
+        assert!(dir.recover(SystemTime::now(), None).is_empty(), "dropped");
     }
 
     fn ended(id: SessionId) -> EndedSession {
@@ -1554,7 +1567,7 @@ mod tests {
     #[test]
     fn an_unwritable_state_dir_is_not_an_error_for_recovery() {
         let dir = StateDir::locate(Some(PathBuf::from("/proc/allstak-cannot-exist")), "k", "h");
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         assert!(
             dir.write(&dir.new_state(SessionId::random(), "a", "b"))
                 .is_err()
@@ -1597,7 +1610,7 @@ mod tests {
         let id = SessionId::random();
         let state = dir.new_state(id, "app@1", "production");
         assert!(dir.write(&state).is_err());
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         let file = SessionFile::new(dir.clone(), "app@1", "production");
         file.owe_start(&start_request());
         file.open(id);
@@ -1710,7 +1723,7 @@ mod tests {
             }),
         ];
         let recover = dir.clone();
-        let recovered = within_a_second(move || recover.recover(SystemTime::now()));
+        let recovered = within_a_second(move || recover.recover(SystemTime::now(), None));
         let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
         assert_eq!(found, [dead.session_id.as_str()], "the real one only");
         for plant in &plants {
@@ -1794,7 +1807,7 @@ mod tests {
             .open(&old)
             .and_then(|file| file.set_modified(two_hours_ago))
             .expect("aged");
-        assert!(dir.recover(SystemTime::now()).is_empty());
+        assert!(dir.recover(SystemTime::now(), None).is_empty());
         assert!(fresh.exists() && !old.exists());
         let mut names = entries(&sessions);
         names.retain(|name| name.contains(".tmp-") && !name.ends_with(&format!("{:032x}", 1)));
