@@ -571,7 +571,7 @@ fn deliver_the_rest_left(
         recovered = file.recover_sessions(worker);
     }
     if recovered.is_none() {
-        spool.deliver(|request| worker.deliver(request));
+        spool.deliver(worker, file.pipelines());
     }
 }
 

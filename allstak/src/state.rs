@@ -487,6 +487,11 @@ impl Recovered {
         })
     }
 
+    /// Its end, with its status and duration.
+    pub(crate) fn end(&self) -> Post {
+        wire::session_end(&self.session_id, self.duration_ms, self.status.as_str())
+    }
+
     /// The start reached the server: the claim no longer holds it, so a run that recovers it
     /// later (this one killed before the end went out) sends only the end.
     pub(crate) fn start_sent(&mut self) {
@@ -610,6 +615,14 @@ impl SessionFile {
         if batch.is_empty() {
             return None;
         }
+        if self.pipelines() {
+            // All of them at once, in order: one round trip for the batch.
+            let requests: Vec<Post> = batch
+                .iter()
+                .flat_map(|recovered| recovered.start().into_iter().chain([recovered.end()]))
+                .collect();
+            deliver.deliver_ahead(&requests.iter().collect::<Vec<_>>());
+        }
         let mut batch = batch.into_iter();
         while let Some(mut recovered) = batch.next() {
             diag::debug!(
@@ -617,11 +630,7 @@ impl SessionFile {
                 recovered.session_id,
                 recovered.status
             );
-            let end = wire::session_end(
-                &recovered.session_id,
-                recovered.duration_ms,
-                recovered.status.as_str(),
-            );
+            let end = recovered.end();
             // Its start and end together, where the backend can pipeline: one round trip.
             let delivery = match recovered.start() {
                 Some(start) => match self.deliver_after(deliver, &start, &end) {

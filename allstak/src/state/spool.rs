@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use super::{Found, MAX_AGE, Process, StateDir, TEMPORARY_AGE, files};
 use crate::diag;
 use crate::lock_soon::lock_soon;
-use crate::transport::Delivery;
+use crate::transport::{Deliver, Delivery};
 use crate::wire::{self, Post};
 
 /// Events kept at most (AllStak-Rust 0.2.2's offline queue kept as many).
@@ -184,10 +184,36 @@ impl Spool {
         (over + written.len(), written)
     }
 
-    /// Delivers the kept items, oldest first, each claimed while it is sent: removed once the
-    /// server took it or refused it for good (counted), put back at the first that cannot be sent
-    /// yet (the rest wait for a later run). Returns whether none is left to send.
-    pub(crate) fn deliver(&self, mut deliver: impl FnMut(&Post) -> Delivery) -> bool {
+    /// Delivers the kept items, oldest first, claimed while they are sent: each removed once
+    /// the server took it or refused it for good (counted), put back from the first that cannot
+    /// be sent yet (the rest wait for a later run). `together`: all posted ahead at once
+    /// (pipelined, one round trip), then settled in order. Returns whether none is left to send.
+    pub(crate) fn deliver(&self, deliver: &mut impl Deliver, together: bool) -> bool {
+        let claimed = self.claim_all();
+        if together {
+            deliver.deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
+        }
+        let mut claimed = claimed.into_iter();
+        while let Some(item) = claimed.next() {
+            match deliver.deliver(&item.request) {
+                Delivery::Sent => {
+                    let _ = fs::remove_file(&item.claim);
+                }
+                Delivery::Refused => self.drop_counted(&item.claim, "the server refused it"),
+                Delivery::NotYet => {
+                    for left in std::iter::once(item).chain(claimed) {
+                        let _ = fs::rename(&left.claim, &left.original);
+                    }
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Claims the kept items this run may send (not one another live run is sending), oldest
+    /// first and [`MAX_ITEMS`] at most, and reads them; drops what is too old, and what is not a file of ours.
+    fn claim_all(&self) -> Vec<Claimed> {
         let me = Process::this();
         let now = SystemTime::now();
         let age = |entry: &Entry| {
@@ -196,7 +222,11 @@ impl Spool {
                 .and_then(|at| now.duration_since(at).ok())
                 .unwrap_or_default()
         };
+        let mut claimed = Vec::new();
         for entry in self.entries() {
+            if claimed.len() >= MAX_ITEMS {
+                break; // more than the spool holds (several runs kept at once): the next call
+            }
             match entry.found {
                 Found::Temporary => {
                     // Left by a process killed while writing it: no write takes that long.
@@ -223,23 +253,25 @@ impl Spool {
                 let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                 continue;
             };
-            let request = Post {
-                path: wire::ERRORS,
-                body,
-            };
-            match deliver(&request) {
-                Delivery::Sent => {
-                    let _ = fs::remove_file(&claim);
-                }
-                Delivery::Refused => self.drop_counted(&claim, "the server refused it"),
-                Delivery::NotYet => {
-                    let _ = fs::rename(&claim, &original);
-                    return false;
-                }
-            }
+            claimed.push(Claimed {
+                claim,
+                original,
+                request: Post {
+                    path: wire::ERRORS,
+                    body,
+                },
+            });
         }
-        true
+        claimed
     }
+}
+
+/// A kept item this run claimed: its file under the claim's name, the name to put it back
+/// under, and its request.
+struct Claimed {
+    claim: PathBuf,
+    original: PathBuf,
+    request: Post,
 }
 
 /// The next item's name in the spool: later than every earlier one of this process (the
@@ -304,7 +336,7 @@ mod tests {
         assert_eq!(spool.keep(&[event(0), event(1)]), 2);
         spool.keep(&[event(2)]);
         let mut server = Server::default();
-        assert!(spool.deliver(|request| server.deliver(request)));
+        assert!(spool.deliver(&mut server, false));
         assert_eq!(messages(&server), bodies(0..3));
         assert!(
             server
@@ -314,7 +346,7 @@ mod tests {
         );
         // Removed once taken: a later run finds nothing.
         let mut later = Server::default();
-        assert!(spool.deliver(|request| later.deliver(request)));
+        assert!(spool.deliver(&mut later, false));
         assert!(later.received.is_empty());
         assert_eq!(spool.dropped(), 0);
     }
@@ -325,14 +357,14 @@ mod tests {
         let spool = spool(&scratch);
         spool.keep(&[event(0), event(1), event(2)]);
         let mut down = Server::answering(&[Delivery::Sent, Delivery::NotYet]);
-        assert!(!spool.deliver(|request| down.deliver(request)));
+        assert!(!spool.deliver(&mut down, false));
         assert_eq!(
             messages(&down),
             bodies(0..2),
             "stops at the first not taken"
         );
         let mut up = Server::default();
-        assert!(spool.deliver(|request| up.deliver(request)));
+        assert!(spool.deliver(&mut up, false));
         assert_eq!(messages(&up), bodies(1..3));
     }
 
@@ -342,11 +374,11 @@ mod tests {
         let spool = spool(&scratch);
         spool.keep(&[event(0), event(1)]);
         let mut server = Server::answering(&[Delivery::Refused]);
-        assert!(spool.deliver(|request| server.deliver(request)));
+        assert!(spool.deliver(&mut server, false));
         assert_eq!(messages(&server), bodies(0..2));
         assert_eq!(spool.dropped(), 1);
         let mut later = Server::default();
-        spool.deliver(|request| later.deliver(request));
+        spool.deliver(&mut later, false);
         assert!(later.received.is_empty());
     }
 
@@ -359,7 +391,7 @@ mod tests {
         }
         assert_eq!(spool.dropped(), 3);
         let mut server = Server::default();
-        spool.deliver(|request| server.deliver(request));
+        spool.deliver(&mut server, false);
         assert_eq!(messages(&server), bodies(3..MAX_ITEMS + 3));
     }
 
@@ -380,7 +412,7 @@ mod tests {
             "the one kept before, and the batch's five oldest"
         );
         let mut server = Server::default();
-        spool.deliver(|request| server.deliver(request));
+        spool.deliver(&mut server, false);
         assert_eq!(messages(&server), bodies(5..MAX_ITEMS + 5));
     }
 
@@ -398,7 +430,7 @@ mod tests {
         }
         assert_eq!(spool.dropped(), 2);
         let mut server = Server::default();
-        spool.deliver(|request| server.deliver(request));
+        spool.deliver(&mut server, false);
         let firsts: Vec<String> = messages(&server)
             .iter()
             .map(|m| m[..3].to_owned())
@@ -433,7 +465,7 @@ mod tests {
         )
         .expect("claim");
         let mut server = Server::default();
-        assert!(spool.deliver(|request| server.deliver(request)));
+        assert!(spool.deliver(&mut server, false));
         let expected = if cfg!(unix) { bodies(0..1) } else { Vec::new() };
         assert_eq!(messages(&server), expected);
     }
@@ -451,7 +483,7 @@ mod tests {
             .and_then(|file| file.set_modified(eight_days_ago))
             .expect("aged");
         let mut server = Server::default();
-        assert!(spool.deliver(|request| server.deliver(request)));
+        assert!(spool.deliver(&mut server, false));
         assert_eq!(messages(&server), bodies(1..2));
         assert_eq!(spool.dropped(), 1);
     }
@@ -472,7 +504,7 @@ mod tests {
         super::super::tests::mkfifo(&planted(2));
         let mut server = Server::default();
         let delivered = within_a_second(move || {
-            spool.deliver(|request| server.deliver(request));
+            spool.deliver(&mut server, false);
             server
         });
         assert_eq!(messages(&delivered), bodies(0..1));
@@ -503,7 +535,7 @@ mod tests {
         assert_eq!((taken, written.len()), (1, 1));
         spool.take_back(&written);
         let mut server = Server::default();
-        spool.deliver(|request| server.deliver(request));
+        spool.deliver(&mut server, false);
         assert_eq!(messages(&server), [r#"{"message":"event 1"}"#]);
     }
 }

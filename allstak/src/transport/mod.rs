@@ -50,6 +50,12 @@ pub(crate) trait Deliver {
     fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
         one_then_the_other(self, first, then)
     }
+
+    /// Posts `requests` ahead, pipelined, as [`Worker::deliver_ahead`]; then each is delivered
+    /// in turn by [`Self::deliver`]. By default nothing is posted ahead.
+    fn deliver_ahead(&mut self, requests: &[&Post]) {
+        let _ = requests;
+    }
 }
 
 /// Sends `first`, then `then` only once `first` is sent, one by one (never pipelined).

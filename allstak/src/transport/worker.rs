@@ -1,6 +1,7 @@
 //! The worker loop: runs jobs in order, and delivers each request as the retry policy says,
 //! never past the exit deadline.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread;
@@ -67,6 +68,8 @@ pub(crate) struct Worker {
     /// The dropped events counted when the previous flush was done: a flush is all sent when
     /// none was dropped since.
     dropped_at_flush: u64,
+    /// Requests posted ahead and what each came to, in order ([`Self::deliver_ahead`]).
+    ahead: VecDeque<(Post, Outcome)>,
 }
 
 impl Worker {
@@ -83,6 +86,7 @@ impl Worker {
             backend,
             paused_until: None,
             dropped_at_flush: 0,
+            ahead: VecDeque::new(),
         }
     }
 
@@ -207,20 +211,26 @@ impl Worker {
     /// Sends one request, retrying as the contract says, never past the exit deadline.
     pub(crate) fn deliver(&mut self, request: &Post) -> Delivery {
         let path = request.path;
+        // What it came to when posted ahead ([`Self::deliver_ahead`]): its first attempt.
+        let mut posted_ahead = self.answered_ahead(request);
         for attempt in 0..MAX_ATTEMPTS {
-            if self.shared.unauthorized.load(Ordering::Relaxed) {
-                return Delivery::Refused;
-            }
-            if let Some(until) = self.paused_until.take()
-                && !self.wait_until(until, false)
-            {
-                self.paused_until = Some(until);
-                return Delivery::NotYet;
-            }
-            let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
-                return Delivery::NotYet;
+            let outcome = if let Some(outcome) = posted_ahead.take() {
+                outcome
+            } else {
+                if self.shared.unauthorized.load(Ordering::Relaxed) {
+                    return Delivery::Refused;
+                }
+                if let Some(until) = self.paused_until.take()
+                    && !self.wait_until(until, false)
+                {
+                    self.paused_until = Some(until);
+                    return Delivery::NotYet;
+                }
+                let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
+                    return Delivery::NotYet;
+                };
+                self.post(request, timeout)
             };
-            let outcome = self.post(request, timeout);
             if let Some(delivery) = self.settled(path, outcome) {
                 return delivery;
             }
@@ -275,6 +285,10 @@ impl Worker {
         first: &Post,
         then: &Post,
     ) -> (Delivery, Option<Delivery>) {
+        if !self.ahead.is_empty() {
+            // Posted ahead already, with others.
+            return super::one_then_the_other(self, first, then);
+        }
         let mut answered = self.post_in_order(&[first, then]).into_iter();
         let mut delivery = |worker: &mut Self, request: &Post| {
             answered
@@ -287,6 +301,33 @@ impl Worker {
             return (first_delivery, None);
         }
         (first_delivery, Some(delivery(self, then)))
+    }
+
+    /// Posts `requests` ahead, all written on one connection before any answer is read where
+    /// the backend can (one round trip for all): [`Self::deliver`] then takes each one's answer
+    /// as its first attempt, in the same order (requests it skips lose theirs). What was not
+    /// answered is posted again when its turn comes.
+    pub(crate) fn deliver_ahead(&mut self, requests: &[&Post]) {
+        self.ahead.clear();
+        if requests.len() < 2 {
+            return;
+        }
+        let outcomes = self.post_in_order(requests);
+        self.ahead = requests
+            .iter()
+            .zip(outcomes)
+            .map(|(request, outcome)| ((*request).clone(), outcome))
+            .collect();
+    }
+
+    /// What `request` came to when posted ahead, if it was (the ones before it are dropped).
+    fn answered_ahead(&mut self, request: &Post) -> Option<Outcome> {
+        while let Some((posted, outcome)) = self.ahead.pop_front() {
+            if posted == *request {
+                return Some(outcome);
+            }
+        }
+        None
     }
 
     /// Posts `requests` pipelined on one connection, if the backend can and nothing holds them
@@ -378,6 +419,10 @@ impl Deliver for Worker {
 
     fn deliver_after(&mut self, first: &Post, then: &Post) -> (Delivery, Option<Delivery>) {
         Worker::deliver_after(self, first, then)
+    }
+
+    fn deliver_ahead(&mut self, requests: &[&Post]) {
+        Worker::deliver_ahead(self, requests);
     }
 }
 
