@@ -615,16 +615,19 @@ impl SessionFile {
         if batch.is_empty() {
             return None;
         }
-        if self.pipelines() {
-            // All of them at once, in order: one round trip for the batch.
-            let requests: Vec<Post> = batch
-                .iter()
-                .flat_map(|recovered| recovered.start().into_iter().chain([recovered.end()]))
-                .collect();
-            deliver.deliver_ahead(&requests.iter().collect::<Vec<_>>());
-        }
-        let mut batch = batch.into_iter();
-        while let Some(mut recovered) = batch.next() {
+        let mut batch = std::collections::VecDeque::from(batch);
+        let mut posted_ahead = false;
+        while let Some(mut recovered) = batch.pop_front() {
+            if !posted_ahead && self.pipelines() {
+                // This one and the rest at once, in order: one round trip for all of them (as
+                // soon as the server took a start of this key, maybe that of the one before).
+                posted_ahead = true;
+                let requests: Vec<Post> = std::iter::once(&recovered)
+                    .chain(&batch)
+                    .flat_map(|recovered| recovered.start().into_iter().chain([recovered.end()]))
+                    .collect();
+                deliver.deliver_ahead(&requests.iter().collect::<Vec<_>>());
+            }
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
                 recovered.session_id,
@@ -642,7 +645,7 @@ impl SessionFile {
                     (Delivery::Refused, _) => Delivery::Refused,
                     (_, _) => {
                         recovered.settle(false);
-                        batch.for_each(|left| left.settle(false));
+                        batch.into_iter().for_each(|left| left.settle(false));
                         return Some(false);
                     }
                 },
@@ -650,7 +653,7 @@ impl SessionFile {
             };
             recovered.settle(delivery != Delivery::NotYet);
             if delivery == Delivery::NotYet {
-                batch.for_each(|left| left.settle(false));
+                batch.into_iter().for_each(|left| left.settle(false));
                 return Some(false);
             }
         }

@@ -104,6 +104,26 @@ impl Setup {
         )
     }
 
+    /// Whether each session's first start reached the server before its first end.
+    fn every_start_before_its_end(&self) -> bool {
+        let requests = self.collector.requests();
+        let first = |path: &str, id: &str| {
+            requests
+                .iter()
+                .position(|r| r.path == path && r.session_id() == Some(id))
+        };
+        requests.iter().filter_map(|r| r.session_id()).all(|id| {
+            match (
+                first("/ingest/v1/sessions/start", id),
+                first("/ingest/v1/sessions/end", id),
+            ) {
+                (Some(start), Some(end)) => start < end,
+                (_, None) => true,
+                (None, Some(_)) => false,
+            }
+        })
+    }
+
     /// Whether the program sent anything to AllStak's session paths (sentry sends its sessions
     /// in envelopes, which the columns of sessions do not count).
     fn uses_session_paths(&self) -> bool {
@@ -272,5 +292,32 @@ fn main() {
         let _ = std::fs::remove_dir_all(&setup.state_dir);
     }
     let (plain, tracked) = (&setups[0].program, &setups[1].program);
+    deadline_zero_series(tracked);
     loopback_breakdown(plain, tracked);
+}
+
+/// The series: `SERIES` consecutive runs with the exit deadline 0 against the far
+/// server, then one with the default deadline: the sessions (of `SERIES + 1`) the server has
+/// after the series, and after the later run (each with its start before its end, its status).
+fn deadline_zero_series(tracked: &Path) {
+    const SERIES: usize = 50;
+    let setup = Setup::new("deadline-0 series", tracked.to_path_buf(), Some("0"));
+    let walls: Vec<Duration> = (0..SERIES).map(|_| setup.run(Some("0"))).collect();
+    std::thread::sleep(ANSWER_AFTER * 2);
+    let (started, ended, requests) = setup.reached();
+    setup.run(None);
+    std::thread::sleep(ANSWER_AFTER * 2);
+    let (started_later, ended_later, requests_later) = setup.reached();
+    let in_order = setup.every_start_before_its_end();
+    println!();
+    println!(
+        "| {SERIES} runs, exit deadline 0, then one run with the default deadline | wall (median) | sessions started / ended at the server after the series | after the later run | every start before its end |"
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| allstak | {:.2} ms | {started} / {ended} of {SERIES}, {requests} requests | {started_later} / {ended_later} of {}, {requests_later} requests | {in_order} |",
+        ms(median(walls)),
+        SERIES + 1
+    );
+    let _ = std::fs::remove_dir_all(&setup.state_dir);
 }
