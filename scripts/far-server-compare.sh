@@ -2,7 +2,8 @@
 # The far-away-server table with the other SDKs in the same run (issue 21, "Measured side by
 # side"): builds a sentry 0.49 and an AllStak-Rust 0.2.2 hello world, each starting and ending a
 # release-health session as a CLI does, in their own crates under target/far-compare (outside
-# the workspace), then runs far_server_timer with them as extra rows:
+# the workspace), then runs far_server_timer with them as extra rows, then again where
+# connecting takes a round trip too and the programs work 30 ms:
 #   scripts/far-server-compare.sh
 set -euo pipefail
 # Every crate builds in its own target dir, whatever the caller's environment says.
@@ -31,6 +32,10 @@ new_crate hello_sentry \
     options.auto_session_tracking = true;
     let _guard = sentry::init((std::env::var("SENTRY_DSN").unwrap_or_default(), options));
     println!("hello");
+    // HELLO_WORK_MS: works that long before it ends, as benches/src/bin/hello_plain.rs.
+    if let Some(ms) = std::env::var("HELLO_WORK_MS").ok().and_then(|ms| ms.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }'
 
 # AllStak-Rust 0.2.2: init starts the application session, the guard's drop ends it and closes
@@ -46,6 +51,10 @@ new_crate hello_allstak022 'allstak = "=0.2.2"' \
         ..Default::default()
     });
     println!("hello");
+    // HELLO_WORK_MS: works that long before it ends, as benches/src/bin/hello_plain.rs.
+    if let Some(ms) = std::env::var("HELLO_WORK_MS").ok().and_then(|ms| ms.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }'
 
 for name in hello_sentry hello_allstak022; do
@@ -55,5 +64,9 @@ done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
 sentry_version=$(cd "$work/hello_sentry" && cargo tree -q -i sentry --depth 0 | sed 's/^sentry v//')
-FAR_SERVER_EXTRA="sentry $sentry_version=$work/hello_sentry/target/release/hello_sentry,AllStak-Rust 0.2.2=$work/hello_allstak022/target/release/hello_allstak022" \
-  "$root/target/release/far_server_timer"
+export FAR_SERVER_EXTRA="sentry $sentry_version=$work/hello_sentry/target/release/hello_sentry,AllStak-Rust 0.2.2=$work/hello_allstak022/target/release/hello_allstak022"
+"$root/target/release/far_server_timer"
+# Then as over a real network, where connecting costs a round trip too, with programs that
+# work 30 ms: a connection opened while the program works is ready when it ends.
+echo
+FAR_SERVER_CONNECT_MS=100 FAR_SERVER_WORK_MS=30 "$root/target/release/far_server_timer"

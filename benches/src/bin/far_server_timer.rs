@@ -15,12 +15,21 @@
 //! directory (where AllStak-Rust 0.2.2 keeps its offline queue). Its sessions are counted only if
 //! it uses AllStak's session paths.
 //!
+//! With `FAR_SERVER_CONNECT_MS=100`, each program reaches its collector through a relay where
+//! connecting takes that long (a far server's TCP handshake: what a connection sends goes on
+//! once it is that old), and with `FAR_SERVER_WORK_MS=30` each program works that long (sleeps)
+//! after its first line; then only that table is printed.
+//!
+//! Then the series: 50 runs with the exit deadline 0, then one with the default.
+//!
 //! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
 //! with the collector answering (the start's and the end's round trips on top).
 
 use std::collections::BTreeSet;
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -37,6 +46,9 @@ struct Setup {
     /// Another SDK's program (from `FAR_SERVER_EXTRA`), not one of ours.
     extra: bool,
     collector: Collector,
+    /// Where the program sends: the collector, or a relay in front of it where connecting
+    /// takes a round trip (`FAR_SERVER_CONNECT_MS`).
+    url: String,
     state_dir: PathBuf,
     walls: Vec<Duration>,
 }
@@ -51,12 +63,17 @@ impl Setup {
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&state_dir);
+        let url = match connecting_takes() {
+            Some(handshake) => far_connecting(collector.url(), handshake),
+            None => collector.url().to_owned(),
+        };
         Self {
             label: label.to_owned(),
             program,
             deadline_ms,
             extra: false,
             collector,
+            url,
             state_dir,
             walls: Vec::new(),
         }
@@ -66,15 +83,18 @@ impl Setup {
         let mut command = Command::new(&self.program);
         command
             .env("ALLSTAK_API_KEY", "bench")
-            .env("ALLSTAK_HOST", self.collector.url())
+            .env("ALLSTAK_HOST", &self.url)
             .env("ALLSTAK_TRACK_TEST_RUNS", "1")
             .env("ALLSTAK_STATE_DIR", &self.state_dir);
         if let Some(ms) = deadline_ms {
             command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
         }
+        if let Ok(ms) = std::env::var("FAR_SERVER_WORK_MS") {
+            command.env("HELLO_WORK_MS", ms);
+        }
         if self.extra {
             // sentry's DSN: its key as the URL's user, the project id as the path.
-            let dsn = self.collector.url().replacen("://", "://public@", 1) + "/1";
+            let dsn = self.url.replacen("://", "://public@", 1) + "/1";
             let _ = std::fs::create_dir_all(&self.state_dir);
             command
                 .env("SENTRY_DSN", dsn)
@@ -132,6 +152,52 @@ impl Setup {
             .iter()
             .any(|r| r.path.starts_with("/ingest/v1/sessions/"))
     }
+}
+
+/// `FAR_SERVER_CONNECT_MS`: how long connecting to the far server takes (its TCP handshake, a
+/// round trip), on top of its answers; none by default.
+fn connecting_takes() -> Option<Duration> {
+    let ms: u64 = std::env::var("FAR_SERVER_CONNECT_MS").ok()?.parse().ok()?;
+    Some(Duration::from_millis(ms))
+}
+
+/// A relay to `to` (a collector's URL) on a port of its own, where what a connection sends
+/// goes on only once the connection is `handshake` old, as if connecting had taken that long:
+/// a request written at once on a new connection is answered a handshake later; one written
+/// on a connection opened earlier, not. Returns the relay's URL.
+fn far_connecting(to: &str, handshake: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    let target = to.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let open_at = Instant::now() + handshake;
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (Ok(mut from_client), Ok(mut to_client)) = (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            let (mut to_server, mut from_server) = (server, client);
+            std::thread::spawn(move || {
+                let mut buffer = [0; 16 * 1024];
+                while let Ok(n @ 1..) = from_client.read(&mut buffer) {
+                    std::thread::sleep(open_at.saturating_duration_since(Instant::now()));
+                    if to_server.write_all(&buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut to_client, &mut from_server);
+                let _ = from_server.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    url
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -260,8 +326,13 @@ fn main() {
     // Answers still on their way reach the programs that asked, or nobody.
     std::thread::sleep(ANSWER_AFTER * 2);
     let plain_wall = median(setups[0].walls.clone());
+    let connecting = connecting_takes().map_or(String::new(), |handshake| {
+        format!(", connecting taking {} ms", handshake.as_millis())
+    });
+    let working = std::env::var("FAR_SERVER_WORK_MS")
+        .map_or(String::new(), |ms| format!(", programs working {ms} ms"));
     println!(
-        "| {RUNS} runs, server answering after {} ms | wall (median) | added | sessions started / ended at the server | requests | after one more run (default deadline) |",
+        "| {RUNS} runs, server answering after {} ms{connecting}{working} | wall (median) | added | sessions started / ended at the server | requests | after one more run (default deadline) |",
         ANSWER_AFTER.as_millis()
     );
     println!("|---|---|---|---|---|---|");
@@ -290,6 +361,9 @@ fn main() {
             ms(wall) - ms(plain_wall),
         );
         let _ = std::fs::remove_dir_all(&setup.state_dir);
+    }
+    if connecting_takes().is_some() {
+        return; // the far server's table only
     }
     let (plain, tracked) = (&setups[0].program, &setups[1].program);
     deadline_zero_series(tracked);
