@@ -909,7 +909,12 @@ fn process_start(pid: u32) -> Option<u64> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    start_in_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+    // One read: the file says it is empty, so reading it to its end would probe in small reads.
+    let mut stat = [0; 1024];
+    let read = fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut stat))
+        .ok()?;
+    start_in_stat(stat.get(..read)?)
 }
 
 /// The start time in the text of `/proc/<pid>/stat`, read as bytes: the command name is cut at

@@ -52,17 +52,26 @@ impl fmt::Display for Unusable {
 /// by this user, not writable by group or others. `follow`: whether `dir` may be a link (the
 /// user's own configuration may link it; a dir in the shared temp dir may not be one).
 pub(super) fn private_dir(dir: &Path, follow: bool) -> Result<(), Unusable> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|error| Unusable::Io(dir.to_owned(), error))?;
-    let metadata = if follow {
-        fs::metadata(dir)
-    } else {
-        fs::symlink_metadata(dir)
+    let look = || {
+        if follow {
+            fs::metadata(dir)
+        } else {
+            fs::symlink_metadata(dir)
+        }
+    };
+    // Looked at first: it is there on every run but the first (one system call, not three).
+    let metadata = match look() {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|error| Unusable::Io(dir.to_owned(), error))?;
+            look()
+        }
+        found => found,
     }
     .map_err(|error| Unusable::Io(dir.to_owned(), error))?;
     if !metadata.is_dir() {
