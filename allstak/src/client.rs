@@ -195,8 +195,12 @@ impl Client {
                 }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
                     file.settle_start(worker.deliver(&start));
+                    deliver_the_rest_left(worker, &file, &spool, recovered);
+                } else {
+                    // Its start goes with its end, next in line; what earlier runs left, after
+                    // them.
+                    file.leave_the_rest_left(recovered);
                 }
-                deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
     }

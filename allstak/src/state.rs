@@ -521,6 +521,9 @@ pub(crate) struct SessionFile {
     /// Whether the server took a start from this key and host, by this run or an earlier one
     /// ([`Self::pipelines`]); looked up once.
     taken_before: OnceLock<AtomicBool>,
+    /// What earlier runs left is to be delivered after this run's end, and how far their
+    /// recovery got ([`Self::recover_sessions`]'s answer).
+    rest_left: Mutex<Option<Option<bool>>>,
 }
 
 struct Inner {
@@ -562,7 +565,25 @@ impl SessionFile {
                 start: Start::NotQueued,
             }),
             taken_before: OnceLock::new(),
+            rest_left: Mutex::new(None),
         }
+    }
+
+    /// What earlier runs left waits for this run's end (its start held back until then), their
+    /// recovery as far as `recovered` says ([`Self::recover_sessions`]'s answer).
+    pub(crate) fn leave_the_rest_left(&self, recovered: Option<bool>) {
+        *self
+            .rest_left
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(recovered);
+    }
+
+    /// What [`Self::leave_the_rest_left`] left, once.
+    pub(crate) fn take_the_rest_left(&self) -> Option<Option<bool>> {
+        self.rest_left
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Whether a start and its end go out together (pipelined): only once the server took a
@@ -645,7 +666,7 @@ impl SessionFile {
                     (Delivery::Refused, _) => Delivery::Refused,
                     (_, _) => {
                         recovered.settle(false);
-                        batch.into_iter().for_each(|left| left.settle(false));
+                        self.settle_the_rest(deliver, batch);
                         return Some(false);
                     }
                 },
@@ -653,11 +674,38 @@ impl SessionFile {
             };
             recovered.settle(delivery != Delivery::NotYet);
             if delivery == Delivery::NotYet {
-                batch.into_iter().for_each(|left| left.settle(false));
+                self.settle_the_rest(deliver, batch);
                 return Some(false);
             }
         }
         Some(true)
+    }
+
+    /// The rest of a batch once one of it could not be sent: each put back for a later run,
+    /// but for what the server took (or refused for good) when it was posted ahead: a start
+    /// taken is no longer owed, an end taken after it settles the session.
+    fn settle_the_rest(
+        &self,
+        deliver: &mut impl Deliver,
+        batch: impl IntoIterator<Item = Recovered>,
+    ) {
+        for mut left in batch {
+            let started = match left.start().map(|start| deliver.taken_ahead(&start)) {
+                None => true, // not owed
+                Some(Some(Delivery::Sent)) => {
+                    self.start_was_taken();
+                    left.start_sent();
+                    true
+                }
+                Some(Some(Delivery::Refused)) => {
+                    left.settle(true); // the server will never have this session
+                    continue;
+                }
+                Some(_) => false,
+            };
+            let ended = deliver.taken_ahead(&left.end());
+            left.settle(started && ended.is_some());
+        }
     }
 
     /// The session's start is about to be sent: owed until [`Self::settle_start`] says the

@@ -419,17 +419,17 @@ fn a_crash_with_an_exit_deadline_of_zero_keeps_its_fatal_event_for_the_next_run(
         .collect();
     run(ManualProgram::Ok, &next);
     let requests = collector.requests();
-    // The crashed session, then its fatal event, then the next run's own session (its start
-    // held back, then sent with its end).
+    // The crashed session; the next run's own session (its start held back, then sent with its
+    // end); then the crashed session's fatal event.
     assert_eq!(
         paths(&requests),
-        [START, END, ERRORS, START, END],
+        [START, END, START, END, ERRORS],
         "{requests:?}"
     );
     let id = requests[0].session_id().expect("id");
     assert_end(&requests[1], id, "crashed");
-    assert_eq!(requests[2].json["level"], "fatal");
-    assert_eq!(requests[2].json["sessionId"], id);
+    assert_eq!(requests[4].json["level"], "fatal");
+    assert_eq!(requests[4].json["sessionId"], id);
 }
 
 #[test]

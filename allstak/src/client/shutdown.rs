@@ -149,9 +149,15 @@ impl Client {
         }
         let (done, wait) = transport::signal();
         let worker_file = Arc::clone(file);
+        let spool = self.spool().cloned();
         let queued = transport.run_final(Box::new(move |worker| {
             // After the start, if that has not gone out yet; never without it.
             worker_file.send_end(&ended, worker);
+            // What earlier runs left, if the start was held back until now: after this run's
+            // start and end, within the same deadline.
+            if let (Some(recovered), Some(spool)) = (worker_file.take_the_rest_left(), &spool) {
+                super::deliver_the_rest_left(worker, &worker_file, spool, recovered);
+            }
             worker.ended_by(deadline);
             done.raise();
         }));

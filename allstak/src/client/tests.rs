@@ -240,9 +240,9 @@ fn events_an_exit_with_deadline_zero_leaves_are_kept_once_each_and_sent_by_the_n
     let fake = Fake::default();
     let next = client_in(&fake, &dir, DEADLINE, Instant::now());
     assert!(next.end(None));
-    // Its own start held back, then sent with its end (ended at once): the earlier run's
-    // events go before them.
-    assert_eq!(fake.paths(), [ERRORS, ERRORS, ERRORS, START, END]);
+    // Its own start held back, then sent with its end (ended at once); the earlier run's
+    // events after them.
+    assert_eq!(fake.paths(), [START, END, ERRORS, ERRORS, ERRORS]);
     assert_eq!(messages(&fake), ["kept 0", "kept 1", "kept 2"]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -195,24 +195,37 @@ impl Spool {
         }
         let mut claimed = claimed.into_iter();
         while let Some(item) = claimed.next() {
-            match deliver.deliver(&item.request) {
-                Delivery::Sent => {
-                    let _ = fs::remove_file(&item.claim);
+            let delivery = deliver.deliver(&item.request);
+            self.settle(&item, delivery);
+            if delivery == Delivery::NotYet {
+                // The rest wait for a later run, but those the server took (or refused for
+                // good) when posted ahead.
+                for left in claimed {
+                    let delivery = deliver.taken_ahead(&left.request);
+                    self.settle(&left, delivery.unwrap_or(Delivery::NotYet));
                 }
-                Delivery::Refused => self.drop_counted(&item.claim, "the server refused it"),
-                Delivery::NotYet => {
-                    for left in std::iter::once(item).chain(claimed) {
-                        let _ = fs::rename(&left.claim, &left.original);
-                    }
-                    return false;
-                }
+                return false;
             }
         }
         true
     }
 
+    /// Removes a claimed item once the server took it or refused it for good (counted); puts
+    /// it back for a later run if not.
+    fn settle(&self, item: &Claimed, delivery: Delivery) {
+        match delivery {
+            Delivery::Sent => {
+                let _ = fs::remove_file(&item.claim);
+            }
+            Delivery::Refused => self.drop_counted(&item.claim, "the server refused it"),
+            Delivery::NotYet => {
+                let _ = fs::rename(&item.claim, &item.original);
+            }
+        }
+    }
+
     /// Claims the kept items this run may send (not one another live run is sending), oldest
-    /// first and [`MAX_ITEMS`] at most, and reads them; drops what is too old, and what is not a file of ours.
+    /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old, and what is not a file of ours.
     fn claim_all(&self) -> Vec<Claimed> {
         let me = Process::this();
         let now = SystemTime::now();
@@ -222,9 +235,9 @@ impl Spool {
                 .and_then(|at| now.duration_since(at).ok())
                 .unwrap_or_default()
         };
-        let mut claimed = Vec::new();
+        let (mut claimed, mut bytes) = (Vec::new(), 0);
         for entry in self.entries() {
-            if claimed.len() >= MAX_ITEMS {
+            if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
                 break; // more than the spool holds (several runs kept at once): the next call
             }
             match entry.found {
@@ -253,6 +266,7 @@ impl Spool {
                 let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                 continue;
             };
+            bytes += body.len() as u64;
             claimed.push(Claimed {
                 claim,
                 original,

@@ -56,6 +56,13 @@ pub(crate) trait Deliver {
     fn deliver_ahead(&mut self, requests: &[&Post]) {
         let _ = requests;
     }
+
+    /// What `request` came to when posted ahead, if it was taken or refused for good then, as
+    /// [`Worker::taken_ahead`]; posts nothing. By default nothing was posted ahead.
+    fn taken_ahead(&mut self, request: &Post) -> Option<Delivery> {
+        let _ = request;
+        None
+    }
 }
 
 /// Sends `first`, then `then` only once `first` is sent, one by one (never pipelined).

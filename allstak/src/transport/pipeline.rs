@@ -24,6 +24,9 @@ const MAX_HEAD: usize = 16 * 1024;
 /// The most headers an answer may have.
 const MAX_HEADERS: usize = 64;
 
+/// How long a kept connection may sit unused and still be used (ureq's own pool's bound).
+const MAX_IDLE: Duration = Duration::from_secs(15);
+
 /// How many bytes are read from the connection at a time.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -42,11 +45,8 @@ impl Pipeline {
         let Some(target) = Target::of(endpoint) else {
             return;
         };
-        if self
-            .connection
-            .as_ref()
-            .is_some_and(|connection| connection.host == endpoint.host)
-        {
+        if let Some(kept) = self.kept_for(endpoint) {
+            self.connection = Some(kept);
             return;
         }
         self.connection = None;
@@ -76,9 +76,7 @@ impl Pipeline {
         }
         let deadline = deadline_in(timeout);
         let bytes = target.requests(&endpoint.key, requests);
-        if let Some(mut kept) = self.connection.take()
-            && kept.host == endpoint.host
-        {
+        if let Some(mut kept) = self.kept_for(endpoint) {
             let exchange = kept.exchange(&bytes, requests.len(), deadline);
             if !exchange.unanswered_end {
                 if exchange.reusable {
@@ -100,6 +98,15 @@ impl Pipeline {
             self.connection = Some(fresh);
         }
         Some(exchange.answers)
+    }
+
+    /// The kept connection, taken out, if it goes to `endpoint`'s host and has not been idle
+    /// longer than [`MAX_IDLE`] (a NAT or a firewall may have dropped it without a word, and a
+    /// request on it would wait out its whole timeout); else it is closed.
+    fn kept_for(&mut self, endpoint: &Endpoint) -> Option<Connection> {
+        self.connection
+            .take()
+            .filter(|kept| kept.host == endpoint.host && kept.idle_since.elapsed() <= MAX_IDLE)
     }
 }
 
@@ -410,6 +417,8 @@ struct Connection {
     buffer: Vec<u8>,
     /// Bytes read since the exchange began.
     received: usize,
+    /// When it was opened, or its last exchange ended.
+    idle_since: Instant,
 }
 
 /// How an exchange went.
@@ -486,6 +495,7 @@ impl Connection {
                         stream,
                         buffer: Vec::new(),
                         received: 0,
+                        idle_since: Instant::now(),
                     });
                 }
                 Err(error) => failure = Some(error),
@@ -505,6 +515,7 @@ impl Connection {
             .write_all(requests)
             .and_then(|()| self.stream.flush())
             .and_then(|()| self.read_answers(count, &mut answers));
+        self.idle_since = Instant::now();
         match outcome {
             // Bytes after the last answer were never asked for: the connection is not trusted.
             Ok(After::Continue) => Exchange {

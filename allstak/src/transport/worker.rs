@@ -210,9 +210,14 @@ impl Worker {
 
     /// Sends one request, retrying as the contract says, never past the exit deadline.
     pub(crate) fn deliver(&mut self, request: &Post) -> Delivery {
-        let path = request.path;
         // What it came to when posted ahead ([`Self::deliver_ahead`]): its first attempt.
-        let mut posted_ahead = self.answered_ahead(request);
+        let posted_ahead = self.answered_ahead(request);
+        self.deliver_from(request, posted_ahead)
+    }
+
+    /// [`Self::deliver`], its first attempt's outcome `posted` already, if it was posted.
+    fn deliver_from(&mut self, request: &Post, mut posted_ahead: Option<Outcome>) -> Delivery {
+        let path = request.path;
         for attempt in 0..MAX_ATTEMPTS {
             let outcome = if let Some(outcome) = posted_ahead.take() {
                 outcome
@@ -285,22 +290,29 @@ impl Worker {
         first: &Post,
         then: &Post,
     ) -> (Delivery, Option<Delivery>) {
-        if !self.ahead.is_empty() {
-            // Posted ahead already, with others.
-            return super::one_then_the_other(self, first, then);
-        }
-        let mut answered = self.post_in_order(&[first, then]).into_iter();
-        let mut delivery = |worker: &mut Self, request: &Post| {
-            answered
-                .next()
-                .and_then(|outcome| worker.settled(request.path, outcome))
-                .unwrap_or_else(|| worker.deliver(request))
+        // The answers to both from one pipelined post: ahead, with others, or now.
+        let (first_answer, then_answer) = if self.ahead.iter().any(|(posted, _)| posted == first) {
+            (self.answered_ahead(first), self.answered_ahead(then))
+        } else {
+            self.ahead.clear();
+            let mut answers = self.post_in_order(&[first, then]).into_iter();
+            (answers.next(), answers.next())
         };
-        let first_delivery = delivery(self, first);
+        // `then`'s answer counts only if `first` was taken at once: one taken on a retry came
+        // after it, and `then` goes again (the same request: the server can tell).
+        let then_answer = then_answer.filter(|_| first_answer == Some(Outcome::Sent));
+        let first_delivery = self.deliver_from(first, first_answer);
         if first_delivery != Delivery::Sent {
             return (first_delivery, None);
         }
-        (first_delivery, Some(delivery(self, then)))
+        (first_delivery, Some(self.deliver_from(then, then_answer)))
+    }
+
+    /// What `request` came to when posted ahead, if the server took it or refused it for good
+    /// then; posts nothing (for a caller that stopped before `request`'s turn).
+    pub(crate) fn taken_ahead(&mut self, request: &Post) -> Option<Delivery> {
+        let outcome = self.answered_ahead(request)?;
+        self.settled(request.path, outcome)
     }
 
     /// Posts `requests` ahead, all written on one connection before any answer is read where
@@ -424,6 +436,10 @@ impl Deliver for Worker {
     fn deliver_ahead(&mut self, requests: &[&Post]) {
         Worker::deliver_ahead(self, requests);
     }
+
+    fn taken_ahead(&mut self, request: &Post) -> Option<Delivery> {
+        Worker::taken_ahead(self, request)
+    }
 }
 
 /// What an answer to a request to `path` means, said in the debug log.
@@ -449,6 +465,8 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
 
+    use crate::wire;
+
     fn worker(inbox: Arc<Inbox<Job>>) -> Worker {
         let endpoint = Endpoint {
             host: "http://127.0.0.1:9".to_owned(),
@@ -464,6 +482,106 @@ mod tests {
             inbox,
             None,
         )
+    }
+
+    /// A backend that pipelines: `post_all` answers as told, in order; `post` takes anything.
+    /// Records what was posted: `(path, "all" or "one")`.
+    struct Pipelining {
+        all: Vec<u16>,
+        posted: Arc<Mutex<Vec<(&'static str, &'static str)>>>,
+    }
+
+    impl Backend for Pipelining {
+        fn post(&mut self, _: &Endpoint, request: &Post, _: Duration) -> Answer {
+            self.posted.lock().unwrap().push((request.path, "one"));
+            Answer::Status {
+                status: 202,
+                retry_after: None,
+            }
+        }
+
+        fn post_all(
+            &mut self,
+            _: &Endpoint,
+            requests: &[&Post],
+            _: Duration,
+        ) -> Option<Vec<Answer>> {
+            let mut posted = self.posted.lock().unwrap();
+            posted.extend(requests.iter().map(|request| (request.path, "all")));
+            Some(
+                self.all
+                    .iter()
+                    .map(|&status| Answer::Status {
+                        status,
+                        // Try again at once.
+                        retry_after: Some("0".to_owned()),
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    fn pipelining_worker(all: &[u16]) -> (Worker, Arc<Mutex<Vec<(&'static str, &'static str)>>>) {
+        let posted = Arc::new(Mutex::new(Vec::new()));
+        let mut worker = worker(Arc::new(Inbox::new()));
+        worker.backend = Some(Box::new(Pipelining {
+            all: all.to_vec(),
+            posted: Arc::clone(&posted),
+        }));
+        (worker, posted)
+    }
+
+    fn request(path: &'static str) -> Post {
+        Post {
+            path,
+            body: path.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_start_and_its_end_taken_together_cost_one_post() {
+        let (mut worker, posted) = pipelining_worker(&[202, 202]);
+        let (start, end) = (request(wire::SESSIONS_START), request(wire::SESSIONS_END));
+        let delivered = worker.deliver_after(&start, &end);
+        assert_eq!(delivered, (Delivery::Sent, Some(Delivery::Sent)));
+        assert_eq!(
+            *posted.lock().unwrap(),
+            [(wire::SESSIONS_START, "all"), (wire::SESSIONS_END, "all")]
+        );
+    }
+
+    #[test]
+    fn an_end_taken_before_its_start_was_is_sent_again_after_it() {
+        // The start answered "try again", its end taken: the server had the end first, so once
+        // the start is taken, the end goes again (the same request).
+        let (mut worker, posted) = pipelining_worker(&[503, 202]);
+        let (start, end) = (request(wire::SESSIONS_START), request(wire::SESSIONS_END));
+        let delivered = worker.deliver_after(&start, &end);
+        assert_eq!(delivered, (Delivery::Sent, Some(Delivery::Sent)));
+        assert_eq!(
+            *posted.lock().unwrap(),
+            [
+                (wire::SESSIONS_START, "all"),
+                (wire::SESSIONS_END, "all"),
+                (wire::SESSIONS_START, "one"),
+                (wire::SESSIONS_END, "one"),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_was_posted_ahead_is_taken_in_order_as_each_ones_first_attempt() {
+        let (mut worker, posted) = pipelining_worker(&[202, 503, 202]);
+        let requests = [request("/a"), request("/b"), request("/c")];
+        worker.deliver_ahead(&requests.iter().collect::<Vec<_>>());
+        assert_eq!(worker.deliver(&requests[0]), Delivery::Sent);
+        // Answered "try again": posted once more, alone.
+        assert_eq!(worker.deliver(&requests[1]), Delivery::Sent);
+        assert_eq!(worker.taken_ahead(&requests[2]), Some(Delivery::Sent));
+        assert_eq!(
+            *posted.lock().unwrap(),
+            [("/a", "all"), ("/b", "all"), ("/c", "all"), ("/b", "one")]
+        );
     }
 
     #[test]
