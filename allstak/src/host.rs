@@ -1,6 +1,7 @@
 //! The one reader of the `http://` and `https://` URLs the SDK meets: the ingest host (config
 //! checks it, the client warns when it is plain http to another machine, proxy matches it
-//! against `no_proxy`) and a request in absolute form (the test collector). Pure, and never
+//! against `no_proxy`, the pipelined connection connects to it) and a request in absolute form
+//! (the test collector). Pure, and never
 //! panics whatever the text.
 
 use std::net::IpAddr;

@@ -68,6 +68,8 @@ mod scrub;
 mod sdk_thread;
 mod session;
 mod signals;
+#[cfg(all(target_os = "linux", any(feature = "testing", feature = "ureq")))]
+mod socket_option;
 mod stack;
 mod state;
 #[cfg(feature = "testing")]

@@ -444,20 +444,7 @@ impl Drop for Collector {
 /// acknowledgement of the first (40 ms).
 fn no_delay(listener: &std::net::TcpListener) {
     #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket, and an option value of the size given.
-        let _ = unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                std::ptr::from_ref(&on).cast(),
-                libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
-            )
-        };
-    }
+    crate::socket_option::turn_on(listener, libc::TCP_NODELAY);
     #[cfg(not(target_os = "linux"))]
     let _ = listener;
 }

@@ -158,36 +158,31 @@ impl Target {
 
     /// `http[s]://host[:port][/base/path]`; `None` for anything else, credentials or a query.
     fn parse(host: &str) -> Option<Self> {
-        let uri: http::Uri = host.parse().ok()?;
-        let scheme = uri.scheme_str()?;
-        let secure = if scheme.eq_ignore_ascii_case("https") {
-            true
-        } else if scheme.eq_ignore_ascii_case("http") {
-            false
-        } else {
-            return None;
-        };
-        let authority = uri.authority()?;
-        if authority.as_str().contains('@') || uri.query().is_some() {
+        let url = crate::host::Url::parse(host)?;
+        // Between `://` and the path: credentials there are left to ureq.
+        let authority = host
+            .split_once("://")
+            .map(|(_, rest)| rest.strip_suffix(url.path).unwrap_or(rest))?;
+        if authority.contains('@') || url.path.contains(['?', '#']) {
             return None;
         }
-        let name = authority.host();
-        let default_port = if secure { 443 } else { 80 };
-        let port = authority.port_u16().unwrap_or(default_port);
+        let port = url.port()?;
+        let name = if url.bracketed {
+            format!("[{}]", url.host)
+        } else {
+            url.host.to_owned()
+        };
+        let default_port = if url.secure { 443 } else { 80 };
         Some(Self {
-            secure,
-            host: name
-                .strip_prefix('[')
-                .and_then(|name| name.strip_suffix(']'))
-                .unwrap_or(name)
-                .to_owned(),
+            secure: url.secure,
+            host: url.host.to_owned(),
             port,
             authority: if port == default_port {
-                name.to_owned()
+                name
             } else {
                 format!("{name}:{port}")
             },
-            base: uri.path().trim_end_matches('/').to_owned(),
+            base: url.path.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -244,20 +239,7 @@ impl Write for Socket {
 /// acknowledgement would cost each pipelined call those 40 ms.
 fn acknowledge_at_once(tcp: &TcpStream) {
     #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket, and an option value of the size given.
-        let _ = unsafe {
-            libc::setsockopt(
-                tcp.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_QUICKACK,
-                std::ptr::from_ref(&on).cast(),
-                libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
-            )
-        };
-    }
+    crate::socket_option::turn_on(tcp, libc::TCP_QUICKACK);
     #[cfg(not(target_os = "linux"))]
     let _ = tcp;
 }

@@ -484,11 +484,13 @@ mod tests {
         )
     }
 
+    /// What was posted: `(path, "all" or "one")`.
+    type Posted = Arc<Mutex<Vec<(&'static str, &'static str)>>>;
+
     /// A backend that pipelines: `post_all` answers as told, in order; `post` takes anything.
-    /// Records what was posted: `(path, "all" or "one")`.
     struct Pipelining {
         all: Vec<u16>,
-        posted: Arc<Mutex<Vec<(&'static str, &'static str)>>>,
+        posted: Posted,
     }
 
     impl Backend for Pipelining {
@@ -521,7 +523,7 @@ mod tests {
         }
     }
 
-    fn pipelining_worker(all: &[u16]) -> (Worker, Arc<Mutex<Vec<(&'static str, &'static str)>>>) {
+    fn pipelining_worker(all: &[u16]) -> (Worker, Posted) {
         let posted = Arc::new(Mutex::new(Vec::new()));
         let mut worker = worker(Arc::new(Inbox::new()));
         worker.backend = Some(Box::new(Pipelining {
