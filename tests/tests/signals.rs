@@ -198,12 +198,14 @@ fn a_shell_sees_the_exit_status_of_the_signal_143() {
         let mut shell = spawned(command);
         let stdin = shell.stdin.take();
         let mut stdout = BufReader::new(shell.stdout.take().expect("stdout"));
-        let mut pid = String::new();
-        stdout.read_line(&mut pid).expect("the pid");
-        let pid: libc::pid_t = pid.trim().parse().expect("a pid");
-        let mut ready = String::new();
-        stdout.read_line(&mut ready).expect("ready");
-        assert_eq!(ready, "ready\n");
+        // The shell's `echo $!` and the program's `ready`, in either order: both write here.
+        let mut lines = [String::new(), String::new()];
+        for line in &mut lines {
+            stdout.read_line(line).expect("a line");
+        }
+        lines.sort_by_key(|line| line != "ready\n");
+        assert_eq!(lines[0], "ready\n");
+        let pid: libc::pid_t = lines[1].trim().parse().expect("a pid");
         if with_session(&env) {
             wait_until_its_start_was_taken(&env);
         }
