@@ -176,11 +176,13 @@ impl Client {
             transport.run(Box::new(move |worker| {
                 let start = prepare::session_start(id, &config);
                 file.owe_start(&start);
-                // On disk first, whatever comes before its start: a process killed meanwhile is
-                // still ended (`abnormal`) by a later run. A program already ending (done in a
+                // The state dir found and the mark looked up first, then on disk, whatever
+                // comes before its start: a process killed meanwhile is still ended
+                // (`abnormal`) by a later run. A program that ended meanwhile (done in a
                 // microsecond) has nothing to leave open: its end is next in line, and is
                 // written only if it cannot be sent.
-                if !worker.is_ending() {
+                file.look_up();
+                if !self.tracker.has_ended() {
                     file.open(id);
                 }
                 // Before our own start, a first few of what earlier runs left: the sessions of

@@ -592,6 +592,12 @@ impl SessionFile {
         self.taken_before().load(Ordering::Relaxed)
     }
 
+    /// Finds the state dir and looks for the mark now, not on first use: the first look takes
+    /// a few dozen microseconds of system calls.
+    pub(crate) fn look_up(&self) {
+        self.taken_before();
+    }
+
     fn taken_before(&self) -> &AtomicBool {
         self.taken_before
             .get_or_init(|| AtomicBool::new(self.dir.took_a_start_before()))
