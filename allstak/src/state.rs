@@ -206,17 +206,21 @@ impl StateDir {
     /// Whether the server took a session's start from this key and host before (a mark in
     /// the dir, see [`Self::remember_a_start_was_taken`]).
     fn took_a_start_before(&self) -> bool {
-        self.usable().is_some_and(|usable| {
-            fs::symlink_metadata(self.base.join(format!("{}.{TAKEN}", usable.key_hash)))
-                .is_ok_and(|found| found.is_file())
-        })
+        self.taken_mark()
+            .is_some_and(|mark| fs::symlink_metadata(mark).is_ok_and(|found| found.is_file()))
     }
 
     /// Marks that the server took a session's start from this key and host.
     fn remember_a_start_was_taken(&self) {
-        if let Some(usable) = self.usable() {
-            let _ = files::write(&self.base.join(format!("{}.{TAKEN}", usable.key_hash)), b"");
+        if let Some(mark) = self.taken_mark() {
+            let _ = files::write(&mark, b"");
         }
+    }
+
+    /// The mark's path (see [`TAKEN`]), if the dir is used.
+    fn taken_mark(&self) -> Option<PathBuf> {
+        let usable = self.usable()?;
+        Some(self.base.join(format!("{}.{TAKEN}", usable.key_hash)))
     }
 
     /// A fresh state for `id`, started now by this process.

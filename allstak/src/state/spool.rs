@@ -225,7 +225,8 @@ impl Spool {
     }
 
     /// Claims the kept items this run may send (not one another live run is sending), oldest
-    /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old, and what is not a file of ours.
+    /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
+    /// and what is not a file of ours.
     fn claim_all(&self) -> Vec<Claimed> {
         let me = Process::this();
         let now = SystemTime::now();

@@ -352,11 +352,9 @@ impl Worker {
         let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
             return Vec::new();
         };
-        let backend = self
-            .backend
-            .get_or_insert_with(|| http::backend(&self.endpoint));
+        let (backend, endpoint) = self.backend();
         let answers = backend
-            .post_all(&self.endpoint, requests, timeout)
+            .post_all(endpoint, requests, timeout)
             .unwrap_or_default();
         answers
             .into_iter()
@@ -373,9 +371,8 @@ impl Worker {
         let Some(timeout) = self.time_left(until.saturating_duration_since(Instant::now())) else {
             return;
         };
-        self.backend
-            .get_or_insert_with(|| http::backend(&self.endpoint))
-            .warm(&self.endpoint, timeout);
+        let (backend, endpoint) = self.backend();
+        backend.warm(endpoint, timeout);
         if !self.is_ending() {
             self.inbox.wait_until_queued(until);
         }
@@ -417,10 +414,16 @@ impl Worker {
     }
 
     fn post(&mut self, request: &Post, timeout: Duration) -> Outcome {
+        let (backend, endpoint) = self.backend();
+        outcome_of(request.path, backend.post(endpoint, request, timeout))
+    }
+
+    /// The backend, made on first use, and the endpoint it posts to.
+    fn backend(&mut self) -> (&mut dyn Backend, &Endpoint) {
         let backend = self
             .backend
             .get_or_insert_with(|| http::backend(&self.endpoint));
-        outcome_of(request.path, backend.post(&self.endpoint, request, timeout))
+        (backend.as_mut(), &self.endpoint)
     }
 }
 
