@@ -301,7 +301,9 @@ impl StateDir {
             return Vec::new();
         };
         let prefix = format!("{}-", usable.key_hash);
-        let me = Process::this();
+        // Read only if an entry needs it: with none, no `/proc` read.
+        let me = std::cell::OnceCell::new();
+        let me = || *me.get_or_init(Process::this);
         // Oldest first (as last written), across the whole dir, not the dir's own order.
         let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = entries
             .flatten()
@@ -322,7 +324,9 @@ impl StateDir {
             else {
                 continue;
             };
-            if found == Found::ClaimedBy(me) || own == Some(path.as_path()) {
+            if own == Some(path.as_path())
+                || matches!(found, Found::ClaimedBy(claimer) if claimer == me())
+            {
                 // Claimed by this very loop, and seen again under its new name; or this run's
                 // own session, its to send.
                 continue;
@@ -355,7 +359,7 @@ impl StateDir {
                         pid: state.pid,
                         start: state.process_start,
                     };
-                    let alive = if owner == me {
+                    let alive = if owner == me() {
                         Some(true)
                     } else {
                         owner.alive()
@@ -383,7 +387,7 @@ impl StateDir {
                     }
                 }
             }
-            let claim = path.with_extension(me.claim_extension());
+            let claim = path.with_extension(me().claim_extension());
             if fs::rename(&path, &claim).is_err() {
                 continue; // another program claimed it first
             }

@@ -306,6 +306,10 @@ fn main() {
             program.display()
         );
     }
+    if std::env::var_os("FAR_SERVER_LOOPBACK_ONLY").is_some() {
+        loopback_breakdown(&plain, &tracked);
+        return;
+    }
     let mut setups = vec![
         Setup::new("plain", plain, None),
         Setup::new("allstak, default exit deadline", tracked.clone(), None),
