@@ -186,8 +186,14 @@ impl Client {
                     file.open(id);
                 }
                 // Before our own start, a first few of what earlier runs left: the sessions of
-                // processes that died, or whose start or end the server had not taken.
-                let recovered = file.recover_sessions(worker);
+                // processes that died, or whose start or end the server had not taken. Unless
+                // the program is done already and its start goes with its end: then they are
+                // looked for while the answers to those two are on their way.
+                let recovered = if self.tracker.has_ended() && file.pipelines() {
+                    Some(true)
+                } else {
+                    file.recover_sessions(worker)
+                };
                 // Held back a moment (once the server took a start from this key and host):
                 // a program that ends meanwhile sends its start with its end, on a connection
                 // opened meanwhile, one round trip at exit instead of two. Sent at once if

@@ -293,6 +293,13 @@ impl StateDir {
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
+    /// Whether earlier runs may have left sessions here: any file of this program's but `own`
+    /// (one listing, nothing read).
+    fn sessions_left(&self, own: Option<&Path>) -> bool {
+        self.usable()
+            .is_some_and(|usable| holds_any(&usable.sessions, &usable.key_hash, EXTENSION, own))
+    }
+
     pub(crate) fn recover(&self, now: SystemTime, own: Option<&Path>) -> Vec<Recovered> {
         let Some(usable) = self.usable() else {
             return Vec::new();
@@ -411,6 +418,22 @@ impl StateDir {
         recovered.sort_by_key(|recovered| recovered.state.started_at_ms);
         recovered
     }
+}
+
+/// Whether `dir` holds any file of the program named `key_hash` (kept with the extension
+/// `kept`, claimed, or being written) but `except`. A dir that cannot be listed may.
+fn holds_any(dir: &Path, key_hash: &str, kept: &str, except: Option<&Path>) -> bool {
+    let Ok(listing) = fs::read_dir(dir) else {
+        return true;
+    };
+    let prefix = format!("{key_hash}-");
+    listing.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| Found::named(name, &prefix, kept).is_some())
+            && except != Some(entry.path().as_path())
+    })
 }
 
 /// A file of this program's in the state dir.
@@ -642,11 +665,9 @@ impl SessionFile {
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
     pub(crate) fn recover_sessions(&self, deliver: &mut impl Deliver) -> Option<bool> {
-        let own = match &self.lock().slot {
-            Slot::Open(state) | Slot::Kept(state) => Some(self.dir.file_for(&state.session_id)),
-            Slot::NotWritten | Slot::Done => None,
-        };
-        let batch = self.dir.recover(SystemTime::now(), own.as_deref());
+        let batch = self
+            .dir
+            .recover(SystemTime::now(), self.own_file().as_deref());
         if batch.is_empty() {
             return None;
         }
@@ -693,6 +714,20 @@ impl SessionFile {
             }
         }
         Some(true)
+    }
+
+    /// Whether earlier runs may have left sessions for [`Self::recover_sessions`] to deliver:
+    /// one listing of the dir, nothing read.
+    pub(crate) fn sessions_left(&self) -> bool {
+        self.dir.sessions_left(self.own_file().as_deref())
+    }
+
+    /// This session's file, if one is on disk (or being written).
+    fn own_file(&self) -> Option<PathBuf> {
+        match &self.lock().slot {
+            Slot::Open(state) | Slot::Kept(state) => Some(self.dir.file_for(&state.session_id)),
+            Slot::NotWritten | Slot::Done => None,
+        }
     }
 
     /// The rest of a batch once one of it could not be sent: each put back for a later run,

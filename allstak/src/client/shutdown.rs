@@ -8,6 +8,7 @@
 //! status), a signal (`end`, from the signal thread), and the process's exit (`at_exit`, from
 //! the `atexit` hook). Any two may race; the first ends it, the others wait for it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -151,11 +152,23 @@ impl Client {
         let worker_file = Arc::clone(file);
         let spool = self.spool().cloned();
         let queued = transport.run_final(Box::new(move |worker| {
-            // After the start, if that has not gone out yet; never without it.
-            worker_file.send_end(&ended, worker);
+            // After the start, if that has not gone out yet; never without it. While the
+            // answers are on their way, a look at whether earlier runs left anything.
+            let left = Arc::new(AtomicBool::new(true));
+            let look = {
+                let (left, file, spool) =
+                    (Arc::clone(&left), Arc::clone(&worker_file), spool.clone());
+                Box::new(move || {
+                    let kept = spool.as_ref().is_none_or(|spool| spool.anything_kept());
+                    left.store(kept || file.sessions_left(), Ordering::Relaxed);
+                })
+            };
+            worker.while_answered(look, |worker| worker_file.send_end(&ended, worker));
             // What earlier runs left, if the start was held back until now: after this run's
             // start and end, within the same deadline.
-            if let (Some(recovered), Some(spool)) = (worker_file.take_the_rest_left(), &spool) {
+            if let (Some(recovered), Some(spool)) = (worker_file.take_the_rest_left(), &spool)
+                && left.load(Ordering::Relaxed)
+            {
                 super::deliver_the_rest_left(worker, &worker_file, spool, recovered);
             }
             worker.ended_by(deadline);

@@ -75,6 +75,13 @@ impl Spool {
         }
     }
 
+    /// Whether anything may be kept here for a later run: one listing of the dir, nothing read.
+    pub(crate) fn anything_kept(&self) -> bool {
+        self.dir.usable().is_some_and(|usable| {
+            super::holds_any(&usable.spool, &usable.key_hash, EXTENSION, None)
+        })
+    }
+
     /// This program's files in the spool dir, oldest first.
     fn entries(&self) -> Vec<Entry> {
         let Some(usable) = self.dir.usable() else {

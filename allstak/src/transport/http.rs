@@ -62,7 +62,17 @@ pub(crate) trait Backend: Send {
         let _ = (endpoint, requests, timeout);
         None
     }
+
+    /// `Some(work)`: done once the requests of the next [`Self::post_all`] are written, while
+    /// their answers are on their way; `None`: not done after all. A backend that cannot
+    /// pipeline never does it.
+    fn meanwhile(&mut self, work: Option<Meanwhile>) {
+        drop(work);
+    }
 }
+
+/// Work done while the answers to pipelined requests are on their way ([`Backend::meanwhile`]).
+pub(crate) type Meanwhile = Box<dyn FnOnce() + Send>;
 
 /// The backend this build has.
 pub(crate) fn backend(endpoint: &Endpoint) -> Box<dyn Backend> {
@@ -72,7 +82,11 @@ pub(crate) fn backend(endpoint: &Endpoint) -> Box<dyn Backend> {
         Err(error) => Box::new(Unusable(error)),
     };
     #[cfg(all(feature = "ureq", not(feature = "reqwest")))]
-    return Box::new(super::ureq::Ureq::new(endpoint));
+    return {
+        // Its agent is made on first use, for the endpoint each call gives.
+        let _ = endpoint;
+        Box::new(super::ureq::Ureq::default())
+    };
     #[cfg(not(any(feature = "ureq", feature = "reqwest")))]
     {
         let _ = endpoint;

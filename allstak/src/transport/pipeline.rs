@@ -12,7 +12,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use super::http::{Answer, Endpoint, MAX_RESPONSE_BODY};
+use super::http::{Answer, Endpoint, MAX_RESPONSE_BODY, Meanwhile};
 use super::ureq::CONNECT_TIMEOUT;
 use crate::diag;
 use crate::wire::{Post, USER_AGENT};
@@ -35,6 +35,8 @@ const READ_CHUNK: usize = 8 * 1024;
 pub(super) struct Pipeline {
     connection: Option<Connection>,
     tls: Tls,
+    /// Done once the next requests are written ([`Self::meanwhile`]).
+    meanwhile: Option<Meanwhile>,
 }
 
 impl Pipeline {
@@ -77,7 +79,7 @@ impl Pipeline {
         let deadline = deadline_in(timeout);
         let bytes = target.requests(&endpoint.key, requests);
         if let Some(mut kept) = self.kept_for(endpoint) {
-            let exchange = kept.exchange(&bytes, requests.len(), deadline);
+            let exchange = kept.exchange(&bytes, requests.len(), deadline, &mut self.meanwhile);
             if !exchange.unanswered_end {
                 if exchange.reusable {
                     self.connection = Some(kept);
@@ -93,11 +95,17 @@ impl Pipeline {
                 return Some(Vec::new());
             }
         };
-        let exchange = fresh.exchange(&bytes, requests.len(), deadline);
+        let exchange = fresh.exchange(&bytes, requests.len(), deadline, &mut self.meanwhile);
         if exchange.reusable {
             self.connection = Some(fresh);
         }
         Some(exchange.answers)
+    }
+
+    /// `Some(work)`: done by the next [`Self::post_all`] once its requests are written, while
+    /// their answers are on their way (not done if none could be written); `None`: not at all.
+    pub(super) fn meanwhile(&mut self, work: Option<Meanwhile>) {
+        self.meanwhile = work;
     }
 
     /// The kept connection, taken out, if it goes to `endpoint`'s host and has not been idle
@@ -487,8 +495,15 @@ impl Connection {
             .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address")))
     }
 
-    /// Writes `requests` (`count` of them) and reads their answers, by `deadline`.
-    fn exchange(&mut self, requests: &[u8], count: usize, deadline: Instant) -> Exchange {
+    /// Writes `requests` (`count` of them), does `meanwhile` once they are, and reads their
+    /// answers, by `deadline`.
+    fn exchange(
+        &mut self,
+        requests: &[u8],
+        count: usize,
+        deadline: Instant,
+        meanwhile: &mut Option<Meanwhile>,
+    ) -> Exchange {
         self.stream.socket().deadline = deadline;
         self.received = 0;
         let mut answers = Vec::with_capacity(count);
@@ -496,7 +511,12 @@ impl Connection {
             .stream
             .write_all(requests)
             .and_then(|()| self.stream.flush())
-            .and_then(|()| self.read_answers(count, &mut answers));
+            .and_then(|()| {
+                if let Some(work) = meanwhile.take() {
+                    work();
+                }
+                self.read_answers(count, &mut answers)
+            });
         self.idle_since = Instant::now();
         match outcome {
             // Bytes after the last answer were never asked for: the connection is not trusted.
@@ -1184,7 +1204,7 @@ mod tests {
         let seen = Seen::default();
         let (url, accepted) = accepting_server(&seen);
         let endpoint = endpoint(&url);
-        let mut backend: Box<dyn Backend> = Box::new(super::super::ureq::Ureq::new(&endpoint));
+        let mut backend: Box<dyn Backend> = Box::new(super::super::ureq::Ureq::default());
         let posts = start_and_end();
         let requests: Vec<&Post> = posts.iter().collect();
 

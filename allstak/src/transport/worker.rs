@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::http::{self, Answer, Backend, Endpoint};
+use super::http::{self, Answer, Backend, Endpoint, Meanwhile};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Deliver, InFlight, Job, Outgoing, Shared};
@@ -361,6 +361,20 @@ impl Worker {
             .zip(requests)
             .map(|(answer, request)| outcome_of(request.path, answer))
             .collect()
+    }
+
+    /// Runs `deliver` with `work` done while the answers to the first requests it posts
+    /// pipelined are on their way (a round trip otherwise spent waiting): `work` is not done at
+    /// all if none went pipelined.
+    pub(crate) fn while_answered<T>(
+        &mut self,
+        work: Meanwhile,
+        deliver: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        self.backend().0.meanwhile(Some(work));
+        let delivered = deliver(self);
+        self.backend().0.meanwhile(None);
+        delivered
     }
 
     /// Holds the caller (the session's start) back until `until`, the program ending its
