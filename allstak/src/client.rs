@@ -206,8 +206,13 @@ impl Client {
                     deliver_the_rest_left(worker, &file, &spool, recovered);
                 } else {
                     // Its start goes with its end, next in line; what earlier runs left, after
-                    // them.
+                    // them. Unless an error event comes first (reported from another thread as
+                    // the program ended): then the start goes before it.
                     file.leave_the_rest_left(recovered);
+                    let file = Arc::clone(&file);
+                    worker.before_events(Some(Box::new(move |worker| {
+                        file.settle_start(worker.deliver(&start));
+                    })));
                 }
             }));
         }

@@ -1179,6 +1179,27 @@ mod tests {
     }
 
     #[test]
+    fn sessions_are_left_while_a_file_of_this_programs_other_than_its_own_is_there() {
+        let scratch = Scratch::new("left");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let other_program = StateDir::locate(scratch.state_dir(), "k", "another host");
+        assert!(!dir.sessions_left(None));
+        let own = dead_state(&dir, SessionId::random());
+        dir.write(&own).expect("written");
+        let own = dir.file_for(&own.session_id);
+        assert!(dir.sessions_left(None));
+        assert!(!dir.sessions_left(Some(&own)));
+        other_program
+            .write(&dead_state(&other_program, SessionId::random()))
+            .expect("written");
+        assert!(!dir.sessions_left(Some(&own)));
+        // Claimed by another run: still left, until that run settles it.
+        let earlier = dead_state(&dir, SessionId::random());
+        claimed_by(&dir, &earlier, "1");
+        assert!(dir.sessions_left(Some(&own)));
+    }
+
+    #[test]
     fn past_the_bound_the_oldest_sessions_of_gone_processes_are_dropped_and_the_rest_recovered_oldest_first()
      {
         let scratch = Scratch::new("bound");

@@ -152,6 +152,8 @@ impl Client {
         let worker_file = Arc::clone(file);
         let spool = self.spool().cloned();
         let queued = transport.run_final(Box::new(move |worker| {
+            // A start held back for the end goes with it (`send_end`), not before an event.
+            worker.before_events(None);
             // After the start, if that has not gone out yet; never without it. While the
             // answers are on their way, a look at whether earlier runs left anything.
             let left = Arc::new(AtomicBool::new(true));

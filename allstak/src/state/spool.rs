@@ -359,9 +359,11 @@ mod tests {
         let spool = spool(&scratch);
         assert_eq!(spool.keep(&[event(0), event(1)]), 2);
         spool.keep(&[event(2)]);
+        assert!(spool.anything_kept());
         let mut server = Server::default();
         assert!(spool.deliver(&mut server, false));
         assert_eq!(messages(&server), bodies(0..3));
+        assert!(!spool.anything_kept());
         assert!(
             server
                 .received

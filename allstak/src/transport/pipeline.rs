@@ -785,7 +785,7 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Condvar, Mutex};
     use std::thread;
 
     use super::*;
@@ -941,6 +941,47 @@ mod tests {
             assert_eq!(request.body.as_bytes(), post.body);
         }
         assert!(received[0].received_at <= received[1].received_at);
+    }
+
+    #[test]
+    fn work_meanwhile_is_done_once_the_requests_are_written_before_their_answers_are_read() {
+        // (requests the server read, work done): the server answers only once the work is
+        // done, and the work is done only once the server read both requests.
+        let state = Arc::new((Mutex::new((0, false)), Condvar::new()));
+        let server_state = Arc::clone(&state);
+        let (url, _) = server(move |_, mut stream| {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            for _ in 0..2 {
+                if read_request(&mut reader).is_none() {
+                    return;
+                }
+            }
+            let (lock, changed) = &*server_state;
+            let mut read = lock.lock().unwrap();
+            read.0 = 2;
+            changed.notify_all();
+            let (done, _) = changed.wait_timeout_while(read, WAIT, |s| !s.1).unwrap();
+            if done.1 {
+                let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+                let _ = stream.write_all(answer.repeat(2).as_bytes());
+            }
+        });
+        let work_state = Arc::clone(&state);
+        let mut pipeline = Pipeline::default();
+        pipeline.meanwhile(Some(Box::new(move || {
+            let (lock, changed) = &*work_state;
+            let read = lock.lock().unwrap();
+            let (mut read, _) = changed.wait_timeout_while(read, WAIT, |s| s.0 < 2).unwrap();
+            if read.0 == 2 {
+                read.1 = true;
+                changed.notify_all();
+            }
+        })));
+        let posts = start_and_end();
+        let requests: Vec<&Post> = posts.iter().collect();
+        let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT * 3);
+        assert_eq!(answers, Some(vec![status(202), status(202)]));
+        assert!(state.0.lock().unwrap().1);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint, Meanwhile};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{Deliver, InFlight, Job, Outgoing, Shared};
+use super::{Deliver, InFlight, Job, Outgoing, Shared, Task};
 use crate::diag::{self, Notice};
 use crate::wire::Post;
 
@@ -70,6 +70,8 @@ pub(crate) struct Worker {
     dropped_at_flush: u64,
     /// Requests posted ahead and what each came to, in order ([`Self::deliver_ahead`]).
     ahead: VecDeque<(Post, Outcome)>,
+    /// Done before the next error event is sent ([`Self::before_events`]).
+    before_events: Option<Task>,
 }
 
 impl Worker {
@@ -87,6 +89,7 @@ impl Worker {
             paused_until: None,
             dropped_at_flush: 0,
             ahead: VecDeque::new(),
+            before_events: None,
         }
     }
 
@@ -114,6 +117,9 @@ impl Worker {
     fn run_job(&mut self, job: Job) {
         match job {
             Job::Event(build) => {
+                if let Some(task) = self.before_events.take() {
+                    task(self);
+                }
                 let lost = match build() {
                     Outgoing::Post(request) => match self.deliver_event(request) {
                         Delivery::Sent | Delivery::NotYet => None,
@@ -363,6 +369,14 @@ impl Worker {
             .collect()
     }
 
+    /// `Some(task)`: done before the next error event is sent, if one is queued before it is
+    /// called off (`None`). The session's start, held back to go with its end, goes first that
+    /// way: an error reported from another thread as the program ends must not reach the
+    /// server before the start of its session.
+    pub(crate) fn before_events(&mut self, task: Option<Task>) {
+        self.before_events = task;
+    }
+
     /// Runs `deliver` with `work` done while the answers to the first requests it posts
     /// pipelined are on their way (a round trip otherwise spent waiting): `work` is not done at
     /// all if none went pipelined.
@@ -504,10 +518,12 @@ mod tests {
     /// What was posted: `(path, "all" or "one")`.
     type Posted = Arc<Mutex<Vec<(&'static str, &'static str)>>>;
 
-    /// A backend that pipelines: `post_all` answers as told, in order; `post` takes anything.
+    /// A backend that pipelines: `post_all` answers as told, in order, after the work given
+    /// meanwhile; `post` takes anything.
     struct Pipelining {
         all: Vec<u16>,
         posted: Posted,
+        meanwhile: Option<Meanwhile>,
     }
 
     impl Backend for Pipelining {
@@ -525,8 +541,13 @@ mod tests {
             requests: &[&Post],
             _: Duration,
         ) -> Option<Vec<Answer>> {
-            let mut posted = self.posted.lock().unwrap();
-            posted.extend(requests.iter().map(|request| (request.path, "all")));
+            self.posted
+                .lock()
+                .unwrap()
+                .extend(requests.iter().map(|request| (request.path, "all")));
+            if let Some(work) = self.meanwhile.take() {
+                work();
+            }
             Some(
                 self.all
                     .iter()
@@ -538,6 +559,10 @@ mod tests {
                     .collect(),
             )
         }
+
+        fn meanwhile(&mut self, work: Option<Meanwhile>) {
+            self.meanwhile = work;
+        }
     }
 
     fn pipelining_worker(all: &[u16]) -> (Worker, Posted) {
@@ -546,6 +571,7 @@ mod tests {
         worker.backend = Some(Box::new(Pipelining {
             all: all.to_vec(),
             posted: Arc::clone(&posted),
+            meanwhile: None,
         }));
         (worker, posted)
     }
@@ -555,6 +581,59 @@ mod tests {
             path,
             body: path.as_bytes().to_vec(),
         }
+    }
+
+    fn event(path: &'static str) -> Job {
+        Job::Event(Box::new(move || Outgoing::Post(request(path))))
+    }
+
+    #[test]
+    fn what_is_to_go_before_events_goes_before_the_next_one_only_and_not_once_called_off() {
+        let (mut worker, posted) = pipelining_worker(&[]);
+        worker.shared.queued.fetch_add(3, Ordering::Relaxed);
+        worker.before_events(Some(Box::new(|worker| {
+            worker.deliver(&request(wire::SESSIONS_START));
+        })));
+        worker.run_job(event(wire::ERRORS));
+        worker.run_job(event(wire::ERRORS));
+        worker.before_events(Some(Box::new(|worker| {
+            worker.deliver(&request(wire::SESSIONS_START));
+        })));
+        worker.before_events(None);
+        worker.run_job(event(wire::ERRORS));
+        assert_eq!(
+            *posted.lock().unwrap(),
+            [
+                (wire::SESSIONS_START, "one"),
+                (wire::ERRORS, "one"),
+                (wire::ERRORS, "one"),
+                (wire::ERRORS, "one"),
+            ]
+        );
+    }
+
+    #[test]
+    fn work_while_answered_is_done_by_the_first_pipelined_post_only() {
+        let (mut worker, posted) = pipelining_worker(&[202, 202, 202, 202]);
+        let (start, end) = (request(wire::SESSIONS_START), request(wire::SESSIONS_END));
+        let done = Arc::new(AtomicUsize::new(0));
+        let work = |done: &Arc<AtomicUsize>| -> Meanwhile {
+            let done = Arc::clone(done);
+            Box::new(move || {
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        // Done while the two are answered, once.
+        let delivered = worker.while_answered(work(&done), |worker| {
+            let pair = worker.deliver_after(&start, &end);
+            (pair, done.load(Ordering::Relaxed))
+        });
+        assert_eq!(delivered, ((Delivery::Sent, Some(Delivery::Sent)), 1));
+        // Nothing pipelined: not done, and not by a later post either.
+        worker.while_answered(work(&done), |worker| worker.deliver(&start));
+        worker.deliver_after(&start, &end);
+        assert_eq!(done.load(Ordering::Relaxed), 1);
+        assert_eq!(posted.lock().unwrap().len(), 5);
     }
 
     #[test]
