@@ -23,12 +23,10 @@ fn a_killed_session_is_ended_abnormal_by_the_next_run() {
 
     let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.code(), Some(0));
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, END, START, END]);
-    assert_end(&requests[1], &first, "abnormal");
-    let second = requests[2].session_id().expect("id").to_owned();
-    assert_ne!(second, first);
-    assert_end(&requests[3], &second, "ok");
+    assert_sessions(
+        &collector.requests()[1..],
+        &[(Some(&first), false, "abnormal"), (None, true, "ok")],
+    );
 
     // Recovered once: a third run sends only its own session.
     common::run(ManualProgram::Ok, &env);
@@ -74,16 +72,16 @@ fn a_session_whose_recovery_was_killed_midway_is_recovered_by_a_later_run() {
     let before = collector.requests().len();
     let run = run(ManualProgram::Ok, &env);
     assert_eq!(run.code(), Some(0));
-    let requests = collector.requests();
-    // The first run's end; then the second run's own session, on disk before it started
-    // recovering (its start never went out: it was still sending the first one's end); then
-    // this run's.
-    assert_eq!(paths(&requests[before..]), [END, START, END, START, END]);
-    assert_end(&requests[before], &first, "abnormal");
-    let second = requests[before + 1].session_id().expect("id").to_owned();
-    assert_ne!(second, first);
-    assert_end(&requests[before + 2], &second, "abnormal");
-    assert_ne!(requests[before + 3].session_id(), Some(second.as_str()));
+    // The first run's end; the second run's own session, on disk before it started recovering
+    // (its start never went out: it was still sending the first one's end); and this run's.
+    assert_sessions(
+        &collector.requests()[before..],
+        &[
+            (Some(&first), false, "abnormal"),
+            (None, true, "abnormal"),
+            (None, true, "ok"),
+        ],
+    );
 }
 
 #[test]

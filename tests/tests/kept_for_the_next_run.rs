@@ -26,7 +26,7 @@ fn an_end_the_server_did_not_take_is_sent_by_the_next_run_with_its_status() {
     assert_eq!(paths(&first), [START, ERRORS, END]);
     let id = first[0].session_id().expect("id").to_owned();
 
-    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
+    assert_the_next_run_sends_the_end(&collector, &env, &id, "errored");
     // Sent once: the next run sends only its own session.
     run(ManualProgram::Ok, &env);
     assert_eq!(paths(&collector.requests()[6..]), [START, END]);
@@ -47,7 +47,7 @@ fn an_end_that_missed_the_deadline_is_sent_by_the_next_run_with_its_status() {
     assert_eq!(paths(&first), [START, ERRORS, END]);
     let id = first[0].session_id().expect("id").to_owned();
 
-    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
+    assert_the_next_run_sends_the_end(&collector, &env, &id, "errored");
 }
 
 #[test]
@@ -73,11 +73,11 @@ fn a_program_killed_while_its_end_is_slow_to_send_keeps_its_status() {
     killed.wait().expect("reaped");
     let id = collector.requests()[0].session_id().expect("id").to_owned();
 
-    assert_the_next_run_sends_the_end_first(&collector, &env, &id, "errored");
+    assert_the_next_run_sends_the_end(&collector, &env, &id, "errored");
 }
 
-/// The next run of the program sends session `id`'s end, with `status`, before its own session.
-fn assert_the_next_run_sends_the_end_first(
+/// The next run of the program sends session `id`'s end, with `status`, and its own session.
+fn assert_the_next_run_sends_the_end(
     collector: &allstak::testing::Collector,
     env: &[(String, String)],
     id: &str,
@@ -85,9 +85,10 @@ fn assert_the_next_run_sends_the_end_first(
 ) {
     let before = collector.requests().len();
     run(ManualProgram::Ok, env);
-    let requests = collector.requests();
-    assert_eq!(paths(&requests[before..]), [END, START, END]);
-    assert_end(&requests[before], id, status);
+    assert_sessions(
+        &collector.requests()[before..],
+        &[(Some(id), false, status), (None, true, "ok")],
+    );
 }
 
 /// The id of the one session whose start the collector received, and the paths it received.

@@ -90,20 +90,6 @@ fn expected(scenario: ManualProgram) -> (&'static str, usize) {
     }
 }
 
-/// Each session's requests in the order received, by session id.
-fn by_session(requests: &[Request]) -> BTreeMap<String, Vec<&Request>> {
-    let mut sessions: BTreeMap<String, Vec<&Request>> = BTreeMap::new();
-    for request in requests {
-        let id = request
-            .json
-            .get("sessionId")
-            .and_then(|id| id.as_str())
-            .expect("every request here names its session");
-        sessions.entry(id.to_owned()).or_default().push(request);
-    }
-    sessions
-}
-
 #[test]
 fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_each() {
     let port = refused_port();

@@ -231,9 +231,10 @@ fn with_end_on_signals_off_a_terminated_program_leaves_its_session_to_the_next_r
     let first = requests[0].session_id().expect("id").to_owned();
 
     run(ManualProgram::Ok, &env);
-    let requests = collector.requests();
-    assert_eq!(paths(&requests), [START, END, START, END]);
-    assert_end(&requests[1], &first, "abnormal");
+    assert_sessions(
+        &collector.requests()[1..],
+        &[(Some(&first), false, "abnormal"), (None, true, "ok")],
+    );
 }
 
 #[test]

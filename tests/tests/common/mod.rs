@@ -1,6 +1,7 @@
 //! Running the test programs as real processes against a real loopback collector.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -224,6 +225,55 @@ pub fn state_files(dir: &Path) -> Vec<String> {
 pub fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
     vars.iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Each session's requests in the order received, by session id (the contract orders a
+/// session's start before its end; sessions among themselves, as they come).
+pub fn by_session(requests: &[Request]) -> BTreeMap<String, Vec<&Request>> {
+    let mut sessions: BTreeMap<String, Vec<&Request>> = BTreeMap::new();
+    for request in requests {
+        let id = request
+            .json
+            .get("sessionId")
+            .and_then(|id| id.as_str())
+            .expect("every request here names its session");
+        sessions.entry(id.to_owned()).or_default().push(request);
+    }
+    sessions
+}
+
+/// A run's requests, `expected` sessions each sent whole: its start (if `true`: it had not
+/// gone out before) then its end with that status, the sessions in any order (a run whose
+/// program ended before the SDK's thread got to its start sends its own session first, then
+/// what earlier runs left). Returns their ids, as `expected` lists them.
+pub fn assert_sessions(
+    requests: &[Request],
+    expected: &[(Option<&str>, bool, &str)],
+) -> Vec<String> {
+    let sessions = by_session(requests);
+    assert_eq!(sessions.len(), expected.len(), "{:?}", paths(requests));
+    let mut left: Vec<(&String, &Vec<&Request>)> = sessions.iter().collect();
+    expected
+        .iter()
+        .map(|&(id, started, status)| {
+            let at = left
+                .iter()
+                .position(|(known, requests)| {
+                    id.is_none_or(|id| id == known.as_str())
+                        && requests.len() == 1 + usize::from(started)
+                        && requests
+                            .last()
+                            .is_some_and(|end| end.json["status"] == status)
+                })
+                .unwrap_or_else(|| panic!("no session {id:?} ({status}) in {:?}", paths(requests)));
+            let (known, requests) = left.remove(at);
+            if started {
+                assert_eq!(requests[0].path, START);
+            }
+            assert_end(requests[requests.len() - 1], known, status);
+            known.clone()
+        })
         .collect()
 }
 
