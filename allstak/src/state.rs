@@ -213,7 +213,7 @@ impl StateDir {
     /// Marks that the server took a session's start from this key and host.
     fn remember_a_start_was_taken(&self) {
         if let Some(mark) = self.taken_mark() {
-            let _ = files::write(&mark, b"");
+            let _ = files::mark(&mark);
         }
     }
 
@@ -1644,6 +1644,28 @@ mod tests {
         // Another key (or host) has not had a start taken.
         let other = StateDir::locate(scratch.state_dir(), "other", "h");
         assert!(!opened(&other, SessionId::random(), Delivery::NotYet).pipelines());
+    }
+
+    #[test]
+    fn the_mark_is_an_empty_file_of_its_own_written_in_place_of_a_link_never_through_it() {
+        let scratch = Scratch::new("mark");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let mark = dir.taken_mark().expect("used");
+        let target = scratch.state_dir().expect("dir").join("elsewhere");
+        fs::write(&target, "theirs").expect("written");
+        std::os::unix::fs::symlink(&target, &mark).expect("planted");
+        assert!(!dir.took_a_start_before(), "a link is no mark");
+        dir.remember_a_start_was_taken();
+        assert!(dir.took_a_start_before());
+        assert_eq!(fs::read_to_string(&target).expect("read"), "theirs");
+        assert_eq!(fs::metadata(&mark).expect("marked").len(), 0);
+        // Marked again: left as it is; and no temp file beside it.
+        dir.remember_a_start_was_taken();
+        let beside: Vec<String> = entries(scratch.state_dir().expect("dir").as_path());
+        assert!(
+            beside.iter().all(|name| !name.contains(files::TEMPORARY)),
+            "{beside:?}"
+        );
     }
 
     #[test]

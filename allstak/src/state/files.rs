@@ -154,6 +154,29 @@ pub(super) fn write(target: &Path, body: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Creates the empty file `target` unless it is there (a mark: what it says is that it
+/// exists), in one step: a process killed meanwhile leaves the mark or nothing, no temp file.
+/// Anything else in its place (a link, a FIFO) is removed first, never followed.
+pub(super) fn mark(target: &Path) -> io::Result<()> {
+    let create = || {
+        options()
+            .write(true)
+            .create_new(true)
+            .open(target)
+            .map(drop)
+    };
+    match create() {
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            if fs::symlink_metadata(target)?.is_file() {
+                return Ok(());
+            }
+            fs::remove_file(target)?;
+            create()
+        }
+        created => created,
+    }
+}
+
 /// Marks a temp file's extension; what follows it is random.
 pub(super) const TEMPORARY: &str = "tmp-";
 
