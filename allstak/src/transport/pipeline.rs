@@ -108,13 +108,15 @@ impl Pipeline {
         self.meanwhile = work;
     }
 
-    /// The kept connection, taken out, if it goes to `endpoint`'s host and has not been idle
+    /// The kept connection, taken out, if it goes to `endpoint`'s host, has not been idle
     /// longer than [`MAX_IDLE`] (a NAT or a firewall may have dropped it without a word, and a
-    /// request on it would wait out its whole timeout); else it is closed.
+    /// request on it would wait out its whole timeout), and nothing came on it since its last
+    /// exchange (see [`Connection::is_quiet`]); else it is closed.
     fn kept_for(&mut self, endpoint: &Endpoint) -> Option<Connection> {
         self.connection
             .take()
             .filter(|kept| kept.host == endpoint.host && kept.idle_since.elapsed() <= MAX_IDLE)
+            .and_then(|mut kept| kept.is_quiet().then_some(kept))
     }
 }
 
@@ -219,6 +221,39 @@ struct Socket {
     tcp: TcpStream,
     /// When the exchange (or the opening) under way must be over.
     deadline: Instant,
+}
+
+impl Socket {
+    /// Whether nothing came to read (bytes, or the end of the connection), without waiting.
+    fn nothing_to_read(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd as _;
+            let mut byte = 0u8;
+            // SAFETY: peeks at one byte at most, into `byte`, without waiting, on our socket,
+            // open for as long as `self`.
+            let peeked = unsafe {
+                libc::recv(
+                    self.tcp.as_raw_fd(),
+                    (&raw mut byte).cast(),
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
+            };
+            peeked < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+        }
+        #[cfg(not(unix))]
+        {
+            // One read at most, without waiting: what it takes is not wanted anyway.
+            let mut tcp = &self.tcp;
+            if tcp.set_nonblocking(true).is_err() {
+                return false;
+            }
+            let read = tcp.read(&mut [0; 1]);
+            tcp.set_nonblocking(false).is_ok()
+                && read.is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
 }
 
 impl Read for Socket {
@@ -493,6 +528,32 @@ impl Connection {
         }
         Err(failure
             .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address")))
+    }
+
+    /// Whether nothing came on the connection since its last exchange, without waiting: no
+    /// bytes a request asked for (a server that answers more than it was asked: the next
+    /// exchange would take them for its own answers), and not the server closing it. Under TLS,
+    /// what came is read through it: a session ticket the server sent after the handshake is
+    /// the TLS layer's, not an answer.
+    fn is_quiet(&mut self) -> bool {
+        match &self.stream {
+            Stream::Plain(socket) => socket.nothing_to_read(),
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
+            _ => self.nothing_read_through_tls(),
+        }
+    }
+
+    /// A read through TLS, without waiting, finds nothing (see [`Self::is_quiet`]).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn nothing_read_through_tls(&mut self) -> bool {
+        let socket = self.stream.socket();
+        socket.deadline = deadline_in(MAX_IDLE);
+        if socket.tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let read = self.stream.read(&mut [0; 1]);
+        let blocking = self.stream.socket().tcp.set_nonblocking(false).is_ok();
+        blocking && read.is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock)
     }
 
     /// Writes `requests` (`count` of them), does `meanwhile` once they are, and reads their
@@ -982,6 +1043,130 @@ mod tests {
         let answers = pipeline.post_all(&endpoint(&url), &requests, WAIT * 3);
         assert_eq!(answers, Some(vec![status(202), status(202)]));
         assert!(state.0.lock().unwrap().1);
+    }
+
+    #[test]
+    fn a_kept_connection_that_got_an_answer_nobody_asked_for_is_not_reused() {
+        // 0, then 1 once the first call is over (the test), then 2 once the first connection
+        // got its stray answer (the server).
+        let step = Arc::new((Mutex::new(0), Condvar::new()));
+        let wait_for = |step: &(Mutex<u32>, Condvar), at: u32| {
+            let now = step.0.lock().unwrap();
+            *step
+                .1
+                .wait_timeout_while(now, WAIT, |now| *now < at)
+                .unwrap()
+                .0
+                >= at
+        };
+        let go_on = |step: &(Mutex<u32>, Condvar), to: u32| {
+            *step.0.lock().unwrap() = to;
+            step.1.notify_all();
+        };
+        let served = Arc::clone(&step);
+        let (url, accepted) = server(move |index, mut stream| {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            while read_request(&mut reader).is_some() {
+                let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+                if stream.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                if index == 0 && wait_for(&served, 1) {
+                    let stray = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+                    let _ = stream.write_all(stray.as_bytes());
+                    go_on(&served, 2);
+                }
+            }
+        });
+        let posts = start_and_end();
+        let mut pipeline = Pipeline::default();
+        let first = pipeline.post_all(&endpoint(&url), &[&posts[0]], WAIT);
+        assert_eq!(first, Some(vec![status(202)]));
+        go_on(&step, 1);
+        assert!(wait_for(&step, 2));
+        // Not the stray 500: the answer to this request, on a connection of its own.
+        let second = pipeline.post_all(&endpoint(&url), &[&posts[1]], WAIT);
+        assert_eq!(second, Some(vec![status(202)]));
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    /// A TLS server on loopback (a certificate for `127.0.0.1`, made for these tests), with
+    /// rustls's defaults: two session tickets sent after each handshake. Answers `202` to
+    /// each request; counts the handshakes done (tickets sent).
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    fn tls_server() -> (String, Handshakes, Arc<rustls::ClientConfig>) {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let cert = CertificateDer::from(&include_bytes!("testdata/loopback-cert.der")[..]);
+        let key = PrivatePkcs8KeyDer::from(&include_bytes!("testdata/loopback-key.der")[..]);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], PrivateKeyDer::Pkcs8(key.clone_key()))
+            .unwrap();
+        let config = Arc::new(config);
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let handshakes = Handshakes::default();
+        let done = Arc::clone(&handshakes);
+        let (url, _) = server(move |_, mut tcp| {
+            let mut tls = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+            while tls.is_handshaking() || tls.wants_write() {
+                if tls.complete_io(&mut tcp).is_err() {
+                    return;
+                }
+            }
+            *done.0.lock().unwrap() += 1;
+            done.1.notify_all();
+            let mut stream = rustls::StreamOwned::new(tls, tcp);
+            while read_request(&mut BufReader::new(&mut stream)).is_some() {
+                let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+                if stream
+                    .write_all(answer.as_bytes())
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        (
+            url.replace("http://", "https://"),
+            handshakes,
+            Arc::new(client),
+        )
+    }
+
+    /// How many handshakes a [`tls_server`] did, and a wake on each.
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    type Handshakes = Arc<(Mutex<usize>, Condvar)>;
+
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    #[test]
+    fn a_warmed_tls_connection_carries_the_call_after_the_session_tickets_came() {
+        let (url, handshakes, client) = tls_server();
+        let mut pipeline = Pipeline::default();
+        pipeline.tls.config = Some(client);
+        pipeline.warm(&endpoint(&url), WAIT);
+        let done = handshakes.0.lock().unwrap();
+        let (done, _) = handshakes
+            .1
+            .wait_timeout_while(done, WAIT, |done| *done == 0)
+            .unwrap();
+        assert_eq!(*done, 1, "the handshake done and the tickets sent");
+        drop(done);
+        let posts = start_and_end();
+        for post in &posts {
+            let answers = pipeline.post_all(&endpoint(&url), &[post], WAIT);
+            assert_eq!(answers, Some(vec![status(202)]));
+        }
+        assert_eq!(*handshakes.0.lock().unwrap(), 1, "one connection for both");
     }
 
     #[test]
