@@ -975,8 +975,14 @@ fn is_module_path(path: &str) -> bool {
 /// The crate named like the executable (cargo names a binary after its crate), for programs
 /// set up without `#[allstak::main]`.
 fn executable_crate() -> Option<String> {
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.file_stem()?.to_str()?.to_owned())
+    Some(current_exe()?.file_stem()?.to_str()?.to_owned())
+}
+
+/// The executable's path, read once (a `readlink` of `/proc/self/exe` on Linux): the program's
+/// crate, its default release and the test-run guard each ask.
+fn current_exe() -> Option<&'static std::path::Path> {
+    static EXE: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| std::env::current_exe().ok()).as_deref()
 }
 
 /// `1/true/on/yes` and `0/false/off/no`, any case; anything else is unset.
@@ -1040,8 +1046,7 @@ fn shorten(value: &str) -> String {
 
 /// Last resort for a release: the executable's name, so a session always has one.
 fn executable_name() -> String {
-    std::env::current_exe()
-        .ok()
+    current_exe()
         .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
@@ -1053,7 +1058,7 @@ pub(crate) fn is_test_run(cfg_test: bool) -> bool {
         || std::env::var_os("NEXTEST").is_some()
         || std::env::var_os("NEXTEST_RUN_ID").is_some()
         || std::env::var_os("RUSTDOC_DOCTEST_RUN_NB_TEST").is_some()
-        || std::env::current_exe().is_ok_and(|exe| is_libtest_binary(&exe) || is_doctest(&exe))
+        || current_exe().is_some_and(|exe| is_libtest_binary(exe) || is_doctest(exe))
 }
 
 /// rustdoc builds each doctest as `rust_out` in a temporary `rustdoctest*` directory (edition
