@@ -647,6 +647,12 @@ pub(crate) fn session_active() -> bool {
     current().is_some_and(Client::session_active)
 }
 
+/// Whether the process's client sends what it reports (it has a key, a usable host, and this
+/// is not a test run).
+pub(crate) fn sends() -> bool {
+    current().is_some_and(|client| client.transport().is_some())
+}
+
 pub(crate) fn current_session_id() -> Option<SessionId> {
     current()?
         .tracker

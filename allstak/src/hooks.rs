@@ -1,6 +1,6 @@
 //! The process's hooks, in place before the program's first line: `fork` watching, and once its
-//! session runs, the panic hook, the `atexit` hook and, unless `end_on_signals` is off, the
-//! SIGTERM and SIGINT handlers.
+//! session runs, the panic hook, the `atexit` hook and, unless `end_on_signals` is off or nothing
+//! is sent (no key, a test run), the SIGTERM and SIGINT handlers.
 //! Each calls back into the client; the client knows none of them.
 
 use crate::config::Config;
@@ -19,7 +19,8 @@ pub(crate) fn set_up(config: Config, cfg_test: bool) -> bool {
         panic::install();
         exit::install();
         // After the start is queued: an end from another thread is always queued behind it.
-        if end_on_signals {
+        // Only where the end goes somewhere: without a key, a signal does what it did.
+        if end_on_signals && client::sends() {
             signals::install();
         }
     }

@@ -26,6 +26,8 @@
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
 //! with the collector answering (the start's and the end's round trips on top).
+//! `FAR_SERVER_LOOPBACK_ONLY=1` runs only that table; `FAR_SERVER_LOOPBACK_BEFORE=<path>` adds a
+//! row for that program (`hello_tracked` as built before a change), answered, in the same runs.
 
 use std::collections::BTreeSet;
 use std::io::{Read as _, Write as _};
@@ -222,7 +224,10 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
         format!("http://{}", listener.local_addr().expect("addr"))
     };
     let state_dir = std::env::temp_dir().join(format!("allstak-loopback-{}", std::process::id()));
-    let variants: [(&str, &Path, Option<&str>, Option<&str>); 5] = [
+    // `FAR_SERVER_LOOPBACK_BEFORE=<path>`: the same program as built before a change, answered,
+    // in the same interleaved runs.
+    let before = std::env::var_os("FAR_SERVER_LOOPBACK_BEFORE").map(PathBuf::from);
+    let mut variants: Vec<(&str, &Path, Option<&str>, Option<&str>)> = vec![
         ("plain", plain, None, None),
         (
             "allstak, no key (SDK set up, no transport)",
@@ -249,6 +254,14 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
             None,
         ),
     ];
+    if let Some(before) = &before {
+        variants.push((
+            "the same, as built before (FAR_SERVER_LOOPBACK_BEFORE)",
+            before,
+            Some(up.url()),
+            None,
+        ));
+    }
     let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
     // A run before the timed ones (not timed), as a program has run before: the variants the
     // server answers keep their state dir from run to run (the server took a start of theirs
