@@ -433,3 +433,34 @@ fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
     );
     assert_one_session_ended(&collector, "ok");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn where_nothing_is_sent_no_handler_is_installed() {
+    /// Whether the program, once ready, catches SIGTERM (the kernel's view of its handlers).
+    fn catches_sigterm(env: &[(String, String)]) -> bool {
+        let mut child = spawned(command(SignalHandlers::Wait, env));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("a line");
+        assert_eq!(line, "ready\n", "the program set itself up");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("its status");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        let caught = status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .expect("a mask of caught signals");
+        caught & (1 << (libc::SIGTERM - 1)) != 0
+    }
+    let collector = collector();
+    let env = env_for(collector.url(), &[]);
+    assert!(catches_sigterm(&env), "with a key, the SDK's handler");
+    let without_a_key: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(name, _)| name != "ALLSTAK_API_KEY")
+        .collect();
+    assert!(!catches_sigterm(&without_a_key), "without, none");
+}
