@@ -108,6 +108,14 @@ impl Pipeline {
         self.meanwhile = work;
     }
 
+    /// Whether a connection to `endpoint`'s host is kept open (opened ahead, or by an earlier
+    /// call), and not idle too long to be used.
+    pub(super) fn holds_one_to(&self, endpoint: &Endpoint) -> bool {
+        self.connection
+            .as_ref()
+            .is_some_and(|kept| kept.host == endpoint.host && kept.idle_since.elapsed() <= MAX_IDLE)
+    }
+
     /// The kept connection, taken out, if it goes to `endpoint`'s host, has not been idle
     /// longer than [`MAX_IDLE`] (a NAT or a firewall may have dropped it without a word, and a
     /// request on it would wait out its whole timeout), and nothing came on it since its last
@@ -1442,6 +1450,10 @@ mod tests {
         assert_eq!(answers, Some(vec![status(202), status(202)]));
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
         assert_eq!(seen.lock().unwrap().len(), 2);
+        // Posted one by one after them (a long-running program's next request): on it too.
+        assert_eq!(backend.post(&endpoint, &posts[0], WAIT), status(202));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.lock().unwrap().len(), 3);
     }
 
     #[cfg(any(feature = "rustls", feature = "native-tls"))]

@@ -64,6 +64,15 @@ fn agent_for(endpoint: &Endpoint) -> ureq::Agent {
 
 impl Backend for Ureq {
     fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer {
+        // On the connection of our own where one is open (a long-running program's start
+        // goes out after the connection opened ahead for it): one connection, not two.
+        if self.pipeline.holds_one_to(endpoint)
+            && let Some(answers) = self.pipeline.post_all(endpoint, &[request], timeout)
+        {
+            return answers.into_iter().next().unwrap_or_else(|| {
+                Answer::Unreachable("the connection ended before the answer came".to_owned())
+            });
+        }
         let url = format!("{}{}", endpoint.host, request.path);
         // Each phase is bounded rather than the whole call: a whole-call timeout makes ureq
         // resolve the host on a thread of its own per request. DNS is then bounded by the
