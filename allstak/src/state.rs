@@ -290,9 +290,6 @@ impl StateDir {
         }
     }
 
-    /// Claims the sessions of this program whose process is gone, and drops stale ones.
-    /// A claim is a rename: when two programs start at once, only one gets each file. A claim
-    /// whose run died before it settled it is claimed again.
     /// Whether earlier runs may have left sessions here: any file of this program's but `own`
     /// (one listing, nothing read).
     fn sessions_left(&self, own: Option<&Path>) -> bool {
@@ -300,6 +297,9 @@ impl StateDir {
             .is_some_and(|usable| holds_any(&usable.sessions, &usable.key_hash, EXTENSION, own))
     }
 
+    /// Claims the sessions of this program whose process is gone, and drops stale ones.
+    /// A claim is a rename: when two programs start at once, only one gets each file. A claim
+    /// whose run died before it settled it is claimed again.
     pub(crate) fn recover(&self, now: SystemTime, own: Option<&Path>) -> Vec<Recovered> {
         let Some(usable) = self.usable() else {
             return Vec::new();
@@ -483,17 +483,25 @@ struct Process {
 
 impl Process {
     /// This process: its start time read once (a forked child, whose pid differs, reads its own).
+    /// Never waits for another thread: two that ask at once both read it (the exiting thread
+    /// must not wait on the SDK's, see [`SessionFile::keep_end_unless_busy`]).
     fn this() -> Self {
-        static THIS: OnceLock<Process> = OnceLock::new();
+        static THIS: Mutex<Option<Process>> = Mutex::new(None);
         let pid = std::process::id();
-        let read = || Self {
+        if let Ok(known) = THIS.try_lock()
+            && let Some(this) = *known
+            && this.pid == pid
+        {
+            return this;
+        }
+        let this = Self {
             pid,
             start: process_start(pid),
         };
-        match THIS.get_or_init(read) {
-            this if this.pid == pid => *this,
-            _ => read(),
+        if let Ok(mut known) = THIS.try_lock() {
+            *known = Some(this);
         }
+        this
     }
 
     fn alive(self) -> Option<bool> {

@@ -138,7 +138,7 @@ impl Client {
 
     /// Sends the session's end after everything queued before it, waiting until `deadline` at
     /// most. Returns whether the worker got through it in time.
-    fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
+    pub(super) fn send_end(&self, ended: EndedSession, deadline: Instant) -> bool {
         let (Some(transport), Some(file)) = (self.transport(), self.file()) else {
             return true;
         };
@@ -154,24 +154,30 @@ impl Client {
         let queued = transport.run_final(Box::new(move |worker| {
             // A start held back for the end goes with it (`send_end`), not before an event.
             worker.before_events(None);
-            // After the start, if that has not gone out yet; never without it. While the
-            // answers are on their way, a look at whether earlier runs left anything.
-            let left = Arc::new(AtomicBool::new(true));
-            let look = {
-                let (left, file, spool) =
-                    (Arc::clone(&left), Arc::clone(&worker_file), spool.clone());
-                Box::new(move || {
-                    let kept = spool.as_ref().is_none_or(|spool| spool.anything_kept());
-                    left.store(kept || file.sessions_left(), Ordering::Relaxed);
-                })
-            };
-            worker.while_answered(look, |worker| worker_file.send_end(&ended, worker));
-            // What earlier runs left, if the start was held back until now: after this run's
-            // start and end, within the same deadline.
-            if let (Some(recovered), Some(spool)) = (worker_file.take_the_rest_left(), &spool)
-                && left.load(Ordering::Relaxed)
-            {
-                super::deliver_the_rest_left(worker, &worker_file, spool, recovered);
+            // After the start, if that has not gone out yet; never without it.
+            match worker_file.take_the_rest_left().zip(spool) {
+                None => worker_file.send_end(&ended, worker),
+                // The start was held back until now: what earlier runs left goes after this
+                // run's start and end, within the same deadline, if a look while their
+                // answers are on their way finds any.
+                Some((recovered, spool)) => {
+                    let left = Arc::new(AtomicBool::new(true));
+                    let look = {
+                        let (left, file, spool) = (
+                            Arc::clone(&left),
+                            Arc::clone(&worker_file),
+                            Arc::clone(&spool),
+                        );
+                        Box::new(move || {
+                            let found = spool.anything_kept() || file.sessions_left();
+                            left.store(found, Ordering::Relaxed);
+                        })
+                    };
+                    worker.while_answered(look, |worker| worker_file.send_end(&ended, worker));
+                    if left.load(Ordering::Relaxed) {
+                        super::deliver_the_rest_left(worker, &worker_file, &spool, recovered);
+                    }
+                }
             }
             worker.ended_by(deadline);
             done.raise();

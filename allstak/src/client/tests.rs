@@ -313,6 +313,147 @@ fn a_run_without_a_session_still_delivers_the_events_earlier_runs_kept() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// [`Fake`] where a backend pipelines: requests written together are each recorded, then the
+/// work given meanwhile is done (recorded as [`LOOKED`]), then every one is answered.
+struct Pipelining {
+    fake: Fake,
+    meanwhile: Option<crate::transport::Meanwhile>,
+}
+
+/// Where [`Pipelining`] did the work given meanwhile, among the paths sent.
+const LOOKED: &str = "(looked meanwhile)";
+
+impl Backend for Pipelining {
+    fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer {
+        self.fake.post(endpoint, request, timeout)
+    }
+
+    fn post_all(
+        &mut self,
+        endpoint: &Endpoint,
+        requests: &[&Post],
+        timeout: Duration,
+    ) -> Option<Vec<Answer>> {
+        let answers = requests
+            .iter()
+            .map(|request| self.fake.post(endpoint, request, timeout))
+            .collect();
+        if let Some(work) = self.meanwhile.take() {
+            let looked = (LOOKED.to_owned(), Value::Null);
+            self.fake.sent.lock().expect("lock").push(looked);
+            work();
+        }
+        Some(answers)
+    }
+
+    fn meanwhile(&mut self, work: Option<crate::transport::Meanwhile>) {
+        self.meanwhile = work;
+    }
+}
+
+/// A task queued for `client`'s worker that waits there until opened: the sender opens it,
+/// the receiver hears once the worker got to it.
+fn gate(client: &Client) -> (std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>) {
+    let (open, opened) = std::sync::mpsc::channel::<()>();
+    let (reach, reached) = std::sync::mpsc::channel::<()>();
+    client
+        .transport()
+        .expect("transport")
+        .run(Box::new(move |_| {
+            let _ = reach.send(());
+            let _ = opened.recv_timeout(Duration::from_secs(5));
+        }));
+    (open, reached)
+}
+
+/// A run in `dir` whose program ended before the SDK's thread got to its start, once the
+/// server took a start of this key and host (an earlier run's): its start is held back for its
+/// end. `meanwhile` runs once the SDK's thread is through with the start, before the end is
+/// queued. What the pipelining backend was sent.
+fn a_program_that_ended_at_once(
+    dir: &std::path::Path,
+    meanwhile: impl FnOnce(&'static Client),
+) -> Fake {
+    let earlier = Fake::default();
+    assert!(client_in(&earlier, dir, DEADLINE, Instant::now()).end(None));
+    assert_eq!(earlier.paths(), [START, END]);
+
+    let fake = Fake::default();
+    let config = Config::builder()
+        .api_key("ask_test")
+        .host("http://127.0.0.1:9")
+        .release("app@1")
+        .exit_deadline(DEADLINE)
+        .state_dir(dir)
+        .track_test_runs(true)
+        .build();
+    let pipelining = Pipelining {
+        fake: fake.clone(),
+        meanwhile: None,
+    };
+    let client: &'static Client = Box::leak(Box::new(Client::new(
+        config,
+        false,
+        Some(Box::new(pipelining)),
+    )));
+    let (open_before, _) = gate(client);
+    client.start_session_at(Instant::now());
+    let (open_after, start_done) = gate(client);
+    let ended = client
+        .tracker
+        .end(None, Instant::now())
+        .expect("ended here");
+    open_before.send(()).expect("the worker waits");
+    start_done
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the start task is through");
+    meanwhile(client);
+    open_after.send(()).expect("the worker waits");
+    assert!(client.send_end(ended, Instant::now() + DEADLINE));
+    fake
+}
+
+#[test]
+fn a_program_that_ended_at_once_sends_start_and_end_together_and_looks_for_more_meanwhile() {
+    let dir = fresh_state_dir();
+    let fake = a_program_that_ended_at_once(&dir, |_| {});
+    // Nothing left: nothing after the look.
+    assert_eq!(fake.paths(), [START, END, LOOKED]);
+    assert_eq!(fake.sent()[1].1["sessionId"], fake.sent()[0].1["sessionId"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn what_the_look_finds_an_earlier_run_left_goes_right_after_the_start_and_end() {
+    let dir = fresh_state_dir();
+    let spool = crate::state::Spool::new(crate::state::StateDir::locate(
+        Some(dir.clone()),
+        "ask_test",
+        "http://127.0.0.1:9",
+    ));
+    let left = Post {
+        path: ERRORS,
+        body: br#"{"message":"left by an earlier run"}"#.to_vec(),
+    };
+    // Kept after the earlier run in `a_program_that_ended_at_once`, as one that went offline.
+    let fake = a_program_that_ended_at_once(&dir, move |_| {
+        assert_eq!(spool.keep(&[left]), 1);
+    });
+    assert_eq!(fake.paths(), [START, END, LOOKED, ERRORS]);
+    assert_eq!(messages(&fake), ["left by an earlier run"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_event_queued_while_the_start_is_held_for_the_end_goes_after_the_start() {
+    let dir = fresh_state_dir();
+    let fake = a_program_that_ended_at_once(&dir, |client| {
+        client.capture(|| event("from another thread, as the program ended"));
+    });
+    assert_eq!(fake.paths(), [START, ERRORS, END]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn with_deadline_zero_an_end_by_the_program_returns_at_once_and_is_still_sent() {
     let fake = Fake::default();

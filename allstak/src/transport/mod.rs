@@ -35,6 +35,8 @@ use queue::{Done, Inbox, Wait};
 
 #[cfg(test)]
 pub(crate) use http::Answer;
+#[cfg(test)]
+pub(crate) use http::Meanwhile;
 pub(crate) use http::{BACKEND, Backend, Endpoint, TLS};
 pub(crate) use queue::signal;
 pub(crate) use worker::{Delivery, Worker};

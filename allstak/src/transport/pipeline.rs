@@ -539,10 +539,11 @@ impl Connection {
     }
 
     /// Whether nothing came on the connection since its last exchange, without waiting: no
-    /// bytes a request asked for (a server that answers more than it was asked: the next
+    /// bytes no request asked for (a server that answers more than it was asked: the next
     /// exchange would take them for its own answers), and not the server closing it. Under TLS,
     /// what came is read through it: a session ticket the server sent after the handshake is
-    /// the TLS layer's, not an answer.
+    /// the TLS layer's, not an answer. What comes between this look and the next exchange's
+    /// read (a server's `408` as it closes an idle connection) is still read as an answer.
     fn is_quiet(&mut self) -> bool {
         match &self.stream {
             Stream::Plain(socket) => socket.nothing_to_read(),

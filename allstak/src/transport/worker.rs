@@ -377,9 +377,9 @@ impl Worker {
         self.before_events = task;
     }
 
-    /// Runs `deliver` with `work` done while the answers to the first requests it posts
-    /// pipelined are on their way (a round trip otherwise spent waiting): `work` is not done at
-    /// all if none went pipelined.
+    /// Runs `deliver` with `work` done while the answers to the first requests it posts on the
+    /// backend's connection of its own are on their way (a round trip otherwise spent
+    /// waiting): `work` is not done at all if none went that way.
     pub(crate) fn while_answered<T>(
         &mut self,
         work: Meanwhile,
