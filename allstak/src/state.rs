@@ -290,6 +290,22 @@ impl StateDir {
         }
     }
 
+    /// Whether session `id`'s start is owed by a process that may be alive (its state file
+    /// still holds the start): that process sends it, and the session's events must not reach
+    /// the server before it. One file read; `false` if there is no such file.
+    fn start_owed_by_a_live_process(&self, id: &str) -> bool {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false; // not a session id of ours: no file name is made of it
+        }
+        read_state(&self.file_for(id)).is_some_and(|state| {
+            let owner = Process {
+                pid: state.pid,
+                start: state.process_start,
+            };
+            state.start.is_some() && owner.alive() != Some(false)
+        })
+    }
+
     /// Whether earlier runs may have left sessions here: any file of this program's but `own`
     /// (one listing, nothing read).
     fn sessions_left(&self, own: Option<&Path>) -> bool {

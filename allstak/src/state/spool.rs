@@ -276,6 +276,12 @@ impl Spool {
                 let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                 continue;
             };
+            if session_of(&body).is_some_and(|id| self.dir.start_owed_by_a_live_process(&id)) {
+                // Its session's start has not reached the server, and the process that owes it
+                // is alive (offline since it started): the event goes after that start.
+                let _ = fs::rename(&claim, &original);
+                continue;
+            }
             bytes += body.len() as u64;
             claimed.push(Claimed {
                 claim,
@@ -288,6 +294,17 @@ impl Spool {
         }
         claimed
     }
+}
+
+/// The session an event was reported in, if any: its top-level `sessionId`, found as serde_json
+/// wrote it (the members before it have fixed names, and a string's quotes are escaped). The
+/// state files' reader reads no arrays, and linking a whole JSON parser for this one field is
+/// not worth its size.
+fn session_of(body: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""sessionId":""#;
+    let value = body.get(body.windows(KEY.len()).position(|at| at == KEY)? + KEY.len()..)?;
+    let id = value.get(..value.iter().position(|&b| b == b'"')?)?;
+    String::from_utf8(id.to_vec()).ok()
 }
 
 /// A kept item this run claimed: its file under the claim's name, the name to put it back
@@ -375,6 +392,52 @@ mod tests {
         assert!(spool.deliver(&mut later, false));
         assert!(later.received.is_empty());
         assert_eq!(spool.dropped(), 0);
+    }
+
+    #[test]
+    fn an_event_whose_session_start_a_live_process_still_owes_waits_for_that_start() {
+        let scratch = Scratch::new("spool-owed");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let spool = Spool::new(dir.clone());
+        let id = crate::SessionId::random();
+        // This process's session, its start not taken yet (offline since it started).
+        let mut state = dir.new_state(id, "app@1", "production");
+        state.start = Some(r#"{"sessionId":"owed"}"#.to_owned());
+        dir.write(&state).expect("written");
+        let owed = Post {
+            path: wire::ERRORS,
+            body: format!(r#"{{"eventId":"e-1","message":"owed","sessionId":"{id}"}}"#)
+                .into_bytes(),
+        };
+        assert_eq!(spool.keep(&[owed, event(1)]), 2);
+
+        let mut server = Server::default();
+        assert!(spool.deliver(&mut server, false));
+        assert_eq!(
+            messages(&server),
+            bodies(1..2),
+            "not before its session's start"
+        );
+        assert!(spool.anything_kept());
+        // Its start taken: the event goes.
+        state.start = None;
+        dir.write(&state).expect("written");
+        let mut later = Server::default();
+        assert!(spool.deliver(&mut later, false));
+        assert_eq!(messages(&later).len(), 1);
+        assert!(messages(&later)[0].contains(r#""message":"owed""#));
+        assert!(!spool.anything_kept());
+    }
+
+    #[test]
+    fn the_session_of_an_event_is_its_top_level_session_id() {
+        let id = crate::SessionId::random().to_string();
+        let body = format!(
+            r#"{{"eventId":"e","message":"say \"sessionId\":\"x\"","sessionId":"{id}","metadata":{{"sessionId":"y"}}}}"#
+        );
+        assert_eq!(session_of(body.as_bytes()), Some(id));
+        assert_eq!(session_of(br#"{"message":"no session"}"#), None);
+        assert_eq!(session_of(br#"{"sessionId":"cut"#), None);
     }
 
     #[test]
