@@ -784,10 +784,23 @@ mod tests {
         assert_eq!(received[1].header("proxy-authorization"), None);
     }
 
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     #[test]
     fn an_https_tunnel_fails_on_the_client_but_its_connect_is_recorded() {
         let collector = Collector::start().unwrap();
+        // ureq's default TLS is rustls, which a build with native-tls alone does not have.
+        let provider = if cfg!(all(feature = "native-tls", not(feature = "rustls"))) {
+            ureq::tls::TlsProvider::NativeTls
+        } else {
+            ureq::tls::TlsProvider::Rustls
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(provider)
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .proxy(Some(ureq::Proxy::new(collector.url()).unwrap()))
             .timeout_global(Some(Duration::from_millis(500)))
             .build()
