@@ -324,9 +324,6 @@ impl StateDir {
             return Vec::new();
         };
         let prefix = format!("{}-", usable.key_hash);
-        // Read only if an entry needs it: with none, no `/proc` read.
-        let me = std::cell::OnceCell::new();
-        let me = || *me.get_or_init(Process::this);
         // Oldest first (as last written), across the whole dir, not the dir's own order.
         let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = entries
             .flatten()
@@ -348,7 +345,7 @@ impl StateDir {
                 continue;
             };
             if own == Some(path.as_path())
-                || matches!(found, Found::ClaimedBy(claimer) if claimer == me())
+                || matches!(found, Found::ClaimedBy(claimer) if claimer == Process::this())
             {
                 // Claimed by this very loop, and seen again under its new name; or this run's
                 // own session, its to send.
@@ -382,7 +379,7 @@ impl StateDir {
                         pid: state.pid,
                         start: state.process_start,
                     };
-                    let alive = if owner == me() {
+                    let alive = if owner == Process::this() {
                         Some(true)
                     } else {
                         owner.alive()
@@ -410,7 +407,7 @@ impl StateDir {
                     }
                 }
             }
-            let claim = path.with_extension(me().claim_extension());
+            let claim = path.with_extension(Process::this().claim_extension());
             if fs::rename(&path, &claim).is_err() {
                 continue; // another program claimed it first
             }

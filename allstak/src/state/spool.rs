@@ -235,9 +235,6 @@ impl Spool {
     /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
     /// and what is not a file of ours.
     fn claim_all(&self) -> Vec<Claimed> {
-        // Read only if an entry needs it: with none, no `/proc` read.
-        let me = std::cell::OnceCell::new();
-        let me = || *me.get_or_init(Process::this);
         let now = SystemTime::now();
         let age = |entry: &Entry| {
             entry
@@ -258,7 +255,9 @@ impl Spool {
                     }
                     continue;
                 }
-                Found::ClaimedBy(claimer) if claimer == me() || claimer.alive() != Some(false) => {
+                Found::ClaimedBy(claimer)
+                    if claimer == Process::this() || claimer.alive() != Some(false) =>
+                {
                     continue; // being sent by that run
                 }
                 Found::Kept | Found::ClaimedBy(_) => {}
@@ -268,7 +267,7 @@ impl Spool {
                 continue;
             }
             let original = entry.path.with_extension(EXTENSION);
-            let claim = entry.path.with_extension(me().claim_extension());
+            let claim = entry.path.with_extension(Process::this().claim_extension());
             if fs::rename(&entry.path, &claim).is_err() {
                 continue; // another run claimed it first
             }

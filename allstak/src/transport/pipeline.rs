@@ -113,7 +113,7 @@ impl Pipeline {
     pub(super) fn holds_one_to(&self, endpoint: &Endpoint) -> bool {
         self.connection
             .as_ref()
-            .is_some_and(|kept| kept.host == endpoint.host && kept.idle_since.elapsed() <= MAX_IDLE)
+            .is_some_and(|kept| kept.goes_to(endpoint))
     }
 
     /// The kept connection, taken out, if it goes to `endpoint`'s host, has not been idle
@@ -123,7 +123,7 @@ impl Pipeline {
     fn kept_for(&mut self, endpoint: &Endpoint) -> Option<Connection> {
         self.connection
             .take()
-            .filter(|kept| kept.host == endpoint.host && kept.idle_since.elapsed() <= MAX_IDLE)
+            .filter(|kept| kept.goes_to(endpoint))
             .and_then(|mut kept| kept.is_quiet().then_some(kept))
     }
 }
@@ -536,6 +536,11 @@ impl Connection {
         }
         Err(failure
             .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address")))
+    }
+
+    /// Whether it goes to `endpoint`'s host and has not been idle longer than [`MAX_IDLE`].
+    fn goes_to(&self, endpoint: &Endpoint) -> bool {
+        self.host == endpoint.host && self.idle_since.elapsed() <= MAX_IDLE
     }
 
     /// Whether nothing came on the connection since its last exchange, without waiting: no
