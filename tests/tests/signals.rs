@@ -373,6 +373,30 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
 }
 
 #[test]
+fn a_signal_while_a_program_done_at_once_waits_for_its_end_kills_it_at_once() {
+    let collector = collector();
+    collector.set_reply_for(END, Reply::never());
+    // The program is done before the SDK's thread needs a thread for signals; its exit waits
+    // for an end the server never answers, far longer than the test's bound.
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "30000")]);
+    let mut child = spawned(command(ManualProgram::Ok, &env));
+    collector
+        .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
+        .expect("the end is being sent, and never answered");
+    let signalled = Instant::now();
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().expect("reaped");
+    let took = signalled.elapsed();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the signal took {took:?} to kill a process whose exit deadline is 30 s"
+    );
+}
+
+#[test]
 fn a_signal_the_program_ignores_stays_ignored() {
     let collector = collector();
     let env = env_for(collector.url(), &[]);
