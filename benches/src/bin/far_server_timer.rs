@@ -26,11 +26,14 @@
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
 //! with the collector answering (the start's and the end's round trips on top).
-//! `FAR_SERVER_LOOPBACK_ONLY=1` runs only that table; `FAR_SERVER_LOOPBACK_BEFORE=<path>` adds a
-//! row for that program (`hello_tracked` as built before a change), answered, in the same runs.
+//! The collector runs in a process of its own, each round of runs starts one variant further on,
+//! and the programs' output goes nowhere (as `> /dev/null`). `FAR_SERVER_LOOPBACK_ONLY=1` runs
+//! only that table, `FAR_SERVER_LOOPBACK_RUNS=<n>` times instead of 21;
+//! `FAR_SERVER_LOOPBACK_BEFORE=<path>` adds a row for that program (`hello_tracked` as built
+//! before a change), answered, in the same runs.
 
 use std::collections::BTreeSet;
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,9 +219,52 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// The loopback table's collector, in a process of its own (this program run with
+/// [`SERVE_LOOPBACK`]), as a server is: its threads not sharing a process with the timer's.
+struct LoopbackCollector {
+    process: std::process::Child,
+    /// The collector's URL.
+    url: String,
+}
+
+/// The argument that makes this program the loopback table's collector, until its stdin closes.
+const SERVE_LOOPBACK: &str = "--serve-loopback";
+
+impl LoopbackCollector {
+    fn start() -> Self {
+        let mut process = Command::new(std::env::current_exe().expect("own path"))
+            .arg(SERVE_LOOPBACK)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the collector's process");
+        let url = std::io::BufReader::new(process.stdout.take().expect("stdout"))
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .expect("the collector's URL");
+        Self { process, url }
+    }
+
+    /// This process as the collector: its URL on stdout, then serving until stdin closes.
+    fn serve() {
+        let collector = Collector::start().expect("collector");
+        println!("{}", collector.url());
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    }
+}
+
+impl Drop for LoopbackCollector {
+    fn drop(&mut self) {
+        drop(self.process.stdin.take());
+        let _ = self.process.wait();
+    }
+}
+
 /// The loopback breakdown: median wall times of each variant, interleaved.
 fn loopback_breakdown(plain: &Path, tracked: &Path) {
-    let up = Collector::start().expect("collector");
+    let collector = LoopbackCollector::start();
+    let up = collector.url.as_str();
     let refused = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         format!("http://{}", listener.local_addr().expect("addr"))
@@ -244,13 +290,13 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
         (
             "allstak, answering, exit deadline 0",
             tracked,
-            Some(up.url()),
+            Some(up),
             Some("0"),
         ),
         (
             "allstak, answering (start and end round trips)",
             tracked,
-            Some(up.url()),
+            Some(up),
             None,
         ),
     ];
@@ -258,7 +304,7 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
         variants.push((
             "the same, as built before (FAR_SERVER_LOOPBACK_BEFORE)",
             before,
-            Some(up.url()),
+            Some(up),
             None,
         ));
     }
@@ -266,11 +312,18 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
     // A run before the timed ones (not timed), as a program has run before: the variants the
     // server answers keep their state dir from run to run (the server took a start of theirs
     // already); the others start from an empty one each run, each timed alone.
-    for run in 0..=RUNS {
-        for (index, ((_, program, host, deadline), walls)) in
-            variants.iter().zip(&mut walls).enumerate()
-        {
-            let answered = *host == Some(up.url());
+    // `FAR_SERVER_LOOPBACK_RUNS`: more runs, for a comparison finer than the machine's noise.
+    let runs = std::env::var("FAR_SERVER_LOOPBACK_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(RUNS);
+    // Each round starts one variant further on: a run right after one that left its server
+    // busy (a deadline-0 run exits before its answers) is not always the same variant's.
+    for run in 0..=runs {
+        for turn in 0..variants.len() {
+            let index = (run + turn) % variants.len();
+            let (_, program, host, deadline) = &variants[index];
+            let answered = *host == Some(up);
             let state_dir = state_dir.join(index.to_string());
             if !answered {
                 let _ = std::fs::remove_dir_all(&state_dir);
@@ -287,10 +340,15 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
             if let Some(ms) = deadline {
                 command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
             }
+            // Output discarded (`> /dev/null`): the timer's own waking up to read it would
+            // compete with the program's threads for the machine's two cores.
+            command
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
             let started = Instant::now();
-            let status = command.output().expect("runs").status;
+            let status = command.status().expect("runs");
             if run > 0 {
-                walls.push(started.elapsed());
+                walls[index].push(started.elapsed());
             }
             assert!(status.success());
         }
@@ -298,7 +356,7 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
     let _ = std::fs::remove_dir_all(&state_dir);
     let plain_wall = median(walls[0].clone());
     println!();
-    println!("| {RUNS} runs on loopback | wall (median) | added |");
+    println!("| {runs} runs on loopback | wall (median) | added |");
     println!("|---|---|---|");
     for ((label, ..), walls) in variants.iter().zip(walls) {
         let wall = median(walls);
@@ -311,6 +369,10 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some(SERVE_LOOPBACK) {
+        LoopbackCollector::serve();
+        return;
+    }
     let (plain, tracked) = (sibling("hello_plain"), sibling("hello_tracked"));
     for program in [&plain, &tracked] {
         assert!(
