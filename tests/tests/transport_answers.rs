@@ -24,10 +24,11 @@ fn a_200_whose_body_is_not_json_is_taken_as_sent() {
 }
 
 #[test]
-fn every_5xx_is_retried_after_a_backoff_and_the_program_is_unaffected() {
-    // Each status in a program of its own, all at once: the backoff is a second each.
+fn every_5xx_and_a_408_are_retried_after_a_backoff_and_the_program_is_unaffected() {
+    // Each status in a program of its own, all at once: the backoff is a second each. A 408
+    // is a proxy's or load balancer's timeout, not a verdict on the request.
     std::thread::scope(|scope| {
-        for status in [500, 501, 502, 503, 504, 599] {
+        for status in [408, 500, 501, 502, 503, 504, 599] {
             scope.spawn(move || assert_a_5xx_on_the_start_is_retried(status));
         }
     });

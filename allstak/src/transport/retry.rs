@@ -35,7 +35,12 @@ pub(super) fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
                 .and_then(|value| parse_retry_after(value, SystemTime::now()))
                 .map(|wait| wait.min(MAX_RETRY_AFTER)),
         ),
-        500..=599 => Outcome::Failed,
+        // Not a verdict on the request, tried again as a 5xx is: the server gave up waiting
+        // for it (408: a proxy's or load balancer's timeout, an idle kept connection closed as
+        // it went out), it reached the wrong server (421) or came too early (425), or the
+        // answer is no HTTP status at all.
+        408 | 421 | 425 | 500..=599 | 0..=99 | 600.. => Outcome::Failed,
+        // The rest (another 4xx, a redirect) will not change by trying again.
         _ => Outcome::Rejected(status),
     }
 }
@@ -72,6 +77,12 @@ mod tests {
             assert_eq!(classify(permanent, None), Outcome::Rejected(permanent));
         }
         assert_eq!(classify(500, None), Outcome::Failed);
+        for transient in [408, 421, 425, 0, 999] {
+            assert_eq!(classify(transient, None), Outcome::Failed, "{transient}");
+        }
+        for permanent in [301, 405, 409, 413] {
+            assert_eq!(classify(permanent, None), Outcome::Rejected(permanent));
+        }
         assert_eq!(classify(502, None), Outcome::Failed);
         assert_eq!(
             classify(429, Some("7")),
