@@ -293,7 +293,11 @@ pub(crate) fn erased_class<E: std::error::Error + ?Sized>(
     error: &E,
 ) -> Cow<'static, str> {
     let named = quietly(
-        || match std::iter::successors(error.source(), |e| e.source()).last() {
+        // At most as deep as the causes go: a chain may loop (a `source()` returning itself).
+        || match std::iter::successors(error.source(), |e| e.source())
+            .take(MAX_CAUSES)
+            .last()
+        {
             Some(innermost) => Some(class_of_dyn_error(innermost)).filter(|c| c != "dyn Error"),
             None => {
                 let debug = render(&format_args!("{error:?}"));
@@ -426,6 +430,29 @@ mod tests {
         assert_eq!(class_named_by_debug("lower { x: 1 }"), None);
         assert_eq!(class_named_by_debug("Timeout"), Some("Timeout"));
         assert_eq!(class_named_by_debug("Wrapped(7)"), Some("Wrapped"));
+    }
+
+    #[test]
+    fn a_source_chain_that_loops_ends_at_the_causes_limit() {
+        #[derive(Debug)]
+        struct Itself;
+        impl fmt::Display for Itself {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("its own cause")
+            }
+        }
+        impl std::error::Error for Itself {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&Itself)
+            }
+        }
+        let event = ErrorEvent::from_error(
+            std::any::type_name::<dyn std::error::Error>(),
+            &Itself as &dyn std::error::Error,
+            "capture",
+        );
+        assert_eq!(event.exception_class, "Itself");
+        assert_eq!(event.causes.len(), MAX_CAUSES);
     }
 
     #[test]
