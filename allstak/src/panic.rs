@@ -30,6 +30,14 @@ pub(crate) fn install() {
                 }
                 return;
             }
+            if crate::fork::is_child() {
+                // A forked child sends nothing, and takes no lock of the SDK's (the scope's):
+                // a parent's thread may have held one as it forked, and nothing in the child
+                // would ever release it.
+                crate::fork::drop_event();
+                previous(info);
+                return;
+            }
             // Only a running session sends the panic: without one, the stack is not worth its µs.
             let record = PanicRecord::new(info, crate::client::session_active());
             if cfg!(panic = "abort") {

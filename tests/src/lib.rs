@@ -320,6 +320,9 @@ scenarios! {
         /// A child forked after the session started is stopped by SIGTERM.
         #[cfg(unix)]
         ForkChildSigterm = "fork-child-sigterm",
+        /// Children forked while another thread sets tags, each panicking (and catching it).
+        #[cfg(unix)]
+        ForkChildrenPanicWhileTagsChange = "fork-children-panic-while-tags-change",
         /// Reports a message holding a one-letter API key.
         ShortKey = "short-key",
         /// Blocks SIGTERM, says `ready`, and reads the signal from a signalfd.

@@ -52,3 +52,15 @@ fn a_forked_child_stopped_by_sigterm_dies_of_it_and_leaves_the_parent_running() 
     assert_eq!(paths(&requests), [START, END]);
     assert_end(&requests[1], requests[0].session_id().expect("id"), "ok");
 }
+
+#[cfg(unix)]
+#[test]
+fn forked_children_panicking_while_a_thread_sets_tags_never_hang_in_the_panic_hook() {
+    let collector = collector();
+    let run = run(
+        Companions::ForkChildrenPanicWhileTagsChange,
+        &env_for(collector.url(), &[]),
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "children through their panic: 20 of 20\ndone\n");
+}

@@ -55,6 +55,8 @@ fn main() -> ExitCode {
         Companions::ForkChildReports => guard = fork_child_reports(guard),
         #[cfg(unix)]
         Companions::ForkChildSigterm => fork_child_sigterm(),
+        #[cfg(unix)]
+        Companions::ForkChildrenPanicWhileTagsChange => fork_children_panic_while_tags_change(),
         Companions::ShortKey => {
             allstak::capture_display(&"tokio::runtime::block_on gave up on key k");
         }
@@ -126,6 +128,53 @@ fn fork_child_reports(guard: allstak::Guard) -> allstak::Guard {
     );
     allstak::capture_display(&"in the parent");
     guard
+}
+
+/// Children forked while another thread sets tags (holding the SDK's scope lock now and then),
+/// each panicking and catching it: each gets through the panic hook and exits, none hangs on a
+/// lock the parent's thread held as it forked.
+#[cfg(unix)]
+fn fork_children_panic_while_tags_change() {
+    const CHILDREN: usize = 20;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tagging = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut round = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                allstak::set_tag("round", round.to_string());
+                round += 1;
+            }
+        })
+    };
+    let mut exited = 0;
+    for _ in 0..CHILDREN {
+        // SAFETY: the child panics, catches it and leaves at once with `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let caught = std::panic::catch_unwind(|| panic!("in a child"));
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(if caught.is_err() { 0 } else { 1 }) };
+        }
+        let started = std::time::Instant::now();
+        let mut status = 0;
+        // SAFETY: reaps our own child, without waiting.
+        while unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) } != pid {
+            if started.elapsed() > std::time::Duration::from_secs(5) {
+                // SAFETY: our own child, hung: it goes, and is reaped.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &raw mut status, 0);
+                }
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        exited += usize::from(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = tagging.join();
+    println!("children through their panic: {exited} of {CHILDREN}");
 }
 
 /// A child forked after the session started is stopped by SIGTERM; the parent goes on.
