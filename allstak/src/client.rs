@@ -383,7 +383,11 @@ impl Client {
                     return None;
                 }
                 // The trail is read on the transport thread: the caller only took the mark.
-                transport.send_event(move || {
+                transport.send_event(move |build| {
+                    if build == transport::Build::AtExit {
+                        // Kept at exit: its location's frame, not a symbolized stack.
+                        event.stack = None;
+                    }
                     if hook_later && let Some(hook) = config.before_send.as_deref() {
                         match crate::before_send::apply(hook, event) {
                             Some(kept) => event = kept,

@@ -23,7 +23,7 @@ mod ureq;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -104,10 +104,20 @@ pub(crate) struct Kept {
     pub(crate) take_back: TakeBack,
 }
 
-/// How long the exiting thread may spend building the queued error events it keeps, from when
-/// keeping starts: it runs after the exit deadline, and an event's first build may symbolize a
-/// large binary for seconds. Those not built in time are dropped and counted.
+/// How long the exiting thread may spend building the queued error events it keeps (without
+/// their stacks, [`Build::AtExit`]), or waiting for the one the worker builds, from when keeping
+/// starts: it runs after the exit deadline. Those not built in time are dropped and counted.
 const KEEP_BUILDING_FOR: Duration = Duration::from_millis(30);
+
+/// Who builds an error event's job, and so how far it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Build {
+    /// The worker: the whole event.
+    Whole,
+    /// The exiting thread, keeping it for a later run: nothing that may take long (the stack
+    /// is not symbolized, which can take seconds on a large binary).
+    AtExit,
+}
 
 /// What an error event's job makes on the worker.
 pub(crate) enum Outgoing {
@@ -121,7 +131,7 @@ pub(crate) enum Outgoing {
 
 enum Job {
     /// An error event, serialized on the worker so that the caller never pays for it.
-    Event(Box<dyn FnOnce() -> Outgoing + Send>),
+    Event(Box<dyn FnOnce(Build) -> Outgoing + Send>),
     Task(Task),
     /// Raised once everything queued before it is done with; `all_sent` says whether no error
     /// event was dropped since the previous flush.
@@ -131,9 +141,16 @@ enum Job {
     },
 }
 
-/// The error event the worker is sending, and, once the exiting thread kept it, how to take
-/// that back if the worker delivers it after all.
-type InFlight = Option<(Arc<Post>, Option<TakeBack>)>;
+/// The error event the worker has taken from the inbox: being built, or being sent.
+#[derive(Default)]
+struct InFlight {
+    /// Built on the worker (`before_send`, the stack symbolized): the exiting thread waits a
+    /// moment for it, as it would build it itself.
+    building: bool,
+    /// Being sent, and, once the exiting thread kept it, how to take that back if the worker
+    /// delivers it after all.
+    sending: Option<(Arc<Post>, Option<TakeBack>)>,
+}
 
 /// State shared between the handle and the worker.
 struct Shared {
@@ -149,6 +166,8 @@ struct Shared {
     kept: AtomicU64,
     keep: Keep,
     in_flight: Mutex<InFlight>,
+    /// Notified when the worker is done building an event ([`InFlight::building`]).
+    built: Condvar,
 }
 
 impl Shared {
@@ -160,7 +179,8 @@ impl Shared {
             deadline: Mutex::new(None),
             kept: AtomicU64::new(0),
             keep,
-            in_flight: Mutex::new(None),
+            in_flight: Mutex::new(InFlight::default()),
+            built: Condvar::new(),
         }
     }
 
@@ -250,7 +270,7 @@ impl Transport {
 
     /// Queues an error event, built on the worker by `request`, without waiting: when the queue
     /// is full it is dropped and counted.
-    pub(crate) fn send_event(&self, request: impl FnOnce() -> Outgoing + Send + 'static) {
+    pub(crate) fn send_event(&self, request: impl FnOnce(Build) -> Outgoing + Send + 'static) {
         // A plain load first: while the queue is full, callers on many threads share the line
         // read-only instead of fighting over it.
         let queued = &self.shared.queued;
@@ -330,14 +350,34 @@ impl Transport {
     /// for a later run. Never waits for the network, nor long for the worker.
     pub(crate) fn keep_what_is_left(&self) {
         let until = Instant::now() + KEEP_BUILDING_FOR;
-        if let Some(mut slot) = self.shared.in_flight_soon()
-            && let Some((request, kept)) = slot.as_mut()
-            && kept.is_none()
-        {
-            *kept = Some(
-                self.shared
-                    .keep(std::slice::from_ref(&**request), Keeper::Exiting),
-            );
+        if let Some(mut slot) = self.shared.in_flight_soon() {
+            // An event the worker is building: the time the exiting thread would take to build
+            // it, at most.
+            while slot.building {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                slot = match self.shared.built.wait_timeout(slot, left) {
+                    Ok((slot, _)) => slot,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+            if slot.building {
+                self.shared.dropped.add(1);
+                diag::debug!(
+                    "an error event was still being built at exit; counted by \
+                     dropped_event_count()"
+                );
+            }
+            if let Some((request, kept)) = slot.sending.as_mut()
+                && kept.is_none()
+            {
+                *kept = Some(
+                    self.shared
+                        .keep(std::slice::from_ref(&**request), Keeper::Exiting),
+                );
+            }
         }
         let queued = self.inbox.take_where(|job| matches!(job, Job::Event(_)));
         if queued.is_empty() {
@@ -354,7 +394,7 @@ impl Transport {
                     out_of_time += 1;
                     None
                 }
-                Job::Event(build) => match build() {
+                Job::Event(build) => match build(Build::AtExit) {
                     Outgoing::Post(request) => Some(request),
                     Outgoing::Discarded => None,
                     Outgoing::Unsendable => {
@@ -434,12 +474,100 @@ mod tests {
         (transport, release)
     }
 
-    fn slow_event() -> Outgoing {
+    fn slow_event(_: Build) -> Outgoing {
         std::thread::sleep(Duration::from_millis(50));
         Outgoing::Post(Post {
             path: crate::wire::ERRORS,
             body: b"{}".to_vec(),
         })
+    }
+
+    /// A transport whose keep counts what it is given, its worker free, sending to a closed
+    /// port (retried with backoff: an event stays in flight a second).
+    fn counting_transport(kept: &Arc<AtomicUsize>) -> Transport {
+        let counted = Arc::clone(kept);
+        Transport::spawn(
+            endpoint(),
+            None,
+            Box::new(|| {}),
+            Box::new(move |requests, _| {
+                counted.fetch_add(requests.len(), Ordering::Relaxed);
+                Kept {
+                    taken: requests.len(),
+                    take_back: Box::new(|| {}),
+                }
+            }),
+        )
+        .expect("a thread")
+    }
+
+    /// An event whose build on the worker says it started, then takes `building`.
+    fn event_built_in(
+        building: Duration,
+        started: mpsc::Sender<()>,
+    ) -> impl FnOnce(Build) -> Outgoing + Send + 'static {
+        move |_| {
+            let _ = started.send(());
+            std::thread::sleep(building);
+            Outgoing::Post(Post {
+                path: crate::wire::ERRORS,
+                body: b"{}".to_vec(),
+            })
+        }
+    }
+
+    #[test]
+    fn an_event_the_worker_is_building_at_exit_is_kept_once_built() {
+        let kept = Arc::new(AtomicUsize::new(0));
+        let transport = counting_transport(&kept);
+        let (started, building) = mpsc::channel();
+        transport.send_event(event_built_in(Duration::from_millis(10), started));
+        building.recv().expect("the worker builds it");
+        transport.keep_what_is_left();
+        assert_eq!(kept.load(Ordering::Relaxed), 1, "waited for, then kept");
+        assert_eq!(transport.dropped_event_count(), 0);
+    }
+
+    #[test]
+    fn an_event_still_being_built_past_the_budget_is_counted_dropped() {
+        let kept = Arc::new(AtomicUsize::new(0));
+        let transport = counting_transport(&kept);
+        let (started, building) = mpsc::channel();
+        transport.send_event(event_built_in(Duration::from_millis(400), started));
+        building.recv().expect("the worker builds it");
+        let waiting = Instant::now();
+        transport.keep_what_is_left();
+        let waited = waiting.elapsed();
+        assert!(
+            waited >= KEEP_BUILDING_FOR && waited < Duration::from_millis(300),
+            "waited {waited:?}"
+        );
+        assert_eq!(kept.load(Ordering::Relaxed), 0);
+        assert_eq!(transport.dropped_event_count(), 1);
+    }
+
+    #[test]
+    fn the_worker_builds_an_event_whole_and_the_exiting_thread_quickly() {
+        let kept = Arc::new(AtomicUsize::new(0));
+        let (transport, release) = held_transport(&kept);
+        let (built, builds) = mpsc::channel();
+        for _ in 0..2 {
+            let built = built.clone();
+            transport.send_event(move |build| {
+                let _ = built.send(build);
+                Outgoing::Discarded
+            });
+        }
+        transport.keep_what_is_left();
+        assert_eq!(builds.try_iter().collect::<Vec<_>>(), [Build::AtExit; 2]);
+        drop(release);
+
+        let transport = counting_transport(&kept);
+        transport.send_event(move |build| {
+            let _ = built.send(build);
+            Outgoing::Discarded
+        });
+        assert_eq!(builds.recv().ok(), Some(Build::Whole));
     }
 
     #[test]

@@ -117,16 +117,22 @@ impl Worker {
     fn run_job(&mut self, job: Job) {
         match job {
             Job::Event(build) => {
-                if let Some(task) = self.before_events.take() {
-                    task(self);
-                }
-                let lost = match build() {
+                // Seen by the exiting thread from now on: it waits a moment for the build.
+                self.in_flight().building = true;
+                let outgoing = build(super::Build::Whole);
+                let lost = match outgoing {
                     Outgoing::Post(request) => match self.deliver_event(request) {
                         Delivery::Sent | Delivery::NotYet => None,
                         Delivery::Refused => Some("was refused"),
                     },
-                    Outgoing::Discarded => None,
-                    Outgoing::Unsendable => Some("is too large to send"),
+                    Outgoing::Discarded => {
+                        self.built(None);
+                        None
+                    }
+                    Outgoing::Unsendable => {
+                        self.built(None);
+                        Some("is too large to send")
+                    }
                 };
                 if let Some(why) = lost {
                     self.shared.dropped.add(1);
@@ -156,10 +162,14 @@ impl Worker {
     /// thread kept it while it was in flight).
     fn deliver_event(&mut self, request: Post) -> Delivery {
         let request = Arc::new(request);
-        *self.in_flight() = Some((Arc::clone(&request), None));
+        self.built(Some(Arc::clone(&request)));
+        // A start held back goes first (its session's events follow it).
+        if let Some(task) = self.before_events.take() {
+            task(self);
+        }
         let delivery = self.deliver(&request);
         let mut slot = self.in_flight();
-        let kept = slot.take().and_then(|(_, kept)| kept);
+        let kept = slot.sending.take().and_then(|(_, kept)| kept);
         if let Some(take_back) = kept {
             if delivery != Delivery::NotYet {
                 // Kept by the exiting thread while in flight, then delivered (or refused for
@@ -182,6 +192,16 @@ impl Worker {
         }
         drop(slot);
         delivery
+    }
+
+    /// The event taken from the inbox is built: `sending` it, or nothing to send.
+    fn built(&self, sending: Option<Arc<Post>>) {
+        {
+            let mut slot = self.in_flight();
+            slot.building = false;
+            slot.sending = sending.map(|request| (request, None));
+        }
+        self.shared.built.notify_all();
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
@@ -584,7 +604,7 @@ mod tests {
     }
 
     fn event(path: &'static str) -> Job {
-        Job::Event(Box::new(move || Outgoing::Post(request(path))))
+        Job::Event(Box::new(move |_| Outgoing::Post(request(path))))
     }
 
     #[test]
