@@ -26,4 +26,7 @@ unsafe extern "C" {
 extern "C" fn at_exit() {
     // Unwinding out of an `extern "C"` fn would abort the process.
     let _ = std::panic::catch_unwind(crate::client::at_exit);
+    // The program's `main` returned while a SIGTERM or SIGINT was ending the session: the
+    // process dies of the signal, not with the status `main` gave.
+    crate::signals::pass_on_a_signal_taken();
 }

@@ -33,6 +33,11 @@ mod unix {
     static READ_FD: AtomicI32 = AtomicI32::new(-1);
     /// Set by the first signal our handler takes: a later one does not wait for the end.
     static ENDING: AtomicBool = AtomicBool::new(false);
+    /// The signal the waiting thread took and is ending the session for (0: none yet).
+    static TAKEN: AtomicI32 = AtomicI32::new(0);
+    /// Set by whichever passes the taken signal on once the session ended: the waiting
+    /// thread, or the exiting one if the program's `main` returned meanwhile.
+    static PASSED_ON: AtomicBool = AtomicBool::new(false);
     /// The action each signal had before ours, restored (and run) once the session ended.
     static PREVIOUS: OnceLock<Vec<(libc::c_int, libc::sigaction)>> = OnceLock::new();
 
@@ -198,6 +203,7 @@ mod unix {
             }
         }
         let signal = libc::c_int::from(byte);
+        TAKEN.store(signal, Ordering::SeqCst);
         // A session the program already ended (`end_session`, `main` returning while the
         // signal came) is not waited for: the process dies of the signal at once, as it would
         // without the SDK (an end not yet sent is kept for the next run).
@@ -205,12 +211,32 @@ mod unix {
             diag::debug!("signal {signal}: ending the session");
             let _ = std::panic::catch_unwind(|| crate::client::end(None));
         }
-        // Do what the program did before us: die of the signal (the default), or run the
-        // handler it had installed.
+        pass_on(signal);
+    }
+
+    /// Does what the program did before us with `signal`, once: die of it (the default), or
+    /// run the handler it had installed.
+    fn pass_on(signal: libc::c_int) {
+        if PASSED_ON.swap(true, Ordering::SeqCst) {
+            return;
+        }
         restore_previous(signal);
         // SAFETY: raising a signal is a plain libc call. To the process, not to this thread
-        // (which blocks it): a thread of the program takes it, as it would without the SDK.
+        // (the SDK's threads block it): a thread of the program takes it, as it would without
+        // the SDK.
         unsafe { libc::kill(libc::getpid(), signal) };
+    }
+
+    /// The process exits while a signal it got is ending the session (`main` returned, or
+    /// `exit` was called, meanwhile): it dies of that signal as it would have without the SDK,
+    /// not with the exit status it was about to give. From the exiting thread, once the end is
+    /// done with (the session ended).
+    pub(crate) fn pass_on_a_signal_taken() {
+        let signal = TAKEN.load(Ordering::SeqCst);
+        // A forked child's copy of the parent's state: the signal was the parent's.
+        if signal != 0 && !crate::fork::is_child() {
+            pass_on(signal);
+        }
     }
 }
 
@@ -218,4 +244,11 @@ mod unix {
 pub(crate) fn install() {
     #[cfg(unix)]
     unix::install();
+}
+
+/// From the `atexit` hook, after the session ended: a signal that was ending it is passed on
+/// (Unix only; elsewhere a no-op).
+pub(crate) fn pass_on_a_signal_taken() {
+    #[cfg(unix)]
+    unix::pass_on_a_signal_taken();
 }

@@ -397,6 +397,32 @@ fn a_signal_while_a_program_done_at_once_waits_for_its_end_kills_it_at_once() {
 }
 
 #[test]
+fn a_program_whose_main_returns_while_a_signal_ends_its_session_still_dies_of_the_signal() {
+    let collector = collector();
+    collector.set_reply_for(END, Reply::never());
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "3000")]);
+    let mut child = spawned(command(ManualProgram::Hang, &env));
+    let mut stdin = child.stdin.take();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("a line");
+    assert_eq!(line, "session active: true\n");
+    wait_until_its_start_was_taken(&env);
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    collector
+        .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
+        .expect("the end is being sent, and never answered");
+    // Meanwhile the program's `main` returns (its stdin closes): exit status 0, had the signal
+    // not come.
+    stdin = None;
+    let status = child.wait().expect("reaped");
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
+
+#[test]
 fn a_signal_the_program_ignores_stays_ignored() {
     let collector = collector();
     let env = env_for(collector.url(), &[]);
