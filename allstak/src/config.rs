@@ -851,22 +851,29 @@ impl ConfigBuilder {
             problems.append(&mut env_problems);
             proxy
         });
+        let mut capped = |setting: &str, value: String| identifier(setting, value, &mut problems);
+        let release = release
+            .or(self.default_release)
+            .filter(|r| !r.trim().is_empty())
+            .map_or_else(executable_name, |release| capped("the release", release));
+        let environment = environment.filter(|e| !e.trim().is_empty()).map_or_else(
+            || {
+                default_environment(self.debug_assertions.unwrap_or(cfg!(debug_assertions)))
+                    .to_owned()
+            },
+            |environment| capped("the environment", environment),
+        );
+        let user_id = user_id
+            .filter(|u| !u.trim().is_empty())
+            .map(|user_id| capped("the user id", user_id));
         Config {
             api_key_refused: valid_api_key.is_none()
                 && api_key.is_some_and(|k| !k.trim().is_empty()),
             api_key: valid_api_key,
             host,
-            release: release
-                .or(self.default_release)
-                .filter(|r| !r.trim().is_empty())
-                .unwrap_or_else(executable_name),
-            environment: environment
-                .filter(|e| !e.trim().is_empty())
-                .unwrap_or_else(|| {
-                    default_environment(self.debug_assertions.unwrap_or(cfg!(debug_assertions)))
-                        .to_owned()
-                }),
-            user_id: user_id.filter(|u| !u.trim().is_empty()),
+            release,
+            environment,
+            user_id,
             auto_session_tracking: auto_session_tracking.unwrap_or(true),
             track_test_runs: track_test_runs.unwrap_or(false),
             exit_deadline,
@@ -1044,6 +1051,28 @@ fn shorten(value: &str) -> String {
     }
 }
 
+/// The longest release, environment or user id sent, in bytes: they name things, and each is
+/// written into a session's state file (twice, escaped), which must stay small enough for the
+/// next run to read.
+const MAX_IDENTIFIER: usize = 1024;
+
+/// `value` cut to [`MAX_IDENTIFIER`] bytes (at a character boundary), said if it was.
+fn identifier(setting: &str, mut value: String, problems: &mut Vec<String>) -> String {
+    if value.len() > MAX_IDENTIFIER {
+        problems.push(format!(
+            "{setting} is {} bytes long; cut to its first {MAX_IDENTIFIER}: {}",
+            value.len(),
+            shorten(&value)
+        ));
+        let mut end = MAX_IDENTIFIER;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        value.truncate(end);
+    }
+    value
+}
+
 /// Last resort for a release: the executable's name, so a session always has one.
 fn executable_name() -> String {
     current_exe()
@@ -1144,6 +1173,28 @@ mod tests {
             !config.problems[0].contains("pw"),
             "no credentials in diagnostics"
         );
+    }
+
+    #[test]
+    fn a_huge_release_environment_or_user_id_is_cut_and_said() {
+        let long = "é".repeat(3000);
+        let config = build(
+            Config::builder()
+                .release(long.clone())
+                .environment(long.clone())
+                .user_id(long),
+            &[],
+        );
+        for value in [
+            config.release(),
+            config.environment(),
+            config.user_id.as_deref().unwrap_or_default(),
+        ] {
+            assert_eq!(value.len(), MAX_IDENTIFIER, "cut at a character boundary");
+            assert!(value.chars().all(|c| c == 'é'));
+        }
+        assert_eq!(config.problems.len(), 3, "{:?}", config.problems);
+        assert!(config.problems[0].starts_with("the release is 6000 bytes long"));
     }
 
     #[test]
