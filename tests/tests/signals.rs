@@ -402,7 +402,7 @@ fn a_program_whose_main_returns_while_a_signal_ends_its_session_still_dies_of_th
     collector.set_reply_for(END, Reply::never());
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "3000")]);
     let mut child = spawned(command(ManualProgram::Hang, &env));
-    let mut stdin = child.stdin.take();
+    let stdin = child.stdin.take();
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     stdout.read_line(&mut line).expect("a line");
@@ -416,9 +416,8 @@ fn a_program_whose_main_returns_while_a_signal_ends_its_session_still_dies_of_th
         .expect("the end is being sent, and never answered");
     // Meanwhile the program's `main` returns (its stdin closes): exit status 0, had the signal
     // not come.
-    stdin = None;
-    let status = child.wait().expect("reaped");
     drop(stdin);
+    let status = child.wait().expect("reaped");
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
 
