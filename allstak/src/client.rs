@@ -26,7 +26,8 @@ use crate::prepare;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
 use crate::state::{SessionFile, Spool, StateDir};
-use crate::transport::{self, Backend, Endpoint, Outgoing, Transport};
+use crate::transport::{self, Backend, Delivery, Endpoint, Outgoing, Transport, Worker};
+use crate::wire::Post;
 use crate::{SessionId, SessionStatus};
 
 pub(crate) use shutdown::at_exit;
@@ -202,7 +203,7 @@ impl Client {
                     worker.linger(Instant::now() + START_HELD_FOR);
                 }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
-                    file.settle_start(worker.deliver(&start));
+                    deliver_the_start(worker, &file, start);
                     deliver_the_rest_left(worker, &file, &spool, recovered);
                 } else {
                     // Its start goes with its end, next in line; what earlier runs left, after
@@ -211,7 +212,7 @@ impl Client {
                     file.leave_the_rest_left(recovered);
                     let file = Arc::clone(&file);
                     worker.before_events(Some(Box::new(move |worker| {
-                        file.settle_start(worker.deliver(&start));
+                        deliver_the_start(worker, &file, start);
                     })));
                 }
             }));
@@ -577,6 +578,23 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
         client.deliver_what_earlier_runs_left();
     }
     true
+}
+
+/// Delivers the session's start; if the server does not take it yet (down as the program
+/// started), it is tried again before the next error event, and so on until it goes or the
+/// session ends (then it goes with the end): the session's events follow its start as soon as
+/// the server is back, not only once the program ends.
+fn deliver_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post) {
+    let delivery = worker.deliver(&start);
+    file.settle_start(delivery);
+    if delivery == Delivery::NotYet {
+        let file = Arc::clone(file);
+        worker.before_events(Some(Box::new(move |worker| {
+            if file.owes_start() {
+                deliver_the_start(worker, &file, start);
+            }
+        })));
+    }
 }
 
 /// After the first few sessions earlier runs left (`recovered`, as

@@ -784,6 +784,11 @@ impl SessionFile {
         self.lock().start = Start::Owed(start.clone());
     }
 
+    /// Whether the session's start is still to be taken by the server.
+    pub(crate) fn owes_start(&self) -> bool {
+        matches!(self.lock().start, Start::Owed(_))
+    }
+
     /// The session started: on disk, with its start while owed, so that if the process dies
     /// the next run sends the start and ends the session.
     pub(crate) fn open(&self, id: SessionId) {

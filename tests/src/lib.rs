@@ -385,6 +385,8 @@ scenarios! {
         DisplayPanics = "display-panics",
         /// Runs until its stdin closes, or it is killed.
         Hang = "hang",
+        /// Captures an error once its stdin closes.
+        CaptureOnceStdinCloses = "capture-once-stdin-closes",
         /// 5000 captured errors.
         Flood = "flood",
         /// An error, a flush, another error.

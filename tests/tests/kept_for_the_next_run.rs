@@ -126,6 +126,38 @@ fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
 }
 
 #[test]
+fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() {
+    let collector = collector();
+    // Down as the program starts: the start's five attempts answered 503 (at once, by
+    // `Retry-After: 0`), and not taken.
+    collector.set_reply_for(START, Reply::status(503).with_retry_after("0"));
+    let env = env_for(collector.url(), &[]);
+    let mut program = command(ManualProgram::CaptureOnceStdinCloses, &env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    collector
+        .wait_for(WAIT, |requests| {
+            requests.iter().filter(|r| r.path == START).count() == 5
+        })
+        .expect("five attempts at the start");
+    // Back; then the program reports an error.
+    collector.clear_reply_for(START);
+    drop(program.stdin.take());
+    assert!(program.wait().expect("reaped").success());
+    let requests = collector.requests();
+    assert_eq!(
+        paths(&requests),
+        [START, START, START, START, START, START, ERRORS, END],
+        "the start before the event, not with the end"
+    );
+    let id = requests[0].session_id().expect("id");
+    assert_eq!(requests[5].session_id(), Some(id));
+    assert_eq!(requests[6].json["sessionId"], id);
+}
+
+#[test]
 fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent() {
     let collector = collector();
     collector.set_reply_for(START, Reply::status(422));

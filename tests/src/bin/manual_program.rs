@@ -130,6 +130,10 @@ fn main() {
             // Runs until its stdin closes, or it is killed.
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
         }
+        ManualProgram::CaptureOnceStdinCloses => {
+            let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
+            allstak::capture_display(&"once the server was back");
+        }
         ManualProgram::Flood => {
             // Far more events than the queue holds, against a server that never answers.
             let mut slowest = std::time::Duration::ZERO;
