@@ -103,6 +103,9 @@ pub(crate) struct StateDir {
     /// Key and host, hashed under the dir's salt once found; never printed.
     identity: Arc<[u8]>,
     usable: Arc<OnceLock<Option<Usable>>>,
+    /// Set while a thread is finding the dir ([`Self::find`]): file system calls that may not
+    /// come back (a hung network mount).
+    finding: Arc<AtomicBool>,
 }
 
 /// A state dir found private, and this program's name in it.
@@ -136,6 +139,23 @@ impl StateDir {
             in_temp,
             identity: identity.into(),
             usable: Arc::new(OnceLock::new()),
+            finding: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether another thread is still finding the dir after [`crate::lock_soon::TRIES_FOR`]
+    /// (it takes tens of microseconds): the exiting thread does not join it there (on a hung
+    /// mount it would never come back, and the process would never exit).
+    fn being_found(&self) -> bool {
+        let until = std::time::Instant::now() + crate::lock_soon::TRIES_FOR;
+        loop {
+            if self.usable.get().is_some() || !self.finding.load(Ordering::Relaxed) {
+                return false;
+            }
+            if std::time::Instant::now() >= until {
+                return true;
+            }
+            std::thread::yield_now();
         }
     }
 
@@ -146,7 +166,10 @@ impl StateDir {
         if let Some(found) = self.usable.get() {
             return found.as_ref();
         }
-        let found = match self.find() {
+        self.finding.store(true, Ordering::Relaxed);
+        let found = self.find();
+        self.finding.store(false, Ordering::Relaxed);
+        let found = match found {
             Ok(usable) => Some(usable),
             Err(unusable) => {
                 diag::say_once(
@@ -171,7 +194,7 @@ impl StateDir {
         Ok(Usable {
             sessions,
             spool,
-            key_hash: files::keyed_name(salt, &self.identity),
+            key_hash: files::keyed_name(salt, &on_this_machine(&self.identity)),
         })
     }
 
@@ -879,6 +902,9 @@ impl SessionFile {
     /// than [`crate::lock_soon::TRIES_FOR`], it is settling it. If the worker has not got to the start
     /// yet (the program ended at once), `start` makes it, kept before the end.
     pub(crate) fn keep_end_unless_busy(&self, ended: &EndedSession, start: impl FnOnce() -> Post) {
+        if self.dir.being_found() {
+            return; // the worker is still finding the dir: maybe never, on a hung mount
+        }
         let Some(mut inner) = lock_soon(&self.inner) else {
             return;
         };
@@ -982,6 +1008,24 @@ impl SessionState {
             ended,
         })
     }
+}
+
+/// A program's identity (key and host) on this machine: on Linux, with the machine's name
+/// (`uname -n`). A state dir in a home shared by several machines (NFS), or a volume shared by
+/// containers, is then shared by programs that never see each other's files: a pid means
+/// nothing on another machine or in another container, and a run there would end a session
+/// that is still running here as `abnormal`. The name survives a reboot: a session a power
+/// loss cut short is still found. (Elsewhere the name may change as a laptop moves between
+/// networks, and such shared dirs are rare: left as it was.)
+fn on_this_machine(identity: &[u8]) -> Vec<u8> {
+    let mut identity = identity.to_vec();
+    if cfg!(target_os = "linux")
+        && let Some(machine) = &crate::runtime_context::process().server_name
+    {
+        identity.push(0);
+        identity.extend_from_slice(machine.as_bytes());
+    }
+    identity
 }
 
 /// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
@@ -1466,6 +1510,13 @@ mod tests {
         }
     }
 
+    fn event_request() -> Post {
+        Post {
+            path: wire::ERRORS,
+            body: br#"{"message":"kept"}"#.to_vec(),
+        }
+    }
+
     /// What a delivery closure was given: each request's path and body.
     #[derive(Default)]
     pub(super) struct Server {
@@ -1719,6 +1770,28 @@ mod tests {
         let kept = read_state(&dir.file_for(&id.to_string())).expect("kept");
         assert_eq!(kept.start.as_deref(), Some(START_BODY));
         assert!(kept.ended.is_some());
+    }
+
+    #[test]
+    fn the_exiting_thread_keeps_nothing_while_the_worker_is_still_finding_the_dir() {
+        let scratch = Scratch::new("end-while-finding");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        // The worker is inside `find` (on a hung mount, for good).
+        dir.finding.store(true, Ordering::Relaxed);
+        let id = SessionId::random();
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        file.keep_end_unless_busy(&ended(id), start_request);
+        let spool = Spool::new(dir.clone());
+        assert_eq!(spool.keep_files(&[event_request()], false).0, 0);
+        assert!(
+            !scratch.0.exists(),
+            "the exiting thread never looked for the dir"
+        );
+        // Once no thread is finding it, the exiting thread finds it and keeps.
+        dir.finding.store(false, Ordering::Relaxed);
+        file.keep_end_unless_busy(&ended(id), start_request);
+        assert!(read_state(&dir.file_for(&id.to_string())).is_some());
+        assert_eq!(spool.keep_files(&[event_request()], false).0, 1);
     }
 
     #[test]
@@ -1995,6 +2068,18 @@ mod tests {
         let mut names = entries(&sessions);
         names.retain(|name| name.contains(".tmp-") && !name.ends_with(&format!("{:032x}", 1)));
         assert!(names.is_empty(), "no temp file left by a write: {names:?}");
+    }
+
+    #[test]
+    fn a_programs_name_in_the_dir_is_its_own_on_this_machine_only() {
+        let identity = on_this_machine(b"k\0h");
+        assert!(identity.starts_with(b"k\0h"));
+        match &crate::runtime_context::process().server_name {
+            Some(machine) if cfg!(target_os = "linux") => {
+                assert!(identity.ends_with(format!("\0{machine}").as_bytes()));
+            }
+            _ => assert_eq!(identity, b"k\0h"),
+        }
     }
 
     #[test]

@@ -142,6 +142,9 @@ impl Spool {
         let Some(_keeping) = keeping else {
             return (0, Vec::new());
         };
+        if !may_wait && self.dir.being_found() {
+            return (0, Vec::new()); // see `SessionFile::keep_end_unless_busy`
+        }
         let mut requests: Vec<&Post> = requests
             .iter()
             .filter(|request| request.path == wire::ERRORS)
