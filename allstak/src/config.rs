@@ -69,7 +69,7 @@ const PLATFORM_COMMIT_VARS: [&str; 3] = [
 /// | `ALLSTAK_USER_ID` | [`user_id`](ConfigBuilder::user_id) | none |
 /// | `ALLSTAK_AUTO_SESSION_TRACKING` | [`auto_session_tracking`](ConfigBuilder::auto_session_tracking) | on |
 /// | `ALLSTAK_TRACK_TEST_RUNS` | [`track_test_runs`](ConfigBuilder::track_test_runs) | off |
-/// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 |
+/// | `ALLSTAK_EXIT_DEADLINE_MS` | [`exit_deadline`](ConfigBuilder::exit_deadline) | 2000 (at most 60000: a longer one is cut, said under `ALLSTAK_DEBUG`) |
 /// | `ALLSTAK_END_ON_SIGNALS` | [`end_on_signals`](ConfigBuilder::end_on_signals) | on (Unix) |
 /// | `ALLSTAK_SEND_SERVER_NAME` | [`send_server_name`](ConfigBuilder::send_server_name) | on |
 /// | `ALLSTAK_SAMPLE_RATE` | [`sample_rate`](ConfigBuilder::sample_rate) | `1.0`: every error event is sent |
@@ -785,13 +785,20 @@ impl ConfigBuilder {
                 Ok(ms) => Some(Duration::from_millis(ms)),
                 Err(_) => {
                     problems.push(format!(
-                        "ALLSTAK_EXIT_DEADLINE_MS is not a number of milliseconds: {ms:?}"
+                        "ALLSTAK_EXIT_DEADLINE_MS is not a number of milliseconds: {}",
+                        shorten(&format!("{ms:?}"))
                     ));
                     None
                 }
             },
             (None, None) => None,
         };
+        if exit_deadline.is_some_and(|deadline| deadline > MAX_EXIT_DEADLINE) {
+            problems.push(format!(
+                "the exit deadline is cut to {} s, the longest an exit waits",
+                MAX_EXIT_DEADLINE.as_secs()
+            ));
+        }
         let exit_deadline = exit_deadline
             .unwrap_or(DEFAULT_EXIT_DEADLINE)
             .min(MAX_EXIT_DEADLINE);
@@ -1517,6 +1524,10 @@ mod tests {
             &[("ALLSTAK_EXIT_DEADLINE_MS", "99999999")],
         );
         assert_eq!(config.exit_deadline(), MAX_EXIT_DEADLINE);
+        assert_eq!(config.problems.len(), 1, "said: {:?}", config.problems);
+        let long = "9".repeat(4000) + "x";
+        let config = build(Config::builder(), &[("ALLSTAK_EXIT_DEADLINE_MS", &long)]);
+        assert!(config.problems[0].len() < 200, "{}", config.problems[0]);
     }
 
     #[test]
