@@ -314,19 +314,48 @@ impl StateDir {
     }
 
     /// Whether session `id`'s start is owed by a process that may be alive (its state file
-    /// still holds the start): that process sends it, and the session's events must not reach
-    /// the server before it. One file read; `false` if there is no such file.
-    fn start_owed_by_a_live_process(&self, id: &str) -> bool {
+    /// still holds the start), or by a run that claimed its file to send it (`claimed`, as
+    /// [`Self::claimed_sessions`] listed them): that process sends it, and the session's events
+    /// must not reach the server before it. One file read; `false` if there is no such file.
+    fn start_owed_by_a_live_process(&self, id: &str, claimed: &ClaimedSessions) -> bool {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return false; // not a session id of ours: no file name is made of it
         }
-        read_state(&self.file_for(id)).is_some_and(|state| {
+        if let Some(state) = read_state(&self.file_for(id)) {
             let owner = Process {
                 pid: state.pid,
                 start: state.process_start,
             };
-            state.start.is_some() && owner.alive() != Some(false)
+            return state.start.is_some() && owner.alive() != Some(false);
+        }
+        claimed.get(id).is_some_and(|(path, claimer)| {
+            claimer.alive() != Some(false)
+                && read_state(path).is_some_and(|state| state.start.is_some())
         })
+    }
+
+    /// The sessions of this program's that runs have claimed to send, by session id (one
+    /// listing): while one holds a start, the run that claimed it is sending it.
+    fn claimed_sessions(&self) -> ClaimedSessions {
+        let Some(usable) = self.usable() else {
+            return ClaimedSessions::new();
+        };
+        let Ok(entries) = fs::read_dir(&usable.sessions) else {
+            return ClaimedSessions::new();
+        };
+        let prefix = format!("{}-", usable.key_hash);
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let name = name.to_str()?;
+                let Found::ClaimedBy(claimer) = Found::named(name, &prefix, EXTENSION)? else {
+                    return None;
+                };
+                let (id, _) = name.strip_prefix(&prefix)?.rsplit_once('.')?;
+                Some((id.to_owned(), (entry.path(), claimer)))
+            })
+            .collect()
     }
 
     /// Whether earlier runs may have left sessions here: any file of this program's but `own`
@@ -508,6 +537,9 @@ impl Found {
         }))
     }
 }
+
+/// Claimed session files by session id, and the process that claimed each.
+type ClaimedSessions = std::collections::HashMap<String, (PathBuf, Process)>;
 
 /// A process, as a state or a claim names it: its pid, and when it started where the platform
 /// says (which tells a reused pid apart).

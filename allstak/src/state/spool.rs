@@ -246,6 +246,8 @@ impl Spool {
                 .unwrap_or_default()
         };
         let (mut claimed, mut bytes) = (Vec::new(), 0);
+        // Listed once, on the first event with a session: the sessions runs are recovering.
+        let mut being_recovered = None;
         for entry in self.entries() {
             if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
                 break; // more than the spool holds (several runs kept at once): the next call
@@ -278,7 +280,11 @@ impl Spool {
                 let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                 continue;
             };
-            if session_of(&body).is_some_and(|id| self.dir.start_owed_by_a_live_process(&id)) {
+            if session_of(&body).is_some_and(|id| {
+                let being_recovered =
+                    being_recovered.get_or_insert_with(|| self.dir.claimed_sessions());
+                self.dir.start_owed_by_a_live_process(&id, being_recovered)
+            }) {
                 // Its session's start has not reached the server, and the process that owes it
                 // is alive (offline since it started): the event goes after that start.
                 let _ = fs::rename(&claim, &original);
@@ -428,6 +434,46 @@ mod tests {
         assert!(spool.deliver(&mut later, false));
         assert_eq!(messages(&later).len(), 1);
         assert!(messages(&later)[0].contains(r#""message":"owed""#));
+        assert!(!spool.anything_kept());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_event_whose_session_another_live_run_claimed_with_its_start_waits_for_that_start() {
+        let scratch = Scratch::new("spool-claimed");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let spool = Spool::new(dir.clone());
+        let id = crate::SessionId::random();
+        // A dead process's session, its start owed, claimed by a live run (this process's
+        // parent, alive as long as the test runs) that is sending it.
+        let mut state = dir.new_state(id, "app@1", "production");
+        state.pid = u32::MAX;
+        state.start = Some(r#"{"sessionId":"owed"}"#.to_owned());
+        dir.write(&state).expect("written");
+        let parent = std::os::unix::process::parent_id();
+        let claimer = Process {
+            pid: parent,
+            start: super::super::process_start(parent),
+        };
+        let file = dir.file_for(&id.to_string());
+        let claim = file.with_extension(claimer.claim_extension());
+        fs::rename(&file, &claim).expect("claimed");
+        let owed = Post {
+            path: wire::ERRORS,
+            body: format!(r#"{{"eventId":"e-1","message":"owed","sessionId":"{id}"}}"#)
+                .into_bytes(),
+        };
+        assert_eq!(spool.keep(&[owed, event(1)]), 2);
+
+        let mut server = Server::default();
+        assert!(spool.deliver(&mut server, false));
+        assert_eq!(messages(&server), bodies(1..2), "not before its start");
+        // That run sent the start (its claim no longer holds it): the event goes.
+        state.start = None;
+        super::super::write_state(&claim, &state).expect("written");
+        let mut later = Server::default();
+        assert!(spool.deliver(&mut later, false));
+        assert_eq!(messages(&later).len(), 1);
         assert!(!spool.anything_kept());
     }
 
