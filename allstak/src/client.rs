@@ -581,17 +581,24 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
-/// started), it is tried again before the next error event, and so on until it goes or the
-/// session ends (then it goes with the end): the session's events follow its start as soon as
-/// the server is back, not only once the program ends.
+/// started), it is tried again, once, before each error event, until it goes or the session
+/// ends (then it goes with the end): the session's events follow its start as soon as the
+/// server is back, not only once the program ends.
 fn deliver_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post) {
     let delivery = worker.deliver(&start);
+    settle_the_start(worker, file, start, delivery);
+}
+
+fn settle_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post, delivery: Delivery) {
     file.settle_start(delivery);
     if delivery == Delivery::NotYet {
         let file = Arc::clone(file);
         worker.before_events(Some(Box::new(move |worker| {
             if file.owes_start() {
-                deliver_the_start(worker, &file, start);
+                // One attempt: while the server is down, an event is not held back for the
+                // start's whole backoff as well as its own.
+                let delivery = worker.deliver_once(&start);
+                settle_the_start(worker, &file, start, delivery);
             }
         })));
     }

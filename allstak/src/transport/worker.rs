@@ -241,6 +241,28 @@ impl Worker {
         self.deliver_from(request, posted_ahead)
     }
 
+    /// One attempt at `request`, no backoff and no wait (a pause the server asked for is not
+    /// waited out: not yet): for a request tried again before others, which must not hold
+    /// them back while the server is down.
+    pub(crate) fn deliver_once(&mut self, request: &Post) -> Delivery {
+        if self.shared.unauthorized.load(Ordering::Relaxed) {
+            return Delivery::Refused;
+        }
+        if self
+            .paused_until
+            .is_some_and(|until| until > Instant::now())
+        {
+            return Delivery::NotYet;
+        }
+        self.paused_until = None;
+        let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
+            return Delivery::NotYet;
+        };
+        let outcome = self.post(request, timeout);
+        self.settled(request.path, outcome)
+            .unwrap_or(Delivery::NotYet)
+    }
+
     /// [`Self::deliver`], its first attempt's outcome `posted` already, if it was posted.
     fn deliver_from(&mut self, request: &Post, mut posted_ahead: Option<Outcome>) -> Delivery {
         let path = request.path;
@@ -583,6 +605,38 @@ mod tests {
         fn meanwhile(&mut self, work: Option<Meanwhile>) {
             self.meanwhile = work;
         }
+    }
+
+    /// A backend answering every request with `status`, counting them.
+    struct Answering(u16, Arc<AtomicUsize>);
+
+    impl Backend for Answering {
+        fn post(&mut self, _: &Endpoint, _: &Post, _: Duration) -> Answer {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            Answer::Status {
+                status: self.0,
+                retry_after: None,
+            }
+        }
+    }
+
+    #[test]
+    fn one_delivery_attempt_posts_once_and_never_backs_off() {
+        let posts = Arc::new(AtomicUsize::new(0));
+        let mut worker = worker(Arc::new(Inbox::new()));
+        worker.backend = Some(Box::new(Answering(503, Arc::clone(&posts))));
+        let request = Post {
+            path: wire::SESSIONS_START,
+            body: b"{}".to_vec(),
+        };
+        let trying = Instant::now();
+        assert_eq!(worker.deliver_once(&request), Delivery::NotYet);
+        assert_eq!(posts.load(Ordering::Relaxed), 1);
+        assert!(trying.elapsed() < Duration::from_millis(500), "no backoff");
+        worker.backend = Some(Box::new(Answering(202, Arc::clone(&posts))));
+        assert_eq!(worker.deliver_once(&request), Delivery::Sent);
+        worker.backend = Some(Box::new(Answering(400, Arc::clone(&posts))));
+        assert_eq!(worker.deliver_once(&request), Delivery::Refused);
     }
 
     fn pipelining_worker(all: &[u16]) -> (Worker, Posted) {
