@@ -385,8 +385,9 @@ impl Client {
                 }
                 // The trail is read on the transport thread: the caller only took the mark.
                 transport.send_event(move |build| {
-                    if build == transport::Build::AtExit {
-                        // Kept at exit: its location's frame, not a symbolized stack.
+                    if build == transport::Build::AtExit && !crate::stack::symbolizer_warm() {
+                        // Kept at exit, and the first stack to symbolize (which may take
+                        // seconds): its location's frame only.
                         event.stack = None;
                     }
                     if hook_later && let Some(hook) = config.before_send.as_deref() {

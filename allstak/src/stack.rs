@@ -19,6 +19,16 @@ use parse::RawFrame;
 /// Most frames sent; the innermost are kept (deep recursion would make events huge).
 const MAX_FRAMES: usize = 100;
 
+/// Set once a stack was symbolized in this process: std keeps what it read of the debug
+/// info, and symbolizing another costs little.
+static SYMBOLIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether symbolizing a stack now is cheap (one was, in this process, already): the exiting
+/// thread symbolizes only then (the first one may take seconds on a large binary).
+pub(crate) fn symbolizer_warm() -> bool {
+    SYMBOLIZED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A stack as captured: unresolved, cheap to move between threads.
 #[derive(Clone, Debug)]
 pub(crate) struct Stack(Arc<Backtrace>);
@@ -34,6 +44,7 @@ impl Stack {
     pub(crate) fn frames(&self, anchor: Option<Anchor<'_>>, rules: &InAppRules) -> Vec<Frame> {
         let started = Instant::now();
         let text = format!("{:#}", self.0);
+        SYMBOLIZED.store(true, std::sync::atomic::Ordering::Relaxed);
         let raw = parse::frames(&text);
         // Tenths of a millisecond, in integers: no float formatting is linked in for this.
         let tenths = started.elapsed().as_micros() / 100;

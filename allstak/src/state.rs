@@ -34,6 +34,9 @@ use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
 pub(crate) use spool::Spool;
 
+/// How long the exiting thread waits for another thread to find the state dir before it keeps
+/// anything there (as long as it may spend building the error events it keeps).
+const FINDING_WAITED_FOR: Duration = Duration::from_millis(30);
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
@@ -143,11 +146,12 @@ impl StateDir {
         }
     }
 
-    /// Whether another thread is still finding the dir after [`crate::lock_soon::TRIES_FOR`]
-    /// (it takes tens of microseconds): the exiting thread does not join it there (on a hung
-    /// mount it would never come back, and the process would never exit).
+    /// Whether another thread is still finding the dir after [`FINDING_WAITED_FOR`] (it takes
+    /// tens of microseconds on a local disk, milliseconds on a network one): the exiting thread
+    /// does not join it there (on a hung mount it would never come back, and the process would
+    /// never exit).
     fn being_found(&self) -> bool {
-        let until = std::time::Instant::now() + crate::lock_soon::TRIES_FOR;
+        let until = std::time::Instant::now() + FINDING_WAITED_FOR;
         loop {
             if self.usable.get().is_some() || !self.finding.load(Ordering::Relaxed) {
                 return false;

@@ -115,7 +115,8 @@ pub(crate) enum Build {
     /// The worker: the whole event.
     Whole,
     /// The exiting thread, keeping it for a later run: nothing that may take long (the stack
-    /// is not symbolized, which can take seconds on a large binary).
+    /// is not symbolized unless one was already in this process: the first can take seconds
+    /// on a large binary).
     AtExit,
 }
 
@@ -147,6 +148,9 @@ struct InFlight {
     /// Built on the worker (`before_send`, the stack symbolized): the exiting thread waits a
     /// moment for it, as it would build it itself.
     building: bool,
+    /// The exiting thread waited for this build as long as it may, and counted it dropped: a
+    /// second keep at exit does not wait again.
+    given_up: bool,
     /// Being sent, and, once the exiting thread kept it, how to take that back if the worker
     /// delivers it after all.
     sending: Option<(Arc<Post>, Option<TakeBack>)>,
@@ -353,7 +357,7 @@ impl Transport {
         if let Some(mut slot) = self.shared.in_flight_soon() {
             // An event the worker is building: the time the exiting thread would take to build
             // it, at most.
-            while slot.building {
+            while slot.building && !slot.given_up {
                 let left = until.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
@@ -363,7 +367,7 @@ impl Transport {
                     Err(poisoned) => poisoned.into_inner().0,
                 };
             }
-            if slot.building {
+            if slot.building && !std::mem::replace(&mut slot.given_up, true) {
                 self.shared.dropped.add(1);
                 diag::debug!(
                     "an error event was still being built at exit; counted by \
@@ -543,6 +547,11 @@ mod tests {
             "waited {waited:?}"
         );
         assert_eq!(kept.load(Ordering::Relaxed), 0);
+        assert_eq!(transport.dropped_event_count(), 1);
+        // The exit keeps again (`exit` after `end`): no second wait, no second count.
+        let again = Instant::now();
+        transport.keep_what_is_left();
+        assert!(again.elapsed() < KEEP_BUILDING_FOR, "{:?}", again.elapsed());
         assert_eq!(transport.dropped_event_count(), 1);
     }
 

@@ -18,7 +18,7 @@ pub(super) enum Outcome {
     Unauthorized,
     /// Retried after the server's `Retry-After`, or the backoff when it gave none.
     RetryAfter(Option<Duration>),
-    /// A 5xx: retried with backoff.
+    /// A 5xx, a 408, 421 or 425, or no HTTP status at all: retried with backoff.
     Failed,
     /// No answer at all (refused, unresolvable, TLS failure, timeout): retried with backoff
     /// while the program runs, not once it is ending — waiting would only delay its exit.

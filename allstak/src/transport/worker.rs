@@ -199,6 +199,7 @@ impl Worker {
         {
             let mut slot = self.in_flight();
             slot.building = false;
+            slot.given_up = false;
             slot.sending = sending.map(|request| (request, None));
         }
         self.shared.built.notify_all();
