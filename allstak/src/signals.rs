@@ -233,10 +233,20 @@ mod unix {
     /// done with (the session ended).
     pub(crate) fn pass_on_a_signal_taken() {
         let signal = TAKEN.load(Ordering::SeqCst);
-        // A forked child's copy of the parent's state: the signal was the parent's.
-        if signal != 0 && !crate::fork::is_child() {
+        // A forked child's copy of the parent's state: the signal was the parent's. And only
+        // where the signal's previous action is to die of it: a handler of the program's must
+        // not run inside an `atexit` hook (one that calls `exit` there would exit re-entrantly).
+        if signal != 0 && !crate::fork::is_child() && dies_of(signal) {
             pass_on(signal);
         }
+    }
+
+    /// Whether the action `signal` had before ours is the default one (the process dies of it).
+    fn dies_of(signal: libc::c_int) -> bool {
+        PREVIOUS
+            .get()
+            .and_then(|all| all.iter().find(|(s, _)| *s == signal))
+            .is_none_or(|(_, action)| action.sa_sigaction == libc::SIG_DFL)
     }
 }
 
