@@ -37,6 +37,9 @@ pub(crate) use spool::Spool;
 /// How long the exiting thread waits for another thread to find the state dir before it keeps
 /// anything there (as long as it may spend building the error events it keeps).
 const FINDING_WAITED_FOR: Duration = Duration::from_millis(30);
+/// A state written on another machine whose process has not refreshed it for this long (it
+/// does every 30 s while its session runs) is taken for one whose process is gone.
+const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
@@ -65,6 +68,9 @@ pub(crate) struct SessionState {
     pub(crate) pid: u32,
     /// When the process started, in the platform's own units; tells a reused pid apart.
     pub(crate) process_start: Option<u64>,
+    /// The machine the process ran on ([`this_machine`]): its pid means nothing on another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) machine: Option<String>,
     pub(crate) started_at_ms: u64,
     pub(crate) updated_at_ms: u64,
     /// The body of the session's start while the server has not taken it: the next run sends
@@ -198,7 +204,7 @@ impl StateDir {
         Ok(Usable {
             sessions,
             spool,
-            key_hash: files::keyed_name(salt, &on_this_machine(&self.identity)),
+            key_hash: files::keyed_name(salt, &self.identity),
         })
     }
 
@@ -265,6 +271,7 @@ impl StateDir {
             key_hash: self.key_hash().to_owned(),
             pid: std::process::id(),
             process_start: Process::this().start,
+            machine: this_machine().map(str::to_owned),
             started_at_ms: now,
             updated_at_ms: now,
             start: None,
@@ -296,14 +303,8 @@ impl StateDir {
             if over == 0 {
                 break;
             }
-            let gone = read_state(&path).is_some_and(|state| {
-                Process {
-                    pid: state.pid,
-                    start: state.process_start,
-                }
-                .alive()
-                    == Some(false)
-            });
+            let gone = read_state(&path)
+                .is_some_and(|state| state.owner_alive(SystemTime::now()) == Some(false));
             if gone && fs::remove_file(&path).is_ok() {
                 over -= 1;
                 dropped += 1;
@@ -326,11 +327,7 @@ impl StateDir {
             return false; // not a session id of ours: no file name is made of it
         }
         if let Some(state) = read_state(&self.file_for(id)) {
-            let owner = Process {
-                pid: state.pid,
-                start: state.process_start,
-            };
-            return state.start.is_some() && owner.alive() != Some(false);
+            return state.start.is_some() && state.owner_alive(SystemTime::now()) != Some(false);
         }
         claimed.get(id).is_some_and(|(path, claimer)| {
             claimer.alive() != Some(false)
@@ -431,15 +428,7 @@ impl StateDir {
                     // open, or ended and kept here while that process still tries to send the
                     // end. However old its file (a heartbeat may have failed for days), it is
                     // never ours to remove.
-                    let owner = Process {
-                        pid: state.pid,
-                        start: state.process_start,
-                    };
-                    let alive = if owner == Process::this() {
-                        Some(true)
-                    } else {
-                        owner.alive()
-                    };
+                    let alive = state.owner_alive(now);
                     if alive == Some(true) {
                         continue;
                     }
@@ -1010,6 +999,26 @@ fn read_state(path: &Path) -> Option<SessionState> {
 }
 
 impl SessionState {
+    /// Whether the process that wrote this state may still be running: this one; one on this
+    /// machine, by its pid (`None` where the platform cannot tell); one on another machine, by
+    /// its heartbeat: alive while its state was written in the last [`ABANDONED_AFTER`].
+    fn owner_alive(&self, now: SystemTime) -> Option<bool> {
+        if let Some(theirs) = &self.machine
+            && this_machine().is_some_and(|ours| ours != theirs)
+        {
+            return Some(age(self, now) < ABANDONED_AFTER);
+        }
+        let owner = Process {
+            pid: self.pid,
+            start: self.process_start,
+        };
+        if owner == Process::this() {
+            Some(true)
+        } else {
+            owner.alive()
+        }
+    }
+
     /// The state as [`StateDir::write`] wrote it; `None` if a required field is missing or
     /// of another type.
     fn read(json: &Json) -> Option<Self> {
@@ -1035,6 +1044,10 @@ impl SessionState {
                 None | Some(Json::Null) => None,
                 Some(start) => Some(start.number()?),
             },
+            machine: match json.get("machine") {
+                None | Some(Json::Null) => None,
+                Some(machine) => Some(machine.text()?.to_owned()),
+            },
             started_at_ms: number("startedAtMs")?,
             updated_at_ms: number("updatedAtMs")?,
             start: match json.get("start") {
@@ -1046,22 +1059,10 @@ impl SessionState {
     }
 }
 
-/// A program's identity (key and host) on this machine: on Linux, with the machine's name
-/// (`uname -n`). A state dir in a home shared by several machines (NFS), or a volume shared by
-/// containers, is then shared by programs that never see each other's files: a pid means
-/// nothing on another machine or in another container, and a run there would end a session
-/// that is still running here as `abnormal`. The name survives a reboot: a session a power
-/// loss cut short is still found. (Elsewhere the name may change as a laptop moves between
-/// networks, and such shared dirs are rare: left as it was.)
-fn on_this_machine(identity: &[u8]) -> Vec<u8> {
-    let mut identity = identity.to_vec();
-    if cfg!(target_os = "linux")
-        && let Some(machine) = &crate::runtime_context::process().server_name
-    {
-        identity.push(0);
-        identity.extend_from_slice(machine.as_bytes());
-    }
-    identity
+/// This machine's name (`uname -n`), written in each state: a state written on another machine
+/// (a home shared over NFS, a volume shared by containers) names a process this one cannot see.
+fn this_machine() -> Option<&'static str> {
+    crate::runtime_context::process().server_name.as_deref()
 }
 
 /// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
@@ -1282,6 +1283,30 @@ mod tests {
         assert!(dir.recover(SystemTime::now(), None).is_empty());
         recovered[0].settle(true);
         assert!(!recovered[0].claim.exists() && !recovered[0].original.exists());
+    }
+
+    #[test]
+    fn another_machines_session_is_left_while_its_process_refreshes_it_and_recovered_after() {
+        let scratch = Scratch::new("recover-elsewhere");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        // Written on another machine sharing the dir: its pid means nothing here.
+        let mut elsewhere = dead_state(&dir, SessionId::random());
+        elsewhere.machine = Some("another machine".to_owned());
+        dir.write(&elsewhere).expect("written");
+        let now = SystemTime::now();
+        assert!(
+            dir.recover(now, None).is_empty(),
+            "refreshed a moment ago: running there"
+        );
+        let later = now + ABANDONED_AFTER + Duration::from_secs(1);
+        let recovered = dir.recover(later, None);
+        assert_eq!(recovered.len(), 1, "no refresh for 10 minutes: gone");
+        assert_eq!(recovered[0].status, SessionStatus::Abnormal);
+        // A state of this machine's (or of no machine, as older ones are) goes by its pid.
+        let mut here = dead_state(&dir, SessionId::random());
+        here.machine = None;
+        dir.write(&here).expect("written");
+        assert_eq!(dir.recover(now, None).len(), 1);
     }
 
     #[test]
@@ -2104,18 +2129,6 @@ mod tests {
         let mut names = entries(&sessions);
         names.retain(|name| name.contains(".tmp-") && !name.ends_with(&format!("{:032x}", 1)));
         assert!(names.is_empty(), "no temp file left by a write: {names:?}");
-    }
-
-    #[test]
-    fn a_programs_name_in_the_dir_is_its_own_on_this_machine_only() {
-        let identity = on_this_machine(b"k\0h");
-        assert!(identity.starts_with(b"k\0h"));
-        match &crate::runtime_context::process().server_name {
-            Some(machine) if cfg!(target_os = "linux") => {
-                assert!(identity.ends_with(format!("\0{machine}").as_bytes()));
-            }
-            _ => assert_eq!(identity, b"k\0h"),
-        }
     }
 
     #[test]

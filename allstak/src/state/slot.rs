@@ -114,6 +114,7 @@ mod tests {
             key_hash: "0".repeat(16),
             pid: 7,
             process_start: Some(1),
+            machine: None,
             started_at_ms: 1_000,
             updated_at_ms: 1_000,
             start: None,
