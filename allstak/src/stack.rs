@@ -666,5 +666,7 @@ mod tests {
                 .as_deref()
                 .is_some_and(|n| n.starts_with("allstak::"))
         }));
+        // One symbolized: the exiting thread may symbolize the next ones.
+        assert!(symbolizer_warm());
     }
 }

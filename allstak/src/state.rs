@@ -37,9 +37,11 @@ pub(crate) use spool::Spool;
 /// How long the exiting thread waits for another thread to find the state dir before it keeps
 /// anything there (as long as it may spend building the error events it keeps).
 const FINDING_WAITED_FOR: Duration = Duration::from_millis(30);
-/// A state written on another machine whose process has not refreshed it for this long (it
-/// does every 30 s while its session runs) is taken for one whose process is gone.
-const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+/// A state written on another machine whose process has not refreshed it for this long is
+/// taken for one whose process is gone. It does every 30 s while its session runs, between
+/// deliveries: one delivery can hold it 25 minutes at most (five attempts, each after a
+/// `Retry-After` of up to 300 s).
+const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
@@ -1059,10 +1061,23 @@ impl SessionState {
     }
 }
 
-/// This machine's name (`uname -n`), written in each state: a state written on another machine
-/// (a home shared over NFS, a volume shared by containers) names a process this one cannot see.
+/// Where this process's pid means something, written in each state: the machine's name
+/// (`uname -n`) and, on Linux, its pid namespace (containers sharing the host's name have one
+/// of their own; the host's is the same across reboots). A state written elsewhere (a home
+/// shared over NFS, a volume shared by containers) names a process this one cannot see.
 fn this_machine() -> Option<&'static str> {
-    crate::runtime_context::process().server_name.as_deref()
+    static MACHINE: OnceLock<Option<String>> = OnceLock::new();
+    MACHINE
+        .get_or_init(|| {
+            let name = crate::runtime_context::process().server_name.as_deref()?;
+            Some(match fs::read_link("/proc/self/ns/pid") {
+                Ok(namespace) if cfg!(target_os = "linux") => {
+                    format!("{name} {}", namespace.display())
+                }
+                _ => name.to_owned(),
+            })
+        })
+        .as_deref()
 }
 
 /// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
@@ -1300,7 +1315,7 @@ mod tests {
         );
         let later = now + ABANDONED_AFTER + Duration::from_secs(1);
         let recovered = dir.recover(later, None);
-        assert_eq!(recovered.len(), 1, "no refresh for 10 minutes: gone");
+        assert_eq!(recovered.len(), 1, "no refresh for an hour: gone");
         assert_eq!(recovered[0].status, SessionStatus::Abnormal);
         // A state of this machine's (or of no machine, as older ones are) goes by its pid.
         let mut here = dead_state(&dir, SessionId::random());

@@ -158,6 +158,33 @@ fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() 
 }
 
 #[test]
+fn a_start_still_not_taken_is_tried_once_before_an_event_not_with_its_whole_backoff() {
+    let collector = collector();
+    // Down for good: every attempt at the start answered 503 (at once, by `Retry-After: 0`).
+    collector.set_reply_for(START, Reply::status(503).with_retry_after("0"));
+    let env = env_for(collector.url(), &[]);
+    let mut program = command(ManualProgram::CaptureOnceStdinCloses, &env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    collector
+        .wait_for(WAIT, |requests| {
+            requests.iter().filter(|r| r.path == START).count() == 5
+        })
+        .expect("five attempts at the start");
+    drop(program.stdin.take());
+    assert!(program.wait().expect("reaped").success());
+    let requests = collector.requests();
+    let paths = paths(&requests);
+    assert_eq!(
+        paths[..7],
+        [START, START, START, START, START, START, ERRORS],
+        "one more attempt before the event: {paths:?}"
+    );
+}
+
+#[test]
 fn the_end_of_a_session_whose_start_was_refused_for_good_is_never_sent() {
     let collector = collector();
     collector.set_reply_for(START, Reply::status(422));
