@@ -331,8 +331,8 @@ impl StateDir {
         if let Some(state) = read_state(&self.file_for(id)) {
             return state.start.is_some() && state.owner_alive(SystemTime::now()) != Some(false);
         }
-        claimed.get(id).is_some_and(|(path, claimer)| {
-            claimer.alive() != Some(false)
+        claimed.get(id).is_some_and(|(path, claim)| {
+            claim.alive(SystemTime::now()) != Some(false)
                 && read_state(path).is_some_and(|state| state.start.is_some())
         })
     }
@@ -352,11 +352,11 @@ impl StateDir {
             .filter_map(|entry| {
                 let name = entry.file_name();
                 let name = name.to_str()?;
-                let Found::ClaimedBy(claimer) = Found::named(name, &prefix, EXTENSION)? else {
+                let Found::ClaimedBy(claim) = Found::named(name, &prefix, EXTENSION)? else {
                     return None;
                 };
                 let (id, _) = name.strip_prefix(&prefix)?.rsplit_once('.')?;
-                Some((id.to_owned(), (entry.path(), claimer)))
+                Some((id.to_owned(), (entry.path(), claim)))
             })
             .collect()
     }
@@ -400,7 +400,7 @@ impl StateDir {
                 continue;
             };
             if own == Some(path.as_path())
-                || matches!(found, Found::ClaimedBy(claimer) if claimer == Process::this())
+                || matches!(found, Found::ClaimedBy(claim) if claim.is_this_process())
             {
                 // Claimed by this very loop, and seen again under its new name; or this run's
                 // own session, its to send.
@@ -442,19 +442,19 @@ impl StateDir {
                         continue; // cannot tell: never report a session abnormal that may be running
                     }
                 }
-                Found::ClaimedBy(claimer) => {
+                Found::ClaimedBy(claim) => {
                     // Its session's process is gone (that is why it was claimed), and no run
                     // recovers for days: a claim that old goes like the state it holds.
                     if stale {
                         let _ = fs::remove_file(&path);
                         continue;
                     }
-                    if claimer.alive() != Some(false) {
+                    if claim.alive(now) != Some(false) {
                         continue; // that run is still sending its end
                     }
                 }
             }
-            let claim = path.with_extension(Process::this().claim_extension());
+            let claim = path.with_extension(Claim::extension_now());
             if fs::rename(&path, &claim).is_err() {
                 continue; // another program claimed it first
             }
@@ -502,8 +502,8 @@ enum Found {
     /// A file as kept: a session's state, `<key hash>-<session id>.session`, or an event in the
     /// spool, `<key hash>-<sequence>.event`.
     Kept,
-    /// A kept file claimed by a run, to send what it holds: `….claimed-<pid>[-<start>]`.
-    ClaimedBy(Process),
+    /// A kept file claimed by a run, to send what it holds ([`Claim`]).
+    ClaimedBy(Claim),
     /// A state being written: `….tmp-<random>`.
     Temporary,
 }
@@ -521,20 +521,91 @@ impl Found {
         if extension.starts_with(files::TEMPORARY) {
             return Some(Self::Temporary);
         }
-        let claimer = extension.strip_prefix(CLAIMED)?;
-        let (pid, start) = match claimer.split_once('-') {
-            Some((pid, start)) => (pid, Some(start.parse().ok()?)),
-            None => (claimer, None),
-        };
-        Some(Self::ClaimedBy(Process {
-            pid: pid.parse().ok()?,
-            start,
+        let mut parts = extension.strip_prefix(CLAIMED)?.split('-');
+        let pid = parts.next()?.parse().ok()?;
+        let (mut start, mut machine, mut at) = (None, None, None);
+        for part in parts {
+            if let Some(hex) = part.strip_prefix('m') {
+                machine = Some(u32::from_str_radix(hex, 16).ok()?);
+            } else if let Some(seconds) = part.strip_prefix('t') {
+                at = Some(seconds.parse().ok()?);
+            } else if start.is_none() && machine.is_none() {
+                start = Some(part.parse().ok()?);
+            } else {
+                return None;
+            }
+        }
+        Some(Self::ClaimedBy(Claim {
+            by: Process { pid, start },
+            machine,
+            at,
         }))
     }
 }
 
-/// Claimed session files by session id, and the process that claimed each.
-type ClaimedSessions = std::collections::HashMap<String, (PathBuf, Process)>;
+/// Claimed session files by session id, and the claim on each.
+type ClaimedSessions = std::collections::HashMap<String, (PathBuf, Claim)>;
+
+/// A claim, as its file's name says: the process that claimed it, and, since claims name them,
+/// the machine it ran on ([`machine_hash`]) and when it claimed it (Unix seconds):
+/// `….claimed-<pid>[-<start>][-m<machine>-t<seconds>]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Claim {
+    by: Process,
+    machine: Option<u32>,
+    at: Option<u64>,
+}
+
+impl Claim {
+    /// The extension of a file this process claims now.
+    fn extension_now() -> String {
+        let this = Process::this();
+        let mut extension = match this.start {
+            Some(start) => format!("{CLAIMED}{}-{start}", this.pid),
+            None => format!("{CLAIMED}{}", this.pid),
+        };
+        if let Some(machine) = machine_hash() {
+            let at = time::unix_millis(SystemTime::now()) / 1000;
+            extension.push_str(&format!("-m{machine:08x}-t{at}"));
+        }
+        extension
+    }
+
+    /// Whether this process made the claim.
+    fn is_this_process(&self) -> bool {
+        self.by == Process::this()
+            && self
+                .machine
+                .is_none_or(|machine| machine_hash() == Some(machine))
+    }
+
+    /// Whether the run that made the claim may still be sending what it holds: by its pid on
+    /// this machine; on another, for [`ABANDONED_AFTER`] from the claim (`None`: it does not
+    /// say when).
+    fn alive(&self, now: SystemTime) -> Option<bool> {
+        if let (Some(theirs), Some(ours)) = (self.machine, machine_hash())
+            && theirs != ours
+        {
+            let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(self.at?))?;
+            return Some(now.duration_since(at).unwrap_or_default() < ABANDONED_AFTER);
+        }
+        if self.is_this_process() {
+            Some(true)
+        } else {
+            self.by.alive()
+        }
+    }
+}
+
+/// [`this_machine`], hashed for a claim's name (FNV-1a: a collision only makes another
+/// machine's claim judged by its pid, as before claims named machines).
+fn machine_hash() -> Option<u32> {
+    this_machine().map(|machine| {
+        machine.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+        })
+    })
+}
 
 /// A process, as a state or a claim names it: its pid, and when it started where the platform
 /// says (which tells a reused pid apart).
@@ -571,7 +642,9 @@ impl Process {
         process_alive(self.pid, self.start)
     }
 
-    /// The extension of a file this process claimed.
+    /// The extension of a file this process claimed, as claims were named before they named
+    /// their machine (tests: claims by other processes).
+    #[cfg(test)]
     fn claim_extension(self) -> String {
         match self.start {
             Some(start) => format!("{CLAIMED}{}-{start}", self.pid),
@@ -1528,9 +1601,38 @@ mod tests {
     }
 
     #[test]
+    fn another_machines_claim_is_left_for_an_hour_whatever_its_pid_says() {
+        let scratch = Scratch::new("claim-elsewhere");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let state = dead_state(&dir, SessionId::random());
+        dir.write(&state).expect("written");
+        let now = SystemTime::now();
+        let elsewhere = machine_hash().map_or(1, |ours| ours ^ 1);
+        let seconds = time::unix_millis(now) / 1000;
+        // Claimed a moment ago by a run on another machine (its pid is none here).
+        claimed_by(
+            &dir,
+            &state,
+            &format!("{}-m{elsewhere:08x}-t{seconds}", u32::MAX - 1),
+        );
+        if machine_hash().is_none() {
+            return; // no machine name here: claims are judged by pid, as before
+        }
+        assert!(dir.recover(now, None).is_empty(), "that run is sending it");
+        let later = now + ABANDONED_AFTER + Duration::from_secs(1);
+        assert_eq!(dir.recover(later, None).len(), 1, "an hour on: claimed again");
+    }
+
+    #[test]
     fn only_this_programs_sessions_and_claims_are_found() {
         let named = |name| Found::named(name, "abc-", EXTENSION);
-        let claimed = |pid, start| Some(Found::ClaimedBy(Process { pid, start }));
+        let claimed = |pid, start| {
+            Some(Found::ClaimedBy(Claim {
+                by: Process { pid, start },
+                machine: None,
+                at: None,
+            }))
+        };
         assert_eq!(named("abc-id.session"), Some(Found::Kept));
         assert_eq!(
             Found::named("abc-1.event", "abc-", spool::EXTENSION),
@@ -1551,11 +1653,27 @@ mod tests {
         ] {
             assert_eq!(named(other), None, "{other}");
         }
-        let me = Process::this();
         assert_eq!(
-            named(&format!("abc-id.{}", me.claim_extension())),
-            Some(Found::ClaimedBy(me))
+            named("abc-id.claimed-12-345-m00ab01cd-t1700000000"),
+            Some(Found::ClaimedBy(Claim {
+                by: Process {
+                    pid: 12,
+                    start: Some(345)
+                },
+                machine: Some(0x00ab_01cd),
+                at: Some(1_700_000_000)
+            }))
         );
+        for other in ["abc-id.claimed-12-m1-t2-3", "abc-id.claimed-12-mzz-t2"] {
+            assert_eq!(named(other), None, "{other}");
+        }
+        let Some(Found::ClaimedBy(mine)) = named(&format!("abc-id.{}", Claim::extension_now()))
+        else {
+            panic!("this process's claim is found")
+        };
+        assert_eq!(mine.by, Process::this());
+        assert!(mine.is_this_process());
+        assert_eq!(mine.machine, machine_hash());
     }
 
     #[test]

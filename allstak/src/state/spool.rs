@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
-use super::{Found, MAX_AGE, Process, StateDir, TEMPORARY_AGE, files};
+use super::{Claim, Found, MAX_AGE, StateDir, TEMPORARY_AGE, files};
 use crate::diag;
 use crate::lock_soon::lock_soon;
 use crate::transport::{Deliver, Delivery};
@@ -260,8 +260,8 @@ impl Spool {
                     }
                     continue;
                 }
-                Found::ClaimedBy(claimer)
-                    if claimer == Process::this() || claimer.alive() != Some(false) =>
+                Found::ClaimedBy(claim)
+                    if claim.is_this_process() || claim.alive(now) != Some(false) =>
                 {
                     continue; // being sent by that run
                 }
@@ -272,7 +272,7 @@ impl Spool {
                 continue;
             }
             let original = entry.path.with_extension(EXTENSION);
-            let claim = entry.path.with_extension(Process::this().claim_extension());
+            let claim = entry.path.with_extension(Claim::extension_now());
             if fs::rename(&entry.path, &claim).is_err() {
                 continue; // another run claimed it first
             }
@@ -350,6 +350,7 @@ fn sequence() -> String {
 mod tests {
     use std::time::{Duration, Instant};
 
+    use super::super::Process;
     use super::super::tests::{Scratch, Server, within_a_second};
     use super::*;
 
