@@ -200,11 +200,11 @@ pub fn breadcrumb_from_record(record: &::log::Record<'_>) -> Breadcrumb {
 }
 
 impl<L: ::log::Log> ::log::Log for Logger<L> {
+    /// The program's logger's answer (off on the SDK's own threads): a program that asks
+    /// before building a costly record (`log_enabled!`) builds it as often as it did. The `log`
+    /// macros call [`log`](Self::log) without asking, so what we take from records is the same.
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
-        !sdk_thread::is_own_thread()
-            && (self.inner.enabled(metadata)
-                || self.mapper.is_some()
-                || (self.filter)(metadata) != EventFilter::Ignore)
+        !sdk_thread::is_own_thread() && self.inner.enabled(metadata)
     }
 
     fn log(&self, record: &::log::Record<'_>) {
@@ -290,6 +290,36 @@ mod tests {
                 .target(target)
                 .build(),
         );
+    }
+
+    /// A program's logger at `WARN`.
+    struct AtWarn;
+    impl ::log::Log for AtWarn {
+        fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
+            metadata.level() <= ::log::Level::Warn
+        }
+        fn log(&self, _: &::log::Record<'_>) {}
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn the_logger_is_enabled_for_what_the_programs_logger_is_enabled_for() {
+        let metadata = |level| {
+            ::log::Metadata::builder()
+                .level(level)
+                .target("app")
+                .build()
+        };
+        for logger in [
+            Logger::new(AtWarn),
+            Logger::new(AtWarn)
+                .mapper(|record| Mapping::Breadcrumb(breadcrumb_from_record(record))),
+        ] {
+            assert!(logger.enabled(&metadata(::log::Level::Error)));
+            assert!(logger.enabled(&metadata(::log::Level::Warn)));
+            // `log_enabled!(Info)` stays false: the program builds no record it did not.
+            assert!(!logger.enabled(&metadata(::log::Level::Info)));
+        }
     }
 
     #[test]

@@ -112,7 +112,11 @@ pub(crate) fn error(
         environment: config.environment(),
         release: config.release(),
         session_id: event.session_id.map(|id| id.to_string()),
-        user: event.context.user.as_deref().and_then(user),
+        user: event
+            .context
+            .user
+            .as_deref()
+            .and_then(|known| user(known, &rules)),
         request_context: event
             .context
             .request
@@ -256,10 +260,11 @@ fn frame_of_stack(frame: &stack::Frame) -> wire::FramePayload<'_> {
     }
 }
 
-/// `None` for a user with nothing known: no empty object is sent.
-fn user(user: &User) -> Option<wire::UserPayload<'_>> {
+/// `None` for a user with nothing known: no empty object is sent. The id is scrubbed as any
+/// string is (an id that is an email, or holds a token); the email, given on purpose, is not.
+fn user<'a>(user: &'a User, rules: &scrub::Rules) -> Option<wire::UserPayload<'a>> {
     let payload = wire::UserPayload {
-        id: user.id(),
+        id: user.id().map(|id| scrubbed(Cow::Borrowed(id), rules)),
         email: user.email(),
         ip: user.ip(),
     };
@@ -680,6 +685,12 @@ mod tests {
         );
         event.context.user = Some(Arc::new(User::new()));
         assert!(json_of(&sent(&event, &[], &config)).get("user").is_none());
+        // An id holding a secret is scrubbed as any string is.
+        event.context.user = Some(Arc::new(User::new().with_id("token=abc123secret")));
+        assert_eq!(
+            json_of(&sent(&event, &[], &config))["user"],
+            json!({"id": "token=[scrubbed]"})
+        );
     }
 
     #[test]

@@ -14,6 +14,13 @@ thread_local! {
 pub(crate) fn mark() {
     SDK_THREAD.with(|flag| flag.set(true));
     OWN_THREAD.with(|flag| flag.set(true));
+    // Whatever its HTTP client records (`ureq`, `rustls`, `hyper`; `log` records too, through
+    // `tracing-log`) goes to no subscriber, however the program built its own: a layer of ours
+    // behind a per-layer filter is not asked (`event_enabled`), and would let them through.
+    #[cfg(feature = "tracing")]
+    std::mem::forget(tracing_core::dispatcher::set_default(
+        &tracing_core::Dispatch::none(),
+    ));
 }
 
 /// Whether the current thread is one the SDK spawned: whatever is logged on it (its HTTP

@@ -1620,7 +1620,11 @@ mod tests {
         }
         assert!(dir.recover(now, None).is_empty(), "that run is sending it");
         let later = now + ABANDONED_AFTER + Duration::from_secs(1);
-        assert_eq!(dir.recover(later, None).len(), 1, "an hour on: claimed again");
+        assert_eq!(
+            dir.recover(later, None).len(),
+            1,
+            "an hour on: claimed again"
+        );
     }
 
     #[test]

@@ -261,6 +261,9 @@ named! {
         PerLayer = "per-layer",
         /// Ours, then the program's `fmt` layer with its own filter.
         PerLayerOursFirst = "per-layer-ours-first",
+        /// The program's `fmt` layer with its own filter, then ours behind a filter of its own
+        /// (`WARN`).
+        BothFiltered = "both-filtered",
     }
 }
 

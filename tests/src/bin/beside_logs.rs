@@ -28,6 +28,10 @@ fn main() {
                     .with(ours)
                     .with(program_log().with_filter(filter))
                     .init(),
+                Layout::BothFiltered => registry
+                    .with(program_log().with_filter(filter))
+                    .with(ours.with_filter(tracing_subscriber::filter::LevelFilter::WARN))
+                    .init(),
             }
             log_through_tracing();
         }
