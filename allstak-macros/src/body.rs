@@ -27,14 +27,19 @@ pub(crate) fn call_body(
         // An async block has no declared output type and its tail is no coercion site until
         // one is known: a first `return` of the type (never taken) fixes it before the body
         // is checked, as in an `async fn`.
+        // The body stays a block of its own inside ours: its `use` lines and items (a glob
+        // import bringing an `io::Result`) do not reach the type named here, and its items are
+        // still at its start.
         let out = local("__allstak_out");
-        let body = function.body_block_with(quote! {
+        let body = function.body_block_at_call_site();
+        quote!(async move {
             if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
                 #[allow(unreachable_code)]
                 return #out;
             }
-        });
-        quote!(async move #body.await)
+            #body
+        }
+        .await)
     } else {
         // A closure called in place, typed with the fn's return type. Moving `Once` in makes it
         // `FnOnce`, so it may move out of and return borrows of its captures (a closure

@@ -121,15 +121,8 @@ impl Function {
             Body::Block {
                 group, inner_attrs, ..
             } if inner_attrs.is_empty() => TokenTree::Group(group.clone()).into(),
-            _ => self.body_block_with(TokenStream::new()),
+            _ => self.braces(self.statements()),
         }
-    }
-
-    /// The body's statements after `prefix`, in the user's own braces.
-    pub(crate) fn body_block_with(&self, prefix: TokenStream) -> TokenStream {
-        let mut statements = prefix;
-        statements.extend(self.statements());
-        self.braces(statements)
     }
 
     /// The body in braces of our own: where our block wraps a lone expression, rustc's

@@ -23,6 +23,21 @@ async fn free(n: u8) -> Result<u8, Failed> {
     Ok(n)
 }
 
+/// A glob import and items inside the body: its `io::Result` must not become the `Result` the
+/// attribute names the fn's return type with, nor the items come after a statement of ours.
+#[allstak::track]
+async fn use_and_items_inside_the_body(text: &str) -> Result<String, Failed> {
+    use std::io::*;
+    const SUFFIX: &str = "!";
+    fn helper() -> &'static str {
+        "x"
+    }
+    tick().await;
+    let mut read = String::new();
+    Cursor::new(text).read_to_string(&mut read).map_err(|_| Failed(0))?;
+    Ok(read + helper() + SUFFIX)
+}
+
 #[allstak::track]
 async fn question_mark(text: &str) -> Result<u8, std::num::ParseIntError> {
     tick().await;
@@ -137,6 +152,10 @@ async fn main() {
     assert_eq!(is_send(free(1)).await, Ok(1));
     assert_eq!(free(0).await, Err(Failed(0)));
     assert_eq!(question_mark("4").await, Ok(5));
+    assert_eq!(
+        use_and_items_inside_the_body("a").await.as_deref(),
+        Ok("ax!")
+    );
     assert!(question_mark("x").await.is_err());
     assert_eq!(is_send(coerced_tail(3)).await.map(|f| f()), Ok(3));
     assert_eq!(coerced_tail(0).await.map(|f| f()), Ok(0));
