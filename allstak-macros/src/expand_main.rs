@@ -91,6 +91,7 @@ pub(crate) fn generate(
     let error = local("__allstak_error");
     let status = local("__allstak_status");
     let returned = local("__allstak_returned");
+    let ok = local("__allstak_ok");
     let call = call_body(function, returns, runtime);
     quote! {
         #attrs
@@ -106,7 +107,7 @@ pub(crate) fn generate(
                 let #status = #returned.allstak_main_status().or_else(|| {
                     #returned
                         .allstak_ok()
-                        .and_then(|ok| #runtime::__private::ReturnValue::new(ok).allstak_main_status())
+                        .and_then(|#ok| #runtime::__private::ReturnValue::new(#ok).allstak_main_status())
                 });
                 #session.end(#runtime::__private::MainOutcome::new(#status, #error));
             }
