@@ -68,8 +68,8 @@ pub(crate) fn generate(
             in_app_include: #in_app_include,
             in_app_exclude: #in_app_exclude,
             module_path: ::core::module_path!(),
-            package_name: ::core::env!("CARGO_PKG_NAME"),
-            crate_release: ::core::concat!(::core::env!("CARGO_PKG_NAME"), "@", ::core::env!("CARGO_PKG_VERSION")),
+            package_name: ::core::option_env!("CARGO_PKG_NAME"),
+            package_version: ::core::option_env!("CARGO_PKG_VERSION"),
             cfg_test: ::core::cfg!(test),
             cfg_debug_assertions: ::core::cfg!(debug_assertions),
         });

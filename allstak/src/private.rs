@@ -33,10 +33,11 @@ pub struct MainArgs {
     pub in_app_exclude: Option<&'static [&'static str]>,
     /// `module_path!()` where the attribute expands: its first segment is the program's crate.
     pub module_path: &'static str,
-    /// `CARGO_PKG_NAME` there: the package's library is the program's too.
-    pub package_name: &'static str,
-    /// `CARGO_PKG_NAME@CARGO_PKG_VERSION` of the crate where the attribute expands.
-    pub crate_release: &'static str,
+    /// `CARGO_PKG_NAME` there, if the build set it (Cargo does; a build by other means may
+    /// not): the package's library is the program's too.
+    pub package_name: Option<&'static str>,
+    /// `CARGO_PKG_VERSION` there, if the build set it: with the name, the default release.
+    pub package_version: Option<&'static str>,
     /// `cfg!(test)` where the attribute expands.
     pub cfg_test: bool,
     /// `cfg!(debug_assertions)` where the attribute expands: the default environment.
@@ -47,10 +48,14 @@ pub struct MainArgs {
 pub fn main_start(args: MainArgs) -> MainSession {
     let main_crate = args.module_path.split("::").next().unwrap_or_default();
     let mut builder = Config::builder()
-        .default_release(args.crate_release)
         .debug_assertions(args.cfg_debug_assertions)
-        .own_crate(main_crate)
-        .own_crate(args.package_name);
+        .own_crate(main_crate);
+    if let Some(name) = args.package_name {
+        builder = builder.own_crate(name);
+        if let Some(version) = args.package_version {
+            builder = builder.default_release(format!("{name}@{version}"));
+        }
+    }
     if let Some(release) = args.release {
         builder = builder.release(release);
     }
