@@ -106,10 +106,16 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
             "`fn main` takes no arguments; read them with `std::env::args()`",
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         errors.spanned(
             &sig.generics,
             "`fn main` cannot be generic; remove the generics",
+        );
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        // The generics print no `where` clause: point at the clause itself.
+        errors.spanned(
+            where_clause,
+            "`fn main` cannot have a `where` clause; remove it",
         );
     }
     if let Some(asyncness) = &sig.asyncness

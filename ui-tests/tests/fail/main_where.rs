@@ -1,0 +1,6 @@
+#[allstak::main]
+fn main()
+where
+    u8: Copy,
+{
+}
