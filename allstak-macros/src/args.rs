@@ -128,32 +128,59 @@ impl Value {
     }
 }
 
-fn pairs(input: ParseStream<'_>) -> syn::Result<Vec<Pair>> {
-    let mut pairs = Vec::new();
+/// The `key = value` pairs, and an error for each that is not one: a malformed pair is skipped
+/// to the next comma, so the others still count (`crate = ..` above all: without it, every
+/// path the expansion writes would be wrong too).
+fn pairs(input: ParseStream<'_>) -> syn::Result<(Vec<Pair>, Vec<syn::Error>)> {
+    let (mut pairs, mut errors) = (Vec::new(), Vec::new());
     while !input.is_empty() {
-        let key = Ident::parse_any(input)?;
-        // At the key: after the last argument, syn's own error points at the whole attribute.
-        input
-            .parse::<Token![=]>()
-            .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = <value>`")))?;
-        let value = if input.peek(syn::token::Bracket) {
-            let content;
-            let bracket = syn::bracketed!(content in input);
-            let items = Punctuated::<Item, Token![,]>::parse_terminated(&content)?;
-            Value::List {
-                span: bracket.span.join(),
-                items: items.into_iter().collect(),
+        match pair(input) {
+            Ok(pair) => pairs.push(pair),
+            Err(error) => {
+                errors.push(error);
+                skip_to_comma(input)?;
             }
-        } else {
-            Value::Lit(input.parse()?)
-        };
-        pairs.push(Pair { key, value });
+        }
         if input.is_empty() {
             break;
         }
-        input.parse::<Token![,]>()?;
+        if let Err(error) = input.parse::<Token![,]>() {
+            errors.push(error);
+            skip_to_comma(input)?;
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
     }
-    Ok(pairs)
+    Ok((pairs, errors))
+}
+
+fn pair(input: ParseStream<'_>) -> syn::Result<Pair> {
+    let key = Ident::parse_any(input)?;
+    // At the key: after the last argument, syn's own error points at the whole attribute.
+    input
+        .parse::<Token![=]>()
+        .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = <value>`")))?;
+    let value = if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let items = Punctuated::<Item, Token![,]>::parse_terminated(&content)?;
+        Value::List {
+            span: bracket.span.join(),
+            items: items.into_iter().collect(),
+        }
+    } else {
+        Value::Lit(input.parse()?)
+    };
+    Ok(Pair { key, value })
+}
+
+/// Past the rest of a malformed pair, up to the comma after it (a bracketed list is one tree).
+fn skip_to_comma(input: ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
@@ -275,10 +302,18 @@ fn crate_path(pair: &Pair, errors: &mut Errors) -> Option<syn::Path> {
 }
 
 fn parse_pairs(args: TokenStream, errors: &mut Errors) -> Vec<Pair> {
-    pairs.parse2(args).unwrap_or_else(|error| {
-        errors.push(error);
-        Vec::new()
-    })
+    match pairs.parse2(args) {
+        Ok((pairs, malformed)) => {
+            for error in malformed {
+                errors.push(error);
+            }
+            pairs
+        }
+        Err(error) => {
+            errors.push(error);
+            Vec::new()
+        }
+    }
 }
 
 fn parse_main(args: TokenStream, errors: &mut Errors) -> MainArgs {
