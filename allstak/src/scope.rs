@@ -12,6 +12,8 @@ mod local;
 
 pub use future::{InScope, Scoped};
 pub use local::Scope;
+#[cfg(all(test, feature = "tower"))]
+pub(crate) use local::current;
 #[cfg_attr(not(feature = "tower"), allow(unused_imports))]
 pub(crate) use local::{Shared, current_trail, enter, fork_for_request};
 

@@ -40,6 +40,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Display};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -188,7 +189,10 @@ where
             let _entered = scope.is_some().then(|| scope::enter(&mut scope));
             self.inner.call(request)
         };
-        ResponseFuture { inner, scope }
+        ResponseFuture {
+            inner: ManuallyDrop::new(inner),
+            scope,
+        }
     }
 }
 
@@ -262,10 +266,24 @@ pin_project_lite::pin_project! {
     /// The future of a [`Service`]: the inner service's, run in the request's scope, reported
     /// on when it is ready.
     pub struct ResponseFuture<F> {
+        // Dropped by hand, in the request's scope (`PinnedDrop`).
         #[pin]
-        inner: F,
+        inner: ManuallyDrop<F>,
         // The request's scope; `None` without a key.
         scope: Option<Arc<Shared>>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        /// A request cancelled (its client gone) drops its handler's future in its scope: what
+        /// the handler's clean-up records (a guard that logs as it drops) stays the request's,
+        /// not every later request's.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let _entered = this.scope.is_some().then(|| scope::enter(this.scope));
+            // SAFETY: dropped in place, once (this is the wrapper's drop), and never used
+            // again; the pinned future is not moved.
+            unsafe { ManuallyDrop::drop(this.inner.get_unchecked_mut()) };
+        }
     }
 }
 
@@ -288,7 +306,9 @@ where
             // Until the guard drops (a panic unwinding included), this thread runs in the
             // request's scope.
             let _entered = this.scope.is_some().then(|| scope::enter(this.scope));
-            ready!(this.inner.poll(cx))
+            // SAFETY: a projection through `ManuallyDrop` (transparent), which is never moved
+            // out of: the future stays pinned where it is.
+            ready!(unsafe { this.inner.map_unchecked_mut(|inner| &mut **inner) }.poll(cx))
         };
         let scope = this.scope.take();
         match &outcome {
@@ -508,6 +528,49 @@ mod tests {
             assert_eq!(status(value), None, "{value:?}");
         }
         assert_eq!(grpc_server_error(&http::HeaderMap::new()), None);
+    }
+
+    /// A handler's future that never completes, and says as it drops whether it ran in
+    /// `scope`.
+    struct SaysWhereItDrops {
+        scope: Arc<Shared>,
+        dropped_in_it: Arc<std::sync::Mutex<Option<bool>>>,
+    }
+
+    impl Future for SaysWhereItDrops {
+        type Output = Result<http::Response<()>, Infallible>;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Pending
+        }
+    }
+
+    impl Drop for SaysWhereItDrops {
+        fn drop(&mut self) {
+            let here =
+                crate::scope::current().is_some_and(|current| Arc::ptr_eq(&current, &self.scope));
+            *self
+                .dropped_in_it
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(here);
+        }
+    }
+
+    #[test]
+    fn a_cancelled_request_drops_its_handlers_future_in_the_requests_scope() {
+        let scope = crate::Scope::new()
+            .into_shared()
+            .expect("a scope of its own");
+        let dropped_in_it = Arc::new(std::sync::Mutex::new(None));
+        let response = ResponseFuture {
+            inner: ManuallyDrop::new(SaysWhereItDrops {
+                scope: Arc::clone(&scope),
+                dropped_in_it: Arc::clone(&dropped_in_it),
+            }),
+            scope: Some(scope),
+        };
+        // The client went away: the server drops the response future unfinished.
+        drop(response);
+        assert_eq!(*dropped_in_it.lock().expect("lock"), Some(true));
     }
 
     #[test]

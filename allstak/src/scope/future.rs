@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -39,7 +40,7 @@ pub trait InScope: Future + Sized {
     #[must_use = "futures do nothing unless polled"]
     fn in_scope(self, scope: Scope) -> Scoped<Self> {
         Scoped {
-            future: self,
+            future: ManuallyDrop::new(self),
             scope: scope.into_shared(),
         }
     }
@@ -78,9 +79,22 @@ pin_project_lite::pin_project! {
     /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Scoped<F> {
+        // Dropped by hand, in the scope (`PinnedDrop`).
         #[pin]
-        future: F,
+        future: ManuallyDrop<F>,
         scope: Option<Arc<Shared>>,
+    }
+
+    impl<F> PinnedDrop for Scoped<F> {
+        /// The future is dropped in its scope too: a cancelled task's or request's clean-up
+        /// (a guard that logs as it drops) is its own, not the process's.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let _entered = local::enter(this.scope);
+            // SAFETY: dropped in place, once (this is the wrapper's drop), and never used
+            // again; the pinned future is not moved.
+            unsafe { ManuallyDrop::drop(this.future.get_unchecked_mut()) };
+        }
     }
 }
 
@@ -96,13 +110,54 @@ impl<F: Future> Future for Scoped<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let _entered = local::enter(this.scope);
-        this.future.poll(cx)
+        // SAFETY: a projection through `ManuallyDrop` (transparent), which is never moved out
+        // of: the future stays pinned where it is.
+        unsafe { this.future.map_unchecked_mut(|future| &mut **future) }.poll(cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A future that never completes, and says as it drops whether it ran in `scope`.
+    struct SaysWhereItDrops {
+        scope: Arc<Shared>,
+        dropped_in_it: Arc<std::sync::Mutex<Option<bool>>>,
+    }
+
+    impl Future for SaysWhereItDrops {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    impl Drop for SaysWhereItDrops {
+        fn drop(&mut self) {
+            let here = local::current().is_some_and(|current| Arc::ptr_eq(&current, &self.scope));
+            *self
+                .dropped_in_it
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(here);
+        }
+    }
+
+    #[test]
+    fn a_bound_future_cancelled_is_dropped_in_its_scope() {
+        let scope = Scope::new();
+        let shared = scope.clone().into_shared().expect("a scope of its own");
+        let dropped_in_it = Arc::new(std::sync::Mutex::new(None));
+        let bound = SaysWhereItDrops {
+            scope: Arc::clone(&shared),
+            dropped_in_it: Arc::clone(&dropped_in_it),
+        }
+        .in_scope(scope);
+        // Cancelled: dropped before it completed, outside any scope.
+        drop(bound);
+        assert_eq!(*dropped_in_it.lock().expect("lock"), Some(true));
+        assert!(local::current().is_none(), "the thread's scope is back");
+    }
 
     #[test]
     fn a_bound_future_can_be_spawned_and_a_scope_shared_across_threads() {
