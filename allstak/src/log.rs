@@ -202,7 +202,7 @@ pub fn breadcrumb_from_record(record: &::log::Record<'_>) -> Breadcrumb {
 impl<L: ::log::Log> ::log::Log for Logger<L> {
     /// The program's logger's answer (off on the SDK's own threads): a program that asks
     /// before building a costly record (`log_enabled!`) builds it as often as it did. The `log`
-    /// macros call [`log`](Self::log) without asking, so what we take from records is the same.
+    /// macros call `log` without asking, so what we take from records is the same.
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
         !sdk_thread::is_own_thread() && self.inner.enabled(metadata)
     }
