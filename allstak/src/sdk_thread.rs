@@ -14,13 +14,20 @@ thread_local! {
 pub(crate) fn mark() {
     SDK_THREAD.with(|flag| flag.set(true));
     OWN_THREAD.with(|flag| flag.set(true));
-    // Whatever its HTTP client records (`ureq`, `rustls`, `hyper`; `log` records too, through
-    // `tracing-log`) goes to no subscriber, however the program built its own: a layer of ours
-    // behind a per-layer filter is not asked (`event_enabled`), and would let them through.
+}
+
+/// Runs the SDK's HTTP client: what it records (`ureq`, `rustls`, `hyper`; `log` records too,
+/// through `tracing-log`) goes to no tracing subscriber, however the program built its own (a
+/// layer of ours behind a per-layer filter is not asked `event_enabled`, and would let them
+/// through to the program's `fmt`). Only while it runs, and only once the program set a
+/// subscriber up: a default set on a thread changes how `tracing` dispatches everywhere (its
+/// fallback to `log` stops for good).
+pub(crate) fn without_tracing<T>(run: impl FnOnce() -> T) -> T {
     #[cfg(feature = "tracing")]
-    std::mem::forget(tracing_core::dispatcher::set_default(
-        &tracing_core::Dispatch::none(),
-    ));
+    if tracing_core::dispatcher::has_been_set() {
+        return tracing_core::dispatcher::with_default(&tracing_core::Dispatch::none(), run);
+    }
+    run()
 }
 
 /// Whether the current thread is one the SDK spawned: whatever is logged on it (its HTTP

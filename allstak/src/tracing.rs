@@ -33,7 +33,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, LevelFilter, Metadata, Subscriber};
+use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -97,9 +97,6 @@ type Mapper = dyn Fn(&Event<'_>) -> Mapping + Send + Sync;
 pub struct Layer {
     filter: Arc<Filter>,
     mapper: Option<Arc<Mapper>>,
-    /// The most verbose level the layer takes anything from: `INFO` with the default filter;
-    /// unknown (`None`: any) once the program's own filter or mapper decides.
-    wants_up_to: Option<LevelFilter>,
 }
 
 /// The former name of [`Layer`].
@@ -130,7 +127,6 @@ pub fn layer() -> Layer {
     Layer {
         filter: Arc::new(default_filter),
         mapper: None,
-        wants_up_to: Some(LevelFilter::INFO),
     }
 }
 
@@ -154,7 +150,6 @@ impl Layer {
         filter: impl Fn(&Metadata<'_>) -> EventFilter + Send + Sync + 'static,
     ) -> Self {
         self.filter = Arc::new(filter);
-        self.wants_up_to = None;
         self
     }
 
@@ -210,7 +205,6 @@ impl Layer {
         mapper: impl Fn(&Event<'_>) -> Mapping + Send + Sync + 'static,
     ) -> Self {
         self.mapper = Some(Arc::new(mapper));
-        self.wants_up_to = None;
         self
     }
 }
@@ -260,13 +254,6 @@ where
     /// are kept out of the program's log, whichever layer would print them.
     fn event_enabled(&self, _event: &Event<'_>, _context: Context<'_, S>) -> bool {
         !sdk_thread::is_own_thread()
-    }
-
-    /// The levels the layer takes: with the default filter, nothing past `INFO`, so the
-    /// subscriber's most verbose level stays the program's other layers' (a `None` here would
-    /// make it `TRACE`: every `debug!` and `trace!` of the process dispatched, for nothing).
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.wants_up_to
     }
 
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
@@ -549,36 +536,5 @@ impl Visit for SpanFields {
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.0.insert(field.name().to_owned(), Value::from(value));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use tracing_subscriber::filter::LevelFilter;
-    use tracing_subscriber::prelude::*;
-
-    use super::*;
-
-    #[test]
-    fn the_layer_leaves_the_subscribers_most_verbose_level_to_the_programs_layers() {
-        // The program's filter at INFO, ours beside it: the whole stack's level stays INFO
-        // (without a hint of ours it was `None`, any level: every `debug!` dispatched).
-        // (The program's layer stands in as one that prints nothing, behind its own filter.)
-        let program = |level| tracing_subscriber::layer::Identity::new().with_filter(level);
-        let subscriber = tracing_subscriber::registry()
-            .with(program(LevelFilter::INFO))
-            .with(layer());
-        assert_eq!(subscriber.max_level_hint(), Some(LevelFilter::INFO));
-        let with_debug = tracing_subscriber::registry()
-            .with(program(LevelFilter::DEBUG))
-            .with(layer());
-        assert_eq!(with_debug.max_level_hint(), Some(LevelFilter::DEBUG));
-        // The program's own filter or mapper may want any level.
-        let hint = |layer: &Layer| {
-            tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(layer)
-        };
-        assert_eq!(hint(&layer()), Some(LevelFilter::INFO));
-        assert_eq!(hint(&layer().filter(default_filter)), None);
-        assert_eq!(hint(&layer().mapper(|_| Mapping::Ignore)), None);
     }
 }

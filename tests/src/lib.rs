@@ -264,6 +264,8 @@ named! {
         /// The program's `fmt` layer with its own filter, then ours behind a filter of its own
         /// (`WARN`).
         BothFiltered = "both-filtered",
+        /// The program's `fmt` layer with no filter at all (every level), then ours.
+        Unfiltered = "unfiltered",
     }
 }
 

@@ -43,6 +43,9 @@ fn a_program_logging_through_fmt_prints_the_same_with_our_layer_beside_it() {
         // Ours behind a filter of its own, which tracing-subscriber asks in its place: the
         // records of the SDK's thread (its HTTP client's, at trace) still stay out.
         Layout::BothFiltered,
+        // The program's layer unfiltered: every level it printed, it prints (a level hint of
+        // ours would have become the whole subscriber's).
+        Layout::Unfiltered,
     ] {
         for filter in [
             Filter::Trace,

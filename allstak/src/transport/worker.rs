@@ -12,6 +12,7 @@ use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Deliver, InFlight, Job, Outgoing, Shared, Task};
 use crate::diag::{self, Notice};
+use crate::sdk_thread;
 use crate::wire::Post;
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -402,8 +403,7 @@ impl Worker {
             return Vec::new();
         };
         let (backend, endpoint) = self.backend();
-        let answers = backend
-            .post_all(endpoint, requests, timeout)
+        let answers = sdk_thread::without_tracing(|| backend.post_all(endpoint, requests, timeout))
             .unwrap_or_default();
         answers
             .into_iter()
@@ -443,7 +443,7 @@ impl Worker {
             return;
         };
         let (backend, endpoint) = self.backend();
-        backend.warm(endpoint, timeout);
+        sdk_thread::without_tracing(|| backend.warm(endpoint, timeout));
         if !self.is_ending() {
             self.inbox.wait_until_queued(until);
         }
@@ -486,7 +486,8 @@ impl Worker {
 
     fn post(&mut self, request: &Post, timeout: Duration) -> Outcome {
         let (backend, endpoint) = self.backend();
-        outcome_of(request.path, backend.post(endpoint, request, timeout))
+        let answer = sdk_thread::without_tracing(|| backend.post(endpoint, request, timeout));
+        outcome_of(request.path, answer)
     }
 
     /// The backend, made on first use, and the endpoint it posts to.

@@ -28,6 +28,7 @@ fn main() {
                     .with(ours)
                     .with(program_log().with_filter(filter))
                     .init(),
+                Layout::Unfiltered => registry.with(program_log()).with(ours).init(),
                 Layout::BothFiltered => registry
                     .with(program_log().with_filter(filter))
                     .with(ours.with_filter(tracing_subscriber::filter::LevelFilter::WARN))
