@@ -112,11 +112,7 @@ pub(crate) fn error(
         environment: config.environment(),
         release: config.release(),
         session_id: event.session_id.map(|id| id.to_string()),
-        user: event
-            .context
-            .user
-            .as_deref()
-            .and_then(|known| user(known, &rules)),
+        user: event.context.user.as_deref().and_then(user),
         request_context: event
             .context
             .request
@@ -260,11 +256,12 @@ fn frame_of_stack(frame: &stack::Frame) -> wire::FramePayload<'_> {
     }
 }
 
-/// `None` for a user with nothing known: no empty object is sent. The id is scrubbed as any
-/// string is (an id that is an email, or holds a token); the email, given on purpose, is not.
-fn user<'a>(user: &'a User, rules: &scrub::Rules) -> Option<wire::UserPayload<'a>> {
+/// `None` for a user with nothing known: no empty object is sent. Sent as the program set it
+/// (`set_user` names the user on purpose): an id that is an email stays one id, the same as the
+/// session's `userId`.
+fn user(user: &User) -> Option<wire::UserPayload<'_>> {
     let payload = wire::UserPayload {
-        id: user.id().map(|id| scrubbed(Cow::Borrowed(id), rules)),
+        id: user.id(),
         email: user.email(),
         ip: user.ip(),
     };
@@ -685,11 +682,11 @@ mod tests {
         );
         event.context.user = Some(Arc::new(User::new()));
         assert!(json_of(&sent(&event, &[], &config)).get("user").is_none());
-        // An id holding a secret is scrubbed as any string is.
-        event.context.user = Some(Arc::new(User::new().with_id("token=abc123secret")));
+        // Sent as set: an id that is an email is the user's id, not a secret.
+        event.context.user = Some(Arc::new(User::new().with_id("ada@example.com")));
         assert_eq!(
             json_of(&sent(&event, &[], &config))["user"],
-            json!({"id": "token=[scrubbed]"})
+            json!({"id": "ada@example.com"})
         );
     }
 

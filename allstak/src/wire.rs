@@ -169,7 +169,7 @@ pub(crate) struct FramePayload<'a> {
 #[derive(Serialize)]
 pub(crate) struct UserPayload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) id: Option<Cow<'a, str>>,
+    pub(crate) id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
