@@ -162,11 +162,12 @@ fn pair(input: ParseStream<'_>) -> syn::Result<Pair> {
         .parse::<Token![=]>()
         .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = <value>`")))?;
     let value = if input.peek(syn::token::Bracket) {
-        let content;
-        let bracket = syn::bracketed!(content in input);
-        let items = Punctuated::<Item, Token![,]>::parse_terminated(&content)?;
+        // The list's tokens parsed on their own: a malformed one is this pair's error only
+        // (parsed in place, what it leaves unread would fail the whole attribute's parse).
+        let group: proc_macro2::Group = input.parse()?;
+        let items = Punctuated::<Item, Token![,]>::parse_terminated.parse2(group.stream())?;
         Value::List {
-            span: bracket.span.join(),
+            span: group.span(),
             items: items.into_iter().collect(),
         }
     } else {
