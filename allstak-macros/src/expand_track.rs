@@ -178,6 +178,21 @@ pub(crate) fn generate(
                         async move { #check }
                     }
                 }
+                // `Box::pin(async move { .. })` (an `#[async_trait]` method): the check goes in
+                // that box, around the block awaited in place, not in a second box.
+                ReturnedFuture::Boxed { output, .. }
+                    if let Some(block) = function.boxed_async_block() =>
+                {
+                    let output_local = local("__allstak_output");
+                    let check = check(runtime, output, &quote!(#output_local), site, &via);
+                    let output = &output.inferable;
+                    quote! {
+                        ::std::boxed::Box::pin(async move {
+                            let #output_local: #output = async move #block.await;
+                            #check
+                        })
+                    }
+                }
                 ReturnedFuture::Boxed { ty, output } => {
                     let check = check(runtime, output, &awaited, site, &via);
                     quote! {

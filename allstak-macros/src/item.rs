@@ -136,6 +136,38 @@ impl Function {
         self.braces(body)
     }
 
+    /// The block of `async move { .. }` if the body is just `Box::pin(async move { .. })`
+    /// (`std::boxed::Box::pin`, `::std::boxed::Box::pin` too), as `#[async_trait]` writes a
+    /// method's: the check can then go inside that box, not in a second one.
+    pub(crate) fn boxed_async_block(&self) -> Option<Group> {
+        let tokens: Vec<TokenTree> = self.statements().into_iter().collect();
+        let (arguments, path) = tokens.split_last()?;
+        let TokenTree::Group(arguments) = arguments else {
+            return None;
+        };
+        if arguments.delimiter() != Delimiter::Parenthesis || !ends_with_box_pin(path) {
+            return None;
+        }
+        match arguments
+            .stream()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [
+                TokenTree::Ident(r#async),
+                TokenTree::Ident(r#move),
+                TokenTree::Group(block),
+            ] if r#async == "async"
+                && r#move == "move"
+                && block.delimiter() == Delimiter::Brace =>
+            {
+                Some(block.clone())
+            }
+            _ => None,
+        }
+    }
+
     fn statements(&self) -> TokenStream {
         match &self.body {
             Body::Block { statements, .. } => statements.clone(),
@@ -150,4 +182,24 @@ impl Function {
         }
         group.into_token_stream()
     }
+}
+
+/// Whether `path` is `Box::pin`, alone or after `std::boxed::` (with or without a leading `::`).
+fn ends_with_box_pin(path: &[TokenTree]) -> bool {
+    let words: Vec<String> = path
+        .iter()
+        .filter_map(|token| match token {
+            TokenTree::Ident(ident) => Some(ident.to_string()),
+            TokenTree::Punct(punct) if punct.as_char() == ':' => None,
+            _ => Some(String::new()),
+        })
+        .collect();
+    matches!(
+        words
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["Box", "pin"] | ["std", "boxed", "Box", "pin"] | ["alloc", "boxed", "Box", "pin"]
+    )
 }
