@@ -559,11 +559,7 @@ struct Claim {
 impl Claim {
     /// The extension of a file this process claims now.
     fn extension_now() -> String {
-        let this = Process::this();
-        let mut extension = match this.start {
-            Some(start) => format!("{CLAIMED}{}-{start}", this.pid),
-            None => format!("{CLAIMED}{}", this.pid),
-        };
+        let mut extension = Process::this().claim_extension();
         if let Some(machine) = machine_hash() {
             let at = time::unix_millis(SystemTime::now()) / 1000;
             extension.push_str(&format!("-m{machine:08x}-t{at}"));
@@ -642,9 +638,8 @@ impl Process {
         process_alive(self.pid, self.start)
     }
 
-    /// The extension of a file this process claimed, as claims were named before they named
-    /// their machine (tests: claims by other processes).
-    #[cfg(test)]
+    /// The extension of a file claimed by this process, naming it alone ([`Claim`] adds where
+    /// and when).
     fn claim_extension(self) -> String {
         match self.start {
             Some(start) => format!("{CLAIMED}{}-{start}", self.pid),

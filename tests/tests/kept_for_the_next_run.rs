@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use allstak::testing::Reply;
+use allstak::testing::{Collector, Reply};
 use allstak_tests::ManualProgram;
 use common::*;
 
@@ -125,14 +125,13 @@ fn a_start_that_never_went_through_is_sent_with_its_end_by_the_next_run() {
     assert_ne!(requests[before + 2].session_id(), Some(id.as_str()));
 }
 
-#[test]
-fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() {
-    let collector = collector();
-    // Down as the program starts: the start's five attempts answered 503 (at once, by
-    // `Retry-After: 0`), and not taken.
+/// A program that reports an error once its stdin closes, started while the server answers its
+/// start 503 (at once, by `Retry-After: 0`): returned once the start's five attempts were not
+/// taken.
+fn started_while_the_server_refuses_its_start(collector: &Collector) -> std::process::Child {
     collector.set_reply_for(START, Reply::status(503).with_retry_after("0"));
     let env = env_for(collector.url(), &[]);
-    let mut program = command(ManualProgram::CaptureOnceStdinCloses, &env)
+    let program = command(ManualProgram::CaptureOnceStdinCloses, &env)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -142,6 +141,13 @@ fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() 
             requests.iter().filter(|r| r.path == START).count() == 5
         })
         .expect("five attempts at the start");
+    program
+}
+
+#[test]
+fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() {
+    let collector = collector();
+    let mut program = started_while_the_server_refuses_its_start(&collector);
     // Back; then the program reports an error.
     collector.clear_reply_for(START);
     drop(program.stdin.take());
@@ -159,20 +165,9 @@ fn a_start_the_server_did_not_take_is_tried_again_before_the_next_error_event() 
 
 #[test]
 fn a_start_still_not_taken_is_tried_once_before_an_event_not_with_its_whole_backoff() {
+    // Down for good.
     let collector = collector();
-    // Down for good: every attempt at the start answered 503 (at once, by `Retry-After: 0`).
-    collector.set_reply_for(START, Reply::status(503).with_retry_after("0"));
-    let env = env_for(collector.url(), &[]);
-    let mut program = command(ManualProgram::CaptureOnceStdinCloses, &env)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawned");
-    collector
-        .wait_for(WAIT, |requests| {
-            requests.iter().filter(|r| r.path == START).count() == 5
-        })
-        .expect("five attempts at the start");
+    let mut program = started_while_the_server_refuses_its_start(&collector);
     drop(program.stdin.take());
     assert!(program.wait().expect("reaped").success());
     let requests = collector.requests();

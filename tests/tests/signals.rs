@@ -48,6 +48,13 @@ fn spawned(mut command: Command) -> Child {
         .expect("spawned")
 }
 
+/// Sends `signal` to our own child.
+fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
 /// What becomes of the program's stdin once the signals are sent.
 #[derive(Clone, Copy)]
 enum Stdin {
@@ -74,10 +81,8 @@ fn stop(
     if with_session(env) {
         wait_until_its_start_was_taken(env);
     }
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    for signal in signals {
-        // SAFETY: sends a signal to our own child.
-        assert_eq!(unsafe { libc::kill(pid, *signal) }, 0);
+    for sent in signals {
+        signal(&child, *sent);
     }
     if let Stdin::Closed = then {
         stdin = None;
@@ -339,17 +344,14 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
     let mut line = String::new();
     stdout.read_line(&mut line).expect("ready");
     wait_until_its_start_was_taken(&env);
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sends a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     collector
         .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
         .expect("the end is being sent, and never answered");
     // Not taken within 10 ms, the end is kept for the next run too.
     wait_for_state_file(&env, "end kept", |body| body.contains("\"ended\""));
     let second = Instant::now();
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     let status = child.wait().expect("reaped");
     let took = second.elapsed();
     drop(stdin);
@@ -384,9 +386,7 @@ fn a_signal_while_a_program_done_at_once_waits_for_its_end_kills_it_at_once() {
         .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
         .expect("the end is being sent, and never answered");
     let signalled = Instant::now();
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sends a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     let status = child.wait().expect("reaped");
     let took = signalled.elapsed();
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
@@ -408,9 +408,7 @@ fn a_program_whose_main_returns_while_a_signal_ends_its_session_still_dies_of_th
     stdout.read_line(&mut line).expect("a line");
     assert_eq!(line, "session active: true\n");
     wait_until_its_start_was_taken(&env);
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sends a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     collector
         .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
         .expect("the end is being sent, and never answered");
@@ -469,9 +467,7 @@ fn a_program_that_takes_sigterm_from_a_signalfd_still_gets_it() {
     let mut line = String::new();
     stdout.read_line(&mut line).expect("a line");
     assert_eq!(line, "ready\n", "the program blocked SIGTERM");
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sends a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).expect("the rest");
     let status = child.wait().expect("reaped");

@@ -403,6 +403,15 @@ mod tests {
         assert_eq!(spool.dropped(), 0);
     }
 
+    /// An error event of session `id`'s (its message `owed`).
+    fn event_of_session(id: crate::SessionId) -> Post {
+        Post {
+            path: wire::ERRORS,
+            body: format!(r#"{{"eventId":"e-1","message":"owed","sessionId":"{id}"}}"#)
+                .into_bytes(),
+        }
+    }
+
     #[test]
     fn an_event_whose_session_start_a_live_process_still_owes_waits_for_that_start() {
         let scratch = Scratch::new("spool-owed");
@@ -413,11 +422,7 @@ mod tests {
         let mut state = dir.new_state(id, "app@1", "production");
         state.start = Some(r#"{"sessionId":"owed"}"#.to_owned());
         dir.write(&state).expect("written");
-        let owed = Post {
-            path: wire::ERRORS,
-            body: format!(r#"{{"eventId":"e-1","message":"owed","sessionId":"{id}"}}"#)
-                .into_bytes(),
-        };
+        let owed = event_of_session(id);
         assert_eq!(spool.keep(&[owed, event(1)]), 2);
 
         let mut server = Server::default();
@@ -459,11 +464,7 @@ mod tests {
         let file = dir.file_for(&id.to_string());
         let claim = file.with_extension(claimer.claim_extension());
         fs::rename(&file, &claim).expect("claimed");
-        let owed = Post {
-            path: wire::ERRORS,
-            body: format!(r#"{{"eventId":"e-1","message":"owed","sessionId":"{id}"}}"#)
-                .into_bytes(),
-        };
+        let owed = event_of_session(id);
         assert_eq!(spool.keep(&[owed, event(1)]), 2);
 
         let mut server = Server::default();

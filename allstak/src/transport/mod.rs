@@ -457,20 +457,7 @@ mod tests {
     /// A transport whose worker is held by a task until the returned sender drops, and whose
     /// keep counts what it is given.
     fn held_transport(kept: &Arc<AtomicUsize>) -> (Transport, mpsc::Sender<()>) {
-        let counted = Arc::clone(kept);
-        let transport = Transport::spawn(
-            endpoint(),
-            None,
-            Box::new(|| {}),
-            Box::new(move |requests, _| {
-                counted.fetch_add(requests.len(), Ordering::Relaxed);
-                Kept {
-                    taken: requests.len(),
-                    take_back: Box::new(|| {}),
-                }
-            }),
-        )
-        .expect("a thread");
+        let transport = counting_transport(kept);
         let (release, held) = mpsc::channel::<()>();
         transport.run(Box::new(move |_| {
             let _ = held.recv();
