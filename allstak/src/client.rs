@@ -189,17 +189,18 @@ impl Client {
                 // Before our own start, a first few of what earlier runs left: the sessions of
                 // processes that died, or whose start or end the server had not taken. Unless
                 // the program is done already and its start goes with its end: then they are
-                // looked for while the answers to those two are on their way.
+                // looked for while the answers to those two are on their way. A process that
+                // does not wait at exit writes its start with them.
                 let recovered = if self.tracker.has_ended() && file.pipelines() {
                     Some(true)
                 } else {
-                    file.recover_sessions(worker)
+                    file.recover_sessions(worker, (!file.holds_the_start()).then_some(&start))
                 };
                 // Held back a moment (once the server took a start from this key and host):
                 // a program that ends meanwhile sends its start with its end, on a connection
                 // opened meanwhile, one round trip at exit instead of two. Sent at once if
                 // this session's error events are queued: they go after it.
-                if file.pipelines() {
+                if file.holds_the_start() {
                     worker.linger(Instant::now() + START_HELD_FOR);
                 }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
@@ -227,7 +228,7 @@ impl Client {
         {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                let recovered = file.recover_sessions(worker);
+                let recovered = file.recover_sessions(worker, None);
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
@@ -493,11 +494,11 @@ fn http_outbox(
     backend: Option<Box<dyn Backend>>,
 ) -> Option<Outbox> {
     let dir = StateDir::locate(config.state_dir.clone(), key, host);
-    let file = Arc::new(SessionFile::new(
-        dir.clone(),
-        config.release(),
-        config.environment(),
-    ));
+    let mut file = SessionFile::new(dir.clone(), config.release(), config.environment());
+    if config.exit_deadline.is_zero() {
+        file = file.not_waiting();
+    }
+    let file = Arc::new(file);
     let endpoint = Endpoint {
         host: host.to_owned(),
         key: key.to_owned(),
@@ -518,6 +519,12 @@ fn http_outbox(
              nothing can reach {host}"
         );
     }
+    // A run that does not wait for the network notes what it wrote without reading the
+    // answer, and does not write again what earlier such runs did.
+    let written = config
+        .exit_deadline
+        .is_zero()
+        .then(|| Box::new(dir.clone()) as Box<dyn transport::Written>);
     let spool = Arc::new(Spool::new(dir));
     let heartbeat = Arc::clone(&file);
     let keeper = Arc::clone(&spool);
@@ -534,6 +541,7 @@ fn http_outbox(
                 take_back: Box::new(move || spool.take_back(&written)),
             }
         }),
+        written,
     )?;
     Some(Outbox::Http {
         transport,
@@ -615,7 +623,7 @@ fn deliver_the_rest_left(
     mut recovered: Option<bool>,
 ) {
     while recovered == Some(true) {
-        recovered = file.recover_sessions(worker);
+        recovered = file.recover_sessions(worker, None);
     }
     if recovered.is_none() {
         spool.deliver(worker, file.pipelines());

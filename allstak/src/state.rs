@@ -14,6 +14,7 @@ mod files;
 mod json;
 mod slot;
 mod spool;
+mod written;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
 pub(crate) use spool::Spool;
+pub(crate) use written::request_hash;
 
 /// How long the exiting thread waits for another thread to find the state dir before it keeps
 /// anything there (as long as it may spend building the error events it keeps).
@@ -55,6 +57,9 @@ const TAKEN: &str = "took-a-start";
 /// Sessions recovered in one go at most: a long outage must not hold this run's own start back
 /// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
+/// The same, in a run that does not wait at exit: what it reads and claims before it writes
+/// is time a short program may not give it (it ends when `main` does).
+const MAX_RECOVERED_NOT_WAITING: usize = 4;
 const EXTENSION: &str = "session";
 /// A temp file this old was left by a process killed while writing it.
 const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
@@ -371,7 +376,20 @@ impl StateDir {
     /// Claims the sessions of this program whose process is gone, and drops stale ones.
     /// A claim is a rename: when two programs start at once, only one gets each file. A claim
     /// whose run died before it settled it is claimed again.
+    #[cfg(test)]
     pub(crate) fn recover(&self, now: SystemTime, own: Option<&Path>) -> Vec<Recovered> {
+        self.recover_but(now, own, &mut |_| false, MAX_RECOVERED_PER_START)
+    }
+
+    /// [`Self::recover`], at most `limit` sessions, but for those whose every request owed
+    /// `withheld` says is not to be written now (left where they are, not counted).
+    pub(crate) fn recover_but(
+        &self,
+        now: SystemTime,
+        own: Option<&Path>,
+        withheld: &mut dyn FnMut(&Post) -> bool,
+        limit: usize,
+    ) -> Vec<Recovered> {
         let Some(usable) = self.usable() else {
             return Vec::new();
         };
@@ -388,7 +406,7 @@ impl StateDir {
         self.drop_the_oldest_past_the_bound(&entries, &prefix);
         let mut recovered = Vec::new();
         for (_, entry) in entries {
-            if recovered.len() >= MAX_RECOVERED_PER_START {
+            if recovered.len() >= limit {
                 break;
             }
             let path = entry.path();
@@ -454,10 +472,6 @@ impl StateDir {
                     }
                 }
             }
-            let claim = path.with_extension(Claim::extension_now());
-            if fs::rename(&path, &claim).is_err() {
-                continue; // another program claimed it first
-            }
             let (status, duration_ms) = match state.ended {
                 Some(ended) => (ended.status, ended.duration_ms),
                 None => (
@@ -465,14 +479,22 @@ impl StateDir {
                     state.updated_at_ms.saturating_sub(state.started_at_ms),
                 ),
             };
-            recovered.push(Recovered {
+            let mut found = Recovered {
                 session_id: state.session_id.clone(),
                 status,
                 duration_ms,
                 state,
-                claim,
+                claim: PathBuf::new(),
                 original: path.with_extension(EXTENSION),
-            });
+            };
+            if found.start().is_none_or(|start| withheld(&start)) && withheld(&found.end()) {
+                continue; // written by an earlier run, its answer not read: not again yet
+            }
+            found.claim = path.with_extension(Claim::extension_now());
+            if fs::rename(&path, &found.claim).is_err() {
+                continue; // another program claimed it first
+            }
+            recovered.push(found);
         }
         // Oldest first, as they happened.
         recovered.sort_by_key(|recovered| recovered.state.started_at_ms);
@@ -694,6 +716,8 @@ pub(crate) struct SessionFile {
     /// What earlier runs left is to be delivered after this run's end, and how far their
     /// recovery got ([`Self::recover_sessions`]'s answer).
     rest_left: Mutex<Option<Option<bool>>>,
+    /// Whether the process waits for the network at exit (an exit deadline above 0).
+    waits: bool,
 }
 
 struct Inner {
@@ -736,7 +760,16 @@ impl SessionFile {
             }),
             taken_before: OnceLock::new(),
             rest_left: Mutex::new(None),
+            waits: true,
         }
+    }
+
+    /// For a process that does not wait for the network at exit (exit deadline 0): it writes
+    /// what it has at once, pipelined (it would not read the answers one by one), and holds
+    /// nothing back for its end (which it does not send).
+    pub(crate) fn not_waiting(mut self) -> Self {
+        self.waits = false;
+        self
     }
 
     /// What earlier runs left waits for this run's end (its start held back until then), their
@@ -757,9 +790,16 @@ impl SessionFile {
     }
 
     /// Whether a start and its end go out together (pipelined): only once the server took a
-    /// start from this key and host, by this run or an earlier one (see [`TAKEN`]).
+    /// start from this key and host, by this run or an earlier one (see [`TAKEN`]); or in a
+    /// process that does not wait for answers at exit.
     pub(crate) fn pipelines(&self) -> bool {
-        self.taken_before().load(Ordering::Relaxed)
+        !self.waits || self.taken_before().load(Ordering::Relaxed)
+    }
+
+    /// Whether the session's start is held back a moment, to go with its end
+    /// ([`Self::pipelines`]), as in a process that waits for their answer at exit.
+    pub(crate) fn holds_the_start(&self) -> bool {
+        self.waits && self.pipelines()
     }
 
     /// Finds the state dir and looks for the mark now, not on first use: the first look takes
@@ -803,10 +843,22 @@ impl SessionFile {
     /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
-    pub(crate) fn recover_sessions(&self, deliver: &mut impl Deliver) -> Option<bool> {
-        let batch = self
-            .dir
-            .recover(SystemTime::now(), self.own_file().as_deref());
+    /// `ours`, this run's start, goes after them where they are posted ahead (pipelined).
+    pub(crate) fn recover_sessions(
+        &self,
+        deliver: &mut impl Deliver,
+        ours: Option<&Post>,
+    ) -> Option<bool> {
+        let batch = self.dir.recover_but(
+            SystemTime::now(),
+            self.own_file().as_deref(),
+            &mut |request| deliver.withholds(request),
+            if self.waits {
+                MAX_RECOVERED_PER_START
+            } else {
+                MAX_RECOVERED_NOT_WAITING
+            },
+        );
         if batch.is_empty() {
             return None;
         }
@@ -820,6 +872,7 @@ impl SessionFile {
                 let requests: Vec<Post> = std::iter::once(&recovered)
                     .chain(&batch)
                     .flat_map(|recovered| recovered.start().into_iter().chain([recovered.end()]))
+                    .chain(ours.cloned())
                     .collect();
                 deliver.deliver_ahead(&requests.iter().collect::<Vec<_>>());
             }
@@ -1759,7 +1812,7 @@ mod tests {
     }
 
     fn recover_with(dir: &StateDir, server: &mut Server) {
-        SessionFile::new(dir.clone(), "app@1", "production").recover_sessions(server);
+        SessionFile::new(dir.clone(), "app@1", "production").recover_sessions(server, None);
     }
 
     #[test]

@@ -154,6 +154,20 @@ pub(super) fn write(target: &Path, body: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Appends `bytes` to the regular file `target` (created if missing), which starts over empty
+/// once it would pass `max` bytes. A link or FIFO in its place is not followed, nor written to.
+pub(super) fn append(target: &Path, bytes: &[u8], max: u64) -> io::Result<()> {
+    let mut file = options().append(true).create(true).open(target)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "not a file"));
+    }
+    if metadata.len() + bytes.len() as u64 > max {
+        file.set_len(0)?;
+    }
+    file.write_all(bytes)
+}
+
 /// Creates the empty file `target` unless it is there (a mark: what it says is that it
 /// exists), in one step: a process killed meanwhile leaves the mark or nothing, no temp file.
 /// Anything else in its place (a link, a FIFO) is removed first, never followed.

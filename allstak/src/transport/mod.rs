@@ -22,6 +22,7 @@ mod retry;
 mod ureq;
 mod worker;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
@@ -65,6 +66,13 @@ pub(crate) trait Deliver {
         let _ = request;
         None
     }
+
+    /// Whether `request` would not be written now, as [`Worker::withholds`]: an earlier run
+    /// that did not wait wrote it. By default nothing is withheld.
+    fn withholds(&mut self, request: &Post) -> bool {
+        let _ = request;
+        false
+    }
 }
 
 /// Sends `first`, then `then` only once `first` is sent, one by one (never pipelined).
@@ -92,6 +100,16 @@ pub(crate) type Keep = Box<dyn Fn(&[Post], Keeper) -> Kept + Send + Sync>;
 pub(crate) enum Keeper {
     Worker,
     Exiting,
+}
+
+/// What runs that do not wait for the network (exit deadline 0) wrote without reading the
+/// answer, by the hash of each request (the layer above's state dir): such a run does not
+/// write them again until it reads an answer of its own ([`Worker`] withholds them).
+pub(crate) trait Written: Send + Sync {
+    /// The requests written so by earlier runs, recently.
+    fn load(&self) -> HashSet<u64>;
+    /// Adds these, written by this run, which exits before their answers.
+    fn note(&self, hashes: &[u64]);
 }
 
 /// Takes back what a [`Keep`] kept: its event was delivered (or refused for good) after all.
@@ -172,10 +190,15 @@ struct Shared {
     in_flight: Mutex<InFlight>,
     /// Notified when the worker is done building an event ([`InFlight::building`]).
     built: Condvar,
+    /// Set in a run that does not wait for the network.
+    written: Option<Box<dyn Written>>,
+    /// The requests written on the pipelined connection whose answers are not read yet, by
+    /// hash (only where `written` is set): noted at exit.
+    unanswered: Mutex<Vec<u64>>,
 }
 
 impl Shared {
-    fn new(keep: Keep) -> Self {
+    fn new(keep: Keep, written: Option<Box<dyn Written>>) -> Self {
         Self {
             queued: CacheLine(AtomicUsize::new(0)),
             dropped: ShardedCounter::new(),
@@ -185,6 +208,8 @@ impl Shared {
             keep,
             in_flight: Mutex::new(InFlight::default()),
             built: Condvar::new(),
+            written,
+            unanswered: Mutex::new(Vec::new()),
         }
     }
 
@@ -233,15 +258,17 @@ pub(crate) struct Transport {
 impl Transport {
     /// Spawns the worker, which calls `heartbeat` every 30 s, busy or idle, and `keep` with the
     /// error events it could not deliver; `None` (with a diagnostic) if the system refuses a
-    /// thread. `backend` in place of the build's own HTTP client (unit tests).
+    /// thread. `backend` in place of the build's own HTTP client (unit tests). `written`: this
+    /// run does not wait for the network (see [`Written`]).
     pub(crate) fn spawn(
         endpoint: Endpoint,
         backend: Option<Box<dyn Backend>>,
         heartbeat: Box<dyn FnMut() + Send>,
         keep: Keep,
+        written: Option<Box<dyn Written>>,
     ) -> Option<Self> {
         let inbox = Arc::new(Inbox::new());
-        let shared = Arc::new(Shared::new(keep));
+        let shared = Arc::new(Shared::new(keep, written));
         let worker = Worker::new(endpoint, Arc::clone(&shared), Arc::clone(&inbox), backend);
         let taken = Arc::clone(&inbox);
         let spawned = sdk_thread::spawn("allstak-transport", move || {
@@ -419,6 +446,17 @@ impl Transport {
         let _ = self.shared.keep(&requests, Keeper::Exiting);
     }
 
+    /// The process exits without waiting for the network: the requests written whose answers
+    /// were not read are noted, so that the next such run does not write them again. Never
+    /// waits long for the worker.
+    pub(crate) fn note_written_unanswered(&self) {
+        if let Some(written) = &self.shared.written
+            && let Some(unanswered) = crate::lock_soon::lock_soon(&self.shared.unanswered)
+        {
+            written.note(&unanswered);
+        }
+    }
+
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).
     pub(crate) fn dropped_event_count(&self) -> u64 {
         self.shared.dropped.sum()
@@ -488,6 +526,7 @@ mod tests {
                     take_back: Box::new(|| {}),
                 }
             }),
+            None,
         )
         .expect("a thread")
     }

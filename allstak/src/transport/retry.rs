@@ -23,6 +23,9 @@ pub(super) enum Outcome {
     /// No answer at all (refused, unresolvable, TLS failure, timeout): retried with backoff
     /// while the program runs, not once it is ending — waiting would only delay its exit.
     Unreachable,
+    /// Not written: an earlier run that did not wait for the network wrote it recently, and
+    /// this one has read no answer yet (see [`super::Written`]).
+    Withheld,
 }
 
 /// The outcome of an answer with HTTP `status` and, if any, its `Retry-After` header.

@@ -1,7 +1,7 @@
 //! The worker loop: runs jobs in order, and delivers each request as the retry policy says,
 //! never past the exit deadline.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread;
@@ -73,6 +73,14 @@ pub(crate) struct Worker {
     ahead: VecDeque<(Post, Outcome)>,
     /// Done before the next error event is sent ([`Self::before_events`]).
     before_events: Option<Task>,
+    /// Done once the next pipelined requests are written ([`Self::while_answered`]).
+    meanwhile: Option<Meanwhile>,
+    /// In a run that does not wait ([`super::Written`]): what earlier such runs wrote without
+    /// reading the answer, read on first need; not written again until an answer is read.
+    withheld: Option<HashSet<u64>>,
+    /// Whether this run read an answer from the server: it lives long enough to settle what
+    /// it writes, so nothing is withheld any longer.
+    answered: bool,
 }
 
 impl Worker {
@@ -91,6 +99,9 @@ impl Worker {
             dropped_at_flush: 0,
             ahead: VecDeque::new(),
             before_events: None,
+            meanwhile: None,
+            withheld: None,
+            answered: false,
         }
     }
 
@@ -290,6 +301,10 @@ impl Worker {
                 return delivery;
             }
             let backoff = match outcome {
+                // Written by an earlier run: again only once an answer came meanwhile (to
+                // the requests posted ahead with it), then at once.
+                Outcome::Withheld if self.answered => continue,
+                Outcome::Withheld => return Delivery::NotYet,
                 Outcome::RetryAfter(Some(_)) => continue,
                 Outcome::Unreachable if self.is_ending() => return Delivery::NotYet,
                 _ => retry::backoff(attempt),
@@ -326,7 +341,10 @@ impl Worker {
                 self.paused_until = Some(Instant::now() + wait);
                 None
             }
-            Outcome::RetryAfter(None) | Outcome::Failed | Outcome::Unreachable => None,
+            Outcome::RetryAfter(None)
+            | Outcome::Failed
+            | Outcome::Unreachable
+            | Outcome::Withheld => None,
         }
     }
 
@@ -402,14 +420,94 @@ impl Worker {
         let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
             return Vec::new();
         };
+        let withheld: Vec<bool> = requests.iter().map(|r| self.withholds(r)).collect();
+        let written: Vec<&Post> = requests
+            .iter()
+            .zip(&withheld)
+            .filter_map(|(request, withheld)| (!withheld).then_some(*request))
+            .collect();
+        let mut answers = if written.is_empty() {
+            Vec::new()
+        } else {
+            self.post_all(&written, timeout)
+        }
+        .into_iter();
+        // Each in its place: a withheld one is not written (and comes to that at once).
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for (request, withheld) in requests.iter().zip(withheld) {
+            if withheld {
+                outcomes.push(Outcome::Withheld);
+            } else if let Some(answer) = answers.next() {
+                outcomes.push(outcome_of(request.path, answer));
+            } else if !written.is_empty() {
+                break;
+            }
+        }
+        outcomes
+    }
+
+    /// Posts `requests` pipelined, the work [`Self::while_answered`] gave done once they are
+    /// written; in a run that does not wait, they count as unanswered meanwhile (noted at
+    /// exit, see [`super::Written`]).
+    fn post_all(&mut self, requests: &[&Post], timeout: Duration) -> Vec<Answer> {
+        let work = self.meanwhile.take();
+        let shared = Arc::clone(&self.shared);
+        let hashes: Vec<u64> = if shared.written.is_some() {
+            requests
+                .iter()
+                .map(|r| crate::state::request_hash(r))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let noted = hashes.clone();
+        let written: Option<Meanwhile> = if noted.is_empty() {
+            work
+        } else {
+            Some(Box::new(move || {
+                shared
+                    .unanswered
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(noted);
+                if let Some(work) = work {
+                    work();
+                }
+            }))
+        };
         let (backend, endpoint) = self.backend();
+        backend.meanwhile(written);
         let answers = sdk_thread::without_tracing(|| backend.post_all(endpoint, requests, timeout))
             .unwrap_or_default();
+        backend.meanwhile(None);
+        if !answers.is_empty() {
+            self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
+            let mut unanswered = self
+                .shared
+                .unanswered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for hash in hashes.iter().take(answers.len()) {
+                if let Some(at) = unanswered.iter().position(|h| h == hash) {
+                    unanswered.swap_remove(at);
+                }
+            }
+        }
         answers
-            .into_iter()
-            .zip(requests)
-            .map(|(answer, request)| outcome_of(request.path, answer))
-            .collect()
+    }
+
+    /// Whether `request` is not written (yet): in a run that does not wait, one that has read
+    /// no answer, an earlier such run wrote it recently without reading its answer.
+    pub(crate) fn withholds(&mut self, request: &Post) -> bool {
+        let Some(written) = &self.shared.written else {
+            return false;
+        };
+        if self.answered {
+            return false;
+        }
+        self.withheld
+            .get_or_insert_with(|| written.load())
+            .contains(&crate::state::request_hash(request))
     }
 
     /// `Some(task)`: done before the next error event is sent, if one is queued before it is
@@ -428,9 +526,9 @@ impl Worker {
         work: Meanwhile,
         deliver: impl FnOnce(&mut Self) -> T,
     ) -> T {
-        self.backend().0.meanwhile(Some(work));
+        self.meanwhile = Some(work);
         let delivered = deliver(self);
-        self.backend().0.meanwhile(None);
+        self.meanwhile = None;
         delivered
     }
 
@@ -485,8 +583,12 @@ impl Worker {
     }
 
     fn post(&mut self, request: &Post, timeout: Duration) -> Outcome {
+        if self.withholds(request) {
+            return Outcome::Withheld;
+        }
         let (backend, endpoint) = self.backend();
         let answer = sdk_thread::without_tracing(|| backend.post(endpoint, request, timeout));
+        self.answered |= matches!(answer, Answer::Status { .. });
         outcome_of(request.path, answer)
     }
 
@@ -514,6 +616,10 @@ impl Deliver for Worker {
 
     fn taken_ahead(&mut self, request: &Post) -> Option<Delivery> {
         Worker::taken_ahead(self, request)
+    }
+
+    fn withholds(&mut self, request: &Post) -> bool {
+        Worker::withholds(self, request)
     }
 }
 
@@ -543,20 +649,24 @@ mod tests {
     use crate::wire;
 
     fn worker(inbox: Arc<Inbox<Job>>) -> Worker {
+        worker_written(inbox, None)
+    }
+
+    /// A worker of a run that does not wait, if `written` is given.
+    fn worker_written(
+        inbox: Arc<Inbox<Job>>,
+        written: Option<Box<dyn super::super::Written>>,
+    ) -> Worker {
         let endpoint = Endpoint {
             host: "http://127.0.0.1:9".to_owned(),
             key: "k".to_owned(),
             proxy: None,
         };
-        Worker::new(
-            endpoint,
-            Arc::new(Shared::new(Box::new(|_, _| super::super::Kept {
-                taken: 0,
-                take_back: Box::new(|| {}),
-            }))),
-            inbox,
-            None,
-        )
+        let keep: super::super::Keep = Box::new(|_, _| super::super::Kept {
+            taken: 0,
+            take_back: Box::new(|| {}),
+        });
+        Worker::new(endpoint, Arc::new(Shared::new(keep, written)), inbox, None)
     }
 
     /// What was posted: `(path, "all" or "one")`.
@@ -661,6 +771,63 @@ mod tests {
 
     fn event(path: &'static str) -> Job {
         Job::Event(Box::new(move |_| Outgoing::Post(request(path))))
+    }
+
+    #[test]
+    fn a_run_that_does_not_wait_writes_only_what_earlier_ones_did_not_until_it_reads_an_answer() {
+        let (old, new, other) = (
+            request(wire::SESSIONS_START),
+            request(wire::SESSIONS_END),
+            request(wire::ERRORS),
+        );
+        struct Earlier(u64);
+        impl super::super::Written for Earlier {
+            fn load(&self) -> HashSet<u64> {
+                HashSet::from([self.0])
+            }
+            fn note(&self, _: &[u64]) {}
+        }
+        let written = Box::new(Earlier(crate::state::request_hash(&old)));
+        let posted = Arc::new(Mutex::new(Vec::new()));
+        let mut worker = worker_written(Arc::new(Inbox::new()), Some(written));
+        // No answer comes back (the program ends first).
+        worker.backend = Some(Box::new(Pipelining {
+            all: Vec::new(),
+            posted: Arc::clone(&posted),
+            meanwhile: None,
+        }));
+        worker.deliver_ahead(&[&old, &new]);
+        assert_eq!(*posted.lock().unwrap(), [(wire::SESSIONS_END, "all")]);
+        // Written, its answer not read: noted at exit.
+        assert_eq!(
+            *worker.shared.unanswered.lock().unwrap(),
+            [crate::state::request_hash(&new)]
+        );
+        assert_eq!(worker.deliver_once(&old), Delivery::NotYet);
+        assert_eq!(worker.deliver(&old), Delivery::NotYet);
+        assert_eq!(posted.lock().unwrap().len(), 1, "withheld, not written");
+
+        // An answer read: this run settles what it writes, and withholds nothing.
+        worker.backend = Some(Box::new(Pipelining {
+            all: Vec::new(),
+            posted: Arc::clone(&posted),
+            meanwhile: None,
+        }));
+        assert_eq!(worker.deliver(&other), Delivery::Sent);
+        assert_eq!(worker.deliver(&old), Delivery::Sent);
+        assert_eq!(
+            posted.lock().unwrap()[1..],
+            [(wire::ERRORS, "one"), (wire::SESSIONS_START, "one")]
+        );
+    }
+
+    #[test]
+    fn a_run_that_waits_withholds_nothing_and_notes_nothing() {
+        let (mut worker, posted) = pipelining_worker(&[]);
+        let (old, new) = (request(wire::SESSIONS_START), request(wire::SESSIONS_END));
+        worker.deliver_ahead(&[&old, &new]);
+        assert_eq!(posted.lock().unwrap().len(), 2);
+        assert!(worker.shared.unanswered.lock().unwrap().is_empty());
     }
 
     #[test]
