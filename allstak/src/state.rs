@@ -860,6 +860,10 @@ impl SessionFile {
             },
         );
         if batch.is_empty() {
+            if let Some(ours) = ours.filter(|_| !self.waits) {
+                // Alone, but written the same way: noted at exit if its answer is not read.
+                deliver.deliver_ahead(&[ours]);
+            }
             return None;
         }
         let mut batch = std::collections::VecDeque::from(batch);

@@ -390,6 +390,60 @@ fn an_exit_deadline_of_zero_never_waits_for_a_server_that_never_answers() {
 }
 
 #[test]
+fn runs_that_never_wait_deliver_each_earlier_runs_session_during_the_series_each_request_once() {
+    if cfg!(feature = "reqwest") {
+        return; // what a run writes without reading the answer is written pipelined (ureq's)
+    }
+    // A server far enough that no run of the series reads an answer (each lives 200 ms).
+    let collector = collector();
+    collector.set_reply(Reply::accepted().after(Duration::from_secs(30)));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "0")]);
+    const RUNS: usize = 6;
+    for _ in 0..RUNS {
+        assert_unaffected(&run(ManualProgram::OkAfter200Ms, &env));
+    }
+    // Each run wrote its own start, and the end the run before it left; none wrote again what
+    // an earlier one had written (the server never answered).
+    let received = collector
+        .wait_for_requests(2 * RUNS - 1, WAIT)
+        .expect("every start, and every end but the last run's");
+    assert_eq!(
+        collector.requests().len(),
+        2 * RUNS - 1,
+        "{:?}",
+        paths(&received)
+    );
+    let sessions = by_session(&received);
+    assert_eq!(sessions.len(), RUNS);
+    let ended = sessions
+        .values()
+        .filter(|requests| {
+            assert_eq!(requests[0].path, START, "its start first, once");
+            assert!(requests[1..].iter().all(|r| r.path == END));
+            requests.len() == 2 && requests[1].json["status"] == "ok"
+        })
+        .count();
+    assert_eq!(ended, RUNS - 1, "{:?}", paths(&received));
+
+    // A run that waits sends what it cannot know arrived, and reads the answers.
+    collector.set_reply(Reply::accepted());
+    let env_default: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
+        .cloned()
+        .collect();
+    let before = collector.requests().len();
+    assert_unaffected(&run(ManualProgram::Ok, &env_default));
+    let requests = collector.requests();
+    let ends: BTreeSet<&str> = requests[before..]
+        .iter()
+        .filter(|r| r.path == END)
+        .filter_map(|r| r.json["sessionId"].as_str())
+        .collect();
+    assert_eq!(ends.len(), RUNS + 1, "{:?}", paths(&requests[before..]));
+}
+
+#[test]
 fn a_crash_with_an_exit_deadline_of_zero_keeps_its_fatal_event_for_the_next_run() {
     let port = refused_port();
     let env = env_for(

@@ -128,6 +128,23 @@ mod tests {
         assert_eq!(dir.load(), HashSet::from([1, 0xffff_ffff_ffff_ffff, 3]));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_files_place_is_neither_followed_nor_read() {
+        let scratch = Scratch::new("written-link");
+        let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
+        let path = dir.written_path().expect("usable");
+        let target = scratch.0.join("elsewhere");
+        std::fs::write(&target, format!("{:016x} {}\n", 9, u64::MAX / 2)).expect("target");
+        std::os::unix::fs::symlink(&target, &path).expect("link");
+        assert!(dir.load().is_empty());
+        dir.note(&[1]);
+        assert_eq!(
+            std::fs::read_to_string(&target).expect("target"),
+            format!("{:016x} {}\n", 9, u64::MAX / 2)
+        );
+    }
+
     #[test]
     fn the_file_starts_over_once_past_its_bound() {
         let scratch = Scratch::new("written-bound");

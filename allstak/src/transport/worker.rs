@@ -389,7 +389,8 @@ impl Worker {
     /// answered is posted again when its turn comes.
     pub(crate) fn deliver_ahead(&mut self, requests: &[&Post]) {
         self.ahead.clear();
-        if requests.len() < 2 {
+        // One is posted ahead only to be noted if unanswered, by a run that does not wait.
+        if requests.len() < 2 && self.shared.written.is_none() {
             return;
         }
         let outcomes = self.post_in_order(requests);
