@@ -56,6 +56,9 @@ struct Setup {
     url: String,
     state_dir: PathBuf,
     walls: Vec<Duration>,
+    /// How long each program works after its first line (`HELLO_WORK_MS`), if not as
+    /// `FAR_SERVER_WORK_MS` says.
+    work_ms: Option<&'static str>,
 }
 
 impl Setup {
@@ -81,6 +84,7 @@ impl Setup {
             url,
             state_dir,
             walls: Vec::new(),
+            work_ms: None,
         }
     }
 
@@ -94,7 +98,9 @@ impl Setup {
         if let Some(ms) = deadline_ms {
             command.env("ALLSTAK_EXIT_DEADLINE_MS", ms);
         }
-        if let Ok(ms) = std::env::var("FAR_SERVER_WORK_MS") {
+        if let Some(ms) = self.work_ms {
+            command.env("HELLO_WORK_MS", ms);
+        } else if let Ok(ms) = std::env::var("FAR_SERVER_WORK_MS") {
             command.env("HELLO_WORK_MS", ms);
         }
         if self.extra {
@@ -307,6 +313,12 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
             Some(up),
             None,
         ));
+        variants.push((
+            "the same, as built before, exit deadline 0",
+            before,
+            Some(up),
+            Some("0"),
+        ));
     }
     let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
     // A run before the timed ones (not timed), as a program has run before: the variants the
@@ -445,16 +457,19 @@ fn main() {
         return; // the far server's table only
     }
     let (plain, tracked) = (&setups[0].program, &setups[1].program);
-    deadline_zero_series(tracked);
+    deadline_zero_series(tracked, None);
+    deadline_zero_series(tracked, Some("3"));
     loopback_breakdown(plain, tracked);
 }
 
 /// The series: `SERIES` consecutive runs with the exit deadline 0 against the far
 /// server, then one with the default deadline: the sessions (of `SERIES + 1`) the server has
 /// after the series, and after the later run (each with its start before its end, its status).
-fn deadline_zero_series(tracked: &Path) {
+/// `work_ms`: each program works that long after its first line (a sleep).
+fn deadline_zero_series(tracked: &Path, work_ms: Option<&'static str>) {
     const SERIES: usize = 50;
-    let setup = Setup::new("deadline-0 series", tracked.to_path_buf(), Some("0"));
+    let mut setup = Setup::new("deadline-0 series", tracked.to_path_buf(), Some("0"));
+    setup.work_ms = work_ms;
     let walls: Vec<Duration> = (0..SERIES).map(|_| setup.run(Some("0"))).collect();
     std::thread::sleep(ANSWER_AFTER * 2);
     let (started, ended, requests) = setup.reached();
@@ -462,13 +477,16 @@ fn deadline_zero_series(tracked: &Path) {
     std::thread::sleep(ANSWER_AFTER * 2);
     let (started_later, ended_later, requests_later) = setup.reached();
     let in_order = setup.every_start_before_its_end();
-    println!();
+    if work_ms.is_none() {
+        println!();
+        println!(
+            "| {SERIES} runs, exit deadline 0, then one run with the default deadline | wall (median) | sessions started / ended at the server after the series | after the later run | every start before its end |"
+        );
+        println!("|---|---|---|---|---|");
+    }
     println!(
-        "| {SERIES} runs, exit deadline 0, then one run with the default deadline | wall (median) | sessions started / ended at the server after the series | after the later run | every start before its end |"
-    );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| allstak | {:.2} ms | {started} / {ended} of {SERIES}, {requests} requests | {started_later} / {ended_later} of {}, {requests_later} requests | {in_order} |",
+        "| allstak{} | {:.2} ms | {started} / {ended} of {SERIES}, {requests} requests | {started_later} / {ended_later} of {}, {requests_later} requests | {in_order} |",
+        work_ms.map_or(String::new(), |ms| format!(", programs working {ms} ms")),
         ms(median(walls)),
         SERIES + 1
     );
