@@ -57,9 +57,29 @@ const TAKEN: &str = "took-a-start";
 /// Sessions recovered in one go at most: a long outage must not hold this run's own start back
 /// (the rest are sent after it).
 const MAX_RECOVERED_PER_START: usize = 16;
-/// The same, in a run that does not wait at exit: what it reads and claims before it writes
-/// is time a short program may not give it (it ends when `main` does).
-const MAX_RECOVERED_NOT_WAITING: usize = 4;
+
+/// Which sessions earlier runs left one recovery takes.
+#[derive(Clone, Copy)]
+pub(crate) struct Batch {
+    limit: usize,
+    /// The last written first, not the oldest.
+    newest_first: bool,
+}
+
+impl Batch {
+    /// The oldest first, [`MAX_RECOVERED_PER_START`] of them.
+    const OLDEST: Self = Self {
+        limit: MAX_RECOVERED_PER_START,
+        newest_first: false,
+    };
+    /// In a run that does not wait at exit, what it reads and claims before it writes is time a
+    /// short program may not give it (it ends when `main` does): a few, the newest first (the
+    /// older ones are those earlier such runs wrote already, each read only to be left).
+    const NOT_WAITING: Self = Self {
+        limit: 4,
+        newest_first: true,
+    };
+}
 const EXTENSION: &str = "session";
 /// A temp file this old was left by a process killed while writing it.
 const TEMPORARY_AGE: Duration = Duration::from_secs(3600);
@@ -378,17 +398,17 @@ impl StateDir {
     /// whose run died before it settled it is claimed again.
     #[cfg(test)]
     pub(crate) fn recover(&self, now: SystemTime, own: Option<&Path>) -> Vec<Recovered> {
-        self.recover_but(now, own, &mut |_| false, MAX_RECOVERED_PER_START)
+        self.recover_but(now, own, &mut |_| false, Batch::OLDEST)
     }
 
-    /// [`Self::recover`], at most `limit` sessions, but for those whose every request owed
+    /// [`Self::recover`], the sessions `batch` says, but for those whose every request owed
     /// `withheld` says is not to be written now (left where they are, not counted).
     pub(crate) fn recover_but(
         &self,
         now: SystemTime,
         own: Option<&Path>,
         withheld: &mut dyn FnMut(&Post) -> bool,
-        limit: usize,
+        batch: Batch,
     ) -> Vec<Recovered> {
         let Some(usable) = self.usable() else {
             return Vec::new();
@@ -404,9 +424,12 @@ impl StateDir {
             .collect();
         entries.sort_by_key(|(modified, _)| *modified);
         self.drop_the_oldest_past_the_bound(&entries, &prefix);
+        if batch.newest_first {
+            entries.reverse();
+        }
         let mut recovered = Vec::new();
         for (_, entry) in entries {
-            if recovered.len() >= limit {
+            if recovered.len() >= batch.limit {
                 break;
             }
             let path = entry.path();
@@ -854,9 +877,9 @@ impl SessionFile {
             self.own_file().as_deref(),
             &mut |request| deliver.withholds(request),
             if self.waits {
-                MAX_RECOVERED_PER_START
+                Batch::OLDEST
             } else {
-                MAX_RECOVERED_NOT_WAITING
+                Batch::NOT_WAITING
             },
         );
         if batch.is_empty() {
@@ -1499,6 +1522,46 @@ mod tests {
             .map(String::as_str)
             .collect();
         assert_eq!(found, expected, "the oldest first");
+    }
+
+    #[test]
+    fn a_run_that_does_not_wait_recovers_a_few_newest_first_leaving_what_it_withholds() {
+        let scratch = Scratch::new("not-waiting");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let states: Vec<SessionState> = (0..8)
+            .map(|n| {
+                let mut state = dead_state(&dir, SessionId::random());
+                state.started_at_ms += n;
+                dir.write(&state).expect("written");
+                fs::File::options()
+                    .write(true)
+                    .open(dir.file_for(&state.session_id))
+                    .and_then(|file| file.set_modified(long_ago + Duration::from_secs(n)))
+                    .expect("dated");
+                state
+            })
+            .collect();
+        // The newest one's end was written by an earlier run (its start is not owed).
+        let newest = &states[7];
+        let written = wire::session_end(
+            &newest.session_id,
+            newest.updated_at_ms.saturating_sub(newest.started_at_ms),
+            SessionStatus::Abnormal.as_str(),
+        );
+        let recovered = dir.recover_but(
+            SystemTime::now(),
+            None,
+            &mut |request| *request == written,
+            Batch::NOT_WAITING,
+        );
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        let expected: Vec<&str> = states[3..7].iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(
+            found, expected,
+            "the four newest not withheld, in the order they started"
+        );
+        assert!(dir.file_for(&newest.session_id).exists(), "left unclaimed");
     }
 
     #[test]
