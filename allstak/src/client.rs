@@ -191,10 +191,10 @@ impl Client {
                 // the program is done already and its start goes with its end: then they are
                 // looked for while the answers to those two are on their way. A process that
                 // does not wait at exit writes its start with them.
-                let recovered = if self.tracker.has_ended() && file.pipelines() {
+                let recovered = if self.tracker.has_ended() && file.holds_the_start() {
                     Some(true)
                 } else {
-                    file.recover_sessions(worker, (!file.holds_the_start()).then_some(&start))
+                    file.recover_sessions(worker, (!file.waits()).then_some(&start))
                 };
                 // Held back a moment (once the server took a start from this key and host):
                 // a program that ends meanwhile sends its start with its end, on a connection

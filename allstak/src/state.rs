@@ -787,6 +787,11 @@ impl SessionFile {
         }
     }
 
+    /// Whether the process waits for the network at exit (see [`Self::not_waiting`]).
+    pub(crate) fn waits(&self) -> bool {
+        self.waits
+    }
+
     /// For a process that does not wait for the network at exit (exit deadline 0): it writes
     /// what it has at once, pipelined (it would not read the answers one by one), and holds
     /// nothing back for its end (which it does not send).
@@ -883,11 +888,16 @@ impl SessionFile {
             },
         );
         if batch.is_empty() {
-            if let Some(ours) = ours.filter(|_| !self.waits) {
-                // Alone, but written the same way: noted at exit if its answer is not read.
-                deliver.deliver_ahead(&[ours]);
-            }
             return None;
+        }
+        for recovered in &batch {
+            // An end never goes without its start before it (see `Worker::release`).
+            if let Some(start) = recovered.start()
+                && deliver.withholds(&start)
+                && !deliver.withholds(&recovered.end())
+            {
+                deliver.release(&start);
+            }
         }
         let mut batch = std::collections::VecDeque::from(batch);
         let mut posted_ahead = false;
@@ -1562,6 +1572,46 @@ mod tests {
             "the four newest not withheld, in the order they started"
         );
         assert!(dir.file_for(&newest.session_id).exists(), "left unclaimed");
+    }
+
+    #[test]
+    fn a_start_an_earlier_run_wrote_goes_again_with_an_end_that_goes_now() {
+        /// Withholds the requests it was told were written, until released.
+        struct Withholding {
+            withheld: std::collections::HashSet<u64>,
+            received: Vec<&'static str>,
+        }
+        impl Deliver for Withholding {
+            fn deliver(&mut self, request: &Post) -> Delivery {
+                if self.withholds(request) {
+                    return Delivery::NotYet;
+                }
+                self.received.push(request.path);
+                Delivery::Sent
+            }
+            fn withholds(&mut self, request: &Post) -> bool {
+                self.withheld.contains(&request_hash(request))
+            }
+            fn release(&mut self, request: &Post) {
+                self.withheld.remove(&request_hash(request));
+            }
+        }
+        let scratch = Scratch::new("release");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let mut state = dead_state(&dir, SessionId::random());
+        state.start = Some(START_BODY.to_owned());
+        dir.write(&state).expect("written");
+        let start = Post {
+            path: wire::SESSIONS_START,
+            body: START_BODY.as_bytes().to_vec(),
+        };
+        let mut server = Withholding {
+            withheld: [request_hash(&start)].into(),
+            received: Vec::new(),
+        };
+        let file = SessionFile::new(dir.clone(), "app@1", "production");
+        assert_eq!(file.recover_sessions(&mut server, None), Some(true));
+        assert_eq!(server.received, [wire::SESSIONS_START, wire::SESSIONS_END]);
     }
 
     #[test]

@@ -154,16 +154,21 @@ pub(super) fn write(target: &Path, body: &[u8]) -> io::Result<()> {
     }
 }
 
-/// Appends `bytes` to the regular file `target` (created if missing), which starts over empty
-/// once it would pass `max` bytes. A link or FIFO in its place is not followed, nor written to.
+/// Appends `bytes` to the regular file `target` (created if missing), unless that would take it
+/// past `max` bytes (an error: nothing written). A link or FIFO in its place is not followed,
+/// nor written to.
 pub(super) fn append(target: &Path, bytes: &[u8], max: u64) -> io::Result<()> {
+    #[cfg(not(unix))]
+    if fs::symlink_metadata(target).is_ok_and(|found| found.file_type().is_symlink()) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a link"));
+    }
     let mut file = options().append(true).create(true).open(target)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "not a file"));
     }
     if metadata.len() + bytes.len() as u64 > max {
-        file.set_len(0)?;
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "full"));
     }
     file.write_all(bytes)
 }

@@ -40,22 +40,9 @@ impl crate::transport::Written for StateDir {
     /// The requests written by runs that did not wait, less than [`WRITTEN_FOR`] ago, without
     /// an answer read.
     fn load(&self) -> HashSet<u64> {
-        let now = time::unix_millis(SystemTime::now()) / 1000;
-        let Some(bytes) = self
-            .written_path()
-            .and_then(|path| files::read_at_most(&path, MAX_BYTES).ok())
-        else {
-            return HashSet::new();
-        };
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter_map(|line| {
-                let (hash, at) = line.split_once(' ')?;
-                let at: u64 = at.parse().ok()?;
-                (now.saturating_sub(at) < WRITTEN_FOR.as_secs())
-                    .then(|| u64::from_str_radix(hash, 16).ok())?
-            })
-            .collect()
+        self.written_path()
+            .map(|path| fresh(&path, now()).map(|(hash, _)| hash).collect())
+            .unwrap_or_default()
     }
 
     /// `hashes` were written now, their answers not read (the process is exiting). From the
@@ -67,13 +54,49 @@ impl crate::transport::Written for StateDir {
         let Some(path) = self.written_path() else {
             return;
         };
-        let now = time::unix_millis(SystemTime::now()) / 1000;
-        let lines: String = hashes
-            .iter()
-            .map(|hash| format!("{hash:016x} {now}\n"))
-            .collect();
-        let _ = files::append(&path, lines.as_bytes(), MAX_BYTES);
+        let now = now();
+        let new = lines(hashes.iter().map(|hash| (*hash, now)));
+        if files::append(&path, new.as_bytes(), MAX_BYTES).is_ok() {
+            return;
+        }
+        // Full (or not a file of ours): what is still fresh, the newest half, and these, in a
+        // new file in its place.
+        let kept: Vec<(u64, u64)> = fresh(&path, now).collect();
+        let room = (MAX_BYTES as usize / 2 / LINE).min(kept.len());
+        let all = lines(kept[kept.len() - room..].iter().copied()) + &new;
+        if all.len() as u64 <= MAX_BYTES {
+            let _ = files::write(&path, all.as_bytes());
+        }
     }
+}
+
+/// One line's bytes: 16 hex digits, a space, 10 digits of seconds, a newline.
+const LINE: usize = 28;
+
+fn now() -> u64 {
+    time::unix_millis(SystemTime::now()) / 1000
+}
+
+fn lines(written: impl Iterator<Item = (u64, u64)>) -> String {
+    written
+        .map(|(hash, at)| format!("{hash:016x} {at}\n"))
+        .collect()
+}
+
+/// The lines of the file at `path` written less than [`WRITTEN_FOR`] before `now` (and not
+/// after it: a clock set back does not make them fresh for longer), in the file's order.
+fn fresh(path: &std::path::Path, now: u64) -> impl Iterator<Item = (u64, u64)> {
+    let bytes = files::read_at_most(path, MAX_BYTES).unwrap_or_default();
+    let lines: Vec<(u64, u64)> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|line| {
+            let (hash, at) = line.split_once(' ')?;
+            let at: u64 = at.parse().ok()?;
+            let hash = u64::from_str_radix(hash, 16).ok()?;
+            (at <= now && now - at < WRITTEN_FOR.as_secs()).then_some((hash, at))
+        })
+        .collect();
+    lines.into_iter()
 }
 
 impl StateDir {
@@ -124,7 +147,14 @@ mod tests {
             .append(true)
             .open(&path)
             .expect("open");
-        writeln!(file, "{:016x} {old}\nnot a line\n{:016x}", 7, 8).expect("write");
+        // Nor one dated after now (a clock set back).
+        let future = time::unix_millis(SystemTime::now()) / 1000 + 3600;
+        writeln!(
+            file,
+            "{:016x} {old}\nnot a line\n{:016x}\n{:016x} {future}",
+            7, 8, 9
+        )
+        .expect("write");
         assert_eq!(dir.load(), HashSet::from([1, 0xffff_ffff_ffff_ffff, 3]));
     }
 
@@ -146,14 +176,15 @@ mod tests {
     }
 
     #[test]
-    fn the_file_starts_over_once_past_its_bound() {
+    fn past_its_bound_the_file_keeps_the_newest_half_and_what_is_new() {
         let scratch = Scratch::new("written-bound");
         let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
         dir.note(&(0..2000).collect::<Vec<u64>>());
         assert_eq!(dir.load().len(), 2000);
-        dir.note(&(2000..3000).collect::<Vec<u64>>());
+        dir.note(&(2000..2400).collect::<Vec<u64>>());
         let path = dir.written_path().expect("usable");
         assert!(std::fs::metadata(&path).expect("file").len() <= MAX_BYTES);
-        assert_eq!(dir.load(), (2000..3000).collect::<HashSet<u64>>());
+        let kept = MAX_BYTES / 2 / LINE as u64;
+        assert_eq!(dir.load(), (2000 - kept..2400).collect::<HashSet<u64>>());
     }
 }

@@ -73,6 +73,12 @@ pub(crate) trait Deliver {
         let _ = request;
         false
     }
+
+    /// Writes `request` from now on even if [`Self::withholds`] said not to, as
+    /// [`Worker::release`].
+    fn release(&mut self, request: &Post) {
+        let _ = request;
+    }
 }
 
 /// Sends `first`, then `then` only once `first` is sent, one by one (never pipelined).

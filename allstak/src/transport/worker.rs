@@ -13,7 +13,7 @@ use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Deliver, InFlight, Job, Outgoing, Shared, Task};
 use crate::diag::{self, Notice};
 use crate::sdk_thread;
-use crate::wire::Post;
+use crate::wire::{self, Post};
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often the worker calls its heartbeat (which refreshes the state file), busy or idle.
@@ -389,8 +389,7 @@ impl Worker {
     /// answered is posted again when its turn comes.
     pub(crate) fn deliver_ahead(&mut self, requests: &[&Post]) {
         self.ahead.clear();
-        // One is posted ahead only to be noted if unanswered, by a run that does not wait.
-        if requests.len() < 2 && self.shared.written.is_none() {
+        if requests.len() < 2 {
             return;
         }
         let outcomes = self.post_in_order(requests);
@@ -451,54 +450,91 @@ impl Worker {
     /// written; in a run that does not wait, they count as unanswered meanwhile (noted at
     /// exit, see [`super::Written`]).
     fn post_all(&mut self, requests: &[&Post], timeout: Duration) -> Vec<Answer> {
+        let noted = self.once_written(requests);
+        let (backend, endpoint) = self.backend();
+        let answers = sdk_thread::without_tracing(|| backend.post_all(endpoint, requests, timeout))
+            .unwrap_or_default();
+        self.answered_now(&noted, &answers);
+        answers
+    }
+
+    /// Hands the backend what is to be done once `requests` are written (by its next post, if
+    /// it writes them on its connection of its own): the work [`Self::while_answered`] gave,
+    /// and, in a run that does not wait, noting them unanswered. A session's start is noted
+    /// only with the end written right after it: the two are withheld together, so that an end
+    /// is never written without its start before it on the same connection. What is noted, by
+    /// each request's place.
+    fn once_written(&mut self, requests: &[&Post]) -> Vec<Option<u64>> {
         let work = self.meanwhile.take();
-        let shared = Arc::clone(&self.shared);
-        let hashes: Vec<u64> = if shared.written.is_some() {
+        let noted: Vec<Option<u64>> = if self.shared.written.is_some() {
             requests
                 .iter()
-                .map(|r| crate::state::request_hash(r))
+                .enumerate()
+                .map(|(at, request)| {
+                    let alone = request.path == wire::SESSIONS_START
+                        && requests.get(at + 1).map(|next| next.path) != Some(wire::SESSIONS_END);
+                    (!alone).then(|| crate::state::request_hash(request))
+                })
                 .collect()
         } else {
             Vec::new()
         };
-        let noted = hashes.clone();
-        let written: Option<Meanwhile> = if noted.is_empty() {
+        let hashes: Vec<u64> = noted.iter().flatten().copied().collect();
+        let hook: Option<Meanwhile> = if hashes.is_empty() {
             work
         } else {
+            let shared = Arc::clone(&self.shared);
             Some(Box::new(move || {
                 shared
                     .unanswered
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .extend(noted);
+                    .extend(hashes);
                 if let Some(work) = work {
                     work();
                 }
             }))
         };
-        let (backend, endpoint) = self.backend();
-        backend.meanwhile(written);
-        let answers = sdk_thread::without_tracing(|| backend.post_all(endpoint, requests, timeout))
-            .unwrap_or_default();
-        backend.meanwhile(None);
-        if !answers.is_empty() {
-            self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
-            let mut unanswered = self
-                .shared
-                .unanswered
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            for hash in hashes.iter().take(answers.len()) {
-                if let Some(at) = unanswered.iter().position(|h| h == hash) {
-                    unanswered.swap_remove(at);
-                }
+        self.backend().0.meanwhile(hook);
+        noted
+    }
+
+    /// The backend is done with a post: nothing is left for its next one to do, and the
+    /// requests answered (`answers`, in order) are no longer unanswered.
+    fn answered_now(&mut self, noted: &[Option<u64>], answers: &[Answer]) {
+        self.backend().0.meanwhile(None);
+        self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
+        let answered: Vec<u64> = noted
+            .iter()
+            .take(answers.len())
+            .flatten()
+            .copied()
+            .collect();
+        if answered.is_empty() {
+            return;
+        }
+        let mut unanswered = self
+            .shared
+            .unanswered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for hash in answered {
+            if let Some(at) = unanswered.iter().position(|h| *h == hash) {
+                unanswered.swap_remove(at);
             }
         }
-        answers
     }
 
     /// Whether `request` is not written (yet): in a run that does not wait, one that has read
     /// no answer, an earlier such run wrote it recently without reading its answer.
+    /// Writes `request` whether or not an earlier run did (a start whose end goes now: the
+    /// two go together).
+    pub(crate) fn release(&mut self, request: &Post) {
+        if let Some(withheld) = &mut self.withheld {
+            withheld.remove(&crate::state::request_hash(request));
+        }
+    }
+
     pub(crate) fn withholds(&mut self, request: &Post) -> bool {
         let Some(written) = &self.shared.written else {
             return false;
@@ -587,9 +623,10 @@ impl Worker {
         if self.withholds(request) {
             return Outcome::Withheld;
         }
+        let noted = self.once_written(&[request]);
         let (backend, endpoint) = self.backend();
         let answer = sdk_thread::without_tracing(|| backend.post(endpoint, request, timeout));
-        self.answered |= matches!(answer, Answer::Status { .. });
+        self.answered_now(&noted, std::slice::from_ref(&answer));
         outcome_of(request.path, answer)
     }
 
@@ -621,6 +658,10 @@ impl Deliver for Worker {
 
     fn withholds(&mut self, request: &Post) -> bool {
         Worker::withholds(self, request)
+    }
+
+    fn release(&mut self, request: &Post) {
+        Worker::release(self, request);
     }
 }
 
@@ -819,6 +860,41 @@ mod tests {
         assert_eq!(
             posted.lock().unwrap()[1..],
             [(wire::ERRORS, "one"), (wire::SESSIONS_START, "one")]
+        );
+    }
+
+    #[test]
+    fn a_start_is_noted_only_with_its_end_written_right_after_it() {
+        struct Nothing;
+        impl super::super::Written for Nothing {
+            fn load(&self) -> HashSet<u64> {
+                HashSet::new()
+            }
+            fn note(&self, _: &[u64]) {}
+        }
+        let posted = Arc::new(Mutex::new(Vec::new()));
+        let mut worker = worker_written(Arc::new(Inbox::new()), Some(Box::new(Nothing)));
+        worker.backend = Some(Box::new(Pipelining {
+            all: Vec::new(),
+            posted: Arc::clone(&posted),
+            meanwhile: None,
+        }));
+        let start = |id: &str| Post {
+            path: wire::SESSIONS_START,
+            body: id.as_bytes().to_vec(),
+        };
+        let end = |id: &str| Post {
+            path: wire::SESSIONS_END,
+            body: id.as_bytes().to_vec(),
+        };
+        let (a, b, ours) = (start("a"), end("a"), start("ours"));
+        worker.deliver_ahead(&[&a, &b, &ours]);
+        assert_eq!(posted.lock().unwrap().len(), 3, "all written");
+        let hash = crate::state::request_hash;
+        assert_eq!(
+            *worker.shared.unanswered.lock().unwrap(),
+            [hash(&a), hash(&b)],
+            "not the start written without its end"
         );
     }
 
