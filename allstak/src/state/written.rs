@@ -9,18 +9,20 @@
 //! [`WRITTEN_FOR`] are ignored (then written again: a write that never arrived is not lost for
 //! longer), the file is emptied once past [`MAX_BYTES`].
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{StateDir, files};
+use super::{MAX_AGE, StateDir, files};
 use crate::time;
+use crate::transport::Earlier;
 use crate::wire::Post;
 
-/// How long a request written without its answer read is not written again by a run that does
-/// not wait.
+/// How long a request written once without its answer read is not written again by a run that
+/// does not wait; twice as long after each time it was (a series that never reads an answer
+/// writes each request a dozen times in the week it is kept, not every ten minutes).
 const WRITTEN_FOR: Duration = Duration::from_secs(600);
-/// The file's bound: a few thousand requests.
+/// The file's bound: a couple of thousand requests.
 const MAX_BYTES: u64 = 64 * 1024;
 
 /// What tells a request from another across runs (FNV-1a over its path and body: stable across
@@ -37,66 +39,102 @@ pub(crate) fn request_hash(request: &Post) -> u64 {
 }
 
 impl crate::transport::Written for StateDir {
-    /// The requests written by runs that did not wait, less than [`WRITTEN_FOR`] ago, without
-    /// an answer read.
-    fn load(&self) -> HashSet<u64> {
-        self.written_path()
-            .map(|path| fresh(&path, now()).map(|(hash, _)| hash).collect())
-            .unwrap_or_default()
+    /// The requests written by runs that did not wait, without an answer read: each one's
+    /// times, and whether it is withheld now.
+    fn load(&self) -> HashMap<u64, Earlier> {
+        let now = now();
+        let mut earlier = HashMap::new();
+        if let Some(path) = self.written_path() {
+            for line in kept(&path, now) {
+                earlier.insert(
+                    line.hash,
+                    Earlier {
+                        withheld: now - line.at < withheld_for(line.times),
+                        times: line.times,
+                    },
+                );
+            }
+        }
+        earlier
     }
 
-    /// `hashes` were written now, their answers not read (the process is exiting). From the
-    /// exiting thread: nothing if another thread is still finding the dir.
-    fn note(&self, hashes: &[u64]) {
-        if hashes.is_empty() || self.being_found() {
+    /// These were written now (each hash with the times it was, this one included), their
+    /// answers not read (the process is exiting). From the exiting thread: nothing if another
+    /// thread is still finding the dir.
+    fn note(&self, written: &[(u64, u32)]) {
+        if written.is_empty() || self.being_found() {
             return;
         }
         let Some(path) = self.written_path() else {
             return;
         };
         let now = now();
-        let new = lines(hashes.iter().map(|hash| (*hash, now)));
-        if files::append(&path, new.as_bytes(), MAX_BYTES).is_ok() {
+        let new: Vec<Line> = written
+            .iter()
+            .map(|&(hash, times)| Line {
+                hash,
+                at: now,
+                times,
+            })
+            .collect();
+        if files::append(&path, text(&new).as_bytes(), MAX_BYTES).is_ok() {
             return;
         }
-        // Full (or not a file of ours): what is still fresh, the newest half, and these, in a
-        // new file in its place.
-        let kept: Vec<(u64, u64)> = fresh(&path, now).collect();
-        let room = (MAX_BYTES as usize / 2 / LINE).min(kept.len());
-        let all = lines(kept[kept.len() - room..].iter().copied()) + &new;
+        // Full (or not a file of ours): the newest half of what is kept, and these, in a new
+        // file in its place.
+        let mut all: Vec<Line> = kept(&path, now);
+        let room = (MAX_BYTES as usize / 2 / LINE).min(all.len());
+        all.drain(..all.len() - room);
+        all.extend(new);
+        let all = text(&all);
         if all.len() as u64 <= MAX_BYTES {
             let _ = files::write(&path, all.as_bytes());
         }
     }
 }
 
-/// One line's bytes: 16 hex digits, a space, 10 digits of seconds, a newline.
-const LINE: usize = 28;
+/// A line of the file: a request's hash, when it was written (seconds), the times it was.
+#[derive(Clone, Copy)]
+struct Line {
+    hash: u64,
+    at: u64,
+    times: u32,
+}
+
+/// A line's bytes at most: 16 hex digits, 10 digits of seconds, up to 10 of times, two spaces,
+/// a newline.
+const LINE: usize = 39;
+
+/// How long a request written `times` times is withheld, in seconds.
+fn withheld_for(times: u32) -> u64 {
+    WRITTEN_FOR.as_secs() << times.clamp(1, 11).saturating_sub(1)
+}
 
 fn now() -> u64 {
     time::unix_millis(SystemTime::now()) / 1000
 }
 
-fn lines(written: impl Iterator<Item = (u64, u64)>) -> String {
-    written
-        .map(|(hash, at)| format!("{hash:016x} {at}\n"))
+fn text(lines: &[Line]) -> String {
+    lines
+        .iter()
+        .map(|line| format!("{:016x} {} {}\n", line.hash, line.at, line.times))
         .collect()
 }
 
-/// The lines of the file at `path` written less than [`WRITTEN_FOR`] before `now` (and not
-/// after it: a clock set back does not make them fresh for longer), in the file's order.
-fn fresh(path: &std::path::Path, now: u64) -> impl Iterator<Item = (u64, u64)> {
+/// The lines of the file at `path` written within the state's age before `now` (not after it:
+/// a clock set back does not make them last longer), in the file's order.
+fn kept(path: &Path, now: u64) -> Vec<Line> {
     let bytes = files::read_at_most(path, MAX_BYTES).unwrap_or_default();
-    let lines: Vec<(u64, u64)> = String::from_utf8_lossy(&bytes)
+    String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|line| {
-            let (hash, at) = line.split_once(' ')?;
-            let at: u64 = at.parse().ok()?;
-            let hash = u64::from_str_radix(hash, 16).ok()?;
-            (at <= now && now - at < WRITTEN_FOR.as_secs()).then_some((hash, at))
+            let mut fields = line.split(' ');
+            let hash = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let at: u64 = fields.next()?.parse().ok()?;
+            let times: u32 = fields.next().map_or(Some(1), |times| times.parse().ok())?;
+            (at <= now && now - at < MAX_AGE.as_secs()).then_some(Line { hash, at, times })
         })
-        .collect();
-    lines.into_iter()
+        .collect()
 }
 
 impl StateDir {
@@ -120,6 +158,16 @@ mod tests {
         }
     }
 
+    fn withheld(dir: &StateDir) -> Vec<u64> {
+        let mut withheld: Vec<u64> = dir
+            .load()
+            .into_iter()
+            .filter_map(|(hash, earlier)| earlier.withheld.then_some(hash))
+            .collect();
+        withheld.sort_unstable();
+        withheld
+    }
+
     #[test]
     fn a_request_is_known_by_its_path_and_body() {
         let end = post("{}");
@@ -133,29 +181,37 @@ mod tests {
     }
 
     #[test]
-    fn what_was_noted_is_read_back_until_it_is_old() {
+    fn what_was_noted_is_withheld_for_longer_each_time_it_was_written() {
         let scratch = Scratch::new("written");
         let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
         assert!(dir.load().is_empty());
-        dir.note(&[1, 0xffff_ffff_ffff_ffff]);
-        dir.note(&[3]);
-        assert_eq!(dir.load(), HashSet::from([1, 0xffff_ffff_ffff_ffff, 3]));
-        // A line written long ago, and lines that are not ours, are not read.
+        dir.note(&[(1, 1), (u64::MAX, 1)]);
+        dir.note(&[(3, 2)]);
+        assert_eq!(withheld(&dir), [1, 3, u64::MAX]);
+        assert_eq!(dir.load()[&3].times, 2);
+        // Written 20 and 30 minutes ago: withheld for 10 minutes after one time, 20 after two,
+        // 40 after three. A line dated after now (a clock set back), and lines not ours, are
+        // not read.
         let path = dir.written_path().expect("usable");
-        let old = time::unix_millis(SystemTime::now()) / 1000 - WRITTEN_FOR.as_secs() - 1;
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .expect("open");
-        // Nor one dated after now (a clock set back).
-        let future = time::unix_millis(SystemTime::now()) / 1000 + 3600;
+        let now = now();
+        let (twenty, thirty) = (now - 20 * 60, now - 30 * 60);
         writeln!(
             file,
-            "{:016x} {old}\nnot a line\n{:016x}\n{:016x} {future}",
-            7, 8, 9
+            "{:016x} {twenty} 1\n{:016x} {thirty} 2\n{:016x} {twenty} 3\nnot a line\n{:016x}\n{:016x} {}",
+            7,
+            8,
+            9,
+            10,
+            11,
+            now + 3600
         )
         .expect("write");
-        assert_eq!(dir.load(), HashSet::from([1, 0xffff_ffff_ffff_ffff, 3]));
+        assert_eq!(withheld(&dir), [1, 3, 9, u64::MAX]);
+        assert_eq!(dir.load()[&8].times, 2, "kept, not withheld");
     }
 
     #[cfg(unix)]
@@ -165,26 +221,26 @@ mod tests {
         let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
         let path = dir.written_path().expect("usable");
         let target = scratch.0.join("elsewhere");
-        std::fs::write(&target, format!("{:016x} {}\n", 9, u64::MAX / 2)).expect("target");
+        let planted = format!("{:016x} {} 1\n", 9, now());
+        std::fs::write(&target, &planted).expect("target");
         std::os::unix::fs::symlink(&target, &path).expect("link");
         assert!(dir.load().is_empty());
-        dir.note(&[1]);
-        assert_eq!(
-            std::fs::read_to_string(&target).expect("target"),
-            format!("{:016x} {}\n", 9, u64::MAX / 2)
-        );
+        dir.note(&[(1, 1)]);
+        assert_eq!(std::fs::read_to_string(&target).expect("target"), planted);
     }
 
     #[test]
     fn past_its_bound_the_file_keeps_the_newest_half_and_what_is_new() {
         let scratch = Scratch::new("written-bound");
         let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
-        dir.note(&(0..2000).collect::<Vec<u64>>());
+        let first: Vec<(u64, u32)> = (0..2000).map(|hash| (hash, 1)).collect();
+        dir.note(&first);
         assert_eq!(dir.load().len(), 2000);
-        dir.note(&(2000..2400).collect::<Vec<u64>>());
+        dir.note(&(2000..2400).map(|hash| (hash, 1)).collect::<Vec<_>>());
         let path = dir.written_path().expect("usable");
         assert!(std::fs::metadata(&path).expect("file").len() <= MAX_BYTES);
-        let kept = MAX_BYTES / 2 / LINE as u64;
-        assert_eq!(dir.load(), (2000 - kept..2400).collect::<HashSet<u64>>());
+        let kept = (MAX_BYTES as usize / 2 / LINE) as u64;
+        let expected: Vec<u64> = (2000 - kept..2400).collect();
+        assert_eq!(withheld(&dir), expected);
     }
 }

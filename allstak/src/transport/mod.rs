@@ -22,7 +22,7 @@ mod retry;
 mod ureq;
 mod worker;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
@@ -112,10 +112,20 @@ pub(crate) enum Keeper {
 /// answer, by the hash of each request (the layer above's state dir): such a run does not
 /// write them again until it reads an answer of its own ([`Worker`] withholds them).
 pub(crate) trait Written: Send + Sync {
-    /// The requests written so by earlier runs, recently.
-    fn load(&self) -> HashSet<u64>;
-    /// Adds these, written by this run, which exits before their answers.
-    fn note(&self, hashes: &[u64]);
+    /// The requests written so by earlier runs, by hash.
+    fn load(&self) -> HashMap<u64, Earlier>;
+    /// Adds these, written by this run, which exits before their answers: each hash with the
+    /// times it was written, this one included.
+    fn note(&self, written: &[(u64, u32)]);
+}
+
+/// A request earlier runs wrote without reading the answer ([`Written::load`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Earlier {
+    /// Not to be written again yet.
+    pub(crate) withheld: bool,
+    /// How many times it was written.
+    pub(crate) times: u32,
 }
 
 /// Takes back what a [`Keep`] kept: its event was delivered (or refused for good) after all.
@@ -198,9 +208,9 @@ struct Shared {
     built: Condvar,
     /// Set in a run that does not wait for the network.
     written: Option<Box<dyn Written>>,
-    /// The requests written on the pipelined connection whose answers are not read yet, by
-    /// hash (only where `written` is set): noted at exit.
-    unanswered: Mutex<Vec<u64>>,
+    /// The requests written whose answers are not read yet, by hash, with the times each was
+    /// written (only where `written` is set): noted at exit.
+    unanswered: Mutex<Vec<(u64, u32)>>,
 }
 
 impl Shared {

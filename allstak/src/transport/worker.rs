@@ -1,7 +1,7 @@
 //! The worker loop: runs jobs in order, and delivers each request as the retry policy says,
 //! never past the exit deadline.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread;
@@ -77,7 +77,7 @@ pub(crate) struct Worker {
     meanwhile: Option<Meanwhile>,
     /// In a run that does not wait ([`super::Written`]): what earlier such runs wrote without
     /// reading the answer, read on first need; not written again until an answer is read.
-    withheld: Option<HashSet<u64>>,
+    earlier: Option<HashMap<u64, super::Earlier>>,
     /// Whether this run read an answer from the server: it lives long enough to settle what
     /// it writes, so nothing is withheld any longer.
     answered: bool,
@@ -100,7 +100,7 @@ impl Worker {
             ahead: VecDeque::new(),
             before_events: None,
             meanwhile: None,
-            withheld: None,
+            earlier: None,
             answered: false,
         }
     }
@@ -464,22 +464,25 @@ impl Worker {
     /// only with the end written right after it: the two are withheld together, so that an end
     /// is never written without its start before it on the same connection. What is noted, by
     /// each request's place.
-    fn once_written(&mut self, requests: &[&Post]) -> Vec<Option<u64>> {
+    fn once_written(&mut self, requests: &[&Post]) -> Vec<Option<(u64, u32)>> {
         let work = self.meanwhile.take();
-        let noted: Vec<Option<u64>> = if self.shared.written.is_some() {
+        let noted: Vec<Option<(u64, u32)>> = if self.shared.written.is_some() {
             requests
                 .iter()
                 .enumerate()
                 .map(|(at, request)| {
                     let alone = request.path == wire::SESSIONS_START
                         && requests.get(at + 1).map(|next| next.path) != Some(wire::SESSIONS_END);
-                    (!alone).then(|| crate::state::request_hash(request))
+                    (!alone).then(|| {
+                        let hash = crate::state::request_hash(request);
+                        (hash, self.times_written(hash) + 1)
+                    })
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let hashes: Vec<u64> = noted.iter().flatten().copied().collect();
+        let hashes: Vec<(u64, u32)> = noted.iter().flatten().copied().collect();
         let hook: Option<Meanwhile> = if hashes.is_empty() {
             work
         } else {
@@ -501,10 +504,10 @@ impl Worker {
 
     /// The backend is done with a post: nothing is left for its next one to do, and the
     /// requests answered (`answers`, in order) are no longer unanswered.
-    fn answered_now(&mut self, noted: &[Option<u64>], answers: &[Answer]) {
+    fn answered_now(&mut self, noted: &[Option<(u64, u32)>], answers: &[Answer]) {
         self.backend().0.meanwhile(None);
         self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
-        let answered: Vec<u64> = noted
+        let answered: Vec<(u64, u32)> = noted
             .iter()
             .take(answers.len())
             .flatten()
@@ -530,21 +533,36 @@ impl Worker {
     /// Writes `request` whether or not an earlier run did (a start whose end goes now: the
     /// two go together).
     pub(crate) fn release(&mut self, request: &Post) {
-        if let Some(withheld) = &mut self.withheld {
-            withheld.remove(&crate::state::request_hash(request));
+        if let Some(earlier) = self
+            .earlier
+            .as_mut()
+            .and_then(|earlier| earlier.get_mut(&crate::state::request_hash(request)))
+        {
+            earlier.withheld = false;
         }
     }
 
+    /// How many times earlier runs that did not wait wrote the request `hash`, unanswered.
+    fn times_written(&mut self, hash: u64) -> u32 {
+        self.earlier()
+            .and_then(|earlier| earlier.get(&hash))
+            .map_or(0, |earlier| earlier.times)
+    }
+
+    /// What earlier runs that did not wait wrote (in such a run), read on first need.
+    fn earlier(&mut self) -> Option<&HashMap<u64, super::Earlier>> {
+        let written = self.shared.written.as_ref()?;
+        Some(self.earlier.get_or_insert_with(|| written.load()))
+    }
+
     pub(crate) fn withholds(&mut self, request: &Post) -> bool {
-        let Some(written) = &self.shared.written else {
-            return false;
-        };
         if self.answered {
             return false;
         }
-        self.withheld
-            .get_or_insert_with(|| written.load())
-            .contains(&crate::state::request_hash(request))
+        let hash = crate::state::request_hash(request);
+        self.earlier()
+            .and_then(|earlier| earlier.get(&hash))
+            .is_some_and(|earlier| earlier.withheld)
     }
 
     /// `Some(task)`: done before the next error event is sent, if one is queued before it is
@@ -824,10 +842,14 @@ mod tests {
         );
         struct Earlier(u64);
         impl super::super::Written for Earlier {
-            fn load(&self) -> HashSet<u64> {
-                HashSet::from([self.0])
+            fn load(&self) -> HashMap<u64, super::super::Earlier> {
+                let earlier = super::super::Earlier {
+                    withheld: true,
+                    times: 1,
+                };
+                HashMap::from([(self.0, earlier)])
             }
-            fn note(&self, _: &[u64]) {}
+            fn note(&self, _: &[(u64, u32)]) {}
         }
         let written = Box::new(Earlier(crate::state::request_hash(&old)));
         let posted = Arc::new(Mutex::new(Vec::new()));
@@ -843,7 +865,7 @@ mod tests {
         // Written, its answer not read: noted at exit.
         assert_eq!(
             *worker.shared.unanswered.lock().unwrap(),
-            [crate::state::request_hash(&new)]
+            [(crate::state::request_hash(&new), 1)]
         );
         assert_eq!(worker.deliver_once(&old), Delivery::NotYet);
         assert_eq!(worker.deliver(&old), Delivery::NotYet);
@@ -865,15 +887,26 @@ mod tests {
 
     #[test]
     fn a_start_is_noted_only_with_its_end_written_right_after_it() {
-        struct Nothing;
-        impl super::super::Written for Nothing {
-            fn load(&self) -> HashSet<u64> {
-                HashSet::new()
+        /// The end of "a" was written three times before, the last long enough ago.
+        struct Before;
+        impl super::super::Written for Before {
+            fn load(&self) -> HashMap<u64, super::super::Earlier> {
+                let earlier = super::super::Earlier {
+                    withheld: false,
+                    times: 3,
+                };
+                HashMap::from([(crate::state::request_hash(&end_of("a")), earlier)])
             }
-            fn note(&self, _: &[u64]) {}
+            fn note(&self, _: &[(u64, u32)]) {}
+        }
+        fn end_of(id: &str) -> Post {
+            Post {
+                path: wire::SESSIONS_END,
+                body: id.as_bytes().to_vec(),
+            }
         }
         let posted = Arc::new(Mutex::new(Vec::new()));
-        let mut worker = worker_written(Arc::new(Inbox::new()), Some(Box::new(Nothing)));
+        let mut worker = worker_written(Arc::new(Inbox::new()), Some(Box::new(Before)));
         worker.backend = Some(Box::new(Pipelining {
             all: Vec::new(),
             posted: Arc::clone(&posted),
@@ -883,18 +916,14 @@ mod tests {
             path: wire::SESSIONS_START,
             body: id.as_bytes().to_vec(),
         };
-        let end = |id: &str| Post {
-            path: wire::SESSIONS_END,
-            body: id.as_bytes().to_vec(),
-        };
-        let (a, b, ours) = (start("a"), end("a"), start("ours"));
+        let (a, b, ours) = (start("a"), end_of("a"), start("ours"));
         worker.deliver_ahead(&[&a, &b, &ours]);
         assert_eq!(posted.lock().unwrap().len(), 3, "all written");
         let hash = crate::state::request_hash;
         assert_eq!(
             *worker.shared.unanswered.lock().unwrap(),
-            [hash(&a), hash(&b)],
-            "not the start written without its end"
+            [(hash(&a), 1), (hash(&b), 4)],
+            "not the start written without its end; each with the times it was written"
         );
     }
 
