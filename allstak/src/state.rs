@@ -64,6 +64,8 @@ pub(crate) struct Batch {
     limit: usize,
     /// The last written first, not the oldest.
     newest_first: bool,
+    /// How many sessions withheld (see [`StateDir::recover_but`]) it reads before it stops.
+    most_skipped: usize,
 }
 
 impl Batch {
@@ -71,13 +73,16 @@ impl Batch {
     const OLDEST: Self = Self {
         limit: MAX_RECOVERED_PER_START,
         newest_first: false,
+        most_skipped: usize::MAX,
     };
     /// In a run that does not wait at exit, what it reads and claims before it writes is time a
     /// short program may not give it (it ends when `main` does): a few, the newest first (the
-    /// older ones are those earlier such runs wrote already, each read only to be left).
+    /// older ones are those earlier such runs wrote already, each read only to be left), and
+    /// not past a few of those.
     const NOT_WAITING: Self = Self {
         limit: 4,
         newest_first: true,
+        most_skipped: 8,
     };
 }
 const EXTENSION: &str = "session";
@@ -427,7 +432,7 @@ impl StateDir {
         if batch.newest_first {
             entries.reverse();
         }
-        let mut recovered = Vec::new();
+        let (mut recovered, mut skipped) = (Vec::new(), 0);
         for (_, entry) in entries {
             if recovered.len() >= batch.limit {
                 break;
@@ -510,8 +515,14 @@ impl StateDir {
                 claim: PathBuf::new(),
                 original: path.with_extension(EXTENSION),
             };
-            if found.start().is_none_or(|start| withheld(&start)) && withheld(&found.end()) {
-                continue; // written by an earlier run, its answer not read: not again yet
+            if withheld(&found.end()) {
+                // Its end written by an earlier run, its answer not read: not again yet, nor
+                // its start (once the end is due, the two go together).
+                skipped += 1;
+                if skipped >= batch.most_skipped {
+                    break;
+                }
+                continue;
             }
             found.claim = path.with_extension(Claim::extension_now());
             if fs::rename(&path, &found.claim).is_err() {
@@ -1539,10 +1550,13 @@ mod tests {
         let scratch = Scratch::new("not-waiting");
         let dir = StateDir::locate(scratch.state_dir(), "k", "h");
         let long_ago = SystemTime::now() - Duration::from_secs(3600);
-        let states: Vec<SessionState> = (0..8)
+        let states: Vec<SessionState> = (0..12)
             .map(|n| {
                 let mut state = dead_state(&dir, SessionId::random());
                 state.started_at_ms += n;
+                if n == 10 {
+                    state.start = Some(START_BODY.to_owned());
+                }
                 dir.write(&state).expect("written");
                 fs::File::options()
                     .write(true)
@@ -1552,26 +1566,53 @@ mod tests {
                 state
             })
             .collect();
-        // The newest one's end was written by an earlier run (its start is not owed).
-        let newest = &states[7];
-        let written = wire::session_end(
-            &newest.session_id,
-            newest.updated_at_ms.saturating_sub(newest.started_at_ms),
-            SessionStatus::Abnormal.as_str(),
-        );
+        let end_of = |state: &SessionState| {
+            wire::session_end(
+                &state.session_id,
+                state.updated_at_ms.saturating_sub(state.started_at_ms),
+                SessionStatus::Abnormal.as_str(),
+            )
+        };
+        let ids = |recovered: &[Recovered]| -> Vec<String> {
+            recovered.iter().map(|r| r.session_id.clone()).collect()
+        };
+        // The two newest ends were written by earlier runs; the start the second newest owes
+        // was not, but goes only with its end.
+        let written = [end_of(&states[11]), end_of(&states[10])];
         let recovered = dir.recover_but(
             SystemTime::now(),
             None,
-            &mut |request| *request == written,
+            &mut |request| written.contains(request),
             Batch::NOT_WAITING,
         );
-        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
-        let expected: Vec<&str> = states[3..7].iter().map(|s| s.session_id.as_str()).collect();
+        let expected: Vec<String> = states[6..10].iter().map(|s| s.session_id.clone()).collect();
         assert_eq!(
-            found, expected,
+            ids(&recovered),
+            expected,
             "the four newest not withheld, in the order they started"
         );
-        assert!(dir.file_for(&newest.session_id).exists(), "left unclaimed");
+        for state in &states[10..] {
+            assert!(dir.file_for(&state.session_id).exists(), "left unclaimed");
+        }
+        for recovered in &recovered {
+            recovered.settle(false);
+        }
+        // Every end but the oldest's written: it stops after reading eight of them.
+        let written: Vec<Post> = states[1..].iter().map(end_of).collect();
+        let recovered = dir.recover_but(
+            SystemTime::now(),
+            None,
+            &mut |request| written.contains(request),
+            Batch::NOT_WAITING,
+        );
+        assert!(recovered.is_empty(), "{:?}", ids(&recovered));
+        let recovered = dir.recover_but(
+            SystemTime::now(),
+            None,
+            &mut |request| written.contains(request),
+            Batch::OLDEST,
+        );
+        assert_eq!(ids(&recovered), [states[0].session_id.clone()]);
     }
 
     #[test]

@@ -121,20 +121,45 @@ fn text(lines: &[Line]) -> String {
         .collect()
 }
 
-/// The lines of the file at `path` written within the state's age before `now` (not after it:
-/// a clock set back does not make them last longer), in the file's order.
+/// The requests the file at `path` names, each once (its last write, and the most times any
+/// line gives it), oldest first, written within the state's age before `now` (not after it: a clock set back
+/// does not make them last longer). Read up to twice its bound: two processes that exit at once
+/// may both append to a file near it.
 fn kept(path: &Path, now: u64) -> Vec<Line> {
-    let bytes = files::read_at_most(path, MAX_BYTES).unwrap_or_default();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let hash = u64::from_str_radix(fields.next()?, 16).ok()?;
-            let at: u64 = fields.next()?.parse().ok()?;
-            let times: u32 = fields.next().map_or(Some(1), |times| times.parse().ok())?;
-            (at <= now && now - at < MAX_AGE.as_secs()).then_some(Line { hash, at, times })
-        })
-        .collect()
+    let bytes = files::read_at_most(path, 2 * MAX_BYTES).unwrap_or_default();
+    // Each request's line, and where its last one is in the file.
+    let mut requests: HashMap<u64, (Line, usize)> = HashMap::new();
+    for (place, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+        let mut fields = line.split(' ');
+        let Some(hash) = fields
+            .next()
+            .and_then(|hash| u64::from_str_radix(hash, 16).ok())
+        else {
+            continue;
+        };
+        let Some(at) = fields.next().and_then(|at| at.parse::<u64>().ok()) else {
+            continue;
+        };
+        let Some(times) = fields
+            .next()
+            .map_or(Some(1), |times| times.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if at > now || now - at >= MAX_AGE.as_secs() {
+            continue;
+        }
+        let (known, last) = requests
+            .entry(hash)
+            .or_insert((Line { hash, at, times }, place));
+        known.at = known.at.max(at);
+        known.times = known.times.max(times);
+        *last = place;
+    }
+    // Oldest first: by when each was last written, then by place in the file.
+    let mut kept: Vec<(Line, usize)> = requests.into_values().collect();
+    kept.sort_by_key(|(line, place)| (line.at, *place));
+    kept.into_iter().map(|(line, _)| line).collect()
 }
 
 impl StateDir {
@@ -212,6 +237,36 @@ mod tests {
         .expect("write");
         assert_eq!(withheld(&dir), [1, 3, 9, u64::MAX]);
         assert_eq!(dir.load()[&8].times, 2, "kept, not withheld");
+    }
+
+    #[test]
+    fn a_request_noted_twice_is_read_once_with_its_last_write_and_most_times() {
+        let scratch = Scratch::new("written-twice");
+        let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
+        let path = dir.written_path().expect("usable");
+        let now = now();
+        let hour = now - 3600;
+        // The second line, written later by a run that had read the file first, says fewer
+        // times; the third is the last write.
+        std::fs::write(
+            &path,
+            format!(
+                "{:016x} {hour} 4\n{:016x} {hour} 2\n{:016x} {now} 1\n",
+                5, 5, 5
+            ),
+        )
+        .expect("file");
+        let earlier = dir.load();
+        assert_eq!(earlier.len(), 1);
+        assert_eq!(earlier[&5].times, 4);
+        assert!(earlier[&5].withheld, "written now");
+        // Past its bound (two exits appending at once), it is still read.
+        let many: String = (0..3000)
+            .map(|hash| format!("{hash:016x} {now} 1\n"))
+            .collect();
+        std::fs::write(&path, many).expect("file");
+        assert!(std::fs::metadata(&path).expect("file").len() > MAX_BYTES);
+        assert_eq!(dir.load().len(), 3000);
     }
 
     #[cfg(unix)]

@@ -475,7 +475,7 @@ impl Worker {
                         && requests.get(at + 1).map(|next| next.path) != Some(wire::SESSIONS_END);
                     (!alone).then(|| {
                         let hash = crate::state::request_hash(request);
-                        (hash, self.times_written(hash) + 1)
+                        (hash, self.times_written(hash).saturating_add(1))
                     })
                 })
                 .collect()
@@ -507,11 +507,12 @@ impl Worker {
     fn answered_now(&mut self, noted: &[Option<(u64, u32)>], answers: &[Answer]) {
         self.backend().0.meanwhile(None);
         self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
+        // No answer (a timeout once written) is not one: still unanswered.
         let answered: Vec<(u64, u32)> = noted
             .iter()
-            .take(answers.len())
-            .flatten()
-            .copied()
+            .zip(answers)
+            .filter(|(_, answer)| matches!(answer, Answer::Status { .. }))
+            .filter_map(|(noted, _)| *noted)
             .collect();
         if answered.is_empty() {
             return;
@@ -528,8 +529,6 @@ impl Worker {
         }
     }
 
-    /// Whether `request` is not written (yet): in a run that does not wait, one that has read
-    /// no answer, an earlier such run wrote it recently without reading its answer.
     /// Writes `request` whether or not an earlier run did (a start whose end goes now: the
     /// two go together).
     pub(crate) fn release(&mut self, request: &Post) {
@@ -555,6 +554,8 @@ impl Worker {
         Some(self.earlier.get_or_insert_with(|| written.load()))
     }
 
+    /// Whether `request` is not written (yet): in a run that does not wait, one that has read
+    /// no answer, an earlier such run wrote it recently without reading its answer.
     pub(crate) fn withholds(&mut self, request: &Post) -> bool {
         if self.answered {
             return false;
