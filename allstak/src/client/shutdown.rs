@@ -282,9 +282,6 @@ impl Client {
             transport.flush(deadline);
         }
         self.keep_what_is_left();
-        if let Some(transport) = self.transport() {
-            transport.note_written_unanswered();
-        }
     }
 }
 

@@ -4,10 +4,12 @@
 //! answered), but the next such run does not write them again: only what is new since. A run
 //! that reads an answer sends everything, and settles it.
 //!
-//! One file per key and host beside the sessions, a line per request: its hash and when it was
-//! written. Appended to at exit, read once by a run that does not wait; lines older than
-//! [`WRITTEN_FOR`] are ignored (then written again: a write that never arrived is not lost for
-//! longer), the file is emptied once past [`MAX_BYTES`].
+//! One file per key and host beside the sessions, a line per write: the request's hash, when,
+//! and how many times it was written. Appended to by the SDK's thread as it writes (until it
+//! reads an answer), read once by a run that does not wait. A request is withheld for
+//! [`WRITTEN_FOR`] after its first write, twice as long after each next one (then written
+//! again: a write that never arrived, or that the server dropped, is not lost for longer);
+//! past [`MAX_BYTES`] the file keeps the newest half of its requests.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,9 +60,9 @@ impl crate::transport::Written for StateDir {
         earlier
     }
 
-    /// These were written now (each hash with the times it was, this one included), their
-    /// answers not read (the process is exiting). From the exiting thread: nothing if another
-    /// thread is still finding the dir.
+    /// These were written now (each hash with the times it was, this one included), by a run
+    /// that may end before it reads their answers (from the SDK's thread; nothing if another
+    /// thread is still finding the dir).
     fn note(&self, written: &[(u64, u32)]) {
         if written.is_empty() || self.being_found() {
             return;
@@ -123,8 +125,8 @@ fn text(lines: &[Line]) -> String {
 
 /// The requests the file at `path` names, each once (its last write, and the most times any
 /// line gives it), oldest first, written within the state's age before `now` (not after it: a clock set back
-/// does not make them last longer). Read up to twice its bound: two processes that exit at once
-/// may both append to a file near it.
+/// does not make them last longer). Read up to twice its bound: two processes that write at
+/// once may both append to a file near it.
 fn kept(path: &Path, now: u64) -> Vec<Line> {
     let bytes = files::read_at_most(path, 2 * MAX_BYTES).unwrap_or_default();
     // Each request's line, and where its last one is in the file.

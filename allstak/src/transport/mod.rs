@@ -114,8 +114,8 @@ pub(crate) enum Keeper {
 pub(crate) trait Written: Send + Sync {
     /// The requests written so by earlier runs, by hash.
     fn load(&self) -> HashMap<u64, Earlier>;
-    /// Adds these, written by this run, which exits before their answers: each hash with the
-    /// times it was written, this one included.
+    /// Adds these, just written by this run, which may end before it reads their answers:
+    /// each hash with the times it was written, this one included.
     fn note(&self, written: &[(u64, u32)]);
 }
 
@@ -208,9 +208,6 @@ struct Shared {
     built: Condvar,
     /// Set in a run that does not wait for the network.
     written: Option<Box<dyn Written>>,
-    /// The requests written whose answers are not read yet, by hash, with the times each was
-    /// written (only where `written` is set): noted at exit.
-    unanswered: Mutex<Vec<(u64, u32)>>,
 }
 
 impl Shared {
@@ -225,7 +222,6 @@ impl Shared {
             in_flight: Mutex::new(InFlight::default()),
             built: Condvar::new(),
             written,
-            unanswered: Mutex::new(Vec::new()),
         }
     }
 
@@ -460,17 +456,6 @@ impl Transport {
             );
         }
         let _ = self.shared.keep(&requests, Keeper::Exiting);
-    }
-
-    /// The process exits without waiting for the network: the requests written whose answers
-    /// were not read are noted, so that the next such run does not write them again. Never
-    /// waits long for the worker.
-    pub(crate) fn note_written_unanswered(&self) {
-        if let Some(written) = &self.shared.written
-            && let Some(unanswered) = crate::lock_soon::lock_soon(&self.shared.unanswered)
-        {
-            written.note(&unanswered);
-        }
     }
 
     /// How many error events will never reach the server (see [`crate::dropped_event_count`]).

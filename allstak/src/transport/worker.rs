@@ -447,86 +447,63 @@ impl Worker {
     }
 
     /// Posts `requests` pipelined, the work [`Self::while_answered`] gave done once they are
-    /// written; in a run that does not wait, they count as unanswered meanwhile (noted at
-    /// exit, see [`super::Written`]).
+    /// written (and, in a run that does not wait, their noting: see [`Self::once_written`]).
     fn post_all(&mut self, requests: &[&Post], timeout: Duration) -> Vec<Answer> {
-        let noted = self.once_written(requests);
+        self.once_written(requests);
         let (backend, endpoint) = self.backend();
         let answers = sdk_thread::without_tracing(|| backend.post_all(endpoint, requests, timeout))
             .unwrap_or_default();
-        self.answered_now(&noted, &answers);
+        self.answered_now(&answers);
         answers
     }
 
     /// Hands the backend what is to be done once `requests` are written (by its next post, if
     /// it writes them on its connection of its own): the work [`Self::while_answered`] gave,
-    /// and, in a run that does not wait, noting them unanswered. A session's start is noted
-    /// only with the end written right after it: the two are withheld together, so that an end
-    /// is never written without its start before it on the same connection. What is noted, by
-    /// each request's place.
-    fn once_written(&mut self, requests: &[&Post]) -> Vec<Option<(u64, u32)>> {
+    /// and, in a run that does not wait and has read no answer yet (it may end before it
+    /// reads theirs), noting them as written ([`super::Written::note`]), on this thread, off
+    /// the exit's path. A session's start is noted only with the end written right after it:
+    /// the two are withheld together, so that an end is never written without its start before
+    /// it on the same connection.
+    fn once_written(&mut self, requests: &[&Post]) {
         let work = self.meanwhile.take();
-        let noted: Vec<Option<(u64, u32)>> = if self.shared.written.is_some() {
+        let notes = self.shared.written.is_some() && !self.answered;
+        let noted: Vec<(u64, u32)> = if notes {
             requests
                 .iter()
                 .enumerate()
-                .map(|(at, request)| {
-                    let alone = request.path == wire::SESSIONS_START
-                        && requests.get(at + 1).map(|next| next.path) != Some(wire::SESSIONS_END);
-                    (!alone).then(|| {
-                        let hash = crate::state::request_hash(request);
-                        (hash, self.times_written(hash).saturating_add(1))
-                    })
+                .filter(|(at, request)| {
+                    request.path != wire::SESSIONS_START
+                        || requests.get(at + 1).map(|next| next.path) == Some(wire::SESSIONS_END)
+                })
+                .map(|(_, request)| {
+                    let hash = crate::state::request_hash(request);
+                    (hash, self.times_written(hash).saturating_add(1))
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let hashes: Vec<(u64, u32)> = noted.iter().flatten().copied().collect();
-        let hook: Option<Meanwhile> = if hashes.is_empty() {
+        let hook: Option<Meanwhile> = if noted.is_empty() {
             work
         } else {
             let shared = Arc::clone(&self.shared);
             Some(Box::new(move || {
-                shared
-                    .unanswered
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(hashes);
+                if let Some(written) = &shared.written {
+                    written.note(&noted);
+                }
                 if let Some(work) = work {
                     work();
                 }
             }))
         };
         self.backend().0.meanwhile(hook);
-        noted
     }
 
-    /// The backend is done with a post: nothing is left for its next one to do, and the
-    /// requests answered (`answers`, in order) are no longer unanswered.
-    fn answered_now(&mut self, noted: &[Option<(u64, u32)>], answers: &[Answer]) {
+    /// The backend is done with a post: nothing is left for its next one to do; an answer
+    /// read means this run lives long enough to settle what it writes.
+    fn answered_now(&mut self, answers: &[Answer]) {
         self.backend().0.meanwhile(None);
         self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
-        // No answer (a timeout once written) is not one: still unanswered.
-        let answered: Vec<(u64, u32)> = noted
-            .iter()
-            .zip(answers)
-            .filter(|(_, answer)| matches!(answer, Answer::Status { .. }))
-            .filter_map(|(noted, _)| *noted)
-            .collect();
-        if answered.is_empty() {
-            return;
-        }
-        let mut unanswered = self
-            .shared
-            .unanswered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for hash in answered {
-            if let Some(at) = unanswered.iter().position(|h| *h == hash) {
-                unanswered.swap_remove(at);
-            }
-        }
     }
 
     /// Writes `request` whether or not an earlier run did (a start whose end goes now: the
@@ -642,10 +619,10 @@ impl Worker {
         if self.withholds(request) {
             return Outcome::Withheld;
         }
-        let noted = self.once_written(&[request]);
+        self.once_written(&[request]);
         let (backend, endpoint) = self.backend();
         let answer = sdk_thread::without_tracing(|| backend.post(endpoint, request, timeout));
-        self.answered_now(&noted, std::slice::from_ref(&answer));
+        self.answered_now(std::slice::from_ref(&answer));
         outcome_of(request.path, answer)
     }
 
@@ -834,6 +811,49 @@ mod tests {
         Job::Event(Box::new(move |_| Outgoing::Post(request(path))))
     }
 
+    /// What a run noted: each hash with the times it was written.
+    type Noted = Arc<Mutex<Vec<(u64, u32)>>>;
+
+    /// What earlier runs wrote (as given), and what this one notes.
+    struct Recording {
+        earlier: HashMap<u64, super::super::Earlier>,
+        noted: Noted,
+    }
+
+    impl super::super::Written for Recording {
+        fn load(&self) -> HashMap<u64, super::super::Earlier> {
+            self.earlier.clone()
+        }
+        fn note(&self, written: &[(u64, u32)]) {
+            self.noted.lock().unwrap().extend_from_slice(written);
+        }
+    }
+
+    /// A worker of a run that does not wait, after runs that wrote `earlier` (hash: withheld,
+    /// times), with a pipelining backend that answers nothing; what it posts, what it notes.
+    fn not_waiting(earlier: &[(&Post, bool, u32)]) -> (Worker, Posted, Noted) {
+        let noted = Arc::new(Mutex::new(Vec::new()));
+        let earlier = earlier
+            .iter()
+            .map(|&(request, withheld, times)| {
+                let earlier = super::super::Earlier { withheld, times };
+                (crate::state::request_hash(request), earlier)
+            })
+            .collect();
+        let written = Recording {
+            earlier,
+            noted: Arc::clone(&noted),
+        };
+        let mut worker = worker_written(Arc::new(Inbox::new()), Some(Box::new(written)));
+        let posted = Arc::new(Mutex::new(Vec::new()));
+        worker.backend = Some(Box::new(Pipelining {
+            all: Vec::new(),
+            posted: Arc::clone(&posted),
+            meanwhile: None,
+        }));
+        (worker, posted, noted)
+    }
+
     #[test]
     fn a_run_that_does_not_wait_writes_only_what_earlier_ones_did_not_until_it_reads_an_answer() {
         let (old, new, other) = (
@@ -841,100 +861,60 @@ mod tests {
             request(wire::SESSIONS_END),
             request(wire::ERRORS),
         );
-        struct Earlier(u64);
-        impl super::super::Written for Earlier {
-            fn load(&self) -> HashMap<u64, super::super::Earlier> {
-                let earlier = super::super::Earlier {
-                    withheld: true,
-                    times: 1,
-                };
-                HashMap::from([(self.0, earlier)])
-            }
-            fn note(&self, _: &[(u64, u32)]) {}
-        }
-        let written = Box::new(Earlier(crate::state::request_hash(&old)));
-        let posted = Arc::new(Mutex::new(Vec::new()));
-        let mut worker = worker_written(Arc::new(Inbox::new()), Some(written));
         // No answer comes back (the program ends first).
-        worker.backend = Some(Box::new(Pipelining {
-            all: Vec::new(),
-            posted: Arc::clone(&posted),
-            meanwhile: None,
-        }));
+        let (mut worker, posted, noted) = not_waiting(&[(&old, true, 1)]);
         worker.deliver_ahead(&[&old, &new]);
         assert_eq!(*posted.lock().unwrap(), [(wire::SESSIONS_END, "all")]);
-        // Written, its answer not read: noted at exit.
+        // Written, its answer not read: noted as it was written.
         assert_eq!(
-            *worker.shared.unanswered.lock().unwrap(),
+            *noted.lock().unwrap(),
             [(crate::state::request_hash(&new), 1)]
         );
         assert_eq!(worker.deliver_once(&old), Delivery::NotYet);
         assert_eq!(worker.deliver(&old), Delivery::NotYet);
         assert_eq!(posted.lock().unwrap().len(), 1, "withheld, not written");
 
-        // An answer read: this run settles what it writes, and withholds nothing.
-        worker.backend = Some(Box::new(Pipelining {
-            all: Vec::new(),
-            posted: Arc::clone(&posted),
-            meanwhile: None,
-        }));
+        // An answer read: this run settles what it writes, and withholds (and notes) nothing.
         assert_eq!(worker.deliver(&other), Delivery::Sent);
         assert_eq!(worker.deliver(&old), Delivery::Sent);
         assert_eq!(
             posted.lock().unwrap()[1..],
             [(wire::ERRORS, "one"), (wire::SESSIONS_START, "one")]
         );
+        worker.deliver_ahead(&[&other, &new]);
+        assert_eq!(noted.lock().unwrap().len(), 1);
     }
 
     #[test]
     fn a_start_is_noted_only_with_its_end_written_right_after_it() {
-        /// The end of "a" was written three times before, the last long enough ago.
-        struct Before;
-        impl super::super::Written for Before {
-            fn load(&self) -> HashMap<u64, super::super::Earlier> {
-                let earlier = super::super::Earlier {
-                    withheld: false,
-                    times: 3,
-                };
-                HashMap::from([(crate::state::request_hash(&end_of("a")), earlier)])
-            }
-            fn note(&self, _: &[(u64, u32)]) {}
-        }
-        fn end_of(id: &str) -> Post {
-            Post {
-                path: wire::SESSIONS_END,
-                body: id.as_bytes().to_vec(),
-            }
-        }
-        let posted = Arc::new(Mutex::new(Vec::new()));
-        let mut worker = worker_written(Arc::new(Inbox::new()), Some(Box::new(Before)));
-        worker.backend = Some(Box::new(Pipelining {
-            all: Vec::new(),
-            posted: Arc::clone(&posted),
-            meanwhile: None,
-        }));
         let start = |id: &str| Post {
             path: wire::SESSIONS_START,
             body: id.as_bytes().to_vec(),
         };
-        let (a, b, ours) = (start("a"), end_of("a"), start("ours"));
+        let end = |id: &str| Post {
+            path: wire::SESSIONS_END,
+            body: id.as_bytes().to_vec(),
+        };
+        let (a, b, ours) = (start("a"), end("a"), start("ours"));
+        // The end of "a" was written three times before, the last long enough ago.
+        let (mut worker, posted, noted) = not_waiting(&[(&b, false, 3)]);
         worker.deliver_ahead(&[&a, &b, &ours]);
         assert_eq!(posted.lock().unwrap().len(), 3, "all written");
         let hash = crate::state::request_hash;
         assert_eq!(
-            *worker.shared.unanswered.lock().unwrap(),
+            *noted.lock().unwrap(),
             [(hash(&a), 1), (hash(&b), 4)],
             "not the start written without its end; each with the times it was written"
         );
     }
 
     #[test]
-    fn a_run_that_waits_withholds_nothing_and_notes_nothing() {
+    fn a_run_that_waits_withholds_nothing() {
         let (mut worker, posted) = pipelining_worker(&[]);
         let (old, new) = (request(wire::SESSIONS_START), request(wire::SESSIONS_END));
+        assert!(!worker.withholds(&old));
         worker.deliver_ahead(&[&old, &new]);
         assert_eq!(posted.lock().unwrap().len(), 2);
-        assert!(worker.shared.unanswered.lock().unwrap().is_empty());
     }
 
     #[test]
