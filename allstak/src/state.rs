@@ -34,7 +34,6 @@ use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
 pub(crate) use spool::Spool;
-pub(crate) use written::request_hash;
 
 /// How long the exiting thread waits for another thread to find the state dir before it keeps
 /// anything there (as long as it may spend building the error events it keeps).
@@ -1631,10 +1630,10 @@ mod tests {
                 Delivery::Sent
             }
             fn withholds(&mut self, request: &Post) -> bool {
-                self.withheld.contains(&request_hash(request))
+                self.withheld.contains(&request.digest())
             }
             fn release(&mut self, request: &Post) {
-                self.withheld.remove(&request_hash(request));
+                self.withheld.remove(&request.digest());
             }
         }
         let scratch = Scratch::new("release");
@@ -1647,7 +1646,7 @@ mod tests {
             body: START_BODY.as_bytes().to_vec(),
         };
         let mut server = Withholding {
-            withheld: [request_hash(&start)].into(),
+            withheld: [start.digest()].into(),
             received: Vec::new(),
         };
         let file = SessionFile::new(dir.clone(), "app@1", "production");

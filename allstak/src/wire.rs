@@ -30,6 +30,18 @@ pub(crate) struct Post {
 }
 
 impl Post {
+    /// What tells a request from another across runs (FNV-1a over its path and body: stable
+    /// across builds and Rust versions, unlike `std`'s hasher).
+    pub(crate) fn digest(&self) -> u64 {
+        self.path
+            .bytes()
+            .chain([b'\n'])
+            .chain(self.body.iter().copied())
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+    }
+
     fn json(path: &'static str, payload: &impl Serialize) -> Self {
         // Our payloads are plain structs of strings, numbers and JSON values: serializing them
         // cannot fail.

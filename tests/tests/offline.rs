@@ -19,6 +19,14 @@ use allstak::testing::{Reply, Request};
 use allstak_tests::ManualProgram;
 use common::*;
 
+/// `env` for a run with the default exit deadline (without `ALLSTAK_EXIT_DEADLINE_MS`).
+fn waiting(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
+        .cloned()
+        .collect()
+}
+
 /// Relays every connection made to `port` on 127.0.0.1 to `to` (a collector's URL): the
 /// collector "comes up" on a port that refused connections until now.
 fn relay(port: u16, to: &str) {
@@ -358,11 +366,7 @@ fn an_exit_deadline_of_zero_never_waits_for_a_server_that_never_answers() {
 
     // The server answers again: the next run delivers each session's end, with its status.
     collector.set_reply(Reply::accepted());
-    let env_default: Vec<(String, String)> = env
-        .iter()
-        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
-        .cloned()
-        .collect();
+    let env_default = waiting(&env);
     let before = collector.requests().len();
     run(ManualProgram::Ok, &env_default);
     let requests = collector.requests();
@@ -446,11 +450,7 @@ fn runs_that_never_wait_deliver_each_earlier_runs_session_during_the_series_with
 
     // A run that waits sends what it cannot know arrived, and reads the answers.
     collector.set_reply(Reply::accepted());
-    let env_default: Vec<(String, String)> = env
-        .iter()
-        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
-        .cloned()
-        .collect();
+    let env_default = waiting(&env);
     let before = collector.requests().len();
     assert_unaffected(&run(ManualProgram::Ok, &env_default));
     let requests = collector.requests();
@@ -474,11 +474,7 @@ fn a_crash_with_an_exit_deadline_of_zero_keeps_its_fatal_event_for_the_next_run(
 
     let collector = collector();
     relay(port, collector.url());
-    let next: Vec<(String, String)> = env
-        .iter()
-        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
-        .cloned()
-        .collect();
+    let next = waiting(&env);
     run(ManualProgram::Ok, &next);
     let requests = collector.requests();
     // The crashed session; the next run's own session (its start held back, then sent with its
@@ -505,12 +501,8 @@ fn a_run_without_session_tracking_still_delivers_the_events_earlier_runs_kept() 
 
     let collector = collector();
     relay(port, collector.url());
-    let next: Vec<(String, String)> = env
-        .iter()
-        .filter(|(name, _)| name != "ALLSTAK_EXIT_DEADLINE_MS")
-        .cloned()
-        .chain([("ALLSTAK_AUTO_SESSION_TRACKING".to_owned(), "off".to_owned())])
-        .collect();
+    let mut next = waiting(&env);
+    next.push(("ALLSTAK_AUTO_SESSION_TRACKING".to_owned(), "off".to_owned()));
     // Its flush waits for what is queued before it: the earlier run's leftovers first.
     run(ManualProgram::Flush, &next);
     let requests = collector.requests();

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use super::{MAX_AGE, StateDir, files};
 use crate::time;
 use crate::transport::Earlier;
-use crate::wire::Post;
+use crate::wire::{self, Post};
 
 /// How long a request written once without its answer read is not written again by a run that
 /// does not wait; twice as long after each time it was (a series that never reads an answer
@@ -26,19 +26,6 @@ use crate::wire::Post;
 const WRITTEN_FOR: Duration = Duration::from_secs(600);
 /// The file's bound: a couple of thousand requests.
 const MAX_BYTES: u64 = 64 * 1024;
-
-/// What tells a request from another across runs (FNV-1a over its path and body: stable across
-/// builds and Rust versions, unlike `std`'s hasher).
-pub(crate) fn request_hash(request: &Post) -> u64 {
-    request
-        .path
-        .bytes()
-        .chain([b'\n'])
-        .chain(request.body.iter().copied())
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
-}
 
 impl crate::transport::Written for StateDir {
     /// The requests written by runs that did not wait, without an answer read: each one's
@@ -63,6 +50,14 @@ impl crate::transport::Written for StateDir {
     /// These were written now (each hash with the times it was, this one included), by a run
     /// that may end before it reads their answers (from the SDK's thread; nothing if another
     /// thread is still finding the dir).
+    /// A session's start only with the end written right after it: the two are withheld
+    /// together, so that an end is never written without its start before it on the same
+    /// connection (a start written alone goes again with its end).
+    fn notes(&self, request: &Post, next: Option<&Post>) -> bool {
+        request.path != wire::SESSIONS_START
+            || next.is_some_and(|next| next.path == wire::SESSIONS_END)
+    }
+
     fn note(&self, written: &[(u64, u32)]) {
         if written.is_empty() || self.being_found() {
             return;
@@ -198,13 +193,33 @@ mod tests {
     #[test]
     fn a_request_is_known_by_its_path_and_body() {
         let end = post("{}");
-        assert_eq!(request_hash(&end), request_hash(&post("{}")));
-        assert_ne!(request_hash(&end), request_hash(&post("{ }")));
+        assert_eq!(end.digest(), post("{}").digest());
+        assert_ne!(end.digest(), post("{ }").digest());
         let start = Post {
             path: crate::wire::SESSIONS_START,
             body: b"{}".to_vec(),
         };
-        assert_ne!(request_hash(&end), request_hash(&start));
+        assert_ne!(end.digest(), start.digest());
+    }
+
+    #[test]
+    fn a_start_is_noted_only_with_an_end_written_right_after_it() {
+        let scratch = Scratch::new("written-notes");
+        let dir = StateDir::locate(scratch.state_dir(), "key", "http://host");
+        let start = Post {
+            path: crate::wire::SESSIONS_START,
+            body: b"{}".to_vec(),
+        };
+        let event = Post {
+            path: crate::wire::ERRORS,
+            body: b"{}".to_vec(),
+        };
+        let end = post("{}");
+        assert!(dir.notes(&start, Some(&end)));
+        assert!(!dir.notes(&start, None));
+        assert!(!dir.notes(&start, Some(&event)));
+        assert!(dir.notes(&end, None));
+        assert!(dir.notes(&event, Some(&start)));
     }
 
     #[test]

@@ -112,8 +112,10 @@ pub(crate) enum Keeper {
 /// answer, by the hash of each request (the layer above's state dir): such a run does not
 /// write them again until it reads an answer of its own ([`Worker`] withholds them).
 pub(crate) trait Written: Send + Sync {
-    /// The requests written so by earlier runs, by hash.
+    /// The requests written so by earlier runs, by hash ([`Post::digest`]).
     fn load(&self) -> HashMap<u64, Earlier>;
+    /// Whether `request`, written with `next` right after it, is noted.
+    fn notes(&self, request: &Post, next: Option<&Post>) -> bool;
     /// Adds these, just written by this run, which may end before it reads their answers:
     /// each hash with the times it was written, this one included.
     fn note(&self, written: &[(u64, u32)]);

@@ -13,7 +13,7 @@ use super::retry::{self, MAX_ATTEMPTS, Outcome};
 use super::{Deliver, InFlight, Job, Outgoing, Shared, Task};
 use crate::diag::{self, Notice};
 use crate::sdk_thread;
-use crate::wire::{self, Post};
+use crate::wire::Post;
 
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often the worker calls its heartbeat (which refreshes the state file), busy or idle.
@@ -460,29 +460,23 @@ impl Worker {
     /// Hands the backend what is to be done once `requests` are written (by its next post, if
     /// it writes them on its connection of its own): the work [`Self::while_answered`] gave,
     /// and, in a run that does not wait and has read no answer yet (it may end before it
-    /// reads theirs), noting them as written ([`super::Written::note`]), on this thread, off
-    /// the exit's path. A session's start is noted only with the end written right after it:
-    /// the two are withheld together, so that an end is never written without its start before
-    /// it on the same connection.
+    /// reads theirs), noting those the layer above says ([`super::Written::notes`]) as written,
+    /// on this thread, off the exit's path.
     fn once_written(&mut self, requests: &[&Post]) {
         let work = self.meanwhile.take();
-        let notes = self.shared.written.is_some() && !self.answered;
-        let noted: Vec<(u64, u32)> = if notes {
-            requests
+        let notable: Vec<u64> = match &self.shared.written {
+            Some(written) if !self.answered => requests
                 .iter()
                 .enumerate()
-                .filter(|(at, request)| {
-                    request.path != wire::SESSIONS_START
-                        || requests.get(at + 1).map(|next| next.path) == Some(wire::SESSIONS_END)
-                })
-                .map(|(_, request)| {
-                    let hash = crate::state::request_hash(request);
-                    (hash, self.times_written(hash).saturating_add(1))
-                })
-                .collect()
-        } else {
-            Vec::new()
+                .filter(|(at, request)| written.notes(request, requests.get(at + 1).copied()))
+                .map(|(_, request)| request.digest())
+                .collect(),
+            _ => Vec::new(),
         };
+        let noted: Vec<(u64, u32)> = notable
+            .into_iter()
+            .map(|hash| (hash, self.times_written(hash).saturating_add(1)))
+            .collect();
         let hook: Option<Meanwhile> = if noted.is_empty() {
             work
         } else {
@@ -512,7 +506,7 @@ impl Worker {
         if let Some(earlier) = self
             .earlier
             .as_mut()
-            .and_then(|earlier| earlier.get_mut(&crate::state::request_hash(request)))
+            .and_then(|earlier| earlier.get_mut(&request.digest()))
         {
             earlier.withheld = false;
         }
@@ -537,7 +531,7 @@ impl Worker {
         if self.answered {
             return false;
         }
-        let hash = crate::state::request_hash(request);
+        let hash = request.digest();
         self.earlier()
             .and_then(|earlier| earlier.get(&hash))
             .is_some_and(|earlier| earlier.withheld)
@@ -824,6 +818,10 @@ mod tests {
         fn load(&self) -> HashMap<u64, super::super::Earlier> {
             self.earlier.clone()
         }
+        /// All but an error event followed by another.
+        fn notes(&self, request: &Post, next: Option<&Post>) -> bool {
+            request.path != wire::ERRORS || next.is_none()
+        }
         fn note(&self, written: &[(u64, u32)]) {
             self.noted.lock().unwrap().extend_from_slice(written);
         }
@@ -837,7 +835,7 @@ mod tests {
             .iter()
             .map(|&(request, withheld, times)| {
                 let earlier = super::super::Earlier { withheld, times };
-                (crate::state::request_hash(request), earlier)
+                (request.digest(), earlier)
             })
             .collect();
         let written = Recording {
@@ -866,10 +864,7 @@ mod tests {
         worker.deliver_ahead(&[&old, &new]);
         assert_eq!(*posted.lock().unwrap(), [(wire::SESSIONS_END, "all")]);
         // Written, its answer not read: noted as it was written.
-        assert_eq!(
-            *noted.lock().unwrap(),
-            [(crate::state::request_hash(&new), 1)]
-        );
+        assert_eq!(*noted.lock().unwrap(), [(new.digest(), 1)]);
         assert_eq!(worker.deliver_once(&old), Delivery::NotYet);
         assert_eq!(worker.deliver(&old), Delivery::NotYet);
         assert_eq!(posted.lock().unwrap().len(), 1, "withheld, not written");
@@ -886,25 +881,24 @@ mod tests {
     }
 
     #[test]
-    fn a_start_is_noted_only_with_its_end_written_right_after_it() {
-        let start = |id: &str| Post {
-            path: wire::SESSIONS_START,
+    fn what_is_noted_is_what_the_layer_above_says_with_the_times_each_was_written() {
+        let event = |id: &str| Post {
+            path: wire::ERRORS,
             body: id.as_bytes().to_vec(),
         };
-        let end = |id: &str| Post {
-            path: wire::SESSIONS_END,
-            body: id.as_bytes().to_vec(),
-        };
-        let (a, b, ours) = (start("a"), end("a"), start("ours"));
-        // The end of "a" was written three times before, the last long enough ago.
+        let (a, b, c) = (event("a"), event("b"), event("c"));
+        // "b" was written three times before, the last long enough ago.
         let (mut worker, posted, noted) = not_waiting(&[(&b, false, 3)]);
-        worker.deliver_ahead(&[&a, &b, &ours]);
+        worker.deliver_ahead(&[&a, &b, &c]);
         assert_eq!(posted.lock().unwrap().len(), 3, "all written");
-        let hash = crate::state::request_hash;
+        assert_eq!(*noted.lock().unwrap(), [(c.digest(), 1)], "not a, not b");
+        let (mut worker, _, noted) = not_waiting(&[(&b, false, 3)]);
+        worker.deliver_ahead(&[&b, &c]);
+        worker.deliver_ahead(&[&c, &b]);
         assert_eq!(
             *noted.lock().unwrap(),
-            [(hash(&a), 1), (hash(&b), 4)],
-            "not the start written without its end; each with the times it was written"
+            [(c.digest(), 1), (b.digest(), 4)],
+            "each with the times it was written"
         );
     }
 
