@@ -405,8 +405,8 @@ impl StateDir {
         self.recover_but(now, own, &mut |_| false, Batch::OLDEST)
     }
 
-    /// [`Self::recover`], the sessions `batch` says, but for those whose every request owed
-    /// `withheld` says is not to be written now (left where they are, not counted).
+    /// [`Self::recover`], the sessions `batch` says, but for those whose end `withheld` says is
+    /// not to be written now (left where they are, whole: their start goes with their end).
     pub(crate) fn recover_but(
         &self,
         now: SystemTime,
