@@ -496,8 +496,9 @@ fn http_outbox(
     backend: Option<Box<dyn Backend>>,
 ) -> Option<Outbox> {
     let dir = StateDir::locate(config.state_dir.clone(), key, host);
+    let waits = !config.exit_deadline.is_zero();
     let mut file = SessionFile::new(dir.clone(), config.release(), config.environment());
-    if config.exit_deadline.is_zero() {
+    if !waits {
         file = file.not_waiting();
     }
     let file = Arc::new(file);
@@ -523,10 +524,7 @@ fn http_outbox(
     }
     // A run that does not wait for the network notes what it wrote without reading the
     // answer, and does not write again what earlier such runs did.
-    let written = config
-        .exit_deadline
-        .is_zero()
-        .then(|| Box::new(dir.clone()) as Box<dyn transport::Written>);
+    let written = (!waits).then(|| Box::new(dir.clone()) as Box<dyn transport::Written>);
     let spool = Arc::new(Spool::new(dir));
     let heartbeat = Arc::clone(&file);
     let keeper = Arc::clone(&spool);

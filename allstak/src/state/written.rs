@@ -47,9 +47,6 @@ impl crate::transport::Written for StateDir {
         earlier
     }
 
-    /// These were written now (each hash with the times it was, this one included), by a run
-    /// that may end before it reads their answers (from the SDK's thread; nothing if another
-    /// thread is still finding the dir).
     /// A session's start only with the end written right after it: the two are withheld
     /// together, so that an end is never written without its start before it on the same
     /// connection (a start written alone goes again with its end).
@@ -58,6 +55,9 @@ impl crate::transport::Written for StateDir {
             || next.is_some_and(|next| next.path == wire::SESSIONS_END)
     }
 
+    /// These were written now (each hash with the times it was, this one included), by a run
+    /// that may end before it reads their answers (from the SDK's thread; nothing if another
+    /// thread is still finding the dir).
     fn note(&self, written: &[(u64, u32)]) {
         if written.is_empty() || self.being_found() {
             return;
@@ -119,9 +119,9 @@ fn text(lines: &[Line]) -> String {
 }
 
 /// The requests the file at `path` names, each once (its last write, and the most times any
-/// line gives it), oldest first, written within the state's age before `now` (not after it: a clock set back
-/// does not make them last longer). Read up to twice its bound: two processes that write at
-/// once may both append to a file near it.
+/// line gives it), oldest first, written within the state's age before `now` (not after it: a
+/// clock set back does not make them last longer). Read up to twice its bound: two processes
+/// that write at once may both append to a file near it.
 fn kept(path: &Path, now: u64) -> Vec<Line> {
     let bytes = files::read_at_most(path, 2 * MAX_BYTES).unwrap_or_default();
     // Each request's line, and where its last one is in the file.

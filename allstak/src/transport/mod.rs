@@ -549,13 +549,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_event_the_worker_is_building_at_exit_is_kept_once_built() {
+    /// A counting transport whose worker is building an event that takes `building`; what it
+    /// kept.
+    fn building_an_event(building: Duration) -> (Transport, Arc<AtomicUsize>) {
         let kept = Arc::new(AtomicUsize::new(0));
         let transport = counting_transport(&kept);
-        let (started, building) = mpsc::channel();
-        transport.send_event(event_built_in(Duration::from_millis(10), started));
-        building.recv().expect("the worker builds it");
+        let (started, builds) = mpsc::channel();
+        transport.send_event(event_built_in(building, started));
+        builds.recv().expect("the worker builds it");
+        (transport, kept)
+    }
+
+    #[test]
+    fn an_event_the_worker_is_building_at_exit_is_kept_once_built() {
+        let (transport, kept) = building_an_event(Duration::from_millis(10));
         transport.keep_what_is_left();
         assert_eq!(kept.load(Ordering::Relaxed), 1, "waited for, then kept");
         assert_eq!(transport.dropped_event_count(), 0);
@@ -563,11 +570,7 @@ mod tests {
 
     #[test]
     fn an_event_still_being_built_past_the_budget_is_counted_dropped() {
-        let kept = Arc::new(AtomicUsize::new(0));
-        let transport = counting_transport(&kept);
-        let (started, building) = mpsc::channel();
-        transport.send_event(event_built_in(Duration::from_millis(400), started));
-        building.recv().expect("the worker builds it");
+        let (transport, kept) = building_an_event(Duration::from_millis(400));
         let waiting = Instant::now();
         transport.keep_what_is_left();
         let waited = waiting.elapsed();

@@ -531,9 +531,9 @@ impl Worker {
         if self.answered {
             return false;
         }
-        let hash = request.digest();
+        // A run that waits has nothing to look up: no digest for it.
         self.earlier()
-            .and_then(|earlier| earlier.get(&hash))
+            .and_then(|earlier| earlier.get(&request.digest()))
             .is_some_and(|earlier| earlier.withheld)
     }
 
