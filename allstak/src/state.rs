@@ -430,6 +430,17 @@ impl StateDir {
         self.drop_the_oldest_past_the_bound(&entries, &prefix);
         if batch.newest_first {
             entries.reverse();
+            // The files no run claimed first: a claimed file's run most often wrote it (and
+            // died before its answer), so it is withheld, and read only to be left; one never
+            // claimed is a session no run wrote yet. Behind eight of those, it would wait.
+            entries.sort_by_cached_key(|(_, entry)| {
+                entry.file_name().to_str().is_some_and(|name| {
+                    matches!(
+                        Found::named(name, &prefix, EXTENSION),
+                        Some(Found::ClaimedBy(_))
+                    )
+                })
+            });
         }
         let (mut recovered, mut skipped) = (Vec::new(), 0);
         for (_, entry) in entries {
@@ -1612,6 +1623,54 @@ mod tests {
             Batch::OLDEST,
         );
         assert_eq!(ids(&recovered), [states[0].session_id.clone()]);
+    }
+
+    #[test]
+    fn a_run_that_does_not_wait_reads_the_sessions_no_run_claimed_before_those_runs_wrote() {
+        let scratch = Scratch::new("not-waiting-unclaimed");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let dated = |path: &Path, n: u64| {
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|file| file.set_modified(long_ago + Duration::from_secs(n)))
+                .expect("dated");
+        };
+        // Two sessions no run wrote (their runs ended before their SDK's threads wrote), then
+        // ten that runs claimed, wrote and died before the answers: withheld, and newer.
+        let unwritten: Vec<SessionState> = (0..2)
+            .map(|n| {
+                let mut state = dead_state(&dir, SessionId::random());
+                state.started_at_ms += n;
+                dir.write(&state).expect("written");
+                dated(&dir.file_for(&state.session_id), n);
+                state
+            })
+            .collect();
+        let written: Vec<Post> = (0..10)
+            .map(|n| {
+                let state = dead_state(&dir, SessionId::random());
+                dated(
+                    &claimed_by(&dir, &state, &(u32::MAX - 1).to_string()),
+                    10 + n,
+                );
+                wire::session_end(
+                    &state.session_id,
+                    state.updated_at_ms.saturating_sub(state.started_at_ms),
+                    SessionStatus::Abnormal.as_str(),
+                )
+            })
+            .collect();
+        let recovered = dir.recover_but(
+            SystemTime::now(),
+            None,
+            &mut |request| written.contains(request),
+            Batch::NOT_WAITING,
+        );
+        let found: Vec<&str> = recovered.iter().map(|r| r.session_id.as_str()).collect();
+        let expected: Vec<&str> = unwritten.iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(found, expected, "not behind the ten withheld");
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! once it is that old), and with `FAR_SERVER_WORK_MS=30` each program works that long (sleeps)
 //! after its first line; then only that table is printed.
 //!
-//! Then the series: 50 runs with the exit deadline 0, then one with the default.
+//! Then the series: 50 runs with the exit deadline 0, then one with the default
+//! (`FAR_SERVER_SERIES_ONLY=1`: only those).
 //!
 //! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
@@ -395,6 +396,11 @@ fn main() {
     }
     if std::env::var_os("FAR_SERVER_LOOPBACK_ONLY").is_some() {
         loopback_breakdown(&plain, &tracked);
+        return;
+    }
+    if std::env::var_os("FAR_SERVER_SERIES_ONLY").is_some() {
+        deadline_zero_series(&tracked, None);
+        deadline_zero_series(&tracked, Some("3"));
         return;
     }
     let mut setups = vec![
