@@ -25,7 +25,7 @@ use crate::fork;
 use crate::prepare;
 use crate::session::SessionTracker;
 use crate::stack::Stack;
-use crate::state::{SessionFile, Spool, StateDir};
+use crate::state::{SessionFile, Spool, SpooledEvent, StateDir};
 use crate::transport::{self, Backend, Delivery, Endpoint, Outgoing, Transport, Worker};
 use crate::wire::Post;
 use crate::{SessionId, SessionStatus};
@@ -192,12 +192,17 @@ impl Client {
                 // looked for while the answers to those two are on their way (also where the
                 // process does not wait at exit: what this thread does while `main` exits
                 // delays the exit, 0.06 to 0.12 ms here). A process that does not wait at exit
-                // writes its start with them.
-                let recovered = if self.tracker.has_ended() && file.pipelines() {
-                    Some(true)
+                // writes its start with them, after the events earlier runs kept (see
+                // `write_at_once`).
+                let (recovered, events) = if self.tracker.has_ended() && file.pipelines() {
+                    (Some(true), Vec::new())
+                } else if file.waits() {
+                    (file.recover_sessions(worker, &[]), Vec::new())
                 } else {
-                    file.recover_sessions(worker, (!file.waits()).then_some(&start))
+                    write_at_once(worker, &file, &spool, &start)
                 };
+                // Those events were written, and answered if the process lived that long.
+                spool.settle_taken_ahead(events, worker);
                 // Held back a moment (once the server took a start from this key and host):
                 // a program that ends meanwhile sends its start with its end, on a connection
                 // opened meanwhile, one round trip at exit instead of two. Sent at once if
@@ -230,7 +235,7 @@ impl Client {
         {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                let recovered = file.recover_sessions(worker, None);
+                let recovered = file.recover_sessions(worker, &[]);
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
@@ -593,6 +598,35 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
 /// started), it is tried again, once, before each error event, until it goes or the session
 /// ends (then it goes with the end): the session's events follow its start as soon as the
 /// server is back, not only once the program ends.
+/// What a process that does not wait at exit writes at once, on one connection, without
+/// waiting for answers (it may end before they come): the sessions earlier runs left (a few,
+/// see [`SessionFile::claim_sessions`]), the error events they kept (those that may go right
+/// after these sessions' starts, [`Spool::claim_ahead`]), then its own start. Returns what
+/// [`SessionFile::recover_sessions`] would, and the events it claimed (their answers, if any
+/// came, for [`Spool::settle_taken_ahead`]).
+fn write_at_once(
+    worker: &mut Worker,
+    file: &SessionFile,
+    spool: &Spool,
+    start: &Post,
+) -> (Option<bool>, Vec<SpooledEvent>) {
+    let sessions = file.claim_sessions(worker);
+    let ids: Vec<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
+    let events = spool.claim_ahead(&ids);
+    let ours: Vec<&Post> = events
+        .iter()
+        .map(SpooledEvent::request)
+        .chain([start])
+        .collect();
+    let recovered = file.deliver_sessions(worker, sessions, &ours);
+    if recovered.is_none() {
+        // No session to go first: the events and the start alone (the start alone is not
+        // written ahead, but in its turn).
+        worker.deliver_ahead(&ours);
+    }
+    (recovered, events)
+}
+
 fn deliver_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post) {
     let delivery = worker.deliver(&start);
     settle_the_start(worker, file, start, delivery);
@@ -623,7 +657,7 @@ fn deliver_the_rest_left(
     mut recovered: Option<bool>,
 ) {
     while recovered == Some(true) {
-        recovered = file.recover_sessions(worker, None);
+        recovered = file.recover_sessions(worker, &[]);
     }
     if recovered.is_none() {
         spool.deliver(worker, file.pipelines());

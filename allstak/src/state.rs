@@ -33,7 +33,7 @@ use crate::wire::{self, Post};
 use crate::{SessionId, SessionStatus};
 use json::Json;
 use slot::{FileOp, Slot, SlotEvent};
-pub(crate) use spool::Spool;
+pub(crate) use spool::{Claimed as SpooledEvent, Spool};
 
 /// How long the exiting thread waits for another thread to find the state dir before it keeps
 /// anything there (as long as it may spend building the error events it keeps).
@@ -364,6 +364,16 @@ impl StateDir {
             claim.alive(SystemTime::now()) != Some(false)
                 && read_state(path).is_some_and(|state| state.start.is_some())
         })
+    }
+
+    /// Whether anything of session `id` is left here: its file, kept, or claimed (`claimed`, as
+    /// [`Self::claimed_sessions`] listed them). Nothing is once the server took its start
+    /// and end (or refused it for good).
+    fn holds_session(&self, id: &str, claimed: &ClaimedSessions) -> bool {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false; // not a session id of ours: no file name is made of it
+        }
+        claimed.contains_key(id) || fs::symlink_metadata(self.file_for(id)).is_ok()
     }
 
     /// The sessions of this program's that runs have claimed to send, by session id (one
@@ -892,12 +902,20 @@ impl SessionFile {
     /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
-    /// `ours`, this run's start, goes after them where they are posted ahead (pipelined).
+    /// `ours` (this run's start, the events earlier runs kept) goes after them where they are
+    /// posted ahead (pipelined).
     pub(crate) fn recover_sessions(
         &self,
         deliver: &mut impl Deliver,
-        ours: Option<&Post>,
+        ours: &[&Post],
     ) -> Option<bool> {
+        let batch = self.claim_sessions(deliver);
+        self.deliver_sessions(deliver, batch, ours)
+    }
+
+    /// The first half of [`Self::recover_sessions`]: the sessions earlier runs left that this
+    /// run sends now, claimed.
+    pub(crate) fn claim_sessions(&self, deliver: &mut impl Deliver) -> Vec<Recovered> {
         let batch = self.dir.recover_but(
             SystemTime::now(),
             self.own_file().as_deref(),
@@ -908,9 +926,6 @@ impl SessionFile {
                 Batch::NOT_WAITING
             },
         );
-        if batch.is_empty() {
-            return None;
-        }
         for recovered in &batch {
             // An end never goes without its start before it (see `Worker::release`).
             if let Some(start) = recovered.start()
@@ -919,6 +934,20 @@ impl SessionFile {
             {
                 deliver.release(&start);
             }
+        }
+        batch
+    }
+
+    /// The second half of [`Self::recover_sessions`]: sends `batch` ([`Self::claim_sessions`]'s),
+    /// `ours` after it where they are posted ahead. Writes nothing if `batch` is empty.
+    pub(crate) fn deliver_sessions(
+        &self,
+        deliver: &mut impl Deliver,
+        batch: Vec<Recovered>,
+        ours: &[&Post],
+    ) -> Option<bool> {
+        if batch.is_empty() {
+            return None;
         }
         let mut batch = std::collections::VecDeque::from(batch);
         let mut posted_ahead = false;
@@ -930,9 +959,9 @@ impl SessionFile {
                 let requests: Vec<Post> = std::iter::once(&recovered)
                     .chain(&batch)
                     .flat_map(|recovered| recovered.start().into_iter().chain([recovered.end()]))
-                    .chain(ours.cloned())
                     .collect();
-                deliver.deliver_ahead(&requests.iter().collect::<Vec<_>>());
+                let all: Vec<&Post> = requests.iter().chain(ours.iter().copied()).collect();
+                deliver.deliver_ahead(&all);
             }
             diag::debug!(
                 "ending session {} of a process that is gone: {}",
@@ -1709,7 +1738,7 @@ mod tests {
             received: Vec::new(),
         };
         let file = SessionFile::new(dir.clone(), "app@1", "production");
-        assert_eq!(file.recover_sessions(&mut server, None), Some(true));
+        assert_eq!(file.recover_sessions(&mut server, &[]), Some(true));
         assert_eq!(server.received, [wire::SESSIONS_START, wire::SESSIONS_END]);
     }
 
@@ -2028,7 +2057,7 @@ mod tests {
     }
 
     fn recover_with(dir: &StateDir, server: &mut Server) {
-        SessionFile::new(dir.clone(), "app@1", "production").recover_sessions(server, None);
+        SessionFile::new(dir.clone(), "app@1", "production").recover_sessions(server, &[]);
     }
 
     #[test]

@@ -377,6 +377,8 @@ scenarios! {
         OkAfter200Ms = "ok-after-200ms",
         /// One captured error with a source.
         Capture = "capture",
+        /// A session of 200 ms, then one captured error.
+        CaptureAfter200Ms = "capture-after-200ms",
         CaptureThree = "capture-three",
         /// Three captured errors, then `flush` and the dropped count.
         CaptureThreeAndFlush = "capture-three-and-flush",

@@ -370,8 +370,14 @@ fn an_exit_deadline_of_zero_never_waits_for_a_server_that_never_answers() {
     let before = collector.requests().len();
     run(ManualProgram::Ok, &env_default);
     let requests = collector.requests();
-    let ends = requests[before..].iter().filter(|r| r.path == END).count();
-    assert_eq!(ends, 8, "{:?}", paths(&requests[before..]));
+    // By session: what the last run of the series wrote may still be arriving (its
+    // connection's requests are taken as the collector's threads get to them).
+    let ends: BTreeSet<&str> = requests[before..]
+        .iter()
+        .filter(|r| r.path == END)
+        .filter_map(Request::session_id)
+        .collect();
+    assert_eq!(ends.len(), 8, "{:?}", paths(&requests[before..]));
     let session_requests: Vec<Request> = requests
         .iter()
         .filter(|r| r.path != ERRORS)
@@ -460,6 +466,73 @@ fn runs_that_never_wait_deliver_each_earlier_runs_session_during_the_series_with
         .filter_map(|r| r.json["sessionId"].as_str())
         .collect();
     assert_eq!(ends.len(), RUNS + 1, "{:?}", paths(&requests[before..]));
+}
+
+#[test]
+fn runs_that_never_wait_deliver_the_error_events_earlier_runs_kept_during_the_series() {
+    if cfg!(feature = "reqwest") {
+        return; // what a run writes without reading the answer is written pipelined (ureq's)
+    }
+    // No run of the series reads an answer: each one's error (reported as it ends) is kept at
+    // exit, and goes with the next run's first write, after its session's start and end.
+    let collector = collector();
+    collector.set_reply(Reply::accepted().after(Duration::from_secs(30)));
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "0")]);
+    const RUNS: usize = 4;
+    for _ in 0..RUNS {
+        assert_unaffected(&run(ManualProgram::CaptureAfter200Ms, &env));
+    }
+    // The first run's start; then each run: the run before's start, end and event, its start.
+    let expected = 1 + 4 * (RUNS - 1);
+    let received = collector
+        .wait_for_requests(expected, WAIT)
+        .expect("every run's session and error but the last run's");
+    assert_eq!(
+        collector.requests().len(),
+        expected,
+        "{:?}",
+        paths(&received)
+    );
+    let events: Vec<&Request> = received.iter().filter(|r| r.path == ERRORS).collect();
+    let ids: BTreeSet<&str> = events.iter().filter_map(|r| r.event_id()).collect();
+    assert_eq!(ids.len(), RUNS - 1, "each once: {:?}", paths(&received));
+    for event in &events {
+        assert_eq!(event.json["message"], "failed after 200 ms");
+        let session = event.session_id().expect("its session");
+        // After its session's start and end, on the same connection.
+        let at = received
+            .iter()
+            .position(|r| std::ptr::eq(r, *event))
+            .expect("received");
+        for path in [START, END] {
+            assert!(
+                received[..at].iter().any(|r| r.path == path
+                    && r.session_id() == Some(session)
+                    && r.from == event.from),
+                "{session}: {path} before its event on its connection: {:?}",
+                paths(&received)
+            );
+        }
+    }
+
+    // A run that waits delivers the last one's too, and settles them all.
+    collector.set_reply(Reply::accepted());
+    let before = collector.requests().len();
+    assert_unaffected(&run(ManualProgram::Ok, &waiting(&env)));
+    let requests = collector.requests();
+    let ids: BTreeSet<&str> = requests[before..]
+        .iter()
+        .filter_map(Request::event_id)
+        .collect();
+    assert_eq!(ids.len(), RUNS, "{:?}", paths(&requests[before..]));
+    let before = collector.requests().len();
+    assert_unaffected(&run(ManualProgram::Ok, &waiting(&env)));
+    assert!(
+        collector.requests()[before..]
+            .iter()
+            .all(|r| r.path != ERRORS),
+        "none left"
+    );
 }
 
 #[test]

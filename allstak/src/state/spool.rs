@@ -29,6 +29,8 @@ pub(crate) const MAX_ITEMS: usize = 100;
 pub(crate) const MAX_BYTES: u64 = 5 * 1024 * 1024;
 /// An item's file, `<key hash>-<sequence>.event`.
 pub(super) const EXTENSION: &str = "event";
+/// Items read at most to go at once with the sessions of earlier runs ([`Spool::claim_ahead`]).
+const MAX_AHEAD: usize = 16;
 /// A file bigger than an event can be is not ours.
 const MAX_ITEM: u64 = crate::MAX_EVENT_BYTES as u64 + 1024;
 
@@ -199,7 +201,7 @@ impl Spool {
     /// be sent yet (the rest wait for a later run). `together`: all posted ahead at once
     /// (pipelined, one round trip), then settled in order. Returns whether none is left to send.
     pub(crate) fn deliver(&self, deliver: &mut impl Deliver, together: bool) -> bool {
-        let claimed = self.claim_all();
+        let claimed = self.claim_all(After::TheirStarts);
         if together {
             deliver.deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
         }
@@ -210,14 +212,34 @@ impl Spool {
             if delivery == Delivery::NotYet {
                 // The rest wait for a later run, but those the server took (or refused for
                 // good) when posted ahead.
-                for left in claimed {
-                    let delivery = deliver.taken_ahead(&left.request);
-                    self.settle(&left, delivery.unwrap_or(Delivery::NotYet));
-                }
+                self.settle_taken_ahead(claimed, deliver);
                 return false;
             }
         }
         true
+    }
+
+    /// The kept items that go on one connection right after `sessions` (the sessions of
+    /// earlier runs a run that does not wait writes at once, each start before its end),
+    /// claimed: those of these sessions, those of a session nothing is left of in the state
+    /// dir (the server took its start), and those of none. The others wait for
+    /// [`Spool::deliver`], which sends them after every session left.
+    pub(crate) fn claim_ahead(&self, sessions: &[&str]) -> Vec<Claimed> {
+        self.claim_all(After::These(sessions))
+    }
+
+    /// Settles `claimed` as far as their answers came when posted ahead: each removed once the
+    /// server took it or refused it for good, else put back (no try of its own: a later
+    /// [`Spool::deliver`], or a later run, sends it).
+    pub(crate) fn settle_taken_ahead(
+        &self,
+        claimed: impl IntoIterator<Item = Claimed>,
+        deliver: &mut impl Deliver,
+    ) {
+        for item in claimed {
+            let delivery = deliver.taken_ahead(&item.request);
+            self.settle(&item, delivery.unwrap_or(Delivery::NotYet));
+        }
     }
 
     /// Removes a claimed item once the server took it or refused it for good (counted); puts
@@ -236,8 +258,8 @@ impl Spool {
 
     /// Claims the kept items this run may send (not one another live run is sending), oldest
     /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
-    /// and what is not a file of ours.
-    fn claim_all(&self) -> Vec<Claimed> {
+    /// and what is not a file of ours. Each goes after its session's start, as `after` says.
+    fn claim_all(&self, after: After<'_>) -> Vec<Claimed> {
         let now = SystemTime::now();
         let age = |entry: &Entry| {
             entry
@@ -245,12 +267,21 @@ impl Spool {
                 .and_then(|at| now.duration_since(at).ok())
                 .unwrap_or_default()
         };
-        let (mut claimed, mut bytes) = (Vec::new(), 0);
+        let (mut claimed, mut bytes, mut read) = (Vec::new(), 0, 0);
         // Listed once, on the first event with a session: the sessions runs are recovering.
         let mut being_recovered = None;
-        for entry in self.entries() {
+        let mut entries = self.entries();
+        if let After::These(_) = after {
+            // Those no run claimed first: a claimed one's run most often wrote it (and died
+            // before its answer), so it is withheld, read only to be left.
+            entries.sort_by_key(|entry| entry.found != Found::Kept);
+        }
+        for entry in entries {
             if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
                 break; // more than the spool holds (several runs kept at once): the next call
+            }
+            if matches!(after, After::These(_)) && read >= MAX_AHEAD {
+                break; // what goes at once is written before the program may end: a few
             }
             match entry.found {
                 Found::Temporary => {
@@ -280,13 +311,23 @@ impl Spool {
                 let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                 continue;
             };
+            read += 1;
             if session_of(&body).is_some_and(|id| {
                 let being_recovered =
                     being_recovered.get_or_insert_with(|| self.dir.claimed_sessions());
-                self.dir.start_owed_by_a_live_process(&id, being_recovered)
+                match after {
+                    After::TheirStarts => {
+                        self.dir.start_owed_by_a_live_process(&id, being_recovered)
+                    }
+                    After::These(sessions) => {
+                        !sessions.contains(&id.as_str())
+                            && self.dir.holds_session(&id, being_recovered)
+                    }
+                }
             }) {
-                // Its session's start has not reached the server, and the process that owes it
-                // is alive (offline since it started): the event goes after that start.
+                // Its session's start may not have reached the server, and goes before it
+                // (with `TheirStarts`: the process that owes it is alive, offline since it
+                // started).
                 let _ = fs::rename(&claim, &original);
                 continue;
             }
@@ -315,12 +356,28 @@ fn session_of(body: &[u8]) -> Option<String> {
     String::from_utf8(id.to_vec()).ok()
 }
 
+/// Which kept items [`Spool::claim_all`] claims, as their sessions' starts allow.
+#[derive(Clone, Copy)]
+enum After<'a> {
+    /// Sent after every session left: all but those whose start a live process owes.
+    TheirStarts,
+    /// Sent right after these sessions: theirs, and those of sessions nothing is left of.
+    These(&'a [&'a str]),
+}
+
 /// A kept item this run claimed: its file under the claim's name, the name to put it back
 /// under, and its request.
-struct Claimed {
+pub(crate) struct Claimed {
     claim: PathBuf,
     original: PathBuf,
     request: Post,
+}
+
+impl Claimed {
+    /// The event's request, as kept.
+    pub(crate) fn request(&self) -> &Post {
+        &self.request
+    }
 }
 
 /// The next item's name in the spool: later than every earlier one of this process (the
@@ -477,6 +534,68 @@ mod tests {
         assert!(spool.deliver(&mut later, false));
         assert_eq!(messages(&later).len(), 1);
         assert!(!spool.anything_kept());
+    }
+
+    #[test]
+    fn what_goes_at_once_with_earlier_sessions_is_their_events_and_those_of_sessions_gone() {
+        let scratch = Scratch::new("spool-ahead");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let spool = Spool::new(dir.clone());
+        let [going, left, gone] = [(); 3].map(|()| crate::SessionId::random());
+        // `going` is being written now; `left`'s file is still here (another run's to send, or
+        // a later one's): its start may not have reached the server; nothing is left of `gone`.
+        for id in [going, left] {
+            dir.write(&dir.new_state(id, "app@1", "production"))
+                .expect("written");
+        }
+        let events = [left, going, gone].map(event_of_session);
+        assert_eq!(spool.keep(&events), 3);
+        assert_eq!(spool.keep(&[event(1)]), 1);
+        let going_id = going.to_string();
+        let claimed = spool.claim_ahead(&[going_id.as_str()]);
+        let sessions: Vec<Option<String>> = claimed
+            .iter()
+            .map(|item| session_of(&item.request().body))
+            .collect();
+        assert_eq!(
+            sessions,
+            [Some(going_id), Some(gone.to_string()), None],
+            "theirs, those of sessions gone and of none, oldest first; not `left`'s"
+        );
+        // Not answered: all put back, for the run's later delivery (or a later run's).
+        spool.settle_taken_ahead(claimed, &mut Server::default());
+        let mut server = Server::default();
+        assert!(spool.deliver(&mut server, false));
+        assert_eq!(messages(&server).len(), 4);
+    }
+
+    #[test]
+    fn what_goes_at_once_is_a_few_and_those_no_run_wrote_first() {
+        let scratch = Scratch::new("spool-ahead-few");
+        let spool = spool(&scratch);
+        let dead = Process {
+            pid: u32::MAX - 1,
+            start: None,
+        };
+        // Twenty events claimed by runs that died (most often: written, their answers not
+        // read), then one no run claimed.
+        let (_, claimed_by_dead) = spool.keep_files(&(0..20).map(event).collect::<Vec<_>>(), true);
+        for path in &claimed_by_dead {
+            fs::rename(path, path.with_extension(dead.claim_extension())).expect("claimed");
+        }
+        assert_eq!(spool.keep(&[event(20)]), 1);
+        let claimed = spool.claim_ahead(&[]);
+        let messages: Vec<String> = claimed
+            .iter()
+            .map(|item| String::from_utf8_lossy(&item.request().body).into_owned())
+            .collect();
+        assert_eq!(messages.len(), MAX_AHEAD);
+        assert_eq!(
+            messages[0],
+            bodies(20..21)[0],
+            "the one no run claimed first"
+        );
+        assert_eq!(messages[1..], bodies(0..MAX_AHEAD - 1), "then the oldest");
     }
 
     #[test]

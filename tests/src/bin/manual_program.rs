@@ -80,6 +80,10 @@ fn main() {
             let error = SettingsError(io::Error::new(io::ErrorKind::NotFound, "no such file"));
             allstak::capture_error(&error);
         }
+        ManualProgram::CaptureAfter200Ms => {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            allstak::capture_display(&"failed after 200 ms");
+        }
         ManualProgram::CaptureThree => {
             for n in 0..3 {
                 allstak::capture_display(&format!("failure {n}"));
