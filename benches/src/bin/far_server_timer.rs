@@ -64,6 +64,7 @@ struct Setup {
 
 impl Setup {
     fn new(label: &str, program: PathBuf, deadline_ms: Option<&'static str>) -> Self {
+        let program = installed(&program, label);
         let collector = Collector::start().expect("collector");
         collector.set_reply(Reply::accepted().after(ANSWER_AFTER));
         let state_dir = std::env::temp_dir().join(format!(
@@ -112,10 +113,15 @@ impl Setup {
                 .env("SENTRY_DSN", dsn)
                 .env("TMPDIR", &self.state_dir);
         }
+        // Output discarded (`> /dev/null`), as in the loopback table: the timer's own threads
+        // waking to read it would compete with the program's for the machine's two cores.
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         let started = Instant::now();
-        let output = command.output().expect("runs");
+        let status = command.status().expect("runs");
         let wall = started.elapsed();
-        assert!(output.status.success(), "{}", self.program.display());
+        assert!(status.success(), "{}", self.program.display());
         wall
     }
 
@@ -212,6 +218,32 @@ fn far_connecting(to: &str, handshake: Duration) -> String {
     url
 }
 
+/// Where the programs are run from: copies, as `cargo install` leaves them, all written the
+/// same way (a binary as the linker wrote it starts 0.05 to 0.1 ms slower here than the same
+/// bytes copied: its page cache is mapped in smaller pieces, with more page faults; which
+/// would tell two builds apart when only one of them was copied). Removed by [`Installed`].
+fn install_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("allstak-far-bin-{}", std::process::id()))
+}
+
+/// A copy of `program` in [`install_dir`], named after `label`.
+fn installed(program: &Path, label: &str) -> PathBuf {
+    let dir = install_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let copy = dir.join(label.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    std::fs::copy(program, &copy).expect("a copy of the program");
+    copy
+}
+
+/// Removes [`install_dir`] when the timer is done.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(install_dir());
+    }
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values.get(values.len() / 2).copied().unwrap_or_default()
@@ -277,22 +309,15 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
         format!("http://{}", listener.local_addr().expect("addr"))
     };
     let state_dir = std::env::temp_dir().join(format!("allstak-loopback-{}", std::process::id()));
-    // Every program run as a copy (as `cargo install` leaves one), all written the same way: a
-    // binary as the linker wrote it starts 0.05 to 0.1 ms slower here than the same bytes
-    // copied (its page cache mapped in smaller pieces: more page faults), which would tell two
-    // builds apart when only one of them was copied.
-    let installed = state_dir.join("bin");
-    let _ = std::fs::create_dir_all(&installed);
-    let install = |program: &Path, name: &str| {
-        let copy = installed.join(name);
-        std::fs::copy(program, &copy).expect("a copy of the program");
-        copy
-    };
-    let (plain, tracked) = (&install(plain, "plain"), &install(tracked, "tracked"));
+    // Copies, as every program the timer runs (see `install_dir`).
+    let (plain, tracked) = (
+        &installed(plain, "loopback plain"),
+        &installed(tracked, "loopback tracked"),
+    );
     // `FAR_SERVER_LOOPBACK_BEFORE=<path>`: the same program as built before a change, answered,
     // in the same interleaved runs.
     let before = std::env::var_os("FAR_SERVER_LOOPBACK_BEFORE")
-        .map(|before| install(Path::new(&before), "before"));
+        .map(|before| installed(Path::new(&before), "loopback before"));
     let mut variants: Vec<(&str, &Path, Option<&str>, Option<&str>)> = vec![
         ("plain", plain, None, None),
         (
@@ -399,6 +424,7 @@ fn main() {
         LoopbackCollector::serve();
         return;
     }
+    let _installed = Installed;
     let (plain, tracked) = (sibling("hello_plain"), sibling("hello_tracked"));
     for program in [&plain, &tracked] {
         assert!(
