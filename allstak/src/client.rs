@@ -594,10 +594,6 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
     true
 }
 
-/// Delivers the session's start; if the server does not take it yet (down as the program
-/// started), it is tried again, once, before each error event, until it goes or the session
-/// ends (then it goes with the end): the session's events follow its start as soon as the
-/// server is back, not only once the program ends.
 /// What a process that does not wait at exit writes at once, on one connection, without
 /// waiting for answers (it may end before they come): the sessions earlier runs left (a few,
 /// see [`SessionFile::claim_sessions`]), the error events they kept (those that may go right
@@ -627,6 +623,10 @@ fn write_at_once(
     (recovered, events)
 }
 
+/// Delivers the session's start; if the server does not take it yet (down as the program
+/// started), it is tried again, once, before each error event, until it goes or the session
+/// ends (then it goes with the end): the session's events follow its start as soon as the
+/// server is back, not only once the program ends.
 fn deliver_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post) {
     let delivery = worker.deliver(&start);
     settle_the_start(worker, file, start, delivery);
@@ -656,6 +656,11 @@ fn deliver_the_rest_left(
     spool: &Spool,
     mut recovered: Option<bool>,
 ) {
+    if recovered.is_none() && !file.waits() {
+        // What it withheld at first (written by earlier such runs, their answers not read)
+        // goes once it read an answer itself: those sessions before their events.
+        recovered = file.recover_sessions(worker, &[]);
+    }
     while recovered == Some(true) {
         recovered = file.recover_sessions(worker, &[]);
     }

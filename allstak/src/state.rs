@@ -366,14 +366,17 @@ impl StateDir {
         })
     }
 
-    /// Whether anything of session `id` is left here: its file, kept, or claimed (`claimed`, as
-    /// [`Self::claimed_sessions`] listed them). Nothing is once the server took its start
-    /// and end (or refused it for good).
-    fn holds_session(&self, id: &str, claimed: &ClaimedSessions) -> bool {
+    /// Whether anything of session `id` is left here: its file, kept or claimed by a run.
+    /// Nothing is once the server took its start and end, or refused it for good, or the file
+    /// was dropped (stale, past the bound) or never written. Looked at as a file, then in a
+    /// listing made after that, then as a file again: a run claiming it (a rename) or putting
+    /// it back meanwhile is seen either way.
+    fn holds_session(&self, id: &str) -> bool {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return false; // not a session id of ours: no file name is made of it
         }
-        claimed.contains_key(id) || fs::symlink_metadata(self.file_for(id)).is_ok()
+        let kept = || fs::symlink_metadata(self.file_for(id)).is_ok();
+        kept() || self.claimed_sessions().contains_key(id) || kept()
     }
 
     /// The sessions of this program's that runs have claimed to send, by session id (one
@@ -902,8 +905,7 @@ impl SessionFile {
     /// session (`abnormal`), and the starts and ends the server had not taken, each end after its
     /// start. `deliver` sends a request. `None` if nothing was left; else whether all of it went
     /// (stopped at the first the server does not take yet: the rest wait for a later call).
-    /// `ours` (this run's start, the events earlier runs kept) goes after them where they are
-    /// posted ahead (pipelined).
+    /// `ours` goes after them where they are posted ahead (pipelined).
     pub(crate) fn recover_sessions(
         &self,
         deliver: &mut impl Deliver,

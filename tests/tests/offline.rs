@@ -487,6 +487,46 @@ fn runs_that_never_wait_deliver_each_earlier_runs_session_during_the_series_with
 }
 
 #[test]
+fn a_run_that_never_waits_sends_what_it_withheld_once_it_reads_an_answer() {
+    const RUNS: usize = 3;
+    let Some((collector, env, series)) =
+        never_answered_series(ManualProgram::OkAfter200Ms, RUNS, 1 + 3 * (RUNS - 1))
+    else {
+        return;
+    };
+    let earlier: BTreeSet<String> = by_session(&series).into_keys().collect();
+    assert_eq!(earlier.len(), RUNS);
+    // A run without a session of its own writes the last run's start and end: now every
+    // session left is one a run wrote with its end.
+    let mut untracked = env.clone();
+    untracked.push(("ALLSTAK_AUTO_SESSION_TRACKING".into(), "off".into()));
+    let untracked = run(ManualProgram::OkAfter200Ms, &untracked);
+    assert_eq!(
+        (untracked.code(), untracked.stdout.as_str()),
+        (Some(0), "session active: false\ndone\n")
+    );
+    collector
+        .wait_for_requests(series.len() + 2, WAIT)
+        .expect("the last run's start and end");
+    // The server answers again. The next such run withholds all of them at first, writes its
+    // own start alone, reads its answer, then sends them all.
+    collector.set_reply(Reply::accepted());
+    let before = collector.requests().len();
+    assert_unaffected(&run(ManualProgram::OkAfter200Ms, &env));
+    let requests = collector.requests();
+    let sessions = by_session(&requests[before..]);
+    for id in &earlier {
+        let sent: Vec<&str> = sessions
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(sent, [START, END], "{id}: its start again, then its end");
+    }
+}
+
+#[test]
 fn runs_that_never_wait_deliver_the_error_events_earlier_runs_kept_during_the_series() {
     // Each one's error (reported as it ends) is kept at exit, and goes with the next run's
     // first write, after its session's start and end: the first run's start; then each run

@@ -222,23 +222,31 @@ impl Spool {
     /// The kept items that go on one connection right after `sessions` (the sessions of
     /// earlier runs a run that does not wait writes at once, each start before its end),
     /// claimed: those of these sessions, those of a session nothing is left of in the state
-    /// dir (the server took its start), and those of none. The others wait for
-    /// [`Spool::deliver`], which sends them after every session left.
+    /// dir ([`StateDir::holds_session`]), and those of none; the newest [`MAX_AHEAD`] read at
+    /// most (what earlier such runs wrote is older), in order. The others wait for
+    /// [`Spool::deliver`].
     pub(crate) fn claim_ahead(&self, sessions: &[&str]) -> Vec<Claimed> {
         self.claim_all(After::These(sessions))
     }
 
     /// Settles `claimed` as far as their answers came when posted ahead: each removed once the
     /// server took it or refused it for good, else put back (no try of its own: a later
-    /// [`Spool::deliver`], or a later run, sends it).
+    /// [`Spool::deliver`], or a later run, sends it). One whose session is still left (its
+    /// start was not taken when the event was, and goes again) is put back too: it goes
+    /// again after that start.
     pub(crate) fn settle_taken_ahead(
         &self,
         claimed: impl IntoIterator<Item = Claimed>,
         deliver: &mut impl Deliver,
     ) {
         for item in claimed {
-            let delivery = deliver.taken_ahead(&item.request);
-            self.settle(&item, delivery.unwrap_or(Delivery::NotYet));
+            let delivery = deliver
+                .taken_ahead(&item.request)
+                .filter(|_| {
+                    session_of(&item.request.body).is_none_or(|id| !self.dir.holds_session(&id))
+                })
+                .unwrap_or(Delivery::NotYet);
+            self.settle(&item, delivery);
         }
     }
 
@@ -258,7 +266,8 @@ impl Spool {
 
     /// Claims the kept items this run may send (not one another live run is sending), oldest
     /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
-    /// and what is not a file of ours. Each goes after its session's start, as `after` says.
+    /// and what is not a file of ours. Each goes after its session's start, as `after` says
+    /// (with `These`, of the newest [`MAX_AHEAD`] read).
     fn claim_all(&self, after: After<'_>) -> Vec<Claimed> {
         let now = SystemTime::now();
         let age = |entry: &Entry| {
@@ -271,16 +280,17 @@ impl Spool {
         // Listed once, on the first event with a session: the sessions runs are recovering.
         let mut being_recovered = None;
         let mut entries = self.entries();
-        if let After::These(_) = after {
-            // Those no run claimed first: a claimed one's run most often wrote it (and died
-            // before its answer), so it is withheld, read only to be left.
-            entries.sort_by_key(|entry| entry.found != Found::Kept);
+        let ahead = matches!(after, After::These(_));
+        if ahead {
+            // The newest first: the older ones are most often what earlier such runs wrote
+            // (their answers not read), withheld, read only to be left.
+            entries.reverse();
         }
         for entry in entries {
             if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
                 break; // more than the spool holds (several runs kept at once): the next call
             }
-            if matches!(after, After::These(_)) && read >= MAX_AHEAD {
+            if ahead && read >= MAX_AHEAD {
                 break; // what goes at once is written before the program may end: a few
             }
             match entry.found {
@@ -312,17 +322,14 @@ impl Spool {
                 continue;
             };
             read += 1;
-            if session_of(&body).is_some_and(|id| {
-                let being_recovered =
-                    being_recovered.get_or_insert_with(|| self.dir.claimed_sessions());
-                match after {
-                    After::TheirStarts => {
-                        self.dir.start_owed_by_a_live_process(&id, being_recovered)
-                    }
-                    After::These(sessions) => {
-                        !sessions.contains(&id.as_str())
-                            && self.dir.holds_session(&id, being_recovered)
-                    }
+            if session_of(&body).is_some_and(|id| match after {
+                After::TheirStarts => {
+                    let being_recovered =
+                        being_recovered.get_or_insert_with(|| self.dir.claimed_sessions());
+                    self.dir.start_owed_by_a_live_process(&id, being_recovered)
+                }
+                After::These(sessions) => {
+                    !sessions.contains(&id.as_str()) && self.dir.holds_session(&id)
                 }
             }) {
                 // Its session's start may not have reached the server, and goes before it
@@ -340,6 +347,9 @@ impl Spool {
                     body,
                 },
             });
+        }
+        if ahead {
+            claimed.reverse(); // oldest first, as they happened
         }
         claimed
     }
@@ -570,7 +580,42 @@ mod tests {
     }
 
     #[test]
-    fn what_goes_at_once_is_a_few_and_those_no_run_wrote_first() {
+    fn an_event_taken_at_once_before_its_sessions_start_was_goes_again_after_it() {
+        /// Took everything posted ahead.
+        struct TookAll;
+        impl Deliver for TookAll {
+            fn deliver(&mut self, _: &Post) -> Delivery {
+                Delivery::Sent
+            }
+            fn taken_ahead(&mut self, _: &Post) -> Option<Delivery> {
+                Some(Delivery::Sent)
+            }
+        }
+        let scratch = Scratch::new("spool-ahead-settled");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let spool = Spool::new(dir.clone());
+        let [going, gone] = [(); 2].map(|()| crate::SessionId::random());
+        assert_eq!(spool.keep(&[going, gone].map(event_of_session)), 2);
+        let (going_id, gone_id) = (going.to_string(), gone.to_string());
+        let claimed = spool.claim_ahead(&[going_id.as_str(), gone_id.as_str()]);
+        assert_eq!(claimed.len(), 2);
+        // `going`'s start was not taken (a 503, say): its file is still here, as the batch
+        // put it back; `gone`'s was, with its end.
+        dir.write(&dir.new_state(going, "app@1", "production"))
+            .expect("written");
+        spool.settle_taken_ahead(claimed, &mut TookAll);
+        let mut server = Server::default();
+        assert!(spool.deliver(&mut server, false));
+        let sessions: Vec<Option<String>> = server
+            .received
+            .iter()
+            .map(|(_, body)| session_of(body.as_bytes()))
+            .collect();
+        assert_eq!(sessions, [Some(going_id)], "kept, to go after its start");
+    }
+
+    #[test]
+    fn what_goes_at_once_is_the_newest_few_in_order() {
         let scratch = Scratch::new("spool-ahead-few");
         let spool = spool(&scratch);
         let dead = Process {
@@ -578,7 +623,7 @@ mod tests {
             start: None,
         };
         // Twenty events claimed by runs that died (most often: written, their answers not
-        // read), then one no run claimed.
+        // read), then one no run claimed: the newest sixteen, oldest first.
         let (_, claimed_by_dead) = spool.keep_files(&(0..20).map(event).collect::<Vec<_>>(), true);
         for path in &claimed_by_dead {
             fs::rename(path, path.with_extension(dead.claim_extension())).expect("claimed");
@@ -589,13 +634,7 @@ mod tests {
             .iter()
             .map(|item| String::from_utf8_lossy(&item.request().body).into_owned())
             .collect();
-        assert_eq!(messages.len(), MAX_AHEAD);
-        assert_eq!(
-            messages[0],
-            bodies(20..21)[0],
-            "the one no run claimed first"
-        );
-        assert_eq!(messages[1..], bodies(0..MAX_AHEAD - 1), "then the oldest");
+        assert_eq!(messages, bodies(21 - MAX_AHEAD..21));
     }
 
     #[test]
