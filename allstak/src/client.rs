@@ -656,7 +656,7 @@ fn deliver_the_rest_left(
     spool: &Spool,
     mut recovered: Option<bool>,
 ) {
-    if recovered.is_none() && !file.waits() {
+    if recovered.is_none() && !file.waits() && worker.has_read_an_answer() {
         // What it withheld at first (written by earlier such runs, their answers not read)
         // goes once it read an answer itself: those sessions before their events.
         recovered = file.recover_sessions(worker, &[]);

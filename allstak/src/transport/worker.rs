@@ -525,6 +525,11 @@ impl Worker {
         Some(self.earlier.get_or_insert_with(|| written.load()))
     }
 
+    /// Whether this run read an answer from the server: from then on it withholds nothing.
+    pub(crate) fn has_read_an_answer(&self) -> bool {
+        self.answered
+    }
+
     /// Whether `request` is not written (yet): in a run that does not wait, one that has read
     /// no answer, an earlier such run wrote it recently without reading its answer.
     pub(crate) fn withholds(&mut self, request: &Post) -> bool {
