@@ -212,7 +212,10 @@ impl Spool {
             if delivery == Delivery::NotYet {
                 // The rest wait for a later run, but those the server took (or refused for
                 // good) when posted ahead.
-                self.settle_taken_ahead(claimed, deliver);
+                for left in claimed {
+                    let delivery = deliver.taken_ahead(&left.request);
+                    self.settle(&left, delivery.unwrap_or(Delivery::NotYet));
+                }
                 return false;
             }
         }
