@@ -354,7 +354,7 @@ impl StateDir {
     /// [`Self::claimed_sessions`] listed them): that process sends it, and the session's events
     /// must not reach the server before it. One file read; `false` if there is no such file.
     fn start_owed_by_a_live_process(&self, id: &str, claimed: &ClaimedSessions) -> bool {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !names_a_session(id) {
             return false; // not a session id of ours: no file name is made of it
         }
         if let Some(state) = read_state(&self.file_for(id)) {
@@ -372,7 +372,7 @@ impl StateDir {
     /// listing made after that, then as a file again: a run claiming it (a rename) or putting
     /// it back meanwhile is seen either way.
     fn holds_session(&self, id: &str) -> bool {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !names_a_session(id) {
             return false; // not a session id of ours: no file name is made of it
         }
         let kept = || fs::symlink_metadata(self.file_for(id)).is_ok();
@@ -1358,9 +1358,15 @@ fn start_in_stat(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(field).ok()?.parse().ok()
 }
 
+/// Whether `id` may be a session id of ours (ASCII letters, digits and dashes, as a UUID is
+/// written): only such a name is made into a file name.
+fn names_a_session(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Whether the process that wrote a state is still running (the same process, not a reused
 /// pid); `None` where the platform has no cheap way to tell.
-fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
+pub(crate) fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
     if cfg!(target_os = "linux") {
         return Some(match process_start(pid) {
             None => false,

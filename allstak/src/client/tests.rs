@@ -103,19 +103,19 @@ fn client(fake: &Fake, at: Instant) -> &'static Client {
 
 /// A state dir of its own, in this test process's dir (`allstak-client-tests-<pid>` in the
 /// temp dir). The clients are leaked, so the dirs outlive the tests: the first call removes
-/// those of earlier test processes that are gone (where `/proc` tells).
+/// those of earlier test processes that are gone (where the platform tells).
 fn fresh_state_dir() -> std::path::PathBuf {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     const PREFIX: &str = "allstak-client-tests-";
     let temp = std::env::temp_dir();
     SWEPT.call_once(|| {
-        if !std::path::Path::new("/proc/self").exists() {
-            return; // no telling which processes are gone
-        }
         for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
             let name = entry.file_name();
             let pid = name.to_str().and_then(|name| name.strip_prefix(PREFIX));
-            if pid.is_some_and(|pid| !std::path::Path::new("/proc").join(pid).exists()) {
+            let gone = pid
+                .and_then(|pid| pid.parse().ok())
+                .is_some_and(|pid| crate::state::process_alive(pid, None) == Some(false));
+            if gone {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
