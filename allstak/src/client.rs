@@ -197,7 +197,7 @@ impl Client {
                 let (recovered, events) = if self.tracker.has_ended() && file.pipelines() {
                     (Some(true), Vec::new())
                 } else if file.waits() {
-                    (file.recover_sessions(worker, &[]), Vec::new())
+                    (recover_if_reachable(worker, &file), Vec::new())
                 } else {
                     write_at_once(worker, &file, &spool, &start)
                 };
@@ -235,7 +235,7 @@ impl Client {
         {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                let recovered = file.recover_sessions(worker, &[]);
+                let recovered = recover_if_reachable(worker, &file);
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
@@ -606,6 +606,11 @@ fn write_at_once(
     spool: &Spool,
     start: &Post,
 ) -> (Option<bool>, Vec<SpooledEvent>) {
+    if !worker.reachable() {
+        // Nothing of theirs is claimed for a server that cannot be reached.
+        worker.deliver_ahead(&[start]);
+        return (Some(false), Vec::new());
+    }
     let sessions = file.claim_sessions(worker);
     let ids: Vec<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
     let events = spool.claim_ahead(&ids);
@@ -621,6 +626,17 @@ fn write_at_once(
         worker.deliver_ahead(&ours);
     }
     (recovered, events)
+}
+
+/// What earlier runs left, a first few of their sessions ([`SessionFile::recover_sessions`]),
+/// if the server can be reached ([`Worker::reachable`]); else they are left as they are, as
+/// if the first had not gone (`Some(false)`: nothing more is tried).
+fn recover_if_reachable(worker: &mut Worker, file: &SessionFile) -> Option<bool> {
+    if worker.reachable() {
+        file.recover_sessions(worker, &[])
+    } else {
+        Some(false)
+    }
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
@@ -664,7 +680,7 @@ fn deliver_the_rest_left(
     while recovered == Some(true) {
         recovered = file.recover_sessions(worker, &[]);
     }
-    if recovered.is_none() {
+    if recovered.is_none() && worker.reachable() {
         spool.deliver(worker, file.pipelines());
     }
 }

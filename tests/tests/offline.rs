@@ -169,6 +169,73 @@ fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_e
     assert_eq!(paths(&collector.requests()[before..]), [START, END]);
 }
 
+/// The files in the sessions dir of `env`'s state dir: each one's name and its last status
+/// change (a rename changes it).
+fn session_files(env: &[(String, String)]) -> BTreeMap<String, (i64, i64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = env
+        .iter()
+        .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
+        .map(|(_, dir)| std::path::Path::new(dir).join("sessions"))
+        .expect("a state dir");
+    std::fs::read_dir(dir)
+        .expect("the sessions dir")
+        .flatten()
+        .filter_map(|entry| {
+            let metadata = entry.metadata().ok()?;
+            let name = entry.file_name().into_string().ok()?;
+            Some((name, (metadata.ctime(), metadata.ctime_nsec())))
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() {
+    // Claiming is a rename, and a claim a run cannot deliver is put back: offline, each run did
+    // both to a first few of the sessions kept (and looked at every one kept to find the
+    // oldest: 3 ms of a short run's exit with a thousand of them). Now none is touched until
+    // the server can be reached: neither by a run done before its SDK's thread began (its
+    // start goes with its end, the server having taken one before), nor by one still running
+    // then.
+    if cfg!(feature = "reqwest") {
+        return; // a backend that opens no connection ahead cannot tell before it tries
+    }
+    let port = refused_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
+    let collector = collector();
+    relay_while(port, collector.url(), || {
+        assert_unaffected(&run(ManualProgram::Ok, &env));
+    });
+    assert_eq!(paths(&collector.requests()), [START, END]);
+    for scenario in [ManualProgram::Ok, ManualProgram::OkAfter200Ms] {
+        assert_unaffected(&run(scenario, &env));
+    }
+    let mut kept = session_files(&env);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for scenario in [ManualProgram::Ok, ManualProgram::OkAfter200Ms] {
+        assert_unaffected(&run(scenario, &env));
+        let now = session_files(&env);
+        for (name, changed) in &kept {
+            assert_eq!(now.get(name), Some(changed), "{name}: untouched");
+        }
+        assert_eq!(now.len(), kept.len() + 1, "its own kept too: {now:?}");
+        kept = now;
+    }
+
+    // The server is back: the next run delivers the four, and its own.
+    relay(port, collector.url());
+    let before = collector.requests().len();
+    assert_unaffected(&run(ManualProgram::Ok, &env));
+    let requests = collector.requests().split_off(before);
+    let sessions = by_session(&requests);
+    assert_eq!(sessions.len(), 5, "{:?}", paths(&requests));
+    for (id, requests) in &sessions {
+        let sent: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(sent, [START, END], "{id}");
+    }
+    assert!(session_files(&env).is_empty(), "nothing left");
+}
+
 #[test]
 fn a_far_server_takes_what_twenty_offline_runs_left_in_a_few_round_trips_not_one_per_request() {
     if cfg!(feature = "reqwest") {

@@ -174,7 +174,9 @@ impl Client {
                         })
                     };
                     worker.while_answered(look, |worker| worker_file.send_end(&ended, worker));
-                    if left.load(Ordering::Relaxed) {
+                    // Only for a server that answered: where it did not (down, or far), what
+                    // earlier runs left waits for a run it does.
+                    if left.load(Ordering::Relaxed) && worker.has_read_an_answer() {
                         super::deliver_the_rest_left(worker, &worker_file, &spool, recovered);
                     }
                 }

@@ -42,9 +42,11 @@ pub(crate) trait Backend: Send {
     fn post(&mut self, endpoint: &Endpoint, request: &Post, timeout: Duration) -> Answer;
 
     /// Opens, ahead of time, the connection [`Self::post_all`] will use (the connect and the
-    /// TLS handshake), taking at most `timeout`; a backend that cannot pipeline does nothing.
-    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) {
+    /// TLS handshake), taking at most `timeout`: whether it is open. A backend that cannot
+    /// pipeline does nothing, and cannot tell (`None`).
+    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) -> Option<bool> {
         let _ = (endpoint, timeout);
+        None
     }
 
     /// POSTs every one of `requests` on one connection, each written before the answer to the

@@ -41,21 +41,21 @@ pub(super) struct Pipeline {
 
 impl Pipeline {
     /// Opens the connection [`Self::post_all`] will use to `endpoint` (TCP connect and TLS
-    /// handshake), taking at most `timeout`, unless one is open to it already. Does nothing
-    /// where `post_all` would not pipeline (a proxy, …); a failure is only said in diagnostics.
-    pub(super) fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) {
-        let Some(target) = Target::of(endpoint) else {
-            return;
-        };
+    /// handshake), taking at most `timeout`, unless one is open to it already: whether one is.
+    /// Does nothing where `post_all` would not pipeline (a proxy, …: `None`); a failure is
+    /// only said in diagnostics.
+    pub(super) fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) -> Option<bool> {
+        let target = Target::of(endpoint)?;
         if let Some(kept) = self.kept_for(endpoint) {
             self.connection = Some(kept);
-            return;
+            return Some(true);
         }
         self.connection = None;
         match Connection::open(&endpoint.host, &target, &mut self.tls, deadline_in(timeout)) {
             Ok(connection) => self.connection = Some(connection),
             Err(error) => diag::debug!("could not open a connection ahead of time: {error}"),
         }
+        Some(self.connection.is_some())
     }
 
     /// Writes every one of `requests` at once on one connection and reads their answers in

@@ -152,6 +152,9 @@ impl Done {
         let mut state = self.0.raised.lock().unwrap_or_else(PoisonError::into_inner);
         if state.is_none() {
             *state = Some(raised);
+            // Woken after the lock is let go: the waiter takes it at once, instead of waking
+            // to find it held and waiting on it again.
+            drop(state);
             self.0.changed.notify_all();
         }
     }

@@ -116,8 +116,8 @@ impl Backend for Ureq {
 
     /// Opens the pipelined connection ahead of time (not through a proxy: see
     /// [`Pipeline::post_all`]).
-    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) {
-        self.pipeline.warm(endpoint, timeout);
+    fn warm(&mut self, endpoint: &Endpoint, timeout: Duration) -> Option<bool> {
+        self.pipeline.warm(endpoint, timeout)
     }
 
     /// Pipelines on the connection of our own; `None` through a proxy, where ureq posts them

@@ -23,6 +23,11 @@
 //! Then the series: 50 runs with the exit deadline 0, then one with the default
 //! (`FAR_SERVER_SERIES_ONLY=1`: only those).
 //!
+//! Then the deadline-0 budget's own measurement (`FAR_SERVER_ZERO_ONLY=1`: only that):
+//! `hello_tracked` with the exit deadline 0 against the far server, interleaved with
+//! `hello_plain` alone, back to back; then each run after the machine was idle 100 ms, as in
+//! the first table (where each follows a run that waited that long).
+//!
 //! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
@@ -258,21 +263,24 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// The loopback table's collector, in a process of its own (this program run with
-/// [`SERVE_LOOPBACK`]), as a server is: its threads not sharing a process with the timer's.
+/// A collector in a process of its own (this program run with [`SERVE_LOOPBACK`] or
+/// [`SERVE_FAR`]), as a server is: its threads not sharing a process with the timer's.
 struct LoopbackCollector {
     process: std::process::Child,
     /// The collector's URL.
     url: String,
 }
 
-/// The argument that makes this program the loopback table's collector, until its stdin closes.
+/// The argument that makes this program a collector answering at once, until its stdin closes.
 const SERVE_LOOPBACK: &str = "--serve-loopback";
+/// The same, answering each request [`ANSWER_AFTER`] after it arrived.
+const SERVE_FAR: &str = "--serve-far";
 
 impl LoopbackCollector {
-    fn start() -> Self {
+    /// The collector answering at once ([`SERVE_LOOPBACK`]) or as the far server ([`SERVE_FAR`]).
+    fn start(serve: &str) -> Self {
         let mut process = Command::new(std::env::current_exe().expect("own path"))
-            .arg(SERVE_LOOPBACK)
+            .arg(serve)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -286,8 +294,11 @@ impl LoopbackCollector {
     }
 
     /// This process as the collector: its URL on stdout, then serving until stdin closes.
-    fn serve() {
+    fn serve(far: bool) {
         let collector = Collector::start().expect("collector");
+        if far {
+            collector.set_reply(Reply::accepted().after(ANSWER_AFTER));
+        }
         println!("{}", collector.url());
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
     }
@@ -302,7 +313,7 @@ impl Drop for LoopbackCollector {
 
 /// The loopback breakdown: median wall times of each variant, interleaved.
 fn loopback_breakdown(plain: &Path, tracked: &Path) {
-    let collector = LoopbackCollector::start();
+    let collector = LoopbackCollector::start(SERVE_LOOPBACK);
     let up = collector.url.as_str();
     let refused = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
@@ -420,9 +431,10 @@ fn loopback_breakdown(plain: &Path, tracked: &Path) {
 }
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some(SERVE_LOOPBACK) {
-        LoopbackCollector::serve();
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some(SERVE_LOOPBACK) => return LoopbackCollector::serve(false),
+        Some(SERVE_FAR) => return LoopbackCollector::serve(true),
+        _ => {}
     }
     let _installed = Installed;
     let (plain, tracked) = (sibling("hello_plain"), sibling("hello_tracked"));
@@ -435,6 +447,10 @@ fn main() {
     }
     if std::env::var_os("FAR_SERVER_LOOPBACK_ONLY").is_some() {
         loopback_breakdown(&plain, &tracked);
+        return;
+    }
+    if std::env::var_os("FAR_SERVER_ZERO_ONLY").is_some() {
+        deadline_zero_beside_plain(&plain, &tracked);
         return;
     }
     if std::env::var_os("FAR_SERVER_SERIES_ONLY").is_some() {
@@ -504,6 +520,7 @@ fn main() {
     let (plain, tracked) = (&setups[0].program, &setups[1].program);
     deadline_zero_series(tracked, None);
     deadline_zero_series(tracked, Some("3"));
+    deadline_zero_beside_plain(plain, tracked);
     loopback_breakdown(plain, tracked);
 }
 
@@ -536,4 +553,76 @@ fn deadline_zero_series(tracked: &Path, work_ms: Option<&'static str>) {
         SERIES + 1
     );
     let _ = std::fs::remove_dir_all(&setup.state_dir);
+}
+
+/// The budget's own measurement: `hello_tracked` with the exit deadline 0 against the far
+/// server (in a process of its own), interleaved with `hello_plain` alone, each round starting
+/// with the other program, [`ZERO_RUNS`] runs each; then the same with the machine idle for
+/// [`ANSWER_AFTER`] before each run (as in the far table, where each follows a run that waited
+/// that long for its answer).
+fn deadline_zero_beside_plain(plain: &Path, tracked: &Path) {
+    const ZERO_RUNS: usize = 101;
+    const IDLE_RUNS: usize = 31;
+    let collector = LoopbackCollector::start(SERVE_FAR);
+    let state_dir = std::env::temp_dir().join(format!("allstak-far-zero-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let (plain, tracked) = (
+        &installed(plain, "zero plain"),
+        &installed(tracked, "zero tracked"),
+    );
+    let time = |tracked_run: bool| {
+        let mut command = Command::new(if tracked_run { tracked } else { plain });
+        command
+            .env("ALLSTAK_API_KEY", "bench")
+            .env("ALLSTAK_HOST", &collector.url)
+            .env("ALLSTAK_TRACK_TEST_RUNS", "1")
+            .env("ALLSTAK_STATE_DIR", &state_dir)
+            .env("ALLSTAK_EXIT_DEADLINE_MS", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let started = Instant::now();
+        let status = command.status().expect("runs");
+        assert!(status.success());
+        started.elapsed()
+    };
+    // A first run of each, not timed: the server has taken a start of this key and host.
+    time(false);
+    time(true);
+    let mut back_to_back = [Vec::new(), Vec::new()];
+    for run in 0..ZERO_RUNS {
+        for turn in 0..2 {
+            let tracked_run = (run + turn) % 2 == 1;
+            back_to_back[usize::from(tracked_run)].push(time(tracked_run));
+        }
+    }
+    let mut after_idle = [Vec::new(), Vec::new()];
+    for run in 0..IDLE_RUNS {
+        for turn in 0..2 {
+            let tracked_run = (run + turn) % 2 == 1;
+            std::thread::sleep(ANSWER_AFTER);
+            after_idle[usize::from(tracked_run)].push(time(tracked_run));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let [plain_hot, zero_hot] = back_to_back.map(median);
+    let [plain_idle, zero_idle] = after_idle.map(median);
+    println!();
+    println!(
+        "| exit deadline 0, server answering after {} ms, interleaved with plain | back to back ({ZERO_RUNS} runs each) | added | each after {} ms idle ({IDLE_RUNS} runs each) | added |",
+        ANSWER_AFTER.as_millis(),
+        ANSWER_AFTER.as_millis()
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| plain | {:.2} ms | — | {:.2} ms | — |",
+        ms(plain_hot),
+        ms(plain_idle)
+    );
+    println!(
+        "| allstak, exit deadline 0 | {:.2} ms | {:+.2} ms | {:.2} ms | {:+.2} ms |",
+        ms(zero_hot),
+        ms(zero_hot) - ms(plain_hot),
+        ms(zero_idle),
+        ms(zero_idle) - ms(plain_idle)
+    );
 }
