@@ -28,6 +28,9 @@
 //! `hello_plain` alone, back to back; then each run after the machine was idle 100 ms, as in
 //! the first table (where each follows a run that waited that long).
 //!
+//! Then offline (`FAR_SERVER_OFFLINE_ONLY=1`: only that): `hello_tracked` against a port that
+//! refuses connections, with a thousand sessions kept by earlier runs, and with none.
+//!
 //! Then, on loopback (a collector answering at once), where the time `#[allstak::main]` adds
 //! goes: the same program without a key (the SDK set up, no transport), with a refused port
 //! (the transport thread, the state dir, a refused connection), with the exit deadline 0, and
@@ -449,6 +452,10 @@ fn main() {
         loopback_breakdown(&plain, &tracked);
         return;
     }
+    if std::env::var_os("FAR_SERVER_OFFLINE_ONLY").is_some() {
+        offline_with_sessions_kept(&plain, &tracked);
+        return;
+    }
     if std::env::var_os("FAR_SERVER_ZERO_ONLY").is_some() {
         deadline_zero_beside_plain(&plain, &tracked);
         return;
@@ -521,6 +528,7 @@ fn main() {
     deadline_zero_series(tracked, None);
     deadline_zero_series(tracked, Some("3"));
     deadline_zero_beside_plain(plain, tracked);
+    offline_with_sessions_kept(plain, tracked);
     loopback_breakdown(plain, tracked);
 }
 
@@ -625,4 +633,76 @@ fn deadline_zero_beside_plain(plain: &Path, tracked: &Path) {
         ms(zero_idle),
         ms(zero_idle) - ms(plain_idle)
     );
+}
+
+/// Offline, with what earlier runs left: `hello_tracked` (default exit deadline) against a port
+/// that refuses connections, with [`KEPT`] sessions kept in its state dir by earlier runs, and
+/// with none (its dir emptied before each run), interleaved with `hello_plain`, [`RUNS`]
+/// runs each (`FAR_SERVER_LOOPBACK_BEFORE=<path>`: that build too, with the sessions kept).
+fn offline_with_sessions_kept(plain: &Path, tracked: &Path) {
+    const KEPT: usize = 1000;
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("port");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    let base = std::env::temp_dir().join(format!("allstak-offline-{}", std::process::id()));
+    let (kept, none) = (base.join("kept"), base.join("none"));
+    let (plain, tracked) = (
+        &installed(plain, "offline plain"),
+        &installed(tracked, "offline tracked"),
+    );
+    let before = std::env::var_os("FAR_SERVER_LOOPBACK_BEFORE")
+        .map(|before| installed(Path::new(&before), "offline before"));
+    let time = |program: &Path, state_dir: &Path| {
+        let started = Instant::now();
+        let status = Command::new(program)
+            .env("ALLSTAK_API_KEY", "bench")
+            .env("ALLSTAK_HOST", &refused)
+            .env("ALLSTAK_TRACK_TEST_RUNS", "1")
+            .env("ALLSTAK_STATE_DIR", state_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("runs");
+        assert!(status.success());
+        started.elapsed()
+    };
+    // The earlier runs, offline: each leaves its session.
+    for _ in 0..KEPT {
+        time(tracked, &kept);
+    }
+    let mut rows: Vec<(&str, &Path, &Path)> = vec![
+        ("plain", plain, &none),
+        ("allstak, none kept", tracked, &none),
+        ("allstak, sessions kept", tracked, &kept),
+    ];
+    if let Some(before) = &before {
+        rows.push(("the same, as built before", before, &kept));
+    }
+    let mut walls = vec![Vec::new(); rows.len()];
+    for run in 0..RUNS {
+        for turn in 0..rows.len() {
+            let index = (run + turn) % rows.len();
+            let (_, program, state_dir) = rows[index];
+            if state_dir == none {
+                let _ = std::fs::remove_dir_all(&none);
+            }
+            walls[index].push(time(program, state_dir));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    let plain_wall = median(walls[0].clone());
+    println!();
+    println!(
+        "| {RUNS} runs, the server's port refusing connections, {KEPT} sessions kept by earlier runs | wall (median) | added |"
+    );
+    println!("|---|---|---|");
+    for ((label, ..), walls) in rows.iter().zip(walls) {
+        let wall = median(walls);
+        println!(
+            "| {label} | {:.2} ms | {:+.2} ms |",
+            ms(wall),
+            ms(wall) - ms(plain_wall)
+        );
+    }
 }
