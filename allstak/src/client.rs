@@ -194,13 +194,15 @@ impl Client {
                 // delays the exit, 0.06 to 0.12 ms here). A process that does not wait at exit
                 // writes its start with them, after the events earlier runs kept (see
                 // `write_at_once`).
-                let (recovered, events) = if self.tracker.has_ended() && file.pipelines() {
-                    (Some(true), Vec::new())
+                let earlier = if self.tracker.has_ended() && file.pipelines() {
+                    Ok((Some(true), Vec::new()))
                 } else if file.waits() {
-                    (recover_if_reachable(worker, &file), Vec::new())
+                    recover_if_reachable(worker, &file, &spool).map(|found| (found, Vec::new()))
                 } else {
                     write_at_once(worker, &file, &spool, &start)
                 };
+                let deferred = earlier.is_err();
+                let (recovered, events) = earlier.unwrap_or((Some(false), Vec::new()));
                 // Those events were written, and answered if the process lived that long.
                 spool.settle_taken_ahead(events, worker);
                 // Held back a moment (once the server took a start from this key and host):
@@ -212,7 +214,17 @@ impl Client {
                 }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
                     deliver_the_start(worker, &file, start);
-                    deliver_the_rest_left(worker, &file, &spool, recovered);
+                    if !deferred {
+                        deliver_the_rest_left(worker, &file, &spool, recovered);
+                    } else if worker.has_read_an_answer() {
+                        // Back (its start's retries waited for it): what earlier runs left
+                        // goes now, after this run's start.
+                        let recovered = file.recover_sessions(worker, &[]);
+                        deliver_the_rest_left(worker, &file, &spool, recovered);
+                    } else {
+                        // At the end, if the server answers it (see `Client::send_end`).
+                        file.leave_the_rest_left(Some(true));
+                    }
                 } else {
                     // Its start goes with its end, next in line; what earlier runs left, after
                     // them. Unless an error event comes first (reported from another thread as
@@ -235,7 +247,8 @@ impl Client {
         {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
-                let recovered = recover_if_reachable(worker, &file);
+                // Without a session of its own to try first, it tries them as it always did.
+                let recovered = file.recover_sessions(worker, &[]);
                 deliver_the_rest_left(worker, &file, &spool, recovered);
             }));
         }
@@ -599,17 +612,20 @@ pub(crate) fn start(config: Config, cfg_test: bool) -> bool {
 /// see [`SessionFile::claim_sessions`]), the error events they kept (those that may go right
 /// after these sessions' starts, [`Spool::claim_ahead`]), then its own start. Returns what
 /// [`SessionFile::recover_sessions`] would, and the events it claimed (their answers, if any
-/// came, for [`Spool::settle_taken_ahead`]).
+/// came, for [`Spool::settle_taken_ahead`]). `Err` as [`recover_if_reachable`]'s: the server
+/// cannot be reached, and nothing was claimed (its start goes in its turn).
 fn write_at_once(
     worker: &mut Worker,
     file: &SessionFile,
     spool: &Spool,
     start: &Post,
-) -> (Option<bool>, Vec<SpooledEvent>) {
+) -> Result<(Option<bool>, Vec<SpooledEvent>), Deferred> {
+    // Its start goes on this connection, so it is opened first whatever was left.
     if !worker.reachable() {
-        // Nothing of theirs is claimed for a server that cannot be reached.
-        worker.deliver_ahead(&[start]);
-        return (Some(false), Vec::new());
+        if file.sessions_left() || spool.anything_kept() {
+            file.keep_within_the_bound();
+        }
+        return Err(Deferred);
     }
     let sessions = file.claim_sessions(worker);
     let ids: Vec<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
@@ -625,18 +641,29 @@ fn write_at_once(
         // written ahead, but in its turn).
         worker.deliver_ahead(&ours);
     }
-    (recovered, events)
+    Ok((recovered, events))
 }
 
-/// What earlier runs left, a first few of their sessions ([`SessionFile::recover_sessions`]),
-/// if the server can be reached ([`Worker::reachable`]); else they are left as they are, as
-/// if the first had not gone (`Some(false)`: nothing more is tried).
-fn recover_if_reachable(worker: &mut Worker, file: &SessionFile) -> Option<bool> {
-    if worker.reachable() {
-        file.recover_sessions(worker, &[])
-    } else {
-        Some(false)
+/// Earlier runs left something, and the server cannot be reached ([`Worker::reachable`]): it
+/// is left as it is (within its bound, [`SessionFile::keep_within_the_bound`]), for once this
+/// run reads an answer, or for a later run.
+struct Deferred;
+
+/// What earlier runs left, a first few of their sessions, as [`SessionFile::recover_sessions`]
+/// says; `Err` if the server cannot be reached (nothing is opened where nothing was left).
+fn recover_if_reachable(
+    worker: &mut Worker,
+    file: &SessionFile,
+    spool: &Spool,
+) -> Result<Option<bool>, Deferred> {
+    if !file.sessions_left() && !spool.anything_kept() {
+        return Ok(None);
     }
+    if worker.reachable() {
+        return Ok(file.recover_sessions(worker, &[]));
+    }
+    file.keep_within_the_bound();
+    Err(Deferred)
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
@@ -677,7 +704,7 @@ fn deliver_the_rest_left(
         // goes once it read an answer itself: those sessions before their events.
         recovered = file.recover_sessions(worker, &[]);
     }
-    while recovered == Some(true) {
+    while recovered == Some(true) && worker.reachable() {
         recovered = file.recover_sessions(worker, &[]);
     }
     if recovered.is_none() && worker.reachable() {

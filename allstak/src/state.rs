@@ -349,6 +349,34 @@ impl StateDir {
         }
     }
 
+    /// Where nothing is claimed (the server cannot be reached), the bound on sessions kept
+    /// ([`MAX_KEPT_SESSIONS`]) holds all the same: one listing of names, and only past the
+    /// bound the oldest of processes that are gone dropped, as [`Self::recover_but`] does.
+    pub(crate) fn keep_within_the_bound(&self) {
+        let Some(usable) = self.usable() else {
+            return;
+        };
+        let prefix = format!("{}-", usable.key_hash);
+        let Ok(listing) = fs::read_dir(&usable.sessions) else {
+            return;
+        };
+        let kept = listing
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| Found::named(name, &prefix, EXTENSION))
+                    == Some(Found::Kept)
+            })
+            .count();
+        if kept > MAX_KEPT_SESSIONS
+            && let Ok(listing) = fs::read_dir(&usable.sessions)
+        {
+            self.drop_the_oldest_past_the_bound(&oldest_first(listing), &prefix);
+        }
+    }
+
     /// Whether session `id`'s start is owed by a process that may be alive (its state file
     /// still holds the start), or by a run that claimed its file to send it (`claimed`, as
     /// [`Self::claimed_sessions`] listed them): that process sends it, and the session's events
@@ -434,12 +462,7 @@ impl StateDir {
             return Vec::new();
         };
         let prefix = format!("{}-", usable.key_hash);
-        // Oldest first (as last written), across the whole dir, not the dir's own order.
-        let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = entries
-            .flatten()
-            .map(|entry| (entry.metadata().and_then(|m| m.modified()).ok(), entry))
-            .collect();
-        entries.sort_by_key(|(modified, _)| *modified);
+        let mut entries = oldest_first(entries);
         self.drop_the_oldest_past_the_bound(&entries, &prefix);
         if batch.newest_first {
             entries.reverse();
@@ -557,6 +580,17 @@ impl StateDir {
         recovered.sort_by_key(|recovered| recovered.state.started_at_ms);
         recovered
     }
+}
+
+/// A listing's entries, oldest first (as last written), not the dir's own order: a look at
+/// each one's file.
+fn oldest_first(listing: fs::ReadDir) -> Vec<(Option<SystemTime>, fs::DirEntry)> {
+    let mut entries: Vec<(Option<SystemTime>, fs::DirEntry)> = listing
+        .flatten()
+        .map(|entry| (entry.metadata().and_then(|m| m.modified()).ok(), entry))
+        .collect();
+    entries.sort_by_key(|(modified, _)| *modified);
+    entries
 }
 
 /// Whether `dir` holds any file of the program named `key_hash` (kept with the extension
@@ -1001,6 +1035,11 @@ impl SessionFile {
     /// one listing of the dir, nothing read.
     pub(crate) fn sessions_left(&self) -> bool {
         self.dir.sessions_left(self.own_file().as_deref())
+    }
+
+    /// See [`StateDir::keep_within_the_bound`].
+    pub(crate) fn keep_within_the_bound(&self) {
+        self.dir.keep_within_the_bound();
     }
 
     /// This session's file, if one is on disk (or being written).
@@ -1590,6 +1629,39 @@ mod tests {
             .map(String::as_str)
             .collect();
         assert_eq!(found, expected, "the oldest first");
+    }
+
+    #[test]
+    fn where_nothing_is_claimed_the_bound_still_drops_the_oldest_and_touches_nothing_else() {
+        let scratch = Scratch::new("bound-unclaimed");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        // Within the bound: nothing is read, renamed or dropped.
+        let state = dead_state(&dir, SessionId::random());
+        dir.write(&state).expect("written");
+        dir.keep_within_the_bound();
+        assert!(dir.file_for(&state.session_id).exists());
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let mut ids = vec![state.session_id];
+        for _ in 1..MAX_KEPT_SESSIONS + 3 {
+            let state = dead_state(&dir, SessionId::random());
+            dir.write(&state).expect("written");
+            ids.push(state.session_id);
+        }
+        for (n, id) in ids.iter().enumerate() {
+            let at = long_ago + Duration::from_secs(n as u64);
+            fs::File::options()
+                .write(true)
+                .open(dir.file_for(id))
+                .and_then(|file| file.set_modified(at))
+                .expect("dated");
+        }
+        dir.keep_within_the_bound();
+        for oldest in &ids[..3] {
+            assert!(!dir.file_for(oldest).exists(), "{oldest} dropped");
+        }
+        for kept in &ids[3..] {
+            assert!(dir.file_for(kept).exists(), "{kept} kept as it was");
+        }
     }
 
     #[test]

@@ -169,22 +169,30 @@ fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_e
     assert_eq!(paths(&collector.requests()[before..]), [START, END]);
 }
 
-/// The files in the sessions dir of `env`'s state dir: each one's name and its last status
-/// change (a rename changes it).
-fn session_files(env: &[(String, String)]) -> BTreeMap<String, (i64, i64)> {
+/// The files in the sessions and spool dirs of `env`'s state dir: each one's dir and name, and
+/// its last status change (a rename changes it).
+fn kept_files(env: &[(String, String)]) -> BTreeMap<String, (i64, i64)> {
     use std::os::unix::fs::MetadataExt as _;
-    let dir = env
+    let state_dir = env
         .iter()
         .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| std::path::Path::new(dir).join("sessions"))
+        .map(|(_, dir)| std::path::PathBuf::from(dir))
         .expect("a state dir");
-    std::fs::read_dir(dir)
-        .expect("the sessions dir")
-        .flatten()
-        .filter_map(|entry| {
-            let metadata = entry.metadata().ok()?;
-            let name = entry.file_name().into_string().ok()?;
-            Some((name, (metadata.ctime(), metadata.ctime_nsec())))
+    ["sessions", "spool"]
+        .into_iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(state_dir.join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(move |entry| {
+                    let metadata = entry.metadata().ok()?;
+                    let name = entry.file_name().into_string().ok()?;
+                    Some((
+                        format!("{dir}/{name}"),
+                        (metadata.ctime(), metadata.ctime_nsec()),
+                    ))
+                })
         })
         .collect()
 }
@@ -193,10 +201,10 @@ fn session_files(env: &[(String, String)]) -> BTreeMap<String, (i64, i64)> {
 fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() {
     // Claiming is a rename, and a claim a run cannot deliver is put back: offline, each run did
     // both to a first few of the sessions kept (and looked at every one kept to find the
-    // oldest: 3 ms of a short run's exit with a thousand of them). Now none is touched until
-    // the server can be reached: neither by a run done before its SDK's thread began (its
-    // start goes with its end, the server having taken one before), nor by one still running
-    // then.
+    // oldest: 3 ms of a short run's exit with a thousand of them). Now none is touched, nor
+    // the spool, until the server can be reached: by a run done before its SDK's thread began
+    // (its start goes with its end, the server having taken one before), by one still running
+    // then, and by one that does not wait at exit.
     if cfg!(feature = "reqwest") {
         return; // a backend that opens no connection ahead cannot tell before it tries
     }
@@ -207,14 +215,23 @@ fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() 
         assert_unaffected(&run(ManualProgram::Ok, &env));
     });
     assert_eq!(paths(&collector.requests()), [START, END]);
-    for scenario in [ManualProgram::Ok, ManualProgram::OkAfter200Ms] {
+    for scenario in [ManualProgram::Capture, ManualProgram::OkAfter200Ms] {
         assert_unaffected(&run(scenario, &env));
     }
-    let mut kept = session_files(&env);
-    assert_eq!(kept.len(), 2, "{kept:?}");
-    for scenario in [ManualProgram::Ok, ManualProgram::OkAfter200Ms] {
-        assert_unaffected(&run(scenario, &env));
-        let now = session_files(&env);
+    let mut kept = kept_files(&env);
+    assert_eq!(kept.len(), 3, "two sessions and an event: {kept:?}");
+    let not_waiting: Vec<(String, String)> = env
+        .iter()
+        .cloned()
+        .chain([("ALLSTAK_EXIT_DEADLINE_MS".to_owned(), "0".to_owned())])
+        .collect();
+    for (scenario, env) in [
+        (ManualProgram::Ok, &env),
+        (ManualProgram::OkAfter200Ms, &env),
+        (ManualProgram::OkAfter200Ms, &not_waiting),
+    ] {
+        assert_unaffected(&run(scenario, env));
+        let now = kept_files(env);
         for (name, changed) in &kept {
             assert_eq!(now.get(name), Some(changed), "{name}: untouched");
         }
@@ -222,18 +239,26 @@ fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() 
         kept = now;
     }
 
-    // The server is back: the next run delivers the four, and its own.
+    // The server is back: the next run delivers the five, the event, and its own.
     relay(port, collector.url());
     let before = collector.requests().len();
     assert_unaffected(&run(ManualProgram::Ok, &env));
     let requests = collector.requests().split_off(before);
     let sessions = by_session(&requests);
-    assert_eq!(sessions.len(), 5, "{:?}", paths(&requests));
+    assert_eq!(sessions.len(), 6, "{:?}", paths(&requests));
     for (id, requests) in &sessions {
         let sent: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(sent, [START, END], "{id}");
+        assert!(
+            sent == [START, END] || sent == [START, END, ERRORS],
+            "{id}: {sent:?}"
+        );
     }
-    assert!(session_files(&env).is_empty(), "nothing left");
+    assert_eq!(
+        requests.iter().filter(|r| r.path == ERRORS).count(),
+        1,
+        "the event"
+    );
+    assert!(kept_files(&env).is_empty(), "nothing left");
 }
 
 #[test]
