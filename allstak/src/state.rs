@@ -48,6 +48,9 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
 /// away); past it the oldest are dropped unsent.
 const MAX_KEPT_SESSIONS: usize = 1000;
+/// Offline, past [`MAX_KEPT_SESSIONS`], the oldest are dropped down to this many (see
+/// [`StateDir::keep_within_the_bound`]).
+const KEPT_OFFLINE_AFTER_THE_BOUND: usize = MAX_KEPT_SESSIONS - MAX_KEPT_SESSIONS / 8;
 /// The extension of the mark saying the server took a session's start from a key and host:
 /// only then does a run send a start and its end together (pipelined), so that where the server
 /// refuses starts (a wrong key, a host that is not AllStak's), an end never follows one.
@@ -311,12 +314,13 @@ impl StateDir {
     }
 
     /// Past [`MAX_KEPT_SESSIONS`] of this program's session files (a long outage of a program
-    /// run often), drops the oldest of processes that are gone, unsent, and says how many.
-    /// `entries`: the dir's, oldest first.
+    /// run often), drops the oldest of processes that are gone, unsent, down to `keep`, and
+    /// says how many. `entries`: the dir's, oldest first.
     fn drop_the_oldest_past_the_bound(
         &self,
         entries: &[(Option<SystemTime>, fs::DirEntry)],
         prefix: &str,
+        keep: usize,
     ) {
         let kept: Vec<PathBuf> = entries
             .iter()
@@ -328,7 +332,10 @@ impl StateDir {
                     == Some(Found::Kept)
             })
             .collect();
-        let mut over = kept.len().saturating_sub(MAX_KEPT_SESSIONS);
+        if kept.len() <= MAX_KEPT_SESSIONS {
+            return;
+        }
+        let mut over = kept.len().saturating_sub(keep);
         let mut dropped = 0;
         for path in kept {
             if over == 0 {
@@ -351,7 +358,9 @@ impl StateDir {
 
     /// Where nothing is claimed (the server cannot be reached), the bound on sessions kept
     /// ([`MAX_KEPT_SESSIONS`]) holds all the same: one listing of names, and only past the
-    /// bound the oldest of processes that are gone dropped, as [`Self::recover_but`] does.
+    /// bound the oldest of processes that are gone dropped, as [`Self::recover_but`] does, but
+    /// down to [`KEPT_OFFLINE_AFTER_THE_BOUND`]: finding the oldest looks at every file kept (3
+    /// ms with a thousand here), once in a hundred runs offline rather than in each.
     pub(crate) fn keep_within_the_bound(&self) {
         let Some(usable) = self.usable() else {
             return;
@@ -373,7 +382,11 @@ impl StateDir {
         if kept > MAX_KEPT_SESSIONS
             && let Ok(listing) = fs::read_dir(&usable.sessions)
         {
-            self.drop_the_oldest_past_the_bound(&oldest_first(listing), &prefix);
+            self.drop_the_oldest_past_the_bound(
+                &oldest_first(listing),
+                &prefix,
+                KEPT_OFFLINE_AFTER_THE_BOUND,
+            );
         }
     }
 
@@ -463,7 +476,7 @@ impl StateDir {
         };
         let prefix = format!("{}-", usable.key_hash);
         let mut entries = oldest_first(entries);
-        self.drop_the_oldest_past_the_bound(&entries, &prefix);
+        self.drop_the_oldest_past_the_bound(&entries, &prefix, MAX_KEPT_SESSIONS);
         if batch.newest_first {
             entries.reverse();
             // The files no run claimed first: a claimed file's run most often wrote it (and
@@ -1656,10 +1669,11 @@ mod tests {
                 .expect("dated");
         }
         dir.keep_within_the_bound();
-        for oldest in &ids[..3] {
+        let dropped = ids.len() - KEPT_OFFLINE_AFTER_THE_BOUND;
+        for oldest in &ids[..dropped] {
             assert!(!dir.file_for(oldest).exists(), "{oldest} dropped");
         }
-        for kept in &ids[3..] {
+        for kept in &ids[dropped..] {
             assert!(dir.file_for(kept).exists(), "{kept} kept as it was");
         }
     }
