@@ -262,6 +262,58 @@ fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() 
 }
 
 #[test]
+fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_after_its_start() {
+    // It found the server down, so it claimed nothing; once its own start gets through (its
+    // retries), what the earlier run left goes, after it, in the same run.
+    if cfg!(feature = "reqwest") {
+        return; // a backend that opens no connection ahead cannot tell before it tries
+    }
+    let port = refused_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
+    assert_unaffected(&run(ManualProgram::Ok, &env));
+    let mut debugging = env.clone();
+    debugging.push(("ALLSTAK_DEBUG".to_owned(), "1".to_owned()));
+    let mut running = command(ManualProgram::Hang, &debugging)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    let stderr = running.stderr.take().expect("stderr");
+    let (said, lines) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = said.send(line);
+        }
+    });
+    // Its look at the server failed: it says so (a refused connect shows nowhere else).
+    loop {
+        let line = lines.recv_timeout(WAIT).expect("the failed connect, said");
+        if line.contains("could not open a connection ahead of time") {
+            break;
+        }
+    }
+    let collector = collector();
+    relay(port, collector.url());
+    let received = collector
+        .wait_for_requests(3, WAIT)
+        .expect("its start, then the earlier session");
+    assert_eq!(paths(&received), [START, START, END], "{received:?}");
+    let (own, earlier) = (received[0].session_id(), received[1].session_id());
+    assert_ne!(own, earlier);
+    assert_eq!(received[2].session_id(), earlier);
+    assert_end(&received[2], earlier.expect("an id"), "ok");
+    drop(running.stdin.take());
+    assert!(running.wait().expect("ends").success());
+    let requests = collector
+        .wait_for_requests(4, WAIT)
+        .expect("its end, as it exits");
+    assert_eq!(paths(&requests), [START, START, END, END]);
+    assert_eq!(requests[3].session_id(), own);
+    assert!(kept_files(&env).is_empty(), "nothing left");
+}
+
+#[test]
 fn a_far_server_takes_what_twenty_offline_runs_left_in_a_few_round_trips_not_one_per_request() {
     if cfg!(feature = "reqwest") {
         return; // pipelining is the ureq backend's: reqwest posts one by one (33 s here)
