@@ -707,7 +707,8 @@ fn deliver_the_rest_left(
     while recovered == Some(true) && worker.reachable() {
         recovered = file.recover_sessions(worker, &[]);
     }
-    if recovered.is_none() && worker.reachable() {
+    // Nothing is opened for an empty spool.
+    if recovered.is_none() && spool.anything_kept() && worker.reachable() {
         spool.deliver(worker, file.pipelines());
     }
 }
