@@ -202,7 +202,8 @@ impl Client {
                     write_at_once(worker, &file, &spool, &start)
                 };
                 let deferred = earlier.is_err();
-                let (recovered, events) = earlier.unwrap_or((Some(false), Vec::new()));
+                // Deferred: more may be left, for once the server answers.
+                let (recovered, events) = earlier.unwrap_or((Some(true), Vec::new()));
                 // Those events were written, and answered if the process lived that long.
                 spool.settle_taken_ahead(events, worker);
                 // Held back a moment (once the server took a start from this key and host):
@@ -704,7 +705,12 @@ fn deliver_the_rest_left(
         // goes once it read an answer itself: those sessions before their events.
         recovered = file.recover_sessions(worker, &[]);
     }
-    while recovered == Some(true) && worker.reachable() {
+    while recovered == Some(true) {
+        if !worker.reachable() {
+            // Left for a run the server answers, within their bound.
+            file.keep_within_the_bound();
+            return;
+        }
         recovered = file.recover_sessions(worker, &[]);
     }
     // Nothing is opened for an empty spool.

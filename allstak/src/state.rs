@@ -360,7 +360,7 @@ impl StateDir {
     /// ([`MAX_KEPT_SESSIONS`]) holds all the same: one listing of names, and only past the
     /// bound the oldest of processes that are gone dropped, as [`Self::recover_but`] does, but
     /// down to [`KEPT_OFFLINE_AFTER_THE_BOUND`]: finding the oldest looks at every file kept (3
-    /// ms with a thousand here), once in a hundred runs offline rather than in each.
+    /// ms with a thousand here), once in 125 runs offline rather than in each.
     pub(crate) fn keep_within_the_bound(&self) {
         let Some(usable) = self.usable() else {
             return;
@@ -881,8 +881,9 @@ impl SessionFile {
         self
     }
 
-    /// What earlier runs left waits for this run's end (its start held back until then), their
-    /// recovery as far as `recovered` says ([`Self::recover_sessions`]'s answer).
+    /// What earlier runs left waits for this run's end (its start held back until then, or
+    /// the server not reached so far), their recovery as far as `recovered` says
+    /// ([`Self::recover_sessions`]'s answer).
     pub(crate) fn leave_the_rest_left(&self, recovered: Option<bool>) {
         *self
             .rest_left

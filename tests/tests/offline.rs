@@ -262,6 +262,60 @@ fn a_run_that_cannot_reach_the_server_leaves_what_earlier_runs_left_untouched() 
 }
 
 #[test]
+fn offline_past_a_thousand_sessions_kept_a_run_drops_the_oldest_of_gone_processes() {
+    // A program run more than a thousand times while the server is away: its state dir stays
+    // bounded, whichever way the run goes (its start held back for its end, as here, the
+    // server having taken one before; or still running when its SDK's thread looks).
+    let port = refused_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
+    let collector = collector();
+    relay_while(port, collector.url(), || {
+        assert_unaffected(&run(ManualProgram::Ok, &env));
+    });
+    assert_unaffected(&run(ManualProgram::Ok, &env));
+    let kept = kept_files(&env);
+    let [(name, _)] = kept.iter().collect::<Vec<_>>()[..] else {
+        panic!("one session kept: {kept:?}");
+    };
+    // A thousand more like it, of the same gone process, each a minute older than the last.
+    let sessions = sessions_dir(&env);
+    let original = sessions.join(name.trim_start_matches("sessions/"));
+    let body = std::fs::read_to_string(&original).expect("its state");
+    let id = body
+        .split("\"sessionId\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("its id")
+        .to_owned();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(24 * 3600);
+    for n in 0..1000_u64 {
+        let copy_id = format!("{}{:012x}", &id[..24], n);
+        let copy = sessions.join(
+            original
+                .file_name()
+                .and_then(|name| name.to_str())
+                .expect("a name")
+                .replace(&id, &copy_id),
+        );
+        std::fs::write(&copy, body.replace(&id, &copy_id)).expect("a copy");
+        std::fs::File::options()
+            .write(true)
+            .open(&copy)
+            .and_then(|file| file.set_modified(long_ago + Duration::from_secs(60 * n)))
+            .expect("dated");
+    }
+    assert_eq!(kept_files(&env).len(), 1001);
+    assert_unaffected(&run(ManualProgram::Ok, &env));
+    let after = kept_files(&env);
+    assert!(
+        after.len() <= 1000,
+        "bounded: {} sessions kept",
+        after.len()
+    );
+    assert!(after.contains_key(name.as_str()), "the newest are kept");
+}
+
+#[test]
 fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_after_its_start() {
     // It found the server down, so it claimed nothing; once its own start gets through (its
     // retries), what the earlier run left goes, after it, in the same run.

@@ -157,9 +157,10 @@ impl Client {
             // After the start, if that has not gone out yet; never without it.
             match worker_file.take_the_rest_left().zip(spool) {
                 None => worker_file.send_end(&ended, worker),
-                // The start was held back until now: what earlier runs left goes after this
-                // run's start and end, within the same deadline, if a look while their
-                // answers are on their way finds any.
+                // The start was held back until now, or what earlier runs left was deferred
+                // (the server could not be reached): it goes after this run's start and end,
+                // within the same deadline, if a look while their answers are on their way
+                // finds any.
                 Some((recovered, spool)) => {
                     let left = Arc::new(AtomicBool::new(true));
                     let look = {
@@ -175,9 +176,13 @@ impl Client {
                     };
                     worker.while_answered(look, |worker| worker_file.send_end(&ended, worker));
                     // Only for a server that answered: where it did not (down, or far), what
-                    // earlier runs left waits for a run it does.
-                    if left.load(Ordering::Relaxed) && worker.has_read_an_answer() {
-                        super::deliver_the_rest_left(worker, &worker_file, &spool, recovered);
+                    // earlier runs left waits for a run it does, within its bound.
+                    if left.load(Ordering::Relaxed) {
+                        if worker.has_read_an_answer() {
+                            super::deliver_the_rest_left(worker, &worker_file, &spool, recovered);
+                        } else {
+                            worker_file.keep_within_the_bound();
+                        }
                     }
                 }
             }
