@@ -671,7 +671,11 @@ fn offline_with_sessions_kept(plain: &Path, tracked: &Path) {
     let time = |program: &Path, state_dir: &Path| time_against(&refused, program, state_dir);
     // A run the server answered first, as for a program in use: a later one sends its start
     // with its end, its SDK's thread looking at what is left only after them.
-    time_against(&LoopbackCollector::start(SERVE_LOOPBACK).url, tracked, &kept);
+    time_against(
+        &LoopbackCollector::start(SERVE_LOOPBACK).url,
+        tracked,
+        &kept,
+    );
     // The earlier runs, offline: each leaves its session.
     for _ in 0..KEPT {
         time(tracked, &kept);
