@@ -623,9 +623,7 @@ fn write_at_once(
 ) -> Result<(Option<bool>, Vec<SpooledEvent>), Deferred> {
     // Its start goes on this connection, so it is opened first whatever was left.
     if !worker.reachable() {
-        if file.sessions_left() || spool.anything_kept() {
-            file.keep_within_the_bound();
-        }
+        file.keep_within_the_bound();
         return Err(Deferred);
     }
     let sessions = file.claim_sessions(worker);

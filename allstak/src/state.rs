@@ -327,9 +327,7 @@ impl StateDir {
             .map(|(_, entry)| entry.path())
             .filter(|path| {
                 path.file_name()
-                    .and_then(|name| name.to_str())
-                    .and_then(|name| Found::named(name, prefix, EXTENSION))
-                    == Some(Found::Kept)
+                    .is_some_and(|name| Found::is_kept_session(name, prefix))
             })
             .collect();
         if kept.len() <= MAX_KEPT_SESSIONS {
@@ -371,13 +369,7 @@ impl StateDir {
         };
         let kept = listing
             .flatten()
-            .filter(|entry| {
-                entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|name| Found::named(name, &prefix, EXTENSION))
-                    == Some(Found::Kept)
-            })
+            .filter(|entry| Found::is_kept_session(&entry.file_name(), &prefix))
             .count();
         if kept > MAX_KEPT_SESSIONS
             && let Ok(listing) = fs::read_dir(&usable.sessions)
@@ -637,6 +629,14 @@ enum Found {
 const CLAIMED: &str = "claimed-";
 
 impl Found {
+    /// Whether the file `name` is a session this program kept (`prefix`: its key hash and a
+    /// dash), not claimed by a run nor being written.
+    fn is_kept_session(name: &std::ffi::OsStr, prefix: &str) -> bool {
+        name.to_str()
+            .and_then(|name| Self::named(name, prefix, EXTENSION))
+            == Some(Self::Kept)
+    }
+
     /// What the file `name` is, if it is this program's (`prefix`: its key hash and a dash) and
     /// of its kind (`kept`: the extension of a kept file).
     fn named(name: &str, prefix: &str, kept: &str) -> Option<Self> {

@@ -173,11 +173,7 @@ fn twenty_runs_offline_are_all_delivered_by_the_first_run_online_in_order_once_e
 /// its last status change (a rename changes it).
 fn kept_files(env: &[(String, String)]) -> BTreeMap<String, (i64, i64)> {
     use std::os::unix::fs::MetadataExt as _;
-    let state_dir = env
-        .iter()
-        .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| std::path::PathBuf::from(dir))
-        .expect("a state dir");
+    let state_dir = state_dir(env);
     ["sessions", "spool"]
         .into_iter()
         .flat_map(|dir| {

@@ -186,12 +186,17 @@ pub fn wait_until_its_start_was_taken(env: &[(String, String)]) {
     });
 }
 
-/// The sessions dir under `env`'s state dir.
-pub fn sessions_dir(env: &[(String, String)]) -> PathBuf {
+/// `env`'s state dir.
+pub fn state_dir(env: &[(String, String)]) -> PathBuf {
     env.iter()
         .find(|(name, _)| name == "ALLSTAK_STATE_DIR")
-        .map(|(_, dir)| PathBuf::from(dir).join("sessions"))
+        .map(|(_, dir)| PathBuf::from(dir))
         .expect("a state dir")
+}
+
+/// The sessions dir under `env`'s state dir.
+pub fn sessions_dir(env: &[(String, String)]) -> PathBuf {
+    state_dir(env).join("sessions")
 }
 
 /// Waits until a state file under `env`'s state dir holds `what` (`holds` says whether a file's
