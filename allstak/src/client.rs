@@ -214,17 +214,15 @@ impl Client {
                     worker.linger(Instant::now() + START_HELD_FOR);
                 }
                 if !self.tracker.has_ended() || worker.has_pending_events() {
-                    deliver_the_start(worker, &file, start);
-                    if !deferred {
-                        deliver_the_rest_left(worker, &file, &spool, recovered);
-                    } else if worker.has_read_an_answer() {
-                        // Back (its start's retries waited for it): what earlier runs left
-                        // goes now, after this run's start.
-                        let recovered = file.recover_sessions(worker, &[]);
-                        deliver_the_rest_left(worker, &file, &spool, recovered);
-                    } else {
-                        // At the end, if the server answers it (see `Client::send_end`).
+                    if deferred {
+                        // After this run's start, once the server takes it (its retries, then
+                        // before each error event and at each heartbeat), or at the end if the
+                        // server answers that (see `Client::send_end`).
                         file.leave_the_rest_left(Some(true));
+                        deliver_the_start(worker, &file, start, Some(&spool));
+                    } else {
+                        deliver_the_start(worker, &file, start, None);
+                        deliver_the_rest_left(worker, &file, &spool, recovered);
                     }
                 } else {
                     // Its start goes with its end, next in line; what earlier runs left, after
@@ -233,7 +231,7 @@ impl Client {
                     file.leave_the_rest_left(recovered);
                     let file = Arc::clone(&file);
                     worker.before_events(Some(Box::new(move |worker| {
-                        deliver_the_start(worker, &file, start);
+                        deliver_the_start(worker, &file, start, None);
                     })));
                 }
             }));
@@ -666,26 +664,45 @@ fn recover_if_reachable(
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
-/// started), it is tried again, once, before each error event, until it goes or the session
-/// ends (then it goes with the end): the session's events follow its start as soon as the
-/// server is back, not only once the program ends.
-fn deliver_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post) {
+/// started), it is tried again, once, before each error event and at each heartbeat, until it
+/// goes or the session ends (then it goes with the end): the session's events follow its start
+/// as soon as the server is back, not only once the program ends. With `deferred`, what
+/// earlier runs left and [`SessionFile::leave_the_rest_left`] left for then goes after it.
+fn deliver_the_start(
+    worker: &mut Worker,
+    file: &Arc<SessionFile>,
+    start: Post,
+    deferred: Option<&Arc<Spool>>,
+) {
     let delivery = worker.deliver(&start);
-    settle_the_start(worker, file, start, delivery);
+    settle_the_start(worker, file, start, delivery, deferred.cloned());
 }
 
-fn settle_the_start(worker: &mut Worker, file: &Arc<SessionFile>, start: Post, delivery: Delivery) {
+fn settle_the_start(
+    worker: &mut Worker,
+    file: &Arc<SessionFile>,
+    start: Post,
+    delivery: Delivery,
+    deferred: Option<Arc<Spool>>,
+) {
     file.settle_start(delivery);
     if delivery == Delivery::NotYet {
         let file = Arc::clone(file);
-        worker.before_events(Some(Box::new(move |worker| {
+        worker.until_taken(Box::new(move |worker| {
             if file.owes_start() {
                 // One attempt: while the server is down, an event is not held back for the
                 // start's whole backoff as well as its own.
                 let delivery = worker.deliver_once(&start);
-                settle_the_start(worker, &file, start, delivery);
+                settle_the_start(worker, &file, start, delivery, deferred);
             }
-        })));
+        }));
+    } else if let Some(spool) = deferred
+        && worker.has_read_an_answer()
+        && file.take_the_rest_left().is_some()
+    {
+        // The server is back: what earlier runs left goes now, after this run's start.
+        let recovered = file.recover_sessions(worker, &[]);
+        deliver_the_rest_left(worker, file, &spool, recovered);
     }
 }
 

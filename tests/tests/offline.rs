@@ -321,28 +321,9 @@ fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_afte
     let port = refused_port();
     let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
     assert_unaffected(&run(ManualProgram::Ok, &env));
-    let mut debugging = env.clone();
-    debugging.push(("ALLSTAK_DEBUG".to_owned(), "1".to_owned()));
-    let mut running = command(ManualProgram::Hang, &debugging)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawned");
-    let stderr = running.stderr.take().expect("stderr");
-    let (said, lines) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            let _ = said.send(line);
-        }
-    });
+    let (mut running, lines) = running_debugging(&env);
     // Its look at the server failed: it says so (a refused connect shows nowhere else).
-    loop {
-        let line = lines.recv_timeout(WAIT).expect("the failed connect, said");
-        if line.contains("could not open a connection ahead of time") {
-            break;
-        }
-    }
+    await_lines(&lines, "could not open a connection ahead of time", 1, WAIT);
     let collector = collector();
     relay(port, collector.url());
     let received = collector
@@ -361,6 +342,75 @@ fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_afte
     assert_eq!(paths(&requests), [START, START, END, END]);
     assert_eq!(requests[3].session_id(), own);
     assert!(kept_files(&env).is_empty(), "nothing left");
+}
+
+#[test]
+fn a_run_whose_start_the_server_takes_only_after_its_retries_sends_it_and_what_was_left_then() {
+    // A daemon started before the network was up: its start's retries (about 15 s) are over
+    // when the server comes back, and it reports no error. Its start goes at the next heartbeat
+    // (every 30 s), not at its end days later; what the earlier run left goes right after it.
+    if cfg!(feature = "reqwest") {
+        return; // a backend that opens no connection ahead claims, and gives back, at once
+    }
+    let port = refused_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
+    assert_unaffected(&run(ManualProgram::Ok, &env));
+    let (mut running, lines) = running_debugging(&env);
+    // Five attempts at its start, each refused.
+    await_lines(&lines, "POST /ingest/v1/sessions/start failed", 5, WAIT);
+    let collector = collector();
+    relay(port, collector.url());
+    let received = collector
+        .wait_for_requests(3, WAIT * 4)
+        .expect("its start, then the earlier session, by its next heartbeat");
+    assert_eq!(paths(&received), [START, START, END], "{received:?}");
+    let (own, earlier) = (received[0].session_id(), received[1].session_id());
+    assert_ne!(own, earlier);
+    assert_end(&received[2], earlier.expect("an id"), "ok");
+    drop(running.stdin.take());
+    assert!(running.wait().expect("ends").success());
+    let requests = collector
+        .wait_for_requests(4, WAIT)
+        .expect("its end, as it exits");
+    assert_eq!(paths(&requests), [START, START, END, END]);
+    assert_eq!(requests[3].session_id(), own);
+    assert!(kept_files(&env).is_empty(), "nothing left");
+}
+
+/// `ManualProgram::Hang` with `env` and `ALLSTAK_DEBUG` on, running until its stdin closes,
+/// and the lines of its stderr as they come.
+fn running_debugging(
+    env: &[(String, String)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut debugging = env.to_vec();
+    debugging.push(("ALLSTAK_DEBUG".to_owned(), "1".to_owned()));
+    let mut running = command(ManualProgram::Hang, &debugging)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    let stderr = running.stderr.take().expect("stderr");
+    let (said, lines) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = said.send(line);
+        }
+    });
+    (running, lines)
+}
+
+/// Waits until `times` lines containing `said` came, each within `wait` of the one before.
+fn await_lines(lines: &std::sync::mpsc::Receiver<String>, said: &str, times: u32, wait: Duration) {
+    let mut seen = 0;
+    while seen < times {
+        let line = lines
+            .recv_timeout(wait)
+            .unwrap_or_else(|_| panic!("{said:?} said {times} times ({seen} so far)"));
+        if line.contains(said) {
+            seen += 1;
+        }
+    }
 }
 
 #[test]

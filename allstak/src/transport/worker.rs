@@ -73,6 +73,8 @@ pub(crate) struct Worker {
     ahead: VecDeque<(Post, Outcome)>,
     /// Done before the next error event is sent ([`Self::before_events`]).
     before_events: Option<Task>,
+    /// Whether `before_events` is also done at the next heartbeat ([`Self::until_taken`]).
+    on_heartbeat: bool,
     /// Done once the next pipelined requests are written ([`Self::while_answered`]).
     meanwhile: Option<Meanwhile>,
     /// In a run that does not wait ([`super::Written`]): what earlier such runs wrote without
@@ -99,6 +101,7 @@ impl Worker {
             dropped_at_flush: 0,
             ahead: VecDeque::new(),
             before_events: None,
+            on_heartbeat: false,
             meanwhile: None,
             earlier: None,
             answered: false,
@@ -122,6 +125,7 @@ impl Worker {
             }
             if schedule.due(Instant::now()) {
                 heartbeat();
+                self.retry_what_waits();
             }
         }
     }
@@ -548,6 +552,26 @@ impl Worker {
     /// server before the start of its session.
     pub(crate) fn before_events(&mut self, task: Option<Task>) {
         self.before_events = task;
+        self.on_heartbeat = false;
+    }
+
+    /// [`Self::before_events`], and also at the next heartbeat (every 30 s), for what the
+    /// server did not take as the program started (down, or the network not up yet: a daemon
+    /// started at boot): it goes soon after the server is back, not only before the program's
+    /// next error event or with its end. `task` sets itself again if it is still not taken.
+    pub(crate) fn until_taken(&mut self, task: Task) {
+        self.before_events = Some(task);
+        self.on_heartbeat = true;
+    }
+
+    /// The heartbeat is due: what waits for the server ([`Self::until_taken`]) is tried.
+    fn retry_what_waits(&mut self) {
+        if self.on_heartbeat
+            && let Some(task) = self.before_events.take()
+        {
+            self.on_heartbeat = false;
+            task(self);
+        }
     }
 
     /// Runs `deliver` with `work` done while the answers to the first requests it posts on the
@@ -1045,6 +1069,37 @@ mod tests {
         assert!(schedule.due(at(200)));
         assert!(!schedule.due(at(201)));
         assert_eq!(schedule.wait(at(300)), Duration::ZERO);
+    }
+
+    #[test]
+    fn what_waits_for_the_server_is_tried_at_the_heartbeat_and_what_waits_for_events_is_not() {
+        let (mut worker, posted) = pipelining_worker(&[]);
+        let inbox = Arc::new(Inbox::new());
+        worker.inbox = Arc::clone(&inbox);
+        let start = |worker: &mut Worker| {
+            worker.deliver(&request(wire::SESSIONS_START));
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let count = |seen: &Arc<Mutex<Vec<usize>>>, posted: &Posted| -> Job {
+            let (seen, posted) = (Arc::clone(seen), Arc::clone(posted));
+            Job::Task(Box::new(move |_| {
+                seen.lock().unwrap().push(posted.lock().unwrap().len());
+            }))
+        };
+        inbox.push(Job::Task(Box::new(move |worker| {
+            worker.until_taken(Box::new(start));
+        })));
+        inbox.push(count(&seen, &posted));
+        // Once: it is not set again.
+        inbox.push(count(&seen, &posted));
+        inbox.push(Job::Task(Box::new(move |worker| {
+            worker.before_events(Some(Box::new(start)));
+        })));
+        inbox.push(count(&seen, &posted));
+        inbox.close();
+        // Due at once, after every job.
+        worker.run_beating_every(Duration::ZERO, Box::new(|| {}));
+        assert_eq!(*seen.lock().unwrap(), [1, 1, 1]);
     }
 
     #[test]
