@@ -698,9 +698,11 @@ fn settle_the_start(
         }));
     } else if let Some(spool) = deferred
         && worker.has_read_an_answer()
+        && !worker.is_ending()
         && file.take_the_rest_left().is_some()
     {
-        // The server is back: what earlier runs left goes now, after this run's start.
+        // The server is back: what earlier runs left goes now, after this run's start. (Once
+        // the session is ending, after its end instead, within its deadline: `send_end`.)
         let recovered = file.recover_sessions(worker, &[]);
         deliver_the_rest_left(worker, file, &spool, recovered);
     }

@@ -392,6 +392,8 @@ scenarios! {
         DisplayPanics = "display-panics",
         /// Runs until its stdin closes, or it is killed.
         Hang = "hang",
+        /// Captures an error, then runs until its stdin closes.
+        CaptureThenHang = "capture-then-hang",
         /// Captures an error once its stdin closes.
         CaptureOnceStdinCloses = "capture-once-stdin-closes",
         /// 5000 captured errors.

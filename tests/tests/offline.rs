@@ -321,7 +321,7 @@ fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_afte
     let port = refused_port();
     let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
     assert_unaffected(&run(ManualProgram::Ok, &env));
-    let (mut running, lines) = running_debugging(&env);
+    let (mut running, lines) = running_debugging(ManualProgram::Hang, &env);
     // Its look at the server failed: it says so (a refused connect shows nowhere else).
     await_lines(&lines, "could not open a connection ahead of time", 1, WAIT);
     let collector = collector();
@@ -355,7 +355,7 @@ fn a_run_whose_start_the_server_takes_only_after_its_retries_sends_it_and_what_w
     let port = refused_port();
     let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
     assert_unaffected(&run(ManualProgram::Ok, &env));
-    let (mut running, lines) = running_debugging(&env);
+    let (mut running, lines) = running_debugging(ManualProgram::Hang, &env);
     // Five attempts at its start, each refused.
     await_lines(&lines, "POST /ingest/v1/sessions/start failed", 5, WAIT);
     let collector = collector();
@@ -377,14 +377,38 @@ fn a_run_whose_start_the_server_takes_only_after_its_retries_sends_it_and_what_w
     assert!(kept_files(&env).is_empty(), "nothing left");
 }
 
-/// `ManualProgram::Hang` with `env` and `ALLSTAK_DEBUG` on, running until its stdin closes,
-/// and the lines of its stderr as they come.
+#[test]
+fn an_error_reported_while_the_server_is_away_reaches_it_after_its_sessions_start() {
+    // Its start's retries are over, the event's are under way when the server comes back: the
+    // start is tried again before each of the event's tries, and goes first.
+    let port = refused_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
+    let (mut running, lines) = running_debugging(ManualProgram::CaptureThenHang, &env);
+    // The start's five attempts, then its first try before the event's.
+    await_lines(&lines, "POST /ingest/v1/sessions/start failed", 6, WAIT);
+    let collector = collector();
+    relay(port, collector.url());
+    let received = collector
+        .wait_for_requests(2, WAIT * 2)
+        .expect("the start, then the event");
+    assert_eq!(paths(&received), [START, ERRORS], "{received:?}");
+    drop(running.stdin.take());
+    assert!(running.wait().expect("ends").success());
+    let requests = collector.wait_for_requests(3, WAIT).expect("its end");
+    assert_eq!(paths(&requests), [START, ERRORS, END]);
+    let id = requests[0].session_id().expect("an id");
+    assert_end(&requests[2], id, "errored");
+}
+
+/// `program` (`Hang`, or another that runs until its stdin closes) with `env` and
+/// `ALLSTAK_DEBUG` on, and the lines of its stderr as they come.
 fn running_debugging(
+    program: ManualProgram,
     env: &[(String, String)],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut debugging = env.to_vec();
     debugging.push(("ALLSTAK_DEBUG".to_owned(), "1".to_owned()));
-    let mut running = command(ManualProgram::Hang, &debugging)
+    let mut running = command(program, &debugging)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -83,6 +83,8 @@ pub(crate) struct Worker {
     /// Whether this run read an answer from the server: it lives long enough to settle what
     /// it writes, so nothing is withheld any longer.
     answered: bool,
+    /// Whether the last post read an answer (the server could be reached).
+    reached: bool,
 }
 
 impl Worker {
@@ -105,6 +107,7 @@ impl Worker {
             meanwhile: None,
             earlier: None,
             answered: false,
+            reached: false,
         }
     }
 
@@ -179,11 +182,7 @@ impl Worker {
     fn deliver_event(&mut self, request: Post) -> Delivery {
         let request = Arc::new(request);
         self.built(Some(Arc::clone(&request)));
-        // A start held back goes first (its session's events follow it).
-        if let Some(task) = self.before_events.take() {
-            task(self);
-        }
-        let delivery = self.deliver(&request);
+        let delivery = self.deliver_after_what_waits(&request);
         let mut slot = self.in_flight();
         let kept = slot.sending.take().and_then(|(_, kept)| kept);
         if let Some(take_back) = kept {
@@ -208,6 +207,29 @@ impl Worker {
         }
         drop(slot);
         delivery
+    }
+
+    /// Delivers `request`, an error event, as [`Self::deliver`] does, after what goes before
+    /// events ([`Self::before_events`]: the session's start, held back or not taken yet; its
+    /// events follow it). While that is not taken (it set itself again) because the server
+    /// cannot be reached, the event is not tried either: it waits as its own retries would,
+    /// and the start is tried again first, so a server back meanwhile takes the start before
+    /// the event. A server that answered the start (a 5xx) is tried with the event as well.
+    fn deliver_after_what_waits(&mut self, request: &Post) -> Delivery {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(task) = self.take_what_waits() else {
+                return self.deliver(request);
+            };
+            task(self);
+            if self.before_events.is_none() || self.reached {
+                return self.deliver(request);
+            }
+            let backoff = retry::backoff(attempt);
+            if attempt + 1 == MAX_ATTEMPTS || !self.wait_until(Instant::now() + backoff, true) {
+                break;
+            }
+        }
+        Delivery::NotYet
     }
 
     /// The event taken from the inbox is built: `sending` it, or nothing to send.
@@ -501,7 +523,9 @@ impl Worker {
     /// read means this run lives long enough to settle what it writes.
     fn answered_now(&mut self, answers: &[Answer]) {
         self.backend().0.meanwhile(None);
-        self.answered |= answers.iter().any(|a| matches!(a, Answer::Status { .. }));
+        let reached = answers.iter().any(|a| matches!(a, Answer::Status { .. }));
+        self.answered |= reached;
+        self.reached = reached;
     }
 
     /// Writes `request` whether or not an earlier run did (a start whose end goes now: the
@@ -567,11 +591,16 @@ impl Worker {
     /// The heartbeat is due: what waits for the server ([`Self::until_taken`]) is tried.
     fn retry_what_waits(&mut self) {
         if self.on_heartbeat
-            && let Some(task) = self.before_events.take()
+            && let Some(task) = self.take_what_waits()
         {
-            self.on_heartbeat = false;
             task(self);
         }
+    }
+
+    /// What goes before events, to be done now (it sets itself again if it must).
+    fn take_what_waits(&mut self) -> Option<Task> {
+        self.on_heartbeat = false;
+        self.before_events.take()
     }
 
     /// Runs `deliver` with `work` done while the answers to the first requests it posts on the
@@ -979,6 +1008,48 @@ mod tests {
                 (wire::ERRORS, "one"),
             ]
         );
+    }
+
+    /// What goes before events and is not taken `times` times (it sets itself again), noted
+    /// in `posted` as `(SESSIONS_START, "tried")` each time.
+    fn owed(times: usize, posted: Posted) -> Task {
+        Box::new(move |worker| {
+            posted.lock().unwrap().push((wire::SESSIONS_START, "tried"));
+            if times > 0 {
+                worker.until_taken(owed(times - 1, posted));
+            }
+        })
+    }
+
+    #[test]
+    fn an_event_is_not_tried_while_what_goes_before_it_cannot_reach_the_server() {
+        let tried = (wire::SESSIONS_START, "tried");
+        // Taken at its second try (one backoff, 1 s at most, later): then the event.
+        let (mut worker, posted) = pipelining_worker(&[]);
+        worker.shared.queued.fetch_add(1, Ordering::Relaxed);
+        worker.until_taken(owed(1, Arc::clone(&posted)));
+        worker.run_job(event(wire::ERRORS));
+        assert_eq!(
+            *posted.lock().unwrap(),
+            [tried, tried, (wire::ERRORS, "one")]
+        );
+        // Not taken, but the server answered it (a 5xx): the event is tried.
+        let (mut worker, posted) = pipelining_worker(&[]);
+        worker.shared.queued.fetch_add(1, Ordering::Relaxed);
+        worker.until_taken(owed(usize::MAX, Arc::clone(&posted)));
+        worker.reached = true;
+        worker.run_job(event(wire::ERRORS));
+        assert_eq!(*posted.lock().unwrap(), [tried, (wire::ERRORS, "one")]);
+        // Never taken, the session ending (no wait): the event is not sent, but kept.
+        let (mut worker, posted) = pipelining_worker(&[]);
+        worker.shared.queued.fetch_add(1, Ordering::Relaxed);
+        worker.until_taken(owed(usize::MAX, Arc::clone(&posted)));
+        *worker.shared.deadline.lock().unwrap() = Some(Instant::now() + Duration::from_secs(1));
+        assert_eq!(
+            worker.deliver_event(request(wire::ERRORS)),
+            Delivery::NotYet
+        );
+        assert_eq!(*posted.lock().unwrap(), [tried]);
     }
 
     #[test]

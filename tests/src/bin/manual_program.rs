@@ -134,6 +134,10 @@ fn main() {
             // Runs until its stdin closes, or it is killed.
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
         }
+        ManualProgram::CaptureThenHang => {
+            allstak::capture_display(&"while the server was away");
+            let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
+        }
         ManualProgram::CaptureOnceStdinCloses => {
             let _ = std::io::Read::read_to_end(&mut io::stdin(), &mut Vec::new());
             allstak::capture_display(&"once the server was back");
