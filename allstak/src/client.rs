@@ -543,12 +543,15 @@ fn http_outbox(
     // answer, and does not write again what earlier such runs did.
     let written = (!waits).then(|| Box::new(dir.clone()) as Box<dyn transport::Written>);
     let spool = Arc::new(Spool::new(dir));
-    let heartbeat = Arc::clone(&file);
+    let (beating, kept) = (Arc::clone(&file), Arc::clone(&spool));
     let keeper = Arc::clone(&spool);
     let transport = Transport::spawn(
         endpoint,
         backend,
-        Box::new(move || heartbeat.heartbeat()),
+        Box::new(move |worker| {
+            beating.heartbeat();
+            deliver_what_waits_here(worker, &beating, &kept);
+        }),
         Box::new(move |requests, keeper_thread| {
             let may_wait = keeper_thread == transport::Keeper::Worker;
             let (taken, written) = keeper.keep_files(requests, may_wait);
@@ -661,6 +664,22 @@ fn recover_if_reachable(
     }
     file.keep_within_the_bound();
     Err(Deferred)
+}
+
+/// At each heartbeat (every 30 s) of a program that runs on: what is kept in the state dir,
+/// this run's error events that could not be sent (the server away for a while: they were kept
+/// for a later run) and what earlier runs left, is sent once the server is back, by this run;
+/// a server that runs for weeks does not leave them to its next start, past their 7 days. Not
+/// while this run's start is not taken (they go after it, see [`deliver_the_start`]), nor once
+/// the session is ending (its end sends them, `Client::send_end`). Where nothing is kept, two
+/// listings; where the server cannot be reached, one connect.
+fn deliver_what_waits_here(worker: &mut Worker, file: &SessionFile, spool: &Spool) {
+    if worker.is_ending() || worker.has_what_waits() {
+        return;
+    }
+    if let Ok(recovered) = recover_if_reachable(worker, file, spool) {
+        deliver_the_rest_left(worker, file, spool, recovered);
+    }
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program

@@ -400,6 +400,33 @@ fn an_error_reported_while_the_server_is_away_reaches_it_after_its_sessions_star
     assert_end(&requests[2], id, "errored");
 }
 
+#[test]
+fn an_error_a_long_running_process_could_not_send_goes_at_its_next_heartbeat_once_the_server_is_back()
+ {
+    // A server that runs for weeks does not leave it to its next start (past its 7 days).
+    let collector = collector();
+    collector.set_reply_for(ERRORS, Reply::status(503));
+    let env = env_for(collector.url(), &[]);
+    let (mut running, lines) = running_debugging(ManualProgram::CaptureThenHang, &env);
+    // Its five attempts over (about 15 s), it is kept.
+    await_lines(&lines, "could not be sent in time", 1, WAIT * 3);
+    collector.clear_reply_for(ERRORS);
+    let received = collector
+        .wait_for_requests(7, WAIT * 3)
+        .expect("the event again, by the heartbeat 30 s after the start");
+    let mut expected = vec![START];
+    expected.extend([ERRORS; 6]);
+    assert_eq!(paths(&received), expected);
+    assert_eq!(received[6].body, received[1].body, "the same event");
+    drop(running.stdin.take());
+    assert!(running.wait().expect("ends").success());
+    let requests = collector.wait_for_requests(8, WAIT).expect("its end");
+    let id = requests[0].session_id().expect("an id");
+    assert_end(&requests[7], id, "errored");
+    assert_eq!(requests.len(), 8, "nothing sent twice");
+    assert!(kept_files(&env).is_empty(), "nothing kept");
+}
+
 /// `program` (`Hang`, or another that runs until its stdin closes) with `env` and
 /// `ALLSTAK_DEBUG` on, and the lines of its stderr as they come.
 fn running_debugging(

@@ -98,6 +98,9 @@ const QUEUE_CAPACITY: usize = 256;
 /// Work for the worker thread, the layer above's: it may deliver requests and touch its files.
 pub(crate) type Task = Box<dyn FnOnce(&mut Worker) + Send>;
 
+/// What the worker does every 30 s, busy or idle ([`Transport::spawn`]).
+pub(crate) type Heartbeat = Box<dyn FnMut(&mut Worker) + Send>;
+
 /// Keeps error events that were not delivered for a later run (the layer above's spool).
 pub(crate) type Keep = Box<dyn Fn(&[Post], Keeper) -> Kept + Send + Sync>;
 
@@ -277,7 +280,7 @@ impl Transport {
     pub(crate) fn spawn(
         endpoint: Endpoint,
         backend: Option<Box<dyn Backend>>,
-        heartbeat: Box<dyn FnMut() + Send>,
+        heartbeat: Heartbeat,
         keep: Keep,
         written: Option<Box<dyn Written>>,
     ) -> Option<Self> {
@@ -521,7 +524,7 @@ mod tests {
         Transport::spawn(
             endpoint(),
             None,
-            Box::new(|| {}),
+            Box::new(|_| {}),
             Box::new(move |requests, _| {
                 counted.fetch_add(requests.len(), Ordering::Relaxed);
                 Kept {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::http::{self, Answer, Backend, Endpoint, Meanwhile};
 use super::queue::{Inbox, Taken};
 use super::retry::{self, MAX_ATTEMPTS, Outcome};
-use super::{Deliver, InFlight, Job, Outgoing, Shared, Task};
+use super::{Deliver, Heartbeat, InFlight, Job, Outgoing, Shared, Task};
 use crate::diag::{self, Notice};
 use crate::sdk_thread;
 use crate::wire::Post;
@@ -111,13 +111,13 @@ impl Worker {
         }
     }
 
-    pub(super) fn run(self, heartbeat: Box<dyn FnMut() + Send>) {
+    pub(super) fn run(self, heartbeat: Heartbeat) {
         self.run_beating_every(HEARTBEAT_EVERY, heartbeat);
     }
 
     /// Runs jobs until the inbox closes, and `heartbeat` every `every`: after a job as after a
     /// wait, so that a worker busy every few seconds beats on time too.
-    fn run_beating_every(mut self, every: Duration, mut heartbeat: Box<dyn FnMut() + Send>) {
+    fn run_beating_every(mut self, every: Duration, mut heartbeat: Heartbeat) {
         let inbox = Arc::clone(&self.inbox);
         let mut schedule = Schedule::new(every, Instant::now());
         loop {
@@ -127,8 +127,8 @@ impl Worker {
                 Taken::Closed => return,
             }
             if schedule.due(Instant::now()) {
-                heartbeat();
                 self.retry_what_waits();
+                heartbeat(&mut self);
             }
         }
     }
@@ -200,7 +200,8 @@ impl Worker {
                 Notice::EventLost,
                 "debug",
                 format_args!(
-                    "an error event could not be sent in time; it is kept for the next run, and \
+                    "an error event could not be sent in time; it is kept, sent again once the \
+                     server takes it (by this run, at its next heartbeat, or by a later one), and \
                      flush() returns false"
                 ),
             );
@@ -595,6 +596,12 @@ impl Worker {
         {
             task(self);
         }
+    }
+
+    /// Whether something goes before events ([`Self::before_events`]): the session's start is
+    /// held back, or not taken yet.
+    pub(crate) fn has_what_waits(&self) -> bool {
+        self.before_events.is_some()
     }
 
     /// What goes before events, to be done now (it sets itself again if it must).
@@ -1169,7 +1176,7 @@ mod tests {
         inbox.push(count(&seen, &posted));
         inbox.close();
         // Due at once, after every job.
-        worker.run_beating_every(Duration::ZERO, Box::new(|| {}));
+        worker.run_beating_every(Duration::ZERO, Box::new(|_| {}));
         assert_eq!(*seen.lock().unwrap(), [1, 1, 1]);
     }
 
@@ -1189,7 +1196,7 @@ mod tests {
         // Due at once, every time: the inbox is never empty until it closes.
         worker(inbox).run_beating_every(
             Duration::ZERO,
-            Box::new(move || {
+            Box::new(move |_| {
                 counted.fetch_add(1, Ordering::Relaxed);
             }),
         );
