@@ -666,20 +666,26 @@ fn recover_if_reachable(
     Err(Deferred)
 }
 
-/// At each heartbeat (every 30 s) of a program that runs on: what is kept in the state dir,
-/// this run's error events that could not be sent (the server away for a while: they were kept
-/// for a later run) and what earlier runs left, is sent once the server is back, by this run;
-/// a server that runs for weeks does not leave them to its next start, past their 7 days. Not
-/// while this run's start is not taken (they go after it, see [`deliver_the_start`]), nor once
-/// the session is ending (its end sends them, `Client::send_end`). Where nothing is kept, two
-/// listings; where the server cannot be reached, one connect.
+/// At each heartbeat (every 30 s) of a program that runs on, if this run kept or left
+/// something ([`Worker::left_for_later`]: its error events that could not be sent, the server
+/// away for a while; what earlier runs left that it stopped at): it is sent once the server is
+/// back, by this run; a server that runs for weeks does not leave them to its next start, past
+/// their 7 days. Each tried once (the next heartbeat tries again), after one connect ahead if
+/// the last post read no answer. Not while this run's start is not taken (they go after it,
+/// see [`deliver_the_start`]), nor once the session is ending (its end sends them,
+/// `Client::send_end`).
 fn deliver_what_waits_here(worker: &mut Worker, file: &SessionFile, spool: &Spool) {
-    if worker.is_ending() || worker.has_what_waits() {
+    if worker.is_ending() || worker.has_what_waits() || !worker.take_kept_here() {
         return;
     }
-    if let Ok(recovered) = recover_if_reachable(worker, file, spool) {
-        deliver_the_rest_left(worker, file, spool, recovered);
+    if !worker.reachable_now() {
+        worker.left_for_later();
+        return;
     }
+    worker.trying_once(|worker| {
+        let recovered = file.recover_sessions(worker, &[]);
+        deliver_the_rest_left(worker, file, spool, recovered);
+    });
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
@@ -743,15 +749,24 @@ fn deliver_the_rest_left(
     }
     while recovered == Some(true) {
         if !worker.reachable() {
-            // Left for a run the server answers, within their bound.
+            // Left for a run the server answers, within their bound, or for this one's next
+            // heartbeat.
             file.keep_within_the_bound();
+            worker.left_for_later();
             return;
         }
         recovered = file.recover_sessions(worker, &[]);
     }
+    if recovered == Some(false) {
+        worker.left_for_later(); // stopped at one the server did not take yet
+    }
     // Nothing is opened for an empty spool.
-    if recovered.is_none() && spool.anything_kept() && worker.reachable() {
-        spool.deliver(worker, file.pipelines());
+    if recovered.is_none()
+        && spool.anything_kept()
+        && worker.reachable()
+        && !spool.deliver(worker, file.pipelines())
+    {
+        worker.left_for_later();
     }
 }
 

@@ -515,7 +515,13 @@ impl StateDir {
             }
             // Anything else under our name (a link, a FIFO, a huge file) is not ours: dropped
             // unread.
-            let Some(state) = read_state(&path) else {
+            let state = match files::read(&path) {
+                Ok(bytes) => Json::parse(&bytes).and_then(|json| SessionState::read(&json)),
+                Err(error) if files::not_ours(&error) => None,
+                // Not now (no descriptor left, an I/O error): left as it is, for a later look.
+                Err(_) => continue,
+            };
+            let Some(state) = state else {
                 let _ = fs::remove_file(&path);
                 continue;
             };

@@ -112,6 +112,17 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<u8>> {
     read_at_most(path, MAX_FILE)
 }
 
+/// Whether `error`, from [`read`], says the file is not one of ours (a link, a FIFO, a device,
+/// a dir, a bigger file): dropped unread. Any other (no descriptor left, an I/O error) may pass,
+/// and the file is left as it is for a later look.
+pub(super) fn not_ours(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    let link = error.raw_os_error() == Some(libc::ELOOP);
+    #[cfg(not(unix))]
+    let link = false;
+    link || error.kind() == io::ErrorKind::InvalidData
+}
+
 /// [`read`] with another bound: `max` bytes.
 pub(super) fn read_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     #[cfg(not(unix))]
@@ -342,6 +353,28 @@ mod tests {
         assert_ne!(name, keyed_name(2, b"key\0host"));
         assert_ne!(name, keyed_name(1, b"kez\0host"));
         assert_ne!(name, keyed_name(1, b"key\0hosu"));
+    }
+
+    #[test]
+    fn a_link_a_fifo_or_a_dir_is_not_ours_and_a_file_that_cannot_be_read_now_may_be() {
+        let dir = std::env::temp_dir().join(format!("allstak-files-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("a dir")).unwrap();
+        fs::write(dir.join("file"), b"{}").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
+        let read = |name: &str| read(&dir.join(name)).map_err(|error| not_ours(&error));
+        assert_eq!(read("file"), Ok(b"{}".to_vec()));
+        assert_eq!(read("a dir"), Err(true));
+        #[cfg(unix)]
+        assert_eq!(read("link"), Err(true));
+        // Gone meanwhile, out of descriptors, an I/O error: not a verdict on the file.
+        assert_eq!(read("gone"), Err(false));
+        #[cfg(unix)]
+        for errno in [libc::EMFILE, libc::ENFILE, libc::EIO] {
+            assert!(!not_ours(&io::Error::from_raw_os_error(errno)));
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -320,9 +320,17 @@ impl Spool {
             if fs::rename(&entry.path, &claim).is_err() {
                 continue; // another run claimed it first
             }
-            let Ok(body) = files::read_at_most(&claim, MAX_ITEM) else {
-                let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
-                continue;
+            let body = match files::read_at_most(&claim, MAX_ITEM) {
+                Ok(body) => body,
+                Err(error) if files::not_ours(&error) => {
+                    let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
+                    continue;
+                }
+                Err(_) => {
+                    // Not now (no descriptor left, an I/O error): put back for a later look.
+                    let _ = fs::rename(&claim, &original);
+                    continue;
+                }
             };
             read += 1;
             if session_of(&body).is_some_and(|id| match after {

@@ -85,6 +85,12 @@ pub(crate) struct Worker {
     answered: bool,
     /// Whether the last post read an answer (the server could be reached).
     reached: bool,
+    /// Whether this run kept something it may send itself once the server is back (an error
+    /// event it could not send, what earlier runs left that it stopped at): see
+    /// [`Self::left_for_later`].
+    kept_here: bool,
+    /// Each request tried once, without backoff ([`Self::trying_once`]).
+    one_try: bool,
 }
 
 impl Worker {
@@ -108,6 +114,8 @@ impl Worker {
             earlier: None,
             answered: false,
             reached: false,
+            kept_here: false,
+            one_try: false,
         }
     }
 
@@ -207,6 +215,9 @@ impl Worker {
             );
         }
         drop(slot);
+        if delivery == Delivery::NotYet {
+            self.kept_here = true; // kept, by this thread or the exiting one
+        }
         delivery
     }
 
@@ -306,7 +317,8 @@ impl Worker {
     /// [`Self::deliver`], its first attempt's outcome `posted` already, if it was posted.
     fn deliver_from(&mut self, request: &Post, mut posted_ahead: Option<Outcome>) -> Delivery {
         let path = request.path;
-        for attempt in 0..MAX_ATTEMPTS {
+        let attempts = if self.one_try { 1 } else { MAX_ATTEMPTS };
+        for attempt in 0..attempts {
             let outcome = if let Some(outcome) = posted_ahead.take() {
                 outcome
             } else {
@@ -337,8 +349,7 @@ impl Worker {
                 _ => retry::backoff(attempt),
             };
             let unreachable = outcome == Outcome::Unreachable;
-            if attempt + 1 < MAX_ATTEMPTS && !self.wait_until(Instant::now() + backoff, unreachable)
-            {
+            if attempt + 1 < attempts && !self.wait_until(Instant::now() + backoff, unreachable) {
                 return Delivery::NotYet;
             }
         }
@@ -598,6 +609,34 @@ impl Worker {
         }
     }
 
+    /// Something was kept, or left, that this run may send itself once the server is back: at
+    /// a heartbeat ([`Self::take_kept_here`]).
+    pub(crate) fn left_for_later(&mut self) {
+        self.kept_here = true;
+    }
+
+    /// Whether this run kept or left something since this was last asked
+    /// ([`Self::left_for_later`]).
+    pub(crate) fn take_kept_here(&mut self) -> bool {
+        std::mem::take(&mut self.kept_here)
+    }
+
+    /// Runs `deliver` with each request tried once, without backoff: what a heartbeat sends
+    /// again does not hold the worker for a server still away.
+    pub(crate) fn trying_once<T>(&mut self, deliver: impl FnOnce(&mut Self) -> T) -> T {
+        self.one_try = true;
+        let delivered = deliver(self);
+        self.one_try = false;
+        delivered
+    }
+
+    /// Whether the server may take something now, as [`Self::reachable`], but asked of the
+    /// server again unless the last post read an answer: one connect ahead, where the backend
+    /// can tell.
+    pub(crate) fn reachable_now(&mut self) -> bool {
+        self.reached || self.opens()
+    }
+
     /// Whether something goes before events ([`Self::before_events`]): the session's start is
     /// held back, or not taken yet.
     pub(crate) fn has_what_waits(&self) -> bool {
@@ -645,9 +684,11 @@ impl Worker {
     /// cannot be reached: each claim is a rename, put back at once, and finding the oldest
     /// looks at every file kept (2 ms of an exit with a thousand of them).
     pub(crate) fn reachable(&mut self) -> bool {
-        if self.answered {
-            return true;
-        }
+        self.answered || self.opens()
+    }
+
+    /// Whether a connection to the server opens (or is open), where the backend can tell.
+    fn opens(&mut self) -> bool {
         let Some(timeout) = self.time_left(REQUEST_TIMEOUT) else {
             return false; // past the deadline: nothing goes
         };
@@ -1057,6 +1098,28 @@ mod tests {
             Delivery::NotYet
         );
         assert_eq!(*posted.lock().unwrap(), [tried]);
+    }
+
+    #[test]
+    fn trying_once_a_request_is_tried_once_and_an_event_kept_is_noted_for_the_heartbeat() {
+        let posts = Arc::new(AtomicUsize::new(0));
+        let mut worker = worker(Arc::new(Inbox::new()));
+        worker.backend = Some(Box::new(Answering(503, Arc::clone(&posts))));
+        let delivery = worker.trying_once(|worker| worker.deliver(&request(wire::ERRORS)));
+        assert_eq!(
+            (delivery, posts.load(Ordering::Relaxed)),
+            (Delivery::NotYet, 1)
+        );
+        assert!(!worker.take_kept_here());
+        // The session ending: no backoff past its deadline.
+        *worker.shared.deadline.lock().unwrap() = Some(Instant::now() + Duration::from_millis(500));
+        worker.shared.queued.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(
+            worker.deliver_event(request(wire::ERRORS)),
+            Delivery::NotYet
+        );
+        assert!(worker.take_kept_here(), "kept, for the next heartbeat");
+        assert!(!worker.take_kept_here(), "once");
     }
 
     #[test]
