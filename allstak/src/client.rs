@@ -670,22 +670,24 @@ fn recover_if_reachable(
 /// something ([`Worker::left_for_later`]: its error events that could not be sent, the server
 /// away for a while; what earlier runs left that it stopped at): it is sent once the server is
 /// back, by this run; a server that runs for weeks does not leave them to its next start, past
-/// their 7 days. Each tried once (the next heartbeat tries again), after one connect ahead if
-/// the last post read no answer. Not while this run's start is not taken (they go after it,
+/// their 7 days. Each tried once (a later heartbeat tries again, less and less often while some
+/// is left: [`Worker::kept_tried`]), after one connect ahead if the last post read no answer.
+/// Not while this run's start is not taken (they go after it,
 /// see [`deliver_the_start`]), nor once the session is ending (its end sends them,
 /// `Client::send_end`).
 fn deliver_what_waits_here(worker: &mut Worker, file: &SessionFile, spool: &Spool) {
     if worker.is_ending() || worker.has_what_waits() || !worker.take_kept_here() {
         return;
     }
-    if !worker.reachable_now() {
+    if worker.reachable_now() {
+        worker.trying_once(|worker| {
+            let recovered = file.recover_sessions(worker, &[]);
+            deliver_the_rest_left(worker, file, spool, recovered);
+        });
+    } else {
         worker.left_for_later();
-        return;
     }
-    worker.trying_once(|worker| {
-        let recovered = file.recover_sessions(worker, &[]);
-        deliver_the_rest_left(worker, file, spool, recovered);
-    });
+    worker.kept_tried();
 }
 
 /// Delivers the session's start; if the server does not take it yet (down as the program
@@ -763,8 +765,7 @@ fn deliver_the_rest_left(
     // Nothing is opened for an empty spool.
     if recovered.is_none()
         && spool.anything_kept()
-        && worker.reachable()
-        && !spool.deliver(worker, file.pipelines())
+        && (!worker.reachable() || !spool.deliver(worker, file.pipelines()))
     {
         worker.left_for_later();
     }

@@ -390,8 +390,16 @@ impl StateDir {
         if !names_a_session(id) {
             return false; // not a session id of ours: no file name is made of it
         }
-        if let Some(state) = read_state(&self.file_for(id)) {
-            return state.start.is_some() && state.owner_alive(SystemTime::now()) != Some(false);
+        match files::read(&self.file_for(id)) {
+            Ok(bytes) => {
+                if let Some(state) = parse_state(&bytes) {
+                    return state.start.is_some()
+                        && state.owner_alive(SystemTime::now()) != Some(false);
+                }
+            }
+            // It cannot be told now (no descriptor left, an I/O error): the events wait.
+            Err(error) if files::not_now(&error) => return true,
+            Err(_) => {}
         }
         claimed.get(id).is_some_and(|(path, claim)| {
             claim.alive(SystemTime::now()) != Some(false)
@@ -516,10 +524,10 @@ impl StateDir {
             // Anything else under our name (a link, a FIFO, a huge file) is not ours: dropped
             // unread.
             let state = match files::read(&path) {
-                Ok(bytes) => Json::parse(&bytes).and_then(|json| SessionState::read(&json)),
-                Err(error) if files::not_ours(&error) => None,
+                Ok(bytes) => parse_state(&bytes),
                 // Not now (no descriptor left, an I/O error): left as it is, for a later look.
-                Err(_) => continue,
+                Err(error) if files::not_now(&error) => continue,
+                Err(_) => None,
             };
             let Some(state) = state else {
                 let _ = fs::remove_file(&path);
@@ -1266,7 +1274,12 @@ fn age(state: &SessionState, now: SystemTime) -> Duration {
 }
 
 fn read_state(path: &Path) -> Option<SessionState> {
-    SessionState::read(&Json::parse(&files::read(path).ok()?)?)
+    parse_state(&files::read(path).ok()?)
+}
+
+/// A state file's bytes as [`SessionState::read`] reads them.
+fn parse_state(bytes: &[u8]) -> Option<SessionState> {
+    SessionState::read(&Json::parse(bytes)?)
 }
 
 impl SessionState {

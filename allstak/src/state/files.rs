@@ -112,15 +112,21 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<u8>> {
     read_at_most(path, MAX_FILE)
 }
 
-/// Whether `error`, from [`read`], says the file is not one of ours (a link, a FIFO, a device,
-/// a dir, a bigger file): dropped unread. Any other (no descriptor left, an I/O error) may pass,
-/// and the file is left as it is for a later look.
-pub(super) fn not_ours(error: &io::Error) -> bool {
+/// Whether `error`, from [`read`], is no verdict on the file: it cannot be read now (no
+/// descriptor or memory left, an I/O error, interrupted), and is left as it is for a later
+/// look. Any other (a link, a FIFO, a device, a dir, a bigger file, no such file) means there
+/// is no file of ours to read.
+pub(super) fn not_now(error: &io::Error) -> bool {
     #[cfg(unix)]
-    let link = error.raw_os_error() == Some(libc::ELOOP);
-    #[cfg(not(unix))]
-    let link = false;
-    link || error.kind() == io::ErrorKind::InvalidData
+    if let Some(code) = error.raw_os_error()
+        && [libc::EMFILE, libc::ENFILE, libc::EIO, libc::ENOMEM].contains(&code)
+    {
+        return true;
+    }
+    matches!(
+        error.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::OutOfMemory
+    )
 }
 
 /// [`read`] with another bound: `max` bytes.
@@ -356,23 +362,23 @@ mod tests {
     }
 
     #[test]
-    fn a_link_a_fifo_or_a_dir_is_not_ours_and_a_file_that_cannot_be_read_now_may_be() {
+    fn a_link_or_a_dir_is_no_file_of_ours_and_one_that_cannot_be_read_now_may_be() {
         let dir = std::env::temp_dir().join(format!("allstak-files-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("a dir")).unwrap();
         fs::write(dir.join("file"), b"{}").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
-        let read = |name: &str| read(&dir.join(name)).map_err(|error| not_ours(&error));
+        let read = |name: &str| read(&dir.join(name)).map_err(|error| not_now(&error));
         assert_eq!(read("file"), Ok(b"{}".to_vec()));
-        assert_eq!(read("a dir"), Err(true));
+        assert_eq!(read("a dir"), Err(false));
         #[cfg(unix)]
-        assert_eq!(read("link"), Err(true));
-        // Gone meanwhile, out of descriptors, an I/O error: not a verdict on the file.
+        assert_eq!(read("link"), Err(false));
         assert_eq!(read("gone"), Err(false));
+        // Out of descriptors, an I/O error: not a verdict on the file.
         #[cfg(unix)]
         for errno in [libc::EMFILE, libc::ENFILE, libc::EIO] {
-            assert!(!not_ours(&io::Error::from_raw_os_error(errno)));
+            assert!(not_now(&io::Error::from_raw_os_error(errno)));
         }
         let _ = fs::remove_dir_all(&dir);
     }

@@ -322,13 +322,13 @@ impl Spool {
             }
             let body = match files::read_at_most(&claim, MAX_ITEM) {
                 Ok(body) => body,
-                Err(error) if files::not_ours(&error) => {
-                    let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
+                Err(error) if files::not_now(&error) => {
+                    // Not now (no descriptor left, an I/O error): put back for a later look.
+                    let _ = fs::rename(&claim, &original);
                     continue;
                 }
                 Err(_) => {
-                    // Not now (no descriptor left, an I/O error): put back for a later look.
-                    let _ = fs::rename(&claim, &original);
+                    let _ = fs::remove_file(&claim); // a link, a FIFO, a huge file: not ours
                     continue;
                 }
             };

@@ -89,6 +89,10 @@ pub(crate) struct Worker {
     /// event it could not send, what earlier runs left that it stopped at): see
     /// [`Self::left_for_later`].
     kept_here: bool,
+    /// Heartbeats in a row that tried what was kept and left some ([`Self::kept_tried`]), and
+    /// when the next may try again.
+    kept_failures: u32,
+    kept_next: Option<Instant>,
     /// Each request tried once, without backoff ([`Self::trying_once`]).
     one_try: bool,
 }
@@ -115,6 +119,8 @@ impl Worker {
             answered: false,
             reached: false,
             kept_here: false,
+            kept_failures: 0,
+            kept_next: None,
             one_try: false,
         }
     }
@@ -616,9 +622,26 @@ impl Worker {
     }
 
     /// Whether this run kept or left something since this was last asked
-    /// ([`Self::left_for_later`]).
+    /// ([`Self::left_for_later`]), and a heartbeat may try it now ([`Self::kept_tried`]).
     pub(crate) fn take_kept_here(&mut self) -> bool {
+        if self.kept_next.is_some_and(|next| Instant::now() < next) {
+            return false;
+        }
         std::mem::take(&mut self.kept_here)
+    }
+
+    /// A heartbeat tried what was kept: if some is still left ([`Self::left_for_later`] again),
+    /// the next try waits twice as long as the last did, from 30 s up to an hour, so that a
+    /// server refusing one of them for now is not sent all of them every 30 s.
+    pub(crate) fn kept_tried(&mut self) {
+        if self.kept_here {
+            self.kept_failures = self.kept_failures.saturating_add(1);
+            let wait = HEARTBEAT_EVERY * 2u32.pow(self.kept_failures.min(7));
+            self.kept_next = Some(Instant::now() + wait);
+        } else {
+            self.kept_failures = 0;
+            self.kept_next = None;
+        }
     }
 
     /// Runs `deliver` with each request tried once, without backoff: what a heartbeat sends
@@ -1120,6 +1143,15 @@ mod tests {
         );
         assert!(worker.take_kept_here(), "kept, for the next heartbeat");
         assert!(!worker.take_kept_here(), "once");
+        // That heartbeat left some: the next waits a minute; one that left none, not at all.
+        worker.left_for_later();
+        worker.kept_tried();
+        assert!(!worker.take_kept_here(), "backing off");
+        worker.kept_next = None;
+        assert!(worker.take_kept_here());
+        worker.kept_tried();
+        worker.left_for_later();
+        assert!(worker.take_kept_here(), "all went the last time: no wait");
     }
 
     #[test]
