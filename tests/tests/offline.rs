@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use allstak::testing::{Reply, Request};
+use allstak::testing::{Collector, Reply, Request};
 use allstak_tests::ManualProgram;
 use common::*;
 
@@ -321,7 +321,7 @@ fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_afte
     let port = refused_port();
     let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
     assert_unaffected(&run(ManualProgram::Ok, &env));
-    let (mut running, lines) = running_debugging(ManualProgram::Hang, &env);
+    let (running, lines) = running_debugging(ManualProgram::Hang, &env);
     // Its look at the server failed: it says so (a refused connect shows nowhere else).
     await_lines(&lines, "could not open a connection ahead of time", 1, WAIT);
     let collector = collector();
@@ -329,19 +329,7 @@ fn a_run_whose_server_comes_back_while_it_runs_sends_what_earlier_runs_left_afte
     let received = collector
         .wait_for_requests(3, WAIT)
         .expect("its start, then the earlier session");
-    assert_eq!(paths(&received), [START, START, END], "{received:?}");
-    let (own, earlier) = (received[0].session_id(), received[1].session_id());
-    assert_ne!(own, earlier);
-    assert_eq!(received[2].session_id(), earlier);
-    assert_end(&received[2], earlier.expect("an id"), "ok");
-    drop(running.stdin.take());
-    assert!(running.wait().expect("ends").success());
-    let requests = collector
-        .wait_for_requests(4, WAIT)
-        .expect("its end, as it exits");
-    assert_eq!(paths(&requests), [START, START, END, END]);
-    assert_eq!(requests[3].session_id(), own);
-    assert!(kept_files(&env).is_empty(), "nothing left");
+    its_start_the_earlier_session_then_its_end(&received, running, &collector, &env);
 }
 
 #[test]
@@ -355,7 +343,7 @@ fn a_run_whose_start_the_server_takes_only_after_its_retries_sends_it_and_what_w
     let port = refused_port();
     let env = env_for(&format!("http://127.0.0.1:{port}"), &[]);
     assert_unaffected(&run(ManualProgram::Ok, &env));
-    let (mut running, lines) = running_debugging(ManualProgram::Hang, &env);
+    let (running, lines) = running_debugging(ManualProgram::Hang, &env);
     // Five attempts at its start, each refused.
     await_lines(&lines, "POST /ingest/v1/sessions/start failed", 5, WAIT);
     let collector = collector();
@@ -363,18 +351,7 @@ fn a_run_whose_start_the_server_takes_only_after_its_retries_sends_it_and_what_w
     let received = collector
         .wait_for_requests(3, WAIT * 4)
         .expect("its start, then the earlier session, by its next heartbeat");
-    assert_eq!(paths(&received), [START, START, END], "{received:?}");
-    let (own, earlier) = (received[0].session_id(), received[1].session_id());
-    assert_ne!(own, earlier);
-    assert_end(&received[2], earlier.expect("an id"), "ok");
-    drop(running.stdin.take());
-    assert!(running.wait().expect("ends").success());
-    let requests = collector
-        .wait_for_requests(4, WAIT)
-        .expect("its end, as it exits");
-    assert_eq!(paths(&requests), [START, START, END, END]);
-    assert_eq!(requests[3].session_id(), own);
-    assert!(kept_files(&env).is_empty(), "nothing left");
+    its_start_the_earlier_session_then_its_end(&received, running, &collector, &env);
 }
 
 #[test]
@@ -425,6 +402,29 @@ fn an_error_a_long_running_process_could_not_send_goes_at_its_next_heartbeat_onc
     assert_end(&requests[7], id, "errored");
     assert_eq!(requests.len(), 8, "nothing sent twice");
     assert!(kept_files(&env).is_empty(), "nothing kept");
+}
+
+/// What a run whose server came back while it ran sent (`received`): its start, then the
+/// session an earlier run left, start and end; then, once its stdin closes, its own end; and
+/// nothing is left in the state dir.
+fn its_start_the_earlier_session_then_its_end(
+    received: &[Request],
+    mut running: std::process::Child,
+    collector: &Collector,
+    env: &[(String, String)],
+) {
+    assert_eq!(paths(received), [START, START, END], "{received:?}");
+    let (own, earlier) = (received[0].session_id(), received[1].session_id());
+    assert_ne!(own, earlier);
+    assert_end(&received[2], earlier.expect("an id"), "ok");
+    drop(running.stdin.take());
+    assert!(running.wait().expect("ends").success());
+    let requests = collector
+        .wait_for_requests(4, WAIT)
+        .expect("its end, as it exits");
+    assert_eq!(paths(&requests), [START, START, END, END]);
+    assert_eq!(requests[3].session_id(), own);
+    assert!(kept_files(env).is_empty(), "nothing left");
 }
 
 /// `program` (`Hang`, or another that runs until its stdin closes) with `env` and
