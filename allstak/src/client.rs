@@ -672,9 +672,8 @@ fn recover_if_reachable(
 /// back, by this run; a server that runs for weeks does not leave them to its next start, past
 /// their 7 days. Each tried once (a later heartbeat tries again, less and less often while some
 /// is left: [`Worker::kept_tried`]), after one connect ahead if the last post read no answer.
-/// Not while this run's start is not taken (they go after it,
-/// see [`deliver_the_start`]), nor once the session is ending (its end sends them,
-/// `Client::send_end`).
+/// Not while this run's start is not taken (they go after it, see [`deliver_the_start`]), nor
+/// once the session is ending (its end sends them, `Client::send_end`).
 fn deliver_what_waits_here(worker: &mut Worker, file: &SessionFile, spool: &Spool) {
     if worker.is_ending() || worker.has_what_waits() || !worker.take_kept_here() {
         return;
