@@ -247,8 +247,7 @@ impl Client {
             let (file, spool) = (Arc::clone(file), Arc::clone(spool));
             transport.run(Box::new(move |worker| {
                 // Without a session of its own to try first, it tries them as it always did.
-                let recovered = file.recover_sessions(worker, &[]);
-                deliver_the_rest_left(worker, &file, &spool, recovered);
+                deliver_all_left(worker, &file, &spool);
             }));
         }
     }
@@ -679,10 +678,7 @@ fn deliver_what_waits_here(worker: &mut Worker, file: &SessionFile, spool: &Spoo
         return;
     }
     if worker.reachable_now() {
-        worker.trying_once(|worker| {
-            let recovered = file.recover_sessions(worker, &[]);
-            deliver_the_rest_left(worker, file, spool, recovered);
-        });
+        worker.trying_once(|worker| deliver_all_left(worker, file, spool));
     } else {
         worker.left_for_later();
     }
@@ -729,9 +725,15 @@ fn settle_the_start(
     {
         // The server is back: what earlier runs left goes now, after this run's start. (Once
         // the session is ending, after its end instead, within its deadline: `send_end`.)
-        let recovered = file.recover_sessions(worker, &[]);
-        deliver_the_rest_left(worker, file, &spool, recovered);
+        deliver_all_left(worker, file, &spool);
     }
+}
+
+/// What earlier runs left (and what this run kept), all of it while the server takes it: a
+/// first few sessions ([`SessionFile::recover_sessions`]), then [`deliver_the_rest_left`].
+fn deliver_all_left(worker: &mut Worker, file: &SessionFile, spool: &Spool) {
+    let recovered = file.recover_sessions(worker, &[]);
+    deliver_the_rest_left(worker, file, spool, recovered);
 }
 
 /// After the first few sessions earlier runs left (`recovered`, as

@@ -390,16 +390,14 @@ impl StateDir {
         if !names_a_session(id) {
             return false; // not a session id of ours: no file name is made of it
         }
-        match files::read(&self.file_for(id)) {
-            Ok(bytes) => {
-                if let Some(state) = parse_state(&bytes) {
-                    return state.start.is_some()
-                        && state.owner_alive(SystemTime::now()) != Some(false);
-                }
+        match read_state_now(&self.file_for(id)) {
+            Ok(Some(state)) => {
+                return state.start.is_some()
+                    && state.owner_alive(SystemTime::now()) != Some(false);
             }
             // It cannot be told now (no descriptor left, an I/O error): the events wait.
-            Err(error) if files::not_now(&error) => return true,
-            Err(_) => {}
+            Err(NotNow) => return true,
+            Ok(None) => {}
         }
         claimed.get(id).is_some_and(|(path, claim)| {
             claim.alive(SystemTime::now()) != Some(false)
@@ -523,11 +521,9 @@ impl StateDir {
             }
             // Anything else under our name (a link, a FIFO, a huge file) is not ours: dropped
             // unread.
-            let state = match files::read(&path) {
-                Ok(bytes) => parse_state(&bytes),
-                // Not now (no descriptor left, an I/O error): left as it is, for a later look.
-                Err(error) if files::not_now(&error) => continue,
-                Err(_) => None,
+            // Not now (no descriptor left, an I/O error): left as it is, for a later look.
+            let Ok(state) = read_state_now(&path) else {
+                continue;
             };
             let Some(state) = state else {
                 let _ = fs::remove_file(&path);
@@ -1273,13 +1269,22 @@ fn age(state: &SessionState, now: SystemTime) -> Duration {
         .unwrap_or_default()
 }
 
+/// The state in `path`, if it holds one of ours that can be read now.
 fn read_state(path: &Path) -> Option<SessionState> {
-    parse_state(&files::read(path).ok()?)
+    read_state_now(path).ok().flatten()
 }
 
-/// A state file's bytes as [`SessionState::read`] reads them.
-fn parse_state(bytes: &[u8]) -> Option<SessionState> {
-    SessionState::read(&Json::parse(bytes)?)
+/// A file that cannot be read now ([`files::not_now`]): no verdict on it.
+struct NotNow;
+
+/// [`read_state`], telling apart a file that cannot be read now (`Err`): `None` only where
+/// there is no state file of ours (none, not one of ours, or not a state).
+fn read_state_now(path: &Path) -> Result<Option<SessionState>, NotNow> {
+    match files::read(path) {
+        Ok(bytes) => Ok(Json::parse(&bytes).and_then(|json| SessionState::read(&json))),
+        Err(error) if files::not_now(&error) => Err(NotNow),
+        Err(_) => Ok(None),
+    }
 }
 
 impl SessionState {

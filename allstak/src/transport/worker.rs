@@ -222,7 +222,7 @@ impl Worker {
         }
         drop(slot);
         if delivery == Delivery::NotYet {
-            self.kept_here = true; // kept, by this thread or the exiting one
+            self.left_for_later(); // kept, by this thread or the exiting one
         }
         delivery
     }
