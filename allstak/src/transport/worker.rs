@@ -729,6 +729,9 @@ impl Worker {
     fn time_left(&self, limit: Duration) -> Option<Duration> {
         match self.shared.deadline() {
             None => Some(limit),
+            // What a heartbeat tries again ([`Self::trying_once`]) gives way to the session's
+            // end: it is left for later, and the end is next.
+            Some(_) if self.one_try => None,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 (!left.is_zero()).then(|| left.min(limit))
@@ -1152,6 +1155,25 @@ mod tests {
         worker.kept_tried();
         worker.left_for_later();
         assert!(worker.take_kept_here(), "all went the last time: no wait");
+    }
+
+    #[test]
+    fn what_a_heartbeat_tries_again_gives_way_to_the_sessions_end() {
+        let posts = Arc::new(AtomicUsize::new(0));
+        let mut worker = worker(Arc::new(Inbox::new()));
+        worker.backend = Some(Box::new(Answering(202, Arc::clone(&posts))));
+        *worker.shared.deadline.lock().unwrap() = Some(Instant::now() + Duration::from_secs(60));
+        let tried = worker.trying_once(|worker| {
+            let pipelined = worker.post_in_order(&[&request(wire::ERRORS), &request(wire::ERRORS)]);
+            (worker.deliver(&request(wire::ERRORS)), pipelined.len())
+        });
+        assert_eq!(
+            (tried, posts.load(Ordering::Relaxed)),
+            ((Delivery::NotYet, 0), 0)
+        );
+        // The end's own work, within its deadline, is not held back.
+        assert_eq!(worker.deliver(&request(wire::ERRORS)), Delivery::Sent);
+        assert_eq!(posts.load(Ordering::Relaxed), 1);
     }
 
     #[test]
