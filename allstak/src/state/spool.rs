@@ -199,9 +199,10 @@ impl Spool {
     /// Delivers the kept items, oldest first, claimed while they are sent: each removed once
     /// the server took it or refused it for good (counted), put back from the first that cannot
     /// be sent yet (the rest wait for a later run). `together`: all posted ahead at once
-    /// (pipelined, one round trip), then settled in order. Returns whether none is left to send.
+    /// (pipelined, one round trip), then settled in order. Returns whether none is left that
+    /// this run may send (an event whose start another live process owes is that one's).
     pub(crate) fn deliver(&self, deliver: &mut impl Deliver, together: bool) -> bool {
-        let claimed = self.claim_all(After::TheirStarts);
+        let (claimed, more) = self.claim_all(After::TheirStarts);
         if together {
             deliver.deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
         }
@@ -219,7 +220,7 @@ impl Spool {
                 return false;
             }
         }
-        true
+        !more
     }
 
     /// The kept items that go on one connection right after `sessions` (the sessions of
@@ -229,7 +230,7 @@ impl Spool {
     /// most (what earlier such runs wrote is older), in order. The others wait for
     /// [`Spool::deliver`].
     pub(crate) fn claim_ahead(&self, sessions: &[&str]) -> Vec<Claimed> {
-        self.claim_all(After::These(sessions))
+        self.claim_all(After::These(sessions)).0
     }
 
     /// Settles `claimed` as far as their answers came when posted ahead: each removed once the
@@ -270,8 +271,9 @@ impl Spool {
     /// Claims the kept items this run may send (not one another live run is sending), oldest
     /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
     /// and what is not a file of ours. Each goes after its session's start, as `after` says
-    /// (with `These`, of the newest [`MAX_AHEAD`] read).
-    fn claim_all(&self, after: After<'_>) -> Vec<Claimed> {
+    /// (with `These`, of the newest [`MAX_AHEAD`] read). With them, whether more are left to
+    /// claim later (past those bounds, or not readable now).
+    fn claim_all(&self, after: After<'_>) -> (Vec<Claimed>, bool) {
         let now = SystemTime::now();
         let age = |entry: &Entry| {
             entry
@@ -279,7 +281,7 @@ impl Spool {
                 .and_then(|at| now.duration_since(at).ok())
                 .unwrap_or_default()
         };
-        let (mut claimed, mut bytes, mut read) = (Vec::new(), 0, 0);
+        let (mut claimed, mut bytes, mut read, mut more) = (Vec::new(), 0, 0, false);
         // Listed once, on the first event with a session: the sessions runs are recovering.
         let mut being_recovered = None;
         let mut entries = self.entries();
@@ -291,6 +293,7 @@ impl Spool {
         }
         for entry in entries {
             if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
+                more = true;
                 break; // more than the spool holds (several runs kept at once): the next call
             }
             if ahead && read >= MAX_AHEAD {
@@ -325,6 +328,7 @@ impl Spool {
                 Err(error) if files::not_now(&error) => {
                     // Not now (no descriptor left, an I/O error): put back for a later look.
                     let _ = fs::rename(&claim, &original);
+                    more = true;
                     continue;
                 }
                 Err(_) => {
@@ -362,7 +366,7 @@ impl Spool {
         if ahead {
             claimed.reverse(); // oldest first, as they happened
         }
-        claimed
+        (claimed, more)
     }
 }
 
@@ -701,6 +705,32 @@ mod tests {
         let mut server = Server::default();
         spool.deliver(&mut server, false);
         assert_eq!(messages(&server), bodies(3..MAX_ITEMS + 3));
+    }
+
+    #[test]
+    fn more_kept_than_one_delivery_claims_is_left_for_the_next_and_said() {
+        let scratch = Scratch::new("spool-more");
+        let spool = spool(&scratch);
+        let dead = Process {
+            pid: u32::MAX - 1,
+            start: None,
+        };
+        // Three claimed by a run that died, not counted by keeps since: the spool holds more
+        // than one delivery claims.
+        let (_, claimed_by_dead) = spool.keep_files(&(0..3).map(event).collect::<Vec<_>>(), true);
+        for path in &claimed_by_dead {
+            fs::rename(path, path.with_extension(dead.claim_extension())).expect("claimed");
+        }
+        for n in 3..MAX_ITEMS + 3 {
+            spool.keep(&[event(n)]);
+        }
+        let mut server = Server::default();
+        assert!(!spool.deliver(&mut server, false), "some left to claim");
+        assert_eq!(messages(&server).len(), MAX_ITEMS);
+        let mut next = Server::default();
+        assert!(spool.deliver(&mut next, false));
+        assert_eq!(messages(&next).len(), 3);
+        assert_eq!(spool.dropped(), 0);
     }
 
     #[test]
