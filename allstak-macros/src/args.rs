@@ -194,6 +194,24 @@ fn set<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
 
 fn string(pair: &Pair, errors: &mut Errors) -> Option<LitStr> {
     match &pair.value {
+        Value::Lit(Lit::Str(value)) if value.value().trim().is_empty() => {
+            let without = match pair.key.to_string().as_str() {
+                "release" => "`ALLSTAK_RELEASE`, else the crate's `name@version`",
+                "environment" => "`ALLSTAK_ENVIRONMENT`, else `development` or `production`",
+                "host" => "`ALLSTAK_HOST`, else `https://api.allstak.sa`",
+                "user_id" => "`ALLSTAK_USER_ID`, else none",
+                "name" => "the fn's path",
+                _ => "its default",
+            };
+            errors.at(
+                value.span(),
+                format!(
+                    "`{}` is empty: give it a value, or leave it out for {without}",
+                    pair.key
+                ),
+            );
+            None
+        }
         Value::Lit(Lit::Str(value)) => Some(value.clone()),
         other => {
             errors.at(
@@ -399,11 +417,14 @@ fn parse_track(args: TokenStream, errors: &mut Errors) -> TrackArgs {
     for pair in parse_pairs(args, errors) {
         let key = &pair.key;
         match key.to_string().as_str() {
-            "name" => {
-                if let Some(v) = string(&pair, errors) {
-                    set(&mut parsed.name, v, key, errors);
-                }
-            }
+            "name" => match string(&pair, errors) {
+                Some(v) if v.value().contains(['\n', '\r']) => errors.at(
+                    v.span(),
+                    "`name` is one line, e.g. `name = \"settings::load\"`",
+                ),
+                Some(v) => set(&mut parsed.name, v, key, errors),
+                None => {}
+            },
             "report" => {
                 if let Some(v) = boolean(&pair, errors) {
                     set(&mut parsed.report, v, key, errors);

@@ -367,13 +367,24 @@ impl ConfigBuilder {
         self
     }
 
-    /// The ingest base URL, e.g. `https://api.allstak.sa`.
+    /// The ingest base URL, e.g. `https://api.allstak.sa`, winning over `ALLSTAK_HOST`. A blank
+    /// one counts as not given, as a blank release, environment or user id does.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().host("").build();
+    /// assert_eq!(config.host(), Some(allstak::DEFAULT_HOST));
+    /// ```
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self
     }
 
     /// The release, winning over `ALLSTAK_RELEASE` and platform commit variables.
+    ///
+    /// ```
+    /// let config = allstak::Config::builder().release("shop@2.4.0").build();
+    /// assert_eq!(config.release(), "shop@2.4.0");
+    /// ```
     pub fn release(mut self, release: impl Into<String>) -> Self {
         self.release = Some(release.into());
         self
@@ -717,19 +728,18 @@ impl ConfigBuilder {
         let mut var = |name: &str| read_env(env, name, &mut problems);
 
         let api_key = self.api_key.or_else(|| var("ALLSTAK_API_KEY"));
-        let host = self.host.or_else(|| var("ALLSTAK_HOST"));
-        let release = self
-            .release
+        // A blank value given is one not given, as a blank variable is: the next in line counts.
+        let host = given(self.host).or_else(|| var("ALLSTAK_HOST"));
+        let release = given(self.release)
             .or_else(|| var("ALLSTAK_RELEASE"))
-            .filter(|r| !r.trim().is_empty())
             .or_else(|| {
                 PLATFORM_COMMIT_VARS
                     .iter()
                     .find_map(|name| var(name))
                     .map(|sha| sha.chars().take(12).collect())
             });
-        let environment = self.environment.or_else(|| var("ALLSTAK_ENVIRONMENT"));
-        let user_id = self.user_id.or_else(|| var("ALLSTAK_USER_ID"));
+        let environment = given(self.environment).or_else(|| var("ALLSTAK_ENVIRONMENT"));
+        let user_id = given(self.user_id).or_else(|| var("ALLSTAK_USER_ID"));
         let auto_session_tracking = self
             .auto_session_tracking
             .or_else(|| flag(var("ALLSTAK_AUTO_SESSION_TRACKING")));
@@ -935,6 +945,11 @@ fn read_env(
             None
         }
     }
+}
+
+/// A value given to the builder, unless blank.
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|value| !value.trim().is_empty())
 }
 
 fn comma_separated(list: &str) -> Vec<String> {
@@ -1432,6 +1447,45 @@ mod tests {
             build(crate_default().release("explicit@3"), &with_env).release(),
             "explicit@3"
         );
+    }
+
+    #[test]
+    fn a_blank_value_given_is_one_not_given() {
+        let blank = || {
+            Config::builder()
+                .default_release("app@1.0.0")
+                .release(" ")
+                .environment("")
+                .host("")
+                .user_id("")
+        };
+        let env = [
+            ("ALLSTAK_RELEASE", "env@2"),
+            ("ALLSTAK_ENVIRONMENT", "staging"),
+            ("ALLSTAK_HOST", "https://ingest.example"),
+            ("ALLSTAK_USER_ID", "u-1"),
+        ];
+        let config = build(blank(), &env);
+        assert_eq!(
+            (
+                config.release(),
+                config.environment(),
+                config.host(),
+                config.user_id.as_deref()
+            ),
+            (
+                "env@2",
+                "staging",
+                Some("https://ingest.example"),
+                Some("u-1")
+            )
+        );
+        let config = build(blank(), &[]);
+        assert_eq!(
+            (config.release(), config.host(), config.user_id.as_deref()),
+            ("app@1.0.0", Some(DEFAULT_HOST), None)
+        );
+        assert!(config.problems.is_empty(), "{:?}", config.problems);
     }
 
     #[test]
