@@ -49,14 +49,29 @@ pub(crate) fn unix_millis(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, millis)
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Retry-After` may carry; `None` for
-/// anything else.
+/// An HTTP date, as `Retry-After` may carry, in any of the three forms a recipient must
+/// accept (RFC 9110, 5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete
+/// RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime's (`Sun Nov  6 08:49:37 1994`);
+/// `None` for anything else.
 pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
-    // IMF-fixdate, the only form HTTP/1.1 senders may produce.
-    let mut parts = value.split_ascii_whitespace();
-    let _weekday = parts.next()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
+    let parts: Vec<&str> = value.split_ascii_whitespace().collect();
+    let (day, month, year, clock) = match parts.as_slice() {
+        [weekday, day, month, year, clock, "GMT"] if weekday.ends_with(',') => {
+            (*day, *month, year.parse().ok()?, *clock)
+        }
+        [weekday, date, clock, "GMT"] if weekday.ends_with(',') => {
+            let mut date = date.split('-');
+            let (day, month, year) = (date.next()?, date.next()?, date.next()?);
+            if date.next().is_some() || year.len() != 2 {
+                return None;
+            }
+            (day, month, two_digit_year(year.parse().ok()?), *clock)
+        }
+        [_weekday, month, day, clock, year] => (*day, *month, year.parse().ok()?, *clock),
+        _ => return None,
+    };
+    let day: u64 = day.parse().ok()?;
+    let month = match month {
         "Jan" => 1,
         "Feb" => 2,
         "Mar" => 3,
@@ -71,16 +86,31 @@ pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
+    let mut clock = clock.split(':').map(|n| n.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
     let plausible = (1..=31).contains(&day) && (1970..=9999).contains(&year);
-    if parts.next()? != "GMT" || !plausible || hour > 23 || minute > 59 || second > 60 {
+    if clock.next().is_some() || !plausible || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_since_epoch(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// The year an RFC 850 date's two digits stand for: this century's, unless that is more than
+/// 50 years ahead (RFC 9110, 5.6.7), then the one before.
+fn two_digit_year(yy: u64) -> u64 {
+    const YEAR_SECONDS: u64 = 31_556_952; // 365.2425 days
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let this_year = 1970 + now / YEAR_SECONDS;
+    let year = this_year - this_year % 100 + yy % 100;
+    if year > this_year + 50 {
+        year - 100
+    } else {
+        year
+    }
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -115,6 +145,27 @@ mod tests {
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
         );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37:01 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"), None);
+    }
+
+    #[test]
+    fn the_two_obsolete_http_date_forms_are_read_too() {
+        let at = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), at);
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), at);
+        assert_eq!(parse_http_date("Sunday, 06-Nov-1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun Nov 6 08:49:37 1994 GMT"), None);
+        // Two digits stand for the most recent year that is not more than 50 years ahead.
+        let this_year = 1970
+            + SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs()
+                / 31_556_952;
+        assert_eq!(two_digit_year(this_year % 100), this_year);
+        assert_eq!(two_digit_year((this_year + 50) % 100), this_year + 50);
+        assert_eq!(two_digit_year((this_year + 51) % 100), this_year + 51 - 100);
     }
 
     #[test]
