@@ -24,8 +24,8 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 
 fn try_expand(kind: Kind, args: &Args, item: &TokenStream) -> Result<TokenStream, Errors> {
     let runtime = args.runtime();
-    let function =
-        Function::parse(item.clone()).map_err(|_| validate::not_a_function(kind, item))?;
+    let function = Function::parse(item.clone())
+        .map_err(|error| validate::not_a_function(kind, item, error))?;
     let returns = Returns::of(&function.sig);
     validate::function(kind, &runtime, &function, &returns)?;
     Ok(match args {

@@ -37,8 +37,9 @@ fn check(
         .filter(|_| !has_impl_trait && !runtime.is_given());
     match (site, written) {
         // `Result<T, E>` as written: the probe is named by `E` itself, with no projection for
-        // rustc to normalize. A two-argument `Result` that is not `core`'s (an alias
-        // with its arguments the other way round would be one) is then reported by `ErrorIn`.
+        // rustc to normalize. A two-argument `Result` that is not `core`'s (an alias in scope
+        // as `Result` whose second argument is not its error would be one) is then reported by
+        // `ErrorIn`.
         (Some(site), Some((error_type, name))) => {
             // The check is spanned by the type's name: "not `core`'s `Result`" points there.
             let method = Ident::new("allstak_check", Span::call_site().located_at(name));
@@ -165,10 +166,11 @@ pub(crate) fn generate(
     };
 
     let body = match &returns.shape {
-        // The body builds the future when the fn is called, as before; the wrapper awaits it.
+        // The body builds the future when the fn is called, as before (in place, so that an
+        // early `return` of a future is the one awaited); the wrapper awaits it.
         ReturnShape::Future(future) => {
             let future_local = local("__allstak_future");
-            let build = function.body_block_at_call_site();
+            let build = call_body(function, returns, runtime);
             let awaited = quote!(#future_local.await);
             match future {
                 ReturnedFuture::Impl { output } => {

@@ -99,15 +99,40 @@ fn returned_future<'a>(sig: &Signature, ty: &'a Type) -> Option<ReturnedFuture<'
             output: Tracked::new(output),
         });
     }
-    let boxed = single_type_argument(single_type_argument(ty, "Pin")?, "Box")?;
-    let Type::TraitObject(object) = boxed else {
-        return None;
-    };
-    let output = future_output(&object.bounds)?;
+    let output =
+        match single_type_argument(ty, "Pin").and_then(|pin| single_type_argument(pin, "Box")) {
+            Some(Type::TraitObject(object)) => future_output(&object.bounds)?,
+            Some(_) => return None,
+            None => box_future_output(ty)?,
+        };
     Some(ReturnedFuture::Boxed {
         ty,
         output: Tracked::new(output),
     })
+}
+
+/// `T` in `…::BoxFuture<'a, T>` or `…::LocalBoxFuture<'a, T>`: the `futures` crate's names for
+/// `Pin<Box<dyn Future<Output = T> (+ Send) + 'a>>`.
+fn box_future_output(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path
+        .path
+        .segments
+        .last()
+        .filter(|s| s.ident == "BoxFuture" || s.ident == "LocalBoxFuture")?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match (path.qself.as_ref(), args.args.first(), args.args.last()) {
+        (None, Some(GenericArgument::Lifetime(_)), Some(GenericArgument::Type(output)))
+            if args.args.len() == 2 =>
+        {
+            Some(output)
+        }
+        _ => None,
+    }
 }
 
 /// `T` in bounds `Future<Output = T> + …` where every other bound is `Send`, `Sync` or a
@@ -154,12 +179,31 @@ fn single_type_argument<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// `E` in a return type written `Result<T, E>`, and the span of `Result`.
+/// `E` in a return type written `Result<T, E>` (or `std::result::Result<T, E>`, `core`'s), and
+/// the span of `Result`. Another crate's `Result` with two arguments may not take its error
+/// second (`error_stack::Result<T, C>` is `Result<T, Report<C>>`): its error is read through
+/// the type, as for an alias of one argument.
 fn written_error(ty: &Type) -> Option<(&Type, Span)> {
     let Type::Path(path) = ty else {
         return None;
     };
-    let last = path.path.segments.last().filter(|s| s.ident == "Result")?;
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !matches!(
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["Result"] | ["std" | "core", "result", "Result"]
+    ) {
+        return None;
+    }
+    let last = path.path.segments.last()?;
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
@@ -322,11 +366,17 @@ mod tests {
             error_of("std::result::Result<(), Box<dyn Error>>").as_deref(),
             Some("Box < dyn Error >")
         );
+        assert_eq!(
+            error_of("::core::result::Result<(), E>").as_deref(),
+            Some("E")
+        );
         for ty in [
             "io::Result<u8>",
             "Result<'a, u8>",
             "Result<u8, E, X>",
             "<S as Tr>::Result<u8, E>",
+            "error_stack::Result<u8, C>",
+            "crate::Result<u8, E>",
             "Option<Result<u8, E>>",
             "u8",
         ] {
@@ -364,6 +414,19 @@ mod tests {
                  Box<dyn ::core::future::Future<Output = io::Result<()>> + Send + 'a>>"
             ),
             "boxed io :: Result < () >"
+        );
+        assert_eq!(
+            shape_of("fn f<'a>(&'a self) -> futures::future::BoxFuture<'a, Result<u8, E>>"),
+            "boxed Result < u8 , E >"
+        );
+        assert_eq!(
+            shape_of("fn f() -> LocalBoxFuture<'static, Result<u8, E>>"),
+            "boxed Result < u8 , E >"
+        );
+        // Not the `futures` crate's shape: tracked as it is.
+        assert_eq!(
+            shape_of("fn f() -> BoxFuture<Result<u8, E>>"),
+            "value BoxFuture < Result < u8 , E > >"
         );
     }
 

@@ -72,7 +72,7 @@ fn track(function: &Function, returns: &Returns<'_>, runtime: &RuntimePath, erro
         ReturnShape::Future(_) | ReturnShape::Value(_) => {}
     }
     for attr in &function.attrs {
-        if attr.path().is_ident("track_caller") {
+        if names_track_caller(attr) {
             errors.spanned(
                 attr,
                 "`#[allstak::track]` cannot be combined with `#[track_caller]`: the wrapper would \
@@ -141,7 +141,16 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
 }
 
 /// The error for an attribute on something that is not a `fn`, at the item's keyword.
-pub(crate) fn not_a_function(kind: Kind, item: &TokenStream) -> Errors {
+/// `#[track_caller]`, or `#[cfg_attr(.., track_caller)]`: it is there in some builds.
+fn names_track_caller(attr: &Attribute) -> bool {
+    attr.path().is_ident("track_caller")
+        || attr.path().is_ident("cfg_attr")
+            && matches!(&attr.meta, syn::Meta::List(list) if list.tokens.clone().into_iter().any(
+                |token| matches!(token, TokenTree::Ident(ident) if ident == "track_caller")
+            ))
+}
+
+pub(crate) fn not_a_function(kind: Kind, item: &TokenStream, error: syn::Error) -> Errors {
     let keyword = (|input: ParseStream<'_>| {
         input.call(Attribute::parse_outer)?;
         input.parse::<Visibility>()?;
@@ -151,6 +160,20 @@ pub(crate) fn not_a_function(kind: Kind, item: &TokenStream) -> Errors {
     .parse2(item.clone())
     .ok()
     .flatten();
+    // A function all the same, which cannot be read (rustc says why, on the item kept): where.
+    if matches!(&keyword, Some(TokenTree::Ident(i))
+        if ["fn", "async", "unsafe", "const", "extern", "default"].contains(&i.to_string().as_str()))
+    {
+        let mut errors = Errors::default();
+        errors.at(
+            error.span(),
+            format!(
+                "`#[allstak::{}]` cannot read this function from here on",
+                kind.name()
+            ),
+        );
+        return errors;
+    }
     let (span, what) = match &keyword {
         Some(TokenTree::Ident(ident)) => (ident.span(), format!("this `{ident}`")),
         Some(token) => (token.span(), "this item".to_owned()),

@@ -379,12 +379,16 @@ pub trait TrackedResult {
 /// the error type, not on the value's. When the fn returns no `Result`, [`describe_tracked`] has
 /// reported it and left the error type unknown: this bound is then only ambiguous, and rustc
 /// does not report it a second time. When the fn's return type is written `Result<T, E>`, the
-/// probe is named by that `E`, and a `Result` that is not `core`'s is reported here.
+/// probe is named by that `E`, and a `Result` that is not `core`'s is reported here (or an
+/// alias in scope as `Result` whose second argument is not its error).
 #[diagnostic::on_unimplemented(
     message = "`#[allstak::track]` needs a function that returns a `Result`, not `{R}`",
     label = "`{R}` is not `core::result::Result`",
     note = "`#[allstak::track]` records the `Err` values a function returns; remove it from \
-            functions that cannot fail"
+            functions that cannot fail",
+    note = "an alias `Result<T, C>` whose second argument is not the error type (as \
+            `error_stack::Result`) is read through its path: write it with one, e.g. \
+            `error_stack::Result<T, C>`"
 )]
 pub trait ErrorIn<R> {
     fn allstak_error_in(value: &R) -> Option<&Self>;

@@ -308,6 +308,74 @@ tracked_by_a_macro! {
     written_by_a_macro -> Result<u8> { Ok(7) }
 }
 
+/// A future written by hand that returns another early: both are tracked.
+#[allstak::track]
+#[must_use]
+pub fn early_boxed_future(
+    n: u8,
+) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<u8, AppError>> + Send>> {
+    if n == 0 {
+        return Box::pin(async { Err(AppError("zero".to_owned())) });
+    }
+    Box::pin(async move {
+        if n > 9 {
+            Err(AppError("big".to_owned()))
+        } else {
+            Ok(n)
+        }
+    })
+}
+
+/// The same behind `impl Future`: the early one is the same type as the tail.
+#[allstak::track]
+pub fn early_impl_future(n: u8) -> impl Future<Output = std::result::Result<u8, AppError>> {
+    if n == 0 {
+        return std::future::ready(Err(AppError("zero".to_owned())));
+    }
+    std::future::ready(Ok(n))
+}
+
+/// A crate whose `Result<T, C>` is not `core`'s with `C` for the error, as `error_stack`'s.
+pub mod report {
+    /// The error such a crate's `Result` carries: a context `C`, reported.
+    #[derive(Debug)]
+    pub struct Report<C>(pub C);
+
+    impl<C: std::fmt::Display> std::fmt::Display for Report<C> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "report: {}", self.0)
+        }
+    }
+
+    impl<C: std::fmt::Debug + std::fmt::Display> std::error::Error for Report<C> {}
+
+    pub type Result<T, C> = std::result::Result<T, Report<C>>;
+}
+
+#[allstak::track]
+pub fn context_result(n: u8) -> report::Result<u8, String> {
+    if n == 0 {
+        return Err(report::Report("zero".to_owned()));
+    }
+    Ok(n)
+}
+
+/// The `futures` crate's name for a boxed future, as its users write it.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A boxed future under that name.
+#[allstak::track]
+#[must_use]
+pub fn box_future(text: &str) -> BoxFuture<'_, std::result::Result<usize, AppError>> {
+    Box::pin(async move {
+        if text.is_empty() {
+            Err(AppError("empty".to_owned()))
+        } else {
+            Ok(text.len())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +434,30 @@ mod tests {
         assert_eq!(only_debug_error(), Err(vec![1, 2]));
         assert!(boxed_dyn_error().is_err());
         assert_eq!(written_by_a_macro().ok(), Some(7));
+    }
+
+    #[test]
+    fn a_future_written_by_hand_is_tracked_whichever_way_it_returns() {
+        let events = allstak::testing::capture(|| {
+            assert_eq!(block_on(early_boxed_future(2)).ok(), Some(2));
+            assert!(block_on(early_boxed_future(0)).is_err());
+            assert!(block_on(early_boxed_future(10)).is_err());
+            assert_eq!(block_on(early_impl_future(3)).ok(), Some(3));
+            assert!(block_on(early_impl_future(0)).is_err());
+            assert_eq!(block_on(box_future("abc")).ok(), Some(3));
+            assert!(block_on(box_future("")).is_err());
+        });
+        let messages: Vec<&str> = events.iter().map(allstak::Event::message).collect();
+        assert_eq!(messages, ["zero", "big", "zero", "empty"]);
+    }
+
+    #[test]
+    fn a_result_alias_whose_second_argument_is_not_the_error_is_tracked() {
+        let events = allstak::testing::capture(|| {
+            assert_eq!(context_result(1).ok(), Some(1));
+            assert!(context_result(0).is_err());
+        });
+        let messages: Vec<&str> = events.iter().map(allstak::Event::message).collect();
+        assert_eq!(messages, ["report: zero"]);
     }
 }
