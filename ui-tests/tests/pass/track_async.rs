@@ -27,6 +27,7 @@ async fn free(n: u8) -> Result<u8, Failed> {
 /// attribute names the fn's return type with, nor the items come after a statement of ours.
 #[allstak::track]
 async fn use_and_items_inside_the_body(text: &str) -> Result<String, Failed> {
+    #[allow(clippy::wildcard_imports)]
     use std::io::*;
     const SUFFIX: &str = "!";
     fn helper() -> &'static str {
