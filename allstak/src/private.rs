@@ -225,7 +225,8 @@ pub struct Captured(pub(crate) ErrorEvent);
 macro_rules! describe_levels {
     ($(
         $(#[$doc:meta])*
-        $level:ident $(=> $next:ident)? where [$($bounds:tt)*] |$error:ident: $e:ident| $describe:expr;
+        $level:ident $(=> $next:ident)? $(for<$lt:lifetime>)? where [$($bounds:tt)*]
+            |$error:ident: $e:ident| $describe:expr;
     )*) => {$(
         describe_levels!(@struct $(#[$doc])* $level $(=> $next)?);
 
@@ -237,7 +238,7 @@ macro_rules! describe_levels {
 
         impl<E: ?Sized> Copy for $level<E> {}
 
-        impl<$e: $($bounds)* ?Sized> $level<$e> {
+        impl<$($lt,)? $e: $($bounds)* ?Sized> $level<$e> {
             /// The error, if any, as an event ready to queue.
             pub fn allstak_describe(self, error: Option<&$e>) -> Option<Captured> {
                 error.map(|$error| Captured($describe))
@@ -296,12 +297,13 @@ describe_levels! {
     ///
     /// The levels, in order: `Error`; `AsRef<dyn Error + Send + Sync>` (`anyhow::Error`,
     /// `Box<dyn Error + Send + Sync>`); `AsRef<dyn Error>` (`Box<dyn Error>`); `Display`;
-    /// `Debug`; anything (its type name).
+    /// `Debug`; anything (its type name). The two `dyn Error` levels take any lifetime: a
+    /// boxed error that borrows (`Box<dyn Error + 'a>`) is one.
     Describe => DescribeSendSyncDynError where [Error +]
         |error: E| ErrorEvent::from_error(std::any::type_name::<E>(), error, "track");
-    DescribeSendSyncDynError => DescribeDynError where [AsRef<dyn Error + Send + Sync> +]
+    DescribeSendSyncDynError => DescribeDynError for<'a> where [AsRef<dyn Error + Send + Sync + 'a> +]
         |error: E| dyn_error_event(std::any::type_name::<E>(), error.as_ref());
-    DescribeDynError => DescribeDisplay where [AsRef<dyn Error> +]
+    DescribeDynError => DescribeDisplay for<'a> where [AsRef<dyn Error + 'a> +]
         |error: E| dyn_error_event(std::any::type_name::<E>(), error.as_ref());
     DescribeDisplay => DescribeDebug where [Display +]
         |error: E| ErrorEvent::new(std::any::type_name::<E>(), render(&error), "track");

@@ -360,6 +360,17 @@ pub fn context_result(n: u8) -> report::Result<u8, String> {
     Ok(n)
 }
 
+/// A boxed error that borrows: described through `dyn Error` of its own lifetime.
+#[allstak::track]
+pub fn borrowed_dyn_error<'a>(
+    text: &'a str,
+) -> std::result::Result<usize, Box<dyn std::error::Error + 'a>> {
+    if text.is_empty() {
+        return Err(Box::new(AppError("empty".to_owned())));
+    }
+    Ok(text.len())
+}
+
 /// The `futures` crate's name for a boxed future, as its users write it.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -459,5 +470,18 @@ mod tests {
         });
         let messages: Vec<&str> = events.iter().map(allstak::Event::message).collect();
         assert_eq!(messages, ["report: zero"]);
+    }
+
+    #[test]
+    fn a_boxed_error_that_borrows_is_described_as_a_dyn_error() {
+        let events = allstak::testing::capture(|| {
+            assert_eq!(borrowed_dyn_error("ab").ok(), Some(2));
+            assert!(borrowed_dyn_error("").is_err());
+        });
+        let described: Vec<(&str, &str)> = events
+            .iter()
+            .map(|event| (event.exception_class(), event.message()))
+            .collect();
+        assert_eq!(described, [("AppError", "empty")]);
     }
 }

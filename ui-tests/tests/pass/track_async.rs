@@ -35,7 +35,9 @@ async fn use_and_items_inside_the_body(text: &str) -> Result<String, Failed> {
     }
     tick().await;
     let mut read = String::new();
-    Cursor::new(text).read_to_string(&mut read).map_err(|_| Failed(0))?;
+    Cursor::new(text)
+        .read_to_string(&mut read)
+        .map_err(|_| Failed(0))?;
     Ok(read + helper() + SUFFIX)
 }
 
@@ -167,7 +169,9 @@ async fn main() {
     assert_eq!(hand_written_impl_future(2).await, Ok(2));
     assert_eq!(hand_written_impl_future(0).await, Err(Failed(0)));
     assert_eq!(hand_written_boxed_future("abc").await, Ok(3));
-    let mut store = Store { items: vec![1, 2, 3] };
+    let mut store = Store {
+        items: vec![1, 2, 3],
+    };
     *store.first_mut().await.expect("first") = 9;
     assert_eq!(store.total().await, Ok(14));
     assert_eq!(is_send(store.fetch(1)).await, Ok(2));

@@ -42,19 +42,11 @@ struct Memory;
 impl Store for Memory {
     #[allstak::track]
     async fn tracked(&self, n: u8) -> Result<u8, Failed> {
-        if n == 0 {
-            Err(Failed)
-        } else {
-            Ok(n)
-        }
+        if n == 0 { Err(Failed) } else { Ok(n) }
     }
 
     async fn untracked(&self, n: u8) -> Result<u8, Failed> {
-        if n == 0 {
-            Err(Failed)
-        } else {
-            Ok(n)
-        }
+        if n == 0 { Err(Failed) } else { Ok(n) }
     }
 }
 

@@ -32,7 +32,11 @@ async fn async_diverges() -> Result<u8, Failed> {
 
 #[::allstak::track]
 fn recursion(n: u64) -> Result<u64, Failed> {
-    if n == 0 { Ok(1) } else { Ok(n * recursion(n - 1)?) }
+    if n == 0 {
+        Ok(1)
+    } else {
+        Ok(n * recursion(n - 1)?)
+    }
 }
 
 #[::allstak::track]
@@ -49,10 +53,7 @@ fn inner_attributes() -> Result<u8, Failed> {
     #![allow(clippy::let_and_return)]
     //! An inner doc comment moves with them.
     let n = 3;
-    n
-        .try_into()
-        .map_err(|_| Failed)
-        .map(|n: u8| n)
+    n.try_into().map_err(|_| Failed).map(|n: u8| n)
 }
 
 #[::allstak::track]
@@ -105,7 +106,12 @@ fn writes(out: &mut String) -> Result<(), std::fmt::Error> {
 }
 
 fn main() {
-    let _ = (diverges_with_loop, diverges_with_todo, diverges_with_panic, async_diverges);
+    let _ = (
+        diverges_with_loop,
+        diverges_with_todo,
+        diverges_with_panic,
+        async_diverges,
+    );
     assert!(std::panic::catch_unwind(diverges_with_panic).is_err());
     assert_eq!(recursion(5), Ok(120));
     let runtime = tokio::runtime::Builder::new_current_thread()
