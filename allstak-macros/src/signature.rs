@@ -187,20 +187,15 @@ fn written_error(ty: &Type) -> Option<(&Type, Span)> {
     let Type::Path(path) = ty else {
         return None;
     };
-    let segments: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !matches!(
-        segments
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["Result"] | ["std" | "core", "result", "Result"]
-    ) {
+    let names: Vec<&syn::Ident> = path.path.segments.iter().map(|s| &s.ident).collect();
+    let core_result = match names.as_slice() {
+        [name] => *name == "Result",
+        [krate, module, name] => {
+            (*krate == "std" || *krate == "core") && *module == "result" && *name == "Result"
+        }
+        _ => false,
+    };
+    if !core_result {
         return None;
     }
     let last = path.path.segments.last()?;

@@ -140,7 +140,6 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
     }
 }
 
-/// The error for an attribute on something that is not a `fn`, at the item's keyword.
 /// `#[track_caller]`, or `#[cfg_attr(.., track_caller)]`: it is there in some builds.
 fn names_track_caller(attr: &Attribute) -> bool {
     attr.path().is_ident("track_caller")
@@ -150,6 +149,8 @@ fn names_track_caller(attr: &Attribute) -> bool {
             ))
 }
 
+/// The error for an attribute on something that is not a `fn`, at the item's keyword (or, on
+/// a `fn` that cannot be read, where it could not be).
 pub(crate) fn not_a_function(kind: Kind, item: &TokenStream, error: syn::Error) -> Errors {
     let keyword = (|input: ParseStream<'_>| {
         input.call(Attribute::parse_outer)?;
