@@ -475,9 +475,16 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
         received_at: Instant::now(),
         from: request.remote_addr().copied(),
     };
-    let reply = {
+    let (reply, behind_one_unanswered) = {
         let mut state = shared.lock();
         let for_path = state.path_replies.get(&recorded.path).cloned();
+        // A request that came on a connection whose earlier request is never answered: its
+        // answer can never be written (answers go in order), so writing it must not hold up
+        // this thread, which serves every connection.
+        let behind_one_unanswered = state
+            .unanswered
+            .iter()
+            .any(|held| held.remote_addr() == recorded.from.as_ref());
         state.requests.push(recorded);
         let reply = for_path
             .or_else(|| state.replies.pop_front())
@@ -489,7 +496,7 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
             return;
         }
         shared.arrived.notify_all();
-        reply
+        (reply, behind_one_unanswered)
     };
     let respond = move || {
         thread::sleep(reply.delay);
@@ -506,7 +513,7 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
         }
         let _ = request.respond(response);
     };
-    if reply.delay.is_zero() {
+    if reply.delay.is_zero() && !behind_one_unanswered {
         respond();
     } else {
         let _ = thread::Builder::new().spawn(respond);
@@ -662,6 +669,28 @@ mod tests {
             .timeout_global(Some(Duration::from_secs(2)))
             .build()
             .new_agent()
+    }
+
+    #[test]
+    fn a_request_behind_one_never_answered_holds_up_no_other_connection() {
+        let collector = Collector::start().unwrap();
+        collector.set_reply(Reply::never());
+        let request = b"POST /ingest/v1/errors HTTP/1.1\r\nHost: c\r\nContent-Length: 2\r\n\r\n{}";
+        let mut held = connect(&collector);
+        held.write_all(request).unwrap();
+        collector.wait_for_requests(1, WAIT).unwrap();
+        // The server answers again; a second request on the held connection (its answer can
+        // never go out), then another connection's.
+        collector.set_reply(Reply::accepted());
+        held.write_all(request).unwrap();
+        collector.wait_for_requests(2, WAIT).unwrap();
+        let mut other = connect(&collector);
+        other.write_all(request).unwrap();
+        assert_eq!(
+            read_head(&mut BufReader::new(&other)),
+            "HTTP/1.1 202 Accepted"
+        );
+        assert_eq!(collector.requests().len(), 3);
     }
 
     #[test]
