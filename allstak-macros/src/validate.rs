@@ -140,13 +140,35 @@ fn main(function: &Function, runtime: &RuntimePath, errors: &mut Errors) {
     }
 }
 
-/// `#[track_caller]`, or `#[cfg_attr(.., track_caller)]`: it is there in some builds.
+/// `#[track_caller]`, or `#[cfg_attr(.., track_caller)]` (nested too): it is there in some
+/// builds.
 fn names_track_caller(attr: &Attribute) -> bool {
     attr.path().is_ident("track_caller")
         || attr.path().is_ident("cfg_attr")
-            && matches!(&attr.meta, syn::Meta::List(list) if list.tokens.clone().into_iter().any(
-                |token| matches!(token, TokenTree::Ident(ident) if ident == "track_caller")
-            ))
+            && matches!(&attr.meta, syn::Meta::List(list) if cfg_attr_gives_track_caller(&list.tokens))
+}
+
+/// Whether the attributes a `cfg_attr(predicate, attr, …)` gives, after its predicate, include
+/// `track_caller`.
+fn cfg_attr_gives_track_caller(tokens: &TokenStream) -> bool {
+    let mut parts = vec![Vec::new()];
+    for token in tokens.clone() {
+        match token {
+            TokenTree::Punct(comma) if comma.as_char() == ',' => parts.push(Vec::new()),
+            token => {
+                if let Some(part) = parts.last_mut() {
+                    part.push(token);
+                }
+            }
+        }
+    }
+    parts.iter().skip(1).any(|part| match part.as_slice() {
+        [TokenTree::Ident(name)] => name == "track_caller",
+        [TokenTree::Ident(name), TokenTree::Group(inner)] if name == "cfg_attr" => {
+            cfg_attr_gives_track_caller(&inner.stream())
+        }
+        _ => false,
+    })
 }
 
 /// The error for an attribute on something that is not a `fn`, at the item's keyword (or, on
@@ -156,15 +178,25 @@ pub(crate) fn not_a_function(kind: Kind, item: &TokenStream, error: syn::Error) 
         input.call(Attribute::parse_outer)?;
         input.parse::<Visibility>()?;
         let rest: TokenStream = input.parse()?;
-        Ok(rest.into_iter().next())
+        let mut words = rest.into_iter();
+        // `unsafe impl`, `unsafe trait`: named by what they are.
+        Ok(match words.next() {
+            Some(TokenTree::Ident(ident)) if ident == "unsafe" => {
+                words.next().or(Some(TokenTree::Ident(ident)))
+            }
+            first => first,
+        })
     })
     .parse2(item.clone())
     .ok()
     .flatten();
-    // A function all the same, which cannot be read (rustc says why, on the item kept): where.
-    if matches!(&keyword, Some(TokenTree::Ident(i))
-        if ["fn", "async", "unsafe", "const", "extern", "default"].contains(&i.to_string().as_str()))
-    {
+    // A function all the same (`fn` among its words, not inside a block), which cannot be read
+    // (rustc says why, on the item kept): where.
+    let is_fn = item
+        .clone()
+        .into_iter()
+        .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "fn"));
+    if is_fn {
         let mut errors = Errors::default();
         errors.at(
             error.span(),

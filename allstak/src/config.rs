@@ -368,11 +368,12 @@ impl ConfigBuilder {
     }
 
     /// The ingest base URL, e.g. `https://api.allstak.sa`, winning over `ALLSTAK_HOST`. A blank
-    /// one counts as not given, as a blank release, environment or user id does.
+    /// one counts as not given (`ALLSTAK_HOST`, else [`DEFAULT_HOST`]), as a blank release,
+    /// environment or user id does.
     ///
     /// ```
-    /// let config = allstak::Config::builder().host("").build();
-    /// assert_eq!(config.host(), Some(allstak::DEFAULT_HOST));
+    /// let config = allstak::Config::builder().host("https://ingest.example/").build();
+    /// assert_eq!(config.host(), Some("https://ingest.example"));
     /// ```
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());

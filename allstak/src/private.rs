@@ -388,9 +388,9 @@ pub trait TrackedResult {
     label = "`{R}` is not `core::result::Result`",
     note = "`#[allstak::track]` records the `Err` values a function returns; remove it from \
             functions that cannot fail",
-    note = "an alias `Result<T, C>` whose second argument is not the error type (as \
-            `error_stack::Result`) is read through its path: write it with one, e.g. \
-            `error_stack::Result<T, C>`"
+    note = "if `Result` here is another crate's alias whose second argument is not its error \
+            type (as `error_stack::Result<T, C>`), write it with that crate's path, \
+            `error_stack::Result<T, C>`, or as the `Result` it stands for"
 )]
 pub trait ErrorIn<R> {
     fn allstak_error_in(value: &R) -> Option<&Self>;

@@ -199,28 +199,35 @@ impl Spool {
     /// Delivers the kept items, oldest first, claimed while they are sent: each removed once
     /// the server took it or refused it for good (counted), put back from the first that cannot
     /// be sent yet (the rest wait for a later run). `together`: all posted ahead at once
-    /// (pipelined, one round trip), then settled in order. Returns whether none is left that
-    /// this run may send (an event whose start another live process owes is that one's).
+    /// (pipelined, one round trip), then settled in order; more than one claim holds (several
+    /// runs kept at once), the next ones likewise. Returns whether none is left that this run
+    /// may send (an event whose start another live process owes is that one's; one that cannot
+    /// be read now is left).
     pub(crate) fn deliver(&self, deliver: &mut impl Deliver, together: bool) -> bool {
-        let (claimed, more) = self.claim_all(After::TheirStarts);
-        if together {
-            deliver.deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
-        }
-        let mut claimed = claimed.into_iter();
-        while let Some(item) = claimed.next() {
-            let delivery = deliver.deliver(&item.request);
-            self.settle(&item, delivery);
-            if delivery == Delivery::NotYet {
-                // The rest wait for a later run, but those the server took (or refused for
-                // good) when posted ahead.
-                for left in claimed {
-                    let delivery = deliver.taken_ahead(&left.request);
-                    self.settle(&left, delivery.unwrap_or(Delivery::NotYet));
+        loop {
+            let (claimed, left) = self.claim_all(After::TheirStarts);
+            if together {
+                deliver
+                    .deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
+            }
+            let mut claimed = claimed.into_iter();
+            while let Some(item) = claimed.next() {
+                let delivery = deliver.deliver(&item.request);
+                self.settle(&item, delivery);
+                if delivery == Delivery::NotYet {
+                    // The rest wait for a later run, but those the server took (or refused for
+                    // good) when posted ahead.
+                    for left in claimed {
+                        let delivery = deliver.taken_ahead(&left.request);
+                        self.settle(&left, delivery.unwrap_or(Delivery::NotYet));
+                    }
+                    return false;
                 }
-                return false;
+            }
+            if !left.past_the_bounds {
+                return !left.unreadable_now;
             }
         }
-        !more
     }
 
     /// The kept items that go on one connection right after `sessions` (the sessions of
@@ -271,9 +278,8 @@ impl Spool {
     /// Claims the kept items this run may send (not one another live run is sending), oldest
     /// first, [`MAX_ITEMS`] and [`MAX_BYTES`] at most, and reads them; drops what is too old,
     /// and what is not a file of ours. Each goes after its session's start, as `after` says
-    /// (with `These`, of the newest [`MAX_AHEAD`] read). With them, whether more are left to
-    /// claim later (past those bounds, or not readable now).
-    fn claim_all(&self, after: After<'_>) -> (Vec<Claimed>, bool) {
+    /// (with `These`, of the newest [`MAX_AHEAD`] read). With them, what it left to claim later.
+    fn claim_all(&self, after: After<'_>) -> (Vec<Claimed>, LeftToClaim) {
         let now = SystemTime::now();
         let age = |entry: &Entry| {
             entry
@@ -281,7 +287,8 @@ impl Spool {
                 .and_then(|at| now.duration_since(at).ok())
                 .unwrap_or_default()
         };
-        let (mut claimed, mut bytes, mut read, mut more) = (Vec::new(), 0, 0, false);
+        let (mut claimed, mut bytes, mut read) = (Vec::new(), 0, 0);
+        let mut left = LeftToClaim::default();
         // Listed once, on the first event with a session: the sessions runs are recovering.
         let mut being_recovered = None;
         let mut entries = self.entries();
@@ -292,10 +299,6 @@ impl Spool {
             entries.reverse();
         }
         for entry in entries {
-            if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
-                more = true;
-                break; // more than the spool holds (several runs kept at once): the next call
-            }
             if ahead && read >= MAX_AHEAD {
                 break; // what goes at once is written before the program may end: a few
             }
@@ -318,6 +321,10 @@ impl Spool {
                 self.drop_counted(&entry.path, "older than 7 days");
                 continue;
             }
+            if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
+                left.past_the_bounds = true;
+                break; // more than the spool holds (several runs kept at once): the next call
+            }
             let original = entry.path.with_extension(EXTENSION);
             let claim = entry.path.with_extension(Claim::extension_now());
             if fs::rename(&entry.path, &claim).is_err() {
@@ -328,7 +335,7 @@ impl Spool {
                 Err(error) if files::not_now(&error) => {
                     // Not now (no descriptor left, an I/O error): put back for a later look.
                     let _ = fs::rename(&claim, &original);
-                    more = true;
+                    left.unreadable_now = true;
                     continue;
                 }
                 Err(_) => {
@@ -366,7 +373,7 @@ impl Spool {
         if ahead {
             claimed.reverse(); // oldest first, as they happened
         }
-        (claimed, more)
+        (claimed, left)
     }
 }
 
@@ -379,6 +386,15 @@ fn session_of(body: &[u8]) -> Option<String> {
     let value = body.get(body.windows(KEY.len()).position(|at| at == KEY)? + KEY.len()..)?;
     let id = value.get(..value.iter().position(|&b| b == b'"')?)?;
     String::from_utf8(id.to_vec()).ok()
+}
+
+/// What [`Spool::claim_all`] left to claim later.
+#[derive(Default)]
+struct LeftToClaim {
+    /// Past its item or byte bound.
+    past_the_bounds: bool,
+    /// Put back: it could not be read now (no descriptor left, an I/O error).
+    unreadable_now: bool,
 }
 
 /// Which kept items [`Spool::claim_all`] claims, as their sessions' starts allow.
@@ -708,7 +724,7 @@ mod tests {
     }
 
     #[test]
-    fn more_kept_than_one_delivery_claims_is_left_for_the_next_and_said() {
+    fn more_kept_than_one_claim_holds_goes_in_one_delivery() {
         let scratch = Scratch::new("spool-more");
         let spool = spool(&scratch);
         let dead = Process {
@@ -725,11 +741,9 @@ mod tests {
             spool.keep(&[event(n)]);
         }
         let mut server = Server::default();
-        assert!(!spool.deliver(&mut server, false), "some left to claim");
-        assert_eq!(messages(&server).len(), MAX_ITEMS);
-        let mut next = Server::default();
-        assert!(spool.deliver(&mut next, false));
-        assert_eq!(messages(&next).len(), 3);
+        assert!(spool.deliver(&mut server, false), "all went");
+        assert_eq!(messages(&server), bodies(0..MAX_ITEMS + 3), "oldest first");
+        assert!(!spool.anything_kept());
         assert_eq!(spool.dropped(), 0);
     }
 
