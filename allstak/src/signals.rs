@@ -171,12 +171,16 @@ mod unix {
 
     /// In a forked child, right after the fork: the signals are the child's own again (its
     /// SIGTERM must not reach the parent's SDK thread through the inherited pipe, and end the
-    /// parent), and the pipe is closed. Async-signal-safe: `sigaction` and `close` only.
+    /// parent), and the pipe is closed. Only where ours is still installed: what the program
+    /// set since (its own handler, `SIG_IGN`) is the child's, as without the SDK.
+    /// Async-signal-safe: `sigaction` and `close` only.
     unsafe extern "C" fn forget_in_child() {
         if let Some(previous) = PREVIOUS.get() {
             for (signal, action) in previous {
-                // SAFETY: restores an action `sigaction` gave us.
-                unsafe { libc::sigaction(*signal, action, std::ptr::null_mut()) };
+                if is_installed(*signal) {
+                    // SAFETY: restores an action `sigaction` gave us.
+                    unsafe { libc::sigaction(*signal, action, std::ptr::null_mut()) };
+                }
             }
         }
         for fd in [&WAKE_FD, &READ_FD] {
@@ -220,7 +224,10 @@ mod unix {
         if PASSED_ON.swap(true, Ordering::SeqCst) {
             return;
         }
-        restore_previous(signal);
+        // A handler the program installed meanwhile stays: it takes the signal.
+        if is_installed(signal) {
+            restore_previous(signal);
+        }
         // SAFETY: raising a signal is a plain libc call. To the process, not to this thread
         // (the SDK's threads block it): a thread of the program takes it, as it would without
         // the SDK.

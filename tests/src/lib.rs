@@ -328,6 +328,9 @@ scenarios! {
         /// Children forked while another thread sets tags, each panicking (and catching it).
         #[cfg(unix)]
         ForkChildrenPanicWhileTagsChange = "fork-children-panic-while-tags-change",
+        /// Sets its own SIGTERM handler and ignores SIGINT, then forks: the child's are those.
+        #[cfg(unix)]
+        ForkChildKeepsTheProgramsSignals = "fork-child-keeps-the-programs-signals",
         /// Reports a message holding a one-letter API key.
         ShortKey = "short-key",
         /// Blocks SIGTERM, says `ready`, and reads the signal from a signalfd.

@@ -55,6 +55,31 @@ fn a_forked_child_stopped_by_sigterm_dies_of_it_and_leaves_the_parent_running() 
 
 #[cfg(unix)]
 #[test]
+fn a_forked_child_keeps_the_signal_actions_the_program_set_after_the_sdk_started() {
+    let collector = collector();
+    let env = env_for(collector.url(), &[("ALLSTAK_END_ON_SIGNALS", "1")]);
+    let with_sdk = run(Companions::ForkChildKeepsTheProgramsSignals, &env);
+    let without: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ALLSTAK_API_KEY")
+        .cloned()
+        .collect();
+    let plain = run(Companions::ForkChildKeepsTheProgramsSignals, &without);
+    for run in [&with_sdk, &plain] {
+        assert_eq!(
+            (run.code(), run.stdout.as_str(), run.stderr.as_str()),
+            (
+                Some(0),
+                "child's SIGTERM and SIGINT as the program set them: true\ndone\n",
+                ""
+            )
+        );
+    }
+    assert_eq!(paths(&collector.requests()), [START, END]);
+}
+
+#[cfg(unix)]
+#[test]
 fn forked_children_panicking_while_a_thread_sets_tags_never_hang_in_the_panic_hook() {
     let collector = collector();
     let run = run(

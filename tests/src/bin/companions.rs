@@ -57,6 +57,8 @@ fn main() -> ExitCode {
         Companions::ForkChildSigterm => fork_child_sigterm(),
         #[cfg(unix)]
         Companions::ForkChildrenPanicWhileTagsChange => fork_children_panic_while_tags_change(),
+        #[cfg(unix)]
+        Companions::ForkChildKeepsTheProgramsSignals => fork_child_keeps_the_programs_signals(),
         Companions::ShortKey => {
             allstak::capture_display(&"tokio::runtime::block_on gave up on key k");
         }
@@ -175,6 +177,40 @@ fn fork_children_panic_while_tags_change() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = tagging.join();
     println!("children through their panic: {exited} of {CHILDREN}");
+}
+
+/// The program's own SIGTERM handler.
+#[cfg(unix)]
+extern "C" fn programs_sigterm_handler(_: libc::c_int) {}
+
+/// Sets its own SIGTERM handler and ignores SIGINT after the session started, then forks: the
+/// child finds both as the program set them (a pre-fork server's workers drain on SIGTERM; a
+/// child meant to ignore Ctrl-C does).
+#[cfg(unix)]
+fn fork_child_keeps_the_programs_signals() {
+    // SAFETY: plain libc calls; the child only reads its signal actions and exits.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = programs_sigterm_handler as *const () as libc::sighandler_t;
+        libc::sigemptyset(&raw mut action.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGTERM, &raw const action, std::ptr::null_mut()), 0);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        let pid = libc::fork();
+        if pid == 0 {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGTERM, std::ptr::null(), &raw mut current);
+            let term = current.sa_sigaction == action.sa_sigaction;
+            libc::sigaction(libc::SIGINT, std::ptr::null(), &raw mut current);
+            let int = current.sa_sigaction == libc::SIG_IGN;
+            libc::_exit(i32::from(!term) | i32::from(!int) << 1);
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &raw mut status, 0);
+        println!(
+            "child's SIGTERM and SIGINT as the program set them: {}",
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+        );
+    }
 }
 
 /// A child forked after the session started is stopped by SIGTERM; the parent goes on.
