@@ -923,28 +923,45 @@ enum Reporter {
 
 /// One error, one event: a fn with both `#[tracing::instrument(err)]` and `#[allstak::track]`
 /// reports its `Err` through both, one right after the other on the same thread, in the order
-/// of the attributes. The second report of the same text by the other reporter is dropped.
+/// of the attributes. The second report of the same text by the other reporter, within
+/// [`reported_once::WITHIN`], is dropped; later, it is another error (another request's, on the
+/// same worker thread), and goes.
 mod reported_once {
     use std::cell::Cell;
+    use std::time::{Duration, Instant};
 
     use super::{EventId, Reporter};
 
+    /// How soon after the first the second report of one error comes: both attributes' checks
+    /// on one return, with the error described in between.
+    pub(super) const WITHIN: Duration = Duration::from_millis(50);
+
     thread_local! {
-        /// The latest report on this thread: who, the fingerprint, and the id it was sent with.
-        static LAST: Cell<Option<(Reporter, u64, Option<EventId>)>> = const { Cell::new(None) };
+        /// The latest report on this thread: who, the fingerprint, the id it was sent with,
+        /// and when.
+        static LAST: Cell<Option<(Reporter, u64, Option<EventId>, Instant)>> =
+            const { Cell::new(None) };
     }
 
     /// `Ok` if this report is the first of its error; `Err` with the id the other reporter's
     /// event was sent with, if it just reported the same fingerprint on this thread (that
     /// report is then consumed).
     pub(super) fn first(reporter: Reporter, fingerprint: u64) -> Result<(), Option<EventId>> {
+        first_at(reporter, fingerprint, Instant::now())
+    }
+
+    fn first_at(reporter: Reporter, fingerprint: u64, now: Instant) -> Result<(), Option<EventId>> {
         LAST.try_with(|last| match last.get() {
-            Some((other, seen, id)) if other != reporter && seen == fingerprint => {
+            Some((other, seen, id, at))
+                if other != reporter
+                    && seen == fingerprint
+                    && now.saturating_duration_since(at) < WITHIN =>
+            {
                 last.set(None);
                 Err(id)
             }
             _ => {
-                last.set(Some((reporter, fingerprint, None)));
+                last.set(Some((reporter, fingerprint, None, now)));
                 Ok(())
             }
         })
@@ -954,10 +971,33 @@ mod reported_once {
     /// The report [`first`] just let through was sent with `id`.
     pub(super) fn sent_as(id: Option<EventId>) {
         let _ = LAST.try_with(|last| {
-            if let Some((reporter, fingerprint, _)) = last.get() {
-                last.set(Some((reporter, fingerprint, id)));
+            if let Some((reporter, fingerprint, _, at)) = last.get() {
+                last.set(Some((reporter, fingerprint, id, at)));
             }
         });
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_other_reporters_same_error_is_one_report_only_right_after() {
+            let now = Instant::now();
+            assert_eq!(first_at(Reporter::Tracing, 7, now), Ok(()));
+            assert_eq!(
+                first_at(Reporter::Call, 7, now),
+                Err(None),
+                "right after: dropped"
+            );
+            // Consumed: a third report is another error.
+            assert_eq!(first_at(Reporter::Tracing, 7, now), Ok(()));
+            // Much later, on the same thread (another request's error): it goes.
+            assert_eq!(first_at(Reporter::Call, 7, now + WITHIN), Ok(()));
+            // The same reporter twice, or another text: both go.
+            assert_eq!(first_at(Reporter::Call, 7, now + WITHIN), Ok(()));
+            assert_eq!(first_at(Reporter::Tracing, 8, now + WITHIN), Ok(()));
+        }
     }
 }
 

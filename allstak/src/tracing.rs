@@ -258,9 +258,15 @@ where
 
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
         if let Some(span) = context.span(id) {
+            // Recorded before the lock: the values' `Debug` is the program's code.
             let mut fields = SpanFields::default();
             attributes.record(&mut fields);
-            span.extensions_mut().insert(fields);
+            let mut extensions = span.extensions_mut();
+            // A second layer of ours on the same registry (a shared telemetry crate adding one
+            // too) finds them recorded: `insert` would panic in the program's `span!`.
+            if extensions.get_mut::<SpanFields>().is_none() {
+                extensions.insert(fields);
+            }
         }
     }
 

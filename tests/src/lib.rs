@@ -369,6 +369,9 @@ scenarios! {
         /// Secrets in a span's Debug value (`DbConfig { pwd, auth, private_key }`), in an
         /// error's field (`credentials`) and in its message (a bearer token, a URL's password).
         Secrets = "secrets",
+        /// Two of the SDK's layers on one registry (as when a shared telemetry crate adds one
+        /// too): a span with fields, recorded again, and an error in it.
+        TwoLayers = "two-layers",
     }
 }
 

@@ -55,6 +55,20 @@ fn a_tracing_error_with_an_error_field_is_an_event_with_its_class_chain_fields_a
 }
 
 #[test]
+fn two_of_the_sdks_layers_on_one_registry_each_report_and_never_panic_on_a_span() {
+    // Before, the second layer's span fields panicked inside the program's `info_span!`.
+    let (stderr, requests) = reported(Integrations::TwoLayers, 2);
+    assert_eq!(stderr, "");
+    for event in &requests[1..=2] {
+        assert_eq!(event.json["message"], "could not load settings");
+        assert_eq!(
+            event.json["metadata"]["spans"],
+            json!([{"name": "request", "fields": {"id": 7, "user": "u-1"}}])
+        );
+    }
+}
+
+#[test]
 fn an_err_seen_by_both_instrument_and_track_is_one_event_in_either_order() {
     let (_, requests) = reported(Integrations::InstrumentAndTrack, 2);
     let messages: Vec<&str> = requests[1..3]

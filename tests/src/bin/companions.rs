@@ -193,7 +193,10 @@ fn fork_child_keeps_the_programs_signals() {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = programs_sigterm_handler as *const () as libc::sighandler_t;
         libc::sigemptyset(&raw mut action.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGTERM, &raw const action, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::sigaction(libc::SIGTERM, &raw const action, std::ptr::null_mut()),
+            0
+        );
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         let pid = libc::fork();
         if pid == 0 {

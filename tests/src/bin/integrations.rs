@@ -69,12 +69,23 @@ fn main() {
             .build();
         log::set_boxed_logger(Box::new(allstak::log::Logger::new(inner))).expect("the only logger");
         log::set_max_level(log::LevelFilter::Info);
+    } else if scenario == Integrations::TwoLayers {
+        tracing_subscriber::registry()
+            .with(allstak::tracing::layer())
+            .with(allstak::tracing::layer())
+            .init();
     } else {
         tracing_subscriber::registry()
             .with(allstak::tracing::layer())
             .init();
     }
     match scenario {
+        Integrations::TwoLayers => {
+            let span = tracing::info_span!("request", id = 7, user = tracing::field::Empty);
+            span.record("user", "u-1");
+            let _entered = span.enter();
+            tracing::error!("could not load settings");
+        }
         Integrations::TracingError => {
             tracing::info!("starting");
             tracing::warn!(retries = 3, "slow disk");
