@@ -936,11 +936,18 @@ mod reported_once {
     /// on one return, with the error described in between.
     pub(super) const WITHIN: Duration = Duration::from_millis(50);
 
+    /// A report: who, the fingerprint, the id it was sent with, and when.
+    #[derive(Clone, Copy)]
+    struct Report {
+        reporter: Reporter,
+        fingerprint: u64,
+        id: Option<EventId>,
+        at: Instant,
+    }
+
     thread_local! {
-        /// The latest report on this thread: who, the fingerprint, the id it was sent with,
-        /// and when.
-        static LAST: Cell<Option<(Reporter, u64, Option<EventId>, Instant)>> =
-            const { Cell::new(None) };
+        /// The latest report on this thread.
+        static LAST: Cell<Option<Report>> = const { Cell::new(None) };
     }
 
     /// `Ok` if this report is the first of its error; `Err` with the id the other reporter's
@@ -952,16 +959,21 @@ mod reported_once {
 
     fn first_at(reporter: Reporter, fingerprint: u64, now: Instant) -> Result<(), Option<EventId>> {
         LAST.try_with(|last| match last.get() {
-            Some((other, seen, id, at))
-                if other != reporter
-                    && seen == fingerprint
-                    && now.saturating_duration_since(at) < WITHIN =>
+            Some(other)
+                if other.reporter != reporter
+                    && other.fingerprint == fingerprint
+                    && now.saturating_duration_since(other.at) < WITHIN =>
             {
                 last.set(None);
-                Err(id)
+                Err(other.id)
             }
             _ => {
-                last.set(Some((reporter, fingerprint, None, now)));
+                last.set(Some(Report {
+                    reporter,
+                    fingerprint,
+                    id: None,
+                    at: now,
+                }));
                 Ok(())
             }
         })
@@ -971,8 +983,8 @@ mod reported_once {
     /// The report [`first`] just let through was sent with `id`.
     pub(super) fn sent_as(id: Option<EventId>) {
         let _ = LAST.try_with(|last| {
-            if let Some((reporter, fingerprint, _, at)) = last.get() {
-                last.set(Some((reporter, fingerprint, id, at)));
+            if let Some(report) = last.get() {
+                last.set(Some(Report { id, ..report }));
             }
         });
     }
