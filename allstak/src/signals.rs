@@ -33,7 +33,7 @@ mod unix {
     static READ_FD: AtomicI32 = AtomicI32::new(-1);
     /// Set by the first signal our handler takes: a later one does not wait for the end.
     static ENDING: AtomicBool = AtomicBool::new(false);
-    /// The signal the waiting thread took and is ending the session for (0: none yet).
+    /// The signal our handler took, which the waiting thread ends the session for (0: none).
     static TAKEN: AtomicI32 = AtomicI32::new(0);
     /// Set by whichever passes the taken signal on once the session ended: the waiting
     /// thread, or the exiting one if the program's `main` returned meanwhile.
@@ -63,6 +63,9 @@ mod unix {
             unsafe { libc::raise(signal) };
             return;
         }
+        // Taken from now on: a `main` that returns before the waiting thread wakes still dies
+        // of it at exit (`pass_on_a_signal_taken`), as it would have without the SDK.
+        TAKEN.store(signal, Ordering::SeqCst);
         let fd = WAKE_FD.load(Ordering::Relaxed);
         let byte = u8::try_from(signal).unwrap_or(0);
         // SAFETY: `write` is async-signal-safe; `fd` is our pipe's write end, `byte` outlives it.
@@ -248,6 +251,11 @@ mod unix {
         }
     }
 
+    /// Whether a signal our handler took is ending the session.
+    pub(crate) fn ending() -> bool {
+        ENDING.load(Ordering::SeqCst)
+    }
+
     /// Whether the action `signal` had before ours is the default one (the process dies of it).
     fn dies_of(signal: libc::c_int) -> bool {
         PREVIOUS
@@ -261,6 +269,14 @@ mod unix {
 pub(crate) fn install() {
     #[cfg(unix)]
     unix::install();
+}
+
+/// Whether a signal our handler took is ending the session (never, elsewhere than Unix).
+pub(crate) fn ending() -> bool {
+    #[cfg(unix)]
+    return unix::ending();
+    #[cfg(not(unix))]
+    false
 }
 
 /// From the `atexit` hook, after the session ended: a signal that was ending it is passed on

@@ -375,6 +375,40 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
 }
 
 #[test]
+fn a_second_signal_right_after_the_first_leaves_the_end_for_the_next_run_not_abnormal() {
+    let collector = collector();
+    collector.set_reply_for(END, Reply::never());
+    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "30000")]);
+    let mut child = spawned(command(SignalHandlers::Wait, &env));
+    let stdin = child.stdin.take();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("ready");
+    wait_until_its_start_was_taken(&env);
+    // Ctrl-C, passed on again by a wrapper as soon as the end is on its way (before, the end
+    // was written to the state dir only after 10 ms of waiting for the server).
+    signal(&child, libc::SIGINT);
+    collector
+        .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
+        .expect("the end is being sent, and never answered");
+    signal(&child, libc::SIGINT);
+    let status = child.wait().expect("reaped");
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGINT));
+
+    collector.clear_reply_for(END);
+    let id = collector.requests()[0].session_id().expect("id").to_owned();
+    run(ManualProgram::Ok, &env);
+    let requests = collector.requests();
+    let ends: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
+        .collect();
+    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
+    assert_end(ends[1], &id, "ok");
+}
+
+#[test]
 fn a_signal_while_a_program_done_at_once_waits_for_its_end_kills_it_at_once() {
     let collector = collector();
     collector.set_reply_for(END, Reply::never());

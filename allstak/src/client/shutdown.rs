@@ -148,6 +148,18 @@ impl Client {
         if !self.config.exit_deadline.is_zero() {
             transport.set_deadline(deadline);
         }
+        // Ended by a signal, which may come again at once (a terminal's Ctrl-C, then a wrapper
+        // passing it on): the end is on disk before it is sent, so that one that kills the
+        // process meanwhile leaves it for the next run, as it was, not `abnormal`.
+        let by_a_signal = crate::signals::ending();
+        let keep = || {
+            file.keep_end_unless_busy(&ended, || {
+                crate::prepare::session_start(ended.id, &self.config)
+            });
+        };
+        if by_a_signal {
+            keep();
+        }
         let (done, wait) = transport::signal();
         let worker_file = Arc::clone(file);
         let spool = self.spool().cloned();
@@ -195,9 +207,9 @@ impl Client {
         }
         // Not yet: if the process dies or exits before the worker is done, the next run sends
         // this end as it was, not as `abnormal`. (The worker removes it once the end is sent.)
-        file.keep_end_unless_busy(&ended, || {
-            crate::prepare::session_start(ended.id, &self.config)
-        });
+        if !by_a_signal {
+            keep();
+        }
         queued && transport::done_by_deadline(&wait, deadline)
     }
 
