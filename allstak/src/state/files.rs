@@ -224,6 +224,11 @@ fn temporary_beside(target: &Path) -> PathBuf {
 /// The dir's salt, created on first use: 128 random bits, as 32 hex digits in `<dir>/salt`.
 /// Two programs starting at once agree on it: it is linked into place only if absent.
 pub(super) fn salt(dir: &Path) -> Result<u128, Unusable> {
+    salt_read_by(dir, read)
+}
+
+/// [`salt`], the file read by `read`.
+fn salt_read_by(dir: &Path, read: impl Fn(&Path) -> io::Result<Vec<u8>>) -> Result<u128, Unusable> {
     let path = dir.join(SALT);
     let unusable = |error| Unusable::Io(path.clone(), error);
     for _ in 0..3 {
@@ -236,6 +241,9 @@ pub(super) fn salt(dir: &Path) -> Result<u128, Unusable> {
                 let _ = fs::remove_file(&path);
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            // Not now (no descriptor left, an I/O error): the salt is left as it is, and the
+            // dir unused this time; a new one would lose every file named under it.
+            Err(error) if not_now(&error) => return Err(unusable(error)),
             // A link, a FIFO, anything but our file: not ours, and gone.
             Err(_) => {
                 let _ = fs::remove_file(&path);
@@ -380,6 +388,23 @@ mod tests {
         for errno in [libc::EMFILE, libc::ENFILE, libc::EIO] {
             assert!(not_now(&io::Error::from_raw_os_error(errno)));
         }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_salt_that_cannot_be_read_now_is_kept_and_the_dir_unused_this_time() {
+        let dir = std::env::temp_dir().join(format!("allstak-salt-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let first = salt(&dir).expect("made");
+        let out_of_descriptors = |_: &Path| Err(io::Error::from_raw_os_error(libc::EMFILE));
+        assert!(salt_read_by(&dir, out_of_descriptors).is_err());
+        assert_eq!(
+            salt(&dir).ok(),
+            Some(first),
+            "the same salt: nothing named under it lost"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
