@@ -779,9 +779,12 @@ impl ConfigBuilder {
                 ("ALLSTAK_SAMPLE_RATE", text, rate)
             }),
         };
+        // Relative to where the program started, once: a program that changes its working
+        // dir later (a daemon's `chdir("/")`) keeps writing where it began.
         let state_dir = self
             .state_dir
-            .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from));
+            .or_else(|| var("ALLSTAK_STATE_DIR").map(std::path::PathBuf::from))
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         let proxy_setting = self.proxy.or_else(|| var("ALLSTAK_PROXY"));
         let scrub_keys = self
             .scrub_keys
@@ -1448,6 +1451,14 @@ mod tests {
             build(crate_default().release("explicit@3"), &with_env).release(),
             "explicit@3"
         );
+    }
+
+    #[test]
+    fn a_relative_state_dir_is_where_the_program_started() {
+        let config = build(Config::builder(), &[("ALLSTAK_STATE_DIR", "kept/here")]);
+        let dir = config.state_dir.expect("a dir");
+        assert!(dir.is_absolute(), "{dir:?}");
+        assert_eq!(dir, std::env::current_dir().expect("cwd").join("kept/here"));
     }
 
     #[test]

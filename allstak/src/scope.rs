@@ -229,11 +229,15 @@ impl RequestContext {
         self.route.as_deref().unwrap_or_else(|| self.uri.path())
     }
 
-    /// The `Host` header, else the URI's authority (HTTP/2).
+    /// The `Host` header, else the URI's authority (HTTP/2), without its user info (a
+    /// password, in `user:pass@host`).
     pub(crate) fn host(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.host {
             Some(host) => Some(String::from_utf8_lossy(host.as_bytes())),
-            None => self.uri.authority().map(|a| a.as_str().into()),
+            None => self.uri.authority().map(|a| match a.port() {
+                Some(port) => format!("{}:{port}", a.host()).into(),
+                None => a.host().into(),
+            }),
         }
     }
 }
@@ -493,10 +497,15 @@ mod tests {
 
     #[test]
     fn the_host_header_wins_over_the_authority() {
-        let mut request = request("http://a.example/x").outcome(Some(500));
-        assert_eq!(request.host().as_deref(), Some("a.example"));
-        request.host = Some(HeaderValue::from_static("b.example:8080"));
-        assert_eq!(request.host().as_deref(), Some("b.example:8080"));
-        assert_eq!(request.status, Some(500));
+        let mut context = request("http://a.example/x").outcome(Some(500));
+        assert_eq!(context.host().as_deref(), Some("a.example"));
+        context.host = Some(HeaderValue::from_static("b.example:8080"));
+        assert_eq!(context.host().as_deref(), Some("b.example:8080"));
+        assert_eq!(context.status, Some(500));
+        // The authority's user info is no host.
+        let with_port = request("http://ada:hunter2@c.example:5432/x");
+        assert_eq!(with_port.host().as_deref(), Some("c.example:5432"));
+        let without = request("http://ada:hunter2@d.example/x");
+        assert_eq!(without.host().as_deref(), Some("d.example"));
     }
 }

@@ -1370,10 +1370,16 @@ fn this_machine() -> Option<&'static str> {
 /// The platform's state (or cache) dir's `allstak`, else a dir of the user's own in the temp
 /// dir (never one shared by users); and whether it is the latter.
 fn platform_state_dir() -> (PathBuf, bool) {
+    platform_state_dir_in(&|name| std::env::var_os(name))
+}
+
+/// [`platform_state_dir`] in the environment `env` gives. A relative path is ignored, as the
+/// XDG spec asks (it would move with the program's working dir).
+fn platform_state_dir_in(env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> (PathBuf, bool) {
     let from_env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
+        env(name)
             .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
     };
     let platform = if cfg!(windows) {
         from_env("LOCALAPPDATA")
@@ -1472,6 +1478,30 @@ pub(crate) fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn a_relative_platform_dir_is_ignored() {
+        let dir_in = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            platform_state_dir_in(&|name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
+            })
+        };
+        assert_eq!(
+            dir_in(&[("XDG_STATE_HOME", "/x/state"), ("HOME", "/home/a")]),
+            (PathBuf::from("/x/state/allstak"), false)
+        );
+        assert_eq!(
+            dir_in(&[("XDG_STATE_HOME", "state"), ("HOME", "/home/a")]),
+            (PathBuf::from("/home/a/.local/state/allstak"), false)
+        );
+        let (dir, in_temp) = dir_in(&[("HOME", "a"), ("XDG_STATE_HOME", "")]);
+        assert!(in_temp && dir.starts_with(std::env::temp_dir()), "{dir:?}");
+    }
 
     /// A state dir of the test's own under the system's temp dir, removed when the test ends.
     pub(super) struct Scratch(pub(super) PathBuf);
