@@ -1131,6 +1131,7 @@ pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
     // are escaped.
     let escaped = api_key.replace('\\', "\\\\").replace('"', "\\\"");
     let key = escaped.as_bytes();
+    let body = without_a_cut_api_key(body, key);
     if api_key.is_empty() || !body.windows(key.len()).any(|window| window == key) {
         return body;
     }
@@ -1173,6 +1174,43 @@ pub(crate) fn without_api_key(body: Vec<u8>, api_key: &str) -> Vec<u8> {
 
 /// A byte that can sit inside a key-like word: ASCII letters and digits, `_`, `-`, and any byte
 /// of a non-ASCII character.
+/// The key's beginning (4 characters or more, up to all of it) right before the mark of a
+/// string cut short (`…ask_live_01…[truncated]`): the cut came before the scrubbing, and what
+/// is left of the key is replaced too.
+fn without_a_cut_api_key(body: Vec<u8>, key: &[u8]) -> Vec<u8> {
+    let marker = crate::text::TRUNCATED.as_bytes();
+    let cut_before = |at: usize| -> Option<usize> {
+        let start = body[..at]
+            .iter()
+            .rposition(|&byte| !is_word(byte))
+            .map_or(0, |before| before + 1);
+        let word = &body[start..at];
+        (word.len() >= 4 && key.starts_with(word)).then_some(start)
+    };
+    let mut scrubbed: Option<Vec<u8>> = None;
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = body.get(from..).and_then(|rest| {
+        rest.windows(marker.len())
+            .position(|window| window == marker)
+    }) {
+        let at = from + found;
+        if let Some(start) = cut_before(at) {
+            let out = scrubbed.get_or_insert_with(|| Vec::with_capacity(body.len()));
+            out.extend_from_slice(&body[copied..start]);
+            out.extend_from_slice(SCRUBBED.as_bytes());
+            copied = at;
+        }
+        from = at + marker.len();
+    }
+    match scrubbed {
+        Some(mut out) => {
+            out.extend_from_slice(&body[copied..]);
+            out
+        }
+        None => body,
+    }
+}
+
 fn is_word(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-') || !byte.is_ascii()
 }
@@ -1741,6 +1779,24 @@ mod tests {
             json!({"note": ["[scrubbed]"], "[scrubbed]": 1})
         );
         assert_eq!(json["count"], 3);
+    }
+
+    #[test]
+    fn what_is_left_of_the_api_key_where_a_string_was_cut_is_removed_too() {
+        let key = "ask_live_0123456789";
+        let cut = |text: &str| format!("{text}{}", crate::text::TRUNCATED);
+        let body = serde_json::to_vec(&json!({
+            "message": cut("x ask_live_012"),
+            "whole": cut(&format!("y {key}")),
+            "short": cut("z ask"),
+            "other": cut("w asking"),
+        }))
+        .expect("json");
+        let json: Value = serde_json::from_slice(&without_api_key(body, key)).expect("JSON");
+        assert_eq!(json["message"], cut("x [scrubbed]"));
+        assert_eq!(json["whole"], cut("y [scrubbed]"));
+        assert_eq!(json["short"], cut("z ask"), "too little to tell");
+        assert_eq!(json["other"], cut("w asking"));
     }
 
     #[test]
