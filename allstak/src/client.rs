@@ -224,6 +224,8 @@ impl Client {
                         deliver_the_start(worker, &file, start, None);
                         deliver_the_rest_left(worker, &file, &spool, recovered);
                     }
+                    // Off the exit's path, now and then: what other keys and hosts left.
+                    file.sweep_others_now_and_then();
                 } else {
                     // Its start goes with its end, next in line; what earlier runs left, after
                     // them. Unless an error event comes first (reported from another thread as

@@ -45,6 +45,9 @@ const FINDING_WAITED_FOR: Duration = Duration::from_millis(30);
 const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
 /// State older than this is dropped unsent.
 const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often a run looks for what other keys and hosts left ([`StateDir::sweep_others`]):
+/// two listings, in one run of this many.
+const SWEEP_ONE_RUN_IN: u128 = 64;
 /// Sessions of earlier runs kept at most (a program run a thousand times while the server was
 /// away); past it the oldest are dropped unsent.
 const MAX_KEPT_SESSIONS: usize = 1000;
@@ -351,6 +354,45 @@ impl StateDir {
                 "{dropped} sessions of earlier runs were dropped unsent: more than \
                  {MAX_KEPT_SESSIONS} were kept"
             );
+        }
+    }
+
+    /// What another key or host left here (a key rotated, `ALLSTAK_HOST` changed, a salt
+    /// lost): no run of this one looks at it, and none of that one may come again, so what is
+    /// older than [`MAX_AGE`] goes, as this key's own does. Plain files and links only, in the
+    /// two dirs of ours, never followed; a live run's state file is refreshed at each of its
+    /// heartbeats, so it is never that old. Done by a run now and then ([`SWEEP_ONE_RUN_IN`]).
+    pub(crate) fn sweep_others(&self) {
+        let Some(usable) = self.usable() else {
+            return;
+        };
+        let prefix = format!("{}-", usable.key_hash);
+        let now = SystemTime::now();
+        for dir in [&usable.sessions, &usable.spool] {
+            let Ok(listing) = fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in listing.flatten() {
+                if entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| name.starts_with(&prefix))
+                {
+                    continue;
+                }
+                // Not followed: a link is judged as the link.
+                let Ok(metadata) = entry.metadata() else {
+                    continue;
+                };
+                let old = metadata
+                    .modified()
+                    .ok()
+                    .and_then(|at| now.duration_since(at).ok())
+                    .is_some_and(|age| age > MAX_AGE);
+                if old && !metadata.is_dir() {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
         }
     }
 
@@ -1066,6 +1108,13 @@ impl SessionFile {
         self.dir.keep_within_the_bound();
     }
 
+    /// See [`StateDir::sweep_others`]: in one run of [`SWEEP_ONE_RUN_IN`], at random.
+    pub(crate) fn sweep_others_now_and_then(&self) {
+        if crate::random::random_u128().is_multiple_of(SWEEP_ONE_RUN_IN) {
+            self.dir.sweep_others();
+        }
+    }
+
     /// This session's file, if one is on disk (or being written).
     fn own_file(&self) -> Option<PathBuf> {
         match &self.lock().slot {
@@ -1478,6 +1527,49 @@ pub(crate) fn process_alive(pid: u32, started: Option<u64>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_other_keys_left_is_removed_once_older_than_seven_days() {
+        let scratch = Scratch::new("sweep");
+        let dir = StateDir::locate(scratch.state_dir(), "k", "h");
+        let usable = dir.usable().expect("usable");
+        let week_and_a_day_ago = SystemTime::now() - MAX_AGE - Duration::from_secs(86_400);
+        let file = |path: &Path, old: bool| {
+            fs::write(path, b"{}").expect("written");
+            if old {
+                fs::File::options()
+                    .write(true)
+                    .open(path)
+                    .and_then(|f| f.set_modified(week_and_a_day_ago))
+                    .expect("aged");
+            }
+        };
+        let own = format!("{}-own.{EXTENSION}", usable.key_hash);
+        let (sessions, spool) = (usable.sessions.clone(), usable.spool.clone());
+        file(&sessions.join("0123abcd-old.session"), true);
+        file(&sessions.join("0123abcd-new.session"), false);
+        file(&spool.join("0123abcd-old.event"), true);
+        file(&sessions.join(&own), true);
+        fs::create_dir(sessions.join("a-dir")).expect("dir");
+        dir.sweep_others();
+        let left = |dir: &Path| {
+            let mut names: Vec<String> = fs::read_dir(dir)
+                .expect("listed")
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            names.sort();
+            names
+        };
+        let mut expected = vec!["0123abcd-new.session".to_owned(), "a-dir".to_owned(), own];
+        expected.sort();
+        assert_eq!(
+            left(&sessions),
+            expected,
+            "its own is its own runs' to judge"
+        );
+        assert!(left(&spool).is_empty());
+    }
 
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
