@@ -12,7 +12,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use allstak::testing::{Collector, Reply};
@@ -332,11 +332,12 @@ fn signals_ignored_before_the_sdk_started_stay_ignored() {
     assert_one_session_ended(&collector, "ok");
 }
 
-#[test]
-fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
+/// A program waiting for its stdin (held open), its end on its way to a server that never
+/// answers it (exit deadline 30 s: only a signal ends it sooner), sent by `first`; the
+/// collector, the env, the child and its stdin.
+fn ending_by(first: libc::c_int) -> (Collector, Vec<(String, String)>, Child, Option<ChildStdin>) {
     let collector = collector();
     collector.set_reply_for(END, Reply::never());
-    // A deadline far longer than the test's bound: only the second signal can end it sooner.
     let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "30000")]);
     let mut child = spawned(command(SignalHandlers::Wait, &env));
     let stdin = child.stdin.take();
@@ -344,11 +345,31 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
     let mut line = String::new();
     stdout.read_line(&mut line).expect("ready");
     wait_until_its_start_was_taken(&env);
-    signal(&child, libc::SIGTERM);
+    signal(&child, first);
     collector
         .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
         .expect("the end is being sent, and never answered");
-    // Not taken within 10 ms, the end is kept for the next run too.
+    (collector, env, child, stdin)
+}
+
+/// The end the server never took is sent again by the next run, as it was (`ok`).
+fn the_next_run_sends_the_end_as_it_was(collector: &Collector, env: &[(String, String)]) {
+    collector.clear_reply_for(END);
+    let id = collector.requests()[0].session_id().expect("id").to_owned();
+    run(ManualProgram::Ok, env);
+    let requests = collector.requests();
+    let ends: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
+        .collect();
+    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
+    assert_end(ends[1], &id, "ok");
+}
+
+#[test]
+fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
+    let (collector, env, mut child, stdin) = ending_by(libc::SIGTERM);
+    // Not taken at once, the end is kept for the next run too.
     wait_for_state_file(&env, "end kept", |body| body.contains("\"ended\""));
     let second = Instant::now();
     signal(&child, libc::SIGTERM);
@@ -360,52 +381,19 @@ fn a_second_signal_while_the_end_is_being_sent_kills_the_process_at_once() {
         took < Duration::from_secs(5),
         "the second signal took {took:?} to kill a process whose exit deadline is 30 s"
     );
-
-    // The end the server never took is sent again by the next run, as it was.
-    collector.clear_reply_for(END);
-    let id = collector.requests()[0].session_id().expect("id").to_owned();
-    run(ManualProgram::Ok, &env);
-    let requests = collector.requests();
-    let ends: Vec<_> = requests
-        .iter()
-        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
-        .collect();
-    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
-    assert_end(ends[1], &id, "ok");
+    the_next_run_sends_the_end_as_it_was(&collector, &env);
 }
 
 #[test]
 fn a_second_signal_right_after_the_first_leaves_the_end_for_the_next_run_not_abnormal() {
-    let collector = collector();
-    collector.set_reply_for(END, Reply::never());
-    let env = env_for(collector.url(), &[("ALLSTAK_EXIT_DEADLINE_MS", "30000")]);
-    let mut child = spawned(command(SignalHandlers::Wait, &env));
-    let stdin = child.stdin.take();
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("ready");
-    wait_until_its_start_was_taken(&env);
     // Ctrl-C, passed on again by a wrapper as soon as the end is on its way (before, the end
     // was written to the state dir only after 10 ms of waiting for the server).
-    signal(&child, libc::SIGINT);
-    collector
-        .wait_for(WAIT, |requests| requests.iter().any(|r| r.path == END))
-        .expect("the end is being sent, and never answered");
+    let (collector, env, mut child, stdin) = ending_by(libc::SIGINT);
     signal(&child, libc::SIGINT);
     let status = child.wait().expect("reaped");
     drop(stdin);
     assert_eq!(status.signal(), Some(libc::SIGINT));
-
-    collector.clear_reply_for(END);
-    let id = collector.requests()[0].session_id().expect("id").to_owned();
-    run(ManualProgram::Ok, &env);
-    let requests = collector.requests();
-    let ends: Vec<_> = requests
-        .iter()
-        .filter(|r| r.path == END && r.session_id() == Some(id.as_str()))
-        .collect();
-    assert_eq!(ends.len(), 2, "{:?}", paths(&requests));
-    assert_end(ends[1], &id, "ok");
+    the_next_run_sends_the_end_as_it_was(&collector, &env);
 }
 
 #[test]
