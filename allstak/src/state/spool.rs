@@ -323,7 +323,7 @@ impl Spool {
             }
             if claimed.len() >= MAX_ITEMS || bytes >= MAX_BYTES {
                 left.past_the_bounds = true;
-                break; // more than the spool holds (several runs kept at once): the next call
+                break; // more than the spool holds (several runs kept at once): the next round
             }
             let original = entry.path.with_extension(EXTENSION);
             let claim = entry.path.with_extension(Claim::extension_now());
@@ -645,20 +645,25 @@ mod tests {
         assert_eq!(sessions, [Some(going_id)], "kept, to go after its start");
     }
 
-    #[test]
-    fn what_goes_at_once_is_the_newest_few_in_order() {
-        let scratch = Scratch::new("spool-ahead-few");
-        let spool = spool(&scratch);
+    /// Events `range`, kept, then claimed by a run that died.
+    fn kept_claimed_by_a_dead_run(spool: &Spool, range: std::ops::Range<usize>) {
         let dead = Process {
             pid: u32::MAX - 1,
             start: None,
         };
-        // Twenty events claimed by runs that died (most often: written, their answers not
-        // read), then one no run claimed: the newest sixteen, oldest first.
-        let (_, claimed_by_dead) = spool.keep_files(&(0..20).map(event).collect::<Vec<_>>(), true);
-        for path in &claimed_by_dead {
+        let (_, kept) = spool.keep_files(&range.map(event).collect::<Vec<_>>(), true);
+        for path in &kept {
             fs::rename(path, path.with_extension(dead.claim_extension())).expect("claimed");
         }
+    }
+
+    #[test]
+    fn what_goes_at_once_is_the_newest_few_in_order() {
+        let scratch = Scratch::new("spool-ahead-few");
+        let spool = spool(&scratch);
+        // Twenty events claimed by runs that died (most often: written, their answers not
+        // read), then one no run claimed: the newest sixteen, oldest first.
+        kept_claimed_by_a_dead_run(&spool, 0..20);
         assert_eq!(spool.keep(&[event(20)]), 1);
         let claimed = spool.claim_ahead(&[]);
         let messages: Vec<String> = claimed
@@ -727,16 +732,9 @@ mod tests {
     fn more_kept_than_one_claim_holds_goes_in_one_delivery() {
         let scratch = Scratch::new("spool-more");
         let spool = spool(&scratch);
-        let dead = Process {
-            pid: u32::MAX - 1,
-            start: None,
-        };
         // Three claimed by a run that died, not counted by keeps since: the spool holds more
         // than one delivery claims.
-        let (_, claimed_by_dead) = spool.keep_files(&(0..3).map(event).collect::<Vec<_>>(), true);
-        for path in &claimed_by_dead {
-            fs::rename(path, path.with_extension(dead.claim_extension())).expect("claimed");
-        }
+        kept_claimed_by_a_dead_run(&spool, 0..3);
         for n in 3..MAX_ITEMS + 3 {
             spool.keep(&[event(n)]);
         }
