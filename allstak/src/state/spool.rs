@@ -204,8 +204,10 @@ impl Spool {
     /// may send (an event whose start another live process owes is that one's; one that cannot
     /// be read now is left).
     pub(crate) fn deliver(&self, deliver: &mut impl Deliver, together: bool) -> bool {
+        let mut unreadable_now = false;
         loop {
             let (claimed, left) = self.claim_all(After::TheirStarts);
+            unreadable_now |= left.unreadable_now;
             if together {
                 deliver
                     .deliver_ahead(&claimed.iter().map(|item| &item.request).collect::<Vec<_>>());
@@ -225,7 +227,7 @@ impl Spool {
                 }
             }
             if !left.past_the_bounds {
-                return !left.unreadable_now;
+                return !unreadable_now;
             }
         }
     }
